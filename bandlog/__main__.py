@@ -1,0 +1,5 @@
+import sys
+
+from bandlog.cli import main
+
+sys.exit(main())

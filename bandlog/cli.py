@@ -1,0 +1,98 @@
+"""The command line: parses arguments, runs one command, turns errors into one sentence and an
+exit code. Each verb lives in its own module under bandlog/commands/ (NAME, HELP, add_arguments,
+run); this file only finds and dispatches them, so adding a verb touches nothing here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import importlib
+import logging
+import pkgutil
+import sys
+from types import ModuleType
+from typing import Sequence
+
+from bandlog import commands
+from bandlog.errors import (
+    BandlogError,
+    BluetoothUnavailableError,
+    ConfigError,
+    DeviceNotFoundError,
+    LogFormatError,
+    LogWriteError,
+)
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NO_BLUETOOTH = 3
+    DEVICE_NOT_FOUND = 4
+    BAD_INPUT = 5
+    WRITE_FAILED = 6
+    INTERRUPTED = 130
+
+
+_EXIT_BY_ERROR: tuple[tuple[type[BandlogError], ExitStatus], ...] = (
+    (BluetoothUnavailableError, ExitStatus.NO_BLUETOOTH),
+    (DeviceNotFoundError, ExitStatus.DEVICE_NOT_FOUND),
+    (LogFormatError, ExitStatus.BAD_INPUT),
+    (LogWriteError, ExitStatus.WRITE_FAILED),
+    (ConfigError, ExitStatus.USAGE),
+)
+
+
+def exit_status_for(error: BandlogError) -> ExitStatus:
+    for error_type, status in _EXIT_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return ExitStatus.ERROR
+
+
+def command_modules() -> list[ModuleType]:
+    """Every verb module in bandlog.commands, in a stable order."""
+    modules = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        if not info.name.startswith("_"):
+            modules.append(importlib.import_module(f"{commands.__name__}.{info.name}"))
+    return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bandlog",
+        description="Measure eccentric hamstring work on a resistance band with a BLE force/IMU sensor.",
+    )
+    parser.add_argument("--data-dir", help="where recordings and the session index live (default: $BANDLOG_HOME or the user data folder)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in command_modules():
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return ExitStatus.USAGE
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args._run(args))
+    except BandlogError as error:
+        print(f"bandlog: {error}", file=sys.stderr)
+        return exit_status_for(error)
+    except KeyboardInterrupt:
+        print("bandlog: interrupted", file=sys.stderr)
+        return ExitStatus.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Eccentric-phase detection: a streaming state machine and its batch twin."""

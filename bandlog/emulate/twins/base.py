@@ -1,0 +1,90 @@
+"""The interface every emulated sensor implements: a GATT layout plus reactions, all pure.
+
+Time is the emulated device clock in seconds (`now_s`), handed in by whoever runs the twin, so a
+twin can run faster than real time and tests are deterministic. A twin never sleeps or does I/O.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bandlog.motion import MotionSource, PeriodicMotion
+from bandlog.samples import SampleBlock
+
+READ = "read"
+WRITE = "write"
+WRITE_WITHOUT_RESPONSE = "write-without-response"
+NOTIFY = "notify"
+
+
+@dataclass(frozen=True)
+class CharSpec:
+    uuid: str
+    properties: frozenset[str]
+    initial_value: bytes = b""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    uuid: str
+    characteristics: tuple[CharSpec, ...]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A notification the twin wants sent on a characteristic."""
+
+    char_uuid: str
+    payload: bytes
+
+
+class PeripheralTwin(abc.ABC):
+    """One emulated sensor. Subclasses set profile_key and implement the protocol reactions."""
+
+    profile_key: ClassVar[str]
+    default_name: ClassVar[str]
+
+    def __init__(self, motion: MotionSource | None = None, *, name: str | None = None) -> None:
+        self.motion: MotionSource = motion or PeriodicMotion()
+        self.name = name or self.default_name
+        self.sent_samples: list[SampleBlock] = []
+        """Every sample streamed so far, exactly as encoded (the truth tests compare against)."""
+
+    @property
+    @abc.abstractmethod
+    def services(self) -> tuple[ServiceSpec, ...]:
+        """The GATT services and characteristics the real device exposes."""
+
+    @property
+    def advertised_service_uuids(self) -> tuple[str, ...]:
+        """Service UUIDs carried in the advertisement / scan response."""
+        return ()
+
+    def read(self, char_uuid: str) -> bytes:
+        """Value returned for a GATT read of char_uuid."""
+        for service in self.services:
+            for char in service.characteristics:
+                if char.uuid == char_uuid:
+                    return char.initial_value
+        raise KeyError(char_uuid)
+
+    @abc.abstractmethod
+    def on_write(self, char_uuid: str, data: bytes, now_s: float) -> list[Outgoing]:
+        """React to a write from the central; return notifications to send at once."""
+
+    def on_subscribe(self, char_uuid: str, enabled: bool, now_s: float) -> list[Outgoing]:
+        """React to the central enabling or disabling notifications."""
+        return []
+
+    @abc.abstractmethod
+    def poll(self, now_s: float) -> list[Outgoing]:
+        """Streaming notifications that are due by device time now_s (called every few ms)."""
+
+    def low_battery_warning(self) -> list[Outgoing]:
+        """Notifications a real device sends when its battery runs low (none if it has none)."""
+        return []
+
+    def on_disconnect(self, now_s: float) -> None:
+        """The link dropped: a real device stops streaming and forgets subscriptions."""

@@ -1,0 +1,49 @@
+"""One error hierarchy for bandlog.
+
+"The device or file sent garbage" (DecodeError, LogFormatError) is kept apart from "you called it
+wrong" (ConfigError), as h11 does with remote vs local protocol errors. The CLI maps these to one
+sentence and an exit code; the library never prints.
+"""
+
+from __future__ import annotations
+
+
+class BandlogError(Exception):
+    """Root of every error bandlog raises on purpose."""
+
+
+class ConfigError(BandlogError, ValueError):
+    """A caller passed an invalid option or parameter."""
+
+
+class DecodeError(BandlogError, ValueError):
+    """Bytes from a device could not be decoded; carries the offending bytes in hex."""
+
+    def __init__(self, message: str, data: bytes | bytearray | None = None) -> None:
+        self.data = bytes(data) if data is not None else None
+        suffix = f" (bytes: {self.data.hex(' ')})" if self.data is not None else ""
+        super().__init__(message + suffix)
+
+
+class ProtocolError(BandlogError):
+    """The device answered, but not as its protocol says it should (wrong reply, timeout)."""
+
+
+class BluetoothUnavailableError(BandlogError):
+    """No usable Bluetooth adapter or BLE stack on this machine."""
+
+
+class DeviceNotFoundError(BandlogError):
+    """No supported sensor matched the request during the scan."""
+
+
+class ConnectionLostError(BandlogError):
+    """The link dropped and could not be re-established."""
+
+
+class LogFormatError(BandlogError, ValueError):
+    """A log file is not in a format bandlog reads, or has bad rows."""
+
+
+class LogWriteError(BandlogError, OSError):
+    """A log could not be written (disk full, no permission, missing directory)."""

@@ -1,0 +1,1 @@
+"""Log files: bandlog CSV writer/reader, foreign exports, the schema."""

@@ -1,0 +1,25 @@
+"""What a recording is about: who, which leg, which band, which device. Stored in the log header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bandlog.samples import StreamInfo
+
+LEGS = ("left", "right")
+DEFAULT_TARGET_ECC_S = 3.0
+
+
+@dataclass(frozen=True)
+class RecordingMeta:
+    """Session metadata; free-text fields are stored as given and neutralised only when written."""
+
+    start_utc: str = ""
+    leg: str | None = None
+    band: str | None = None
+    exercise: str = "reverse hamstring curl"
+    target_ecc_s: float = DEFAULT_TARGET_ECC_S
+    notes: str = ""
+    tare_offset_n: float | None = None
+    stream: StreamInfo | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Sources of pipeline items: a BLE session (bleak) and replayed logs."""
