@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AsyncIterable, Iterable, Protocol, Sequence
 
+import numpy as np
+
 from bandlog.detect.events import Event
 from bandlog.meta import RecordingMeta
 from bandlog.results import RepMetrics, SetSummary
@@ -40,6 +42,19 @@ class Analyzer(Protocol):
 
     def summary(self) -> SetSummary: ...
 
+    def last_kinematics(self) -> "Kinematics | None":
+        """Per-sample knee angle / angular velocity estimates for the block fed last, if any."""
+        ...
+
+
+@dataclass(frozen=True)
+class Kinematics:
+    """The detector's per-sample knee estimates for one block (for the live view; not logged)."""
+
+    t_s: np.ndarray
+    knee_angle_deg: np.ndarray | None
+    knee_rate_dps: np.ndarray | None
+
 
 class Sink:
     """A tap on the pipeline; override what you need. Must not block for long."""
@@ -51,6 +66,9 @@ class Sink:
         pass
 
     def on_events(self, events: Sequence[Event]) -> None:
+        pass
+
+    def on_kinematics(self, kinematics: Kinematics) -> None:
         pass
 
     def on_status(self, status: LinkStatus) -> None:
@@ -91,7 +109,12 @@ class Pipeline:
             self.samples_total += len(item)
             for sink in self.sinks:
                 sink.on_samples(item)
-            self._dispatch(self.analyzer.feed(item))
+            events = self.analyzer.feed(item)
+            kinematics = self.analyzer.last_kinematics()
+            if kinematics is not None:
+                for sink in self.sinks:
+                    sink.on_kinematics(kinematics)
+            self._dispatch(events)
         elif isinstance(item, LinkStatus):
             for sink in self.sinks:
                 sink.on_status(item)

@@ -61,3 +61,16 @@ def tempo_class(ecc_duration_s: float, target_ecc_s: float) -> str:
     if ecc_duration_s >= 2.0:
         return "moderate"
     return "fast"
+
+
+TENSION_FRACTION = 0.2
+"""The band counts as 'under tension' above rest + 20 % of the working range (science.md 5.4)."""
+
+
+def tension_threshold_n(rest_force_n: float, peak_force_n: float) -> float:
+    """Force above which time counts toward TUT_tension: F_rest + 20 % (F_peak - F_rest).
+
+    F_rest is the band force at the bottom rests (slack level), F_peak the typical (median) rep peak.
+    Simulation truth and the detector both use this one definition, so their TUTs are comparable.
+    """
+    return rest_force_n + TENSION_FRACTION * (peak_force_n - rest_force_n)
