@@ -1,0 +1,47 @@
+"""The CLI's own contract: fast help, every verb listed, errors as one sentence with an exit code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bandlog import cli
+from bandlog.errors import BluetoothUnavailableError, ConfigError, LogFormatError
+
+HEAVY_MODULES = ("numpy", "pandas", "matplotlib", "scipy", "bleak", "bumble", "rich")
+
+
+def test_help_imports_no_heavy_module() -> None:
+    """`bandlog --help` must start fast, so building the parser may not load numerical or BLE stacks."""
+    code = (
+        "import sys, bandlog.cli as c; c.build_parser(); "
+        f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"heavy modules imported while building the CLI: {loaded}"
+
+
+def test_every_verb_module_has_its_contract() -> None:
+    for module in cli.command_modules():
+        assert isinstance(module.NAME, str) and module.NAME
+        assert isinstance(module.HELP, str) and module.HELP
+        assert callable(module.add_arguments) and callable(module.run)
+
+
+def test_no_command_prints_help_and_returns_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == cli.ExitStatus.USAGE
+    assert "usage: bandlog" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (BluetoothUnavailableError("x"), cli.ExitStatus.NO_BLUETOOTH),
+        (LogFormatError("x"), cli.ExitStatus.BAD_INPUT),
+        (ConfigError("x"), cli.ExitStatus.USAGE),
+    ],
+)
+def test_errors_map_to_distinct_exit_codes(error: Exception, status: cli.ExitStatus) -> None:
+    assert cli.exit_status_for(error) == status
