@@ -1,0 +1,345 @@
+"""The session index: a SQLite cache of per-session and per-rep metrics, rebuilt from the logs.
+
+The logs are the truth; `index.sqlite` only saves re-analysing them every time someone asks for a
+table or a chart. A file is re-analysed only when it is new or its content changed (size + mtime say
+"maybe", the SHA-256 says "yes"); files that vanished drop out; a moved file keeps its rows. Deleting
+the index loses nothing: the next update rebuilds the same rows. A log that cannot be read is
+reported (path + reason) and skipped, and is not retried until it changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from bandlog.errors import BandlogError, ConfigError
+from bandlog.meta import RecordingMeta
+from bandlog.paths import recordings_dir
+from bandlog.results import REP_COLUMNS, RepMetrics
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.sqlite"
+SCHEMA_VERSION = 1
+"""Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache)."""
+
+ADHERENCE_TOLERANCE = 0.2
+"""A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4)."""
+
+SESSION_COLUMNS: tuple[str, ...] = (
+    "path", "size", "mtime_ns", "sha256", "start_utc", "date", "week", "exercise", "leg", "band",
+    "target_ecc_s", "reps", "tut_ecc_s", "tut_tension_s", "mean_ecc_duration_s", "peak_force_n",
+    "mean_force_n", "ecc_impulse_ns", "slow_reps", "moderate_reps", "fast_reps", "adherence", "mode",
+)
+"""Columns of the sessions table besides `id`. `week` is the ISO week's Monday (YYYY-MM-DD)."""
+
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
+
+
+def _rep_sql_columns() -> str:
+    """Typed column list for the reps table, derived from RepMetrics so the two never drift apart."""
+    parts = []
+    for f in fields(RepMetrics):
+        base = str(f.type).split("|")[0].strip()
+        parts.append(f'"{f.name}" {_SQL_TYPES.get(base, "")}'.rstrip())
+    return ", ".join(parts)
+
+
+_SCHEMA = f"""
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
+    start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
+    reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
+    mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
+    fast_reps INTEGER, adherence REAL, mode TEXT
+);
+CREATE TABLE reps (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    "set" INTEGER, {_rep_sql_columns()}
+);
+CREATE INDEX reps_session ON reps(session_id);
+CREATE TABLE failures (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, reason TEXT);
+"""
+
+ReadLog = Callable[[Path], Any]
+"""Reads a log; the result needs `.meta` (RecordingMeta). Default: bandlog.api.read_log."""
+Analyze = Callable[[Any], Any]
+"""Analyses what ReadLog returned; the result needs `.reps` (DataFrame) and `.summary` (dict)."""
+Progress = Callable[[int, int, Path], None]
+"""Called as (files_done, files_to_analyse, path) while analysing."""
+
+
+@dataclass
+class IndexReport:
+    """What one update did; `failed` holds (relative path, reason) for every unreadable log."""
+
+    analysed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def index_path(home: Path) -> Path:
+    return Path(home) / INDEX_NAME
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    """Open (creating or rebuilding when the schema is stale) the index of the data dir `home`."""
+    home = Path(home)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(index_path(home))
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            with conn:
+                for table in ("reps", "sessions", "failures"):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.DatabaseError as error:
+        raise BandlogError(
+            f"the session index {index_path(home)} is unusable ({error}); delete it and it will be rebuilt"
+        ) from error
+    except OSError as error:
+        raise ConfigError(f"cannot open the data directory {home}: {error.strerror or error}") from error
+    return conn
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _default_read(path: Path) -> Any:
+    from bandlog.api import read_log
+
+    return read_log(path)
+
+
+def _default_analyze(log_data: Any) -> Any:
+    from bandlog.api import analyze
+
+    return analyze(log_data)
+
+
+def update_index(
+    home: Path,
+    *,
+    read: ReadLog | None = None,
+    analyze: Analyze | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the index of `home` up to date with `home/recordings/**/*.csv`; returns what changed."""
+    home = Path(home)
+    read = read or _default_read
+    analyze = analyze or _default_analyze
+    report = IndexReport()
+    root = recordings_dir(home)
+    on_disk = {p.relative_to(home).as_posix(): p for p in sorted(root.rglob("*.csv")) if p.is_file()} if root.is_dir() else {}
+    conn = connect(home)
+    try:
+        known = {row[0]: row[1:] for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM sessions")}
+        failures = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns, reason FROM failures")}
+        todo: list[tuple[str, os.stat_result]] = []
+        for rel, path in on_disk.items():
+            stat = path.stat()
+            if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns):
+                report.unchanged += 1
+            elif rel in failures and failures[rel][0:2] == (stat.st_size, stat.st_mtime_ns):
+                report.failed.append((rel, failures[rel][2]))
+            else:
+                todo.append((rel, stat))
+        vanished = {rel: row for rel, row in known.items() if rel not in on_disk}
+        by_hash = {row[3]: rel for rel, row in vanished.items()}
+        with conn:
+            for rel in [r for r in failures if r not in on_disk]:
+                conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
+        for done, (rel, stat) in enumerate(todo):
+            path = on_disk[rel]
+            sha = _sha256(path)
+            if rel in known and known[rel][3] == sha:
+                with conn:  # touched, not changed: remember the new stat, keep the analysis
+                    conn.execute("UPDATE sessions SET size=?, mtime_ns=? WHERE path=?", (stat.st_size, stat.st_mtime_ns, rel))
+                report.unchanged += 1
+            elif rel not in known and sha in by_hash:
+                old = by_hash.pop(sha)
+                del vanished[old]
+                with conn:
+                    conn.execute("UPDATE sessions SET path=?, size=?, mtime_ns=? WHERE path=?", (rel, stat.st_size, stat.st_mtime_ns, old))
+                report.moved.append((old, rel))
+            else:
+                _analyse_one(conn, rel, path, stat, sha, read, analyze, report)
+            if progress is not None:
+                progress(done + 1, len(todo), path)
+        with conn:
+            for rel in vanished:
+                conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
+                report.removed.append(rel)
+    finally:
+        conn.close()
+    for rel, reason in report.failed:
+        log.warning("skipped %s: %s", rel, reason)
+    return report
+
+
+def _analyse_one(
+    conn: sqlite3.Connection, rel: str, path: Path, stat: os.stat_result, sha: str,
+    read: ReadLog, analyze: Analyze, report: IndexReport,
+) -> None:
+    try:
+        log_data = read(path)
+        result = analyze(log_data)
+        row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=stat.st_mtime_ns)
+    except (BandlogError, OSError, ValueError, KeyError) as error:
+        reason = str(error) or type(error).__name__
+        with conn:
+            conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
+            conn.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (rel, stat.st_size, stat.st_mtime_ns, reason))
+        report.failed.append((rel, reason))
+        return
+    row.update(path=rel, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha)
+    with conn:  # one transaction per file: an interrupted update keeps what it finished
+        conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
+        conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
+        cursor = conn.execute(
+            f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))})",
+            [row[c] for c in SESSION_COLUMNS],
+        )
+        _insert_reps(conn, cursor.lastrowid, result.reps)
+    report.analysed.append(rel)
+
+
+def _insert_reps(conn: sqlite3.Connection, session_id: int | None, reps: pd.DataFrame) -> None:
+    columns = ["set", *REP_COLUMNS]
+    rows = []
+    for record in reps.to_dict("records"):
+        rows.append([session_id, int(record.get("set", 0) or 0), *(_plain(record.get(c)) for c in REP_COLUMNS)])
+    quoted = ", ".join(f'"{c}"' for c in ["session_id", *columns])
+    conn.executemany(f"INSERT INTO reps ({quoted}) VALUES ({', '.join('?' * (len(columns) + 1))})", rows)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN -> plain Python values / NULL, so SQLite stores them faithfully."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def session_day(start_utc: str, fallback_mtime_ns: int) -> datetime:
+    """The session's local start time: from the log header, else the file's modification time."""
+    try:
+        when = datetime.fromisoformat(start_utc.strip())
+    except ValueError:
+        when = datetime.fromtimestamp(fallback_mtime_ns / 1e9, tz=timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone()
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week containing `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, Any], *, mtime_ns: int) -> dict[str, Any]:
+    """One sessions-table row from a log's metadata and its analysis (no path/stat fields)."""
+    when = session_day(meta.start_utc or "", mtime_ns)
+    target = float(meta.target_ecc_s)
+    ecc = pd.to_numeric(reps["ecc_duration_s"], errors="coerce") if "ecc_duration_s" in reps else pd.Series(dtype=float)
+    tempo = reps["tempo"] if "tempo" in reps else pd.Series(dtype=str)
+
+    def column_stat(name: str, how: str) -> float | None:
+        if name not in reps:
+            return None
+        values = pd.to_numeric(reps[name], errors="coerce").dropna()
+        return None if values.empty else float(getattr(values, how)())
+
+    def summary_or(name: str, fallback: float | None) -> Any:
+        value = _plain(summary.get(name))
+        return fallback if value is None else value
+
+    n_reps = int(summary_or("reps", len(reps)))
+    return {
+        "start_utc": meta.start_utc or when.astimezone(timezone.utc).isoformat(),
+        "date": when.date().isoformat(),
+        "week": week_start(when.date()).isoformat(),
+        "exercise": meta.exercise,
+        "leg": meta.leg,
+        "band": meta.band,
+        "target_ecc_s": target,
+        "reps": n_reps,
+        "tut_ecc_s": float(summary_or("tut_ecc_s", float(ecc.sum()))),
+        "tut_tension_s": summary_or("tut_tension_s", column_stat("tut_tension_s", "sum")),
+        "mean_ecc_duration_s": summary_or("mean_ecc_duration_s", column_stat("ecc_duration_s", "mean")),
+        "peak_force_n": summary_or("peak_force_n", column_stat("peak_force_n", "max")),
+        "mean_force_n": column_stat("mean_ecc_force_n", "mean"),
+        "ecc_impulse_ns": column_stat("ecc_impulse_ns", "sum"),
+        "slow_reps": int((tempo == "slow").sum()),
+        "moderate_reps": int((tempo == "moderate").sum()),
+        "fast_reps": int((tempo == "fast").sum()),
+        "adherence": float(((ecc - target).abs() <= ADHERENCE_TOLERANCE * target).mean()) if len(ecc) else None,
+        "mode": summary_or("mode", None),
+    }
+
+
+def _where(leg: str | None, since: date | str | None, alias: str = "") -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if leg and leg != "both":
+        clauses.append(f"{alias}leg = ?")
+        params.append(leg)
+    if since:
+        clauses.append(f"{alias}date >= ?")
+        params.append(since.isoformat() if isinstance(since, date) else str(since))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def load_sessions(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
+    """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg and start date."""
+    conn = connect(home)
+    try:
+        where, params = _where(leg, since)
+        frame = pd.read_sql_query(f"SELECT * FROM sessions{where} ORDER BY start_utc, path", conn, params=params)
+    finally:
+        conn.close()
+    for name in ("date", "week"):
+        frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def load_reps(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
+    """Every indexed rep with its session's date, week, leg and target, oldest session first."""
+    conn = connect(home)
+    try:
+        where, params = _where(leg, since, alias="s.")
+        frame = pd.read_sql_query(
+            "SELECT r.*, s.date, s.week, s.leg, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
+            f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
+            conn,
+            params=params,
+        )
+    finally:
+        conn.close()
+    for name in ("date", "week"):
+        frame[name] = pd.to_datetime(frame[name])
+    frame["estimated"] = frame["estimated"].astype(bool)
+    return frame

@@ -1,0 +1,92 @@
+"""Progress tables: per-session metrics rolled up per week and leg, and the left/right asymmetry.
+
+These read the session index's tables (bandlog.index.load_sessions) and never look at samples or
+re-run detection; the charts and the HTML report draw exactly these numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bandlog.errors import ConfigError
+
+GROUPINGS = ("session", "week")
+TEMPO_COUNT_COLUMNS = {"slow": "slow_reps", "moderate": "moderate_reps", "fast": "fast_reps"}
+
+ASYMMETRY_FORMULA = "% difference = (stronger − weaker) / stronger × 100; + = left stronger"
+"""The one asymmetry index bandlog reports (Bishop et al.'s percentage difference, science.md 4).
+
+Chosen because it does not depend on which limb is called 'involved' (LSI does) and reads directly
+as "the weaker leg is X % below the stronger". The sign only says which side is stronger.
+"""
+
+
+def asymmetry_pct(left: float | np.ndarray | pd.Series, right: float | np.ndarray | pd.Series) -> np.ndarray:
+    """Signed percentage difference: (stronger - weaker) / stronger * 100, positive when left is stronger.
+
+    NaN where either side is missing or both are zero.
+
+    >>> float(asymmetry_pct(90.0, 100.0)[()])
+    -10.0
+    """
+    left_a = np.asarray(left, dtype=np.float64)
+    right_a = np.asarray(right, dtype=np.float64)
+    stronger = np.fmax(left_a, right_a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = (left_a - right_a) / stronger * 100.0
+    return np.where(stronger > 0, result, np.nan)
+
+
+def _check_grouping(by: str) -> None:
+    if by not in GROUPINGS:
+        raise ConfigError(f"group by 'session' or 'week', not {by!r}")
+
+
+def weekly(sessions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (week, leg): volume summed, durations weighted by reps, forces averaged over sessions."""
+    if sessions.empty:
+        return pd.DataFrame(columns=["week", "leg", "sessions", "reps", "tut_ecc_s", "tut_tension_s",
+                                     "mean_ecc_duration_s", "peak_force_n", "mean_force_n", "target_ecc_s",
+                                     "adherence", *TEMPO_COUNT_COLUMNS.values()])
+    frame = sessions.assign(leg=sessions["leg"].fillna("unknown"))
+    frame = frame.assign(
+        _adherent=frame["adherence"].astype(float) * frame["reps"],
+        _tension=pd.to_numeric(frame["tut_tension_s"], errors="coerce"),
+    )
+    grouped = frame.groupby(["week", "leg"], sort=True)
+    out = grouped.agg(
+        sessions=("path", "count"),
+        reps=("reps", "sum"),
+        tut_ecc_s=("tut_ecc_s", "sum"),
+        tut_tension_s=("_tension", lambda s: s.sum(min_count=1)),
+        peak_force_n=("peak_force_n", "mean"),
+        mean_force_n=("mean_force_n", "mean"),
+        target_ecc_s=("target_ecc_s", "mean"),
+        _adherent=("_adherent", "sum"),
+        **{col: (col, "sum") for col in TEMPO_COUNT_COLUMNS.values()},
+    ).reset_index()
+    reps = out["reps"].where(out["reps"] > 0)
+    out["mean_ecc_duration_s"] = out["tut_ecc_s"] / reps
+    out["adherence"] = out.pop("_adherent") / reps
+    return out
+
+
+def by_grouping(sessions: pd.DataFrame, by: str) -> tuple[pd.DataFrame, str]:
+    """The table to chart and its date column: sessions by `date`, or weekly rows by `week`."""
+    _check_grouping(by)
+    if by == "week":
+        return weekly(sessions), "week"
+    return sessions.assign(leg=sessions["leg"].fillna("unknown")), "date"
+
+
+def weekly_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n") -> pd.DataFrame:
+    """Per week with both legs trained: the weekly mean of `metric` per leg and their asymmetry (%)."""
+    table = weekly(sessions)
+    if metric not in table.columns:
+        raise ConfigError(f"no weekly column {metric!r} to compare left and right on")
+    wide = table[table["leg"].isin(["left", "right"])].pivot(index="week", columns="leg", values=metric)
+    wide = wide.reindex(columns=["left", "right"]).dropna().reset_index()
+    wide.columns.name = None
+    wide["asymmetry_pct"] = asymmetry_pct(wide["left"], wide["right"])
+    return wide
