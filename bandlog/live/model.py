@@ -1,0 +1,329 @@
+"""The state the live view shows, fed by the pipeline; both front ends only read it.
+
+Every update is O(block) into bounded buffers, so the model can sit on the recording path
+without slowing it. Times are device-clock seconds; "now" is the newest sample time, so a replay
+looks exactly like the live recording it came from.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from bandlog.detect.events import (
+    EccentricEnded,
+    EccentricStarted,
+    Event,
+    RepCompleted,
+    RepRejected,
+    RepStarted,
+)
+from bandlog.live.ring import RingBuffer, decimate_keep
+from bandlog.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
+from bandlog.pipeline import Gap, Kinematics
+from bandlog.results import RepMetrics, SetSummary
+from bandlog.samples import SampleBlock
+from bandlog.status import LinkStatus
+
+log = logging.getLogger(__name__)
+
+WINDOW_S = 20.0
+OVERVIEW_HZ = 25.0
+MAX_SPANS = 1000
+SPAN_MATCH_S = 0.5
+"""A RepCompleted belongs to the span whose start is within this of its ecc_start_s."""
+
+
+class SpanOutcome(enum.Enum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+@dataclass
+class EccentricSpan:
+    """One detected eccentric: open (end_s None) from EccentricStarted until EccentricEnded."""
+
+    start_s: float
+    end_s: float | None = None
+    outcome: SpanOutcome = SpanOutcome.PENDING
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_s is None
+
+
+class TimerState(enum.Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    """Eccentric in progress, still short of the target: keep going slowly."""
+    RUNNING_PAST_TARGET = "running_past_target"
+    DONE_ON_TARGET = "done_on_target"
+    DONE_SHORT = "done_short"
+
+
+@dataclass(frozen=True)
+class TimerReading:
+    state: TimerState
+    elapsed_s: float
+    target_s: float
+
+    @property
+    def past_target(self) -> bool:
+        return self.elapsed_s >= self.target_s
+
+    def label(self) -> str:
+        """The tensr-style cue, e.g. 'eccentric: 2.1 s / target 3.0 s'."""
+        if self.state is TimerState.IDLE:
+            return f"eccentric: -- / target {self.target_s:.1f} s"
+        return f"eccentric: {self.elapsed_s:.1f} s / target {self.target_s:.1f} s"
+
+
+class LiveModel:
+    """Ring buffers of force and knee signal, eccentric spans, rep results and link state."""
+
+    def __init__(
+        self,
+        target_ecc_s: float = DEFAULT_TARGET_ECC_S,
+        window_s: float = WINDOW_S,
+        capacity: int = 32768,
+        overview_capacity: int = 90000,
+    ) -> None:
+        self.target_ecc_s = target_ecc_s
+        self.window_s = window_s
+        self.meta: RecordingMeta | None = None
+        self.force = RingBuffer(capacity, 1)
+        self.knee = RingBuffer(capacity, 2)
+        """Columns: knee angle (deg), knee angular velocity (deg/s); NaN where not estimated."""
+        self.force_overview = RingBuffer(overview_capacity, 1)
+        self.knee_overview = RingBuffer(overview_capacity, 2)
+        self._force_bucket: int | None = None
+        self._knee_bucket: int | None = None
+        self.now_s: float | None = None
+        self.start_s: float | None = None
+        self.samples_total = 0
+        self.spans: deque[EccentricSpan] = deque(maxlen=MAX_SPANS)
+        self.eccentrics_detected = 0
+        self.rep_in_progress = False
+        self.reps: deque[RepMetrics] = deque(maxlen=MAX_SPANS)
+        self.rejected = 0
+        self.last_rejection = ""
+        self.status: LinkStatus | None = None
+        self.gaps: deque[Gap] = deque(maxlen=MAX_SPANS)
+        self.summary: SetSummary | None = None
+        self.ended = False
+        self.version = 0
+        """Bumped on every change, so a front end can tell whether it has anything new to draw."""
+
+    # --- updates (called from the pipeline sink) ---
+
+    def start(self, meta: RecordingMeta) -> None:
+        self.meta = meta
+        if meta.target_ecc_s > 0 and meta.target_ecc_s != self.target_ecc_s:
+            log.info("live view target follows the recording: %.1f s", meta.target_ecc_s)
+            self.target_ecc_s = meta.target_ecc_s
+        self.version += 1
+
+    def add_samples(self, block: SampleBlock) -> None:
+        n = len(block)
+        if n == 0:
+            return
+        self.samples_total += n
+        self._advance(float(block.t_s[0]), float(block.t_s[-1]))
+        if block.force_n is not None:
+            values = block.force_n.reshape(-1, 1)
+            self.force.extend(block.t_s, values)
+            keep, self._force_bucket = decimate_keep(block.t_s, OVERVIEW_HZ, self._force_bucket)
+            self.force_overview.extend(block.t_s[keep], values[keep])
+        self.version += 1
+
+    def add_kinematics(self, kinematics: Kinematics) -> None:
+        t_s = np.asarray(kinematics.t_s, dtype=np.float64).reshape(-1)
+        n = t_s.shape[0]
+        if n == 0 or (kinematics.knee_angle_deg is None and kinematics.knee_rate_dps is None):
+            return
+        values = np.full((n, 2), np.nan)
+        if kinematics.knee_angle_deg is not None:
+            values[:, 0] = kinematics.knee_angle_deg
+        if kinematics.knee_rate_dps is not None:
+            values[:, 1] = kinematics.knee_rate_dps
+        self.knee.extend(t_s, values)
+        keep, self._knee_bucket = decimate_keep(t_s, OVERVIEW_HZ, self._knee_bucket)
+        self.knee_overview.extend(t_s[keep], values[keep])
+        self._advance(float(t_s[0]), float(t_s[-1]))
+        self.version += 1
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self._apply(event)
+            self._advance(None, event.detected_at_s)
+        self.version += 1
+
+    def set_status(self, status: LinkStatus) -> None:
+        self.status = status
+        self.version += 1
+
+    def add_gap(self, gap: Gap) -> None:
+        """Record the gap and break the plotted lines there, so they do not bridge missing time."""
+        self.gaps.append(gap)
+        nan_row = np.array([gap.start_s])
+        self.force.extend(nan_row, np.full((1, 1), np.nan))
+        self.knee.extend(nan_row, np.full((1, 2), np.nan))
+        self.force_overview.extend(nan_row, np.full((1, 1), np.nan))
+        self.knee_overview.extend(nan_row, np.full((1, 2), np.nan))
+        self.version += 1
+
+    def end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
+        """The pipeline's rep list is authoritative for the final table."""
+        self.summary = summary
+        self.reps = deque(reps, maxlen=max(MAX_SPANS, len(reps)))
+        for span in self.spans:
+            if span.is_open:
+                span.end_s = self.now_s if self.now_s is not None else span.start_s
+        self.ended = True
+        self.version += 1
+
+    def _advance(self, first_s: float | None, last_s: float) -> None:
+        if self.start_s is None and first_s is not None:
+            self.start_s = first_s
+        if self.now_s is None or last_s > self.now_s:
+            self.now_s = last_s
+
+    def _apply(self, event: Event) -> None:
+        if isinstance(event, RepStarted):
+            self.rep_in_progress = True
+        elif isinstance(event, EccentricStarted):
+            open_span = self.open_span()
+            if open_span is not None:
+                log.warning("eccentric at %.2f s started before the one at %.2f s ended", event.t_s, open_span.start_s)
+                open_span.end_s = event.t_s
+            self.spans.append(EccentricSpan(start_s=event.t_s))
+            self.eccentrics_detected += 1
+        elif isinstance(event, EccentricEnded):
+            open_span = self.open_span()
+            if open_span is None:
+                self.spans.append(EccentricSpan(start_s=event.ecc_start_s, end_s=event.t_s))
+                self.eccentrics_detected += 1
+            else:
+                open_span.end_s = event.t_s
+        elif isinstance(event, RepCompleted):
+            self.reps.append(event.metrics)
+            self.rep_in_progress = False
+            span = self._span_near(event.metrics.ecc_start_s)
+            if span is not None:
+                span.outcome = SpanOutcome.COMPLETED
+        elif isinstance(event, RepRejected):
+            self.rejected += 1
+            self.last_rejection = event.reason
+            self.rep_in_progress = False
+            span = self.open_span()
+            if span is not None:
+                span.end_s = event.detected_at_s
+            else:
+                span = next((s for s in reversed(self.spans) if s.outcome is SpanOutcome.PENDING), None)
+            if span is not None:
+                span.outcome = SpanOutcome.REJECTED
+
+    def _span_near(self, start_s: float) -> EccentricSpan | None:
+        for span in reversed(self.spans):
+            if abs(span.start_s - start_s) <= SPAN_MATCH_S:
+                return span
+        return None
+
+    # --- reads (called by the front ends) ---
+
+    def open_span(self) -> EccentricSpan | None:
+        if self.spans and self.spans[-1].is_open:
+            return self.spans[-1]
+        return None
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+    def timer(self) -> TimerReading:
+        """The running eccentric timer, or the last eccentric's duration once it ended."""
+        span = self.spans[-1] if self.spans else None
+        if span is None:
+            return TimerReading(TimerState.IDLE, 0.0, self.target_ecc_s)
+        if span.is_open:
+            elapsed_s = max(0.0, (self.now_s or span.start_s) - span.start_s)
+            state = TimerState.RUNNING_PAST_TARGET if elapsed_s >= self.target_ecc_s else TimerState.RUNNING
+            return TimerReading(state, elapsed_s, self.target_ecc_s)
+        elapsed_s = float(span.end_s or span.start_s) - span.start_s
+        state = TimerState.DONE_ON_TARGET if elapsed_s >= self.target_ecc_s else TimerState.DONE_SHORT
+        return TimerReading(state, elapsed_s, self.target_ecc_s)
+
+    def last_rep(self) -> RepMetrics | None:
+        return self.reps[-1] if self.reps else None
+
+    def window(self) -> tuple[float, float]:
+        """(start, end) device time of what the live plots show."""
+        end_s = self.now_s if self.now_s is not None else 0.0
+        return end_s - self.window_s, end_s
+
+    def force_window(self) -> tuple[np.ndarray, np.ndarray]:
+        t_s, values = self.force.since(self.window()[0])
+        return t_s, values[:, 0]
+
+    def knee_kind(self) -> str | None:
+        """'angle' when the detector estimates a knee angle, 'rate' when only angular velocity, else None."""
+        if len(self.knee) == 0:
+            return None
+        _, values = self.knee.since(self.window()[0])
+        if values.shape[0] and np.isfinite(values[:, 0]).any():
+            return "angle"
+        if values.shape[0] and np.isfinite(values[:, 1]).any():
+            return "rate"
+        return None
+
+    def knee_window(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        t_s, values = self.knee.since(self.window()[0])
+        return t_s, values[:, 0 if kind == "angle" else 1]
+
+    def spans_in_window(self) -> list[EccentricSpan]:
+        start_s, end_s = self.window()
+        return [s for s in self.spans if (s.end_s if s.end_s is not None else end_s) >= start_s]
+
+    def samples_per_s(self) -> float | None:
+        """The link's own figure when it sent one, else the rate measured over the last 2 s."""
+        if self.status is not None and self.status.samples_per_s is not None:
+            return self.status.samples_per_s
+        if self.now_s is None:
+            return None
+        t_s, _ = self.force.since(self.now_s - 2.0)
+        if t_s.shape[0] < 2 or t_s[-1] <= t_s[0]:
+            t_s, _ = self.knee.since(self.now_s - 2.0)
+        if t_s.shape[0] < 2 or t_s[-1] <= t_s[0]:
+            return None
+        return (t_s.shape[0] - 1) / float(t_s[-1] - t_s[0])
+
+    def link_label(self, sep: str = " | ") -> str:
+        """State, samples/s, dropped/corrupted packets, battery when known, joined by `sep`."""
+        parts = [self.status.state.value if self.status is not None else "waiting for data"]
+        rate = self.samples_per_s()
+        if rate is not None:
+            parts.append(f"{rate:.0f} samples/s")
+        if self.status is not None:
+            parts.append(f"dropped {self.status.dropped_packets}")
+            parts.append(f"corrupted {self.status.corrupted_packets}")
+            if self.status.reconnects:
+                parts.append(f"reconnects {self.status.reconnects}")
+            if self.status.battery_percent is not None:
+                parts.append(f"battery {self.status.battery_percent:.0f} %")
+        if self.gaps:
+            parts.append(f"gaps {len(self.gaps)}")
+        return sep.join(parts)
+
+    def last_rep_label(self) -> str:
+        rep = self.last_rep()
+        if rep is None:
+            return "last rep: --"
+        peak = "--" if rep.peak_force_n is None else f"{rep.peak_force_n:.0f} N"
+        rom = "--" if rep.rom_deg is None else f"{rep.rom_deg:.0f} deg"
+        return f"last rep #{rep.rep}: {rep.ecc_duration_s:.1f} s {rep.tempo}, peak {peak}, ROM {rom}"

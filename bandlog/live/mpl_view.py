@@ -1,0 +1,327 @@
+"""The matplotlib front end: a scrolling 20 s view redrawn with blitting, and a whole-set final view.
+
+The x axis is "seconds before now", so axes, ticks and grid stay still and are drawn once into a
+saved background; each frame only restores it and draws the moving artists (lines, eccentric
+shading, texts). A full redraw happens only when the y range or the knee signal kind changes.
+At the end of the set the figure becomes a static summary (whole set, every eccentric shaded,
+the per-rep table and time under tension), which is what `snapshot=` saves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from bandlog.errors import LogWriteError
+from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
+from bandlog.live.pacing import FramePacer
+
+log = logging.getLogger(__name__)
+
+SPAN_GID = "eccentric"
+FORCE_COLOUR = "#1f4e79"
+KNEE_COLOUR = "#6a3d9a"
+SPAN_COLOURS = {SpanOutcome.PENDING: "#56b4e9", SpanOutcome.COMPLETED: "#009e73", SpanOutcome.REJECTED: "#999999"}
+TIMER_COLOURS = {
+    TimerState.IDLE: "#e0e0e0",
+    TimerState.RUNNING: "#e69f00",
+    TimerState.RUNNING_PAST_TARGET: "#009e73",
+    TimerState.DONE_ON_TARGET: "#009e73",
+    TimerState.DONE_SHORT: "#d55e00",
+}
+"""Orange while the eccentric is still short of the target, green once past it, red if it ended short."""
+KNEE_LABELS = {"angle": "knee angle (deg)", "rate": "knee velocity (deg/s)", None: "knee"}
+TABLE_ROWS = 12
+
+
+def _padded_limits(values: np.ndarray, floor_span: float) -> tuple[float, float] | None:
+    finite = values[np.isfinite(values)]
+    if finite.shape[0] == 0:
+        return None
+    low, high = float(finite.min()), float(finite.max())
+    span = max(high - low, floor_span)
+    return low - 0.1 * span, low + 1.1 * span
+
+
+class MplView:
+    """Draws a LiveModel into a matplotlib figure at most `fps` times a second."""
+
+    name = "window"
+
+    def __init__(
+        self,
+        model: LiveModel,
+        fps: float = 30.0,
+        interactive: bool = False,
+        figsize: tuple[float, float] = (11.0, 6.0),
+        dpi: float = 100.0,
+        clock: Callable[[], float] = time.perf_counter,
+        live_frames: bool = True,
+    ) -> None:
+        """`live_frames=False` draws only the final view (a snapshot-only figure beside the TUI)."""
+        self.model = model
+        self.live_frames = live_frames
+        self.pacer = FramePacer(fps, clock)
+        self.full_redraws = 0
+        self.closed = False
+        self._drawn_version = -1
+        self._background: Any = None
+        self._knee_kind: str | None = None
+        self._final = False
+        self._build_figure(interactive, figsize, dpi)
+
+    # --- figure ---
+
+    def _build_figure(self, interactive: bool, figsize: tuple[float, float], dpi: float) -> None:
+        if interactive:
+            import matplotlib.pyplot as plt
+
+            self.figure = plt.figure(figsize=figsize, dpi=dpi, num="bandlog live")
+            plt.show(block=False)
+        else:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            self.figure = Figure(figsize=figsize, dpi=dpi)
+            FigureCanvasAgg(self.figure)
+        self.interactive = interactive
+        canvas = self.figure.canvas
+        canvas.mpl_connect("close_event", self._on_close)
+        canvas.mpl_connect("resize_event", self._on_resize)
+        grid = self.figure.add_gridspec(2, 2, width_ratios=(3.0, 1.3), left=0.07, right=0.985, top=0.95,
+                                        bottom=0.09, wspace=0.1, hspace=0.12)
+        self.ax_force = self.figure.add_subplot(grid[0, 0])
+        self.ax_knee = self.figure.add_subplot(grid[1, 0], sharex=self.ax_force)
+        self.ax_info = self.figure.add_subplot(grid[:, 1])
+        self.ax_info.set_axis_off()
+        window_s = self.model.window_s
+        self.ax_force.set_xlim(-window_s, 0.0)
+        self.ax_force.set_ylim(0.0, 50.0)
+        self.ax_knee.set_ylim(0.0, 90.0)
+        self.ax_force.set_ylabel("force (N)")
+        self.ax_knee.set_ylabel(KNEE_LABELS[None])
+        self.ax_knee.set_xlabel("seconds before now")
+        self.ax_force.tick_params(labelbottom=False)
+        for ax in (self.ax_force, self.ax_knee):
+            ax.grid(True, alpha=0.3)
+        (self.force_line,) = self.ax_force.plot([], [], color=FORCE_COLOUR, lw=1.4, animated=True)
+        (self.knee_line,) = self.ax_knee.plot([], [], color=KNEE_COLOUR, lw=1.4, animated=True)
+        self.force_missing = self.ax_force.text(0.5, 0.5, "no force channel", transform=self.ax_force.transAxes,
+                                                ha="center", va="center", color="0.5", animated=True)
+        self.knee_missing = self.ax_knee.text(0.5, 0.5, "no knee estimate", transform=self.ax_knee.transAxes,
+                                              ha="center", va="center", color="0.5", animated=True)
+        self._span_pools: dict[Any, list[Any]] = {self.ax_force: [], self.ax_knee: []}
+        info = self.ax_info.transAxes
+        self.rep_text = self.ax_info.text(0.03, 0.97, "reps 0", transform=info, va="top", fontsize=26,
+                                          fontweight="bold", animated=True)
+        self.timer_text = self.ax_info.text(0.03, 0.78, "", transform=info, va="top", fontsize=12.5,
+                                            fontweight="bold", animated=True,
+                                            bbox={"boxstyle": "round,pad=0.5", "facecolor": TIMER_COLOURS[TimerState.IDLE],
+                                                  "edgecolor": "none"})
+        self.last_rep_text = self.ax_info.text(0.03, 0.62, "", transform=info, va="top", fontsize=9.5,
+                                               wrap=True, animated=True)
+        self.link_text = self.ax_info.text(0.03, 0.40, "", transform=info, va="top", fontsize=9,
+                                           family="monospace", animated=True)
+        self._animated = [self.force_line, self.knee_line, self.force_missing, self.knee_missing,
+                          self.rep_text, self.timer_text, self.last_rep_text, self.link_text]
+
+    def _on_close(self, _event: object) -> None:
+        self.closed = True
+
+    def _on_resize(self, _event: object) -> None:
+        self._background = None
+
+    # --- live frames ---
+
+    def frame(self) -> bool:
+        """Draw a frame if one is due and there is something new; never raises into the pipeline."""
+        if not self.live_frames or self.closed or self._final or self.model.version == self._drawn_version:
+            return False
+        return self.pacer.offer(self.draw_live)
+
+    def draw_live(self) -> None:
+        """Update the moving artists and blit them over the saved background."""
+        model = self.model
+        self._drawn_version = model.version
+        now_s = model.now_s if model.now_s is not None else 0.0
+        t_s, force_n = model.force_window()
+        self.force_line.set_data(t_s - now_s, force_n)
+        self.force_missing.set_visible(len(model.force) == 0)
+        kind = model.knee_kind()
+        needs_full = self._background is None
+        if kind != self._knee_kind:
+            self._knee_kind = kind
+            self.ax_knee.set_ylabel(KNEE_LABELS[kind])
+            needs_full = True
+        if kind is not None:
+            knee_t_s, knee = model.knee_window(kind)
+            self.knee_line.set_data(knee_t_s - now_s, knee)
+        else:
+            knee = np.empty(0)
+            self.knee_line.set_data([], [])
+        self.knee_missing.set_visible(kind is None)
+        needs_full |= self._fit_ylim(self.ax_force, force_n, 5.0)
+        needs_full |= self._fit_ylim(self.ax_knee, knee, 10.0)
+        self._place_spans(model.spans_in_window(), now_s)
+        self._update_texts()
+        canvas = self.figure.canvas
+        if needs_full:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self.full_redraws += 1
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._animated:
+            self.figure.draw_artist(artist)
+        for pool in self._span_pools.values():
+            for patch in pool:
+                if patch.get_visible():
+                    self.figure.draw_artist(patch)
+        canvas.blit(self.figure.bbox)
+        if self.interactive:
+            canvas.flush_events()
+
+    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float) -> bool:
+        """Widen when data leaves the range, shrink when it uses under a third of it; True if changed."""
+        limits = _padded_limits(values, floor_span)
+        if limits is None:
+            return False
+        low, high = ax.get_ylim()
+        finite = values[np.isfinite(values)]
+        data_low, data_high = float(finite.min()), float(finite.max())
+        outside = data_low < low or data_high > high
+        too_loose = (limits[1] - limits[0]) < (high - low) / 3.0
+        if outside or too_loose:
+            ax.set_ylim(*limits)
+            return True
+        return False
+
+    def _place_spans(self, spans: list[EccentricSpan], now_s: float) -> None:
+        for ax, pool in self._span_pools.items():
+            while len(pool) < len(spans):
+                patch = ax.axvspan(0.0, 0.0, alpha=0.3, lw=0, animated=True, gid=SPAN_GID)
+                patch.set_visible(False)
+                pool.append(patch)
+            for patch, span in zip(pool, spans):
+                end_s = span.end_s if span.end_s is not None else now_s
+                patch.set_x(span.start_s - now_s)
+                patch.set_width(max(end_s - span.start_s, 0.0))
+                patch.set_facecolor(SPAN_COLOURS[span.outcome])
+                patch.set_visible(True)
+            for patch in pool[len(spans):]:
+                patch.set_visible(False)
+
+    def _update_texts(self) -> None:
+        model = self.model
+        self.rep_text.set_text(f"reps {model.rep_count}")
+        timer = model.timer()
+        self.timer_text.set_text(timer.label())
+        self.timer_text.get_bbox_patch().set_facecolor(TIMER_COLOURS[timer.state])
+        self.timer_text.set_color("black" if timer.state is TimerState.IDLE else "white")
+        last = model.last_rep_label().replace(": ", ":\n", 1)
+        if model.rejected:
+            last += f"\nrejected {model.rejected} ({model.last_rejection})"
+        self.last_rep_text.set_text(last)
+        self.link_text.set_text("link:\n" + model.link_label(sep="\n"))
+
+    def timer_colour(self) -> tuple[float, float, float, float]:
+        return tuple(self.timer_text.get_bbox_patch().get_facecolor())  # type: ignore[return-value]
+
+    def shaded_spans(self) -> list[Any]:
+        """The eccentric shadings currently drawn on the force axes."""
+        return [p for p in self.ax_force.patches if p.get_gid() == SPAN_GID and p.get_visible()]
+
+    # --- end of set ---
+
+    def draw_final(self) -> None:
+        """Replace the scrolling view with the whole set, every eccentric, the rep table and TUT."""
+        start = self.pacer.now()
+        self._final = True
+        model = self.model
+        origin_s = model.start_s if model.start_s is not None else 0.0
+        end_s = model.now_s if model.now_s is not None else origin_s
+        for pool in self._span_pools.values():
+            for patch in pool:
+                patch.remove()
+            pool.clear()
+        for artist in self._animated:
+            artist.set_animated(False)
+        t_s, force = model.force_overview.all()
+        self.force_line.set_data(t_s - origin_s, force[:, 0])
+        kind = model.knee_kind() or ("angle" if np.isfinite(model.knee_overview.all()[1][:, 0]).any() else None)
+        knee_t_s, knee = model.knee_overview.all()
+        knee_values = knee[:, 0 if kind == "angle" else 1] if kind else np.empty(0)
+        self.knee_line.set_data(knee_t_s - origin_s if kind else [], knee_values)
+        self.ax_knee.set_ylabel(KNEE_LABELS[kind])
+        self.knee_missing.set_visible(kind is None)
+        self.force_missing.set_visible(t_s.shape[0] == 0)
+        for ax in (self.ax_force, self.ax_knee):
+            for span in model.spans:
+                span_end_s = span.end_s if span.end_s is not None else end_s
+                patch = ax.axvspan(span.start_s - origin_s, span_end_s - origin_s, alpha=0.3, lw=0,
+                                   color=SPAN_COLOURS[span.outcome], gid=SPAN_GID)
+                self._span_pools[ax].append(patch)
+        self.ax_force.set_xlim(0.0, max(end_s - origin_s, 1.0))
+        self._fit_ylim(self.ax_force, force[:, 0], 5.0)
+        self._fit_ylim(self.ax_knee, knee_values, 10.0)
+        self.ax_knee.set_xlabel("time in set (s)")
+        self._draw_summary()
+        self.figure.canvas.draw()
+        if self.interactive:
+            self.figure.canvas.flush_events()
+        self.pacer.record(start, self.pacer.now())
+
+    def _draw_summary(self) -> None:
+        model = self.model
+        summary = model.summary
+        self.rep_text.set_text(f"reps {model.rep_count}")
+        if summary is not None:
+            tension = "--" if summary.tut_tension_s is None else f"{summary.tut_tension_s:.1f} s"
+            self.timer_text.set_text(f"TUT eccentric {summary.tut_ecc_s:.1f} s\nTUT tension {tension}")
+        else:
+            self.timer_text.set_text("set ended")
+        self.timer_text.get_bbox_patch().set_facecolor("#dfe8f1")
+        self.timer_text.set_color("black")
+        self.last_rep_text.set_text(f"target {model.target_ecc_s:.1f} s" +
+                                    (f", rejected {model.rejected}" if model.rejected else ""))
+        self.link_text.set_visible(False)
+        reps = list(model.reps)[-TABLE_ROWS:]
+        if not reps:
+            return
+        rows = [[str(r.rep), f"{r.ecc_duration_s:.1f}", r.tempo,
+                 "--" if r.peak_force_n is None else f"{r.peak_force_n:.0f}",
+                 "--" if r.rom_deg is None else f"{r.rom_deg:.0f}"] for r in reps]
+        height = min(0.55, 0.045 * (len(rows) + 1))
+        table = self.ax_info.table(cellText=rows, colLabels=["rep", "ecc s", "tempo", "peak N", "ROM"],
+                                   bbox=(0.0, 0.52 - height, 1.0, height), cellLoc="center")
+        table.auto_set_font_size(False)
+        table.set_fontsize(8.5)
+        if model.rep_count > TABLE_ROWS:
+            self.ax_info.text(0.03, 0.52 - height - 0.03, f"(last {TABLE_ROWS} of {model.rep_count} reps)",
+                              transform=self.ax_info.transAxes, va="top", fontsize=8)
+
+    def save(self, path: str | Path) -> None:
+        """Write the current figure as a PNG of exactly figsize x dpi pixels."""
+        try:
+            self.figure.savefig(path, dpi=self.figure.dpi, format="png")
+        except OSError as error:
+            raise LogWriteError(f"could not write the live-view snapshot {path}: {error.strerror or error}") from error
+
+    def close(self) -> None:
+        """Leave an interactive window open for the user (hold() keeps it); free an offscreen figure."""
+        if not self.interactive:
+            self.closed = True
+
+    def hold(self) -> None:
+        """Block until the user closes the window (no-op offscreen or when already closed)."""
+        if self.interactive and not self.closed:
+            import matplotlib.pyplot as plt
+
+            plt.show(block=True)
+
+    def stats(self) -> dict[str, float]:
+        return {**self.pacer.stats(), "full_redraws": self.full_redraws}

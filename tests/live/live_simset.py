@@ -1,0 +1,99 @@
+"""A simulated set for the live-view tests: PeriodicMotion signals and a scripted detector.
+
+The scripted analyzer stands in for the real detector (written elsewhere): it emits, for each rep of
+the periodic motion, the events the detector would, each back-dated and released only once the
+stream has reached its `detected_at_s`, exactly as a causal detector would.
+Rep k spans [k T, (k+1) T); the knee flexes to its peak at k T + T/2 and straightens (the eccentric)
+until (k+1) T.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepCompleted, RepStarted
+from bandlog.meta import RecordingMeta
+from bandlog.motion import PeriodicMotion
+from bandlog.pipeline import Kinematics, Pipeline, Sink
+from bandlog.results import RepMetrics, SetSummary, tempo_class
+from bandlog.samples import SampleBlock
+from bandlog.status import LinkState, LinkStatus
+
+LATENCY_S = 0.2
+
+
+def rep_events(n_reps: int, period_s: float, target_ecc_s: float = 3.0, peak_force_n: float = 40.0) -> list[Event]:
+    events: list[Event] = []
+    for k in range(n_reps):
+        start_s = k * period_s
+        ecc_start_s = start_s + period_s / 2
+        ecc_end_s = start_s + period_s
+        duration_s = ecc_end_s - ecc_start_s
+        metrics = RepMetrics(
+            rep=k + 1, start_s=start_s, ecc_start_s=ecc_start_s, ecc_end_s=ecc_end_s, ecc_duration_s=duration_s,
+            tut_tension_s=duration_s, peak_force_n=peak_force_n, mean_ecc_force_n=peak_force_n / 2,
+            ecc_impulse_ns=peak_force_n * duration_s / 2, rom_deg=100.0, mean_ecc_velocity_dps=100.0 / duration_s,
+            peak_ecc_velocity_dps=150.0 / duration_s, tempo=tempo_class(duration_s, target_ecc_s), stalls=0,
+            flags="", estimated=False,
+        )
+        events += [
+            RepStarted(t_s=start_s + 0.1, detected_at_s=start_s + 0.1 + LATENCY_S),
+            EccentricStarted(t_s=ecc_start_s, detected_at_s=ecc_start_s + LATENCY_S),
+            EccentricEnded(t_s=ecc_end_s, ecc_start_s=ecc_start_s, detected_at_s=ecc_end_s + LATENCY_S),
+            RepCompleted(metrics=metrics, detected_at_s=ecc_end_s + LATENCY_S),
+        ]
+    return events
+
+
+class ScriptedAnalyzer:
+    """Implements the pipeline's Analyzer protocol from a list of events and the motion's own knee."""
+
+    def __init__(self, events: list[Event], with_angle: bool = True) -> None:
+        self._pending = sorted(events, key=lambda e: e.detected_at_s)
+        self._emitted: list[Event] = []
+        self._with_angle = with_angle
+        self._kinematics: Kinematics | None = None
+
+    def feed(self, block: SampleBlock) -> list[Event]:
+        now_s = float(block.t_s[-1])
+        out = [e for e in self._pending if e.detected_at_s <= now_s]
+        self._pending = self._pending[len(out):]
+        self._emitted += out
+        angle = None
+        if self._with_angle and block.acc_ms2 is not None:
+            angle = np.degrees(np.arctan2(block.acc_ms2[:, 0], block.acc_ms2[:, 2]))
+        rate = None if block.gyro_dps is None else block.gyro_dps[:, 1]
+        self._kinematics = Kinematics(t_s=block.t_s, knee_angle_deg=angle, knee_rate_dps=rate)
+        return out
+
+    def finish(self) -> list[Event]:
+        out, self._pending = self._pending, []
+        self._emitted += out
+        return out
+
+    def last_kinematics(self) -> Kinematics | None:
+        return self._kinematics
+
+    def summary(self) -> SetSummary:
+        reps = [e.metrics for e in self._emitted if isinstance(e, RepCompleted)]
+        tut = sum(r.ecc_duration_s for r in reps)
+        return SetSummary(reps=len(reps), tut_ecc_s=tut, tut_tension_s=tut, mode="force+imu",
+                          mean_ecc_duration_s=tut / len(reps) if reps else None,
+                          peak_force_n=max((r.peak_force_n or 0.0) for r in reps) if reps else None)
+
+
+def run_set(sink: Sink, n_reps: int = 5, period_s: float = 6.0, rate_hz: float = 100.0, block_n: int = 10,
+            with_angle: bool = True, finish: bool = True, until_s: float | None = None) -> Pipeline:
+    """Push a whole simulated set through a real Pipeline into `sink`; returns the pipeline."""
+    motion = PeriodicMotion(period_s=period_s, peak_force_n=40.0)
+    pipeline = Pipeline(ScriptedAnalyzer(rep_events(n_reps, period_s), with_angle), [sink])
+    pipeline.push(RecordingMeta(start_utc="2026-11-28T22:00:00Z", leg="left", band="red"))
+    pipeline.push(LinkStatus(LinkState.STREAMING, device="emulated", samples_per_s=rate_hz, battery_percent=81))
+    end_s = n_reps * period_s + 0.5 if until_s is None else until_s
+    n_total = int(round(end_s * rate_hz))
+    for first in range(0, n_total, block_n):
+        t_s = np.arange(first, min(first + block_n, n_total)) / rate_hz
+        pipeline.push(motion.sample(t_s))
+    if finish:
+        pipeline.finish()
+    return pipeline
