@@ -94,27 +94,39 @@ def index_path(home: Path) -> Path:
     return Path(home) / INDEX_NAME
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=10.0)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            conn.executescript(
+                "BEGIN; DROP TABLE IF EXISTS reps; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS failures;"
+                f"{_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def connect(home: Path) -> sqlite3.Connection:
-    """Open (creating or rebuilding when the schema is stale) the index of the data dir `home`."""
+    """Open the index of the data dir `home`, creating it, or rebuilding it when stale or corrupt."""
     home = Path(home)
+    path = index_path(home)
     try:
         home.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(index_path(home))
-        conn.execute("PRAGMA foreign_keys = ON")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            with conn:
-                for table in ("reps", "sessions", "failures"):
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            return _open(path)
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):  # locked, read-only...: not ours to delete
+                raise
+            log.warning("the session index %s is corrupt (%s); rebuilding it from the logs", path, error)
+            path.unlink()
+            return _open(path)
     except sqlite3.DatabaseError as error:
-        raise BandlogError(
-            f"the session index {index_path(home)} is unusable ({error}); delete it and it will be rebuilt"
-        ) from error
+        raise BandlogError(f"cannot use the session index {path}: {error}") from error
     except OSError as error:
         raise ConfigError(f"cannot open the data directory {home}: {error.strerror or error}") from error
-    return conn
 
 
 def _sha256(path: Path) -> str:
@@ -193,7 +205,7 @@ def update_index(
     finally:
         conn.close()
     for rel, reason in report.failed:
-        log.warning("skipped %s: %s", rel, reason)
+        log.info("skipped %s: %s", rel, reason)
     return report
 
 

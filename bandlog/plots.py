@@ -73,6 +73,35 @@ def _legend(ax: Axes, **kwargs: object) -> None:
 
 # --- one session -------------------------------------------------------------------------------
 
+SET_GAP_S = 10.0
+"""Blank time drawn between sets whose clocks restart, so they sit side by side on one axis."""
+
+
+def set_offsets_s(samples: pd.DataFrame) -> dict[int, float]:
+    """Seconds to add to each set's times so sets follow each other; 0 where a set's clock runs on."""
+    if "set" not in samples or samples.empty:
+        return {0: 0.0}
+    offsets: dict[int, float] = {}
+    previous_end = -np.inf
+    for set_index, rows in samples.groupby("set", sort=True):
+        start, end = float(rows["t_s"].min()), float(rows["t_s"].max())
+        offset = 0.0 if start > previous_end else previous_end + SET_GAP_S - start
+        offsets[int(set_index)] = offset
+        previous_end = end + offset
+    return offsets
+
+
+def stitch_sets(samples: pd.DataFrame, reps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copies of the samples and reps tables with set times shifted by set_offsets_s (one time axis)."""
+    offsets = set_offsets_s(samples)
+    sample_shift = samples["set"].map(offsets).fillna(0.0) if "set" in samples else 0.0
+    samples = samples.assign(t_s=samples["t_s"] + sample_shift)
+    if "set" in reps and not reps.empty:
+        rep_shift = reps["set"].map(offsets).fillna(0.0)
+        reps = reps.assign(**{c: reps[c] + rep_shift for c in ("start_s", "ecc_start_s", "ecc_end_s") if c in reps})
+    return samples, reps
+
+
 
 def plot_force(samples: pd.DataFrame, reps: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Band force over time, each eccentric phase shaded in its tempo colour and labelled with its duration."""

@@ -1,0 +1,59 @@
+"""What the sessions/plot/progress verbs share: refreshing the index with a progress bar, and the
+--leg/--since filters. Underscored, so the CLI does not take it for a verb."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bandlog.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bandlog.index import IndexReport
+
+LEG_CHOICES = ("left", "right", "both")
+
+
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leg", choices=LEG_CHOICES, default="both", help="only this leg (default: both)")
+    parser.add_argument("--since", metavar="DATE", help="only sessions on or after this date (YYYY-MM-DD)")
+
+
+def parse_since(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--since must be a date like 2026-01-31, not {text!r}") from None
+
+
+def leg_filter(leg: str) -> str | None:
+    return None if leg == "both" else leg
+
+
+def refresh_index(home: Path) -> "IndexReport":
+    """Update the index of `home`, drawing a progress bar on a terminal; report skipped logs on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from bandlog.index import update_index
+
+    console = Console(stderr=True)
+    if console.is_terminal:
+        columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("", total=None)
+
+            def advance(done: int, total: int, path: Path) -> None:
+                bar.update(task, completed=done, total=total, description=path.name)
+
+            report = update_index(home, progress=advance)
+    else:
+        report = update_index(home)
+    for rel, reason in report.failed:
+        print(f"bandlog: skipped {rel}: {reason}", file=sys.stderr)
+    return report

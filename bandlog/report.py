@@ -1,0 +1,141 @@
+"""A self-contained HTML progress report: every chart and the session table in ONE file.
+
+The file has to open offline, be mailed to a physio, and still work in years: charts are PNGs
+embedded as data URIs, styles are inline, and there are no scripts and no external references.
+Every value from a log (band names, paths) is HTML-escaped, so a log cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bandlog.errors import LogWriteError
+from bandlog.plots import PROGRESS_METRICS, progress_chart
+from bandlog.trends import ASYMMETRY_FORMULA, weekly
+
+log = logging.getLogger(__name__)
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
+p.meta { color: #666; margin-top: 0; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
+th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+td.left { color: #1f6fb4; font-weight: 600; } td.right { color: #e07b00; font-weight: 600; }
+"""
+
+SESSION_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"),
+    ("tut_ecc_s", "TUT ecc (s)"), ("mean_ecc_duration_s", "mean ecc (s)"), ("target_ecc_s", "target (s)"),
+    ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"), ("mean_force_n", "mean ecc force (N)"),
+    ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"), ("path", "file"),
+)
+WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("week", "week of"), ("leg", "leg"), ("sessions", "sessions"), ("reps", "reps"), ("tut_ecc_s", "TUT ecc (s)"),
+    ("mean_ecc_duration_s", "mean ecc (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
+)
+_TEXT_COLUMNS = {"date", "week", "leg", "band", "path"}
+
+
+def figure_data_uri(fig: Figure, dpi: int = 100) -> str:
+    """The figure as a base64 PNG data URI (no metadata, so no URL hides in the image either)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        text = "–"
+    elif isinstance(value, pd.Timestamp):
+        text = value.date().isoformat()
+    elif column == "adherence":
+        text = f"{float(value):.0%}"  # type: ignore[arg-type]
+    elif isinstance(value, float):
+        text = f"{value:.1f}"
+    else:
+        text = str(value)
+    classes = []
+    if column in _TEXT_COLUMNS:
+        classes.append("text")
+    if column == "leg" and text in ("left", "right"):
+        classes.append(text)
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{attr}>{html.escape(text)}</td>"
+
+
+def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
+    """An escaped HTML table of the named (column, heading) pairs present in `frame`."""
+    present = [(c, h) for c, h in columns if c in frame.columns]
+    head = "".join(f'<th{" class=text" if c in _TEXT_COLUMNS else ""}>{html.escape(h)}</th>' for c, h in present)
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append("<tr>" + "".join(_cell(c, record[c]) for c, _ in present) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def build_report(
+    sessions: pd.DataFrame,
+    charts: Mapping[str, Figure],
+    title: str = "bandlog progress",
+    subtitle: str = "",
+    generated: datetime | None = None,
+) -> str:
+    """The whole report as one HTML string: a figure per chart (caption = its key), weekly and session tables."""
+    when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{html.escape(subtitle + " · " if subtitle else "")}{len(sessions)} sessions · generated {when}</p>',
+        "<h2>Charts</h2>",
+    ]
+    for caption, fig in charts.items():
+        parts.append(
+            f'<figure><img src="{figure_data_uri(fig)}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    parts.append("<h2>Per week</h2>")
+    parts.append(f'<p class="meta">Asymmetry index used in the charts: {html.escape(ASYMMETRY_FORMULA)}.</p>')
+    parts.append(html_table(weekly(sessions), WEEKLY_TABLE_COLUMNS))
+    parts.append("<h2>Sessions</h2>")
+    parts.append(html_table(sessions, SESSION_TABLE_COLUMNS))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def progress_report(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "") -> str:
+    """The standard progress report: one chart per progress metric, then the tables."""
+    charts: dict[str, Figure] = {}
+    for metric in metrics or PROGRESS_METRICS:
+        fig = Figure(figsize=(10, 3.6), layout="constrained")
+        ax = progress_chart(metric, sessions, by, ax=fig.add_subplot())
+        charts[ax.get_title(loc="left")] = fig
+    return build_report(sessions, charts, subtitle=subtitle)
+
+
+def write_report(path: Path, text: str) -> Path:
+    """Write the report (creating the folder); a failure is one LogWriteError sentence."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise LogWriteError(f"cannot write the report {path}: {error.strerror or error}") from error
+    log.info("wrote report %s (%d bytes)", path, len(text))
+    return path
