@@ -1,0 +1,254 @@
+"""bandlog's own CSV log: the writer sink and the reader (format defined in bandlog.schema).
+
+The writer is built to survive a crash: samples are appended as text lines and flushed + fsync'd at
+least every `flush_interval_s`, so a process killed with SIGKILL loses at most that much, and the
+reader drops a half-written last line instead of failing.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Callable, Sequence
+
+import numpy as np
+
+from bandlog import __version__
+from bandlog.errors import LogFormatError, LogWriteError
+from bandlog.io.logdata import LogData, build_samples
+from bandlog.io.textfile import TextFile, parse_numeric
+from bandlog.meta import RecordingMeta
+from bandlog.pipeline import Gap, Sink
+from bandlog.results import RepMetrics, SetSummary
+from bandlog.samples import SampleBlock
+from bandlog.schema import (
+    FRAME_CHANNELS,
+    HOST_TIME_COLUMN,
+    LOG_COLUMNS,
+    READABLE_SCHEMAS,
+    SCHEMA_KEY,
+    TIME_COLUMN,
+    format_float,
+    gap_line,
+    header_lines,
+    meta_from_header,
+    parse_gap_line,
+    parse_header_line,
+)
+from bandlog.status import LinkStatus
+
+log = logging.getLogger(__name__)
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "the directory does not exist",
+    errno.EEXIST: "the file already exists (bandlog never overwrites a log)",
+}
+
+
+def _open_new(path: Path) -> IO[str]:
+    """Create the parent directory if needed and open a new file; never overwrite an existing log."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "x", encoding="utf-8", newline="")
+
+
+class CsvLogSink(Sink):
+    """Writes one recording to a bandlog CSV log as it streams (see bandlog.schema for the layout)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        flush_interval_s: float = 0.5,
+        *,
+        opener: Callable[[Path], IO[str]] = _open_new,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self.samples_written = 0
+        self._opener = opener
+        self._clock = clock
+        self._file: IO[str] | None = None
+        self._pending: list[str] = []
+        self._pending_samples = 0
+        self._last_flush_s = clock()
+        self._closed = False
+        self._failed: LogWriteError | None = None
+
+    # --- Sink interface -------------------------------------------------------------------
+    def on_start(self, meta: RecordingMeta) -> None:
+        """Open the file and write the metadata header and the column header row."""
+        if self._file is not None:
+            raise LogWriteError(f"{self.path} is already recording; one CsvLogSink writes one recording")
+        if not meta.start_utc:
+            meta = _with_start_now(meta)
+        try:
+            self._file = self._opener(self.path)
+        except OSError as error:
+            self._fail(error)
+        lines = [*header_lines(meta, __version__), ",".join(LOG_COLUMNS)]
+        self._pending.extend(lines)
+        self._flush()
+
+    def on_samples(self, block: SampleBlock) -> None:
+        self._check_writable()
+        self._pending.extend(format_rows(block))
+        self._pending_samples += len(block)
+        self._maybe_flush()
+
+    def on_gap(self, gap: Gap) -> None:
+        self._check_writable()
+        self._pending.append(gap_line(gap.start_s, gap.end_s, gap.reason))
+        self._flush()
+
+    def on_status(self, status: LinkStatus) -> None:
+        if self._file is not None and self._failed is None:
+            self._maybe_flush()
+
+    def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
+        if self._file is not None and self._failed is None:
+            self._flush()
+
+    def close(self) -> None:
+        """Flush what is left and close; safe to call any number of times."""
+        if self._closed:
+            return
+        self._closed = True
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            if self._failed is None:
+                self._write_pending(file)
+        finally:
+            try:
+                file.close()
+            except OSError as error:
+                log.debug("closing %s after a failure: %s", self.path, error)
+
+    # --- internals --------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self._failed is not None:
+            raise self._failed
+        if self._file is None:
+            raise LogWriteError(f"{self.path}: samples arrived before on_start (or after close)")
+
+    def _maybe_flush(self) -> None:
+        if self._clock() - self._last_flush_s >= self.flush_interval_s:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._file is not None
+        self._write_pending(self._file)
+        self._last_flush_s = self._clock()
+
+    def _write_pending(self, file: IO[str]) -> None:
+        if not self._pending:
+            return
+        try:
+            file.write("\n".join(self._pending) + "\n")
+            file.flush()
+            if hasattr(file, "fileno"):
+                try:
+                    fd = file.fileno()
+                except (OSError, ValueError):
+                    fd = None
+                if fd is not None:
+                    os.fsync(fd)
+        except OSError as error:
+            self._fail(error)
+        self.samples_written += self._pending_samples
+        self._pending.clear()
+        self._pending_samples = 0
+
+    def _fail(self, error: OSError) -> None:
+        reason = _REASONS.get(error.errno or 0, error.strerror or str(error))
+        kept = f"; the {self.samples_written} samples written before are kept" if self.samples_written else ""
+        self._failed = LogWriteError(f"cannot write the log {self.path}: {reason}{kept}")
+        raise self._failed from error
+
+
+def _with_start_now(meta: RecordingMeta) -> RecordingMeta:
+    return replace(meta, start_utc=datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+
+
+def format_rows(block: SampleBlock) -> list[str]:
+    """One CSV line per sample, columns in LOG_COLUMNS order, full precision, empty where absent."""
+    n = len(block)
+    table = np.full((n, len(LOG_COLUMNS)), np.nan)
+    table[:, 0] = block.t_s
+    if block.t_host_s is not None:
+        table[:, 1] = block.t_host_s
+    if block.force_n is not None:
+        table[:, 2] = block.force_n
+    if block.acc_ms2 is not None:
+        table[:, 3:6] = block.acc_ms2
+    if block.gyro_dps is not None:
+        table[:, 6:9] = block.gyro_dps
+    return [",".join(format_float(v) for v in row) for row in table.tolist()]
+
+
+def read_bandlog(text: TextFile) -> LogData:
+    """Read a bandlog log of any schema version this bandlog has written."""
+    where = str(text.path)
+    lines = text.lines
+    if not text.ends_with_newline and lines:
+        log.warning("%s: dropped the unterminated last line %d (the recording was cut off)", where, len(lines))
+        lines = lines[:-1]
+    items: list[tuple[str, str]] = []
+    header_index = None
+    for index, line in enumerate(lines):
+        if line.startswith("#"):
+            item = parse_header_line(line)
+            if item is not None:
+                items.append(item)
+        elif line.strip():
+            header_index = index
+            break
+    version = _schema_version(items, where)
+    meta = meta_from_header(items, where)
+    if header_index is None:
+        log.info("%s has a header but no samples", where)
+        return LogData(text.path, "bandlog", meta, build_samples(np.empty(0), {}, where, np.empty(0, np.int64), np.empty(0)), [])
+    columns = [c.strip() for c in lines[header_index].split(",")]
+    if version == 1 and columns != list(LOG_COLUMNS):
+        raise LogFormatError(f"{where}: line {header_index + 1} should be the column header {','.join(LOG_COLUMNS)}")
+    rows: list[tuple[int, str]] = []
+    gaps: list[Gap] = []
+    for index in range(header_index + 1, len(lines)):
+        line = lines[index]
+        if line.startswith("#"):
+            gap = parse_gap_line(line)
+            if gap is not None:
+                gaps.append(Gap(*gap))
+        else:
+            rows.append((index + 1, line))
+    values, line_numbers = parse_numeric(rows, columns, where)
+    by_name = {name: values[:, i] for i, name in enumerate(columns)}
+    samples = build_samples(
+        by_name[TIME_COLUMN], {k: by_name[k] for k in FRAME_CHANNELS}, where, line_numbers, by_name[HOST_TIME_COLUMN]
+    )
+    return LogData(text.path, "bandlog", meta, samples, gaps)
+
+
+def _schema_version(items: list[tuple[str, str]], where: str) -> int:
+    raw = dict(items).get(SCHEMA_KEY, "").strip()
+    try:
+        version = int(raw)
+    except ValueError:
+        raise LogFormatError(f"{where}: the '{SCHEMA_KEY}' header should be a whole number, not {raw!r}") from None
+    if version not in READABLE_SCHEMAS:
+        newest = max(READABLE_SCHEMAS)
+        raise LogFormatError(
+            f"{where} uses log schema {version}, but this bandlog reads schemas up to {newest}; upgrade bandlog"
+        )
+    return version

@@ -1,0 +1,151 @@
+"""Reading a log file as numbered text lines, and turning its data rows into floats.
+
+Every reader goes through here, so every format gets the same guarantees: a missing or unreadable
+file is one sentence, a non-numeric cell is reported with its line number (never turned into NaN),
+and a truncated last line (a recording killed mid-write) is dropped with a warning instead of failing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bandlog.errors import LogFormatError
+
+log = logging.getLogger(__name__)
+
+MAX_REPORTED_ROWS = 5
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A file's lines (line endings removed) and whether its last line was terminated."""
+
+    path: Path
+    lines: list[str]
+    ends_with_newline: bool
+
+    def first_content_line(self) -> int | None:
+        """Index of the first non-blank line, None for a blank file."""
+        return next((i for i, line in enumerate(self.lines) if line.strip()), None)
+
+
+def read_text(path: Path) -> TextFile:
+    """Read a whole file as text (UTF-8, else Windows-1252 as older Vernier exports use)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LogFormatError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise LogFormatError(f"{path} is a directory, not a log file") from None
+    except PermissionError:
+        raise LogFormatError(f"cannot read {path}: permission denied") from None
+    except OSError as error:
+        raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
+    if not data.strip():
+        raise LogFormatError(f"{path} is empty: a log needs a header row and samples")
+    if b"\x00" in data:
+        raise LogFormatError(f"{path} is not a text CSV file (it contains binary data)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    ends_with_newline = text.endswith("\n")
+    lines = text.split("\n")
+    if ends_with_newline:
+        lines.pop()
+    return TextFile(path, [line.rstrip("\r") for line in lines], ends_with_newline)
+
+
+def split_cells(line: str) -> list[str]:
+    """One CSV line's cells, honouring quotes only when there are any (the common case is fast)."""
+    if '"' in line:
+        return next(csv.reader([line]))
+    return line.split(",")
+
+
+def parse_numeric(
+    rows: Sequence[tuple[int, str]],
+    columns: Sequence[str],
+    where: str,
+    tolerate_last: bool = False,
+    use: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse data rows into an (n, len(use)) float array; empty cells become NaN.
+
+    `rows` are (1-based line number, text); `use` picks the column indices to parse (default all),
+    other cells are not looked at. A used cell that is neither empty nor a number, or a row with the
+    wrong number of cells, raises LogFormatError naming the lines. With `tolerate_last` the last row
+    may be broken (a file cut off mid-write): it is dropped with a warning instead.
+    Returns (values, line_numbers) for the rows kept.
+    """
+    ncols = len(columns)
+    use = list(range(ncols)) if use is None else list(use)
+    rows = [(n, text) for n, text in rows if text.strip()]
+    if rows and tolerate_last and _row_problem(rows[-1][1], columns, use) is not None:
+        log.warning("%s: dropped the incomplete last line %d", where, rows[-1][0])
+        rows = rows[:-1]
+    line_numbers = np.array([n for n, _ in rows], dtype=np.int64)
+    if not rows:
+        return np.empty((0, len(use))), line_numbers
+    wrong_width = [(n, len(split_cells(t))) for n, t in rows if t.count(",") != ncols - 1 or '"' in t]
+    wrong_width = [(n, w) for n, w in wrong_width if w != ncols]
+    if wrong_width:
+        shown = ", ".join(f"line {n} has {w}" for n, w in wrong_width[:MAX_REPORTED_ROWS])
+        more = f" (and {len(wrong_width) - MAX_REPORTED_ROWS} more)" if len(wrong_width) > MAX_REPORTED_ROWS else ""
+        raise LogFormatError(f"{where}: rows with the wrong number of cells: {shown}{more}; expected {ncols} ({','.join(columns)})")
+    import pandas as pd
+
+    text = "\n".join(t for _, t in rows)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, names=list(range(ncols)), usecols=use, dtype="float64",
+            keep_default_na=False, na_values=[""], skip_blank_lines=False,
+        )
+        values = frame[use].to_numpy(dtype=np.float64)
+    except ValueError:
+        values = _parse_slowly(rows, columns, use, where)
+    return values, line_numbers
+
+
+def _row_problem(text: str, columns: Sequence[str], use: Sequence[int]) -> str | None:
+    cells = split_cells(text)
+    if len(cells) != len(columns):
+        return f"{len(cells)} cells"
+    for j in use:
+        name, cell = columns[j], cells[j]
+        if cell.strip():
+            try:
+                float(cell)
+            except ValueError:
+                return f"{name}={cell.strip()!r}"
+    return None
+
+
+def _parse_slowly(
+    rows: Sequence[tuple[int, str]], columns: Sequence[str], use: Sequence[int], where: str
+) -> np.ndarray:
+    """Cell by cell, so the bad cells can be named by line; pandas' fast path does not say where."""
+    values = np.empty((len(rows), len(use)))
+    bad: list[str] = []
+    for i, (number, text) in enumerate(rows):
+        cells = split_cells(text)
+        for j, column in enumerate(use):
+            name, cell = columns[column], cells[column].strip()
+            if not cell:
+                values[i, j] = np.nan
+                continue
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                bad.append(f"line {number} ({name}={cell!r})")
+    if bad:
+        more = f" and {len(bad) - MAX_REPORTED_ROWS} more" if len(bad) > MAX_REPORTED_ROWS else ""
+        raise LogFormatError(f"{where}: non-numeric cells at {', '.join(bad[:MAX_REPORTED_ROWS])}{more}; expected numbers or empty cells")
+    return values
