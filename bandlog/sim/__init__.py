@@ -1,0 +1,24 @@
+"""Labelled motion model of seated reverse-curl sessions (science.md sections 1, 2, 5.9, 6).
+
+    spec = random_spec(seed, n_sets=1, reps_per_set=8)    # every parameter drawn, overrides pinned
+    session = simulate_session(spec)                        # deterministic for a given spec
+    session.truth_reps, session.truth_sets, session.distractors
+    session.sample(t_s) -> SampleBlock                      # a bandlog.motion.MotionSource
+    session.record(rate_hz=100.0, channels="force+imu", ble_loss=True) -> SampleBlock
+"""
+
+from bandlog.sim.band import BAND_COLOURS
+from bandlog.sim.session import SimulatedSession, simulate_session
+from bandlog.sim.spec import SessionSpec, random_spec
+from bandlog.sim.truth import Distractor, TruthRep, TruthSet
+
+__all__ = [
+    "BAND_COLOURS",
+    "Distractor",
+    "SessionSpec",
+    "SimulatedSession",
+    "TruthRep",
+    "TruthSet",
+    "random_spec",
+    "simulate_session",
+]

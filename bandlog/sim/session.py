@@ -1,0 +1,186 @@
+"""A whole simulated session: noise-free truth on a 1 kHz grid, sensor readings at any instant.
+
+simulate_session(spec) lays out the reps, computes the knee angle, band tension and labels once;
+SimulatedSession.sample(t) then interpolates the grid and adds the (hashed, hence repeatable) sensor
+noise, which keeps it cheap for the few-sample calls of an emulated sensor. It implements
+bandlog.motion.MotionSource.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bandlog.errors import ConfigError
+from bandlog.results import MODES
+from bandlog.samples import SampleBlock
+from bandlog.sim.band import band_tension_n, elongation_pct
+from bandlog.sim.distractors import apply_force_distractors, fidget_rotation, place_distractors, trapezoid
+from bandlog.sim.imu import shank_imu
+from bandlog.sim.kinematics import GRID_HZ, Trajectory, build_trajectory
+from bandlog.sim.labels import rep_truths, set_truths
+from bandlog.sim.plan import plan_session
+from bandlog.sim.sensors import ble_delivery, load_cell_n, sample_times
+from bandlog.sim.spec import SessionSpec, validate_spec
+from bandlog.sim.truth import Distractor, TruthRep, TruthSet
+
+DISTRACTOR_WINDOW_MARGIN_S = 2.5
+BIAS_WALK_HZ = 1.0
+
+
+class SimulatedSession:
+    """Truth and measurements of one simulated session (see module docstring)."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        trajectory: Trajectory,
+        force_n: np.ndarray,
+        distractors: tuple[Distractor, ...],
+    ) -> None:
+        self.spec = spec
+        self._duration_s = trajectory.duration_s
+        self.distractors = distractors
+        dt = 1.0 / GRID_HZ
+        theta_rate = np.gradient(trajectory.theta_deg, dt)
+        thigh_rate = np.gradient(trajectory.thigh_deg, dt)
+        self._theta_deg = trajectory.theta_deg
+        self._theta_rate_dps = theta_rate
+        self._alpha_deg = trajectory.theta_deg - spec.thigh_pitch_deg + trajectory.thigh_deg
+        self._alpha_rate_dps = theta_rate + thigh_rate
+        self._alpha_acc_dps2 = np.gradient(self._alpha_rate_dps, dt)
+        self._force_n = force_n
+        rng = np.random.default_rng([spec.seed, 3])
+        n_walk = int(math.ceil(self._duration_s * BIAS_WALK_HZ)) + 2
+        steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
+        steps[0] = 0.0
+        self._bias_walk_dps = np.cumsum(steps, axis=0)
+        self.truth_reps: tuple[TruthRep, ...] = rep_truths(spec, trajectory, theta_rate, force_n)
+        self.truth_sets: tuple[TruthSet, ...] = set_truths(trajectory, self.truth_reps, force_n)
+
+    @property
+    def duration_s(self) -> float:
+        return self._duration_s
+
+    def _grid(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lower grid index, weight of the upper one, nearest grid index) for clamped times."""
+        pos = np.clip(np.asarray(t_s, dtype=np.float64) * GRID_HZ, 0.0, self._theta_deg.size - 1.0)
+        lower = np.minimum(pos.astype(np.int64), self._theta_deg.size - 2)
+        return lower, pos - lower, np.rint(np.asarray(t_s, dtype=np.float64) * GRID_HZ).astype(np.int64)
+
+    @staticmethod
+    def _at(values: np.ndarray, lower: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        return values[lower] * (1.0 - weight) + values[lower + 1] * weight
+
+    def knee_angle_deg(self, t_s: np.ndarray) -> np.ndarray:
+        """Noise-free knee flexion (deg; 0 = straight)."""
+        lower, weight, _ = self._grid(t_s)
+        return self._at(self._theta_deg, lower, weight)
+
+    def knee_rate_dps(self, t_s: np.ndarray) -> np.ndarray:
+        """Noise-free knee flexion rate (deg/s; negative while extending, i.e. eccentric)."""
+        lower, weight, _ = self._grid(t_s)
+        return self._at(self._theta_rate_dps, lower, weight)
+
+    def true_force_n(self, t_s: np.ndarray) -> np.ndarray:
+        """Noise-free band tension (N), distractors included."""
+        lower, weight, _ = self._grid(t_s)
+        return self._at(self._force_n, lower, weight)
+
+    def _measure(self, t_s: np.ndarray, want_force: bool, want_imu: bool) -> SampleBlock:
+        t = np.asarray(t_s, dtype=np.float64).reshape(-1)
+        lower, weight, nearest = self._grid(t)
+        force = None
+        acc = gyro = None
+        if want_force:
+            force = load_cell_n(self.spec, t, nearest, self._at(self._force_n, lower, weight))
+        if want_imu:
+            walk_pos = np.clip(t * BIAS_WALK_HZ, 0.0, self._bias_walk_dps.shape[0] - 1.0)
+            walk = np.stack([np.interp(walk_pos, np.arange(self._bias_walk_dps.shape[0]), self._bias_walk_dps[:, k]) for k in range(3)], axis=1)
+            extra_rate, extra_angle = fidget_rotation(t, self.distractors)
+            acc, gyro = shank_imu(
+                self.spec,
+                nearest,
+                self._at(self._alpha_deg, lower, weight),
+                self._at(self._alpha_rate_dps, lower, weight),
+                self._at(self._alpha_acc_dps2, lower, weight),
+                walk,
+                extra_rate,
+                extra_angle,
+            )
+        return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
+
+    def sample(self, t_s: np.ndarray) -> SampleBlock:
+        """Measured force, acceleration and rotation rate at device times t_s (deterministic)."""
+        return self._measure(t_s, True, True)
+
+    def record(self, rate_hz: float = 100.0, channels: str = "force+imu", ble_loss: bool = True) -> SampleBlock:
+        """Everything a sensor sampling at rate_hz would deliver over the session.
+
+        Samples lost over BLE are missing (ble_loss=True); t_s keeps the nominal device time and
+        t_host_s is the arrival time. Channels not in `channels` are None.
+        """
+        if channels not in MODES:
+            raise ConfigError(f"channels must be one of {', '.join(MODES)}, not {channels!r}")
+        if not 1.0 <= rate_hz <= 2000.0:
+            raise ConfigError(f"rate_hz must be within 1-2000 Hz, not {rate_hz}")
+        nominal, actual = sample_times(self.spec, self._duration_s, rate_hz)
+        block = self._measure(actual, channels != "imu", channels != "force")
+        kept, arrival = ble_delivery(self.spec, nominal, rate_hz)
+        if not ble_loss:
+            kept = np.ones_like(kept)
+
+        def keep(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[kept]
+
+        return SampleBlock(
+            t_s=nominal[kept],
+            force_n=keep(block.force_n),
+            acc_ms2=keep(block.acc_ms2),
+            gyro_dps=keep(block.gyro_dps),
+            t_host_s=arrival[kept],
+        )
+
+
+def _still_windows(spec: SessionSpec, trajectory: Trajectory) -> list[tuple[float, float]]:
+    """Stretches outside every set (with margins) where distractors may happen."""
+    m = DISTRACTOR_WINDOW_MARGIN_S
+    edges = [0.0, *[x for bounds in trajectory.set_bounds for x in bounds], trajectory.duration_s]
+    windows = []
+    for i in range(0, len(edges), 2):
+        a, b = edges[i], edges[i + 1]
+        a = a + (m if i > 0 else 2.5)
+        b = b - (m if i + 1 < len(edges) - 1 else 0.5)
+        if b > a:
+            windows.append((a, b))
+    return windows
+
+
+def simulate_session(spec: SessionSpec) -> SimulatedSession:
+    """Build the session a spec describes; the same spec always gives identical arrays."""
+    validate_spec(spec)
+    trajectory = build_trajectory(spec, plan_session(spec))
+    distractors = place_distractors(spec, _still_windows(spec, trajectory), np.random.default_rng([spec.seed, 2]))
+    t = trajectory.t_s
+    geometry = (spec.shank_m, spec.anchor_x_m, spec.anchor_y_m, spec.rest_length_m)
+    e = elongation_pct(trajectory.theta_deg, *geometry)
+    e_base = elongation_pct(trajectory.theta_base_deg, *geometry)
+    force = band_tension_n(
+        e,
+        e_base,
+        1.0 / GRID_HZ,
+        colour=spec.colour,
+        strands=spec.strands,
+        exponent=spec.band_exponent,
+        gain=spec.band_gain,
+        hysteresis_frac=spec.hysteresis_frac,
+        hysteresis_switch_pct=spec.hysteresis_switch_pct,
+        relax_tau_s=spec.relax_tau_s,
+        relax_overshoot_frac=spec.relax_overshoot_frac,
+    )
+    if trajectory.reps and spec.mullins_frac > 0:
+        first = trajectory.reps[0]
+        force *= 1.0 + spec.mullins_frac * trapezoid(t, first.start_s - 0.3, 0.3, first.end_s - first.start_s, 0.3)
+    force = apply_force_distractors(t, force, distractors)
+    return SimulatedSession(spec, trajectory, force, distractors)

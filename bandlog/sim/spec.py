@@ -1,0 +1,281 @@
+"""Every parameter of one simulated session, drawn from the ranges of science.md section 6.
+
+A SessionSpec is plain data: random_spec(seed) draws it, keyword overrides pin any field (e.g.
+n_sets=1, reps_per_set=8, rest_between_sets_s=20 for short tests), and simulate_session(spec) is a
+pure function of it. Per-rep variation (durations, stalls, drops, distractor times) is drawn inside
+the simulation from the spec's seed, so a spec stays small and fully reproducible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bandlog.errors import ConfigError
+from bandlog.sim.band import BAND_COLOURS, band_length_m, elongation_pct
+
+MAX_ELONGATION_PCT = 250.0
+MAX_FLEXION_DEG = 135.0
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    seed: int
+    # session structure
+    n_sets: int
+    reps_per_set: int
+    rest_between_sets_s: float
+    lead_in_s: float
+    """Still time before the first rep (sensor calibration; distractors may sit in its second part)."""
+    tail_s: float
+    # prescription and compliance
+    target_ecc_s: float
+    ecc_sd_frac: float
+    p_fast: float
+    """Share of non-compliant 1-2 s eccentrics."""
+    p_very_slow: float
+    """Share of 8-12 s eccentrics."""
+    p_drop: float
+    p_stall: float
+    """Each rep has Binomial(max_stalls, p_stall) stalls."""
+    max_stalls: int
+    # movement
+    flex_s: float
+    """Typical passive-flexion time; each rep jitters +-15 % inside 0.8-2.0 s."""
+    hold_s: float
+    bottom_rest_s: float
+    rom_deg: float
+    ext_deg: float
+    """Knee flexion at the end of the eccentric (not 0: seated, hip flexed)."""
+    hold_drift_deg: float
+    wobble_amp: float
+    wobble_hz: float
+    tremor_hz: float
+    tremor_dps: float
+    tremor_growth: float
+    fatigue_ecc_frac: float
+    fatigue_rom_frac: float
+    # subject and geometry
+    shank_m: float
+    thigh_pitch_deg: float
+    thigh_wobble_deg: float
+    anchor_x_m: float
+    anchor_y_m: float
+    pretension_frac: float
+    rest_length_m: float
+    # band
+    colour: str
+    strands: int
+    band_exponent: float
+    band_gain: float
+    hysteresis_frac: float
+    hysteresis_switch_pct: float
+    relax_tau_s: float
+    relax_overshoot_frac: float
+    mullins_frac: float
+    # shank IMU
+    imu_rotation: tuple[tuple[float, float, float], ...]
+    """Sensor-from-shank rotation (3x3); the knee axis in the sensor frame is uniform on the sphere."""
+    sensor_radius_m: float
+    gyro_bias_dps: tuple[float, float, float]
+    gyro_random_walk_dps_rts: float
+    gyro_noise_dps_rthz: float
+    gyro_scale_err: tuple[float, float, float]
+    gyro_range_dps: float
+    acc_noise_ug_rthz: float
+    acc_offset_mg: tuple[float, float, float]
+    imu_bandwidth_hz: float
+    # load cell
+    force_noise_n: float
+    force_quant_n: float
+    force_drift_n_per_min: float
+    force_gain_err: float
+    # BLE
+    ble_loss_frac: float
+    ble_bursts_per_min: float
+    notify_interval_s: float
+    # distractors
+    fidget: bool
+    reanchor: bool
+    slack: bool
+    fidgets_per_min: float
+
+    @property
+    def knee_axis_sensor(self) -> np.ndarray:
+        """Unit vector (sensor frame) about which knee flexion turns the sensor positively."""
+        return np.asarray(self.imu_rotation) @ np.array([0.0, 0.0, -1.0])
+
+
+def _uniform_rotation(rng: np.random.Generator) -> tuple[tuple[float, float, float], ...]:
+    q = rng.normal(size=4)
+    w, x, y, z = q / np.linalg.norm(q)
+    m = np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+    return tuple(tuple(float(v) for v in row) for row in m)  # type: ignore[return-value]
+
+
+def _vec3(values: np.ndarray) -> tuple[float, float, float]:
+    return (float(values[0]), float(values[1]), float(values[2]))
+
+
+def _draw(rng: np.random.Generator) -> dict[str, Any]:
+    u = rng.uniform
+    bias_dir = rng.normal(size=3)
+    bias_mag = u(3.0, 10.0) if rng.random() < 0.1 else u(0.5, 3.0)
+    return {
+        "n_sets": int(rng.integers(1, 4)),
+        "reps_per_set": int(rng.integers(5, 13)),
+        "rest_between_sets_s": u(60.0, 180.0),
+        "lead_in_s": u(4.0, 10.0),
+        "tail_s": u(3.0, 8.0),
+        "target_ecc_s": u(3.0, 6.0),
+        "ecc_sd_frac": 0.15,
+        "p_fast": u(0.0, 0.2),
+        "p_very_slow": u(0.0, 0.05),
+        "p_drop": u(0.0, 0.1),
+        "p_stall": u(0.0, 0.4),
+        "max_stalls": 2,
+        "flex_s": u(0.8, 2.0),
+        "hold_s": u(0.0, 2.0),
+        "bottom_rest_s": u(0.5, 3.0),
+        "rom_deg": u(80.0, 115.0),
+        "ext_deg": u(5.0, 20.0),
+        "hold_drift_deg": u(-0.5, 2.0),
+        "wobble_amp": u(0.1, 0.3),
+        "wobble_hz": u(0.5, 1.5),
+        "tremor_hz": u(4.0, 8.0),
+        "tremor_dps": u(0.5, 3.0),
+        "tremor_growth": u(0.2, 0.5),
+        "fatigue_ecc_frac": u(0.0, 0.3),
+        "fatigue_rom_frac": u(0.0, 0.15),
+        "shank_m": u(0.36, 0.46),
+        "thigh_pitch_deg": u(0.0, 15.0),
+        "thigh_wobble_deg": u(1.0, 3.0),
+        "anchor_x_m": u(0.6, 1.3),
+        "anchor_y_m": u(-0.15, 0.2),
+        "pretension_frac": u(0.0, 0.2),
+        "colour": str(rng.choice(BAND_COLOURS)),
+        "strands": int(rng.integers(1, 3)),
+        "band_exponent": u(0.48, 0.60),
+        "band_gain": float(np.clip(rng.normal(0.9, 0.08), 0.7, 1.1)),
+        "hysteresis_frac": u(0.03, 0.10),
+        "hysteresis_switch_pct": u(3.0, 8.0),
+        "relax_tau_s": u(1.0, 5.0),
+        "relax_overshoot_frac": u(0.02, 0.06),
+        "mullins_frac": u(0.0, 0.08),
+        "imu_rotation": _uniform_rotation(rng),
+        "sensor_radius_m": u(0.15, 0.40),
+        "gyro_bias_dps": _vec3(bias_mag * bias_dir / np.linalg.norm(bias_dir)),
+        "gyro_random_walk_dps_rts": float(10 ** u(-4.0, -2.0)),
+        "gyro_noise_dps_rthz": u(0.004, 0.014),
+        "gyro_scale_err": _vec3(rng.uniform(-0.03, 0.03, size=3)),
+        "gyro_range_dps": float(rng.choice([500.0, 2000.0])),
+        "acc_noise_ug_rthz": u(75.0, 160.0),
+        "acc_offset_mg": _vec3(rng.uniform(-60.0, 60.0, size=3)),
+        "imu_bandwidth_hz": u(20.0, 100.0),
+        "force_noise_n": u(0.05, 0.5),
+        "force_quant_n": u(0.01, 0.1),
+        "force_drift_n_per_min": u(0.1, 1.0) * float(rng.choice([-1.0, 1.0])),
+        "force_gain_err": u(-0.03, 0.03),
+        "ble_loss_frac": u(0.0, 0.02),
+        "ble_bursts_per_min": u(0.0, 1.0),
+        "notify_interval_s": u(0.0125, 0.05),
+        "fidget": True,
+        "reanchor": True,
+        "slack": bool(rng.random() < 0.5),
+        "fidgets_per_min": u(1.0, 4.0),
+    }
+
+
+def _angle_range(p: dict[str, Any]) -> tuple[float, float]:
+    """Knee angles the session can visit (with margins for per-rep jitter and tremor)."""
+    lo = max(0.0, p["ext_deg"] - 4.0)
+    hi = min(MAX_FLEXION_DEG, p["ext_deg"] + p["rom_deg"] + 8.0)
+    return lo, hi
+
+
+def geometry_problem(p: dict[str, Any]) -> str | None:
+    """Why a geometry is unusable (slack-free monotone force over the ROM, e <= 250 %), or None."""
+    lo, hi = _angle_range(p)
+    theta = np.linspace(lo, hi, 200)
+    length = band_length_m(theta, p["shank_m"], p["anchor_x_m"], p["anchor_y_m"])
+    if np.any(np.diff(length) <= 0):
+        return "band length is not monotonic in knee angle over the movement (anchor too low or too close)"
+    if not 0.3 <= p["rest_length_m"] <= 1.0:
+        return f"band rest length {p['rest_length_m']:.2f} m is outside 0.3-1.0 m"
+    e = elongation_pct(theta, p["shank_m"], p["anchor_x_m"], p["anchor_y_m"], p["rest_length_m"])
+    if e[-1] > MAX_ELONGATION_PCT:
+        return f"band elongation reaches {e[-1]:.0f} % (> {MAX_ELONGATION_PCT:.0f} %)"
+    return None
+
+
+def _rest_length(p: dict[str, Any]) -> float:
+    l_ext = float(band_length_m(p["ext_deg"], p["shank_m"], p["anchor_x_m"], p["anchor_y_m"]))
+    return l_ext / (1.0 + p["pretension_frac"])
+
+
+def random_spec(seed: int, **overrides: Any) -> SessionSpec:
+    """Draw a session from science.md 6; overrides pin fields (unknown names raise ConfigError).
+
+    The geometry (anchor, shank, pre-tension) is redrawn until the band stays taut, its length rises
+    monotonically with flexion and elongation stays <= 250 %, unless the caller pinned it.
+    """
+    names = {f.name for f in dataclasses.fields(SessionSpec)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ConfigError(f"unknown simulation parameter(s): {', '.join(unknown)}")
+    rng = np.random.default_rng([seed, 0])
+    params = _draw(rng)
+    params.update(overrides)
+    params["seed"] = int(seed)
+    geometry_keys = ("anchor_x_m", "anchor_y_m", "shank_m", "pretension_frac")
+    for _ in range(200):
+        if "rest_length_m" not in overrides:
+            params["rest_length_m"] = _rest_length(params)
+        problem = geometry_problem(params)
+        if problem is None:
+            break
+        free = [k for k in geometry_keys if k not in overrides]
+        if not free or "rest_length_m" in overrides:
+            raise ConfigError(f"simulation geometry is unusable: {problem}")
+        redraw = _draw(rng)
+        for key in free:
+            params[key] = redraw[key]
+    else:
+        raise ConfigError(f"could not draw a usable band geometry for seed {seed}")
+    spec = SessionSpec(**params)
+    validate_spec(spec)
+    return spec
+
+
+def validate_spec(spec: SessionSpec) -> None:
+    """Reject specs the model cannot simulate, with one sentence saying which field is wrong."""
+    checks = [
+        (spec.n_sets >= 1, "n_sets must be at least 1"),
+        (spec.reps_per_set >= 1, "reps_per_set must be at least 1"),
+        (spec.rest_between_sets_s >= 5.0, "rest_between_sets_s must be at least 5 s"),
+        (spec.lead_in_s >= 1.0, "lead_in_s must be at least 1 s"),
+        (spec.tail_s >= 0.5, "tail_s must be at least 0.5 s"),
+        (1.0 <= spec.target_ecc_s <= 15.0, "target_ecc_s must be within 1-15 s"),
+        (0.0 <= spec.p_fast + spec.p_very_slow <= 1.0, "p_fast + p_very_slow must be within 0-1"),
+        (0.0 <= spec.p_drop <= 1.0 and 0.0 <= spec.p_stall <= 1.0, "p_drop and p_stall must be within 0-1"),
+        (spec.colour in BAND_COLOURS, f"colour must be one of {', '.join(BAND_COLOURS)}"),
+        (spec.strands in (1, 2), "strands must be 1 or 2"),
+        (10.0 <= spec.rom_deg and spec.ext_deg + spec.rom_deg <= MAX_FLEXION_DEG, "rom_deg/ext_deg out of range"),
+        (spec.relax_tau_s > 0 and spec.hysteresis_switch_pct > 0, "relax_tau_s and hysteresis_switch_pct must be > 0"),
+        (0.0 <= spec.ble_loss_frac < 0.5, "ble_loss_frac must be within 0-0.5"),
+        (spec.notify_interval_s > 0, "notify_interval_s must be > 0"),
+        (math.isclose(float(np.linalg.det(np.asarray(spec.imu_rotation))), 1.0, abs_tol=1e-6), "imu_rotation must be a rotation"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"invalid simulation spec: {message}")
