@@ -1,0 +1,321 @@
+"""One emulated sensor on the virtual link: a Bumble peripheral that serves a twin's GATT layout.
+
+The twin holds the protocol (pure, clocked by `now_s`); this module is the I/O around it: it turns
+the twin's services into a Bumble GATT server, routes writes and CCCD changes to the twin, runs a
+ticker that polls the twin for streaming notifications, advertises again after every disconnect,
+and injects the faults a test asks for. Imported lazily: bumble is loaded only when emulating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+from bumble import att, data_types, gatt, hci
+from bumble.core import AdvertisingData
+from bumble.device import Connection, Device
+
+from bandlog.emulate.twins.base import (
+    NOTIFY,
+    READ,
+    WRITE,
+    WRITE_WITHOUT_RESPONSE,
+    Outgoing,
+    PeripheralTwin,
+)
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.004
+"""Real seconds between twin polls; the twin decides what is due, so this only sets burst size."""
+ADVERTISING_INTERVAL_MS = 20.0
+LEGACY_ADVERTISING_MAX_BYTES = 31
+LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
+"""What a central sees when a device walks out of range: supervision timeout."""
+
+
+def damage_length_byte(payload: bytes) -> bytes:
+    """Structural damage for the default corruption fault: byte 1 (the length) one too small.
+
+    Both supported protocols frame a packet as [code, length, ...] and neither checksums data
+    packets, so flipping a value byte would pass unnoticed; a wrong length is what a decoder can
+    and must catch. Applied to the first notification of a poll batch, which starts a packet.
+    """
+    if len(payload) < 2:
+        return bytes([0xEE]) + payload[1:]
+    return payload[:1] + bytes([(payload[1] - 1) & 0xFF]) + payload[2:]
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What should go wrong on one emulated peripheral; times are on its device clock (seconds).
+
+    The device clock starts at the peripheral's first connection, so fault times line up with the
+    stream a test records no matter how long scanning took. Each timed fault fires once.
+    Dropping applies to streaming notifications only (command replies always arrive).
+    """
+
+    drop_fraction: float = 0.0
+    seed: int = 0
+    disconnect_at_s: tuple[float, ...] = ()
+    corrupt_at_s: tuple[float, ...] = ()
+    low_battery_at_s: float | None = None
+    corrupt: Callable[[bytes], bytes] = damage_length_byte
+
+
+class EmulatedPeripheral:
+    """A twin served by a Bumble device. Create and start it inside the running event loop."""
+
+    def __init__(self, twin: PeripheralTwin, device: Device, *, speed: float = 1.0, faults: Faults | None = None) -> None:
+        self.twin = twin
+        self.device = device
+        self.speed = speed
+        self.faults = faults or Faults()
+        self.connection: Connection | None = None
+        self.connections_total = 0
+        self.disconnects_total = 0
+        self.dropped_total = 0
+        self.corrupted_total = 0
+        self._loop = asyncio.get_running_loop()
+        self._t0: float | None = None
+        self._rng = random.Random(self.faults.seed)
+        self._pending_disconnects = sorted(self.faults.disconnect_at_s)
+        self._pending_corruptions = sorted(self.faults.corrupt_at_s)
+        self._low_battery_due = self.faults.low_battery_at_s
+        self._characteristics: dict[str, gatt.Characteristic] = {}
+        self._properties_by_handle: dict[int, frozenset[str]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- clock -------------------------------------------------------------------------------
+
+    def now_s(self) -> float:
+        """Device time: zero until the first connection, then (loop time - t0) * speed."""
+        if self._t0 is None:
+            return 0.0
+        return (self._loop.time() - self._t0) * self.speed
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._build_gatt()
+        self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        await self.device.power_on()
+        await self._advertise()
+        self._ticker = asyncio.create_task(self._tick_forever(), name=f"ticker {self.twin.name}")
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *(t for t in [self._ticker] if t), return_exceptions=True)
+        if self.connection is not None:
+            await self._disconnect(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
+        await self.device.stop_advertising()
+
+    def _build_gatt(self) -> None:
+        services = []
+        declared: list[tuple[gatt.Characteristic, frozenset[str]]] = []
+        for service in self.twin.services:
+            characteristics = []
+            for spec in service.characteristics:
+                characteristic = gatt.Characteristic(
+                    spec.uuid,
+                    _bumble_properties(spec.properties),
+                    gatt.Characteristic.Permissions.READABLE | gatt.Characteristic.Permissions.WRITEABLE,
+                    gatt.CharacteristicValue(read=self._reader(spec.uuid, spec.properties), write=self._writer(spec.uuid)),
+                )
+                if NOTIFY in spec.properties:
+                    characteristic.on(characteristic.EVENT_SUBSCRIPTION, self._subscription_handler(spec.uuid))
+                self._characteristics[spec.uuid.lower()] = characteristic
+                characteristics.append(characteristic)
+                declared.append((characteristic, spec.properties))
+            services.append(gatt.Service(service.uuid, characteristics))
+        self.device.add_services(services)
+        for characteristic, properties in declared:
+            self._properties_by_handle[characteristic.handle] = properties
+        self.device.gatt_server.max_mtu = att.ATT_DEFAULT_MTU
+        self._guard_write_kinds()
+
+    def _guard_write_kinds(self) -> None:
+        """Bumble's server accepts any write; a real device rejects the kind it does not support."""
+        server = self.device.gatt_server
+        accept_request = server.on_att_write_request
+        accept_command = server.on_att_write_command
+        properties_by_handle = self._properties_by_handle
+
+        def on_att_write_request(bearer: att.Bearer, request: att.ATT_Write_Request) -> None:
+            properties = properties_by_handle.get(request.attribute_handle)
+            if properties is not None and WRITE not in properties:
+                raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED, request.attribute_handle)
+            accept_request(bearer, request)
+
+        def on_att_write_command(bearer: att.Bearer, request: att.ATT_Write_Command) -> None:
+            properties = properties_by_handle.get(request.attribute_handle)
+            if properties is not None and WRITE_WITHOUT_RESPONSE not in properties:
+                logger.warning("%s: ignored write without response to handle 0x%04X", self.twin.name, request.attribute_handle)
+                return
+            accept_command(bearer, request)
+
+        server.on_att_write_request = on_att_write_request  # type: ignore[method-assign]
+        server.on_att_write_command = on_att_write_command  # type: ignore[method-assign]
+
+    def _advertising_data(self) -> bytes:
+        """Name plus service UUIDs when they fit a legacy advertisement (31 bytes), else name only.
+
+        Bumble's virtual controller sends no separate scan response (it repeats the advertising
+        data), so everything a scanner should see must be in the advertising data itself.
+        """
+        name = data_types.CompleteLocalName(self.twin.name)
+        uuids = [gatt.UUID(u) for u in self.twin.advertised_service_uuids]
+        full = [name]
+        if uuids:
+            full.append(data_types.CompleteListOf128BitServiceUUIDs(uuids))
+        data = bytes(AdvertisingData(full))
+        if len(data) > LEGACY_ADVERTISING_MAX_BYTES and uuids:
+            logger.debug("%s: service UUIDs do not fit the advertisement; advertising the name only", self.twin.name)
+            data = bytes(AdvertisingData([name]))
+        return data
+
+    async def _advertise(self) -> None:
+        if self._closing:
+            return
+        await self.device.start_advertising(
+            advertising_data=self._advertising_data(),
+            advertising_interval_min=ADVERTISING_INTERVAL_MS,
+            advertising_interval_max=ADVERTISING_INTERVAL_MS,
+        )
+
+    # -- GATT handlers -----------------------------------------------------------------------
+
+    def _reader(self, uuid: str, properties: frozenset[str]) -> Callable[[Connection], bytes]:
+        def read(_connection: Connection) -> bytes:
+            if READ not in properties:
+                raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED)
+            try:
+                return self.twin.read(uuid)
+            except KeyError:
+                raise att.ATT_Error(att.ErrorCode.READ_NOT_PERMITTED) from None
+
+        return read
+
+    def _writer(self, uuid: str) -> Callable[[Connection, bytes], object]:
+        async def write(_connection: Connection, value: bytes) -> None:
+            try:
+                replies = self.twin.on_write(uuid, bytes(value), self.now_s())
+            except Exception:  # a twin bug must answer an ATT error, not hang the central
+                logger.exception("%s: twin failed on a write to %s", self.twin.name, uuid)
+                raise att.ATT_Error(att.ErrorCode.UNLIKELY_ERROR) from None
+            await self._send(replies, streaming=False)
+
+        return write
+
+    def _subscription_handler(self, uuid: str) -> Callable[[att.Bearer, bool, bool], None]:
+        def on_subscription(_bearer: att.Bearer, notify_enabled: bool, _indicate_enabled: bool) -> None:
+            replies = self.twin.on_subscribe(uuid, notify_enabled, self.now_s())
+            if replies:
+                self._spawn(self._send(replies, streaming=False))
+
+        return on_subscription
+
+    # -- connection lifecycle ----------------------------------------------------------------
+
+    def _on_connection(self, connection: Connection) -> None:
+        if self._t0 is None:
+            self._t0 = self._loop.time()
+        self.connection = connection
+        self.connections_total += 1
+        logger.info("%s: connected (device time %.3f s)", self.twin.name, self.now_s())
+        connection.on(connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection, reason))
+
+    def _on_disconnection(self, connection: Connection, reason: int) -> None:
+        if self.connection is connection:
+            self.connection = None
+        self.disconnects_total += 1
+        logger.info("%s: disconnected (reason 0x%02X, device time %.3f s)", self.twin.name, reason, self.now_s())
+        self.twin.on_disconnect(self.now_s())
+        if not self._closing:
+            self._spawn(self._advertise())
+
+    async def _disconnect(self, reason: int) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        try:
+            await asyncio.wait_for(self.device.disconnect(connection, reason), timeout=2.0)
+        except (asyncio.TimeoutError, hci.HCI_Error) as error:
+            logger.warning("%s: disconnect did not complete cleanly: %s", self.twin.name, error)
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            if self.connection is not None:
+                await self._tick()
+
+    async def _tick(self) -> None:
+        now_s = self.now_s()
+        disconnect_now = bool(self._pending_disconnects) and now_s >= self._pending_disconnects[0]
+        if disconnect_now:
+            now_s = self._pending_disconnects.pop(0)
+        if self._low_battery_due is not None and now_s >= self._low_battery_due:
+            self._low_battery_due = None
+            logger.info("%s: sending low-battery warning", self.twin.name)
+            await self._send(self.twin.low_battery_warning(), streaming=False)
+        await self._send(self.twin.poll(now_s), streaming=True, now_s=now_s)
+        if disconnect_now:
+            logger.info("%s: injected link loss at device time %.3f s", self.twin.name, now_s)
+            await self._disconnect(LINK_LOSS_REASON)
+
+    async def _send(self, outgoing: list[Outgoing], *, streaming: bool, now_s: float | None = None) -> None:
+        connection = self.connection
+        if connection is None or not outgoing:
+            return
+        corrupt_first = (
+            streaming and now_s is not None and bool(self._pending_corruptions) and now_s >= self._pending_corruptions[0]
+        )
+        if corrupt_first:
+            self._pending_corruptions.pop(0)
+        for index, item in enumerate(outgoing):
+            payload = item.payload
+            if streaming and self.faults.drop_fraction > 0 and self._rng.random() < self.faults.drop_fraction:
+                self.dropped_total += 1
+                continue
+            if corrupt_first and index == 0:
+                payload = self.faults.corrupt(payload)
+                self.corrupted_total += 1
+                logger.info("%s: corrupted a notification at device time %.3f s", self.twin.name, now_s)
+            characteristic = self._characteristics.get(item.char_uuid.lower())
+            if characteristic is None:
+                logger.warning("%s: twin notified unknown characteristic %s", self.twin.name, item.char_uuid)
+                continue
+            if len(payload) > connection.att_mtu - 3:
+                logger.warning("%s: %d-byte notification exceeds the ATT MTU and is truncated", self.twin.name, len(payload))
+            await self.device.notify_subscriber(connection, characteristic, payload)
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _bumble_properties(properties: frozenset[str]) -> gatt.Characteristic.Properties:
+    flags = gatt.Characteristic.Properties(0)
+    mapping = {
+        READ: gatt.Characteristic.Properties.READ,
+        WRITE: gatt.Characteristic.Properties.WRITE,
+        WRITE_WITHOUT_RESPONSE: gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+        NOTIFY: gatt.Characteristic.Properties.NOTIFY,
+    }
+    for name in properties:
+        if name not in mapping:
+            raise ValueError(f"unsupported characteristic property {name!r}")
+        flags |= mapping[name]
+    return flags

@@ -1,0 +1,151 @@
+"""The live BLE source: find a supported sensor, stream it, survive link drops.
+
+    async for item in stream("gdx-for", duration_s=60):   # RecordingMeta, SampleBlock, LinkStatus, Gap
+        pipeline.push(item)
+
+Real adapters and the emulated world run the same code; pass `backends=world.backends` for the
+latter. bleak is imported lazily (inside the functions) so `bandlog --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator
+
+from bandlog.devices import match_advertisement, registry
+from bandlog.devices.base import StreamOptions
+from bandlog.errors import DeviceNotFoundError
+from bandlog.meta import RecordingMeta
+from bandlog.status import LinkState, LinkStatus
+
+if TYPE_CHECKING:
+    from bandlog.pipeline import SourceItem
+
+logger = logging.getLogger(__name__)
+
+Backends = tuple[Any, Any]
+"""(BaseBleakScanner subclass, BaseBleakClient subclass), e.g. EmulatedWorld.backends; None = the OS stack."""
+
+
+@dataclass(frozen=True)
+class FoundDevice:
+    """A supported sensor seen in a scan."""
+
+    name: str
+    address: str
+    rssi: int | None
+    profile: str
+
+
+async def scan(timeout_s: float = 5.0, *, backends: Backends | None = None) -> list[FoundDevice]:
+    """Supported sensors advertising within timeout_s, strongest signal first."""
+    from bleak import BleakScanner
+
+    from bandlog.sources.ble_link import adapter_errors
+
+    with adapter_errors():
+        seen = await BleakScanner.discover(timeout_s, return_adv=True, backend=_scanner(backends))
+    found = []
+    for device, adv in seen.values():
+        name = adv.local_name or device.name
+        profile = match_advertisement(name, adv.service_uuids)
+        if profile is not None:
+            found.append(FoundDevice(name or "", device.address, adv.rssi, profile.key))
+    found.sort(key=lambda d: -(d.rssi if d.rssi is not None else -999))
+    return found
+
+
+async def find_device(target: str, *, timeout_s: float, backends: Backends | None) -> tuple[Any, str]:
+    """The first advertiser matching target (name, address, or profile key): (BLEDevice, profile key)."""
+    from bleak import BleakScanner
+
+    from bandlog.sources.ble_link import adapter_errors
+
+    wanted = target.strip()
+    by_kind = wanted.lower() in registry()
+    seen: dict[str, str] = {}
+    found: asyncio.Future[tuple[Any, str]] = asyncio.get_running_loop().create_future()
+
+    def on_advertisement(device: Any, adv: Any) -> None:
+        name = adv.local_name or device.name or ""
+        profile = match_advertisement(name, adv.service_uuids)
+        if profile is None or found.done():
+            return
+        seen[device.address] = f"{name} ({profile.key})"
+        if (
+            (by_kind and profile.key == wanted.lower())
+            or name == wanted
+            or device.address.lower() == wanted.lower()
+        ):
+            found.set_result((device, profile.key))
+
+    with adapter_errors():
+        async with BleakScanner(on_advertisement, backend=_scanner(backends)):
+            try:
+                return await asyncio.wait_for(asyncio.shield(found), timeout_s)
+            except asyncio.TimeoutError:
+                pass
+    others = ", ".join(sorted(seen.values())) or "no supported sensor at all"
+    raise DeviceNotFoundError(f"no sensor matching {target!r} found within {timeout_s:g} s (seen: {others})")
+
+
+async def stream(
+    target: str,
+    *,
+    options: StreamOptions = StreamOptions(),
+    tare: bool = True,
+    reconnect: bool = True,
+    meta: RecordingMeta = RecordingMeta(),
+    backends: Backends | None = None,
+    duration_s: float | None = None,
+    scan_timeout_s: float = 10.0,
+    reconnect_timeout_s: float = 60.0,
+) -> AsyncIterator[SourceItem]:
+    """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus and Gap items.
+
+    Ends normally when duration_s of device time is reached or when the consuming task is
+    cancelled (Ctrl-C): the device is stopped and the link closed first. Raises
+    ConnectionLostError only after reconnecting failed for reconnect_timeout_s, having yielded
+    everything received before.
+    """
+    from bandlog.sources.ble_session import BleSession
+
+    session = BleSession(
+        target,
+        options=options,
+        tare=tare,
+        reconnect=reconnect,
+        meta=meta,
+        backends=backends,
+        duration_s=duration_s,
+        scan_timeout_s=scan_timeout_s,
+        reconnect_timeout_s=reconnect_timeout_s,
+    )
+    stopped_by = "duration reached"
+    try:
+        for item in await session.open():
+            yield item
+        while not session.finished:
+            for item in await session.pump():
+                yield item
+    except asyncio.CancelledError:
+        stopped_by = "stopped by user"
+        _uncancel()
+        logger.info("stream cancelled: stopping %s", target)
+    finally:
+        await session.close()
+    if session.started:
+        yield LinkStatus(LinkState.ENDED, device=session.device_name, samples_total=session.samples_total, message=stopped_by)
+
+
+def _uncancel() -> None:
+    """We turn a cancellation into a clean end of stream, so the caller can finish its sinks."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def _scanner(backends: Backends | None) -> Any:
+    return None if backends is None else backends[0]

@@ -1,0 +1,143 @@
+"""GattLink over bleak, plus the translation of bleak/OS failures into bandlog errors.
+
+Device profiles only see the GattLink protocol (bandlog.link); this is the one implementation for
+live sensors. The same class serves real adapters and the emulated Bumble world: only the bleak
+backend differs. Notifications are queued with their host arrival time on the session clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Iterator
+
+from bleak import BleakClient
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError, BleakGATTProtocolError
+
+from bandlog.errors import BluetoothUnavailableError, ConnectionLostError, ProtocolError
+from bandlog.link import Notification
+
+if TYPE_CHECKING:
+    from bleak.backends.characteristic import BleakGATTCharacteristic
+
+logger = logging.getLogger(__name__)
+
+NO_ADAPTER_HINT = "is Bluetooth switched on and is the Bluetooth service running? `bandlog scan --emulate` works without one"
+
+
+@contextlib.contextmanager
+def adapter_errors() -> Iterator[None]:
+    """The many ways 'there is no Bluetooth here' surfaces, as one BluetoothUnavailableError.
+
+    BlueZ without a system D-Bus raises FileNotFoundError (this machine); a D-Bus that refuses
+    raises ConnectionRefusedError or BleakDBusError; other platforms raise BleakError("No
+    Bluetooth adapters found") or BleakBluetoothNotAvailableError.
+    """
+    try:
+        yield
+    except (FileNotFoundError, ConnectionRefusedError, BleakDBusError, BleakBluetoothNotAvailableError) as error:
+        raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
+    except BleakError as error:
+        if "adapter" in str(error).lower() or "bluetooth" in str(error).lower():
+            raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
+        raise
+
+
+class BleakLink:
+    """A connected BleakClient seen as a GattLink. `lost` is set when the link drops by itself."""
+
+    def __init__(self, client: BleakClient, session_t0_s: float) -> None:
+        self.client = client
+        self.session_t0_s = session_t0_s
+        self.lost = asyncio.Event()
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue()
+
+    @property
+    def mtu_size(self) -> int:
+        return int(self.client.mtu_size)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.client.is_connected and not self.lost.is_set()
+
+    def mark_lost(self) -> None:
+        if not self.lost.is_set():
+            logger.warning("link to %s lost", self.client.address)
+            self.lost.set()
+
+    async def write(self, char_uuid: str, data: bytes, *, response: bool) -> None:
+        with self._errors(f"write to {char_uuid}"):
+            await self.client.write_gatt_char(char_uuid, data, response=response)
+
+    async def read(self, char_uuid: str) -> bytes:
+        with self._errors(f"read of {char_uuid}"):
+            return bytes(await self.client.read_gatt_char(char_uuid))
+
+    async def subscribe(self, char_uuid: str) -> None:
+        with self._errors(f"subscribe to {char_uuid}"):
+            await self.client.start_notify(char_uuid, self._on_notification)
+
+    async def unsubscribe(self, char_uuid: str) -> None:
+        with self._errors(f"unsubscribe from {char_uuid}"):
+            await self.client.stop_notify(char_uuid)
+
+    def _on_notification(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
+        t_host_s = time.monotonic() - self.session_t0_s
+        self._queue.put_nowait(Notification(characteristic.uuid, bytes(data), t_host_s))
+
+    async def next_notification(self, timeout_s: float) -> Notification:
+        """The oldest queued notification; ConnectionLostError once the link is gone and drained."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if self.lost.is_set():
+            raise ConnectionLostError(f"link to {self.client.address} lost")
+        get = asyncio.ensure_future(self._queue.get())
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            done, _ = await asyncio.wait({get, lost}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not get.done():
+                get.cancel()
+        if get in done:
+            return get.result()
+        if lost in done:
+            raise ConnectionLostError(f"link to {self.client.address} lost")
+        raise ProtocolError(f"no notification from {self.client.address} within {timeout_s:g} s")
+
+    def drain(self) -> list[Notification]:
+        """Every notification already queued, without waiting."""
+        items = []
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        return items
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except BleakGATTProtocolError as error:
+            raise ProtocolError(f"{what} refused by {self.client.address}: {error.args[-1]}") from error
+        except (BleakError, EOFError, asyncio.TimeoutError, OSError) as error:
+            if not self.client.is_connected:
+                self.mark_lost()
+                raise ConnectionLostError(f"link to {self.client.address} lost during {what}") from error
+            raise ProtocolError(f"{what} failed on {self.client.address}: {error}") from error
+
+
+async def connect(device: Any, *, backend: Any, timeout_s: float, session_t0_s: float) -> BleakLink:
+    """Connect to a BLEDevice (or address) and wrap it; the link marks itself lost on disconnect."""
+    link_holder: list[BleakLink] = []
+
+    def on_disconnect(_client: BleakClient) -> None:
+        if link_holder:
+            link_holder[0].mark_lost()
+
+    client = BleakClient(device, disconnected_callback=on_disconnect, timeout=timeout_s, backend=backend)
+    with adapter_errors():
+        await client.connect()
+    link = BleakLink(client, session_t0_s)
+    link_holder.append(link)
+    return link

@@ -1,0 +1,343 @@
+"""The state of one live recording: connection, decoding, tare, one continuous time line, reconnects.
+
+`bandlog.sources.ble.stream()` drives it: open() once, then pump() until `finished`, close() always.
+Each call returns the pipeline items it produced, so the generator around it stays trivial and all
+cleanup happens in one place. Device time restarts at zero on every new connection; the session
+shifts it so t_s runs on continuously, with a Gap where the link was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from bleak.exc import BleakError
+
+from bandlog.devices import get_profile
+from bandlog.devices.base import DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
+from bandlog.errors import BandlogError, ConnectionLostError, DecodeError, ProtocolError
+from bandlog.link import Notification
+from bandlog.meta import RecordingMeta
+from bandlog.pipeline import Gap, SourceItem
+from bandlog.samples import SampleBlock, StreamInfo
+from bandlog.sources.ble import Backends, find_device
+from bandlog.sources.ble_link import BleakLink, connect
+from bandlog.sources.tare import SoftwareTare
+from bandlog.status import LinkState, LinkStatus
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+STALL_TIMEOUT_S = 5.0
+"""No notification for this long while streaming counts as a lost link (the device went silent)."""
+STOP_TIMEOUT_S = 3.0
+STATUS_EVERY_S = 1.0
+BACKOFF_S = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
+"""Delays before successive reconnect attempts (the last repeats until the reconnect deadline)."""
+MIN_RATIO_SPAN_S = 1.0
+"""Device seconds of stream needed before trusting the measured device/host clock ratio."""
+
+_RECOVERABLE = (BandlogError, BleakError, asyncio.TimeoutError, OSError, EOFError)
+
+
+class BleSession:
+    def __init__(
+        self,
+        target: str,
+        *,
+        options: StreamOptions,
+        tare: bool,
+        reconnect: bool,
+        meta: RecordingMeta,
+        backends: Backends | None,
+        duration_s: float | None,
+        scan_timeout_s: float,
+        reconnect_timeout_s: float,
+    ) -> None:
+        self.target = target
+        self.options = options
+        self.tare = tare
+        self.reconnect = reconnect
+        self.meta = meta
+        self.backends = backends
+        self.duration_s = duration_s
+        self.scan_timeout_s = scan_timeout_s
+        self.reconnect_timeout_s = reconnect_timeout_s
+        self.t0_s = time.monotonic()
+        self.started = False
+        self.finished = False
+        self.device_name = target
+        self.samples_total = 0
+        self.dropped = 0
+        self.corrupted = 0
+        self.reconnects = 0
+        self.battery_percent: float | None = None
+        self._device: Any = None
+        self._profile_cls: type[DeviceProfile] | None = None
+        self._profile: DeviceProfile | None = None
+        self._link: BleakLink | None = None
+        self._decoder: StreamDecoder | None = None
+        self._period_s: float | None = None
+        self._tare_offset_n: float | None = None
+        self._offset_s = 0.0
+        self._last_t_s: float | None = None
+        self._last_host_s: float | None = None
+        self._gap_pending = False
+        self._lost_at_s: float | None = None
+        self._ratio = 1.0
+        self._ratio_anchor: tuple[float, float] | None = None
+        self._rate_window: collections.deque[tuple[float, int]] = collections.deque()
+        self._state = LinkState.SCANNING
+        self._message = ""
+        self._last_status_key: tuple[Any, ...] | None = None
+        self._last_status_s = float("-inf")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> list[SourceItem]:
+        """Scan, connect, start, tare; returns the RecordingMeta and any samples taken meanwhile."""
+        logger.info("scanning for %r", self.target)
+        self._device, key = await find_device(self.target, timeout_s=self.scan_timeout_s, backends=self.backends)
+        self._profile_cls = get_profile(key)
+        self.device_name = self._device.name or self._device.address
+        self._state = LinkState.CONNECTING
+        await self._connect_and_start(CONNECT_TIMEOUT_S)
+        assert self._profile is not None and self._link is not None
+        start_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        info = self._info
+        pending: list[SourceItem] = []
+        if self.tare:
+            if await self._profile.tare(self._link):
+                info = replace(info, hardware_tare=True)
+            else:
+                tarer = SoftwareTare()
+                while not tarer.done and not self.finished:
+                    for item in await self._next_items():
+                        pending.append(item)
+                        if isinstance(item, SampleBlock):
+                            tarer.feed(item)
+                self._tare_offset_n = tarer.offset_n
+        self.started = True
+        meta = replace(self.meta, start_utc=start_utc, stream=info, tare_offset_n=self._tare_offset_n)
+        return [meta, *self._finalise(pending), self._status(force=True)]
+
+    async def pump(self) -> list[SourceItem]:
+        """Wait for the next notifications (or handle a lost link); the items they produce."""
+        items = self._finalise(await self._next_items())
+        status = self._status()
+        return items + ([status] if status is not None else [])
+
+    async def close(self) -> None:
+        """Stop the device and disconnect; never raises for a link that is already gone."""
+        link, profile = self._link, self._profile
+        self._link = None
+        self.finished = True
+        if link is None:
+            return
+        if profile is not None and link.is_connected:
+            try:
+                await asyncio.wait_for(profile.stop(link), STOP_TIMEOUT_S)
+            except _RECOVERABLE as error:
+                logger.warning("could not stop %s cleanly: %s", self.device_name, error)
+        await _disconnect(link)
+        logger.info("closed the link to %s", self.device_name)
+
+    # -- connecting --------------------------------------------------------------------------
+
+    async def _connect_and_start(self, timeout_s: float) -> None:
+        assert self._profile_cls is not None
+        backend = None if self.backends is None else self.backends[1]
+        link = await connect(self._device, backend=backend, timeout_s=timeout_s, session_t0_s=self.t0_s)
+        try:
+            profile = self._profile_cls(self.options)
+            info = await profile.start(link)
+        except BaseException:
+            await _disconnect(link)
+            raise
+        self._info: StreamInfo = replace(
+            info, name=info.name or self.device_name, address=info.address or self._device.address
+        )
+        self._link, self._profile = link, profile
+        self._decoder = profile.new_decoder(self._info)
+        self._period_s = 1.0 / info.sample_rate_hz if info.sample_rate_hz else None
+        if info.battery_percent is not None:
+            self.battery_percent = info.battery_percent
+        self._ratio_anchor = None
+        self._state = LinkState.STREAMING
+        logger.info("streaming from %s (%s)", self.device_name, info.model)
+
+    async def _reconnect(self) -> list[SourceItem]:
+        assert self._lost_at_s is not None
+        deadline_s = self._lost_at_s + self.reconnect_timeout_s
+        attempt = 0
+        while True:
+            remaining_s = deadline_s - time.monotonic()
+            if remaining_s <= 0:
+                break
+            await asyncio.sleep(min(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], remaining_s))
+            attempt += 1
+            try:
+                await self._connect_and_start(min(CONNECT_TIMEOUT_S, max(deadline_s - time.monotonic(), 0.5)))
+            except _RECOVERABLE as error:
+                logger.info("reconnect attempt %d to %s failed: %s", attempt, self.device_name, error)
+                continue
+            self.reconnects += 1
+            self._gap_pending = self._last_t_s is not None
+            self._lost_at_s = None
+            self._message = f"reconnected after {attempt} attempt(s)"
+            status = self._status(force=True)
+            return [status] if status is not None else []
+        self.finished = True
+        raise ConnectionLostError(
+            f"lost the link to {self.device_name} and could not reconnect within {self.reconnect_timeout_s:g} s"
+        )
+
+    async def _on_link_lost(self, reason: BandlogError) -> list[SourceItem]:
+        link, self._link = self._link, None
+        if link is not None:
+            await _disconnect(link)
+        if not self.reconnect:
+            self.finished = True
+            raise ConnectionLostError(f"lost the link to {self.device_name} ({reason}); reconnect is off")
+        self._lost_at_s = time.monotonic()
+        self._state = LinkState.RECONNECTING
+        self._message = str(reason)
+        status = self._status(force=True)
+        return [status] if status is not None else []
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def _next_items(self) -> list[SourceItem]:
+        """Blocks, Gaps and reconnect statuses, on the continuous time line, before tare."""
+        if self._link is None:
+            return await self._reconnect()
+        try:
+            first = await self._link.next_notification(STALL_TIMEOUT_S)
+        except (ConnectionLostError, ProtocolError) as error:
+            return await self._on_link_lost(error)
+        notifications = [first, *self._link.drain()]
+        blocks = self._decode(notifications)
+        if not blocks:
+            return []
+        return self._place(SampleBlock.concat(blocks), notifications[0], notifications[-1])
+
+    def _decode(self, notifications: list[Notification]) -> list[SampleBlock]:
+        assert self._decoder is not None
+        blocks: list[SampleBlock] = []
+        for notification in notifications:
+            try:
+                output = self._decoder.feed(notification)
+            except DecodeError as error:
+                self.corrupted += 1
+                logger.warning("skipped a bad packet from %s: %s", self.device_name, error)
+                continue
+            blocks.extend(block for block in output.blocks if len(block))
+            for notice in output.notices:
+                self._on_notice(notice)
+        return blocks
+
+    def _on_notice(self, notice: DeviceNotice) -> None:
+        if "battery" in notice.kind and notice.value is not None:
+            self.battery_percent = float(notice.value)
+        if notice.kind in ("dropped", "dropped_packets") and notice.value is not None:
+            self.dropped += int(notice.value)
+        if "low" in notice.kind:
+            self._message = notice.message or "battery low"
+        logger.info("%s says %s: %s %s", self.device_name, notice.kind, notice.message, "" if notice.value is None else notice.value)
+
+    def _place(self, block: SampleBlock, first: Notification, last: Notification) -> list[SourceItem]:
+        """Shift device time onto the session time line; emit a Gap after a reconnect."""
+        items: list[SourceItem] = []
+        t_device = block.t_s
+        if self._gap_pending and self._last_t_s is not None and self._last_host_s is not None:
+            gap_host_s = max(first.t_host_s - self._last_host_s, 0.0)
+            step_s = self._period_s or 0.0
+            self._offset_s = self._last_t_s + max(gap_host_s * self._ratio, step_s) - float(t_device[0])
+            items.append(Gap(self._last_t_s, float(t_device[0]) + self._offset_s))
+            self._gap_pending = False
+        t_s = t_device + self._offset_s
+        self._count_drops(t_s)
+        self._update_ratio(float(t_device[-1]), last.t_host_s)
+        self._last_t_s, self._last_host_s = float(t_s[-1]), last.t_host_s
+        items.append(replace(block, t_s=t_s))
+        return items
+
+    def _count_drops(self, t_s: np.ndarray) -> None:
+        """Each jump of more than 1.5 sample periods is at least one lost notification."""
+        if self._period_s is None:
+            return
+        previous = [] if self._last_t_s is None or self._gap_pending else [self._last_t_s]
+        steps = np.diff(np.concatenate([previous, t_s]))
+        self.dropped += int(np.count_nonzero(steps > 1.5 * self._period_s))
+
+    def _update_ratio(self, t_device_s: float, t_host_s: float) -> None:
+        """Device seconds per host second (1 for real sensors; the speed-up for emulated ones)."""
+        if self._ratio_anchor is None:
+            self._ratio_anchor = (t_device_s, t_host_s)
+            return
+        span_device_s = t_device_s - self._ratio_anchor[0]
+        span_host_s = t_host_s - self._ratio_anchor[1]
+        if span_device_s >= MIN_RATIO_SPAN_S and span_host_s > 0:
+            self._ratio = span_device_s / span_host_s
+
+    def _finalise(self, items: list[SourceItem]) -> list[SourceItem]:
+        """Apply the tare and the duration limit; count what leaves."""
+        out: list[SourceItem] = []
+        for item in items:
+            if isinstance(item, SampleBlock):
+                if self.finished:
+                    continue
+                item = self._tared(item)
+                if self.duration_s is not None and item.t_s[-1] >= self.duration_s:
+                    item = item.slice(0, int(np.searchsorted(item.t_s, self.duration_s, side="left")))
+                    self.finished = True
+                if len(item) == 0:
+                    continue
+                self.samples_total += len(item)
+                self._rate_window.append((time.monotonic(), len(item)))
+            out.append(item)
+        return out
+
+    def _tared(self, block: SampleBlock) -> SampleBlock:
+        if self._tare_offset_n is None or block.force_n is None:
+            return block
+        return replace(block, force_n=block.force_n - self._tare_offset_n)
+
+    # -- status ------------------------------------------------------------------------------
+
+    def _status(self, force: bool = False) -> LinkStatus | None:
+        """A LinkStatus when something changed or a second has passed (always when forced)."""
+        if not self.started:
+            return None
+        now_s = time.monotonic()
+        key = (self._state, self.dropped, self.corrupted, self.reconnects, self.battery_percent, self._message)
+        if not force and key == self._last_status_key and now_s - self._last_status_s < STATUS_EVERY_S:
+            return None
+        while self._rate_window and self._rate_window[0][0] < now_s - STATUS_EVERY_S:
+            self._rate_window.popleft()
+        rate = sum(n for _, n in self._rate_window) / STATUS_EVERY_S if now_s - self.t0_s >= STATUS_EVERY_S else None
+        self._last_status_key, self._last_status_s = key, now_s
+        return LinkStatus(
+            state=self._state,
+            device=self.device_name,
+            samples_per_s=rate,
+            samples_total=self.samples_total,
+            dropped_packets=self.dropped,
+            corrupted_packets=self.corrupted,
+            reconnects=self.reconnects,
+            battery_percent=self.battery_percent,
+            message=self._message,
+        )
+
+
+async def _disconnect(link: BleakLink) -> None:
+    try:
+        await asyncio.wait_for(link.client.disconnect(), STOP_TIMEOUT_S)
+    except _RECOVERABLE as error:
+        logger.warning("disconnect from %s did not complete cleanly: %s", link.client.address, error)
