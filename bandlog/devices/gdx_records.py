@@ -1,0 +1,234 @@
+"""Reply payload records of the Go Direct protocol: sensor masks, status, device info, sensor info.
+
+Each record is the payload from reply byte 6 on (protocols.md 2.5/2.6), decoded strictly so that it
+re-encodes to the same bytes. Text fields are NUL-padded UTF-8. The sensor-info record is what lets
+the profile find its channels by description and units instead of assuming a numbering.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Self
+
+from bandlog.devices.gdx_codec import check_uint
+from bandlog.errors import ConfigError, DecodeError
+
+
+def _exact(data: bytes, size: int, what: str) -> bytes:
+    data = bytes(data)
+    if len(data) != size:
+        raise DecodeError(f"{what} payload must be {size} bytes, got {len(data)}", data)
+    return data
+
+
+def _text(raw: bytes, field: str, data: bytes) -> str:
+    """A NUL-padded UTF-8 field; bytes after the first NUL must be padding."""
+    text, _, padding = raw.partition(b"\x00")
+    if padding.strip(b"\x00"):
+        raise DecodeError(f"{field} has bytes after its NUL terminator", data)
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError(f"{field} is not UTF-8", data) from None
+
+
+def _pack_text(value: str, size: int, field: str) -> bytes:
+    raw = value.encode("utf-8")
+    if len(raw) > size or b"\x00" in raw:
+        raise ConfigError(f"{field} must be at most {size} UTF-8 bytes without NUL, got {value!r}")
+    return raw.ljust(size, b"\x00")
+
+
+def _version(major: int, minor: int, build: int) -> str:
+    return f"{major}.{minor}.{build}"
+
+
+@dataclass(frozen=True)
+class SensorMask:
+    """Reply payload of GET_SENSOR_AVAILABLE_MASK / GET_DEFAULT_SENSORS_MASK: bit n = sensor n."""
+
+    mask: int
+
+    def __post_init__(self) -> None:
+        check_uint("mask", self.mask, 32)
+
+    @property
+    def sensor_numbers(self) -> tuple[int, ...]:
+        return tuple(n for n in range(32) if self.mask >> n & 1)
+
+    def __bytes__(self) -> bytes:
+        return struct.pack("<I", self.mask)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        return cls(struct.unpack("<I", _exact(data, 4, "sensor mask"))[0])
+
+
+_STATUS = struct.Struct("<BBBBHBBHBB")
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """GET_STATUS reply payload (12 bytes)."""
+
+    status: int = 0
+    spare: int = 0
+    main_fw_major: int = 0
+    main_fw_minor: int = 0
+    main_fw_build: int = 0
+    ble_fw_major: int = 0
+    ble_fw_minor: int = 0
+    ble_fw_build: int = 0
+    battery_percent: int = 0
+    charger_state: int = 0
+    """0 idle, 1 charging, 2 complete, 3 error."""
+
+    def __post_init__(self) -> None:
+        for name, bits in zip(
+            ("status", "spare", "main_fw_major", "main_fw_minor", "main_fw_build", "ble_fw_major",
+             "ble_fw_minor", "ble_fw_build", "battery_percent", "charger_state"),
+            (8, 8, 8, 8, 16, 8, 8, 16, 8, 8),
+        ):
+            check_uint(name, getattr(self, name), bits)
+
+    @property
+    def main_firmware(self) -> str:
+        return _version(self.main_fw_major, self.main_fw_minor, self.main_fw_build)
+
+    @property
+    def ble_firmware(self) -> str:
+        return _version(self.ble_fw_major, self.ble_fw_minor, self.ble_fw_build)
+
+    def __bytes__(self) -> bytes:
+        return _STATUS.pack(
+            self.status, self.spare, self.main_fw_major, self.main_fw_minor, self.main_fw_build,
+            self.ble_fw_major, self.ble_fw_minor, self.ble_fw_build, self.battery_percent,
+            self.charger_state,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        return cls(*_STATUS.unpack(_exact(data, _STATUS.size, "GET_STATUS")))
+
+
+_INFO = struct.Struct("<16s16s32sHHBBBBHBBH6sI64s")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """GET_DEVICE_INFO reply payload (152 bytes). ble_address is stored least-significant byte first."""
+
+    order_code: str = ""
+    serial: str = ""
+    name: str = ""
+    manufacturer_id: int = 0
+    mfg_year: int = 0
+    mfg_month: int = 0
+    mfg_day: int = 0
+    main_fw_major: int = 0
+    main_fw_minor: int = 0
+    main_fw_build: int = 0
+    ble_fw_major: int = 0
+    ble_fw_minor: int = 0
+    ble_fw_build: int = 0
+    ble_address: bytes = bytes(6)
+    nv_memory_size: int = 0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for name, size in (("order_code", 16), ("serial", 16), ("name", 32), ("description", 64)):
+            _pack_text(getattr(self, name), size, name)
+        for name, bits in (
+            ("manufacturer_id", 16), ("mfg_year", 16), ("mfg_month", 8), ("mfg_day", 8),
+            ("main_fw_major", 8), ("main_fw_minor", 8), ("main_fw_build", 16),
+            ("ble_fw_major", 8), ("ble_fw_minor", 8), ("ble_fw_build", 16), ("nv_memory_size", 32),
+        ):
+            check_uint(name, getattr(self, name), bits)
+        if len(self.ble_address) != 6:
+            raise ConfigError("ble_address must be 6 bytes")
+
+    @property
+    def main_firmware(self) -> str:
+        return _version(self.main_fw_major, self.main_fw_minor, self.main_fw_build)
+
+    @property
+    def address(self) -> str:
+        """The BLE address as usually printed (most-significant byte first)."""
+        return ":".join(f"{b:02X}" for b in reversed(self.ble_address))
+
+    def __bytes__(self) -> bytes:
+        return _INFO.pack(
+            _pack_text(self.order_code, 16, "order_code"), _pack_text(self.serial, 16, "serial"),
+            _pack_text(self.name, 32, "name"), self.manufacturer_id, self.mfg_year, self.mfg_month,
+            self.mfg_day, self.main_fw_major, self.main_fw_minor, self.main_fw_build,
+            self.ble_fw_major, self.ble_fw_minor, self.ble_fw_build, bytes(self.ble_address),
+            self.nv_memory_size, _pack_text(self.description, 64, "description"),
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        data = _exact(data, _INFO.size, "GET_DEVICE_INFO")
+        f = _INFO.unpack(data)
+        return cls(
+            _text(f[0], "order code", data), _text(f[1], "serial", data), _text(f[2], "name", data),
+            *f[3:13], f[13], f[14], _text(f[15], "description", data),
+        )
+
+
+_SENSOR = struct.Struct("<bBIBB60s32sdddIQIII")
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """GET_SENSOR_INFO reply payload (148 bytes): what one channel measures, in which units, how fast."""
+
+    sensor_number: int
+    description: str
+    units: str
+    sensor_id: int = 1
+    spare: int = 0
+    numeric_type: int = 0
+    """0 real, 1 int32."""
+    sampling_mode: int = 0
+    """0 periodic, 1 aperiodic."""
+    uncertainty: float = 0.0
+    min_value: float = 0.0
+    max_value: float = 0.0
+    min_period_us: int = 1_000
+    max_period_us: int = 100_000_000
+    typical_period_us: int = 10_000
+    granularity_us: int = 1_000
+    exclusion_mask: int = 0
+    """Sensors that cannot be enabled together with this one (bit n = sensor n)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sensor_number, int) or not -128 <= self.sensor_number <= 127:
+            raise ConfigError(f"sensor_number must be an int8, got {self.sensor_number!r}")
+        _pack_text(self.description, 60, "description")
+        _pack_text(self.units, 32, "units")
+        for name, bits in (
+            ("sensor_id", 32), ("spare", 8), ("numeric_type", 8), ("sampling_mode", 8),
+            ("min_period_us", 32), ("max_period_us", 64), ("typical_period_us", 32),
+            ("granularity_us", 32), ("exclusion_mask", 32),
+        ):
+            check_uint(name, getattr(self, name), bits)
+
+    def __bytes__(self) -> bytes:
+        return _SENSOR.pack(
+            self.sensor_number, self.spare, self.sensor_id, self.numeric_type, self.sampling_mode,
+            _pack_text(self.description, 60, "description"), _pack_text(self.units, 32, "units"),
+            self.uncertainty, self.min_value, self.max_value, self.min_period_us, self.max_period_us,
+            self.typical_period_us, self.granularity_us, self.exclusion_mask,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        data = _exact(data, _SENSOR.size, "GET_SENSOR_INFO")
+        f = _SENSOR.unpack(data)
+        return cls(
+            sensor_number=f[0], spare=f[1], sensor_id=f[2], numeric_type=f[3], sampling_mode=f[4],
+            description=_text(f[5], "sensor description", data), units=_text(f[6], "units", data),
+            uncertainty=f[7], min_value=f[8], max_value=f[9], min_period_us=f[10],
+            max_period_us=f[11], typical_period_us=f[12], granularity_us=f[13], exclusion_mask=f[14],
+        )

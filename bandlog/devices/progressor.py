@@ -1,0 +1,145 @@
+"""Tindeq Progressor: the protocol conversation and the weight-stream decoder.
+
+Force only, fixed ~80 Hz, device microsecond timestamps (protocols.md section 1). Replies carry no
+opcode, so queries go one at a time and the next code-0 response is taken as the answer. The
+uint32 us counter wraps after about 71.6 minutes; the decoder unwraps it so t_s stays continuous.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
+from bandlog.devices.progressor_codec import (
+    BatteryVoltage,
+    CommandResponse,
+    ControlCommand,
+    LowPowerWarning,
+    Opcode,
+    TextReply,
+    WeightPacket,
+    decode_response,
+)
+from bandlog.errors import DecodeError, ProtocolError
+from bandlog.link import GattLink, Notification
+from bandlog.motion import STANDARD_GRAVITY_MS2
+from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
+
+log = logging.getLogger(__name__)
+
+SERVICE_UUID = "7e4e1701-1ea6-40c9-9dcc-13d34ffead57"
+DATA_UUID = "7e4e1702-1ea6-40c9-9dcc-13d34ffead57"
+CONTROL_UUID = "7e4e1703-1ea6-40c9-9dcc-13d34ffead57"
+SAMPLE_RATE_HZ = 80.0
+"""Fixed by firmware; there is no rate command."""
+REPLY_TIMEOUT_S = 3.0
+COUNTER_SPAN_US = 1 << 32
+
+
+class ProgressorDecoder(StreamDecoder):
+    """Weight packets -> force blocks in newtons on the unwrapped device clock."""
+
+    def __init__(self) -> None:
+        self._last_us: int | None = None
+        self._wrap_us = 0
+
+    def feed(self, notification: Notification) -> DecodeOutput:
+        out = DecodeOutput()
+        if notification.char_uuid.lower() != DATA_UUID:
+            return out
+        packet = decode_response(notification.payload)
+        if isinstance(packet, LowPowerWarning):
+            out.notices.append(DeviceNotice("low_battery", "Progressor battery low; it switches itself off soon"))
+        elif isinstance(packet, WeightPacket) and len(packet):
+            out.blocks.append(self._block(packet, notification.t_host_s))
+        elif not isinstance(packet, WeightPacket):
+            log.debug("ignoring %s in the Progressor stream", type(packet).__name__)
+        return out
+
+    def _block(self, packet: WeightPacket, t_host_s: float) -> SampleBlock:
+        raw_us = packet.t_us.astype(np.int64)
+        previous = np.concatenate([[raw_us[0] if self._last_us is None else self._last_us], raw_us[:-1]])
+        # A drop of more than half the counter range is a wrap; smaller steps back are left alone.
+        wraps = np.cumsum(previous - raw_us > COUNTER_SPAN_US // 2)
+        unwrapped_us = raw_us + self._wrap_us + wraps * COUNTER_SPAN_US
+        self._wrap_us += int(wraps[-1]) * COUNTER_SPAN_US
+        self._last_us = int(raw_us[-1])
+        return SampleBlock(
+            t_s=unwrapped_us * 1e-6,
+            force_n=packet.weight_kg.astype(np.float64) * STANDARD_GRAVITY_MS2,
+            t_host_s=np.full(len(packet), t_host_s),
+        )
+
+
+class ProgressorProfile(DeviceProfile):
+    key = "progressor"
+    model = "Tindeq Progressor"
+    service_uuid = SERVICE_UUID
+    name_prefixes = ("Progressor",)
+    measures_force = True
+    measures_imu = False
+
+    def __init__(self, options: StreamOptions | None = None, *, reply_timeout_s: float = REPLY_TIMEOUT_S) -> None:
+        super().__init__(options)
+        self.reply_timeout_s = reply_timeout_s
+
+    async def _send(self, link: GattLink, opcode: Opcode) -> None:
+        await link.write(CONTROL_UUID, bytes(ControlCommand(opcode)), response=True)
+
+    async def _query(self, link: GattLink, opcode: Opcode) -> bytes:
+        """Send one query and return the payload of the next command response."""
+        await self._send(link, opcode)
+        first_t_s: float | None = None
+        while True:
+            notification = await link.next_notification(self.reply_timeout_s)
+            if first_t_s is None:
+                first_t_s = notification.t_host_s
+            elif notification.t_host_s - first_t_s > self.reply_timeout_s:
+                raise ProtocolError(f"Progressor did not answer {opcode.name} within {self.reply_timeout_s} s")
+            if notification.char_uuid.lower() != DATA_UUID:
+                continue
+            try:
+                packet = decode_response(notification.payload)
+            except DecodeError as error:
+                log.debug("while waiting for %s: %s", opcode.name, error)
+                continue
+            if isinstance(packet, CommandResponse):
+                return packet.payload
+
+    async def start(self, link: GattLink) -> StreamInfo:
+        requested = self.options.sample_rate_hz
+        if requested is not None and requested != SAMPLE_RATE_HZ:
+            log.info("the Progressor samples at a fixed %.0f Hz; %.1f Hz cannot be honoured", SAMPLE_RATE_HZ, requested)
+        await link.subscribe(DATA_UUID)
+        await self._send(link, Opcode.STOP_WEIGHT)  # queries are answered reliably only while stopped
+        try:
+            version = TextReply.from_bytes(await self._query(link, Opcode.GET_VERSION)).text
+            battery_mv = BatteryVoltage.from_bytes(await self._query(link, Opcode.GET_BATTERY_VOLTAGE)).mv
+        except DecodeError as error:
+            raise ProtocolError(f"Progressor sent a malformed reply: {error}") from error
+        await self._send(link, Opcode.START_WEIGHT)
+        return StreamInfo(
+            profile=self.key,
+            model=self.model,
+            firmware=version,
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            channels=(FORCE_CHANNEL,),
+            battery_mv=float(battery_mv),
+            hardware_tare=True,
+        )
+
+    def new_decoder(self, info: StreamInfo) -> StreamDecoder:
+        return ProgressorDecoder()
+
+    async def tare(self, link: GattLink) -> bool:
+        """Hardware tare; the device only honours it while streaming, which is when bandlog calls it."""
+        await self._send(link, Opcode.TARE)
+        return True
+
+    async def stop(self, link: GattLink) -> None:
+        await self._send(link, Opcode.STOP_WEIGHT)
+
+
+PROFILE = ProgressorProfile

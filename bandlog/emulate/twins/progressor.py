@@ -1,0 +1,179 @@
+"""Emulated Tindeq Progressor: TLV control point, 80 Hz weight stream, hardware tare, sleep.
+
+Sans-I/O and deterministic. Notifications carry one, then two samples in turn (both fit 20 bytes),
+so decoders are exercised on both batch sizes. `start_counter_us` starts the microsecond counter
+anywhere, e.g. just below 2^32 to test the wrap; `sent_samples` then holds the unwrapped times.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from bandlog.devices.progressor import CONTROL_UUID, COUNTER_SPAN_US, DATA_UUID, SAMPLE_RATE_HZ, SERVICE_UUID
+from bandlog.devices.progressor_codec import (
+    BatteryVoltage,
+    CommandResponse,
+    ControlCommand,
+    LowPowerWarning,
+    Opcode,
+    ProgressorId,
+    TextReply,
+    WeightPacket,
+)
+from bandlog.emulate.twins.base import (
+    NOTIFY,
+    WRITE,
+    WRITE_WITHOUT_RESPONSE,
+    CharSpec,
+    Outgoing,
+    PeripheralTwin,
+    ServiceSpec,
+)
+from bandlog.errors import ConfigError, DecodeError
+from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.samples import SampleBlock
+
+log = logging.getLogger(__name__)
+
+PERIOD_US = round(1e6 / SAMPLE_RATE_HZ)
+
+
+class ProgressorTwin(PeripheralTwin):
+    profile_key = "progressor"
+    default_name = "Progressor_1234"
+
+    def __init__(
+        self,
+        motion: MotionSource | None = None,
+        *,
+        name: str | None = None,
+        zero_offset_kg: float = 0.65,
+        start_counter_us: int = 0,
+        battery_mv: int = 3930,
+        firmware: str = "1.3.4",
+        progressor_id: int = 0x00A1_B2C3_D4E5,
+        error_info: str = "",
+    ) -> None:
+        super().__init__(motion, name=name)
+        if not 0 <= start_counter_us < COUNTER_SPAN_US:
+            raise ConfigError(f"start_counter_us must fit a uint32, got {start_counter_us}")
+        self.zero_offset_kg = zero_offset_kg
+        self.start_counter_us = start_counter_us
+        self.battery_mv = battery_mv
+        self.firmware = firmware
+        self.progressor_id = progressor_id
+        self.error_info = error_info
+        self.tare_kg = 0.0
+        """What the last hardware tare subtracts (the raw reading at that moment)."""
+        self.commands: list[ControlCommand] = []
+        self._subscribed = False
+        self._streaming = False
+        self._asleep = False
+        self._t0_s = 0.0
+        self._next_index = 0
+        self._notifications = 0
+
+    @property
+    def services(self) -> tuple[ServiceSpec, ...]:
+        return (
+            ServiceSpec(
+                SERVICE_UUID,
+                (
+                    CharSpec(DATA_UUID, frozenset({NOTIFY})),
+                    CharSpec(CONTROL_UUID, frozenset({WRITE, WRITE_WITHOUT_RESPONSE})),
+                ),
+            ),
+        )
+
+    @property
+    def advertised_service_uuids(self) -> tuple[str, ...]:
+        return (SERVICE_UUID,)
+
+    @property
+    def streaming(self) -> bool:
+        return self._streaming
+
+    @property
+    def asleep(self) -> bool:
+        return self._asleep
+
+    def on_subscribe(self, char_uuid: str, enabled: bool, now_s: float) -> list[Outgoing]:
+        if char_uuid.lower() == DATA_UUID:
+            self._subscribed = enabled
+        return []
+
+    def on_disconnect(self, now_s: float) -> None:
+        self._streaming = False
+        self._subscribed = False
+
+    def _raw_kg(self, t_s: np.ndarray) -> np.ndarray:
+        """Load-cell reading before tare: the band force in kg plus the cell's zero offset."""
+        force = self.motion.sample(t_s).force_n
+        force_n = force if force is not None else np.zeros(len(t_s))
+        return force_n / STANDARD_GRAVITY_MS2 + self.zero_offset_kg
+
+    def _send(self, packet: bytes) -> list[Outgoing]:
+        return [Outgoing(DATA_UUID, packet)] if self._subscribed else []
+
+    def on_write(self, char_uuid: str, data: bytes, now_s: float) -> list[Outgoing]:
+        if char_uuid.lower() != CONTROL_UUID or self._asleep:
+            return []
+        try:
+            command = ControlCommand.from_bytes(data)
+        except DecodeError as error:
+            log.warning("Progressor twin ignored a bad command: %s", error)
+            return []
+        self.commands.append(command)
+        op = command.opcode
+        if op == Opcode.TARE:
+            if self._streaming:
+                self.tare_kg = float(self._raw_kg(np.array([now_s - self._t0_s]))[0])
+            else:
+                log.info("Progressor twin ignored TARE: the device tares only while streaming")
+        elif op == Opcode.START_WEIGHT:
+            self._streaming, self._t0_s, self._next_index = True, now_s, 0
+        elif op == Opcode.STOP_WEIGHT:
+            self._streaming = False
+        elif op == Opcode.SLEEP:
+            self._streaming, self._asleep = False, True
+        elif op == Opcode.GET_VERSION:
+            return self._send(bytes(CommandResponse(bytes(TextReply(self.firmware)))))
+        elif op == Opcode.GET_ERROR_INFO:
+            return self._send(bytes(CommandResponse(bytes(TextReply(self.error_info)))))
+        elif op == Opcode.GET_BATTERY_VOLTAGE:
+            return self._send(bytes(CommandResponse(bytes(BatteryVoltage(self.battery_mv)))))
+        elif op == Opcode.GET_ID:
+            return self._send(bytes(CommandResponse(bytes(ProgressorId(self.progressor_id)))))
+        return []
+
+    def poll(self, now_s: float) -> list[Outgoing]:
+        if not self._streaming:
+            return []
+        due = round((now_s - self._t0_s) * 1e6) // PERIOD_US + 1
+        out: list[Outgoing] = []
+        while due - self._next_index >= (size := 1 + self._notifications % 2):
+            out += self._packet(self._next_index, size)
+            self._next_index += size
+            self._notifications += 1
+        return out
+
+    def _packet(self, start: int, size: int) -> list[Outgoing]:
+        counter_us = self.start_counter_us + (start + np.arange(size, dtype=np.int64)) * PERIOD_US
+        t_s = (counter_us - self.start_counter_us) * 1e-6
+        weight_kg = (self._raw_kg(t_s) - self.tare_kg).astype(np.float32)
+        packet = WeightPacket(weight_kg, counter_us % COUNTER_SPAN_US)
+        if not self._subscribed:
+            return []
+        self.sent_samples.append(
+            SampleBlock(t_s=counter_us * 1e-6, force_n=weight_kg.astype(np.float64) * STANDARD_GRAVITY_MS2)
+        )
+        return self._send(bytes(packet))
+
+    def low_battery_warning(self) -> list[Outgoing]:
+        """The code-4 packet; a real unit switches itself off shortly after, which is the caller's to emulate."""
+        return self._send(bytes(LowPowerWarning()))
+
+
+TWIN = ProgressorTwin
