@@ -77,7 +77,7 @@ def eccentric_displacement(
     v = v_base * (1.0 + spec.wobble_amp * np.sin(2 * np.pi * spec.wobble_hz * t + plan.wobble_phase))
     stall_window = np.zeros_like(t)
     for stall in plan.stalls:
-        stall_window = np.maximum(stall_window, _pulse(t, stall.centre_frac * move_s, stall.duration_s + 0.1, 0.05))
+        stall_window = np.maximum(stall_window, _pulse(t, stall.centre_frac * move_s, stall.duration_s + 0.2, 0.1))
     v = v * (1.0 - stall_window)
     tremor = np.sin(2 * np.pi * spec.tremor_hz * t + 1.7 * plan.wobble_phase)
     envelope = np.clip(0.9 * v / max(plan.tremor_dps, 1e-9), 0.0, 1.0)

@@ -18,6 +18,7 @@ VERY_SLOW_RANGE_S = (8.0, 12.0)
 MIN_COMPLIANT_S = 2.1
 """Compliant reps never fall under the 2 s 'fast' line, so `kind` and the fast class agree."""
 STALL_RANGE_S = (0.2, 1.0)
+STALL_MAX_FRAC = 0.12
 DROP_RANGE_S = (0.2, 0.5)
 
 
@@ -73,17 +74,22 @@ def _ecc_s(spec: SessionSpec, kind: str, progress: float, rng: np.random.Generat
     return float(max(MIN_COMPLIANT_S, nominal * (1.0 - spec.fatigue_ecc_frac * progress)))
 
 
-def _stalls(spec: SessionSpec, kind: str, rng: np.random.Generator) -> tuple[Stall, ...]:
+def _stalls(spec: SessionSpec, kind: str, ecc_s: float, has_drop: bool, rng: np.random.Generator) -> tuple[Stall, ...]:
+    """Stalls last 0.2-1.0 s but at most STALL_MAX_FRAC of the eccentric, so the moving part of a
+    stalled rep is not squeezed into a burst. With a drop (late in the rep) only one early stall."""
     if kind == "fast":
         return ()
-    count = int(rng.binomial(spec.max_stalls, spec.p_stall))
+    count = int(rng.binomial(1 if has_drop else spec.max_stalls, spec.p_stall))
     if count == 0:
         return ()
-    # non-overlapping centres inside the middle of the eccentric
-    centres = np.sort(rng.uniform(0.25, 0.75, size=count))
-    if count == 2 and centres[1] - centres[0] < 0.25:
-        centres = np.array([0.3, 0.7])
-    return tuple(Stall(float(c), float(rng.uniform(*STALL_RANGE_S))) for c in centres)
+    if has_drop:
+        centres = rng.uniform(0.2, 0.35, size=1)
+    else:
+        centres = np.sort(rng.uniform(0.25, 0.75, size=count))
+        if count == 2 and centres[1] - centres[0] < 0.25:
+            centres = np.array([0.3, 0.7])
+    longest = max(STALL_RANGE_S[0], min(STALL_RANGE_S[1], STALL_MAX_FRAC * ecc_s))
+    return tuple(Stall(float(c), float(rng.uniform(STALL_RANGE_S[0], longest))) for c in centres)
 
 
 def plan_session(spec: SessionSpec) -> list[list[RepPlan]]:
@@ -98,10 +104,11 @@ def plan_session(spec: SessionSpec) -> list[list[RepPlan]]:
             rom = spec.rom_deg * (1.0 - spec.fatigue_rom_frac * progress) + rng.normal(0.0, 2.0)
             bottom = float(np.clip(spec.ext_deg + rng.normal(0.0, 1.0), 3.0, None))
             top = float(min(bottom + rom, 133.0))
-            stalls = _stalls(spec, kind, rng)
+            ecc_s = _ecc_s(spec, kind, progress, rng)
             drop = None
             if kind != "fast" and rng.random() < spec.p_drop:
-                drop = Drop(float(rng.uniform(0.45, 0.75)), float(rng.uniform(*DROP_RANGE_S)), float(rng.uniform(4.0, 5.0)))
+                drop = Drop(float(rng.uniform(0.6, 0.8)), float(rng.uniform(*DROP_RANGE_S)), float(rng.uniform(4.0, 5.0)))
+            stalls = _stalls(spec, kind, ecc_s, drop is not None, rng)
             reps.append(
                 RepPlan(
                     set_index=set_index,
@@ -109,7 +116,7 @@ def plan_session(spec: SessionSpec) -> list[list[RepPlan]]:
                     kind=kind,
                     flex_s=float(np.clip(spec.flex_s * rng.uniform(0.85, 1.15), 0.8, 2.0)),
                     hold_s=float(np.clip(spec.hold_s * rng.uniform(0.7, 1.3), 0.0, 2.0)),
-                    ecc_s=_ecc_s(spec, kind, progress, rng),
+                    ecc_s=ecc_s,
                     rest_s=float(np.clip(spec.bottom_rest_s * rng.uniform(0.7, 1.3), 0.5, 3.0)),
                     top_deg=top,
                     bottom_deg=bottom,
