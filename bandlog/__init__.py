@@ -1,5 +1,24 @@
 """bandlog: eccentric hamstring work from a BLE force/IMU sensor on a resistance band."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from bandlog.errors import BandlogError as BandlogError
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from bandlog.api import analyze as analyze
+    from bandlog.api import read_log as read_log
+
+_LAZY = {"read_log": "bandlog.api", "analyze": "bandlog.api"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the API (pandas, numpy) on first use, so `import bandlog` and `bandlog --help` stay light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'bandlog' has no attribute {name!r}")
