@@ -55,15 +55,16 @@ def _no_data(ax: Axes, title: str) -> Axes:
 
 
 def _date_axis(ax: Axes, by: str) -> None:
-    """Dates on x; weekly charts tick on the Mondays their bars stand on."""
-    locator: mdates.DateLocator = mdates.AutoDateLocator(maxticks=8)
+    """Dates on x as '02 Nov' (with the year when the range spans years); weekly charts tick on Mondays."""
+    low, high = ax.get_xlim()
+    locator: mdates.DateLocator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     if by == "week":
-        low, high = ax.get_xlim()
         weeks = max(1, int((high - low) / 7))
-        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=max(1, weeks // 8))
+        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=max(1, -(-weeks // 8)))
         ax.set_xlabel("week starting", fontsize=9)
+    same_year = mdates.num2date(low).year == mdates.num2date(high).year
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if same_year else "%d %b %Y"))
 
 
 def _legend(ax: Axes, **kwargs: object) -> None:

@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_weekly(table: "pd.DataFrame") -> None:
     """A short per-week, per-leg summary on the terminal, so the verb says something without opening the file."""
+    import sys
+
     import pandas as pd
     from rich.console import Console
     from rich.table import Table
@@ -76,4 +78,4 @@ def _print_weekly(table: "pd.DataFrame") -> None:
         peak = "-" if pd.isna(row.peak_force_n) else f"{row.peak_force_n:.0f}"
         view.add_row(pd.Timestamp(row.week).date().isoformat(), str(row.leg), str(row.sessions), str(row.reps),
                      f"{row.tut_ecc_s:.0f}", duration, adherence, peak)
-    Console().print(view)
+    Console(width=None if sys.stdout.isatty() else 120).print(view)
