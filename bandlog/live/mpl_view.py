@@ -10,6 +10,7 @@ the per-rep table and time under tension), which is what `snapshot=` saves.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -35,16 +36,30 @@ TIMER_COLOURS = {
 }
 """Orange while the eccentric is still short of the target, green once past it, red if it ended short."""
 KNEE_LABELS = {"angle": "knee angle (deg)", "rate": "knee velocity (deg/s)", None: "knee"}
+KNEE_FLOOR = {"angle": 20.0, "rate": 50.0, None: 20.0}
+FORCE_FLOOR_N = 10.0
+"""Smallest y ranges shown, so sensor noise at rest is not blown up to full height."""
 TABLE_ROWS = 12
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 x 10^k at or above value (value > 0)."""
+    exponent = math.floor(math.log10(value))
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        if mantissa * 10.0**exponent >= value:
+            return mantissa * 10.0**exponent
+    return 10.0 ** (exponent + 1)
+
+
 def _padded_limits(values: np.ndarray, floor_span: float) -> tuple[float, float] | None:
+    """Limits on a round step with a quarter-step margin, at least floor_span wide."""
     finite = values[np.isfinite(values)]
     if finite.shape[0] == 0:
         return None
     low, high = float(finite.min()), float(finite.max())
-    span = max(high - low, floor_span)
-    return low - 0.1 * span, low + 1.1 * span
+    step = _nice_ceiling(max(high - low, floor_span)) / 10.0
+    low_lim, high_lim = math.floor(low / step - 0.25) * step, math.ceil(high / step + 0.25) * step
+    return low_lim, max(high_lim, low_lim + floor_span)
 
 
 class MplView:
@@ -100,8 +115,8 @@ class MplView:
         self.ax_info.set_axis_off()
         window_s = self.model.window_s
         self.ax_force.set_xlim(-window_s, 0.0)
-        self.ax_force.set_ylim(0.0, 50.0)
-        self.ax_knee.set_ylim(0.0, 90.0)
+        self.ax_force.set_ylim(0.0, FORCE_FLOOR_N)
+        self.ax_knee.set_ylim(0.0, KNEE_FLOOR[None])
         self.ax_force.set_ylabel("force (N)")
         self.ax_knee.set_ylabel(KNEE_LABELS[None])
         self.ax_knee.set_xlabel("seconds before now")
@@ -164,8 +179,9 @@ class MplView:
             knee = np.empty(0)
             self.knee_line.set_data([], [])
         self.knee_missing.set_visible(kind is None)
-        needs_full |= self._fit_ylim(self.ax_force, force_n, 5.0)
-        needs_full |= self._fit_ylim(self.ax_knee, knee, 10.0)
+        window_full = model.start_s is not None and now_s - model.start_s >= model.window_s
+        needs_full |= self._fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full)
+        needs_full |= self._fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full)
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
         canvas = self.figure.canvas
@@ -185,17 +201,25 @@ class MplView:
         if self.interactive:
             canvas.flush_events()
 
-    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float) -> bool:
-        """Widen when data leaves the range, shrink when it uses under a third of it; True if changed."""
+    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float, may_shrink: bool = True) -> bool:
+        """Rescale when data leaves the range (at least doubling it, so a rising signal costs few full
+        redraws) or, once the window is full, when the data's own range is under 70 % of it; True if changed."""
         limits = _padded_limits(values, floor_span)
         if limits is None:
             return False
         low, high = ax.get_ylim()
         finite = values[np.isfinite(values)]
-        data_low, data_high = float(finite.min()), float(finite.max())
-        outside = data_low < low or data_high > high
-        too_loose = (limits[1] - limits[0]) < (high - low) / 3.0
-        if outside or too_loose:
+        if float(finite.min()) < low or float(finite.max()) > high:
+            new_low, new_high = limits
+            grow = 2.0 * (high - low) - (new_high - new_low)
+            if grow > 0:
+                if float(finite.max()) > high:
+                    new_high += grow
+                else:
+                    new_low -= grow
+            ax.set_ylim(new_low, new_high)
+            return True
+        if may_shrink and (limits[1] - limits[0]) < 0.7 * (high - low):
             ax.set_ylim(*limits)
             return True
         return False
@@ -266,8 +290,11 @@ class MplView:
                                    color=SPAN_COLOURS[span.outcome], gid=SPAN_GID)
                 self._span_pools[ax].append(patch)
         self.ax_force.set_xlim(0.0, max(end_s - origin_s, 1.0))
-        self._fit_ylim(self.ax_force, force[:, 0], 5.0)
-        self._fit_ylim(self.ax_knee, knee_values, 10.0)
+        for ax, values, floor_span in ((self.ax_force, force[:, 0], FORCE_FLOOR_N),
+                                       (self.ax_knee, knee_values, KNEE_FLOOR[kind])):
+            limits = _padded_limits(values, floor_span)
+            if limits is not None:
+                ax.set_ylim(*limits)
         self.ax_knee.set_xlabel("time in set (s)")
         self._draw_summary()
         self.figure.canvas.draw()

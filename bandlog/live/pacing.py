@@ -37,13 +37,18 @@ class FramePacer:
         return True
 
     def record(self, start_s: float, end_s: float) -> None:
-        """Account for a frame drawn from start_s to end_s (also used for forced, unpaced frames)."""
+        """Account for a frame drawn from start_s to end_s and schedule the next one.
+
+        Frames stay on a fixed grid of slots while updates keep coming (so 20 ms blocks still give
+        30 fps, not 25); a draw longer than a slot loses the slots it overran, counted as skipped.
+        """
         duration_s = max(0.0, end_s - start_s)
-        missed = int(duration_s // self.interval_s)
         self.frames_drawn += 1
-        self.frames_skipped += missed
+        self.frames_skipped += int(duration_s // self.interval_s)
         self.draw_time_s += duration_s
-        self._next_s = start_s + (missed + 1) * self.interval_s
+        on_time = start_s - self._next_s < self.interval_s
+        base_s = self._next_s if on_time else start_s
+        self._next_s = base_s + (int((end_s - base_s) // self.interval_s) + 1) * self.interval_s
 
     def now(self) -> float:
         return self._clock()

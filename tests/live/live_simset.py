@@ -82,11 +82,12 @@ class ScriptedAnalyzer:
                           peak_force_n=max((r.peak_force_n or 0.0) for r in reps) if reps else None)
 
 
-def run_set(sink: Sink, n_reps: int = 5, period_s: float = 6.0, rate_hz: float = 100.0, block_n: int = 10,
+def run_set(sinks: Sink | list[Sink], n_reps: int = 5, period_s: float = 6.0, rate_hz: float = 100.0, block_n: int = 10,
             with_angle: bool = True, finish: bool = True, until_s: float | None = None) -> Pipeline:
-    """Push a whole simulated set through a real Pipeline into `sink`; returns the pipeline."""
+    """Push a whole simulated set through a real Pipeline into the sink(s); returns the pipeline."""
     motion = PeriodicMotion(period_s=period_s, peak_force_n=40.0)
-    pipeline = Pipeline(ScriptedAnalyzer(rep_events(n_reps, period_s), with_angle), [sink])
+    sink_list = sinks if isinstance(sinks, list) else [sinks]
+    pipeline = Pipeline(ScriptedAnalyzer(rep_events(n_reps, period_s), with_angle), sink_list)
     pipeline.push(RecordingMeta(start_utc="2026-11-28T22:00:00Z", leg="left", band="red"))
     pipeline.push(LinkStatus(LinkState.STREAMING, device="emulated", samples_per_s=rate_hz, battery_percent=81))
     end_s = n_reps * period_s + 0.5 if until_s is None else until_s
