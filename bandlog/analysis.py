@@ -1,0 +1,185 @@
+"""The Analyzer the pipeline runs: front end -> knee estimator -> state machine -> metrics.
+
+The mode follows the channels of the first block: force + gyro -> 'force+imu', force alone ->
+'force', gyro alone -> 'imu'. `analyze_block` is the same streaming machine run over one block,
+so batch and live results cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from bandlog.detect.axis import KneeEstimator, KneeTrack
+from bandlog.detect.events import Event, RepCompleted, RepRejected
+from bandlog.detect.force_machine import ForceMachine
+from bandlog.detect.frontend import Frame, Frontend
+from bandlog.detect.machine import ImuMachine, MachineBase, State
+from bandlog.detect.params import DetectorParams
+from bandlog.detect.trace import RepCandidate
+from bandlog.errors import ConfigError
+from bandlog.metrics import rep_metrics, set_summary
+from bandlog.pipeline import Kinematics
+from bandlog.results import RepMetrics, SetSummary
+from bandlog.samples import SampleBlock
+
+log = logging.getLogger(__name__)
+
+
+def mode_for(block: SampleBlock) -> str:
+    """'force+imu', 'force' or 'imu' from the channels a block carries."""
+    if block.gyro_dps is not None:
+        return "force+imu" if block.force_n is not None else "imu"
+    if block.force_n is not None:
+        return "force"
+    raise ConfigError("the samples carry neither force nor gyro data, so there is nothing to analyse")
+
+
+class Analyzer:
+    """Streaming detector + metrics (implements bandlog.pipeline.Analyzer)."""
+
+    def __init__(self, target_ecc_s: float = 3.0, params: DetectorParams | None = None) -> None:
+        if target_ecc_s <= 0:
+            raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
+        self.target_ecc_s = target_ecc_s
+        self.params = params or DetectorParams()
+        self.mode: str | None = None
+        self._channels: tuple[str, ...] | None = None
+        self._frontend = Frontend(self.params)
+        self._machine: MachineBase | None = None
+        self._knee: KneeEstimator | None = None
+        self._signed = False
+        self.reps: list[RepMetrics] = []
+        self._candidates: list[RepCandidate] = []
+        self._kinematics: Kinematics | None = None
+        self._finished = False
+
+    def feed(self, block: SampleBlock) -> list[Event]:
+        if self._finished:
+            raise ConfigError("this analyzer has finished; start a new one for more samples")
+        if len(block) == 0:
+            self._kinematics = None
+            return []
+        channels = block.channel_names()
+        if self._channels is None:
+            self.mode = mode_for(block)
+            self._channels = channels
+        elif channels != self._channels:
+            raise ConfigError(f"the sample channels changed mid-recording (from {self._channels} to {channels})")
+        return self._run(self._frontend.push(block))
+
+    def finish(self) -> list[Event]:
+        """End of the recording: close a rep that is still open (completing it if its eccentric ended)."""
+        if self._finished:
+            return []
+        events = self._run(self._frontend.flush())
+        self._finished = True
+        machine = self._machine
+        if machine is None or machine.state is State.IDLE:
+            return events
+        last_t = float(machine.trace.t[-1]) if len(machine.trace) else machine.rep_start_s
+        if machine.state in (State.ECCENTRIC, State.SETTLING):
+            close = getattr(machine, "close", None)
+            assert close is not None
+            close(last_t)
+        else:
+            machine.events.append(RepRejected(machine.rep_start_s, "recording ended before the eccentric", last_t))
+            machine.state = State.IDLE
+        return events + self._convert(machine.drain())
+
+    def summary(self) -> SetSummary:
+        threshold = self._machine.levels.threshold_n() if self._machine is not None else None
+        return set_summary(self.reps, self._candidates, self.mode or "force+imu", threshold)
+
+    def last_kinematics(self) -> Kinematics | None:
+        return self._kinematics
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _setup(self) -> MachineBase:
+        fe = self._frontend
+        assert fe.dt_s is not None
+        if self.mode == "force":
+            return ForceMachine(self.params, fe.dt_s, fe.force_delay_s)
+        has_force = self.mode == "force+imu"
+        self._knee = KneeEstimator(self.params, fe.dt_s, use_force_sign=has_force)
+        return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
+
+    def _run(self, frame: Frame | None) -> list[Event]:
+        if frame is None or len(frame) == 0:
+            self._kinematics = None
+            return []
+        if self._machine is None:
+            self._machine = self._setup()
+        machine = self._machine
+        if isinstance(machine, ForceMachine):
+            self._run_force(machine, frame)
+            self._kinematics = None
+        else:
+            assert isinstance(machine, ImuMachine) and self._knee is not None
+            track = self._knee.process(frame)
+            self._run_imu(machine, frame, track)
+            sign = track.sign[frame.real].astype(np.float64)
+            angle = np.where(sign != 0, sign * track.angle_u_deg[frame.real], np.nan)
+            rate = np.where(sign != 0, sign * track.rate_u_dps[frame.real], np.nan)
+            self._kinematics = Kinematics(frame.t_s[frame.real], angle, rate)
+        return self._convert(machine.drain())
+
+    def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
+        assert frame.force_n is not None and frame.dforce_nps is not None
+        step = machine.step
+        gaps = frame.gap_before.tolist()
+        for t, f, df, gap in zip(frame.t_s.tolist(), frame.force_n.tolist(), frame.dforce_nps.tolist(), gaps):
+            if gap:
+                machine.reset()
+            step(t, f, df)
+
+    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
+        n = len(frame)
+        force = frame.force_n.tolist() if frame.force_n is not None else [0.0] * n
+        dforce = frame.dforce_nps.tolist() if frame.dforce_nps is not None else [0.0] * n
+        step = machine.step
+        rows = zip(
+            frame.t_s.tolist(),
+            track.angle_u_deg.tolist(),
+            track.rate_u_dps.tolist(),
+            track.still.tolist(),
+            track.sign.tolist(),
+            force,
+            dforce,
+            frame.gap_before.tolist(),
+        )
+        for t, angle, rate, still, sign, f, df, gap in rows:
+            if gap:
+                machine.reset()
+            if sign == 0:
+                machine.observe(t, angle, rate, f)
+                continue
+            if not self._signed:
+                machine.apply_sign(sign)
+                self._signed = True
+            step(t, sign * angle, sign * rate, still, f, df)
+
+    def _convert(self, items: list[Event | RepCandidate]) -> list[Event]:
+        """Give each finished rep its metrics row, in the order the machine produced them."""
+        events: list[Event] = []
+        for item in items:
+            if isinstance(item, RepCandidate):
+                threshold = self._machine.levels.threshold_n() if self._machine is not None else None
+                metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, threshold)
+                self.reps.append(metrics)
+                self._candidates.append(item)
+                events.append(RepCompleted(metrics, item.detected_at_s))
+            else:
+                events.append(item)
+        return events
+
+
+def analyze_block(
+    block: SampleBlock, target_ecc_s: float = 3.0, params: DetectorParams | None = None
+) -> tuple[list[RepMetrics], SetSummary]:
+    """Batch analysis: the streaming Analyzer fed the whole block at once."""
+    analyzer = Analyzer(target_ecc_s, params)
+    analyzer.feed(block)
+    analyzer.finish()
+    return list(analyzer.reps), analyzer.summary()

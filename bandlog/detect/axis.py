@@ -1,0 +1,158 @@
+"""Knee rate and angle from a shank gyro mounted any way round (science.md 3.3, 5.2).
+
+- Gyro bias: learned in still windows (ZUPT): the slow gyro barely varies and gravity does not turn.
+- Knee axis: the principal direction of the bias-corrected gyro over motion, found online by power
+  iteration on the accumulated outer-product matrix (it never flips sign between updates).
+- Axis sign (flexion positive): correlation of knee rate with dF/dt (force rises with flexion);
+  without force, or with a slack band, the direction of the first large excursion from rest, since
+  a set starts with the leg extended.
+- Angle: integrated bias-corrected knee rate (no filter delay), relative to where it started.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from bandlog.detect.frontend import Frame
+from bandlog.detect.params import DetectorParams
+
+SIGN_CORRELATION_MIN = 0.3
+"""Normalised rate/force-slope correlation needed to trust force for the axis sign."""
+
+
+@dataclass(frozen=True)
+class KneeTrack:
+    """Per-sample knee estimates for one Frame; unsigned until `sign` is non-zero."""
+
+    still: np.ndarray
+    angle_u_deg: np.ndarray
+    rate_u_dps: np.ndarray
+    """Filtered (phase-logic) knee rate, before the sign is applied."""
+    sign: np.ndarray
+    """0 while the flexion direction is unknown, then +1 or -1 (multiply to get flexion-positive)."""
+
+
+class KneeEstimator:
+    """Stateful per-sample gyro processing; feed Frames in order."""
+
+    def __init__(self, params: DetectorParams, dt_s: float, use_force_sign: bool) -> None:
+        self.params = params
+        self.dt_s = dt_s
+        self.use_force_sign = use_force_sign
+        self.window = max(2, int(round(params.still_window_s / dt_s)))
+        self._history: np.ndarray | None = None
+        self.bias: list[float] | None = None
+        self.axis: list[float] | None = None
+        self._s = [0.0] * 6  # xx, yy, zz, xy, xz, yz of the motion outer-product sum
+        self.angle_u_deg = 0.0
+        self._rest_angle_u = 0.0
+        self.sign = 0
+        self._corr = [0.0, 0.0, 0.0]  # sum w*df, sum w^2, sum df^2
+
+    def _still_candidates(self, frame: Frame) -> np.ndarray:
+        """Window test (vectorised, with carried history): slow gyro flat and gravity not turning."""
+        assert frame.gyro_slow_dps is not None
+        columns = [frame.gyro_slow_dps / self.params.still_gyro_range_dps]
+        if frame.acc_slow_ms2 is not None:
+            norm = np.linalg.norm(frame.acc_slow_ms2, axis=1, keepdims=True)
+            direction = frame.acc_slow_ms2 / np.maximum(norm, 1e-9)
+            columns.append(direction / math.radians(self.params.still_tilt_deg))
+        values = np.concatenate(columns, axis=1)
+        if self._history is None:
+            self._history = np.repeat(values[:1], self.window - 1, axis=0) + 1e6  # not still at start
+        joined = np.concatenate([self._history, values])
+        self._history = joined[-(self.window - 1) :]
+        windows = sliding_window_view(joined, self.window, axis=0)
+        spread = windows.max(axis=2) - windows.min(axis=2)
+        return np.asarray((spread <= 1.0).all(axis=1))
+
+    def process(self, frame: Frame) -> KneeTrack:
+        assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
+        p = self.params
+        n = len(frame)
+        candidates = self._still_candidates(frame).tolist()
+        gyro = frame.gyro_dps.tolist()
+        gyro_lp = frame.gyro_lp_dps.tolist()
+        gyro_slow = frame.gyro_slow_dps.tolist()
+        dforce = frame.dforce_nps.tolist() if (self.use_force_sign and frame.dforce_nps is not None) else None
+        still_out = [False] * n
+        angle_out = [0.0] * n
+        rate_out = [0.0] * n
+        sign_out = [0] * n
+        dt = self.dt_s
+        alpha = min(1.0, dt / p.bias_tau_s)
+        gate2 = p.still_bias_gate_dps**2
+        motion2 = p.motion_dps**2
+        s = self._s
+        corr = self._corr
+        for i in range(n):
+            gs = gyro_slow[i]
+            bias = self.bias
+            still = False
+            if candidates[i]:
+                if bias is None:
+                    self.bias = bias = list(gs)
+                    still = True
+                elif (gs[0] - bias[0]) ** 2 + (gs[1] - bias[1]) ** 2 + (gs[2] - bias[2]) ** 2 < gate2:
+                    bias[0] += alpha * (gs[0] - bias[0])
+                    bias[1] += alpha * (gs[1] - bias[1])
+                    bias[2] += alpha * (gs[2] - bias[2])
+                    still = True
+            still_out[i] = still
+            if bias is None:
+                angle_out[i] = self.angle_u_deg
+                continue
+            g = gyro[i]
+            vx, vy, vz = g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]
+            axis = self.axis
+            if vx * vx + vy * vy + vz * vz > motion2:
+                s[0] += vx * vx
+                s[1] += vy * vy
+                s[2] += vz * vz
+                s[3] += vx * vy
+                s[4] += vx * vz
+                s[5] += vy * vz
+                if axis is None:
+                    axis = [vx, vy, vz]
+                ax = s[0] * axis[0] + s[3] * axis[1] + s[4] * axis[2]
+                ay = s[3] * axis[0] + s[1] * axis[1] + s[5] * axis[2]
+                az = s[4] * axis[0] + s[5] * axis[1] + s[2] * axis[2]
+                norm = math.sqrt(ax * ax + ay * ay + az * az)
+                self.axis = axis = [ax / norm, ay / norm, az / norm]
+                if dforce is not None:
+                    w = axis[0] * vx + axis[1] * vy + axis[2] * vz
+                    df = dforce[i]
+                    corr[0] += w * df
+                    corr[1] += w * w
+                    corr[2] += df * df
+            if axis is None:
+                angle_out[i] = self.angle_u_deg
+                continue
+            w_raw = axis[0] * vx + axis[1] * vy + axis[2] * vz
+            self.angle_u_deg += w_raw * dt
+            gl = gyro_lp[i]
+            rate_out[i] = axis[0] * (gl[0] - bias[0]) + axis[1] * (gl[1] - bias[1]) + axis[2] * (gl[2] - bias[2])
+            angle_out[i] = self.angle_u_deg
+            if still:
+                self._rest_angle_u = self.angle_u_deg
+            elif self.sign == 0:
+                excursion = self.angle_u_deg - self._rest_angle_u
+                if abs(excursion) >= p.sign_excursion_deg:
+                    self.sign = self._decide_sign(excursion)
+            sign_out[i] = self.sign
+        return KneeTrack(
+            still=np.array(still_out, bool),
+            angle_u_deg=np.array(angle_out),
+            rate_u_dps=np.array(rate_out),
+            sign=np.array(sign_out, np.int8),
+        )
+
+    def _decide_sign(self, excursion_deg: float) -> int:
+        wf, ww, ff = self._corr
+        if self.use_force_sign and ww > 0 and ff > 0 and abs(wf) / math.sqrt(ww * ff) >= SIGN_CORRELATION_MIN:
+            return 1 if wf > 0 else -1
+        return 1 if excursion_deg > 0 else -1

@@ -1,0 +1,209 @@
+"""Force-only variant of the machine (science.md 5.5): no IMU, so phases come from the band force.
+
+A rep is a rise of the force well above its rest level and a fall back; its eccentric is the
+stretch where the force falls faster than a set fraction of the working range R per second, held
+for a minimum time (slower falls are the band relaxing during the hold). Onset and offset are
+back-dated to where the fall rate crossed half the entry rate and corrected for the filter delay.
+Timing is flagged `estimated`; angles and velocities are unknown. Same states, same TRANSITIONS.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from bandlog.detect.events import EccentricEnded, EccentricStarted, RepStarted
+from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
+from bandlog.detect.params import DetectorParams
+from bandlog.detect.trace import RepCandidate, RepTrace
+
+UNKNOWN_RANGE_STILL_NPS = 1.0
+"""Rest test before any rep has set R: force changing slower than this (N/s)."""
+
+
+class ForceMachine(MachineBase):
+    def __init__(self, params: DetectorParams, dt_s: float, force_delay_s: float) -> None:
+        super().__init__(params, dt_s)
+        p = params
+        self.force_delay_s = force_delay_s
+        self.history: deque[tuple[float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.k_top = _samples(p.debounce_top_s, dt_s)
+        self.k_ecc = _samples(p.force_ecc_min_s, dt_s)
+        self.k_resume = _samples(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = _samples(p.debounce_exit_s, dt_s)
+        self.k_settle = _samples(p.settle_s, dt_s)
+        self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self.rest_guess_n: float | None = None
+        self._reset_rep()
+
+    def _reset_rep(self) -> None:
+        self.rep_rest_n = 0.0
+        self.peak_n = 0.0
+        self.state_since_s = 0.0
+        self.onset_s = 0.0
+        self.exit_s = 0.0
+        self.end_estimate_s = 0.0
+        self.stalls = 0
+        self.cue_sent = False
+
+    def reset(self) -> None:
+        if self.state is not State.IDLE:
+            self._reject("data gap", self.rep_start_s)
+        self.history.clear()
+        self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+    def _range(self) -> float:
+        return max(self.peak_n - self.rep_rest_n, 1e-6)
+
+    def step(self, t: float, force: float, dforce: float) -> None:
+        self.history.append((t, force, dforce))
+        state = self.state
+        if state is State.IDLE:
+            self._idle(t, force, dforce)
+            return
+        self.trace.append(t, 0.0, 0.0, force)
+        if force > self.peak_n:
+            self.peak_n = force
+        enter_rate = -self.params.force_ecc_enter_rate * self._range()
+        self.n_ecc = self.n_ecc + 1 if dforce < enter_rate else 0
+        if state is State.LOADING or state is State.TOP:
+            self._loading_or_top(t, dforce)
+        elif state is State.ECCENTRIC:
+            self._eccentric(t, force, dforce)
+        else:
+            self._settling(t, force, dforce)
+
+    def _idle(self, t: float, force: float, dforce: float) -> None:
+        p = self.params
+        working = self.levels.range_n()
+        still_rate = p.force_still_rate * working if working is not None else UNKNOWN_RANGE_STILL_NPS
+        if abs(dforce) < still_rate:
+            self.levels.rest_sample(force)
+            self.rest_guess_n = force if self.rest_guess_n is None else min(self.rest_guess_n, force)
+        rest = self.levels.rest_n()
+        if rest is None:
+            rest = self.rest_guess_n if self.rest_guess_n is not None else force
+        rise_needed = p.force_rep_enter * working if working is not None else p.force_first_rise_n
+        if force - rest < rise_needed:
+            return
+        self.levels.close_rest()
+        self._reset_rep()
+        self.rep_rest_n = rest
+        self.peak_n = force
+        level = rest + 0.1 * rise_needed
+        start_index = 0
+        for i in range(len(self.history) - 1, -1, -1):
+            if self.history[i][1] <= level:
+                start_index = i
+                break
+        self.rep_start_s = self.history[start_index][0] - self.force_delay_s
+        self.trace = RepTrace()
+        for h in list(self.history)[start_index:]:
+            self.trace.append(h[0], 0.0, 0.0, h[1])
+        self.n_top = self.n_ecc = 0
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.FLEXION)
+
+    def _loading_or_top(self, t: float, dforce: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self._enter_eccentric(t)
+            return
+        if self.state is State.LOADING:
+            self.n_top = self.n_top + 1 if dforce < p.force_ecc_exit_rate * self._range() else 0
+            if self.n_top >= self.k_top:
+                self.state_since_s = t
+                self._fire(Trigger.TOP_REACHED)
+            elif t - self.rep_start_s > p.rep_max_s:
+                self._reject("force never stopped rising", t)
+        elif t - self.state_since_s > p.top_timeout_s:
+            self._reject(f"no eccentric within {p.top_timeout_s:g} s of the top", t)
+
+    def _enter_eccentric(self, t: float) -> None:
+        """Back-date to where the fall rate first passed half the entry rate."""
+        half_rate = -0.5 * self.params.force_ecc_enter_rate * self._range()
+        rates = [h[2] for h in self.history]
+        first = len(rates) - self.k_ecc
+        i = first
+        while i > 0 and rates[i - 1] < half_rate:
+            i -= 1
+        self.onset_s = self.history[i][0] - self.force_delay_s
+        self.n_exit = 0
+        self.events.append(EccentricStarted(self.onset_s, t))
+        self._fire(Trigger.ECC_ENTER)
+
+    def _eccentric(self, t: float, force: float, dforce: float) -> None:
+        p = self.params
+        working = self._range()
+        done = dforce > -p.force_ecc_exit_rate * working or force < self.rep_rest_n + p.force_rep_exit * working
+        self.n_exit = self.n_exit + 1 if done else 0
+        if self.n_exit >= self.k_exit:
+            self.exit_s = t
+            self.end_estimate_s = t - (self.k_exit - 1) * self.dt_s - self.force_delay_s
+            self.n_settle = 0
+            if not self.cue_sent:
+                self.events.append(EccentricEnded(max(self.end_estimate_s, self.onset_s), self.onset_s, t))
+                self.cue_sent = True
+            self._fire(Trigger.ECC_EXIT)
+
+    def _settling(self, t: float, force: float, dforce: float) -> None:
+        p = self.params
+        working = self._range()
+        if self.n_ecc >= self.k_resume and force > self.rep_rest_n + p.force_rep_exit * working:
+            self.stalls += 1
+            self.n_exit = 0
+            self._fire(Trigger.RESUME)
+            return
+        resting = abs(dforce) < p.force_still_rate * working
+        self.n_settle = self.n_settle + 1 if resting else 0
+        rising = dforce > p.force_ecc_enter_rate * working
+        if self.n_settle >= self.k_settle or rising or t - self.exit_s > p.settle_max_s:
+            self._finalize(t)
+
+    def close(self, t: float) -> None:
+        """The recording ended mid-eccentric or while settling: finish the rep with what we have."""
+        if self.state is State.ECCENTRIC:
+            self.exit_s = t
+            self.end_estimate_s = t - self.force_delay_s
+            if not self.cue_sent:
+                self.events.append(EccentricEnded(max(self.end_estimate_s, self.onset_s), self.onset_s, t))
+                self.cue_sent = True
+            self._fire(Trigger.ECC_EXIT)
+        self._finalize(t)
+
+    def _finalize(self, t: float) -> None:
+        p = self.params
+        force = np.asarray(self.trace.force)
+        working = self._range()
+        known = self.levels.range_n()
+        reason = self._duration_gate(self.end_estimate_s)
+        if known is not None and working < p.min_force_drop_fraction * known:
+            reason = f"force rise {working:.1f} N, under {p.min_force_drop_fraction:.0%} of the working range"
+        elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working:
+            reason = "force did not drop"
+        if reason is not None:
+            self._reject(reason, t)
+            return
+        self.levels.add_peak(self.peak_n)
+        self.events.append(
+            RepCandidate(
+                start_s=self.rep_start_s,
+                ecc_start_s=self.onset_s,
+                ecc_end_s=max(self.end_estimate_s, self.onset_s),
+                detected_at_s=t,
+                t_s=np.asarray(self.trace.t),
+                angle_deg=None,
+                rate_dps=None,
+                force_n=force,
+                rom_deg=None,
+                stalls=self.stalls,
+                flags=(),
+                estimated=True,
+                rate_delay_s=0.0,
+                force_delay_s=self.force_delay_s,
+            )
+        )
+        self.trace = RepTrace()
+        self._fire(Trigger.SETTLED)

@@ -1,0 +1,340 @@
+"""The streaming eccentric-phase state machine (sans I/O).
+
+Theory of operation
+-------------------
+One sample at a time the machine reads the knee rate (deg/s, flexion positive, causally filtered),
+the knee angle (integrated, unfiltered, so it has no delay) and, when present, the band force.
+A rep walks through
+
+    IDLE -> LOADING (passive flexion) -> TOP (hold) -> ECCENTRIC -> SETTLING -> IDLE
+
+Entering a state needs its condition to hold for a debounce time (hysteresis: the eccentric is
+entered below -5 deg/s and is only left above -2 deg/s, or near the bottom once the rate has fallen
+to the rate a minimum-jerk profile has 1 degree before its end). A short stall mid-range stays
+inside the eccentric. Decisions are made late but *dated* early: onset and offset are back-dated
+to 1 degree of displacement from the top and the bottom (the ground-truth definition), by reading
+the rep's trace. EccentricEnded is the live cue and comes as soon as the end is likely; the rep's
+final numbers (RepCompleted, built by bandlog.analysis) wait until the knee has settled, so a
+stall near the bottom can still extend the eccentric. Every transition is listed in TRANSITIONS;
+`_fire` refuses anything else. The force-only variant (force_machine.py) uses the same table.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections import deque
+
+from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
+from bandlog.detect.levels import ForceLevels
+from bandlog.detect.params import DetectorParams
+from bandlog.detect.trace import RepCandidate, RepTrace, falling_crossing, last_above
+
+import numpy as np
+
+HISTORY_S = 3.0
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    LOADING = "loading"
+    TOP = "top"
+    ECCENTRIC = "eccentric"
+    SETTLING = "settling"
+
+
+class Trigger(enum.Enum):
+    FLEXION = "flexion"
+    TOP_REACHED = "top reached"
+    ECC_ENTER = "eccentric entered"
+    ECC_EXIT = "eccentric exited"
+    RESUME = "eccentric resumed"
+    SETTLED = "settled"
+    ABORT = "abort"
+
+
+TRANSITIONS: dict[State, dict[Trigger, State]] = {
+    State.IDLE: {Trigger.FLEXION: State.LOADING},
+    State.LOADING: {Trigger.TOP_REACHED: State.TOP, Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.ABORT: State.IDLE},
+    State.TOP: {Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.FLEXION: State.LOADING, Trigger.ABORT: State.IDLE},
+    State.ECCENTRIC: {Trigger.ECC_EXIT: State.SETTLING, Trigger.ABORT: State.IDLE},
+    State.SETTLING: {Trigger.RESUME: State.ECCENTRIC, Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
+}
+
+
+def _samples(seconds: float, dt_s: float) -> int:
+    return max(1, int(round(seconds / dt_s)))
+
+
+class MachineBase:
+    """State, transition table enforcement, outputs, and the rep bookkeeping both variants share."""
+
+    def __init__(self, params: DetectorParams, dt_s: float) -> None:
+        self.params = params
+        self.dt_s = dt_s
+        self.state = State.IDLE
+        self.events: list[Event | RepCandidate] = []
+        """Output in order; a RepCandidate stands where bandlog.analysis puts its RepCompleted."""
+        self.levels = ForceLevels()
+        self.trace = RepTrace()
+        self.rep_start_s = 0.0
+        self.accepted_roms: list[float] = []
+
+    def _fire(self, trigger: Trigger) -> None:
+        allowed = TRANSITIONS[self.state]
+        if trigger not in allowed:
+            raise RuntimeError(f"detector bug: {trigger.value!r} is not a transition from {self.state.value!r}")
+        self.state = allowed[trigger]
+
+    def drain(self) -> list[Event | RepCandidate]:
+        events, self.events = self.events, []
+        return events
+
+    def _reject(self, reason: str, now_s: float) -> None:
+        self.events.append(RepRejected(self.rep_start_s, reason, now_s))
+        self._fire(Trigger.ABORT)
+        self.trace = RepTrace()
+
+    def _duration_gate(self, ecc_end_s: float) -> str | None:
+        whole_s = ecc_end_s - self.rep_start_s
+        p = self.params
+        if whole_s < p.rep_min_s:
+            return f"rep lasted {whole_s:.2f} s, under {p.rep_min_s:g} s"
+        if whole_s > p.rep_max_s:
+            return f"rep lasted {whole_s:.1f} s, over {p.rep_max_s:g} s"
+        return None
+
+
+class ImuMachine(MachineBase):
+    """Knee-rate driven machine (force+imu and imu modes). Force, if given, only gates and flags."""
+
+    def __init__(self, params: DetectorParams, dt_s: float, has_force: bool, rate_delay_s: float, force_delay_s: float) -> None:
+        super().__init__(params, dt_s)
+        p = params
+        self.has_force = has_force
+        self.rate_delay_s = rate_delay_s
+        self.force_delay_s = force_delay_s
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.k_flex = _samples(p.debounce_flexion_s, dt_s)
+        self.k_top = _samples(p.debounce_top_s, dt_s)
+        self.k_ecc = _samples(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = _samples(p.debounce_exit_s, dt_s)
+        self.k_settle = _samples(p.settle_s, dt_s)
+        self.k_slack = _samples(p.slack_s, dt_s)
+        self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+    def _reset_rep(self) -> None:
+        self.state_since_s = 0.0
+        self.rep_base_deg = 0.0
+        self.top_deg = 0.0
+        self.onset_s = 0.0
+        self.entry_index = 0
+        self.exit_s = 0.0
+        self.stall_start_s: float | None = None
+        self.stalls = 0
+        self.slack_n = 0
+        self.cue_sent = False
+
+    # -- before the axis sign is known the machine only remembers ---------------------------------
+    def observe(self, t: float, angle: float, rate: float, force: float) -> None:
+        self.history.append((t, angle, rate, force))
+
+    def apply_sign(self, sign: int) -> None:
+        """The flexion direction just became known: re-express what was remembered."""
+        if sign < 0:
+            self.history = deque(((t, -a, -r, f) for t, a, r, f in self.history), maxlen=self.history.maxlen)
+
+    def reset(self) -> None:
+        """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
+        if self.state is not State.IDLE:
+            self.events.append(RepRejected(self.rep_start_s, "data gap", self.rep_start_s))
+            self._fire(Trigger.ABORT)
+        self.trace = RepTrace()
+        self.history.clear()
+        self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+    # -- one sample -------------------------------------------------------------------------------
+    def step(self, t: float, angle: float, rate: float, still: bool, force: float, dforce: float) -> None:
+        p = self.params
+        self.history.append((t, angle, rate, force))
+        self.n_flex = self.n_flex + 1 if rate > p.flexion_enter_dps else 0
+        self.n_ecc = self.n_ecc + 1 if rate < p.ecc_enter_dps else 0
+        state = self.state
+        if state is State.IDLE:
+            if still and self.has_force:
+                self.levels.rest_sample(force)
+            if self.n_flex >= self.k_flex:
+                self._maybe_start(t, angle)
+            return
+        self.trace.append(t, angle, rate, force)
+        if state is State.LOADING:
+            self._loading(t, rate)
+        elif state is State.TOP:
+            self._top(t)
+        elif state is State.ECCENTRIC:
+            self._eccentric(t, angle, rate, dforce)
+        else:
+            self._settling(t, rate)
+
+    def _maybe_start(self, t: float, angle: float) -> None:
+        hist = self.history
+        angles = [h[1] for h in hist]
+        base = min(angles)
+        if angle - base < self.params.flexion_min_deg:
+            return
+        low = len(angles) - 1 - angles[::-1].index(base)
+        times = [h[0] for h in hist]
+        start = falling_crossing(times[::-1], angles[::-1], base + self.params.refine_deg, 0, len(angles) - low)
+        self.levels.close_rest()
+        self._reset_rep()
+        self.rep_start_s = start if start is not None else times[low]
+        self.rep_base_deg = base
+        self.trace = RepTrace()
+        for h in list(hist)[low:]:
+            self.trace.append(*h)
+        self.state_since_s = t
+        self.n_top = 0
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.FLEXION)
+
+    def _loading(self, t: float, rate: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self._enter_eccentric(t)
+            return
+        self.n_top = self.n_top + 1 if rate < p.top_rate_dps else 0
+        if self.n_top >= self.k_top:
+            self.state_since_s = t
+            self._fire(Trigger.TOP_REACHED)
+        elif t - self.rep_start_s > p.rep_max_s:
+            self._reject("flexion never stopped", t)
+
+    def _top(self, t: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self._enter_eccentric(t)
+        elif self.n_flex >= self.k_flex:
+            self.n_top = 0
+            self._fire(Trigger.FLEXION)
+        elif t - self.state_since_s > p.top_timeout_s:
+            self._reject(f"no eccentric within {p.top_timeout_s:g} s of the top", t)
+
+    def _enter_eccentric(self, t: float) -> None:
+        tr = self.trace
+        entry = len(tr) - 1
+        top_index = max(range(entry + 1), key=tr.angle.__getitem__)
+        self.top_deg = tr.angle[top_index]
+        onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.params.refine_deg, top_index, entry + 1)
+        self.onset_s = onset if onset is not None else tr.t[entry - self.k_ecc + 1]
+        self.entry_index = top_index
+        self.stall_start_s = None
+        self.n_exit = 0
+        self.events.append(EccentricStarted(self.onset_s, t))
+        self._fire(Trigger.ECC_ENTER)
+
+    def _eccentric(self, t: float, angle: float, rate: float, dforce: float) -> None:
+        p = self.params
+        if self.has_force and rate < p.ecc_enter_dps and dforce >= 0.0:
+            self.slack_n += 1
+        if self.n_flex >= self.k_flex:  # the knee bends again: whatever this was has ended
+            self._exit(t, t - self.k_flex * self.dt_s)
+            return
+        depth = self.top_deg - self.rep_base_deg
+        near_bottom = angle - self.rep_base_deg < p.end_zone_fraction * depth
+        elapsed = t - self.onset_s
+        mean_rate = (self.top_deg - angle) / elapsed if elapsed > 0 else 0.0
+        exit_rate = -max(-p.ecc_exit_dps, p.ecc_exit_fraction * mean_rate)
+        self.n_exit = self.n_exit + 1 if (near_bottom and rate > exit_rate) else 0
+        if self.n_exit >= self.k_exit:
+            self._exit(t, t - (self.k_exit - 1) * self.dt_s - self.rate_delay_s)
+            return
+        if rate > p.ecc_exit_dps:
+            if self.stall_start_s is None:
+                self.stall_start_s = t
+            elif t - self.stall_start_s >= p.stall_max_s:
+                self._exit(t, self.stall_start_s - self.rate_delay_s)
+        elif self.stall_start_s is not None:
+            if t - self.stall_start_s >= p.debounce_stall_s:
+                self.stalls += 1
+            self.stall_start_s = None
+
+    def _exit(self, t: float, end_estimate_s: float) -> None:
+        self.exit_s = t
+        self.n_settle = 0
+        if not self.cue_sent:
+            self.events.append(EccentricEnded(max(end_estimate_s, self.onset_s), self.onset_s, t))
+            self.cue_sent = True
+        self._fire(Trigger.ECC_EXIT)
+
+    def _settling(self, t: float, rate: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self.stalls += 1
+            self.stall_start_s = None
+            self.n_exit = 0
+            self._fire(Trigger.RESUME)
+            return
+        self.n_settle = self.n_settle + 1 if p.ecc_exit_dps < rate < p.top_rate_dps else 0
+        if self.n_settle >= self.k_settle or self.n_flex >= 1 or t - self.exit_s > p.settle_max_s:
+            self._finalize(t)
+
+    def _finalize(self, t: float) -> None:
+        p = self.params
+        tr = self.trace
+        n = len(tr)
+        end_deg = statistics.fmean(tr.angle[-self.k_exit :])
+        # the offset: the knee last passes 1 degree above where it came to rest
+        offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, n)
+        ecc_end = offset if offset is not None else self.exit_s
+        ecc_end = max(ecc_end, self.onset_s)
+        rom = self.top_deg - end_deg
+        flags: list[str] = []
+        reason = self._duration_gate(ecc_end)
+        min_rom = max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:])) if self.accepted_roms else p.min_rom_deg
+        if rom < min_rom:
+            reason = f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
+        force = np.asarray(tr.force) if self.has_force else None
+        if force is not None:
+            if self.slack_n >= self.k_slack or self._force_drop_too_small(force):
+                flags.append("band_slack")
+        if reason is not None:
+            self._reject(reason, t)
+            return
+        self.accepted_roms.append(rom)
+        if force is not None and "band_slack" not in flags:
+            self.levels.add_peak(float(force.max()))
+        self.events.append(
+            RepCandidate(
+                start_s=self.rep_start_s,
+                ecc_start_s=self.onset_s,
+                ecc_end_s=ecc_end,
+                detected_at_s=t,
+                t_s=np.asarray(tr.t),
+                angle_deg=np.asarray(tr.angle),
+                rate_dps=np.asarray(tr.rate),
+                force_n=force,
+                rom_deg=rom,
+                stalls=self.stalls,
+                flags=tuple(flags),
+                estimated=False,
+                rate_delay_s=self.rate_delay_s,
+                force_delay_s=self.force_delay_s,
+            )
+        )
+        self.trace = RepTrace()
+        self._fire(Trigger.SETTLED)
+
+    def close(self, t: float) -> None:
+        """The recording ended mid-eccentric or while settling: finish the rep with what we have."""
+        if self.state is State.ECCENTRIC:
+            self._exit(t, t - self.rate_delay_s)
+        self._finalize(t)
+
+    def _force_drop_too_small(self, force: np.ndarray) -> bool:
+        """The knee went down but the band did not let go: it is slack (or slipped)."""
+        working = self.levels.range_n()
+        if working is None:
+            return False
+        return float(force.max() - force[-1]) < self.params.min_force_drop_fraction * working

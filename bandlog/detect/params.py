@@ -1,0 +1,95 @@
+"""Every tunable number of the eccentric detector in one frozen dataclass (science.md 5.2-5.5).
+
+Defaults come from the recommended spec and were then tuned against bench/accuracy.py; a caller
+changes one with `dataclasses.replace(DetectorParams(), ...)`. Rates are knee rates in deg/s with
+flexion positive; force rates are fractions of the working range R per second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from bandlog.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    # --- pre-processing -------------------------------------------------------------------------
+    gyro_lp_hz: float = 5.0
+    """Phase logic low-pass on the gyro (2nd-order Butterworth, causal)."""
+    still_lp_hz: float = 1.0
+    """Low-pass used only by the still (ZUPT) test; low enough to ignore action tremor."""
+    force_lp_hz: float = 4.0
+    still_window_s: float = 0.5
+    still_gyro_range_dps: float = 2.5
+    """Still when the slow gyro varies less than this over the window ..."""
+    still_tilt_deg: float = 0.25
+    """... and gravity turns less than this over the window (catches slow drift the gyro can't)."""
+    still_bias_gate_dps: float = 4.0
+    """Once a bias is known, a still window must also sit within this of it."""
+    bias_tau_s: float = 4.0
+    motion_dps: float = 20.0
+    """Bias-corrected gyro magnitude above which a sample feeds the knee-axis PCA."""
+    sign_excursion_deg: float = 40.0
+    """The knee-axis sign is fixed during the first excursion this large from rest."""
+    max_fill_s: float = 3.0
+    """Longer gaps are not interpolated: the machine resets instead."""
+
+    # --- IMU state machine (science.md 5.3) -----------------------------------------------------
+    flexion_enter_dps: float = 15.0
+    flexion_min_deg: float = 10.0
+    """A flexion counts as a rep start only once the knee has moved this far from rest."""
+    debounce_flexion_s: float = 0.1
+    top_rate_dps: float = 5.0
+    debounce_top_s: float = 0.1
+    ecc_enter_dps: float = -5.0
+    debounce_ecc_enter_s: float = 0.15
+    ecc_exit_dps: float = -2.0
+    ecc_exit_fraction: float = 0.3
+    """Near the bottom the eccentric ends once |rate| < this fraction of its mean rate (the rate
+    a minimum-jerk profile has 1 deg before its end), so the live cue comes early."""
+    end_zone_fraction: float = 0.25
+    """'Near the bottom' = within this fraction of the rep's ROM above the rep's start angle."""
+    debounce_exit_s: float = 0.05
+    debounce_stall_s: float = 0.2
+    stall_max_s: float = 1.3
+    settle_s: float = 1.1
+    """The knee must stay put this long before a rep's numbers are final (a stall near the bottom
+    can last up to a second); a new flexion ends the wait at once."""
+    settle_max_s: float = 2.5
+    top_timeout_s: float = 10.0
+    refine_deg: float = 1.0
+    """Onset/offset are back-dated to this displacement from the top/bottom (truth definition)."""
+
+    # --- validity gates and flags ---------------------------------------------------------------
+    min_rom_deg: float = 30.0
+    min_rom_fraction: float = 0.5
+    min_force_drop_fraction: float = 0.25
+    rep_min_s: float = 1.5
+    rep_max_s: float = 20.0
+    drop_factor: float = 3.0
+    slack_s: float = 0.3
+
+    # --- force-only mode (science.md 5.5) -------------------------------------------------------
+    force_rep_enter: float = 0.3
+    force_rep_exit: float = 0.1
+    force_first_rise_n: float = 5.0
+    """Before any rep has set the working range R, a rep needs a rise of this many newtons."""
+    force_ecc_enter_rate: float = 0.10
+    force_ecc_exit_rate: float = 0.05
+    force_ecc_min_s: float = 0.4
+    force_still_rate: float = 0.03
+    """Force counts as resting when |dF/dt| < this fraction of R per second."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("ecc_enter_dps", "ecc_exit_dps"):
+                if value >= 0:
+                    raise ConfigError(f"DetectorParams.{f.name} must be negative (extension), got {value}")
+            elif value <= 0:
+                raise ConfigError(f"DetectorParams.{f.name} must be positive, got {value}")
+        if self.ecc_enter_dps > self.ecc_exit_dps:
+            raise ConfigError("DetectorParams.ecc_enter_dps must be below ecc_exit_dps (hysteresis)")
+        if self.force_ecc_exit_rate > self.force_ecc_enter_rate:
+            raise ConfigError("DetectorParams.force_ecc_exit_rate must not exceed force_ecc_enter_rate")

@@ -1,0 +1,77 @@
+"""What the machine remembers about one rep while it unfolds, and what it hands on when it ends.
+
+The trace holds the regular-grid samples from the rep's start until the machine decides the rep is
+over; back-dating (1-degree refinement) and the metrics read it. A finished rep leaves the detector
+as a RepCandidate: times, the trace as arrays, and what the machine observed (stalls, flags).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class RepTrace:
+    """Per-sample lists (fast to append one sample at a time)."""
+
+    def __init__(self) -> None:
+        self.t: list[float] = []
+        self.angle: list[float] = []
+        self.rate: list[float] = []
+        self.force: list[float] = []
+
+    def append(self, t: float, angle: float, rate: float, force: float) -> None:
+        self.t.append(t)
+        self.angle.append(angle)
+        self.rate.append(rate)
+        self.force.append(force)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def falling_crossing(t: list[float], y: list[float], level: float, start: int, stop: int) -> float | None:
+    """First time in [start, stop) where y drops to `level` or below, linearly interpolated."""
+    for i in range(max(start, 1), stop):
+        if y[i] <= level:
+            y0, y1 = y[i - 1], y[i]
+            if y0 <= level or y0 == y1:
+                return t[i]
+            return t[i - 1] + (y0 - level) / (y0 - y1) * (t[i] - t[i - 1])
+    return None
+
+
+def last_above(t: list[float], y: list[float], level: float, start: int, stop: int) -> float | None:
+    """Time just after the last sample in [start, stop) with y >= level (interpolated), i.e. the
+    moment y finally settles below `level`."""
+    for i in range(stop - 1, start - 1, -1):
+        if y[i] >= level:
+            if i + 1 >= stop:
+                return t[i]
+            y0, y1 = y[i], y[i + 1]
+            if y0 == y1:
+                return t[i]
+            return t[i] + (y0 - level) / (y0 - y1) * (t[i + 1] - t[i])
+    return None
+
+
+@dataclass(frozen=True)
+class RepCandidate:
+    """A rep that passed the detector's validity gates; the metrics module turns it into a row."""
+
+    start_s: float
+    ecc_start_s: float
+    ecc_end_s: float
+    detected_at_s: float
+    t_s: np.ndarray
+    angle_deg: np.ndarray | None
+    rate_dps: np.ndarray | None
+    force_n: np.ndarray | None
+    rom_deg: float | None
+    stalls: int
+    flags: tuple[str, ...]
+    estimated: bool
+    rate_delay_s: float
+    """How late rate_dps runs behind the true knee rate (causal filter)."""
+    force_delay_s: float

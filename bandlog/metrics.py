@@ -1,0 +1,96 @@
+"""Per-rep and per-set numbers from what the detector found (science.md 5.3-5.4).
+
+Everything here reads a RepCandidate's trace; nothing re-detects. A field the available signals
+cannot give is None: no IMU -> no ROM or velocities; no force -> no force, impulse or TUT_tension.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Sequence
+
+import numpy as np
+
+from bandlog.detect.trace import RepCandidate
+from bandlog.results import RepMetrics, SetSummary, tempo_class
+
+
+def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np.ndarray:
+    """Mask of trace samples inside [start, end], shifted by the channel's filter delay."""
+    return (t_s >= start_s + delay_s) & (t_s <= end_s + delay_s)
+
+
+def tension_time_s(t_s: np.ndarray, force_n: np.ndarray, threshold_n: float) -> float:
+    """Time the force spends above threshold, counting each regular-grid sample as one interval."""
+    if t_s.size < 2:
+        return 0.0
+    dt_s = float(np.median(np.diff(t_s)))
+    return float(np.count_nonzero(force_n > threshold_n)) * dt_s
+
+
+def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None) -> RepMetrics:
+    """One row of the analyze table; `threshold_n` is the current TUT_tension threshold, if known."""
+    c = candidate
+    duration_s = c.ecc_end_s - c.ecc_start_s
+    flags = list(c.flags)
+    tut_tension = peak_force = mean_force = impulse = None
+    if c.force_n is not None:
+        peak_force = float(c.force_n.max())
+        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.force_delay_s)
+        if in_ecc.any():
+            mean_force = float(c.force_n[in_ecc].mean())
+            impulse = mean_force * duration_s
+        if threshold_n is not None:
+            tut_tension = tension_time_s(c.t_s, c.force_n, threshold_n)
+    mean_velocity = peak_velocity = None
+    if c.rate_dps is not None and c.rom_deg is not None:
+        mean_velocity = c.rom_deg / duration_s if duration_s > 0 else None
+        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.rate_delay_s)
+        if in_ecc.any():
+            extension = -c.rate_dps[in_ecc]
+            peak_velocity = float(extension.max())
+            if peak_velocity > 3.0 * max(float(np.median(extension)), 1e-9):
+                flags.append("drop")
+    return RepMetrics(
+        rep=rep,
+        start_s=c.start_s,
+        ecc_start_s=c.ecc_start_s,
+        ecc_end_s=c.ecc_end_s,
+        ecc_duration_s=duration_s,
+        tut_tension_s=tut_tension,
+        peak_force_n=peak_force,
+        mean_ecc_force_n=mean_force,
+        ecc_impulse_ns=impulse,
+        rom_deg=c.rom_deg,
+        mean_ecc_velocity_dps=mean_velocity,
+        peak_ecc_velocity_dps=peak_velocity,
+        tempo=tempo_class(duration_s, target_ecc_s),
+        stalls=c.stalls,
+        flags=";".join(flags),
+        estimated=c.estimated,
+    )
+
+
+def set_summary(
+    reps: Sequence[RepMetrics],
+    candidates: Sequence[RepCandidate],
+    mode: str,
+    threshold_n: float | None,
+) -> SetSummary:
+    """Totals over the accepted reps. TUT_tension is recomputed with the final learned threshold,
+    so early reps (counted before the rest and peak levels had settled) are treated like late ones."""
+    has_force = mode != "imu"
+    tut_tension = None
+    if has_force:
+        tut_tension = 0.0
+        if threshold_n is not None:
+            tut_tension = sum(tension_time_s(c.t_s, c.force_n, threshold_n) for c in candidates if c.force_n is not None)
+    peaks = [r.peak_force_n for r in reps if r.peak_force_n is not None]
+    return SetSummary(
+        reps=len(reps),
+        tut_ecc_s=float(sum(r.ecc_duration_s for r in reps)),
+        tut_tension_s=tut_tension,
+        mean_ecc_duration_s=statistics.fmean(r.ecc_duration_s for r in reps) if reps else None,
+        peak_force_n=max(peaks) if peaks else None,
+        mode=mode,
+    )
