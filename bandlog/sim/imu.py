@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from bandlog.motion import STANDARD_GRAVITY_MS2
-from bandlog.sim.noise import hashed_normal
+from bandlog.sim.noise import hashed_normals
 from bandlog.sim.spec import SessionSpec
 
 ACC_RANGE_MS2 = 16.0 * STANDARD_GRAVITY_MS2
@@ -51,8 +51,7 @@ def shank_imu(
     omega = np.outer(alpha_rate_dps, axis) + extra_rate_dps
     gyro = omega * (1.0 + np.asarray(spec.gyro_scale_err)) + np.asarray(spec.gyro_bias_dps) + gyro_drift_dps
     sigma_g = white_sigma(spec.gyro_noise_dps_rthz, spec.imu_bandwidth_hz)
-    for k in range(3):
-        gyro[:, k] += sigma_g * hashed_normal(spec.seed, GYRO_NOISE_CHANNEL + k, grid_index)
+    gyro += sigma_g * hashed_normals(spec.seed, GYRO_NOISE_CHANNEL, 3, grid_index)
 
     a = np.deg2rad(alpha_deg)
     w = np.deg2rad(alpha_rate_dps)
@@ -63,9 +62,9 @@ def shank_imu(
     acc_y = r * (wd * -cos_a + w * w * sin_a) + STANDARD_GRAVITY_MS2
     shank = np.stack([cos_a * acc_x - sin_a * acc_y, sin_a * acc_x + cos_a * acc_y, np.zeros_like(a)], axis=1)
     acc = shank @ rotation.T  # row-wise R v
-    acc = acc - np.cross(extra_angle_rad, acc)
+    if np.any(extra_angle_rad):
+        acc = acc - np.cross(extra_angle_rad, acc)
     acc += np.asarray(spec.acc_offset_mg) * 1e-3 * STANDARD_GRAVITY_MS2
     sigma_a = white_sigma(spec.acc_noise_ug_rthz * 1e-6 * STANDARD_GRAVITY_MS2, spec.imu_bandwidth_hz)
-    for k in range(3):
-        acc[:, k] += sigma_a * hashed_normal(spec.seed, ACC_NOISE_CHANNEL + k, grid_index)
+    acc += sigma_a * hashed_normals(spec.seed, ACC_NOISE_CHANNEL, 3, grid_index)
     return _quantise(acc, ACC_RANGE_MS2), _quantise(gyro, spec.gyro_range_dps)

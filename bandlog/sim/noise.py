@@ -7,6 +7,8 @@ instant every time without storing a noise array for the whole session.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _MASK64 = (1 << 64) - 1
@@ -28,17 +30,38 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+@functools.lru_cache(maxsize=256)
+def _keys_cached(seed: int, channels: tuple[int, ...]) -> np.ndarray:
+    base = _mix_int(seed & _MASK64)
+    keys = np.array([_mix_int(base ^ (c & _MASK64)) for c in channels], dtype=np.uint64)
+    keys.flags.writeable = False
+    return keys
+
+
+def _keys(seed: int, channels: np.ndarray) -> np.ndarray:
+    return _keys_cached(seed, tuple(int(c) for c in channels))
+
+
+def _uniforms(seed: int, channels: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """(n, len(channels)) uniforms in (0, 1); one hashing pass for all channels."""
+    idx = np.asarray(index, dtype=np.int64).reshape(-1).view(np.uint64)
+    h = _mix(idx[:, None] ^ _keys(seed, channels)[None, :])
+    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
 def hashed_uniform(seed: int, channel: int, index: np.ndarray) -> np.ndarray:
     """Uniform numbers in (0, 1), one per integer index, fixed by (seed, channel, index)."""
-    idx = np.asarray(index, dtype=np.int64)
-    shape = idx.shape
-    key = np.uint64(_mix_int(_mix_int(seed & _MASK64) ^ (channel & _MASK64)))
-    h = _mix(idx.reshape(-1).view(np.uint64) ^ key)
-    return (((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53).reshape(shape)
+    shape = np.shape(index)
+    return _uniforms(seed, np.array([channel]), index)[:, 0].reshape(shape)
+
+
+def hashed_normals(seed: int, first_channel: int, count: int, index: np.ndarray) -> np.ndarray:
+    """(n, count) standard normals for channels first_channel.. (Box-Muller on hashed uniforms)."""
+    channels = 2 * (first_channel + np.arange(count))
+    u = _uniforms(seed, np.concatenate([channels, channels + 1]), index)
+    return np.sqrt(-2.0 * np.log(u[:, :count])) * np.cos(2.0 * np.pi * u[:, count:])
 
 
 def hashed_normal(seed: int, channel: int, index: np.ndarray) -> np.ndarray:
-    """Standard normal numbers, one per integer index (Box-Muller on two hashed uniforms)."""
-    u1 = hashed_uniform(seed, 2 * channel, index)
-    u2 = hashed_uniform(seed, 2 * channel + 1, index)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    """Standard normal numbers, one per integer index."""
+    return hashed_normals(seed, channel, 1, index)[:, 0].reshape(np.shape(index))
