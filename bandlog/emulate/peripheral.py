@@ -9,6 +9,7 @@ and injects the faults a test asks for. Imported lazily: bumble is loaded only w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 TICK_S = 0.004
 """Real seconds between twin polls; the twin decides what is due, so this only sets burst size."""
 ADVERTISING_INTERVAL_MS = 20.0
-LEGACY_ADVERTISING_MAX_BYTES = 31
+SIG_BASE_SUFFIX = "-0000-1000-8000-00805f9b34fb"
 LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 """What a central sees when a device walks out of range: supervision timeout."""
 
@@ -167,21 +168,20 @@ class EmulatedPeripheral:
         server.on_att_write_command = on_att_write_command  # type: ignore[method-assign]
 
     def _advertising_data(self) -> bytes:
-        """Name plus service UUIDs when they fit a legacy advertisement (31 bytes), else name only.
+        """Name plus advertised service UUIDs (16-bit form for SIG UUIDs), in one payload.
 
-        Bumble's virtual controller sends no separate scan response (it repeats the advertising
-        data), so everything a scanner should see must be in the advertising data itself.
+        A real sensor splits these over its advertisement and scan response, which a scanner
+        merges. Bumble's virtual controller never sends the scan response data (it repeats the
+        advertising data instead) but accepts more than 31 bytes, so everything goes in here.
         """
-        name = data_types.CompleteLocalName(self.twin.name)
-        uuids = [gatt.UUID(u) for u in self.twin.advertised_service_uuids]
-        full = [name]
-        if uuids:
-            full.append(data_types.CompleteListOf128BitServiceUUIDs(uuids))
-        data = bytes(AdvertisingData(full))
-        if len(data) > LEGACY_ADVERTISING_MAX_BYTES and uuids:
-            logger.debug("%s: service UUIDs do not fit the advertisement; advertising the name only", self.twin.name)
-            data = bytes(AdvertisingData([name]))
-        return data
+        short = [u for u in map(gatt.UUID, self.twin.advertised_service_uuids) if _sig_16_bit(u) is not None]
+        long = [u for u in map(gatt.UUID, self.twin.advertised_service_uuids) if _sig_16_bit(u) is None]
+        structures: list[object] = [data_types.CompleteLocalName(self.twin.name)]
+        if short:
+            structures.append(data_types.CompleteListOf16BitServiceUUIDs([_sig_16_bit(u) for u in short]))
+        if long:
+            structures.append(data_types.CompleteListOf128BitServiceUUIDs(long))
+        return bytes(AdvertisingData(structures))  # type: ignore[arg-type]
 
     async def _advertise(self) -> None:
         if self._closing:
@@ -270,9 +270,22 @@ class EmulatedPeripheral:
             logger.info("%s: sending low-battery warning", self.twin.name)
             await self._send(self.twin.low_battery_warning(), streaming=False)
         await self._send(self.twin.poll(now_s), streaming=True, now_s=now_s)
-        if disconnect_now:
+        if disconnect_now and self.connection is not None:
             logger.info("%s: injected link loss at device time %.3f s", self.twin.name, now_s)
+            await self._drain(self.connection)
             await self._disconnect(LINK_LOSS_REASON)
+
+    async def _drain(self, connection: Connection) -> None:
+        """Let notifications already handed to Bumble's host reach the air first.
+
+        Otherwise Bumble flushes its ACL queue on disconnect, and the test's truth (what the twin
+        sent) would include packets that never left: the drop fault is the way to lose packets.
+        """
+        queue = self.device.host.le_acl_packet_queue or self.device.host.acl_packet_queue
+        if queue is None:
+            return
+        with contextlib.suppress(ValueError, asyncio.TimeoutError):
+            await asyncio.wait_for(queue.drain(connection.handle), 1.0)
 
     async def _send(self, outgoing: list[Outgoing], *, streaming: bool, now_s: float | None = None) -> None:
         connection = self.connection
@@ -304,6 +317,16 @@ class EmulatedPeripheral:
         task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _sig_16_bit(uuid: gatt.UUID) -> gatt.UUID | None:
+    """The 16-bit form of a UUID on the Bluetooth SIG base, else None."""
+    text = uuid.to_hex_str("-").lower()
+    if len(text) == 36 and text.startswith("0000") and text.endswith(SIG_BASE_SUFFIX):
+        return gatt.UUID.from_16_bits(int(text[4:8], 16))
+    if len(text) == 4:
+        return uuid
+    return None
 
 
 def _bumble_properties(properties: frozenset[str]) -> gatt.Characteristic.Properties:

@@ -18,7 +18,6 @@ from bandlog.devices import match_advertisement, registry
 from bandlog.devices.base import StreamOptions
 from bandlog.errors import DeviceNotFoundError
 from bandlog.meta import RecordingMeta
-from bandlog.status import LinkState, LinkStatus
 
 if TYPE_CHECKING:
     from bandlog.pipeline import SourceItem
@@ -137,7 +136,7 @@ async def stream(
     finally:
         await session.close()
     if session.started:
-        yield LinkStatus(LinkState.ENDED, device=session.device_name, samples_total=session.samples_total, message=stopped_by)
+        yield session.ended(stopped_by)
 
 
 def _uncancel() -> None:

@@ -311,6 +311,13 @@ class BleSession:
 
     # -- status ------------------------------------------------------------------------------
 
+    def ended(self, message: str) -> LinkStatus:
+        """The last status of a stream that ended normally (duration reached or stopped)."""
+        self._state, self._message = LinkState.ENDED, message
+        status = self._status(force=True)
+        assert status is not None
+        return status
+
     def _status(self, force: bool = False) -> LinkStatus | None:
         """A LinkStatus when something changed or a second has passed (always when forced)."""
         if not self.started:

@@ -41,6 +41,8 @@ class ToyTwin(PeripheralTwin):
         self.start_s = 0.0
         self.next_index = 0
         self.commands: list[int] = []
+        self.start_times_s: list[float] = []
+        """Device-clock time of every START command (the truth for gap tests)."""
 
     @property
     def services(self) -> tuple[ServiceSpec, ...]:
@@ -65,6 +67,7 @@ class ToyTwin(PeripheralTwin):
         self.commands.append(data[0])
         if data[0] == START:
             self.streaming, self.start_s, self.next_index = True, now_s, 0
+            self.start_times_s.append(now_s)
         elif data[0] == STOP:
             self.streaming = False
         elif data[0] == QUERY:
@@ -145,3 +148,21 @@ class ToyProfile(DeviceProfile):
 
 def sent_force(twin: PeripheralTwin) -> np.ndarray:
     return np.concatenate([b.force_n for b in twin.sent_samples]) if twin.sent_samples else np.empty(0)  # type: ignore[misc]
+
+
+class StillThenPull:
+    """Motion for tare tests: a constant preload while still, then a periodic pull on top."""
+
+    def __init__(self, preload_n: float = 5.0, still_s: float = 2.0) -> None:
+        self.preload_n = preload_n
+        self.still_s = still_s
+
+    @property
+    def duration_s(self) -> float:
+        return 3600.0
+
+    def sample(self, t_s: np.ndarray) -> SampleBlock:
+        t = np.asarray(t_s, dtype=np.float64)
+        moving = np.clip(t - self.still_s, 0.0, None)
+        force = self.preload_n + 20.0 * (1 - np.cos(2 * np.pi * moving / 4.0))
+        return SampleBlock(t_s=t, force_n=force)
