@@ -111,6 +111,8 @@ def plot_force(samples: pd.DataFrame, reps: pd.DataFrame, ax: Axes | None = None
     if samples.empty or "force_n" not in samples or samples["force_n"].isna().all():
         return _no_data(ax, title)
     ax.plot(samples["t_s"], samples["force_n"], color="#333333", lw=0.9)
+    low, high = float(samples["force_n"].min()), float(samples["force_n"].max())
+    ax.set_ylim(min(0.0, low), high + 0.15 * (high - min(0.0, low)))  # headroom for the duration labels
     _shade_reps(ax, reps, label=True)
     _tidy(ax, title, "force (N)")
     ax.set_xlabel("time (s)")
@@ -151,7 +153,7 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
         return _no_data(ax, title)
     x = np.arange(1, len(reps) + 1)
     colours = [TEMPO_COLOURS.get(str(t), "#999999") for t in reps["tempo"]]
-    ax.bar(x, reps["ecc_duration_s"], color=colours, width=0.7)
+    ax.bar(x, reps["ecc_duration_s"], color=colours, width=0.7, alpha=0.9, zorder=2)
     _target_band(ax, target_ecc_s)
     ax.set_xticks(x, _rep_labels(reps))
     ax.set_xlabel("rep")
@@ -169,8 +171,9 @@ def _rep_labels(reps: pd.DataFrame) -> list[str]:
 
 
 def _target_band(ax: Axes, target_ecc_s: float) -> None:
-    ax.axhspan(target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE), color=TARGET_COLOUR, alpha=0.12, lw=0)
-    ax.axhline(target_ecc_s, color=TARGET_COLOUR, ls="--", lw=1)
+    low, high = target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE)
+    ax.axhspan(low, high, color=TARGET_COLOUR, alpha=0.12, lw=0, zorder=0)
+    ax.axhline(target_ecc_s, color=TARGET_COLOUR, ls="--", lw=1, zorder=3)
 
 
 def session_figure(
