@@ -18,10 +18,10 @@ import tracemalloc
 
 import numpy as np
 
-from bandlog.sim import random_spec, simulate_session
+from bandlog.sim import SessionSpec, random_spec, simulate_session
 
 
-def _spec(seed: int, minutes: float):  # type: ignore[no-untyped-def]
+def _spec(seed: int, minutes: float) -> SessionSpec:
     probe = random_spec(seed, n_sets=3, reps_per_set=12, rest_between_sets_s=60.0)
     active = simulate_session(probe).duration_s - 2 * 60.0
     rest = max(60.0, (minutes * 60.0 - active) / 2)

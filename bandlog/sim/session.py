@@ -123,8 +123,8 @@ class SimulatedSession:
         """
         if channels not in MODES:
             raise ConfigError(f"channels must be one of {', '.join(MODES)}, not {channels!r}")
-        if not 1.0 <= rate_hz <= 2000.0:
-            raise ConfigError(f"rate_hz must be within 1-2000 Hz, not {rate_hz}")
+        if not 1.0 <= rate_hz <= GRID_HZ:
+            raise ConfigError(f"rate_hz must be within 1-{GRID_HZ:.0f} Hz (the model's grid), not {rate_hz}")
         nominal, actual = sample_times(self.spec, self._duration_s, rate_hz)
         block = self._measure(actual, channels != "imu", channels != "force")
         kept, arrival = ble_delivery(self.spec, nominal, rate_hz)

@@ -229,6 +229,8 @@ def random_spec(seed: int, **overrides: Any) -> SessionSpec:
     The geometry (anchor, shank, pre-tension) is redrawn until the band stays taut, its length rises
     monotonically with flexion and elongation stays <= 250 %, unless the caller pinned it.
     """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"the simulation seed must be a non-negative integer, not {seed!r}")
     names = {f.name for f in dataclasses.fields(SessionSpec)}
     unknown = sorted(set(overrides) - names)
     if unknown:

@@ -30,6 +30,10 @@ def test_unknown_or_invalid_override_is_a_config_error() -> None:
         random_spec(1, colour="purple")
     with pytest.raises(ConfigError, match="reps_per_set"):
         random_spec(1, reps_per_set=0)
+    with pytest.raises(ConfigError, match="seed"):
+        random_spec(-3)
+    with pytest.raises(ConfigError, match="rotation"):
+        simulate_session(dataclasses.replace(random_spec(1), imu_rotation=((2.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))))
 
 
 @pytest.mark.parametrize("seed", range(12))
