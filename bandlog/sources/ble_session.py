@@ -89,6 +89,7 @@ class BleSession:
         self._last_t_s: float | None = None
         self._last_host_s: float | None = None
         self._gap_pending = False
+        self._in_bad_run = False
         self._lost_at_s: float | None = None
         self._ratio = 1.0
         self._ratio_anchor: tuple[float, float] | None = None
@@ -234,9 +235,16 @@ class BleSession:
             try:
                 output = self._decoder.feed(notification)
             except DecodeError as error:
-                self.corrupted += 1
-                logger.warning("skipped a bad packet from %s: %s", self.device_name, error)
+                # A damaged packet spans several notifications (fragments that cannot be placed
+                # until the decoder resynchronises): a run of failures counts as one bad packet.
+                if not self._in_bad_run:
+                    self.corrupted += 1
+                    logger.warning("skipped a bad packet from %s: %s", self.device_name, error)
+                else:
+                    logger.debug("skipped the rest of a bad packet: %s", error)
+                self._in_bad_run = True
                 continue
+            self._in_bad_run = False
             blocks.extend(block for block in output.blocks if len(block))
             for notice in output.notices:
                 self._on_notice(notice)
