@@ -246,8 +246,8 @@ class OpenDecoder(StreamDecoder):
             return DecodeOutput(notices=[reply_notice(packet)])
         out = DecodeOutput()
         t_s = self._unwrap_s(packet.t_us)
-        if self._next_seq is not None and packet.seq != self._next_seq:
-            lost = self._count_lost(packet.seq, t_s)
+        lost = self._count_lost(packet.seq, t_s)
+        if lost > 0:
             out.notices.append(DeviceNotice("dropped_packets", f"{lost} sample(s) missing before seq {packet.seq}", float(lost)))
         self._next_seq = (packet.seq + 1) % SEQ_MODULO
         self._last_t_s = t_s
@@ -259,7 +259,9 @@ class OpenDecoder(StreamDecoder):
 
     def _count_lost(self, seq: int, t_s: float) -> int:
         """Samples lost before this one: the 7-bit sequence gap, un-aliased by the time gap when the rate is known."""
-        by_seq = (seq - self._next_seq) % SEQ_MODULO if self._next_seq is not None else 0
+        if self._next_seq is None:
+            return 0
+        by_seq = (seq - self._next_seq) % SEQ_MODULO
         if not self.rate_hz:
             return by_seq
         by_time = round((t_s - self._last_t_s) * self.rate_hz) - 1

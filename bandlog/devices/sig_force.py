@@ -75,11 +75,11 @@ class SigForceDecoder(StreamDecoder):
         out = DecodeOutput()
         if reading.force_n is None:
             if not self._unknown:
-                out.notices.append(DeviceNotice("force-unknown", "the gauge reports its force as unknown (overload?)"))
+                out.notices.append(DeviceNotice("force_unknown", "the gauge reports its force as unknown (overload?)"))
             self._unknown = True
             return out
         if self._unknown:
-            out.notices.append(DeviceNotice("force-known", "the gauge reports force values again"))
+            out.notices.append(DeviceNotice("force_known", "the gauge reports force values again"))
             self._unknown = False
         out.blocks.append(
             SampleBlock(

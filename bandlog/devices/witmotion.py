@@ -215,7 +215,7 @@ class WitMotionDecoder(StreamDecoder):
         frames, discarded = take_frames(self._buffer)
         out = DecodeOutput()
         if discarded:
-            out.notices.append(DeviceNotice("discarded-bytes", "bytes outside WitMotion frames", float(discarded)))
+            out.notices.append(DeviceNotice("discarded_bytes", "bytes outside WitMotion frames", float(discarded)))
         imu = [ImuFrame.from_bytes(f) for f in frames if f[1] == KIND_IMU]
         for frame in (f for f in frames if f[1] == KIND_REGISTER):
             reply = RegisterReply.from_bytes(frame)
@@ -252,7 +252,7 @@ class WitMotionDecoder(StreamDecoder):
         log.warning("WitMotion frames arrive at %.1f Hz but %.1f Hz was configured", arrival_hz, self.rate_hz)
         return [
             DeviceNotice(
-                "rate-mismatch",
+                "rate_mismatch",
                 f"frames arrive at {arrival_hz:.1f} Hz, configured {self.rate_hz:g} Hz: t_s is off; power-cycle the sensor",
                 arrival_hz,
             )
