@@ -21,7 +21,7 @@ import numpy as np
 from bandlog import __version__
 from bandlog.errors import LogFormatError, LogWriteError
 from bandlog.io.logdata import LogData, build_samples
-from bandlog.io.textfile import TextFile, parse_numeric
+from bandlog.io.textfile import TextFile, data_lines, parse_numeric
 from bandlog.meta import RecordingMeta
 from bandlog.pipeline import Gap, Sink
 from bandlog.results import RepMetrics, SetSummary
@@ -222,17 +222,10 @@ def read_bandlog(text: TextFile) -> LogData:
     columns = [c.strip() for c in lines[header_index].split(",")]
     if version == 1 and columns != list(LOG_COLUMNS):
         raise LogFormatError(f"{where}: line {header_index + 1} should be the column header {','.join(LOG_COLUMNS)}")
-    rows: list[tuple[int, str]] = []
-    gaps: list[Gap] = []
-    for index in range(header_index + 1, len(lines)):
-        line = lines[index]
-        if line.startswith("#"):
-            gap = parse_gap_line(line)
-            if gap is not None:
-                gaps.append(Gap(*gap))
-        else:
-            rows.append((index + 1, line))
-    values, line_numbers = parse_numeric(rows, columns, where)
+    comments = [line for line in lines[header_index + 1 :] if line.startswith("#")]
+    gaps = [Gap(*gap) for gap in map(parse_gap_line, comments) if gap is not None]
+    rows, numbers = data_lines(lines, header_index + 1)
+    values, line_numbers = parse_numeric(rows, numbers, columns, where)
     by_name = {name: values[:, i] for i, name in enumerate(columns)}
     samples = build_samples(
         by_name[TIME_COLUMN], {k: by_name[k] for k in FRAME_CHANNELS}, where, line_numbers, by_name[HOST_TIME_COLUMN]

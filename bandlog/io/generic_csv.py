@@ -16,7 +16,7 @@ import re
 
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import StreamInfo
 from bandlog.schema import DPS_PER_RADS, HOST_TIME_COLUMN, N_PER_KGF, N_PER_LBF, SET_COLUMN, STANDARD_GRAVITY_MS2
@@ -61,9 +61,9 @@ def read(text: TextFile) -> LogData:
         raise LogFormatError(f"{where} has no header row")
     header_index, names = found
     plan = _plan(names, where)
-    rows = [(i + 1, line) for i, line in enumerate(text.lines) if i > header_index and not line.startswith("#")]
+    rows, numbers = data_lines(text.lines, header_index + 1)
     used = list(plan)
-    values, line_numbers = parse_numeric(rows, names, where, tolerate_last=not text.ends_with_newline, use=used)
+    values, line_numbers = parse_numeric(rows, numbers, names, where, tolerate_last=not text.ends_with_newline, use=used)
     columns = {plan[index][0]: values[:, k] * plan[index][1] for k, index in enumerate(used)}
     t_s = columns.pop("t_s")
     host = columns.pop(HOST_TIME_COLUMN, None)

@@ -70,39 +70,48 @@ def split_cells(line: str) -> list[str]:
     return line.split(",")
 
 
+def data_lines(lines: Sequence[str], start: int) -> tuple[list[str], list[int]]:
+    """The lines from index `start` on that are not '#' comments, with their 1-based line numbers."""
+    numbers = [i + 1 for i in range(start, len(lines)) if not lines[i].startswith("#")]
+    return [lines[n - 1] for n in numbers], numbers
+
+
 def parse_numeric(
-    rows: Sequence[tuple[int, str]],
+    lines: Sequence[str],
+    numbers: Sequence[int],
     columns: Sequence[str],
     where: str,
     tolerate_last: bool = False,
     use: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Parse data rows into an (n, len(use)) float array; empty cells become NaN.
+    """Parse data lines into an (n, len(use)) float array; empty cells become NaN, blank lines are skipped.
 
-    `rows` are (1-based line number, text); `use` picks the column indices to parse (default all),
-    other cells are not looked at. A used cell that is neither empty nor a number, or a row with the
-    wrong number of cells, raises LogFormatError naming the lines. With `tolerate_last` the last row
-    may be broken (a file cut off mid-write): it is dropped with a warning instead.
-    Returns (values, line_numbers) for the rows kept.
+    `numbers` are the lines' 1-based line numbers in the file; `use` picks the column indices to
+    parse (default all), other cells are not looked at. A used cell that is neither empty nor a
+    number, or a row with the wrong number of cells, raises LogFormatError naming the lines. With
+    `tolerate_last` the last row may be broken (a file cut off mid-write): it is dropped with a
+    warning instead. Returns (values, line_numbers) for the rows kept.
     """
     ncols = len(columns)
     use = list(range(ncols)) if use is None else list(use)
-    rows = [(n, text) for n, text in rows if text.strip()]
-    if rows and tolerate_last and _row_problem(rows[-1][1], columns, use) is not None:
-        log.warning("%s: dropped the incomplete last line %d", where, rows[-1][0])
-        rows = rows[:-1]
-    line_numbers = np.array([n for n, _ in rows], dtype=np.int64)
-    if not rows:
+    keep = [i for i, line in enumerate(lines) if line.strip()]
+    if len(keep) != len(lines):
+        lines, numbers = [lines[i] for i in keep], [numbers[i] for i in keep]
+    if lines and tolerate_last and _row_problem(lines[-1], columns, use) is not None:
+        log.warning("%s: dropped the incomplete last line %d", where, numbers[-1])
+        lines, numbers = lines[:-1], numbers[:-1]
+    line_numbers = np.asarray(numbers, dtype=np.int64)
+    if not lines:
         return np.empty((0, len(use))), line_numbers
-    wrong_width = [(n, len(split_cells(t))) for n, t in rows if t.count(",") != ncols - 1 or '"' in t]
-    wrong_width = [(n, w) for n, w in wrong_width if w != ncols]
-    if wrong_width:
-        shown = ", ".join(f"line {n} has {w}" for n, w in wrong_width[:MAX_REPORTED_ROWS])
-        more = f" (and {len(wrong_width) - MAX_REPORTED_ROWS} more)" if len(wrong_width) > MAX_REPORTED_ROWS else ""
+    text = "\n".join(lines)
+    widths = _cell_counts(text, lines)
+    wrong = np.flatnonzero(widths != ncols)
+    if len(wrong):
+        shown = ", ".join(f"line {line_numbers[i]} has {widths[i]}" for i in wrong[:MAX_REPORTED_ROWS])
+        more = f" (and {len(wrong) - MAX_REPORTED_ROWS} more)" if len(wrong) > MAX_REPORTED_ROWS else ""
         raise LogFormatError(f"{where}: rows with the wrong number of cells: {shown}{more}; expected {ncols} ({','.join(columns)})")
     import pandas as pd
 
-    text = "\n".join(t for _, t in rows)
     try:
         frame = pd.read_csv(
             io.StringIO(text), header=None, names=list(range(ncols)), usecols=use, dtype="float64",
@@ -110,8 +119,18 @@ def parse_numeric(
         )
         values = frame[use].to_numpy(dtype=np.float64)
     except ValueError:
-        values = _parse_slowly(rows, columns, use, where)
+        values = _parse_slowly(lines, line_numbers, columns, use, where)
     return values, line_numbers
+
+
+def _cell_counts(text: str, lines: Sequence[str]) -> np.ndarray:
+    """Cells per line; counted on the bytes in one pass unless quotes make it a job for csv."""
+    if '"' in text:
+        return np.array([len(split_cells(line)) for line in lines])
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    commas = np.flatnonzero(data == ord(","))
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))
+    return np.diff(np.searchsorted(commas, ends), prepend=0) + 1
 
 
 def _row_problem(text: str, columns: Sequence[str], use: Sequence[int]) -> str | None:
@@ -129,12 +148,12 @@ def _row_problem(text: str, columns: Sequence[str], use: Sequence[int]) -> str |
 
 
 def _parse_slowly(
-    rows: Sequence[tuple[int, str]], columns: Sequence[str], use: Sequence[int], where: str
+    lines: Sequence[str], numbers: np.ndarray, columns: Sequence[str], use: Sequence[int], where: str
 ) -> np.ndarray:
     """Cell by cell, so the bad cells can be named by line; pandas' fast path does not say where."""
-    values = np.empty((len(rows), len(use)))
+    values = np.empty((len(lines), len(use)))
     bad: list[str] = []
-    for i, (number, text) in enumerate(rows):
+    for i, (number, text) in enumerate(zip(numbers.tolist(), lines)):
         cells = split_cells(text)
         for j, column in enumerate(use):
             name, cell = columns[column], cells[column].strip()

@@ -20,7 +20,7 @@ import re
 
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.schema import N_PER_KGF
@@ -58,8 +58,8 @@ def read(text: TextFile) -> LogData:
     if header is None:
         raise LogFormatError(f"{where} is not a Tindeq export: expected a 'time,weight' header row")
     summary = _summary(text.lines[:header])
-    rows = [(i + 1, text.lines[i]) for i in range(header + 1, len(text.lines))]
-    values, line_numbers = parse_numeric(rows, ("time", "weight"), where, tolerate_last=not text.ends_with_newline)
+    rows, numbers = data_lines(text.lines, header + 1)
+    values, line_numbers = parse_numeric(rows, numbers, ("time", "weight"), where, tolerate_last=not text.ends_with_newline)
     t_s = values[:, 0]
     samples = build_samples(t_s, {FORCE_CHANNEL: values[:, 1] * N_PER_KGF}, where, line_numbers)
     stream = StreamInfo(

@@ -16,7 +16,7 @@ import numpy as np
 
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.schema import DPS_PER_RADS, N_PER_KGF, N_PER_LBF, STANDARD_GRAVITY_MS2
@@ -61,8 +61,8 @@ def read(text: TextFile) -> LogData:
     header = split_cells(text.lines[first])
     runs = _runs(header, where)
     used = [c.index for columns in runs.values() for c in columns]
-    rows = [(i + 1, text.lines[i]) for i in range(first + 1, len(text.lines))]
-    values, line_numbers = parse_numeric(rows, header, where, tolerate_last=not text.ends_with_newline, use=used)
+    rows, numbers = data_lines(text.lines, first + 1)
+    values, line_numbers = parse_numeric(rows, numbers, header, where, tolerate_last=not text.ends_with_newline, use=used)
     position = {index: k for k, index in enumerate(used)}
 
     pieces: list[dict[str, np.ndarray]] = []

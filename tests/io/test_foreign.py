@@ -150,3 +150,11 @@ def test_generic_unitless_channel_is_refused(tmp_path: Path) -> None:
 def test_generic_without_channels_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LogFormatError, match="no channel columns"):
         read_log(write(tmp_path, "nochan.csv", "timestamp,temperature\n0,21\n"))
+
+
+def test_quoted_cells_are_read_like_plain_ones(tmp_path: Path) -> None:
+    text = '"Time (s)","Force (N)"\n"0.0","1.5"\n"0.1","1.75"\n"0.2"\n'
+    with pytest.raises(LogFormatError, match=r"line 4 has 1; expected 2"):
+        read_log(write(tmp_path, "quoted_bad.csv", text))
+    (block,) = read_log(write(tmp_path, "quoted.csv", text.rsplit('"0.2"', 1)[0])).sets()
+    np.testing.assert_array_equal(block.force_n, [1.5, 1.75])
