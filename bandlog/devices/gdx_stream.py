@@ -203,12 +203,15 @@ def _header_problem(buf: bytes | bytearray) -> str | None:
 def _starts_measurement(fragment: bytes) -> bool:
     """True when a fragment carries a complete, self-consistent measurement header.
 
-    Used to resynchronise mid-packet: a continuation fragment passes this by chance with odds of
-    about one in ten million, while every real measurement start passes it.
+    Used to resynchronise mid-packet: every real measurement start passes it, while a continuation
+    fragment passes it by chance with odds of about one in a million (lead byte, type byte and a
+    length byte that must agree with rows x channels).
     """
-    if len(fragment) < 10 or fragment[0] != MEASUREMENT_LEAD or fragment[4] not in (
-        NORMAL_REAL32, WIDE_REAL32, *SINGLE_CHANNEL_TYPES
-    ):
+    if len(fragment) < 5 or fragment[0] != MEASUREMENT_LEAD:
+        return False
+    kind = fragment[4]
+    needed = 10 if kind == WIDE_REAL32 else 8 if kind == NORMAL_REAL32 or kind in SINGLE_CHANNEL_TYPES else None
+    if needed is None or len(fragment) < needed:
         return False
     return _header_problem(fragment) is None and len(fragment) <= fragment[1]
 

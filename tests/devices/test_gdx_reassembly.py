@@ -1,0 +1,110 @@
+"""GDX reassembly: random splits rebuild the packets; damage costs at most the packet it hit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from devices_strategies import gdx_packets, measurement_packets
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bandlog.devices.gdx_codec import Reply
+from bandlog.devices.gdx_stream import MeasurementPacket, Reassembler, fragments
+from bandlog.errors import ConfigError, DecodeError
+
+
+def run(fragments_in: list[bytes]) -> tuple[list[bytes], int]:
+    """Feed every fragment; return the packets out and how many feeds raised DecodeError."""
+    reassembler = Reassembler()
+    out: list[bytes] = []
+    errors = 0
+    for fragment in fragments_in:
+        try:
+            out += reassembler.feed(fragment)
+        except DecodeError:
+            errors += 1
+    out += reassembler.feed(b"")
+    return out, errors
+
+
+def is_subsequence(needles: list[bytes], haystack: list[bytes]) -> bool:
+    it = iter(haystack)
+    return all(any(n == h for h in it) for n in needles)
+
+
+def test_fragments_helper() -> None:
+    packet = bytes(range(45))
+    parts = fragments(packet)
+    assert [len(p) for p in parts] == [20, 20, 5] and b"".join(parts) == packet
+    assert fragments(packet, max_len=45) == [packet]
+    with pytest.raises(ConfigError):
+        fragments(packet, max_len=0)
+
+
+@settings(max_examples=150)
+@given(st.lists(gdx_packets, min_size=1, max_size=10), st.data())
+def test_random_splits_rebuild_every_packet(packets: list, data: st.DataObject) -> None:
+    stream = b"".join(bytes(p) for p in packets)
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=40)))
+    pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)]) if a < b]
+    out, errors = run(pieces)
+    assert errors == 0
+    assert out == [bytes(p) for p in packets]
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(measurement_packets(), min_size=2, max_size=8),
+    st.binary(min_size=1, max_size=20),
+    st.sampled_from(["replace", "insert"]),
+    st.data(),
+)
+def test_one_garbage_fragment_costs_at_most_the_packet_it_hit(
+    packets: list[MeasurementPacket], garbage: bytes, how: str, data: st.DataObject
+) -> None:
+    owned = [(i, f) for i, p in enumerate(packets) for f in fragments(bytes(p))]
+    k = data.draw(st.integers(0, len(owned) - 1))
+    hit = owned[k][0]
+    stream = [f for _, f in owned]
+    if how == "replace":
+        stream[k] = garbage
+    else:
+        stream.insert(k, garbage)
+    out, _ = run(stream)
+    survivors = [bytes(p) for i, p in enumerate(packets) if i != hit]
+    assert is_subsequence(survivors, out)
+
+
+@settings(max_examples=100)
+@given(st.lists(measurement_packets(), min_size=3, max_size=8), st.data())
+def test_a_lost_fragment_costs_only_its_packet_and_is_reported(packets: list[MeasurementPacket], data: st.DataObject) -> None:
+    owned = [(i, f) for i, p in enumerate(packets) for f in fragments(bytes(p))]
+    k = data.draw(st.integers(0, len(owned) - 1))
+    hit = owned[k][0]
+    out, errors = run([f for j, (_, f) in enumerate(owned) if j != k])
+    survivors = [bytes(p) for i, p in enumerate(packets) if i != hit]
+    assert is_subsequence(survivors, out)
+    assert out.count(bytes(packets[hit])) == survivors.count(bytes(packets[hit]))
+    lost_inside = k > 0 and owned[k - 1][0] == hit
+    if lost_inside and hit < len(packets) - 1:
+        assert errors >= 1  # a packet that lost its middle or tail is always reported
+
+
+def test_measurement_start_resyncs_and_keeps_the_new_packet() -> None:
+    first = bytes(MeasurementPacket(0b1111110, np.zeros((3, 6), np.float32)))
+    second = bytes(MeasurementPacket(0b10, np.full((1, 1), 4.0, np.float32)))
+    reassembler = Reassembler()
+    reassembler.feed(first[:20])
+    with pytest.raises(DecodeError, match="abandoned an unfinished 20-byte packet"):
+        reassembler.feed(second)
+    assert reassembler.feed(b"") == [second]
+    assert reassembler.pending_bytes == 0
+
+
+def test_fragment_that_cannot_start_a_packet_is_dropped() -> None:
+    reassembler = Reassembler()
+    with pytest.raises(DecodeError, match="cannot start a packet"):
+        reassembler.feed(bytes([0x20, 0x30, 0, 0, 0x99, 1, 2, 3]))
+    assert reassembler.pending_bytes == 0
+    reply = bytes(Reply(0x10, 0xFD, bytes(12)))
+    assert reassembler.feed(reply) == [reply]
