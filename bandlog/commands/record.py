@@ -1,0 +1,64 @@
+"""`bandlog record`: stream a sensor live, detect eccentrics as they happen, log every sample."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bandlog.commands._live_args import add_live_arguments, live_sinks
+from bandlog.commands._recording_args import add_meta_arguments, meta_from_args
+from bandlog.errors import ConfigError
+
+NAME = "record"
+HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
+ORDER = 20
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", required=True, metavar="NAME|ADDRESS|PROFILE",
+        help="the sensor: its advertised name, its address, or a profile key (gdx-for, progressor, ...) for the first one found",
+    )
+    parser.add_argument("--emulate", action="store_true", help="record from emulated sensors on a virtual BLE link (no hardware)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --emulate: run the emulated set X times faster than real time")
+    parser.add_argument("--seed", type=int, default=1, help="with --emulate: which simulated set to play (default: %(default)s)")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of samples (default: until Ctrl-C, or the end of the emulated set)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="log file (default: a new file under recordings/ in the data dir)")
+    parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate where it can be set")
+    parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
+    add_meta_arguments(parser)
+    add_live_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bandlog.commands._rep_table import print_reps, summary_line
+    from bandlog.devices.base import StreamOptions
+    from bandlog.paths import data_home, new_recording_path
+    from bandlog.session import RecordRequest, record_stream
+
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError(f"--duration must be positive, not {args.duration}")
+    if not args.speed > 0:
+        raise ConfigError(f"--speed must be positive, not {args.speed}")
+    meta = meta_from_args(args)
+    out = args.out or new_recording_path(data_home(args.data_dir), args.device.replace(":", "").replace(" ", "_"))
+    motion = None
+    duration = args.duration
+    if args.emulate:
+        from bandlog.sim import random_spec, simulate_session
+
+        motion = simulate_session(random_spec(args.seed, n_sets=1, target_ecc_s=meta.target_ecc_s))
+        duration = duration or motion.duration_s
+    request = RecordRequest(
+        target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
+        tare=not args.no_tare, duration_s=duration,
+    )
+    result = asyncio.run(record_stream(request, live_sinks(args, meta.target_ecc_s), motion=motion, speed=args.speed))
+    print_reps([rep.to_dict() for rep in result.reps], title=f"{out.name}")
+    print(f"set: {summary_line(result.summary.to_dict())}")
+    if result.gaps:
+        print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
+    print(f"log written to {out} ({result.samples_total} samples)")
+    return 0
