@@ -129,7 +129,7 @@ def header_lines(meta: RecordingMeta, bandlog_version: str) -> list[str]:
         ("notes", encode_text(meta.notes)),
     ]
     items += [(f"extra.{_safe_key(k)}", encode_text(v)) for k, v in meta.extra.items()]
-    return [f"# {key}: {value}" for key, value in items]
+    return [f"# {key}: {value}" if value else f"# {key}:" for key, value in items]
 
 
 def gap_line(start_s: float, end_s: float, reason: str) -> str:

@@ -97,7 +97,7 @@ def parse_numeric(
     keep = [i for i, line in enumerate(lines) if line.strip()]
     if len(keep) != len(lines):
         lines, numbers = [lines[i] for i in keep], [numbers[i] for i in keep]
-    if lines and tolerate_last and _row_problem(lines[-1], columns, use) is not None:
+    if lines and tolerate_last and _is_broken(lines[-1], columns, use):
         log.warning("%s: dropped the incomplete last line %d", where, numbers[-1])
         lines, numbers = lines[:-1], numbers[:-1]
     line_numbers = np.asarray(numbers, dtype=np.int64)
@@ -133,18 +133,18 @@ def _cell_counts(text: str, lines: Sequence[str]) -> np.ndarray:
     return np.diff(np.searchsorted(commas, ends), prepend=0) + 1
 
 
-def _row_problem(text: str, columns: Sequence[str], use: Sequence[int]) -> str | None:
+def _is_broken(text: str, columns: Sequence[str], use: Sequence[int]) -> bool:
+    """True when a row has the wrong number of cells or a used cell that is not a number."""
     cells = split_cells(text)
     if len(cells) != len(columns):
-        return f"{len(cells)} cells"
+        return True
     for j in use:
-        name, cell = columns[j], cells[j]
-        if cell.strip():
+        if cells[j].strip():
             try:
-                float(cell)
+                float(cells[j])
             except ValueError:
-                return f"{name}={cell.strip()!r}"
-    return None
+                return True
+    return False
 
 
 def _parse_slowly(
