@@ -19,7 +19,8 @@ from bandlog.errors import ConfigError
 NAME = "demo"
 HELP = "no sensor needed: record an emulated set over a virtual BLE link, analyse it, and chart weeks of progress"
 ORDER = 10
-DEMO_SEED = 7
+DEMO_SEED = 3
+"""A set with a mix of slow, moderate and fast eccentrics, so the demo shows what bandlog catches."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +45,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--speed must be positive, --reps at least 1 and --weeks not negative")
     started = time.monotonic()
     home = data_home(args.data_dir)
-    set_motion = simulate_session(random_spec(DEMO_SEED, n_sets=1, reps_per_set=args.reps, target_ecc_s=3.0))
-    meta = RecordingMeta(leg="right", band="green", exercise="reverse hamstring curl", target_ecc_s=3.0, notes="bandlog demo (emulated sensor)")
+    spec = random_spec(DEMO_SEED, n_sets=1, reps_per_set=args.reps, target_ecc_s=3.0, colour="green", strands=2)
+    set_motion = simulate_session(spec)
+    meta = RecordingMeta(
+        leg="right", band=f"{spec.colour} x{spec.strands}", exercise="reverse hamstring curl",
+        target_ecc_s=spec.target_ecc_s, notes="bandlog demo (emulated sensor)",
+    )
     out = new_recording_path(home, f"demo-{args.device}")
     print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s set at {args.speed:g}x speed")
     request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
