@@ -141,8 +141,10 @@ class MplView:
                                                wrap=True, animated=True)
         self.link_text = self.ax_info.text(0.03, 0.40, "", transform=info, va="top", fontsize=9,
                                            family="monospace", animated=True)
-        self._animated = [self.force_line, self.knee_line, self.force_missing, self.knee_missing,
-                          self.rep_text, self.timer_text, self.last_rep_text, self.link_text]
+        self._plot_artists = [self.force_line, self.knee_line, self.force_missing, self.knee_missing]
+        self._info_artists = [self.rep_text, self.timer_text, self.last_rep_text, self.link_text]
+        self._animated = self._plot_artists + self._info_artists
+        self._info_drawn: tuple[object, ...] | None = None
 
     def _on_close(self, _event: object) -> None:
         self.closed = True
@@ -160,6 +162,10 @@ class MplView:
 
     def draw_live(self) -> None:
         """Update the moving artists and blit them over the saved background."""
+        self.render(self.update_artists())
+
+    def update_artists(self) -> bool:
+        """Bring lines, shading and texts up to the model; True when the background must be redrawn."""
         model = self.model
         self._drawn_version = model.version
         now_s = model.now_s if model.now_s is not None else 0.0
@@ -184,26 +190,58 @@ class MplView:
         needs_full |= self._fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full)
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
+        return needs_full
+
+    def render(self, needs_full: bool) -> None:
+        """Blit: restore the saved background and draw only what moved (a full draw if needed).
+
+        Text is the costliest thing matplotlib draws, so the plots and the info panel are separate
+        blit regions, and the panel is redrawn only when one of its texts or colours changed.
+        """
         canvas = self.figure.canvas
-        if needs_full:
+        info_key = self._info_key()
+        if needs_full or self._background is None:
             canvas.draw()
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background = (canvas.copy_from_bbox(self._plot_bbox()), canvas.copy_from_bbox(self._info_bbox()))
             self.full_redraws += 1
-        else:
-            canvas.restore_region(self._background)
-        for artist in self._animated:
-            self.figure.draw_artist(artist)
+            self._info_drawn = None
+        plot_background, info_background = self._background
+        canvas.restore_region(plot_background)
         for pool in self._span_pools.values():
             for patch in pool:
                 if patch.get_visible():
                     self.figure.draw_artist(patch)
-        canvas.blit(self.figure.bbox)
+        for artist in self._plot_artists:
+            self.figure.draw_artist(artist)
+        canvas.blit(self._plot_bbox())
+        if info_key != self._info_drawn:
+            canvas.restore_region(info_background)
+            for artist in self._info_artists:
+                self.figure.draw_artist(artist)
+            canvas.blit(self._info_bbox())
+            self._info_drawn = info_key
         if self.interactive:
             canvas.flush_events()
 
+    def _plot_bbox(self) -> Any:
+        from matplotlib.transforms import Bbox
+
+        return Bbox.union([self.ax_force.bbox, self.ax_knee.bbox]).padded(2)
+
+    def _info_bbox(self) -> Any:
+        from matplotlib.transforms import Bbox
+
+        fig_box = self.figure.bbox
+        return Bbox.from_extents(self.ax_info.bbox.x0 - 4, fig_box.y0, fig_box.x1, fig_box.y1)
+
+    def _info_key(self) -> tuple[object, ...]:
+        return tuple((a.get_text(), a.get_color(), a.get_visible()) for a in self._info_artists) + (
+            self.timer_colour(),)
+
     def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float, may_shrink: bool = True) -> bool:
-        """Rescale when data leaves the range (at least doubling it, so a rising signal costs few full
-        redraws) or, once the window is full, when the data's own range is under 70 % of it; True if changed."""
+        """Rescale when data leaves the range (while the window fills, at least doubling it, so a rising
+        signal costs few full redraws) or, once it is full, when the data's own range is under 70 % of
+        it; True if changed."""
         limits = _padded_limits(values, floor_span)
         if limits is None:
             return False
@@ -212,7 +250,7 @@ class MplView:
         if float(finite.min()) < low or float(finite.max()) > high:
             new_low, new_high = limits
             grow = 2.0 * (high - low) - (new_high - new_low)
-            if grow > 0:
+            if grow > 0 and not may_shrink:  # still filling the window: the signal is rising, leave room
                 if float(finite.max()) > high:
                     new_high += grow
                 else:
