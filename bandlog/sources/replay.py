@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncIterator
 
 import numpy as np
 
@@ -58,8 +58,6 @@ async def replay_source(
     set_index: int = 0,
     speed: float | None = None,
     block_s: float = 0.1,
-    *,
-    clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[SourceItem]:
     """Stream one set of `log` as pipeline items (see the module docstring)."""
     if speed is not None and not speed > 0:
@@ -80,7 +78,7 @@ async def replay_source(
     yield log.meta
     yield LinkStatus(LinkState.REPLAYING, device=device, message=f"replaying {where}")
     bounds, gaps_at = split_points(block.t_s, block_s, gaps_for_set(log, block))
-    start_wall = clock()
+    start_wall = time.monotonic()
     t_first = float(block.t_s[0]) if len(block) else 0.0
     status_due = t_first + STATUS_EVERY_S
     last_status_t, last_status_total, total = t_first, 0, 0
@@ -90,7 +88,7 @@ async def replay_source(
         piece = block.slice(start, stop)
         t_end = float(piece.t_s[-1])
         if speed is not None:
-            delay = start_wall + (t_end - t_first) / speed - clock()
+            delay = start_wall + (t_end - t_first) / speed - time.monotonic()
             await asyncio.sleep(max(0.0, delay))
         else:
             await asyncio.sleep(0)
