@@ -271,11 +271,15 @@ class LiveModel:
         t_s, values = self.force.since(self.window()[0])
         return t_s, values[:, 0]
 
-    def knee_kind(self) -> str | None:
-        """'angle' when the detector estimates a knee angle, 'rate' when only angular velocity, else None."""
-        if len(self.knee) == 0:
+    def knee_kind(self, whole_set: bool = False) -> str | None:
+        """'angle' when the detector estimates a knee angle, 'rate' when only angular velocity, else None.
+
+        Looks at the live window, or with whole_set=True at the whole-set overview.
+        """
+        ring = self.knee_overview if whole_set else self.knee
+        if len(ring) == 0:
             return None
-        _, values = self.knee.since(self.window()[0])
+        _, values = ring.all() if whole_set else ring.since(self.window()[0])
         if values.shape[0] and np.isfinite(values[:, 0]).any():
             return "angle"
         if values.shape[0] and np.isfinite(values[:, 1]).any():

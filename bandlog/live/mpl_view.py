@@ -95,7 +95,10 @@ class MplView:
         if interactive:
             import matplotlib.pyplot as plt
 
-            self.figure = plt.figure(figsize=figsize, dpi=dpi, num="bandlog live")
+            self.figure = plt.figure(figsize=figsize, dpi=dpi)
+            manager = self.figure.canvas.manager
+            if manager is not None:
+                manager.set_window_title("bandlog live")
             plt.show(block=False)
         else:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -138,7 +141,7 @@ class MplView:
                                             bbox={"boxstyle": "round,pad=0.5", "facecolor": TIMER_COLOURS[TimerState.IDLE],
                                                   "edgecolor": "none"})
         self.last_rep_text = self.ax_info.text(0.03, 0.62, "", transform=info, va="top", fontsize=9.5,
-                                               wrap=True, animated=True)
+                                               animated=True)
         self.link_text = self.ax_info.text(0.03, 0.40, "", transform=info, va="top", fontsize=9,
                                            family="monospace", animated=True)
         self._plot_artists = [self.force_line, self.knee_line, self.force_missing, self.knee_missing]
@@ -314,7 +317,7 @@ class MplView:
             artist.set_animated(False)
         t_s, force = model.force_overview.all()
         self.force_line.set_data(t_s - origin_s, force[:, 0])
-        kind = model.knee_kind() or ("angle" if np.isfinite(model.knee_overview.all()[1][:, 0]).any() else None)
+        kind = model.knee_kind(whole_set=True)
         knee_t_s, knee = model.knee_overview.all()
         knee_values = knee[:, 0 if kind == "angle" else 1] if kind else np.empty(0)
         self.knee_line.set_data(knee_t_s - origin_s if kind else [], knee_values)

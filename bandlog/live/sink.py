@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from bandlog.detect.events import Event
 from bandlog.errors import BandlogError
@@ -99,9 +99,9 @@ class LiveSink(Sink):
         for view in list(self.views):
             self._guard(view, view.frame)
 
-    def _guard(self, view: FrontEnd, action: object) -> None:
+    def _guard(self, view: FrontEnd, action: Callable[[], object]) -> None:
         try:
-            action()  # type: ignore[operator]
+            action()
         except Exception as error:  # drawing must never stop a recording: drop the view, keep the data
             log.warning("live view %s stopped drawing: %s", view.name, error)
             self.views.remove(view)
