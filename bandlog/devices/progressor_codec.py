@@ -65,9 +65,11 @@ class ControlCommand:
             raise ConfigError(f"unknown Progressor opcode {self.opcode!r}") from None
         if len(self.payload) > MAX_PAYLOAD:
             raise ConfigError("Progressor command payload longer than 255 bytes")
+        if self.payload:
+            object.__setattr__(self, "length_byte", True)  # a payload always travels with its length
 
     def __bytes__(self) -> bytes:
-        if self.payload or self.length_byte:
+        if self.length_byte:
             return bytes([self.opcode, len(self.payload)]) + self.payload
         return bytes([self.opcode])
 
