@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from bandlog.errors import ConfigError, LogWriteError
-
-if TYPE_CHECKING:
-    import numpy as np
 
 NAME = "plot"
 HELP = "chart one session: force and knee angle with eccentric phases shaded, and eccentric duration per rep"
@@ -23,53 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's)")
 
 
-def knee_trace(log: Any, target_ecc_s: float) -> "tuple[np.ndarray, np.ndarray, str] | None":
-    """The detector's knee angle (or rate) over each whole set, stitched like the samples; None without IMU."""
-    import numpy as np
-
-    from bandlog.analysis import Analyzer
-    from bandlog.plots import set_offsets_s
-
-    offsets = set_offsets_s(log.samples)
-    times, values, kinds = [], [], set()
-    for set_index, block in enumerate(log.sets()):
-        if len(block) == 0 or block.gyro_dps is None:
-            return None
-        analyzer = Analyzer(target_ecc_s=target_ecc_s)
-        analyzer.feed(block)
-        kinematics = analyzer.last_kinematics()
-        analyzer.finish()
-        if kinematics is None:
-            return None
-        if kinematics.knee_angle_deg is not None:
-            values.append(kinematics.knee_angle_deg)
-            kinds.add("angle")
-        elif kinematics.knee_rate_dps is not None:
-            values.append(kinematics.knee_rate_dps)
-            kinds.add("rate")
-        else:
-            return None
-        times.append(kinematics.t_s + offsets.get(set_index, 0.0))
-    if len(kinds) != 1:
-        return None
-    return np.concatenate(times), np.concatenate(values), kinds.pop()
-
-
 def run(args: argparse.Namespace) -> int:
-    from bandlog.api import analyze, read_log
-    from bandlog.plots import session_figure, stitch_sets
+    from bandlog.session_chart import load_session_chart
 
     out = args.out or args.file.with_suffix(".png")
     if out.suffix.lower() not in FORMATS:
         raise ConfigError(f"--out must end in .png or .svg, not {out.name!r}")
-    log = read_log(args.file)
-    target = args.target_ecc if args.target_ecc is not None else log.meta.target_ecc_s
-    result = analyze(log, target_ecc_s=target)
-    samples, reps = stitch_sets(log.samples, result.reps)
-    leg = f", {log.meta.leg} leg" if log.meta.leg else ""
-    band = f", {log.meta.band} band" if log.meta.band else ""
-    title = f"{args.file.name}{leg}{band}: {len(reps)} reps, eccentric TUT {reps['ecc_duration_s'].sum():.1f} s"
-    fig = session_figure(samples, reps, target, knee=knee_trace(log, target), title=title)
+    if args.target_ecc is not None and not args.target_ecc > 0:
+        raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
+    fig = load_session_chart(args.file, target_ecc_s=args.target_ecc).figure()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=110)

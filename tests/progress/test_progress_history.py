@@ -104,7 +104,7 @@ def test_knee_panel_comes_from_the_detector_and_needs_the_imu(home: Path, tmp_pa
     import numpy as np
 
     from bandlog.api import read_log
-    from bandlog.commands.plot import knee_trace
+    from bandlog.session_chart import knee_trace
 
     log = read_log(sorted((home / "recordings").glob("*.csv"))[0])
     trace = knee_trace(log, 3.0)
