@@ -51,7 +51,8 @@ ACC_G_PER_LSB = 1e-3  # 1 mg, +-32.767 g
 GYRO_DPS_PER_LSB = 1.0 / 32.0  # +-1024 deg/s
 SAMPLE_LEN = 20
 RATE_RANGE_HZ = (10, 200)
-PREFERRED_RATE_HZ = 100
+PREFERRED_RATE_HZ = 80
+"""The HX711 converts at 80 SPS (RATE pin high): at 80 Hz every sample carries a fresh force value."""
 REPLY_TIMEOUT_S = 2.0
 MAX_REPLY_PAYLOAD = SAMPLE_LEN - 3
 LOW_BATTERY_PERCENT = 10

@@ -4,6 +4,8 @@ A periodic timer takes a sample every period_us on a free-running 32-bit microse
 long-running device wraps it) and notifies each sample as soon as it is taken; every command is
 answered with a reply on the data characteristic. Force is what the load cell reads:
 gain x band tension minus the tare offset; past the cell's range it sends the int24 limit (overload).
+One simplification: TARE and CALIBRATE act on the reading at that instant and reply at once, where
+the firmware averages 16 conversions (0.2 s) first.
 """
 
 from __future__ import annotations
