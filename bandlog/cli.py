@@ -9,6 +9,7 @@ import argparse
 import enum
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from types import ModuleType
@@ -92,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bandlog: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`bandlog analyze FILE | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitStatus.OK
 
 
 if __name__ == "__main__":

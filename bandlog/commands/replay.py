@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bandlog.commands._live_args import add_live_arguments, live_sinks
 from bandlog.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,11 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
     parser.add_argument("--set", type=int, dest="set_number", metavar="N", help="replay only set N, counting from 1 (default: every set in turn)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    add_live_arguments(parser)
 
 
 def build_sinks(args: argparse.Namespace, log: "LogData", set_index: int) -> "list[Sink]":
-    """The sinks one replayed set streams through; the live view is added here."""
-    return []
+    """The sinks one replayed set streams through: the same live view as `bandlog record`."""
+    target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
+    if args.snapshot is not None and set_index > 0:
+        args = argparse.Namespace(**{**vars(args), "snapshot": args.snapshot.with_stem(f"{args.snapshot.stem}-set{set_index + 1}")})
+    return live_sinks(args, target)
 
 
 def check_options(args: argparse.Namespace, n_sets: int) -> list[int]:
