@@ -89,8 +89,8 @@ class Analyzer:
         return events + self._convert(machine.drain())
 
     def summary(self) -> SetSummary:
-        threshold = self._machine.levels.threshold_n() if self._machine is not None else None
-        return set_summary(self.reps, self._candidates, self.mode or "force+imu", threshold)
+        working = self._machine.levels.range_n() if self._machine is not None else None
+        return set_summary(self.reps, self._candidates, self.mode or "force+imu", working)
 
     def last_kinematics(self) -> Kinematics | None:
         return self._kinematics
@@ -100,7 +100,7 @@ class Analyzer:
         fe = self._frontend
         assert fe.dt_s is not None
         if self.mode == "force":
-            return ForceMachine(self.params, fe.dt_s, fe.force_delay_s)
+            return ForceMachine(self.params, fe.dt_s, fe.force_delay_s, fe.force_rate_delay_s)
         has_force = self.mode == "force+imu"
         self._knee = KneeEstimator(self.params, fe.dt_s, use_force_sign=has_force)
         return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
@@ -165,7 +165,9 @@ class Analyzer:
         events: list[Event] = []
         for item in items:
             if isinstance(item, RepCandidate):
-                threshold = self._machine.levels.threshold_n() if self._machine is not None else None
+                threshold = None
+                if self._machine is not None and item.rest_force_n is not None:
+                    threshold = self._machine.levels.threshold_n(item.rest_force_n)
                 metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, threshold)
                 self.reps.append(metrics)
                 self._candidates.append(item)

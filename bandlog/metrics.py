@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from bandlog.detect.trace import RepCandidate
-from bandlog.results import RepMetrics, SetSummary, tempo_class
+from bandlog.results import RepMetrics, SetSummary, tempo_class, tension_threshold_n
 
 
 def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np.ndarray:
@@ -75,16 +75,19 @@ def set_summary(
     reps: Sequence[RepMetrics],
     candidates: Sequence[RepCandidate],
     mode: str,
-    threshold_n: float | None,
+    range_n: float | None,
 ) -> SetSummary:
-    """Totals over the accepted reps. TUT_tension is recomputed with the final learned threshold,
-    so early reps (counted before the rest and peak levels had settled) are treated like late ones."""
-    has_force = mode != "imu"
+    """Totals over the accepted reps. TUT_tension is recomputed with the final working range R,
+    so early reps (counted before R had settled) are treated like late ones; each rep's threshold
+    stays relative to its own rest force, which keeps load-cell drift out of it."""
     tut_tension = None
-    if has_force:
+    if mode != "imu":
         tut_tension = 0.0
-        if threshold_n is not None:
-            tut_tension = sum(tension_time_s(c.t_s, c.force_n, threshold_n) for c in candidates if c.force_n is not None)
+        if range_n is not None:
+            for c in candidates:
+                if c.force_n is not None and c.rest_force_n is not None:
+                    threshold = tension_threshold_n(c.rest_force_n, c.rest_force_n + range_n)
+                    tut_tension += tension_time_s(c.t_s, c.force_n, threshold)
     peaks = [r.peak_force_n for r in reps if r.peak_force_n is not None]
     return SetSummary(
         reps=len(reps),

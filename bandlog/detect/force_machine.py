@@ -16,17 +16,18 @@ import numpy as np
 from bandlog.detect.events import EccentricEnded, EccentricStarted, RepStarted
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
 from bandlog.detect.params import DetectorParams
-from bandlog.detect.trace import RepCandidate, RepTrace
+from bandlog.detect.trace import RepCandidate, RepTrace, last_above
 
 UNKNOWN_RANGE_STILL_NPS = 1.0
 """Rest test before any rep has set R: force changing slower than this (N/s)."""
 
 
 class ForceMachine(MachineBase):
-    def __init__(self, params: DetectorParams, dt_s: float, force_delay_s: float) -> None:
+    def __init__(self, params: DetectorParams, dt_s: float, force_delay_s: float, rate_delay_s: float) -> None:
         super().__init__(params, dt_s)
         p = params
         self.force_delay_s = force_delay_s
+        self.rate_delay_s = rate_delay_s
         self.history: deque[tuple[float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
         self.k_top = _samples(p.debounce_top_s, dt_s)
         self.k_ecc = _samples(p.force_ecc_min_s, dt_s)
@@ -35,6 +36,8 @@ class ForceMachine(MachineBase):
         self.k_settle = _samples(p.settle_s, dt_s)
         self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self.rest_guess_n: float | None = None
+        self.armed = True
+        """Level hysteresis: a new rep may start only after the force fell back near rest."""
         self._reset_rep()
 
     def _reset_rep(self) -> None:
@@ -45,6 +48,8 @@ class ForceMachine(MachineBase):
         self.exit_s = 0.0
         self.end_estimate_s = 0.0
         self.stalls = 0
+        self.stall_start_s: float | None = None
+        self.exit_index = 0
         self.cue_sent = False
 
     def reset(self) -> None:
@@ -86,8 +91,12 @@ class ForceMachine(MachineBase):
         if rest is None:
             rest = self.rest_guess_n if self.rest_guess_n is not None else force
         rise_needed = p.force_rep_enter * working if working is not None else p.force_first_rise_n
-        if force - rest < rise_needed:
+        low_enough = p.force_rep_exit * working if working is not None else 0.5 * p.force_first_rise_n
+        if force - rest < low_enough:
+            self.armed = True
+        if force - rest < rise_needed or not self.armed:
             return
+        self.armed = False
         self.levels.close_rest()
         self._reset_rep()
         self.rep_rest_n = rest
@@ -123,13 +132,13 @@ class ForceMachine(MachineBase):
 
     def _enter_eccentric(self, t: float) -> None:
         """Back-date to where the fall rate first passed half the entry rate."""
-        half_rate = -0.5 * self.params.force_ecc_enter_rate * self._range()
+        half_rate = -self.params.force_backdate_frac * self.params.force_ecc_enter_rate * self._range()
         rates = [h[2] for h in self.history]
         first = len(rates) - self.k_ecc
         i = first
         while i > 0 and rates[i - 1] < half_rate:
             i -= 1
-        self.onset_s = self.history[i][0] - self.force_delay_s
+        self.onset_s = self.history[i][0] - self.rate_delay_s
         self.n_exit = 0
         self.events.append(EccentricStarted(self.onset_s, t))
         self._fire(Trigger.ECC_ENTER)
@@ -137,16 +146,32 @@ class ForceMachine(MachineBase):
     def _eccentric(self, t: float, force: float, dforce: float) -> None:
         p = self.params
         working = self._range()
-        done = dforce > -p.force_ecc_exit_rate * working or force < self.rep_rest_n + p.force_rep_exit * working
+        height = force - self.rep_rest_n
+        flat = dforce > -p.force_ecc_exit_rate * working
+        done = (flat and height < p.force_bottom_zone * working) or height < p.force_rep_exit * working
         self.n_exit = self.n_exit + 1 if done else 0
+        if flat:
+            if self.stall_start_s is None:
+                self.stall_start_s = t
+            elif t - self.stall_start_s >= p.stall_max_s:
+                self._exit(t, self.stall_start_s - self.rate_delay_s)
+                return
+        else:
+            if self.stall_start_s is not None and t - self.stall_start_s >= p.debounce_stall_s:
+                self.stalls += 1
+            self.stall_start_s = None
         if self.n_exit >= self.k_exit:
-            self.exit_s = t
-            self.end_estimate_s = t - (self.k_exit - 1) * self.dt_s - self.force_delay_s
-            self.n_settle = 0
-            if not self.cue_sent:
-                self.events.append(EccentricEnded(max(self.end_estimate_s, self.onset_s), self.onset_s, t))
-                self.cue_sent = True
-            self._fire(Trigger.ECC_EXIT)
+            self._exit(t, t - (self.k_exit - 1) * self.dt_s - self.rate_delay_s)
+
+    def _exit(self, t: float, end_estimate_s: float) -> None:
+        self.exit_s = t
+        self.exit_index = len(self.trace) - 1
+        self.end_estimate_s = end_estimate_s
+        self.n_settle = 0
+        if not self.cue_sent:
+            self.events.append(EccentricEnded(max(self.end_estimate_s, self.onset_s), self.onset_s, t))
+            self.cue_sent = True
+        self._fire(Trigger.ECC_EXIT)
 
     def _settling(self, t: float, force: float, dforce: float) -> None:
         p = self.params
@@ -165,20 +190,30 @@ class ForceMachine(MachineBase):
     def close(self, t: float) -> None:
         """The recording ended mid-eccentric or while settling: finish the rep with what we have."""
         if self.state is State.ECCENTRIC:
-            self.exit_s = t
-            self.end_estimate_s = t - self.force_delay_s
-            if not self.cue_sent:
-                self.events.append(EccentricEnded(max(self.end_estimate_s, self.onset_s), self.onset_s, t))
-                self.cue_sent = True
-            self._fire(Trigger.ECC_EXIT)
+            self._exit(t, t - self.force_delay_s)
         self._finalize(t)
+
+    def _refined_end(self, force: np.ndarray, working: float) -> float:
+        """Offset: where the force was last a little above its minimum after the eccentric."""
+        tail = force[self.exit_index :]
+        if tail.size == 0:
+            return max(self.end_estimate_s, self.onset_s)
+        bottom = self.exit_index + int(np.argmin(tail))
+        level = float(force[bottom]) + self.params.force_refine_frac * working
+        end = last_above(self.trace.t, self.trace.force, level, 0, bottom + 1)
+        if end is None:
+            return max(self.end_estimate_s, self.onset_s)
+        return max(end - self.force_delay_s, self.onset_s)
 
     def _finalize(self, t: float) -> None:
         p = self.params
         force = np.asarray(self.trace.force)
         working = self._range()
         known = self.levels.range_n()
-        reason = self._duration_gate(self.end_estimate_s)
+        ecc_end = self._refined_end(force, working)
+        reason = self._duration_gate(ecc_end)
+        if ecc_end - self.onset_s < p.force_min_ecc_s:
+            reason = f"force fell in {ecc_end - self.onset_s:.2f} s, too fast for an eccentric"
         if known is not None and working < p.min_force_drop_fraction * known:
             reason = f"force rise {working:.1f} N, under {p.min_force_drop_fraction:.0%} of the working range"
         elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working:
@@ -186,18 +221,19 @@ class ForceMachine(MachineBase):
         if reason is not None:
             self._reject(reason, t)
             return
-        self.levels.add_peak(self.peak_n)
+        self.levels.add_rep(self.rep_rest_n, self.peak_n)
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
                 ecc_start_s=self.onset_s,
-                ecc_end_s=max(self.end_estimate_s, self.onset_s),
+                ecc_end_s=ecc_end,
                 detected_at_s=t,
                 t_s=np.asarray(self.trace.t),
                 angle_deg=None,
                 rate_dps=None,
                 force_n=force,
                 rom_deg=None,
+                rest_force_n=self.rep_rest_n,
                 stalls=self.stalls,
                 flags=(),
                 estimated=True,

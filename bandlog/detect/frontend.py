@@ -54,16 +54,24 @@ class Frontend:
         self._gyro_slow: Lowpass | None = None
         self._acc_slow: Lowpass | None = None
         self._force_lp: Lowpass | None = None
+        self._force_rate_lp: Lowpass | None = None
         self._median = Median3()
         self._derivative: Derivative | None = None
         self._dropped_backwards = 0
 
     @property
     def force_delay_s(self) -> float:
-        """How late the filtered force (and its derivative) runs behind the true force."""
+        """How late the filtered force runs behind the true force."""
         if self.dt_s is None or self._force_lp is None:
             return 0.0
-        return self._force_lp.group_delay_s + 1.5 * self.dt_s
+        return self._force_lp.group_delay_s + self.dt_s
+
+    @property
+    def force_rate_delay_s(self) -> float:
+        """How late dF/dt runs behind the true force slope."""
+        if self.dt_s is None or self._force_rate_lp is None:
+            return 0.0
+        return self._force_rate_lp.group_delay_s + 1.5 * self.dt_s
 
     @property
     def gyro_delay_s(self) -> float:
@@ -129,6 +137,7 @@ class Frontend:
             self._acc_slow = Lowpass(p.still_lp_hz, fs_hz)
         if first.force_n is not None:
             self._force_lp = Lowpass(p.force_lp_hz, fs_hz)
+            self._force_rate_lp = Lowpass(p.force_rate_lp_hz, fs_hz)
             self._derivative = Derivative(dt)
         log.debug("detector front end: %.1f Hz", fs_hz)
 
@@ -142,9 +151,10 @@ class Frontend:
             gyro_slow = self._gyro_slow(gyro)
         if acc is not None and self._acc_slow is not None:
             acc_slow = self._acc_slow(acc)
-        if force is not None and self._force_lp is not None and self._derivative is not None:
-            force_lp = self._force_lp(self._median(force))
-            dforce = self._derivative(force_lp)
+        if force is not None and self._force_lp is not None and self._force_rate_lp is not None and self._derivative is not None:
+            despiked = self._median(force)
+            force_lp = self._force_lp(despiked)
+            dforce = self._derivative(self._force_rate_lp(despiked))
         return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce)
 
     def _regularise(

@@ -1,7 +1,9 @@
-"""Force levels learned online: the band's rest (slack-side) force and the typical rep peak.
+"""Force levels learned online: the band's rest (bottom) force and the working range of the reps.
 
-Both TUT_tension's threshold and the force gates of the detector are relative to these, so they
-adapt to any band colour, strand count or tare without configuration (science.md 5.3-5.4).
+Load cells drift (0.1-1 N/min), so the rest level that matters is the latest one, and each rep's
+range is measured from the rest just before it: R = median over reps of (peak - rest). The
+TUT_tension threshold of a rep is then its own rest + 20 % R (results.tension_threshold_n), which
+stays right however far the zero has wandered. Nothing here needs configuring per band.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from bandlog.results import tension_threshold_n
 
 MAX_REST_SAMPLES = 4000
 """Cap on samples kept per rest period (its median is all that is used)."""
+MIN_REST_SAMPLES = 5
+RECENT_REPS = 15
 
 
 class ForceLevels:
     def __init__(self) -> None:
-        self.rest_levels_n: list[float] = []
+        self.last_rest_n: float | None = None
+        self.ranges_n: list[float] = []
         self.peaks_n: list[float] = []
         self._current_rest: list[float] = []
 
@@ -26,33 +31,32 @@ class ForceLevels:
             self._current_rest.append(force_n)
 
     def close_rest(self) -> None:
-        """The rest period ended: keep its median as one rest level."""
-        if self._current_rest:
-            self.rest_levels_n.append(statistics.median(self._current_rest))
-            self._current_rest = []
+        """The rest period ended: its median becomes the latest rest level."""
+        if len(self._current_rest) >= MIN_REST_SAMPLES:
+            self.last_rest_n = statistics.median(self._current_rest)
+        self._current_rest = []
 
-    def add_peak(self, peak_n: float) -> None:
-        self.peaks_n.append(peak_n)
+    def add_rep(self, rest_n: float, peak_n: float) -> None:
+        if peak_n > rest_n:
+            self.ranges_n.append(peak_n - rest_n)
+            self.peaks_n.append(peak_n)
 
     def rest_n(self) -> float | None:
-        if self.rest_levels_n:
-            return statistics.median(self.rest_levels_n[-15:])
-        if self._current_rest:
-            return statistics.median(self._current_rest)
-        return None
-
-    def peak_n(self) -> float | None:
-        return statistics.median(self.peaks_n[-15:]) if self.peaks_n else None
+        """The latest rest level (the rest in progress once it has a few samples)."""
+        if len(self._current_rest) >= MIN_REST_SAMPLES:
+            return statistics.median(self._current_rest[-400:])
+        return self.last_rest_n
 
     def range_n(self) -> float | None:
-        """Working range R = typical peak - rest, or None before the first rep."""
-        rest, peak = self.rest_n(), self.peak_n()
-        if rest is None or peak is None or peak <= rest:
-            return None
-        return peak - rest
+        """Working range R = typical rep peak - rest, or None before the first rep."""
+        return statistics.median(self.ranges_n[-RECENT_REPS:]) if self.ranges_n else None
 
-    def threshold_n(self) -> float | None:
-        rest, peak = self.rest_n(), self.peak_n()
-        if rest is None or peak is None:
+    def peak_n(self) -> float | None:
+        return statistics.median(self.peaks_n[-RECENT_REPS:]) if self.peaks_n else None
+
+    def threshold_n(self, rest_n: float) -> float | None:
+        """TUT_tension threshold for a rep whose bottom rest force is rest_n."""
+        working = self.range_n()
+        if working is None:
             return None
-        return tension_threshold_n(rest, peak)
+        return tension_threshold_n(rest_n, rest_n + working)

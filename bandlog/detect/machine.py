@@ -133,6 +133,7 @@ class ImuMachine(MachineBase):
         self.exit_s = 0.0
         self.stall_start_s: float | None = None
         self.stalls = 0
+        self.rep_rest_n = 0.0
         self.slack_n = 0
         self.cue_sent = False
 
@@ -189,6 +190,8 @@ class ImuMachine(MachineBase):
         start = falling_crossing(times[::-1], angles[::-1], base + self.params.refine_deg, 0, len(angles) - low)
         self.levels.close_rest()
         self._reset_rep()
+        rest = self.levels.rest_n()
+        self.rep_rest_n = rest if rest is not None else min(h[3] for h in hist)
         self.rep_start_s = start if start is not None else times[low]
         self.rep_base_deg = base
         self.trace = RepTrace()
@@ -304,7 +307,7 @@ class ImuMachine(MachineBase):
             return
         self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags:
-            self.levels.add_peak(float(force.max()))
+            self.levels.add_rep(self.rep_rest_n, float(force.max()))
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
@@ -316,6 +319,7 @@ class ImuMachine(MachineBase):
                 rate_dps=np.asarray(tr.rate),
                 force_n=force,
                 rom_deg=rom,
+                rest_force_n=self.rep_rest_n if force is not None else None,
                 stalls=self.stalls,
                 flags=tuple(flags),
                 estimated=False,

@@ -20,6 +20,9 @@ class DetectorParams:
     still_lp_hz: float = 1.0
     """Low-pass used only by the still (ZUPT) test; low enough to ignore action tremor."""
     force_lp_hz: float = 4.0
+    force_rate_lp_hz: float = 1.5
+    """dF/dt is taken from a slower low-pass: load-cell noise differentiated at 4 Hz swamps the
+    few N/s of a slow eccentric near the top."""
     still_window_s: float = 0.5
     still_gyro_range_dps: float = 2.5
     """Still when the slow gyro varies less than this over the window ..."""
@@ -78,6 +81,16 @@ class DetectorParams:
     force_ecc_enter_rate: float = 0.10
     force_ecc_exit_rate: float = 0.05
     force_ecc_min_s: float = 0.4
+    force_backdate_frac: float = 0.7
+    """Onset is back-dated to where the fall rate first exceeded this fraction of the entry rate."""
+    force_bottom_zone: float = 0.25
+    """Near the bottom = force within this fraction of R above rest; higher up, a flat force is a
+    stall and the eccentric goes on unless the stall outlasts stall_max_s."""
+    force_refine_frac: float = 0.02
+    """The offset is back-dated to where the force was last this fraction of R above its
+    post-eccentric minimum (about 1 degree of knee motion near extension)."""
+    force_min_ecc_s: float = 0.6
+    """Shorter falls are a band grabbed or re-tied, not a controlled eccentric."""
     force_still_rate: float = 0.03
     """Force counts as resting when |dF/dt| < this fraction of R per second."""
 

@@ -69,6 +69,8 @@ class RepCandidate:
     rate_dps: np.ndarray | None
     force_n: np.ndarray | None
     rom_deg: float | None
+    rest_force_n: float | None
+    """Band force at the bottom rest before this rep (the zero of its TUT_tension threshold)."""
     stalls: int
     flags: tuple[str, ...]
     estimated: bool
