@@ -38,6 +38,7 @@ class PlannedSession:
     """One simulated session: when, which leg, what was prescribed and how well it was followed."""
 
     start: datetime
+    """Local time (timezone-aware), so the sessions fall on the planned days wherever this runs."""
     leg: str
     week: int
     target_ecc_s: float
@@ -64,7 +65,7 @@ def plan_history(first_day: date, weeks: int, sessions_per_week: int, seed: int)
         for session in range(sessions_per_week):
             day = first_day + timedelta(days=7 * week + (session * 7) // sessions_per_week)
             for leg_index, leg in enumerate(LEGS):
-                start = datetime.combine(day, time(17, 30 + 8 * leg_index), tzinfo=timezone.utc)
+                start = datetime.combine(day, time(17, 30 + 8 * leg_index)).astimezone()  # 17:30 local time
                 rom = 105.0 if leg == "left" else 85.0 + 20.0 * progress  # the right leg regains its range
                 plan.append(PlannedSession(
                     start=start, leg=leg, week=week, target_ecc_s=target,
@@ -118,7 +119,7 @@ def write_simulated_history(
             block = simulate_session(spec).record(rate_hz=RATE_HZ, channels="force+imu")
             band = planned.colour if planned.strands == 1 else f"{planned.colour} x{planned.strands}"
             meta = RecordingMeta(
-                start_utc=planned.start.isoformat(), leg=planned.leg, band=band, target_ecc_s=planned.target_ecc_s,
+                start_utc=planned.start.astimezone(timezone.utc).isoformat(), leg=planned.leg, band=band, target_ecc_s=planned.target_ecc_s,
                 notes=f"simulated by bandlog.history (seed {planned.seed}, week {planned.week + 1})",
                 stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=RATE_HZ,
                                   channels=block.channel_names()),

@@ -181,23 +181,10 @@ def update_index(
         with conn:
             for rel in [r for r in failures if r not in on_disk]:
                 conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
-        for done, (rel, stat) in enumerate(todo):
-            path = on_disk[rel]
-            sha = _sha256(path)
-            if rel in known and known[rel][3] == sha:
-                with conn:  # touched, not changed: remember the new stat, keep the analysis
-                    conn.execute("UPDATE sessions SET size=?, mtime_ns=? WHERE path=?", (stat.st_size, stat.st_mtime_ns, rel))
-                report.unchanged += 1
-            elif rel not in known and sha in by_hash:
-                old = by_hash.pop(sha)
-                del vanished[old]
-                with conn:
-                    conn.execute("UPDATE sessions SET path=?, size=?, mtime_ns=? WHERE path=?", (rel, stat.st_size, stat.st_mtime_ns, old))
-                report.moved.append((old, rel))
-            else:
-                _analyse_one(conn, rel, path, stat, sha, read, analyze, report)
+        for done, (rel, stat) in enumerate(todo, start=1):
+            _update_one(conn, rel, on_disk[rel], stat, known, by_hash, vanished, read, analyze, report)
             if progress is not None:
-                progress(done + 1, len(todo), path)
+                progress(done, len(todo), on_disk[rel])
         with conn:
             for rel in vanished:
                 conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
@@ -207,6 +194,30 @@ def update_index(
     for rel, reason in report.failed:
         log.info("skipped %s: %s", rel, reason)
     return report
+
+
+def _update_one(
+    conn: sqlite3.Connection, rel: str, path: Path, stat: os.stat_result, known: dict[str, tuple[Any, ...]],
+    by_hash: dict[str, str], vanished: dict[str, tuple[Any, ...]], read: ReadLog, analyze: Analyze, report: IndexReport,
+) -> None:
+    """One new or touched file: same content -> keep; a vanished file's content -> moved; else analyse."""
+    try:
+        sha = _sha256(path)
+    except OSError as error:
+        report.failed.append((rel, f"cannot read it: {error.strerror or error}"))
+        return
+    if rel in known and known[rel][3] == sha:
+        with conn:  # touched, not changed: remember the new stat, keep the analysis
+            conn.execute("UPDATE sessions SET size=?, mtime_ns=? WHERE path=?", (stat.st_size, stat.st_mtime_ns, rel))
+        report.unchanged += 1
+    elif rel not in known and sha in by_hash:
+        old = by_hash.pop(sha)
+        del vanished[old]
+        with conn:
+            conn.execute("UPDATE sessions SET path=?, size=?, mtime_ns=? WHERE path=?", (rel, stat.st_size, stat.st_mtime_ns, old))
+        report.moved.append((old, rel))
+    else:
+        _analyse_one(conn, rel, path, stat, sha, read, analyze, report)
 
 
 def _analyse_one(

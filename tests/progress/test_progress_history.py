@@ -3,7 +3,7 @@ index them, and the verbs chart them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -50,7 +50,8 @@ def test_history_writes_readable_logs_once(tmp_path: Path) -> None:
     assert seen == [(1, 2), (2, 2)] and [p.parent.name for p in paths] == ["recordings", "recordings"]
     log = read_log(paths[1])
     assert log.meta.leg == "right" and log.meta.band == "red" and log.meta.target_ecc_s == 3.0
-    assert log.meta.start_utc.startswith("2026-01-05T17:38")
+    assert log.meta.start_utc.endswith("+00:00")
+    assert datetime.fromisoformat(log.meta.start_utc).astimezone().strftime("%Y-%m-%d %H:%M") == "2026-01-05 17:38"
     assert log.samples["force_n"].notna().all() and log.samples["gyro_x_dps"].notna().all()
     mtimes = [p.stat().st_mtime_ns for p in paths]
     assert history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=3, first_day=FIRST_MONDAY) == paths
