@@ -118,16 +118,23 @@ def plan_channels(records: Sequence[SensorInfo]) -> ChannelPlan:
     return ChannelPlan({n: chosen[n] for n in SAMPLE_CHANNELS if n in chosen}, {n: found[n][1] for n in chosen})
 
 
-def choose_period_us(rate_hz: float, sensors: Sequence[SensorInfo]) -> int:
-    """The period closest to the requested rate that every chosen sensor accepts."""
-    if not math.isfinite(rate_hz) or rate_hz <= 0:
-        raise ConfigError(f"sample rate must be a positive number of Hz, got {rate_hz!r}")
-    period = max(round(1e6 / rate_hz), max(s.min_period_us for s in sensors), 1)
-    granularity = max(s.granularity_us for s in sensors)
-    if granularity > 1:
-        period = -(-period // granularity) * granularity
-    ceiling = min(s.max_period_us for s in sensors)
-    return min(period, max(ceiling, max(s.min_period_us for s in sensors)), 0xFFFF_FFFF)
+def requested_period_us(rate_hz: float) -> int:
+    """The period asked for by a sample rate, checked before anything is sent to the device."""
+    if not math.isfinite(rate_hz) or rate_hz <= 0 or rate_hz > 1e6:
+        raise ConfigError(f"sample rate must be between 0 and 1 MHz, got {rate_hz!r}")
+    return round(1e6 / rate_hz)
+
+
+def choose_period_us(requested_us: int, sensors: Sequence[SensorInfo]) -> int:
+    """The period nearest the request that every chosen sensor accepts: never below any sensor's
+    minimum, rounded up to the coarsest granularity."""
+    floor_us = max(1, *(s.min_period_us for s in sensors))
+    ceiling_us = max(floor_us, min(s.max_period_us for s in sensors))
+    period_us = min(max(requested_us, floor_us), ceiling_us)
+    granularity_us = max(s.granularity_us for s in sensors)
+    if granularity_us > 1:
+        period_us = -(-period_us // granularity_us) * granularity_us
+    return min(period_us, 0xFFFF_FFFF)
 
 
 class GdxDecoder(StreamDecoder):
@@ -147,17 +154,23 @@ class GdxDecoder(StreamDecoder):
         try:
             packets = self._reassembler.feed(notification.payload)
         except DecodeError:
+            self._index += self._reassembler.take_lost_rows()
             self._pending = out
             raise
         errors: list[DecodeError] = []
         for raw in packets:
             try:
                 packet = decode_packet(raw)
-                if isinstance(packet, MeasurementPacket):
-                    out.blocks.append(self._block(packet, notification.t_host_s, raw))
-                else:
-                    log.debug("ignoring %s in the GDX stream", type(packet).__name__)
             except DecodeError as error:
+                errors.append(error)
+                continue
+            if not isinstance(packet, MeasurementPacket):
+                log.debug("ignoring %s in the GDX stream", type(packet).__name__)
+                continue
+            try:
+                out.blocks.append(self._block(packet, notification.t_host_s, raw))
+            except DecodeError as error:
+                self._index += packet.rows  # the rows were sampled; keep later ones on time
                 errors.append(error)
         if errors:
             self._pending = out
@@ -178,11 +191,11 @@ class GdxDecoder(StreamDecoder):
             columns[name] = values.astype(np.float64) * self._plan.scales[name]
         rows = packet.rows
         t_s = (self._index + np.arange(rows)) * self._period_s
-        self._index += rows
 
         def triad(names: tuple[str, ...]) -> np.ndarray | None:
             return np.stack([columns[n] for n in names], axis=1) if names[0] in columns else None
 
+        self._index += rows
         return SampleBlock(
             t_s=t_s,
             force_n=columns.get(FORCE_CHANNEL),
@@ -249,7 +262,7 @@ class GdxForProfile(DeviceProfile):
             raise ProtocolError(f"GDX device sent a malformed {label} reply: {error}") from error
 
     async def start(self, link: GattLink) -> StreamInfo:
-        rate_hz = self.options.sample_rate_hz or DEFAULT_RATE_HZ
+        requested_us = requested_period_us(self.options.sample_rate_hz or DEFAULT_RATE_HZ)
         await link.subscribe(RESPONSE_UUID)
         self._replies = Reassembler()
         self._counter = 0xFF  # INIT resets the rolling counter, so INIT itself carries 0xFE
@@ -267,7 +280,7 @@ class GdxForProfile(DeviceProfile):
             records.append(record)
         default = self._record(await self._command(link, GetDefaultSensorsMask), SensorMask, 4, "default mask")
         plan = plan_channels(records)
-        period_us = choose_period_us(rate_hz, list(plan.sensors.values()))
+        period_us = choose_period_us(requested_us, list(plan.sensors.values()))
         await self._command(link, lambda c: SetMeasurementPeriod(c, period_us))
         started = await self._command(link, lambda c: StartMeasurements(c, plan.mask))
         if started.payload[:1] not in (b"", b"\x00"):

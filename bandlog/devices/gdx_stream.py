@@ -216,6 +216,14 @@ def _starts_measurement(fragment: bytes) -> bool:
     return _header_problem(fragment) is None and len(fragment) <= fragment[1]
 
 
+def _header_rows(buf: bytes | bytearray) -> int:
+    """Row count of a NORMAL/WIDE measurement packet from its (valid) header, 0 if not known."""
+    if len(buf) < 5 or buf[0] != MEASUREMENT_LEAD or buf[4] not in (NORMAL_REAL32, WIDE_REAL32):
+        return 0
+    head = _header_len(buf[4] == WIDE_REAL32)
+    return buf[head - 2] if len(buf) >= head - 1 else 0
+
+
 class Reassembler:
     """Joins notification fragments into packets by their length byte, resyncing after damage.
 
@@ -227,6 +235,15 @@ class Reassembler:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._ready: list[bytes] = []
+        self._lost_rows = 0
+
+    def take_lost_rows(self) -> int:
+        """Rows of abandoned measurement packets whose header had arrived, since the last call.
+
+        GDX time is the sample index, so a decoder adds these to keep later samples on time.
+        """
+        lost, self._lost_rows = self._lost_rows, 0
+        return lost
 
     @property
     def pending_bytes(self) -> int:
@@ -239,6 +256,7 @@ class Reassembler:
         problems: list[str] = []
         if self._buffer and _starts_measurement(data):
             problems.append(f"abandoned an unfinished {len(self._buffer)}-byte packet for a new one")
+            self._lost_rows += _header_rows(self._buffer)
             self._buffer.clear()
         pos = 0
         origin: int | None = None if self._buffer else 0

@@ -9,7 +9,7 @@ import pytest
 
 from bandlog.devices import gdx_codec as gc
 from bandlog.devices.base import StreamOptions
-from bandlog.devices.gdx_for import COMMAND_UUID, RESPONSE_UUID, GdxForProfile
+from bandlog.devices.gdx_for import COMMAND_UUID, RESPONSE_UUID, GdxForProfile, choose_period_us, requested_period_us
 from bandlog.devices.gdx_records import SensorInfo
 from bandlog.devices.gdx_stream import MeasurementPacket, fragments
 from bandlog.emulate.loopback import LoopbackLink
@@ -126,6 +126,25 @@ async def test_silent_device_times_out_with_protocol_error() -> None:
     assert link.now_s == pytest.approx(0.5)
 
 
+def test_period_choice() -> None:
+    sensors = [SensorInfo(sensor_number=1, description="Force", units="N", min_period_us=1_000, granularity_us=1_000),
+               SensorInfo(sensor_number=2, description="X-axis gyro", units="rad/s", min_period_us=2_000,
+                          max_period_us=50_000, granularity_us=500)]
+    assert choose_period_us(requested_period_us(80.0), sensors) == 13_000  # 12 500 rounded up to 1 ms
+    assert choose_period_us(requested_period_us(1000.0), sensors) == 2_000
+    assert choose_period_us(requested_period_us(1.0), sensors) == 50_000
+    for bad in (0.0, -5.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError):
+            requested_period_us(bad)
+
+
+async def test_bad_rate_is_refused_before_talking_to_the_device() -> None:
+    link = LoopbackLink(GdxForTwin())
+    with pytest.raises(ConfigError):
+        await GdxForProfile(StreamOptions(sample_rate_hz=-1.0)).start(link)
+    assert link.writes == []
+
+
 def test_new_decoder_needs_a_start() -> None:
     with pytest.raises(ConfigError):
         GdxForProfile().new_decoder(None)  # type: ignore[arg-type]
@@ -160,3 +179,27 @@ async def test_disconnect_stops_the_twin_and_forgets_the_subscription() -> None:
 
 def test_twin_is_registered() -> None:
     assert twin_registry()["gdx-for"] is GdxForTwin
+
+
+async def test_a_lost_fragment_costs_one_packet_and_later_samples_stay_on_time() -> None:
+    twin = GdxForTwin(rows_per_packet=3)
+    link = LoopbackLink(twin)
+    profile = GdxForProfile()
+    decoder = profile.new_decoder(await profile.start(link))
+    notifications = [await link.next_notification(1.0) for _ in range(200)]
+    starts = [i for i, n in enumerate(notifications) if n.payload[0] == 0x20 and n.payload[4] == 0x06]
+    lost = starts[10] + 2  # the middle of the eleventh packet
+    blocks, errors = [], 0
+    for i, notification in enumerate(notifications):
+        if i == lost:
+            continue
+        try:
+            blocks += decoder.feed(notification).blocks
+        except DecodeError:
+            errors += 1
+    got, sent = SampleBlock.concat(blocks), SampleBlock.concat(twin.sent_samples)
+    assert errors == 1
+    index = np.rint(got.t_s / 0.01).astype(int)
+    assert len(got) == 3 * len(starts) - 3 and 30 not in index and 33 in index
+    np.testing.assert_array_equal(got.force_n, sent.force_n[index])
+    np.testing.assert_array_equal(got.gyro_dps, sent.gyro_dps[index])

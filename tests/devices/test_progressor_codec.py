@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from devices_strategies import control_commands, mutated, progressor_payloads, progressor_responses, weight_packets
+from devices_strategies import control_commands, mutated, progressor_payloads, progressor_responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
