@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bandlog.samples import StreamInfo
+if TYPE_CHECKING:
+    from bandlog.samples import StreamInfo
 
 LEGS = ("left", "right")
 DEFAULT_TARGET_ECC_S = 3.0
