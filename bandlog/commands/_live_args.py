@@ -29,3 +29,11 @@ def live_sinks(args: argparse.Namespace, target_ecc_s: float) -> "list[Sink]":
     from bandlog.live import make_live_sink
 
     return [make_live_sink(kind=args.view, quiet=args.quiet, snapshot=args.snapshot, target_ecc_s=target_ecc_s)]
+
+
+def hold_windows(sinks: "list[Sink]") -> None:
+    """After a recording or replay: keep an interactive window open until the user closes it."""
+    for sink in sinks:
+        hold = getattr(sink, "hold", None)
+        if hold is not None:
+            hold()

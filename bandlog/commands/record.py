@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bandlog.commands._live_args import add_live_arguments, live_sinks
+from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.commands._recording_args import add_meta_arguments, meta_from_args
 from bandlog.errors import ConfigError
 
@@ -55,10 +55,12 @@ def run(args: argparse.Namespace) -> int:
         target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
         tare=not args.no_tare, duration_s=duration,
     )
-    result = asyncio.run(record_stream(request, live_sinks(args, meta.target_ecc_s), motion=motion, speed=args.speed))
+    views = live_sinks(args, meta.target_ecc_s)
+    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed))
     print_reps([rep.to_dict() for rep in result.reps], title=f"{out.name}")
     print(f"set: {summary_line(result.summary.to_dict())}")
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples)")
+    hold_windows(views)
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bandlog.commands._live_args import add_live_arguments, live_sinks
+from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
     n_sets = max(1, log.n_sets)
     results = []
     for set_index in indices:
-        result = await run_set(log, set_index, target, speed=speed, sinks=build_sinks(args, log, set_index))
+        sinks = build_sinks(args, log, set_index)
+        result = await run_set(log, set_index, target, speed=speed, sinks=sinks)
+        hold_windows(sinks)
         results.append(result)
         label = f"set {set_index + 1} of {n_sets}"
         print_reps([rep.to_dict() for rep in result.reps], title=f"{args.file.name}, {label}")
