@@ -146,6 +146,15 @@ class GdxDecoder(StreamDecoder):
         self._index = 0
         self._reassembler = Reassembler()
         self._pending = DecodeOutput()
+        names = plan.channel_names
+        infos = [plan.sensors[n] for n in names]
+        spans = [max(i.max_value - i.min_value, 0.0) for i in infos]
+        # Values beyond the sensor's range by more than its span are corruption, not physics.
+        self._low = np.array([i.min_value - s if s > 0 else -np.inf for i, s in zip(infos, spans)])
+        self._high = np.array([i.max_value + s if s > 0 else np.inf for i, s in zip(infos, spans)])
+        self._scales = np.array([plan.scales[n] for n in names])
+        self._columns: dict[int, np.ndarray] = {}
+        """Packet column of each planned channel, per channel mask seen."""
 
     def feed(self, notification: Notification) -> DecodeOutput:
         out, self._pending = self._pending, DecodeOutput()
@@ -177,25 +186,30 @@ class GdxDecoder(StreamDecoder):
             raise errors[0]
         return out
 
+    def _column_indices(self, packet: MeasurementPacket, raw: bytes) -> np.ndarray:
+        columns = self._columns.get(packet.channel_mask)
+        if columns is None:
+            numbers = packet.sensor_numbers
+            missing = [n for n, i in self._plan.sensors.items() if i.sensor_number not in numbers]
+            if missing:
+                raise DecodeError(f"measurement packet lacks {', '.join(missing)}", raw)
+            columns = np.array([numbers.index(self._plan.sensors[n].sensor_number) for n in self._plan.channel_names])
+            self._columns[packet.channel_mask] = columns
+        return columns
+
     def _block(self, packet: MeasurementPacket, t_host_s: float, raw: bytes) -> SampleBlock:
-        numbers = packet.sensor_numbers
-        columns: dict[str, np.ndarray] = {}
-        for name, info in self._plan.sensors.items():
-            if info.sensor_number not in numbers:
-                raise DecodeError(f"measurement packet lacks sensor {info.sensor_number} ({name})", raw)
-            values = packet.values[:, numbers.index(info.sensor_number)]
-            span = max(info.max_value - info.min_value, 0.0)
-            low, high = info.min_value - span, info.max_value + span
-            if not np.all(np.isfinite(values)) or (span > 0 and np.any((values < low) | (values > high))):
-                raise DecodeError(f"implausible {name} values {values.tolist()} (range {low}..{high})", raw)
-            columns[name] = values.astype(np.float64) * self._plan.scales[name]
+        values = packet.values[:, self._column_indices(packet, raw)].astype(np.float64)
+        if not (np.isfinite(values).all() and (values >= self._low).all() and (values <= self._high).all()):
+            raise DecodeError(f"implausible values {values.tolist()} for {self._plan.channel_names}", raw)
+        values *= self._scales
+        columns = dict(zip(self._plan.channel_names, values.T))
         rows = packet.rows
         t_s = (self._index + np.arange(rows)) * self._period_s
+        self._index += rows
 
         def triad(names: tuple[str, ...]) -> np.ndarray | None:
-            return np.stack([columns[n] for n in names], axis=1) if names[0] in columns else None
+            return values[:, [self._plan.channel_names.index(n) for n in names]] if names[0] in columns else None
 
-        self._index += rows
         return SampleBlock(
             t_s=t_s,
             force_n=columns.get(FORCE_CHANNEL),
