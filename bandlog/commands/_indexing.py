@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from bandlog.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from bandlog.index import IndexReport
 
 LEG_CHOICES = ("left", "right", "both")
@@ -35,14 +37,14 @@ def leg_filter(leg: str) -> str | None:
     return None if leg == "both" else leg
 
 
-def refresh_index(home: Path) -> "IndexReport":
+def refresh_index(home: Path, console: "Console | None" = None) -> "IndexReport":
     """Update the index of `home`, drawing a progress bar on a terminal; report skipped logs on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bandlog.index import update_index
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     if console.is_terminal:
         columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
         with Progress(*columns, console=console, transient=True) as bar:

@@ -114,3 +114,17 @@ def test_knee_panel_comes_from_the_detector_and_needs_the_imu(home: Path, tmp_pa
     force_only = tmp_path / "force_only.csv"
     force_only.write_text("t_s,force_n\n" + "".join(f"{i / 50},{10 + i % 7}\n" for i in range(500)), encoding="utf-8")
     assert knee_trace(read_log(force_only), 3.0) is None
+
+
+def test_indexing_on_a_terminal_draws_a_progress_bar(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from bandlog.commands._indexing import refresh_index
+
+    history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=2, first_day=FIRST_MONDAY)
+    screen = io.StringIO()
+    report = refresh_index(tmp_path, Console(file=screen, force_terminal=True, width=100))
+    assert len(report.analysed) == 2
+    assert "indexing" in screen.getvalue() and "2/2" in screen.getvalue()
