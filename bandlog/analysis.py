@@ -165,10 +165,7 @@ class Analyzer:
         events: list[Event] = []
         for item in items:
             if isinstance(item, RepCandidate):
-                threshold = None
-                if self._machine is not None and item.rest_force_n is not None:
-                    threshold = self._machine.levels.threshold_n(item.rest_force_n)
-                metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, threshold)
+                metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n)
                 self.reps.append(metrics)
                 self._candidates.append(item)
                 events.append(RepCompleted(metrics, item.detected_at_s))

@@ -234,6 +234,7 @@ class ForceMachine(MachineBase):
                 force_n=force,
                 rom_deg=None,
                 rest_force_n=self.rep_rest_n,
+                tension_threshold_n=self.levels.threshold_n(self.rep_rest_n),
                 stalls=self.stalls,
                 flags=(),
                 estimated=True,

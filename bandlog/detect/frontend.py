@@ -126,7 +126,8 @@ class Frontend:
         return -np.inf
 
     def _start(self, first: SampleBlock) -> None:
-        dt = float(np.median(np.diff(first.t_s))) if len(first) > 1 else 0.01
+        t = first.t_s[:RATE_SAMPLES]  # exactly these samples, however the input was split
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.01
         self.dt_s = dt
         fs_hz = 1.0 / dt
         p = self.params
@@ -184,6 +185,7 @@ class Frontend:
         fraction = (offset_in_run + 1) / np.repeat(counts, counts)
         t_out = t_prev[owner] + fraction * steps[owner]
         real = offset_in_run == missing[owner]
+        t_out[real] = t_new  # measured samples keep their exact times and values
         gap_before = np.zeros(len(t_out), bool)
         gap_before[real] = too_long
         channels_out: list[np.ndarray | None] = []
@@ -196,9 +198,9 @@ class Frontend:
             with_prev = np.concatenate([previous, values])
             x_known = np.concatenate([t_prev[:1], t_new])
             if values.ndim == 1:
-                channels_out.append(np.interp(t_out, x_known, with_prev))
+                filled = np.interp(t_out, x_known, with_prev)
             else:
-                channels_out.append(
-                    np.stack([np.interp(t_out, x_known, with_prev[:, k]) for k in range(values.shape[1])], axis=1)
-                )
+                filled = np.stack([np.interp(t_out, x_known, with_prev[:, k]) for k in range(values.shape[1])], axis=1)
+            filled[real] = values
+            channels_out.append(filled)
         return t_out, real, gap_before, tuple(channels_out)

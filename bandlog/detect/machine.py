@@ -320,6 +320,7 @@ class ImuMachine(MachineBase):
                 force_n=force,
                 rom_deg=rom,
                 rest_force_n=self.rep_rest_n if force is not None else None,
+                tension_threshold_n=self.levels.threshold_n(self.rep_rest_n) if force is not None else None,
                 stalls=self.stalls,
                 flags=tuple(flags),
                 estimated=False,

@@ -71,6 +71,8 @@ class RepCandidate:
     rom_deg: float | None
     rest_force_n: float | None
     """Band force at the bottom rest before this rep (the zero of its TUT_tension threshold)."""
+    tension_threshold_n: float | None
+    """The TUT_tension threshold as learned when the rep ended (None before force levels exist)."""
     stalls: int
     flags: tuple[str, ...]
     estimated: bool
