@@ -2,8 +2,8 @@
 
 The device streams as soon as notifications are enabled and its frames carry no timestamp, so t_s is
 rebuilt from the frame index and the configured output rate: a lost frame shifts every later sample by
-one period, and the decoder warns once if the arrival rate disagrees with the configured one (the
-vendor notes say some models only change rate after a power cycle). The rate is set with the vendor
+one period, and the decoder warns once if frames arrive far slower than configured (the vendor
+notes say some models only change rate after a power cycle). The rate is set with the vendor
 Python SDK's unlock -> write -> save sequence BEFORE subscribing, so the whole stream runs at one rate.
 
 Facts and sources: /work/shared/protocols.md section 4; firmware_notes/witmotion.md.
@@ -237,7 +237,10 @@ class WitMotionDecoder(StreamDecoder):
         return out
 
     def _check_rate(self, t_host_s: float) -> list[DeviceNotice]:
-        """Warn once if frames arrive at a rate far from the configured one (timestamps would be wrong)."""
+        """Warn once if frames arrive far slower than configured: the device kept an older, lower rate
+        (e.g. its 10 Hz default) and every t_s would be stretched. Only "slower" is checked, because
+        an emulated device running faster than real time must not raise a false alarm; a device
+        stuck at a higher previous rate therefore goes unnoticed."""
         if self._first_host_s is None:
             self._first_host_s = t_host_s
             self._first_index = self._index
@@ -247,7 +250,7 @@ class WitMotionDecoder(StreamDecoder):
             return []
         self._rate_checked = True
         arrival_hz = (self._index - self._first_index) / span_s
-        if abs(arrival_hz / self.rate_hz - 1.0) <= RATE_CHECK_TOLERANCE:
+        if arrival_hz >= self.rate_hz * (1.0 - RATE_CHECK_TOLERANCE):
             return []
         log.warning("WitMotion frames arrive at %.1f Hz but %.1f Hz was configured", arrival_hz, self.rate_hz)
         return [
