@@ -42,7 +42,7 @@ class PeriodicMotion:
         phase = 2 * np.pi * t / self.period_s
         force = 0.5 * self.peak_force_n * (1 - np.cos(phase))
         angle_rad = np.deg2rad(50.0 * (1 - np.cos(phase)))
-        rate_dps = 50.0 * np.sin(phase) * 360.0 / self.period_s
+        rate_dps = 50.0 * np.sin(phase) * 2 * np.pi / self.period_s  # d/dt of the 50(1 - cos) deg angle
         acc = np.stack(
             [STANDARD_GRAVITY_MS2 * np.sin(angle_rad), np.zeros_like(t), STANDARD_GRAVITY_MS2 * np.cos(angle_rad)],
             axis=1,
