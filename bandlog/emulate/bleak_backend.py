@@ -9,9 +9,10 @@ bleak instantiates the classes itself, so make_backends() binds them to one worl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid as uuid_module
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -285,18 +286,15 @@ class EmulatedBleakClient(BaseBleakClient):
             await proxy.unsubscribe(deliver, force=True)
 
 
-class _gatt_errors:
+@contextlib.contextmanager
+def _gatt_errors() -> Iterator[None]:
     """Bumble ATT errors -> bleak's BleakGATTProtocolError (what real backends raise since 3.0)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if isinstance(exc, att.ATT_Error):
-            raise BleakGATTProtocolError(int(exc.error_code)) from exc
-        if isinstance(exc, core.TimeoutError):
-            raise asyncio.TimeoutError(str(exc)) from exc
-        return False
+    try:
+        yield
+    except att.ATT_Error as error:
+        raise BleakGATTProtocolError(int(error.error_code)) from error
+    except core.TimeoutError as error:
+        raise asyncio.TimeoutError(str(error)) from error
 
 
 def _address(text: str) -> hci.Address:

@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
 from typing import Callable
 
 from bumble import att, data_types, gatt, hci
 from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 
+from bandlog.emulate.faults import Faults
 from bandlog.emulate.twins.base import (
     NOTIFY,
     READ,
@@ -38,35 +38,6 @@ LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 """What a central sees when a device walks out of range: supervision timeout."""
 
 
-def damage_length_byte(payload: bytes) -> bytes:
-    """Structural damage for the default corruption fault: byte 1 (the length) one too small.
-
-    Both supported protocols frame a packet as [code, length, ...] and neither checksums data
-    packets, so flipping a value byte would pass unnoticed; a wrong length is what a decoder can
-    and must catch. Applied to the first notification of a poll batch, which starts a packet.
-    """
-    if len(payload) < 2:
-        return bytes([0xEE]) + payload[1:]
-    return payload[:1] + bytes([(payload[1] - 1) & 0xFF]) + payload[2:]
-
-
-@dataclass(frozen=True)
-class Faults:
-    """What should go wrong on one emulated peripheral; times are on its device clock (seconds).
-
-    The device clock starts at the peripheral's first connection, so fault times line up with the
-    stream a test records no matter how long scanning took. Each timed fault fires once.
-    Dropping applies to streaming notifications only (command replies always arrive).
-    """
-
-    drop_fraction: float = 0.0
-    seed: int = 0
-    disconnect_at_s: tuple[float, ...] = ()
-    corrupt_at_s: tuple[float, ...] = ()
-    low_battery_at_s: float | None = None
-    corrupt: Callable[[bytes], bytes] = damage_length_byte
-
-
 class EmulatedPeripheral:
     """A twin served by a Bumble device. Create and start it inside the running event loop."""
 
@@ -77,7 +48,6 @@ class EmulatedPeripheral:
         self.faults = faults or Faults()
         self.connection: Connection | None = None
         self.connections_total = 0
-        self.disconnects_total = 0
         self.dropped_total = 0
         self.corrupted_total = 0
         self._loop = asyncio.get_running_loop()
@@ -237,7 +207,6 @@ class EmulatedPeripheral:
     def _on_disconnection(self, connection: Connection, reason: int) -> None:
         if self.connection is connection:
             self.connection = None
-        self.disconnects_total += 1
         logger.info("%s: disconnected (reason 0x%02X, device time %.3f s)", self.twin.name, reason, self.now_s())
         self.twin.on_disconnect(self.now_s())
         if not self._closing:

@@ -24,7 +24,8 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from bandlog.emulate.peripheral import EmulatedPeripheral, Faults
+from bandlog.emulate.faults import Faults
+from bandlog.emulate.peripheral import EmulatedPeripheral
 from bandlog.emulate.twins.base import PeripheralTwin
 from bandlog.errors import ConfigError
 

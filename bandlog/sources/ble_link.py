@@ -79,10 +79,6 @@ class BleakLink:
         with self._errors(f"subscribe to {char_uuid}"):
             await self.client.start_notify(char_uuid, self._on_notification)
 
-    async def unsubscribe(self, char_uuid: str) -> None:
-        with self._errors(f"unsubscribe from {char_uuid}"):
-            await self.client.stop_notify(char_uuid)
-
     def _on_notification(self, characteristic: BleakGATTCharacteristic, data: bytearray) -> None:
         t_host_s = time.monotonic() - self.session_t0_s
         self._queue.put_nowait(Notification(characteristic.uuid, bytes(data), t_host_s))

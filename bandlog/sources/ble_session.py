@@ -2,7 +2,7 @@
 
 `bandlog.sources.ble.stream()` drives it: open() once, then pump() until `finished`, close() always.
 Each call returns the pipeline items it produced, so the generator around it stays trivial and all
-cleanup happens in one place. Device time restarts at zero on every new connection; the session
+cleanup happens in one place. Device time restarts at zero on every new connection; the Timeline
 shifts it so t_s runs on continuously, with a Gap where the link was down.
 """
 
@@ -29,6 +29,7 @@ from bandlog.samples import SampleBlock, StreamInfo
 from bandlog.sources.ble import Backends, find_device
 from bandlog.sources.ble_link import BleakLink, connect
 from bandlog.sources.tare import SoftwareTare
+from bandlog.sources.timeline import Timeline
 from bandlog.status import LinkState, LinkStatus
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ STOP_TIMEOUT_S = 3.0
 STATUS_EVERY_S = 1.0
 BACKOFF_S = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
 """Delays before successive reconnect attempts (the last repeats until the reconnect deadline)."""
-MIN_RATIO_SPAN_S = 1.0
-"""Device seconds of stream needed before trusting the measured device/host clock ratio."""
 
 _RECOVERABLE = (BandlogError, BleakError, asyncio.TimeoutError, OSError, EOFError)
 
@@ -83,16 +82,10 @@ class BleSession:
         self._profile: DeviceProfile | None = None
         self._link: BleakLink | None = None
         self._decoder: StreamDecoder | None = None
-        self._period_s: float | None = None
         self._tare_offset_n: float | None = None
-        self._offset_s = 0.0
-        self._last_t_s: float | None = None
-        self._last_host_s: float | None = None
-        self._gap_pending = False
+        self._timeline = Timeline()
         self._in_bad_run = False
         self._lost_at_s: float | None = None
-        self._ratio = 1.0
-        self._ratio_anchor: tuple[float, float] | None = None
         self._rate_window: collections.deque[tuple[float, int]] = collections.deque()
         self._state = LinkState.SCANNING
         self._message = ""
@@ -166,10 +159,9 @@ class BleSession:
         )
         self._link, self._profile = link, profile
         self._decoder = profile.new_decoder(self._info)
-        self._period_s = 1.0 / info.sample_rate_hz if info.sample_rate_hz else None
+        self._timeline.new_connection(info.sample_rate_hz)
         if info.battery_percent is not None:
             self.battery_percent = info.battery_percent
-        self._ratio_anchor = None
         self._state = LinkState.STREAMING
         logger.info("streaming from %s (%s)", self.device_name, info.model)
 
@@ -189,7 +181,6 @@ class BleSession:
                 logger.info("reconnect attempt %d to %s failed: %s", attempt, self.device_name, error)
                 continue
             self.reconnects += 1
-            self._gap_pending = self._last_t_s is not None
             self._lost_at_s = None
             self._message = f"reconnected after {attempt} attempt(s)"
             status = self._status(force=True)
@@ -260,39 +251,11 @@ class BleSession:
         logger.info("%s says %s: %s %s", self.device_name, notice.kind, notice.message, "" if notice.value is None else notice.value)
 
     def _place(self, block: SampleBlock, first: Notification, last: Notification) -> list[SourceItem]:
-        """Shift device time onto the session time line; emit a Gap after a reconnect."""
-        items: list[SourceItem] = []
-        t_device = block.t_s
-        if self._gap_pending and self._last_t_s is not None and self._last_host_s is not None:
-            gap_host_s = max(first.t_host_s - self._last_host_s, 0.0)
-            step_s = self._period_s or 0.0
-            self._offset_s = self._last_t_s + max(gap_host_s * self._ratio, step_s) - float(t_device[0])
-            items.append(Gap(self._last_t_s, float(t_device[0]) + self._offset_s))
-            self._gap_pending = False
-        t_s = t_device + self._offset_s
-        self._count_drops(t_s)
-        self._update_ratio(float(t_device[-1]), last.t_host_s)
-        self._last_t_s, self._last_host_s = float(t_s[-1]), last.t_host_s
-        items.append(replace(block, t_s=t_s))
-        return items
-
-    def _count_drops(self, t_s: np.ndarray) -> None:
-        """Each jump of more than 1.5 sample periods is at least one lost notification."""
-        if self._period_s is None:
-            return
-        previous = [] if self._last_t_s is None or self._gap_pending else [self._last_t_s]
-        steps = np.diff(np.concatenate([previous, t_s]))
-        self.dropped += int(np.count_nonzero(steps > 1.5 * self._period_s))
-
-    def _update_ratio(self, t_device_s: float, t_host_s: float) -> None:
-        """Device seconds per host second (1 for real sensors; the speed-up for emulated ones)."""
-        if self._ratio_anchor is None:
-            self._ratio_anchor = (t_device_s, t_host_s)
-            return
-        span_device_s = t_device_s - self._ratio_anchor[0]
-        span_host_s = t_host_s - self._ratio_anchor[1]
-        if span_device_s >= MIN_RATIO_SPAN_S and span_host_s > 0:
-            self._ratio = span_device_s / span_host_s
+        """Shift device time onto the session time line; a Gap first after a reconnect."""
+        placed = self._timeline.place(block.t_s, first.t_host_s, last.t_host_s)
+        self.dropped += placed.jumps
+        gap: list[SourceItem] = [] if placed.gap is None else [Gap(*placed.gap)]
+        return [*gap, replace(block, t_s=placed.t_s)]
 
     def _finalise(self, items: list[SourceItem]) -> list[SourceItem]:
         """Apply the tare and the duration limit; count what leaves."""

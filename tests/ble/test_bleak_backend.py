@@ -10,7 +10,7 @@ from ble_toy import CONTROL_UUID, DATA_UUID, INFO_UUID, SERVICE_UUID, START, STO
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakGATTProtocolError
 
-from bandlog.emulate.peripheral import Faults
+from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 
 

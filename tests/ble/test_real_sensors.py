@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bandlog.devices.base import StreamOptions
-from bandlog.emulate.peripheral import Faults
+from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.gdx_for import GdxForTwin
 from bandlog.emulate.twins.progressor import ProgressorTwin

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ble_toy import START, STOP, StillThenPull, ToyTwin, sent_force
 
-from bandlog.emulate.peripheral import Faults
+from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.errors import ConnectionLostError, DeviceNotFoundError
 from bandlog.meta import RecordingMeta
