@@ -77,7 +77,6 @@ class EmulatedPeripheral:
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
         await self.device.power_on()
         await self._advertise()
-        self._ticker = asyncio.create_task(self._tick_forever(), name=f"ticker {self.twin.name}")
 
     async def stop(self) -> None:
         self._closing = True
@@ -201,6 +200,8 @@ class EmulatedPeripheral:
             self._t0 = self._loop.time()
         self.connection = connection
         self.connections_total += 1
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick_while_connected(), name=f"ticker {self.twin.name}")
         logger.info("%s: connected (device time %.3f s)", self.twin.name, self.now_s())
         connection.on(connection.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(connection, reason))
 
@@ -223,8 +224,9 @@ class EmulatedPeripheral:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    async def _tick_forever(self) -> None:
-        while True:
+    async def _tick_while_connected(self) -> None:
+        """Poll the twin every TICK_S while a central is connected (idle peripherals cost nothing)."""
+        while self.connection is not None:
             await asyncio.sleep(TICK_S)
             if self.connection is not None:
                 await self._tick()
