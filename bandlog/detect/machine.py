@@ -28,7 +28,7 @@ from collections import deque
 from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
 from bandlog.detect.levels import ForceLevels
 from bandlog.detect.params import DetectorParams
-from bandlog.detect.trace import RepCandidate, RepTrace, falling_crossing, last_above
+from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_crossing, last_above
 
 import numpy as np
 
@@ -132,7 +132,6 @@ class ImuMachine(MachineBase):
         self.entry_index = 0
         self.exit_s = 0.0
         self.stall_start_s: float | None = None
-        self.stalls = 0
         self.rep_rest_n = 0.0
         self.slack_n = 0
         self.cue_sent = False
@@ -258,9 +257,7 @@ class ImuMachine(MachineBase):
                 self.stall_start_s = t
             elif t - self.stall_start_s >= p.stall_max_s:
                 self._exit(t, self.stall_start_s - self.rate_delay_s)
-        elif self.stall_start_s is not None:
-            if t - self.stall_start_s >= p.debounce_stall_s:
-                self.stalls += 1
+        else:
             self.stall_start_s = None
 
     def _exit(self, t: float, end_estimate_s: float) -> None:
@@ -274,7 +271,6 @@ class ImuMachine(MachineBase):
     def _settling(self, t: float, rate: float) -> None:
         p = self.params
         if self.n_ecc >= self.k_ecc:
-            self.stalls += 1
             self.stall_start_s = None
             self.n_exit = 0
             self._fire(Trigger.RESUME)
@@ -321,7 +317,11 @@ class ImuMachine(MachineBase):
                 rom_deg=rom,
                 rest_force_n=self.rep_rest_n if force is not None else None,
                 tension_threshold_n=self.levels.threshold_n(self.rep_rest_n) if force is not None else None,
-                stalls=self.stalls,
+                stalls=count_stalls(
+                    np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate), self.onset_s, ecc_end, self.rate_delay_s,
+                    min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
+                    edge_fraction=p.stall_edge_fraction,
+                ),
                 flags=tuple(flags),
                 estimated=False,
                 rate_delay_s=self.rate_delay_s,

@@ -55,6 +55,12 @@ class DetectorParams:
     """'Near the bottom' = within this fraction of the rep's ROM above the rep's start angle."""
     debounce_exit_s: float = 0.05
     debounce_stall_s: float = 0.2
+    """A pause counts as a stall when the knee all but stops for at least this long."""
+    stall_rate_fraction: float = 0.2
+    stall_floor_dps: float = 2.0
+    """'All but stops' = slower than max(stall_floor_dps, stall_rate_fraction x the mean eccentric rate)."""
+    stall_edge_fraction: float = 0.1
+    """Stalls are looked for only between 10 % and 90 % of the range: eccentrics start and end slowly."""
     stall_max_s: float = 1.3
     settle_s: float = 1.1
     """The knee must stay put this long before a rep's numbers are final (a stall near the bottom

@@ -56,6 +56,55 @@ def last_above(t: list[float], y: list[float], level: float, start: int, stop: i
     return None
 
 
+def count_stalls(
+    t: np.ndarray,
+    angle_deg: np.ndarray,
+    rate_dps: np.ndarray,
+    onset_s: float,
+    end_s: float,
+    rate_delay_s: float,
+    *,
+    min_s: float,
+    rate_fraction: float,
+    floor_dps: float,
+    edge_fraction: float,
+) -> int:
+    """Pauses inside an eccentric: runs of at least min_s where the knee all but stops.
+
+    Judged over the finished rep, so it needs no live state: "stopped" means slower than
+    max(floor_dps, rate_fraction x the rep's mean eccentric rate). The first and last edge_fraction
+    of the range are left out, because a smooth eccentric starts and ends slowly by nature.
+    """
+    rate_t = t - rate_delay_s
+    inside = (t >= onset_s) & (t <= end_s)
+    if end_s <= onset_s or np.count_nonzero(inside) < 3:
+        return 0
+    top_deg = float(np.max(angle_deg[inside]))
+    bottom_deg = float(np.min(angle_deg[inside]))
+    rom_deg = top_deg - bottom_deg
+    mean_rate_dps = rom_deg / (end_s - onset_s)
+    threshold_dps = max(floor_dps, rate_fraction * mean_rate_dps)
+    angle_at_rate_t = np.interp(rate_t, t, angle_deg)
+    middle = (
+        (rate_t >= onset_s)
+        & (rate_t <= end_s)
+        & (angle_at_rate_t < top_deg - edge_fraction * rom_deg)
+        & (angle_at_rate_t > bottom_deg + edge_fraction * rom_deg)
+    )
+    stopped = middle & (-rate_dps < threshold_dps)
+    stalls = 0
+    run_start: float | None = None
+    for time_s, is_stopped in zip(rate_t, stopped):
+        if is_stopped and run_start is None:
+            run_start = time_s
+        elif not is_stopped and run_start is not None:
+            stalls += int(time_s - run_start >= min_s)
+            run_start = None
+    if run_start is not None:
+        stalls += int(rate_t[-1] - run_start >= min_s)
+    return stalls
+
+
 @dataclass(frozen=True)
 class RepCandidate:
     """A rep that passed the detector's validity gates; the metrics module turns it into a row."""
