@@ -29,7 +29,10 @@ NO_ADAPTER_HINT = "is Bluetooth switched on and is the Bluetooth service running
 
 @contextlib.contextmanager
 def adapter_errors() -> Iterator[None]:
-    """The many ways 'there is no Bluetooth here' surfaces, as one BluetoothUnavailableError.
+    """The many ways 'there is no Bluetooth here' surfaces at scan time, as one BluetoothUnavailableError.
+
+    Only for scanning, which always comes first: later D-Bus errors (a refused connection, say)
+    are ordinary link failures and are retried, not reported as a missing adapter.
 
     BlueZ without a system D-Bus raises FileNotFoundError (this machine); a D-Bus that refuses
     raises ConnectionRefusedError or BleakDBusError; other platforms raise BleakError("No
@@ -40,7 +43,7 @@ def adapter_errors() -> Iterator[None]:
     except (FileNotFoundError, ConnectionRefusedError, BleakDBusError, BleakBluetoothNotAvailableError) as error:
         raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
     except BleakError as error:
-        if "adapter" in str(error).lower() or "bluetooth" in str(error).lower():
+        if "adapter" in str(error).lower():
             raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
         raise
 
@@ -132,8 +135,7 @@ async def connect(device: Any, *, backend: Any, timeout_s: float, session_t0_s: 
             link_holder[0].mark_lost()
 
     client = BleakClient(device, disconnected_callback=on_disconnect, timeout=timeout_s, backend=backend)
-    with adapter_errors():
-        await client.connect()
+    await client.connect()
     link = BleakLink(client, session_t0_s)
     link_holder.append(link)
     return link

@@ -35,6 +35,8 @@ from bandlog.status import LinkState, LinkStatus
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
+FIRST_CONNECT_WINDOW_S = 20.0
+"""Connecting often fails transiently on real stacks (BlueZ 'le-connection-abort-by-local'): retry."""
 STALL_TIMEOUT_S = 5.0
 """No notification for this long while streaming counts as a lost link (the device went silent)."""
 STOP_TIMEOUT_S = 3.0
@@ -101,7 +103,9 @@ class BleSession:
         self._profile_cls = get_profile(key)
         self.device_name = self._device.name or self._device.address
         self._state = LinkState.CONNECTING
-        await self._connect_and_start(CONNECT_TIMEOUT_S)
+        failure = await self._connect_until(time.monotonic() + FIRST_CONNECT_WINDOW_S)
+        if failure is not None:
+            raise ConnectionLostError(f"could not connect to {self.device_name} within {FIRST_CONNECT_WINDOW_S:g} s ({failure})")
         assert self._profile is not None and self._link is not None
         start_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         info = self._info
@@ -165,30 +169,34 @@ class BleSession:
         self._state = LinkState.STREAMING
         logger.info("streaming from %s (%s)", self.device_name, info.model)
 
-    async def _reconnect(self) -> list[SourceItem]:
-        assert self._lost_at_s is not None
-        deadline_s = self._lost_at_s + self.reconnect_timeout_s
-        attempt = 0
-        while True:
-            remaining_s = deadline_s - time.monotonic()
-            if remaining_s <= 0:
-                break
+    async def _connect_until(self, deadline_s: float) -> str | None:
+        """Connect and start, retrying with backoff until deadline_s; None on success, else the last error."""
+        attempt, last_error = 0, "no attempt made"
+        while (remaining_s := deadline_s - time.monotonic()) > 0:
             await asyncio.sleep(min(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], remaining_s))
             attempt += 1
             try:
                 await self._connect_and_start(min(CONNECT_TIMEOUT_S, max(deadline_s - time.monotonic(), 0.5)))
             except _RECOVERABLE as error:
-                logger.info("reconnect attempt %d to %s failed: %s", attempt, self.device_name, error)
+                last_error = str(error) or type(error).__name__
+                logger.info("connection attempt %d to %s failed: %s", attempt, self.device_name, last_error)
                 continue
-            self.reconnects += 1
-            self._lost_at_s = None
-            self._message = f"reconnected after {attempt} attempt(s)"
-            status = self._status(force=True)
-            return [status] if status is not None else []
-        self.finished = True
-        raise ConnectionLostError(
-            f"lost the link to {self.device_name} and could not reconnect within {self.reconnect_timeout_s:g} s"
-        )
+            self._message = f"connected after {attempt} attempt(s)" if attempt > 1 else ""
+            return None
+        return last_error
+
+    async def _reconnect(self) -> list[SourceItem]:
+        assert self._lost_at_s is not None
+        failure = await self._connect_until(self._lost_at_s + self.reconnect_timeout_s)
+        if failure is not None:
+            self.finished = True
+            raise ConnectionLostError(
+                f"lost the link to {self.device_name} and could not reconnect within {self.reconnect_timeout_s:g} s ({failure})"
+            )
+        self.reconnects += 1
+        self._lost_at_s = None
+        status = self._status(force=True)
+        return [status] if status is not None else []
 
     async def _on_link_lost(self, reason: BandlogError) -> list[SourceItem]:
         link, self._link = self._link, None

@@ -168,3 +168,21 @@ async def test_unknown_target_is_a_clear_error() -> None:
     async with emulated_sensors([ToyTwin()]) as world:
         with pytest.raises(DeviceNotFoundError, match="Toy 0001"):
             await collect(stream("Nonexistent", backends=world.backends, scan_timeout_s=0.3))
+
+
+async def test_a_sensor_that_vanishes_after_the_scan_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bandlog.sources import ble_session
+
+    async with emulated_sensors([ToyTwin()]) as world:
+        real_find = ble_session.find_device
+
+        async def find_then_vanish(*args, **kwargs):
+            found = await real_find(*args, **kwargs)
+            await world.peripheral("toy").stop()  # powered off between scan and connect
+            return found
+
+        monkeypatch.setattr(ble_session, "find_device", find_then_vanish)
+        monkeypatch.setattr(ble_session, "FIRST_CONNECT_WINDOW_S", 0.8)
+        with pytest.raises(ConnectionLostError, match="could not connect to Toy 0001 within 0.8 s"):
+            await collect(stream("toy", backends=world.backends))
+        assert not world.central.connections
