@@ -21,7 +21,7 @@ from bleak.exc import BleakError
 
 from bandlog.devices import get_profile
 from bandlog.devices.base import DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
-from bandlog.errors import BandlogError, ConnectionLostError, DecodeError, ProtocolError
+from bandlog.errors import BandlogError, ConfigError, ConnectionLostError, DecodeError, ProtocolError
 from bandlog.link import Notification
 from bandlog.meta import RecordingMeta
 from bandlog.pipeline import Gap, SourceItem
@@ -177,6 +177,8 @@ class BleSession:
             attempt += 1
             try:
                 await self._connect_and_start(min(CONNECT_TIMEOUT_S, max(deadline_s - time.monotonic(), 0.5)))
+            except ConfigError:
+                raise  # the caller asked for something impossible: retrying will not help
             except _RECOVERABLE as error:
                 last_error = str(error) or type(error).__name__
                 logger.info("connection attempt %d to %s failed: %s", attempt, self.device_name, last_error)
