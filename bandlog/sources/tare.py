@@ -1,8 +1,12 @@
 """Software tare: the force offset measured over the first still second of a stream.
 
 Used when a device cannot zero itself. The user sits still with the band slack at the start; the
-mean force over the first one-second window that is still (small force spread and, when an IMU is
-present, a quiet gyro) is the offset subtracted from every sample. Pure computation, fed blocks.
+mean force over the first one-second window that is still, at rest level, is the offset
+subtracted from every sample. "Still" must tolerate real sensors (load-cell noise up to ~0.5 N,
+gyro bias up to ~10 deg/s), so it is judged by spread, not by absolute level. "At rest level"
+means no higher than the lowest force seen so far: a still second after the leg has moved may be a
+hold at the top of a rep with the band stretched, and taring there would make every rest read tens
+of newtons below zero. Pure computation, fed blocks.
 """
 
 from __future__ import annotations
@@ -16,10 +20,16 @@ from bandlog.samples import SampleBlock
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 1.0
-MAX_FORCE_SPREAD_N = 1.0
-"""Peak-to-peak force allowed within the window: sensor noise is ~0.1 N, a band pull is tens of N."""
-MAX_GYRO_DPS = 10.0
-"""Largest gyro magnitude allowed in the window (a still leg reads a few deg/s of bias at most)."""
+MAX_FORCE_SD_N = 0.6
+"""Force standard deviation allowed within the window: sensor noise is 0.05-0.5 N, a pull is tens of N."""
+MAX_GYRO_SPREAD_DPS = 6.0
+"""Largest deviation of the gyro from its own window median (bias cancels out; tremor and noise stay small)."""
+MAX_GYRO_BIAS_DPS = 15.0
+"""A steady gyro reading above this is a turning leg, not bias (turn-on bias is up to ~10 deg/s)."""
+MAX_ABOVE_REST_N = 2.0
+"""A still window counts only if its mean is within this of the lowest force seen so far (the rest level)."""
+REST_PERCENTILE = 2.0
+"""The rest level is this low percentile of the force so far (a single noisy minimum would be too low)."""
 SEARCH_LIMIT_S = 5.0
 """Give up (no tare) if no still second appears within this much device time."""
 
@@ -33,7 +43,6 @@ class SoftwareTare:
         self.offset_n: float | None = None
         self.done = False
         self._blocks: list[SampleBlock] = []
-        self._next_stop = 0
 
     def feed(self, block: SampleBlock) -> bool:
         """Add samples; True once the tare is decided (found, or given up)."""
@@ -45,10 +54,11 @@ class SoftwareTare:
             return True
         self._blocks.append(block)
         samples = SampleBlock.concat(self._blocks)
-        self.offset_n, self._next_stop = _first_still_mean(samples, self.window_s, self._next_stop)
+        offset_n = first_still_mean(samples, self.window_s)
         elapsed_s = float(samples.t_s[-1] - samples.t_s[0])
-        if self.offset_n is not None:
-            logger.info("software tare: %.3f N (mean of the first still second)", self.offset_n)
+        if offset_n is not None:
+            logger.info("software tare: %.3f N (mean of the first still second)", offset_n)
+            self.offset_n = offset_n
             self.done = True
         elif elapsed_s >= self.search_limit_s:
             logger.warning("software tare skipped: no still second in the first %.1f s of the stream", elapsed_s)
@@ -56,22 +66,28 @@ class SoftwareTare:
         return self.done
 
 
-def _first_still_mean(samples: SampleBlock, window_s: float, first_stop: int) -> tuple[float | None, int]:
-    """Mean force of the first still window ending at or after index first_stop; and where to resume."""
+def first_still_mean(samples: SampleBlock, window_s: float) -> float | None:
+    """Mean force of the first still window at rest level, or None."""
     t = samples.t_s
     force = samples.force_n
     assert force is not None
-    gyro_norm = None if samples.gyro_dps is None else np.linalg.norm(samples.gyro_dps, axis=1)
-    start = int(np.searchsorted(t, t[first_stop] - window_s, side="left")) if first_stop < len(t) else 0
-    for stop in range(first_stop, len(t)):
+    gyro = samples.gyro_dps
+    start = 0
+    for stop in range(len(t)):
         while t[stop] - t[start] > window_s:
             start += 1
         if t[stop] - t[start] < 0.95 * window_s:
             continue
         window = slice(start, stop + 1)
-        if np.ptp(force[window]) > MAX_FORCE_SPREAD_N:
+        if float(np.std(force[window])) > MAX_FORCE_SD_N:
             continue
-        if gyro_norm is not None and float(np.max(gyro_norm[window])) > MAX_GYRO_DPS:
+        if gyro is not None:
+            centre = np.median(gyro[window], axis=0)
+            spread = np.linalg.norm(gyro[window] - centre, axis=1)
+            if float(np.max(spread)) > MAX_GYRO_SPREAD_DPS or float(np.linalg.norm(centre)) > MAX_GYRO_BIAS_DPS:
+                continue
+        mean_n = float(np.mean(force[window]))
+        if mean_n - float(np.percentile(force[: stop + 1], REST_PERCENTILE)) > MAX_ABOVE_REST_N:
             continue
-        return float(np.mean(force[window])), stop
-    return None, len(t)
+        return mean_n
+    return None
