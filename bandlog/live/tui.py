@@ -165,6 +165,8 @@ class TuiView:
         if self._live is not None:
             self._live.stop()
             self._live = None
+            if not self.console.is_terminal:
+                self.console.line()  # rich leaves a non-terminal output without the final newline
 
     def stats(self) -> dict[str, float]:
         return self.pacer.stats()
