@@ -126,13 +126,14 @@ class Analyzer:
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
-        assert frame.force_n is not None and frame.dforce_nps is not None
+        assert frame.force_n is not None and frame.dforce_nps is not None and frame.force_raw_n is not None
         step = machine.step
         gaps = frame.gap_before.tolist()
-        for t, f, df, gap in zip(frame.t_s.tolist(), frame.force_n.tolist(), frame.dforce_nps.tolist(), gaps):
+        rows = zip(frame.t_s.tolist(), frame.force_n.tolist(), frame.dforce_nps.tolist(), frame.force_raw_n.tolist(), gaps)
+        for t, f, df, raw, gap in rows:
             if gap:
                 machine.reset()
-            step(t, f, df)
+            step(t, f, df, raw)
 
     def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
         n = len(frame)

@@ -2,9 +2,11 @@
 
 A rep is a rise of the force well above its rest level and a fall back; its eccentric is the
 stretch where the force falls faster than a set fraction of the working range R per second, held
-for a minimum time (slower falls are the band relaxing during the hold). Onset and offset are
-back-dated to where the fall rate crossed half the entry rate and corrected for the filter delay.
-Timing is flagged `estimated`; angles and velocities are unknown. Same states, same TRANSITIONS.
+for a minimum time (slower falls are the band relaxing during the hold). The live cues are
+back-dated to where the fall rate crossed a share of the entry rate and corrected for the filter
+delay; once the rep is over, its onset and offset are re-dated by hinge fits over the finished rep
+(force_fit.py), which reach back before the rate gate tripped. Timing is flagged `estimated`;
+angles and velocities are unknown. Same states, same TRANSITIONS.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
+from bandlog.detect import force_fit
 from bandlog.detect.events import EccentricEnded, EccentricStarted, RepStarted
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
 from bandlog.detect.params import DetectorParams
@@ -20,6 +24,16 @@ from bandlog.detect.trace import RepCandidate, RepTrace, last_above
 
 UNKNOWN_RANGE_STILL_NPS = 1.0
 """Rest test before any rep has set R: force changing slower than this (N/s)."""
+SMOOTH_HZ = 2.0
+"""Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
+STALL_LEVEL = 0.06
+"""A fitted hinge this share of R away from the peak (onset) or the bottom (offset) is a stall on
+the way down, not where the knee left the top or reached the bottom; the fit is repeated beside it."""
+STALL_FLAT = 0.015
+"""A stall's extent: where the force stays within this share of R of the level at the hinge."""
+STALL_REFITS = 2
+RISE_CUT = 0.05
+"""The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""
 
 
 class ForceMachine(MachineBase):
@@ -28,12 +42,13 @@ class ForceMachine(MachineBase):
         p = params
         self.force_delay_s = force_delay_s
         self.rate_delay_s = rate_delay_s
-        self.history: deque[tuple[float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.raw: list[float] = []
+        """Despiked unfiltered force alongside the trace (the hinge fits read it)."""
         self.k_top = _samples(p.debounce_top_s, dt_s)
         self.k_ecc = _samples(p.force_ecc_min_s, dt_s)
         self.k_resume = _samples(p.debounce_ecc_enter_s, dt_s)
         self.k_exit = _samples(p.debounce_exit_s, dt_s)
-        self.k_settle = _samples(p.settle_s, dt_s)
         self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self.rest_guess_n: float | None = None
         self.armed = True
@@ -47,6 +62,7 @@ class ForceMachine(MachineBase):
         self.onset_s = 0.0
         self.exit_s = 0.0
         self.end_estimate_s = 0.0
+        self.last_fall_s = 0.0
         self.stalls = 0
         self.stall_start_s: float | None = None
         self.exit_index = 0
@@ -62,13 +78,14 @@ class ForceMachine(MachineBase):
     def _range(self) -> float:
         return max(self.peak_n - self.rep_rest_n, 1e-6)
 
-    def step(self, t: float, force: float, dforce: float) -> None:
-        self.history.append((t, force, dforce))
+    def step(self, t: float, force: float, dforce: float, raw: float) -> None:
+        self.history.append((t, force, dforce, raw))
         state = self.state
         if state is State.IDLE:
             self._idle(t, force, dforce)
             return
         self.trace.append(t, 0.0, 0.0, force)
+        self.raw.append(raw)
         if force > self.peak_n:
             self.peak_n = force
         enter_rate = -self.params.force_ecc_enter_rate * self._range()
@@ -101,7 +118,8 @@ class ForceMachine(MachineBase):
         self._reset_rep()
         self.rep_rest_n = rest
         self.peak_n = force
-        level = rest + 0.1 * rise_needed
+        # the rise starts from the rest just before it (the zero drifts between reps)
+        level = min(h[1] for h in self.history) + 0.1 * rise_needed
         start_index = 0
         for i in range(len(self.history) - 1, -1, -1):
             if self.history[i][1] <= level:
@@ -109,8 +127,10 @@ class ForceMachine(MachineBase):
                 break
         self.rep_start_s = self.history[start_index][0] - self.force_delay_s
         self.trace = RepTrace()
+        self.raw = []
         for h in list(self.history)[start_index:]:
             self.trace.append(h[0], 0.0, 0.0, h[1])
+            self.raw.append(h[3])
         self.n_top = self.n_ecc = 0
         self.events.append(RepStarted(self.rep_start_s, t))
         self._fire(Trigger.FLEXION)
@@ -184,7 +204,16 @@ class ForceMachine(MachineBase):
         resting = abs(dforce) < p.force_still_rate * working
         self.n_settle = self.n_settle + 1 if resting else 0
         rising = dforce > p.force_ecc_enter_rate * working
-        if self.n_settle >= self.k_settle or rising or t - self.exit_s > p.settle_max_s:
+        # a slow eccentric creeps into the bottom: wait in proportion (and never while the force
+        # still falls), so the offset fit sees the rest
+        ecc_s = self.exit_s - self.onset_s
+        settle_s = max(p.settle_s, p.force_settle_fraction * ecc_s)
+        settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
+        if dforce < -p.force_still_rate * working:
+            self.last_fall_s = t
+        calm_s = t - max(self.last_fall_s, self.exit_s)
+        timed_out = (t - self.exit_s > settle_max_s and calm_s >= settle_s) or t - self.exit_s > p.rep_max_s
+        if self.n_settle * self.dt_s >= settle_s or rising or timed_out:
             self._finalize(t)
 
     def close(self, t: float) -> None:
@@ -193,24 +222,62 @@ class ForceMachine(MachineBase):
             self._exit(t, t - self.force_delay_s)
         self._finalize(t)
 
-    def _refined_end(self, force: np.ndarray, working: float) -> float:
-        """Offset: where the force was last a little above its minimum after the eccentric."""
-        tail = force[self.exit_index :]
-        if tail.size == 0:
-            return max(self.end_estimate_s, self.onset_s)
-        bottom = self.exit_index + int(np.argmin(tail))
-        level = float(force[bottom]) + self.params.force_refine_frac * working
-        end = last_above(self.trace.t, self.trace.force, level, 0, bottom + 1)
-        if end is None:
-            return max(self.end_estimate_s, self.onset_s)
-        return max(end - self.force_delay_s, self.onset_s)
+    def _refined_times(self) -> tuple[float, float]:
+        """(onset, offset) of the finished rep from hinge fits, falling back to the live estimates."""
+        p = self.params
+        onset, end = self.onset_s, max(self.end_estimate_s, self.onset_s)
+        raw = np.asarray(self.raw)
+        if raw.size < 4 * force_fit.MIN_BINS:
+            return onset, end
+        t = np.asarray(self.trace.t) - self.dt_s  # the 3-sample median runs one sample late
+        fs_hz = 1.0 / self.dt_s
+        smooth = sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw)
+        last = min(max(self.exit_index, 1), raw.size - 1)
+        peak = int(np.argmax(smooth[: last + 1]))
+        bottom = peak + int(np.argmin(smooth[peak:]))
+        working = float(smooth[peak] - smooth[bottom])
+        if working <= 0.0 or bottom - peak < 2:
+            return onset, end
+        level = p.force_onset_level * working
+        fallen = np.flatnonzero(smooth[peak:bottom] < smooth[peak] - p.force_fit_window * working)
+        if fallen.size:
+            stop = peak + int(fallen[0]) + 1
+            for _ in range(STALL_REFITS + 1):
+                fit = force_fit.onset_s(t[peak:stop], raw[peak:stop], self.dt_s, level)
+                if fit is None or not t[peak] <= fit[1] <= t[stop - 1]:
+                    break
+                onset = fit[1]
+                # a hinge well below the peak ends a stall on the way down: fit up to its start
+                hinge_n = float(smooth[peak + int(np.searchsorted(t[peak:stop], fit[0]))])
+                if smooth[peak] - hinge_n < STALL_LEVEL * working:
+                    break
+                stop = peak + int(np.argmax(smooth[peak:stop] <= hinge_n + STALL_FLAT * working)) + 1
+        level = p.force_offset_level * working
+        high = np.flatnonzero(smooth[peak:bottom] > smooth[bottom] + p.force_fit_window * working)
+        if high.size:
+            start = peak + int(high[-1])
+            slope = np.diff(smooth[bottom:], append=smooth[-1]) / self.dt_s
+            climbing = np.flatnonzero(slope > RISE_CUT * working)
+            stop = bottom + (int(climbing[0]) if climbing.size else slope.size)
+            for _ in range(STALL_REFITS + 1):
+                fit = force_fit.offset_s(t[start:stop], raw[start:stop], self.dt_s, level)
+                if fit is None or not t[start] <= fit[1] <= t[stop - 1]:
+                    break
+                end = fit[1]
+                # a hinge well above the bottom starts a stall on the way down: fit after its end
+                hinge_n = float(smooth[min(start + int(np.searchsorted(t[start:stop], fit[0])), stop - 1)])
+                if hinge_n - smooth[bottom] < STALL_LEVEL * working:
+                    break
+                start = int(np.flatnonzero(smooth[: bottom + 1] >= hinge_n - STALL_FLAT * working)[-1])
+        return onset, max(end, onset)
 
     def _finalize(self, t: float) -> None:
         p = self.params
+        self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
         working = self._range()
         known = self.levels.range_n()
-        ecc_end = self._refined_end(force, working)
+        self.onset_s, ecc_end = self._refined_times()
         reason = self._duration_gate(ecc_end)
         if ecc_end - self.onset_s < p.force_min_ecc_s:
             reason = f"force fell in {ecc_end - self.onset_s:.2f} s, too fast for an eccentric"

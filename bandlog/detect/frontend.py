@@ -37,6 +37,8 @@ class Frame:
     acc_slow_ms2: np.ndarray | None
     force_n: np.ndarray | None
     dforce_nps: np.ndarray | None
+    force_raw_n: np.ndarray | None = None
+    """Despiked but unfiltered force, one sample late (3-sample median): for offline fits."""
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
@@ -146,7 +148,7 @@ class Frontend:
         t, real, gap_before, channels = self._regularise(block)
         self._last = block.slice(len(block) - 1, len(block))
         gyro, acc, force = channels
-        gyro_lp = gyro_slow = acc_slow = force_lp = dforce = None
+        gyro_lp = gyro_slow = acc_slow = force_lp = dforce = despiked = None
         if gyro is not None and self._gyro_lp is not None and self._gyro_slow is not None:
             gyro_lp = self._gyro_lp(gyro)
             gyro_slow = self._gyro_slow(gyro)
@@ -156,7 +158,7 @@ class Frontend:
             despiked = self._median(force)
             force_lp = self._force_lp(despiked)
             dforce = self._derivative(self._force_rate_lp(despiked))
-        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce)
+        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked)
 
     def _regularise(
         self, block: SampleBlock

@@ -92,9 +92,18 @@ class DetectorParams:
     force_bottom_zone: float = 0.25
     """Near the bottom = force within this fraction of R above rest; higher up, a flat force is a
     stall and the eccentric goes on unless the stall outlasts stall_max_s."""
-    force_refine_frac: float = 0.02
-    """The offset is back-dated to where the force was last this fraction of R above its
-    post-eccentric minimum (about 1 degree of knee motion near extension)."""
+    force_fit_window: float = 0.10
+    """Hinge fits (force_fit.py) span from the peak until the force has fallen this share of the
+    rep's range, and from where it was last this share above the bottom to the bottom rest."""
+    force_onset_level: float = 0.019
+    """The onset is where the fitted fall from the relaxing hold reaches this share of the rep's
+    range: about one degree of knee motion at the top (band hysteresis makes the first degrees steep)."""
+    force_offset_level: float = 0.009
+    """The offset is where the fitted approach to the bottom is this share of the range above it
+    (about one degree of knee motion near extension)."""
+    force_settle_fraction: float = 0.25
+    """Force-only: the force must rest this share of the eccentric's duration (at least settle_s)
+    before the rep is final; slow eccentrics approach the bottom too gently to call it sooner."""
     force_min_ecc_s: float = 0.6
     """Shorter falls are a band grabbed or re-tied, not a controlled eccentric."""
     force_still_rate: float = 0.03
