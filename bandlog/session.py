@@ -31,6 +31,8 @@ class RecordRequest:
     options: StreamOptions = StreamOptions()
     tare: bool = True
     duration_s: float | None = None
+    imu_target: str | None = None
+    """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
 
 
 def emulated_twins(motion: "MotionSource") -> "list[PeripheralTwin]":
@@ -41,14 +43,31 @@ def emulated_twins(motion: "MotionSource") -> "list[PeripheralTwin]":
 
 
 @contextlib.asynccontextmanager
-async def maybe_emulated(motion: "MotionSource | None", speed: float) -> AsyncIterator["EmulatedWorld | None"]:
-    """The emulated BLE world when a motion source is given, otherwise nothing (real adapters)."""
+async def maybe_emulated(
+    motion: "MotionSource | None", speed: float, *, shared_clock: bool = False
+) -> AsyncIterator["EmulatedWorld | None"]:
+    """The emulated BLE world when a motion source is given, otherwise nothing (real adapters).
+
+    shared_clock: several sensors record together, so they must see the movement at the same
+    instants rather than each from its own stream start.
+    """
     if motion is None:
         yield None
         return
     from bandlog.emulate.stack import emulated_sensors
 
-    async with emulated_sensors(emulated_twins(motion), speed=speed) as world:
+    if shared_clock:
+        import asyncio
+
+        from bandlog.emulate.shared_clock import SharedClockMotion
+        from bandlog.emulate.twins import twin_registry
+
+        loop = asyncio.get_running_loop()
+        shared = SharedClockMotion(motion, lambda: loop.time() * speed)
+        twins = [twin_class(shared.view()) for twin_class in twin_registry().values()]
+    else:
+        twins = emulated_twins(motion)
+    async with emulated_sensors(twins, speed=speed) as world:
         yield world
 
 
@@ -62,7 +81,8 @@ async def record_stream(
     """Stream the requested sensor into a CSV log (and any live sinks) until duration or Ctrl-C.
 
     With `motion`, every supported sensor is emulated on a virtual BLE link driven by it, and the
-    client reaches them through the same bleak code as real devices.
+    client reaches them through the same bleak code as real devices. With `request.imu_target`,
+    force and motion come from two sensors merged onto one time base (bandlog.sources.pair).
     """
     from bandlog.analysis import Analyzer
     from bandlog.io.csv_log import CsvLogSink
@@ -70,13 +90,22 @@ async def record_stream(
 
     log_sink = CsvLogSink(request.out_path)
     pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), [log_sink, *live_sinks])
-    async with maybe_emulated(motion, speed) as world:
-        source = stream(
-            request.target,
-            options=request.options,
-            tare=request.tare,
-            meta=request.meta,
-            backends=None if world is None else world.backends,
-            duration_s=request.duration_s,
-        )
+    async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None) as world:
+        backends = None if world is None else world.backends
+        if request.imu_target is not None:
+            from bandlog.sources.pair import paired_stream
+
+            source = paired_stream(
+                request.target, request.imu_target, force_options=request.options, tare=request.tare,
+                meta=request.meta, backends=backends, duration_s=request.duration_s,
+            )
+        else:
+            source = stream(
+                request.target,
+                options=request.options,
+                tare=request.tare,
+                meta=request.meta,
+                backends=backends,
+                duration_s=request.duration_s,
+            )
         return await pipeline.run(source)

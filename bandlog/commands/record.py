@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--device", required=True, metavar="NAME|ADDRESS|PROFILE",
         help="the sensor: its advertised name, its address, or a profile key (gdx-for, progressor, ...) for the first one found",
     )
+    parser.add_argument(
+        "--imu", metavar="NAME|ADDRESS|PROFILE",
+        help="a separate motion sensor on the shank (e.g. witmotion); --device is then the force sensor, and both are recorded as one",
+    )
     parser.add_argument("--emulate", action="store_true", help="record from emulated sensors on a virtual BLE link (no hardware)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --emulate: run the emulated set X times faster than real time")
     parser.add_argument("--seed", type=int, default=1, help="with --emulate: which simulated set to play (default: %(default)s)")
@@ -43,7 +47,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.speed > 0:
         raise ConfigError(f"--speed must be positive, not {args.speed}")
     meta = meta_from_args(args)
-    out = args.out or new_recording_path(data_home(args.data_dir), args.device.replace(":", "").replace(" ", "_"))
+    if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
+        raise ConfigError("--imu must name a different sensor than --device")
+    label = args.device if args.imu is None else f"{args.device}+{args.imu}"
+    out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
     motion = None
     duration = args.duration
     if args.emulate:
@@ -53,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         duration = duration or motion.duration_s
     request = RecordRequest(
         target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
-        tare=not args.no_tare, duration_s=duration,
+        tare=not args.no_tare, duration_s=duration, imu_target=args.imu,
     )
     views = live_sinks(args, meta.target_ecc_s)
     result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed))

@@ -101,8 +101,12 @@ async def stream(
     duration_s: float | None = None,
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
+    host_t0_s: float | None = None,
 ) -> AsyncIterator[SourceItem]:
     """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus and Gap items.
+
+    t_host_s counts from host_t0_s (a time.monotonic() value; default: when the stream starts), so
+    streams of several sensors given the same value share one host time base.
 
     Ends normally when duration_s of device time is reached or when the consuming task is
     cancelled (Ctrl-C): the device is stopped and the link closed first. Raises
@@ -121,6 +125,7 @@ async def stream(
         duration_s=duration_s,
         scan_timeout_s=scan_timeout_s,
         reconnect_timeout_s=reconnect_timeout_s,
+        host_t0_s=host_t0_s,
     )
     stopped_by = "duration reached"
     try:

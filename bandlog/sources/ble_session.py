@@ -60,6 +60,7 @@ class BleSession:
         duration_s: float | None,
         scan_timeout_s: float,
         reconnect_timeout_s: float,
+        host_t0_s: float | None = None,
     ) -> None:
         self.target = target
         self.options = options
@@ -70,7 +71,7 @@ class BleSession:
         self.duration_s = duration_s
         self.scan_timeout_s = scan_timeout_s
         self.reconnect_timeout_s = reconnect_timeout_s
-        self.t0_s = time.monotonic()
+        self.t0_s = time.monotonic() if host_t0_s is None else host_t0_s
         self.started = False
         self.finished = False
         self.device_name = target
