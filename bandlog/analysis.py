@@ -120,7 +120,10 @@ class Analyzer:
             track = self._knee.process(frame)
             self._run_imu(machine, frame, track)
             sign = track.sign[frame.real].astype(np.float64)
-            angle = np.where(sign != 0, sign * track.angle_u_deg[frame.real], np.nan)
+            if frame.acc_ms2 is not None:
+                angle = track.knee_deg[frame.real]
+            else:  # no gravity reference: the angle relative to where the recording began
+                angle = np.where(sign != 0, sign * track.angle_u_deg[frame.real], np.nan)
             rate = np.where(sign != 0, sign * track.rate_u_dps[frame.real], np.nan)
             self._kinematics = Kinematics(frame.t_s[frame.real], angle, rate)
         return self._convert(machine.drain())

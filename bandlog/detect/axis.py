@@ -4,9 +4,11 @@
 - Knee axis: the principal direction of the bias-corrected gyro over motion, found online by power
   iteration on the accumulated outer-product matrix (it never flips sign between updates).
 - Axis sign (flexion positive): correlation of knee rate with dF/dt (force rises with flexion);
-  without force, or with a slack band, the direction of the first large excursion from rest, since
-  a set starts with the leg extended.
-- Angle: integrated bias-corrected knee rate (no filter delay), relative to where it started.
+  without force, or with a slack band, the pose: a shank near horizontal points forward
+  (tilt.py); with no accelerometer either, the direction of the first large excursion from rest.
+- Angle for the state machine: integrated bias-corrected knee rate (no filter delay, no zero),
+  relative to where it started. Absolute knee flexion (for display): gravity fused with the gyro
+  (tilt.py), NaN until the shank direction and sign are known.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
+from bandlog.detect.tilt import ShankTilt
 
 SIGN_CORRELATION_MIN = 0.3
 """Normalised rate/force-slope correlation needed to trust force for the axis sign."""
+QUASI_STILL_DPS = 5.0
+"""Slow gyro below this: the (1 Hz low-passed) accelerometer reads gravity well enough to serve
+as a pose for the accelerometer-offset fit (top holds included, which the still test rejects)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class KneeTrack:
     """Filtered (phase-logic) knee rate, before the sign is applied."""
     sign: np.ndarray
     """0 while the flexion direction is unknown, then +1 or -1 (multiply to get flexion-positive)."""
+    knee_deg: np.ndarray
+    """Absolute knee flexion (0 = straight) from gravity and gyro; NaN while unknown."""
 
 
 class KneeEstimator:
@@ -52,6 +60,7 @@ class KneeEstimator:
         self._rest_angle_u = 0.0
         self.sign = 0
         self._corr = [0.0, 0.0, 0.0]  # sum w*df, sum w^2, sum df^2
+        self.tilt = ShankTilt(dt_s, params.tilt_tau_s)
 
     def _still_candidates(self, frame: Frame) -> np.ndarray:
         """Window test (vectorised, with carried history): slow gyro flat and gravity not turning."""
@@ -79,6 +88,13 @@ class KneeEstimator:
         gyro_lp = frame.gyro_lp_dps.tolist()
         gyro_slow = frame.gyro_slow_dps.tolist()
         dforce = frame.dforce_nps.tolist() if (self.use_force_sign and frame.dforce_nps is not None) else None
+        acc = frame.acc_ms2.tolist() if frame.acc_ms2 is not None else None
+        acc_slow = frame.acc_slow_ms2.tolist() if frame.acc_slow_ms2 is not None else None
+        quasi2 = QUASI_STILL_DPS**2
+        tilt = self.tilt
+        rad = math.pi / 180.0
+        pitch = p.thigh_pitch_deg
+        knee_out = [math.nan] * n
         still_out = [False] * n
         angle_out = [0.0] * n
         rate_out = [0.0] * n
@@ -109,6 +125,10 @@ class KneeEstimator:
             g = gyro[i]
             vx, vy, vz = g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]
             axis = self.axis
+            if acc is not None:
+                slow2 = (gs[0] - bias[0]) ** 2 + (gs[1] - bias[1]) ** 2 + (gs[2] - bias[2]) ** 2
+                pose = acc_slow[i] if (acc_slow is not None and slow2 < quasi2) else None
+                tilt.step(acc[i], [vx * rad, vy * rad, vz * rad], axis, still, pose)
             if vx * vx + vy * vy + vz * vz > motion2:
                 s[0] += vx * vx
                 s[1] += vy * vy
@@ -139,20 +159,31 @@ class KneeEstimator:
             angle_out[i] = self.angle_u_deg
             if still:
                 self._rest_angle_u = self.angle_u_deg
-            elif self.sign == 0:
-                excursion = self.angle_u_deg - self._rest_angle_u
-                if abs(excursion) >= p.sign_excursion_deg:
-                    self.sign = self._decide_sign(excursion)
+            if self.sign == 0:
+                self.sign = self._decide_sign(self.angle_u_deg - self._rest_angle_u, axis)
             sign_out[i] = self.sign
+            if self.sign != 0 and acc is not None:
+                knee_out[i] = tilt.inclination_deg(axis, self.sign) + pitch
         return KneeTrack(
             still=np.array(still_out, bool),
             angle_u_deg=np.array(angle_out),
             rate_u_dps=np.array(rate_out),
             sign=np.array(sign_out, np.int8),
+            knee_deg=np.array(knee_out),
         )
 
-    def _decide_sign(self, excursion_deg: float) -> int:
+    def _decide_sign(self, excursion_deg: float, axis: list[float]) -> int:
+        """0 while undecided. Force correlation first (at the first large excursion), then the pose."""
+        large = abs(excursion_deg) >= self.params.sign_excursion_deg
         wf, ww, ff = self._corr
-        if self.use_force_sign and ww > 0 and ff > 0 and abs(wf) / math.sqrt(ww * ff) >= SIGN_CORRELATION_MIN:
-            return 1 if wf > 0 else -1
-        return 1 if excursion_deg > 0 else -1
+        if self.use_force_sign:
+            if not large:
+                return 0
+            if ww > 0 and ff > 0 and abs(wf) / math.sqrt(ww * ff) >= SIGN_CORRELATION_MIN:
+                return 1 if wf > 0 else -1
+        pose = self.tilt.sign_from_pose(axis)
+        if pose != 0 or self.tilt.gravity is not None:
+            return pose
+        if large:  # no accelerometer: a set starts with the leg extended
+            return 1 if excursion_deg > 0 else -1
+        return 0

@@ -39,6 +39,8 @@ class Frame:
     dforce_nps: np.ndarray | None
     force_raw_n: np.ndarray | None = None
     """Despiked but unfiltered force, one sample late (3-sample median): for offline fits."""
+    acc_ms2: np.ndarray | None = None
+    """Unfiltered acceleration (the tilt filter removes the motion terms itself)."""
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
@@ -158,7 +160,7 @@ class Frontend:
             despiked = self._median(force)
             force_lp = self._force_lp(despiked)
             dforce = self._derivative(self._force_rate_lp(despiked))
-        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked)
+        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked, acc)
 
     def _regularise(
         self, block: SampleBlock

@@ -35,6 +35,11 @@ class DetectorParams:
     """Bias-corrected gyro magnitude above which a sample feeds the knee-axis PCA."""
     sign_excursion_deg: float = 40.0
     """The knee-axis sign is fixed during the first excursion this large from rest."""
+    tilt_tau_s: float = 1.0
+    """Complementary filter: the accelerometer corrects the gyro-tracked gravity with this time constant."""
+    thigh_pitch_deg: float = 0.0
+    """Thigh slope (deg, knee end down) added to the shank inclination to give knee flexion; a shank
+    sensor cannot see it, so 0 assumes a horizontal thigh. May be zero or negative."""
     max_fill_s: float = 3.0
     """Longer gaps are not interpolated: the machine resets instead."""
 
@@ -112,6 +117,8 @@ class DetectorParams:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "thigh_pitch_deg":
+                continue
             if f.name in ("ecc_enter_dps", "ecc_exit_dps"):
                 if value >= 0:
                     raise ConfigError(f"DetectorParams.{f.name} must be negative (extension), got {value}")
