@@ -171,8 +171,17 @@ class PascoProfile(DeviceProfile):
         for channel in Channel:
             routes[channel], t_s = await self._read_once(link, channel)
             answered_s.append(t_s)
-        plan = PollPlan.pipelined(routes) if self.pipelined else PollPlan.pipelined(routes).one_at_a_time()
-        rate_hz, t0_s = await self._measure(link, plan, answered_s[-1])
+        plan = PollPlan.pipelined(routes)
+        if not self.pipelined:
+            plan = plan.one_at_a_time()
+        try:
+            rate_hz, t0_s = await self._measure(link, plan, answered_s[-1])
+        except ProtocolError as error:
+            if len(plan.stages) == len(Channel):
+                raise
+            log.warning("PASCO sensor left pipelined reads unanswered (%s); reading one channel at a time", error)
+            plan = plan.one_at_a_time()
+            rate_hz, t0_s = await self._measure(link, plan, answered_s[-1])
         self._book = RoundBook(plan, t0_s)
         self._poller = Poller(self._book, answer_timeout_s=self.answer_timeout_s)
         self._poller.start(link)
@@ -196,13 +205,17 @@ class PascoProfile(DeviceProfile):
     async def _read_once(self, link: GattLink, channel: Channel) -> tuple[int, float]:
         """Read channel once; (service the reply came on, its arrival time)."""
         await request_read(link, channel)
+        unanswered = f"PASCO sensor did not answer a {channel.label} read within {self.reply_timeout_s:g} s"
         first_t_s: float | None = None
         while True:
-            notification = await link.next_notification(self.reply_timeout_s)
+            try:
+                notification = await link.next_notification(self.reply_timeout_s)
+            except ProtocolError as error:
+                raise ProtocolError(f"{unanswered} ({error})") from error
             if first_t_s is None:
                 first_t_s = notification.t_host_s
             elif notification.t_host_s - first_t_s > self.reply_timeout_s:
-                raise ProtocolError(f"PASCO sensor did not answer a {channel.label} read within {self.reply_timeout_s:g} s")
+                raise ProtocolError(unanswered)
             where = parse_uuid(notification.char_uuid)
             if where is None or where[1] != RECEIVE_REPLY_CHAR or where[0] not in (DEVICE_SERVICE, channel.service):
                 continue
@@ -218,23 +231,34 @@ class PascoProfile(DeviceProfile):
             return where[0], notification.t_host_s
 
     async def _measure(self, link: GattLink, plan: PollPlan, t0_s: float) -> tuple[float, float]:
-        """Poll MEASURE_ROUNDS rounds right here: (samples/s reached, time of the last answer)."""
+        """Poll MEASURE_ROUNDS rounds right here: (samples/s reached, time of the last answer).
+
+        Raises ProtocolError when a read stays unanswered for answer_timeout_s.
+        """
         book = RoundBook(plan, t0_s)
         decoder = PascoDecoder(book)
         last_s = t0_s
+        done_s: list[float] = []
         for _ in range(MEASURE_ROUNDS * len(plan.stages)):
             for channel in book.open_stage():
                 await request_read(link, channel)
+            first_s: float | None = None
             while book.outstanding:
-                notification = await link.next_notification(self.reply_timeout_s)
+                notification = await link.next_notification(self.answer_timeout_s)
+                if first_s is None:
+                    first_s = notification.t_host_s
+                elif notification.t_host_s - first_s > self.answer_timeout_s:
+                    raise ProtocolError(f"no answer to a {plan.describe()} read within {self.answer_timeout_s:g} s")
                 try:
-                    decoder.feed(notification)
+                    out = decoder.feed(notification)
                 except DecodeError as error:
                     raise ProtocolError(f"PASCO sensor sent a malformed reply while polling: {error}") from error
+                done_s += [float(block.t_host_s[-1]) for block in out.blocks if block.t_host_s is not None]
                 last_s = notification.t_host_s
-        if book.samples < MEASURE_ROUNDS:
-            raise ProtocolError(f"PASCO sensor refused {MEASURE_ROUNDS - book.samples} of {MEASURE_ROUNDS} polling rounds")
-        return (book.samples / (last_s - t0_s) if last_s > t0_s else float("inf")), last_s
+        if len(done_s) < MEASURE_ROUNDS:
+            raise ProtocolError(f"PASCO sensor refused {MEASURE_ROUNDS - len(done_s)} of {MEASURE_ROUNDS} polling rounds")
+        span_s = done_s[-1] - done_s[0]
+        return ((len(done_s) - 1) / span_s if span_s > 0 else float("inf")), last_s
 
     def new_decoder(self, info: StreamInfo) -> StreamDecoder:
         if self._book is None:

@@ -1,0 +1,152 @@
+"""The polling bookkeeping and the decoder, without a link: plans, attribution, timing, losses, notices."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from bandlog.devices.pasco import RATE_NOTICE_EVERY_S, PascoDecoder
+from bandlog.devices.pasco_codec import (
+    ACC_MS2_PER_COUNT,
+    GYRO_DPS_PER_COUNT,
+    RECEIVE_REPLY_CHAR,
+    SEND_COMMAND_CHAR,
+    Channel,
+    ForceRaw,
+    GenericResponse,
+    TriadRaw,
+    char_uuid,
+)
+from bandlog.devices.pasco_poll import PollPlan, RoundBook
+from bandlog.errors import ConfigError, DecodeError
+from bandlog.link import Notification
+
+F, A, G = Channel.FORCE, Channel.ACCEL, Channel.GYRO
+OWN = {F: 1, A: 2, G: 3}
+SAMPLES = {F: ForceRaw(40000), A: TriadRaw(10, -20, 2048), G: TriadRaw(-100, 0, 7)}
+
+
+def reply(service: int, payload: bytes, t_s: float, status: int = 0) -> Notification:
+    return Notification(char_uuid(service, RECEIVE_REPLY_CHAR), bytes(GenericResponse(status, 0x05, payload)), t_s)
+
+
+def answer_round(
+    decoder: PascoDecoder, book: RoundBook, t_answers: list[float], services: dict = OWN, samples: dict = SAMPLES
+) -> list:
+    """Open the stages of one round and answer each channel at the given times, in channel order."""
+    outputs, times = [], iter(t_answers)
+    while True:
+        stage = book.open_stage()
+        for channel in stage:
+            outputs.append(decoder.feed(reply(services[channel], bytes(samples[channel]), next(times))))
+        if channel is G:
+            return outputs
+
+
+def test_plans_keep_every_reply_attributable() -> None:
+    assert PollPlan.pipelined(OWN).stages == ((F, A, G),)
+    on_device = PollPlan.pipelined({F: 0, A: 0, G: 0})
+    assert on_device.stages == ((F, A), (G,)) and on_device.describe() == "force+accel | gyro"
+    assert PollPlan.pipelined({F: 0, A: 2, G: 0}).stages == ((F, A, G),)  # force is told apart by size
+    assert PollPlan.pipelined(OWN).one_at_a_time().stages == ((F,), (A,), (G,))
+    with pytest.raises(ConfigError):
+        PollPlan(((F, A),), (1, 2, 3))
+
+
+def test_a_round_becomes_one_sample_at_the_midpoint_of_request_and_last_answer() -> None:
+    book = RoundBook(PollPlan.pipelined(OWN), t0_s=100.0)
+    decoder = PascoDecoder(book)
+    woken = []
+    book.on_stage_answered = lambda: woken.append(True)
+    first = answer_round(decoder, book, [100.004, 100.006, 100.010])
+    assert [len(o.blocks) for o in first] == [0, 0, 1] and len(woken) == 1
+    block = first[-1].blocks[0]
+    assert block.t_s[0] == pytest.approx(0.005) and block.t_host_s[0] == 100.010
+    assert block.force_n[0] == pytest.approx((40000 - 32768) * 50 / 27768)
+    np.testing.assert_allclose(block.acc_ms2[0], np.array([10, -20, 2048]) * ACC_MS2_PER_COUNT)
+    np.testing.assert_allclose(block.gyro_dps[0], np.array([-100, 0, 7]) * GYRO_DPS_PER_COUNT)
+    second = answer_round(decoder, book, [100.014, 100.016, 100.030])
+    assert second[-1].blocks[0].t_s[0] == pytest.approx(0.020)  # request left at 100.010, last answer 100.030
+    # a timed-out round is lost; the next one's request time is unknown, so the typical span is used
+    book.open_stage()
+    book.stage_timed_out()
+    third = answer_round(decoder, book, [101.0, 101.001, 101.002])
+    assert book.lost_rounds == 1 and [n.kind for n in third[0].notices] == ["dropped"]
+    typical = 0.01 + 0.1 * (0.02 - 0.01)
+    assert third[-1].blocks[0].t_s[0] == pytest.approx(1.002 - typical / 2)
+    assert book.samples == 3
+
+
+def test_one_at_a_time_rounds_answered_on_the_device_service() -> None:
+    book = RoundBook(PollPlan.pipelined({F: 0, A: 0, G: 0}).one_at_a_time(), t0_s=0.0)
+    decoder = PascoDecoder(book)
+    outputs = answer_round(decoder, book, [0.01, 0.02, 0.03], services={F: 0, A: 0, G: 0})
+    assert [len(o.blocks) for o in outputs] == [0, 0, 1]
+    assert outputs[-1].blocks[0].t_s[0] == pytest.approx(0.015)
+
+
+def test_device_service_replies_are_matched_by_size_then_request_order() -> None:
+    book = RoundBook(PollPlan.pipelined({F: 0, A: 0, G: 0}), t0_s=0.0)
+    assert book.open_stage() == (F, A)
+    assert book.attribute(0, 6) is A and book.attribute(0, 2) is F
+    assert book.attribute(0, 0) is F  # an error reply carries no sample: first asked, first answered
+    assert book.attribute(3, 6) is None  # gyro was not asked in this stage
+    book.answer(F, SAMPLES[F], 0.01)
+    with pytest.raises(ConfigError):
+        book.answer(F, SAMPLES[F], 0.02)
+
+
+def test_refused_and_garbled_answers_lose_their_round_and_are_reported() -> None:
+    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
+    decoder = PascoDecoder(book)
+    book.open_stage()
+    assert decoder.feed(reply(1, b"", 0.01, status=1)).blocks == []
+    with pytest.raises(DecodeError):
+        decoder.feed(reply(2, b"\x01\x02\x03", 0.02))  # a 3-byte accel sample
+    out = decoder.feed(reply(3, bytes(SAMPLES[G]), 0.03))
+    assert out.blocks == [] and [(n.kind, n.value) for n in out.notices] == [("dropped", 1.0)]
+    assert answer_round(decoder, book, [0.04, 0.05, 0.06])[-1].blocks  # the decoder is still usable
+    late = decoder.feed(reply(1, bytes(SAMPLES[F]), 0.07))  # nothing outstanding: a late answer is ignored
+    assert late.blocks == [] and late.notices == []
+
+
+def test_other_characteristics_and_packets_are_ignored() -> None:
+    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
+    decoder = PascoDecoder(book)
+    book.open_stage()
+    for notification in (
+        Notification(char_uuid(1, SEND_COMMAND_CHAR), bytes(GenericResponse(0, 5, bytes(SAMPLES[F]))), 0.01),
+        Notification("00002a19-0000-1000-8000-00805f9b34fb", b"\x50", 0.01),
+        Notification(char_uuid(0, RECEIVE_REPLY_CHAR), b"\x90\x64", 0.01),  # battery status, undocumented
+        Notification(char_uuid(1, RECEIVE_REPLY_CHAR), b"\x03" + bytes(SAMPLES[F]), 0.01),  # periodic data
+    ):
+        assert decoder.feed(notification).blocks == []
+    assert book.outstanding == (F, A, G)
+
+
+def test_longer_answers_use_their_first_bytes_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
+    decoder = PascoDecoder(book)
+    with caplog.at_level(logging.WARNING, logger="bandlog.devices.pasco"):
+        for k in range(2):
+            book.open_stage()
+            for channel in Channel:
+                out = decoder.feed(reply(channel.service, bytes(SAMPLES[channel]) + b"\xee", 0.01 * k + 0.001 * channel))
+    assert out.blocks[0].force_n[0] == pytest.approx(SAMPLES[F].force_n)
+    assert len(caplog.records) == 1 and "first 2" in caplog.records[0].getMessage()
+
+
+def test_range_and_rate_notices() -> None:
+    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
+    decoder = PascoDecoder(book)
+    kinds = []
+    for k, raw in enumerate([40000, 0xFFFF, 0xFFFF, 40000, 62000]):
+        samples = {**SAMPLES, F: ForceRaw(raw)}
+        for out in answer_round(decoder, book, [k * 3.0 + 0.001, k * 3.0 + 0.002, k * 3.0 + 0.003], samples=samples):
+            kinds += [(n.kind, None if n.value is None else round(n.value, 2)) for n in out.notices]
+    assert kinds.count(("force_range", round(ForceRaw(0xFFFF).force_n, 2))) == 1  # once per stretch
+    assert ("force_range", round(ForceRaw(62000).force_n, 2)) in kinds
+    rates = [value for kind, value in kinds if kind == "poll_rate"]
+    assert len(rates) == 1 and rates[0] == pytest.approx(4 / (RATE_NOTICE_EVERY_S + 2.0), abs=0.01)
