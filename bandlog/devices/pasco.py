@@ -16,7 +16,8 @@ that went unanswered are reported as 'dropped'. Force sign and scale: see pasco_
 from __future__ import annotations
 
 import logging
-from typing import ClassVar, Sequence
+import time
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -68,6 +69,7 @@ class PascoDecoder(StreamDecoder):
         where = parse_uuid(notification.char_uuid)
         if where is None or where[1] != RECEIVE_REPLY_CHAR:
             return out
+        self._book.observe(notification.t_host_s)
         reply = decode_reply(notification.payload)
         if isinstance(reply, GenericResponse) and reply.command == READ_ONE_SAMPLE:
             sample = self._file(where[0], reply, notification.t_host_s)
@@ -79,9 +81,9 @@ class PascoDecoder(StreamDecoder):
         return out
 
     def _file(self, service: int, reply: GenericResponse, t_host_s: float) -> PolledSample | None:
-        channel = self._book.attribute(service, len(reply.payload))
+        channel = self._book.attribute(service, len(reply.payload), t_host_s)
         if channel is None:
-            log.debug("PASCO reply on service %d answers no outstanding read (late or unasked)", service)
+            log.debug("PASCO reply on service %d answers no outstanding read (stale or unasked)", service)
             return None
         if not reply.ok:
             log.info("PASCO sensor answered the %s read with status %d", channel.label, reply.status)
@@ -143,8 +145,12 @@ class PascoProfile(DeviceProfile):
         reply_timeout_s: float = REPLY_TIMEOUT_S,
         answer_timeout_s: float = ANSWER_TIMEOUT_S,
         pipelined: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """clock: the clock Notification.t_host_s is measured on, up to a constant offset
+        (monotonic for BleakLink; a LoopbackLink's virtual `now_s` in tests)."""
         super().__init__(options)
+        self.clock = clock
         self.reply_timeout_s = reply_timeout_s
         self.answer_timeout_s = answer_timeout_s
         self.pipelined = pipelined
@@ -182,7 +188,7 @@ class PascoProfile(DeviceProfile):
             log.warning("PASCO sensor left pipelined reads unanswered (%s); reading one channel at a time", error)
             plan = plan.one_at_a_time()
             rate_hz, t0_s = await self._measure(link, plan, answered_s[-1])
-        self._book = RoundBook(plan, t0_s)
+        self._book = RoundBook(plan, t0_s, clock=self.clock)
         self._poller = Poller(self._book, answer_timeout_s=self.answer_timeout_s)
         self._poller.start(link)
         log.info("PASCO polling %s at about %.1f samples/s", plan.describe(), rate_hz)
@@ -235,7 +241,7 @@ class PascoProfile(DeviceProfile):
 
         Raises ProtocolError when a read stays unanswered for answer_timeout_s.
         """
-        book = RoundBook(plan, t0_s)
+        book = RoundBook(plan, t0_s, clock=self.clock)
         decoder = PascoDecoder(book)
         last_s = t0_s
         done_s: list[float] = []

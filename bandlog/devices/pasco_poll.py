@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 FALLBACK_AFTER_TIMEOUTS = 3
 """Unanswered stages in a row after which requests go one at a time (the device may not queue them)."""
-SPAN_SMOOTHING = 0.1
-"""Weight of the newest round in the typical request-to-answer span (used when a request time is unknown)."""
 
 
 async def request_read(link: GattLink, channel: Channel) -> None:
@@ -104,37 +103,57 @@ class PolledSample:
 class RoundBook:
     """Open stages, attribute replies, assemble a sample per fully answered round.
 
-    A round's sample time is the midpoint between its first request and its last answer: the
-    device read its sensors somewhere in that window. The request time is taken as the arrival
-    of the answer that let it go (the poller writes as soon as that answer is filed), so it runs
-    early by however long the reader took to file that answer (small while the reader keeps up).
+    Replies carry no sequence number, so a reply filed late (the reader was busy) must not be
+    taken for the answer to a newer request. The book therefore keeps an estimate of the link's
+    clock (the clock that stamps Notification.t_host_s): `clock` minus the smallest offset seen
+    between `clock` at filing and a reply's arrival stamp. The estimate can only run early, so a
+    reply that arrived before its stage was requested is certainly stale and is dropped.
+
+    A round's sample time is the midpoint between its request and its last answer: the device
+    read its sensors somewhere in that window.
     """
 
-    def __init__(self, plan: PollPlan, t0_s: float) -> None:
+    def __init__(self, plan: PollPlan, t0_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.plan = plan
         self.t0_s = t0_s
         self.on_stage_answered: Callable[[], None] | None = None
         self.samples = 0
         self.lost_rounds = 0
+        self.stale_replies = 0
+        self._clock = clock
+        self._clock_offset_s: float | None = None
         self._stage = -1
         """Index of the open stage in plan.stages; -1 when the next stage opens a new round."""
         self._outstanding: list[Channel] = []
         self._answers: dict[Channel, Sample | None] = {}
-        self._round_request_s: float | None = None
-        self._last_answer_s: float | None = t0_s
-        """When the last stage was answered; None after a timeout (the next request time is unknown)."""
-        self._typical_span_s: float | None = None
+        self._stage_request_s = t0_s
+        self._round_request_s = t0_s
+        self._last_seen_s = t0_s
 
     @property
     def outstanding(self) -> tuple[Channel, ...]:
         return tuple(self._outstanding)
 
+    def observe(self, t_host_s: float) -> None:
+        """A notification stamped t_host_s is being filed now: refine the link-clock estimate."""
+        offset_s = self._clock() - t_host_s
+        if self._clock_offset_s is None or offset_s < self._clock_offset_s:
+            self._clock_offset_s = offset_s
+        self._last_seen_s = max(self._last_seen_s, t_host_s)
+
+    def link_now_s(self) -> float:
+        """The link clock now, never late; before any observation, the latest arrival known."""
+        if self._clock_offset_s is None:
+            return self._last_seen_s
+        return max(self._clock() - self._clock_offset_s, self._last_seen_s)
+
     def open_stage(self) -> tuple[Channel, ...]:
         """The channels to request now: the next stage of the open round, or the first of a new one."""
+        self._stage_request_s = self.link_now_s()
         if self._stage < 0 or self._stage == len(self.plan.stages) - 1:
             self._stage = 0
             self._answers = {}
-            self._round_request_s = self._last_answer_s
+            self._round_request_s = self._stage_request_s
         else:
             self._stage += 1
         stage = self.plan.stages[self._stage]
@@ -143,11 +162,10 @@ class RoundBook:
 
     def stage_timed_out(self) -> None:
         """The open stage went unanswered: its round is lost and the next one starts afresh."""
-        if self._stage >= 0:
+        if self._outstanding:
             self.lost_rounds += 1
         self._stage = -1
         self._outstanding = []
-        self._last_answer_s = None
 
     def replan(self, plan: PollPlan) -> None:
         """Use another plan from the next round on (called between stages)."""
@@ -155,12 +173,15 @@ class RoundBook:
         self._stage = -1
         self._outstanding = []
 
-    def attribute(self, service: int, payload_size: int) -> Channel | None:
-        """The outstanding channel a read reply on `service` answers, or None for a stale/unasked reply.
+    def attribute(self, service: int, payload_size: int, t_host_s: float) -> Channel | None:
+        """The outstanding channel a read reply answers, or None for a stale or unasked reply.
 
         On service 0 the reply is matched by sample size, then by request order (first asked,
         first answered), which is as far as the protocol lets a reply be told apart.
         """
+        if t_host_s < self._stage_request_s:
+            self.stale_replies += 1
+            return None
         if service != DEVICE_SERVICE:
             return next((c for c in self._outstanding if c.service == service), None)
         sized = [c for c in self._outstanding if c.packet_size == payload_size]
@@ -175,30 +196,19 @@ class RoundBook:
         self._answers[channel] = sample
         if self._outstanding:
             return None
-        self._last_answer_s = t_host_s
         result = None
-        failed = any(a is None for a in self._answers.values())
-        if failed:
+        if any(a is None for a in self._answers.values()):
             self.lost_rounds += 1
             self._stage = -1
         elif self._stage == len(self.plan.stages) - 1:
-            result = self._sample(t_host_s)
+            force, accel, gyro = (self._answers[c] for c in Channel)
+            assert isinstance(force, ForceRaw) and isinstance(accel, TriadRaw) and isinstance(gyro, TriadRaw)
+            self.samples += 1
+            t_s = (self._round_request_s + t_host_s) / 2 - self.t0_s
+            result = PolledSample(t_s, t_host_s, force, accel, gyro)
         if self.on_stage_answered is not None:
             self.on_stage_answered()
         return result
-
-    def _sample(self, t_done_s: float) -> PolledSample:
-        request_s = self._round_request_s
-        if request_s is not None:
-            span_s = max(t_done_s - request_s, 0.0)
-            typical = self._typical_span_s
-            self._typical_span_s = span_s if typical is None else typical + SPAN_SMOOTHING * (span_s - typical)
-        else:
-            span_s = self._typical_span_s or 0.0
-        force, accel, gyro = (self._answers[c] for c in Channel)
-        assert isinstance(force, ForceRaw) and isinstance(accel, TriadRaw) and isinstance(gyro, TriadRaw)
-        self.samples += 1
-        return PolledSample(t_done_s - span_s / 2 - self.t0_s, t_done_s, force, accel, gyro)
 
 
 class Poller:
@@ -248,8 +258,9 @@ class Poller:
                     async with asyncio.timeout(self.answer_timeout_s):
                         await self._answered.wait()
                 except TimeoutError:
-                    self._on_timeout(unanswered_in_a_row := unanswered_in_a_row + 1)
-                    continue
+                    if not self._answered.is_set():  # else answered as the timeout fired
+                        self._on_timeout(unanswered_in_a_row := unanswered_in_a_row + 1)
+                        continue
                 unanswered_in_a_row = 0
         except (ConnectionLostError, ProtocolError) as error:
             log.info("PASCO polling stopped: %s", error)

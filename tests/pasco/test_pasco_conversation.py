@@ -58,7 +58,7 @@ def assert_values_match_twin(got: SampleBlock, twin: PascoTwin, first: int = FIR
 
 async def started(twin: PascoTwin, **kwargs) -> tuple[PascoProfile, LoopbackLink, object]:
     link = LoopbackLink(twin, step_s=0.001)
-    profile = PascoProfile(**kwargs)
+    profile = PascoProfile(clock=lambda: link.now_s, **kwargs)  # the loopback's virtual clock stamps notifications
     info = await profile.start(link)
     return profile, link, info
 
@@ -180,7 +180,7 @@ class DroppingLink(LoopbackLink):
 async def test_the_poller_ends_by_itself_when_the_link_fails() -> None:
     twin = PascoTwin(MOTION)
     link = DroppingLink(twin, step_s=0.001)
-    profile = PascoProfile()
+    profile = PascoProfile(clock=lambda: link.now_s)
     info = await profile.start(link)
     decoder = profile.new_decoder(info)
     await poll_for(decoder, link, 0.1)

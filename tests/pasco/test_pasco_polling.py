@@ -32,15 +32,43 @@ def reply(service: int, payload: bytes, t_s: float, status: int = 0) -> Notifica
     return Notification(char_uuid(service, RECEIVE_REPLY_CHAR), bytes(GenericResponse(status, 0x05, payload)), t_s)
 
 
+class Clock:
+    """The host clock the book reads; tests set it (here equal to the link clock: replies filed at once)."""
+
+    def __init__(self, now_s: float = 0.0) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def new_book(plan: PollPlan, t0_s: float) -> tuple[RoundBook, PascoDecoder, Clock]:
+    clock = Clock(t0_s)
+    book = RoundBook(plan, t0_s, clock=clock)
+    return book, PascoDecoder(book), clock
+
+
 def answer_round(
-    decoder: PascoDecoder, book: RoundBook, t_answers: list[float], services: dict = OWN, samples: dict = SAMPLES
+    decoder: PascoDecoder,
+    book: RoundBook,
+    t_answers: list[float],
+    services: dict = OWN,
+    samples: dict = SAMPLES,
+    clock: Clock | None = None,
 ) -> list:
-    """Open the stages of one round and answer each channel at the given times, in channel order."""
+    """Open the stages of one round and answer each channel at the given times, in channel order.
+
+    With a clock, each stage is requested when the previous answer is filed and answers are filed
+    as they arrive.
+    """
     outputs, times = [], iter(t_answers)
     while True:
         stage = book.open_stage()
         for channel in stage:
-            outputs.append(decoder.feed(reply(services[channel], bytes(samples[channel]), next(times))))
+            t_s = next(times)
+            if clock is not None:
+                clock.now_s = t_s
+            outputs.append(decoder.feed(reply(services[channel], bytes(samples[channel]), t_s)))
         if channel is G:
             return outputs
 
@@ -56,51 +84,64 @@ def test_plans_keep_every_reply_attributable() -> None:
 
 
 def test_a_round_becomes_one_sample_at_the_midpoint_of_request_and_last_answer() -> None:
-    book = RoundBook(PollPlan.pipelined(OWN), t0_s=100.0)
-    decoder = PascoDecoder(book)
+    book, decoder, clock = new_book(PollPlan.pipelined(OWN), t0_s=100.0)
     woken = []
     book.on_stage_answered = lambda: woken.append(True)
-    first = answer_round(decoder, book, [100.004, 100.006, 100.010])
+    first = answer_round(decoder, book, [100.004, 100.006, 100.010], clock=clock)
     assert [len(o.blocks) for o in first] == [0, 0, 1] and len(woken) == 1
     block = first[-1].blocks[0]
     assert block.t_s[0] == pytest.approx(0.005) and block.t_host_s[0] == 100.010
     assert block.force_n[0] == pytest.approx((40000 - 32768) * 50 / 27768)
     np.testing.assert_allclose(block.acc_ms2[0], np.array([10, -20, 2048]) * ACC_MS2_PER_COUNT)
     np.testing.assert_allclose(block.gyro_dps[0], np.array([-100, 0, 7]) * GYRO_DPS_PER_COUNT)
-    second = answer_round(decoder, book, [100.014, 100.016, 100.030])
-    assert second[-1].blocks[0].t_s[0] == pytest.approx(0.020)  # request left at 100.010, last answer 100.030
-    # a timed-out round is lost; the next one's request time is unknown, so the typical span is used
+    second = answer_round(decoder, book, [100.014, 100.016, 100.030], clock=clock)
+    assert second[-1].blocks[0].t_s[0] == pytest.approx(0.020)  # requested at 100.010, last answer 100.030
+    # a timed-out round is lost; the next request leaves when the poller gives up (host clock)
     book.open_stage()
+    clock.now_s = 100.530
     book.stage_timed_out()
-    third = answer_round(decoder, book, [101.0, 101.001, 101.002])
+    third = answer_round(decoder, book, [100.540, 100.541, 100.550], clock=clock)
     assert book.lost_rounds == 1 and [n.kind for n in third[0].notices] == ["dropped"]
-    typical = 0.01 + 0.1 * (0.02 - 0.01)
-    assert third[-1].blocks[0].t_s[0] == pytest.approx(1.002 - typical / 2)
+    assert third[-1].blocks[0].t_s[0] == pytest.approx(0.540)
     assert book.samples == 3
 
 
+def test_replies_filed_late_are_not_taken_for_answers_to_newer_requests() -> None:
+    book, decoder, clock = new_book(PollPlan.pipelined(OWN), t0_s=0.0)
+    answer_round(decoder, book, [0.004, 0.006, 0.010], clock=clock)
+    book.open_stage()
+    clock.now_s = 0.510  # the reader was busy: the answers arrived at 0.02 but are not filed yet
+    book.stage_timed_out()
+    assert book.open_stage() == (F, A, G)
+    for channel in Channel:  # now the reader files the old answers, stamped with their arrival
+        out = decoder.feed(reply(channel.service, bytes(SAMPLES[channel]), 0.020))
+        assert out.blocks == []
+    assert book.stale_replies == 3 and book.outstanding == (F, A, G)
+    clock.now_s = 0.52
+    outputs = [decoder.feed(reply(c.service, bytes(SAMPLES[c]), 0.52)) for c in Channel]
+    assert outputs[-1].blocks[0].t_s[0] == pytest.approx(0.515)
+
+
 def test_one_at_a_time_rounds_answered_on_the_device_service() -> None:
-    book = RoundBook(PollPlan.pipelined({F: 0, A: 0, G: 0}).one_at_a_time(), t0_s=0.0)
-    decoder = PascoDecoder(book)
-    outputs = answer_round(decoder, book, [0.01, 0.02, 0.03], services={F: 0, A: 0, G: 0})
+    book, decoder, clock = new_book(PollPlan.pipelined({F: 0, A: 0, G: 0}).one_at_a_time(), t0_s=0.0)
+    outputs = answer_round(decoder, book, [0.01, 0.02, 0.03], services={F: 0, A: 0, G: 0}, clock=clock)
     assert [len(o.blocks) for o in outputs] == [0, 0, 1]
     assert outputs[-1].blocks[0].t_s[0] == pytest.approx(0.015)
 
 
 def test_device_service_replies_are_matched_by_size_then_request_order() -> None:
-    book = RoundBook(PollPlan.pipelined({F: 0, A: 0, G: 0}), t0_s=0.0)
+    book, _, _ = new_book(PollPlan.pipelined({F: 0, A: 0, G: 0}), t0_s=0.0)
     assert book.open_stage() == (F, A)
-    assert book.attribute(0, 6) is A and book.attribute(0, 2) is F
-    assert book.attribute(0, 0) is F  # an error reply carries no sample: first asked, first answered
-    assert book.attribute(3, 6) is None  # gyro was not asked in this stage
+    assert book.attribute(0, 6, 0.01) is A and book.attribute(0, 2, 0.01) is F
+    assert book.attribute(0, 0, 0.01) is F  # an error reply carries no sample: first asked, first answered
+    assert book.attribute(3, 6, 0.01) is None  # gyro was not asked in this stage
     book.answer(F, SAMPLES[F], 0.01)
     with pytest.raises(ConfigError):
         book.answer(F, SAMPLES[F], 0.02)
 
 
 def test_refused_and_garbled_answers_lose_their_round_and_are_reported() -> None:
-    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
-    decoder = PascoDecoder(book)
+    book, decoder, _ = new_book(PollPlan.pipelined(OWN), t0_s=0.0)
     book.open_stage()
     assert decoder.feed(reply(1, b"", 0.01, status=1)).blocks == []
     with pytest.raises(DecodeError):
@@ -113,8 +154,7 @@ def test_refused_and_garbled_answers_lose_their_round_and_are_reported() -> None
 
 
 def test_other_characteristics_and_packets_are_ignored() -> None:
-    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
-    decoder = PascoDecoder(book)
+    book, decoder, _ = new_book(PollPlan.pipelined(OWN), t0_s=0.0)
     book.open_stage()
     for notification in (
         Notification(char_uuid(1, SEND_COMMAND_CHAR), bytes(GenericResponse(0, 5, bytes(SAMPLES[F]))), 0.01),
@@ -127,8 +167,7 @@ def test_other_characteristics_and_packets_are_ignored() -> None:
 
 
 def test_longer_answers_use_their_first_bytes_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
-    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
-    decoder = PascoDecoder(book)
+    book, decoder, _ = new_book(PollPlan.pipelined(OWN), t0_s=0.0)
     with caplog.at_level(logging.WARNING, logger="bandlog.devices.pasco"):
         for k in range(2):
             book.open_stage()
@@ -139,8 +178,7 @@ def test_longer_answers_use_their_first_bytes_with_one_warning(caplog: pytest.Lo
 
 
 def test_range_and_rate_notices() -> None:
-    book = RoundBook(PollPlan.pipelined(OWN), t0_s=0.0)
-    decoder = PascoDecoder(book)
+    book, decoder, _ = new_book(PollPlan.pipelined(OWN), t0_s=0.0)
     kinds = []
     for k, raw in enumerate([40000, 0xFFFF, 0xFFFF, 40000, 62000]):
         samples = {**SAMPLES, F: ForceRaw(raw)}
