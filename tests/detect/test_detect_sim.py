@@ -11,10 +11,10 @@ from bandlog.samples import SampleBlock
 
 from detect_helpers import matched, short_session
 
-BOUNDS_S = {"force+imu": (0.08, 0.25), "imu": (0.08, 0.25), "force": (0.7, 3.5)}
-"""(median, max) |onset or offset error| per session. Force-only onsets are estimates (science.md
-5.5): very slow eccentrics start with a force slope no faster than the band's relaxation, so the
-onset can come seconds late; the benchmark reports their distribution."""
+BOUNDS_S = {"force+imu": (0.08, 0.25), "imu": (0.08, 0.25), "force": (0.45, 2.0)}
+"""(median, max) |onset or offset error| per session. Force-only times are estimates (science.md
+5.5) from hinge fits over each finished rep; slow reps that stall or creep into the bottom can
+still be 1-2 s off at the offset; the benchmark reports the distribution."""
 
 
 @pytest.mark.parametrize("mode", ["force+imu", "force", "imu"])
