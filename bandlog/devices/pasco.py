@@ -37,7 +37,7 @@ from bandlog.devices.pasco_codec import (
     parse_uuid,
     service_uuid,
 )
-from bandlog.devices.pasco_poll import Poller, PolledSample, PollPlan, RoundBook, request_read
+from bandlog.devices.pasco_poll import FALLBACK_AFTER_TIMEOUTS, Poller, PolledSample, PollPlan, RoundBook, request_read
 from bandlog.errors import ConfigError, DecodeError, ProtocolError
 from bandlog.link import GattLink, Notification
 from bandlog.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
@@ -49,7 +49,10 @@ NAME_MARK = "Force Accel"
 REPLY_TIMEOUT_S = 2.0
 """For the reads in start(); PASCO's library itself waits 50 ms after each read request."""
 ANSWER_TIMEOUT_S = 0.5
-"""In the polling loop: a read unanswered this long is lost and the next round begins."""
+"""Longest wait for an answer while polling; a read unanswered this long is lost and the next round begins."""
+ANSWER_TIMEOUT_ROUNDS = 10.0
+MIN_ANSWER_TIMEOUT_S = 0.1
+"""The polling wait is ANSWER_TIMEOUT_ROUNDS measured rounds, within [MIN_ANSWER_TIMEOUT_S, ANSWER_TIMEOUT_S]."""
 MEASURE_ROUNDS = 5
 RATE_NOTICE_EVERY_S = 10.0
 
@@ -189,7 +192,9 @@ class PascoProfile(DeviceProfile):
             plan = plan.one_at_a_time()
             rate_hz, t0_s = await self._measure(link, plan, answered_s[-1])
         self._book = RoundBook(plan, t0_s, clock=self.clock)
-        self._poller = Poller(self._book, answer_timeout_s=self.answer_timeout_s)
+        # generous next to a round, so only lost replies time out; a reply filed late is dropped as stale anyway
+        answer_timeout_s = min(self.answer_timeout_s, max(MIN_ANSWER_TIMEOUT_S, ANSWER_TIMEOUT_ROUNDS / rate_hz))
+        self._poller = Poller(self._book, answer_timeout_s=answer_timeout_s)
         self._poller.start(link)
         log.info("PASCO polling %s at about %.1f samples/s", plan.describe(), rate_hz)
         return StreamInfo(
@@ -239,32 +244,46 @@ class PascoProfile(DeviceProfile):
     async def _measure(self, link: GattLink, plan: PollPlan, t0_s: float) -> tuple[float, float]:
         """Poll MEASURE_ROUNDS rounds right here: (samples/s reached, time of the last answer).
 
-        Raises ProtocolError when a read stays unanswered for answer_timeout_s.
+        Raises ProtocolError once FALLBACK_AFTER_TIMEOUTS stages went unanswered, or when the
+        sensor refuses most reads.
         """
         book = RoundBook(plan, t0_s, clock=self.clock)
         decoder = PascoDecoder(book)
-        last_s = t0_s
         done_s: list[float] = []
-        for _ in range(MEASURE_ROUNDS * len(plan.stages)):
+        last_s, unanswered = t0_s, 0
+        for _ in range(3 * MEASURE_ROUNDS * len(plan.stages)):
+            if len(done_s) == MEASURE_ROUNDS:
+                break
             for channel in book.open_stage():
                 await request_read(link, channel)
-            first_s: float | None = None
-            while book.outstanding:
-                notification = await link.next_notification(self.answer_timeout_s)
-                if first_s is None:
-                    first_s = notification.t_host_s
-                elif notification.t_host_s - first_s > self.answer_timeout_s:
-                    raise ProtocolError(f"no answer to a {plan.describe()} read within {self.answer_timeout_s:g} s")
-                try:
-                    out = decoder.feed(notification)
-                except DecodeError as error:
-                    raise ProtocolError(f"PASCO sensor sent a malformed reply while polling: {error}") from error
-                done_s += [float(block.t_host_s[-1]) for block in out.blocks if block.t_host_s is not None]
-                last_s = notification.t_host_s
+            try:
+                last_s = await self._await_stage(link, book, decoder, done_s)
+            except ProtocolError as error:
+                book.stage_timed_out()
+                if (unanswered := unanswered + 1) >= FALLBACK_AFTER_TIMEOUTS:
+                    raise ProtocolError(f"{unanswered} {plan.describe()} reads went unanswered ({error})") from error
         if len(done_s) < MEASURE_ROUNDS:
-            raise ProtocolError(f"PASCO sensor refused {MEASURE_ROUNDS - len(done_s)} of {MEASURE_ROUNDS} polling rounds")
-        span_s = done_s[-1] - done_s[0]
-        return ((len(done_s) - 1) / span_s if span_s > 0 else float("inf")), last_s
+            raise ProtocolError(f"PASCO sensor answered only {len(done_s)} of the polling rounds measured")
+        interval_s = float(np.median(np.diff(done_s)))
+        return (1.0 / interval_s if interval_s > 0 else float("inf")), last_s
+
+    async def _await_stage(self, link: GattLink, book: RoundBook, decoder: PascoDecoder, done_s: list[float]) -> float:
+        """Feed replies until the open stage is answered; the last arrival time. ProtocolError on a timeout."""
+        first_s: float | None = None
+        last_s = 0.0
+        while book.outstanding:
+            notification = await link.next_notification(self.answer_timeout_s)
+            last_s = notification.t_host_s
+            if first_s is None:
+                first_s = last_s
+            elif last_s - first_s > self.answer_timeout_s:
+                raise ProtocolError(f"no answer within {self.answer_timeout_s:g} s")
+            try:
+                out = decoder.feed(notification)
+            except DecodeError as error:
+                raise ProtocolError(f"PASCO sensor sent a malformed reply while polling: {error}") from error
+            done_s += [float(block.t_host_s[-1]) for block in out.blocks if block.t_host_s is not None]
+        return last_s
 
     def new_decoder(self, info: StreamInfo) -> StreamDecoder:
         if self._book is None:

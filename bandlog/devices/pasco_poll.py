@@ -38,7 +38,7 @@ from bandlog.link import GattLink
 log = logging.getLogger(__name__)
 
 FALLBACK_AFTER_TIMEOUTS = 3
-"""Unanswered stages in a row after which requests go one at a time (the device may not queue them)."""
+"""Partly answered stages in a row after which reads go one at a time (the device does not queue them)."""
 
 
 async def request_read(link: GattLink, channel: Channel) -> None:
@@ -160,12 +160,18 @@ class RoundBook:
         self._outstanding = list(stage)
         return stage
 
-    def stage_timed_out(self) -> None:
-        """The open stage went unanswered: its round is lost and the next one starts afresh."""
+    def stage_timed_out(self) -> bool:
+        """The open stage went unanswered: its round is lost and the next one starts afresh.
+
+        True when some of its reads were answered and others not: the mark of a device that
+        cannot queue reads (a busy reader or a lost link leaves all of them unanswered).
+        """
+        partly = 0 < len(self._outstanding) < len(self.plan.stages[self._stage]) if self._stage >= 0 else False
         if self._outstanding:
             self.lost_rounds += 1
         self._stage = -1
         self._outstanding = []
+        return partly
 
     def replan(self, plan: PollPlan) -> None:
         """Use another plan from the next round on (called between stages)."""
@@ -247,7 +253,7 @@ class Poller:
             await task
 
     async def _run(self, link: GattLink) -> None:
-        unanswered_in_a_row = 0
+        partly_in_a_row = 0
         try:
             while True:
                 self._answered.clear()
@@ -259,16 +265,18 @@ class Poller:
                         await self._answered.wait()
                 except TimeoutError:
                     if not self._answered.is_set():  # else answered as the timeout fired
-                        self._on_timeout(unanswered_in_a_row := unanswered_in_a_row + 1)
+                        partly_in_a_row = self._on_timeout(partly_in_a_row)
                         continue
-                unanswered_in_a_row = 0
+                partly_in_a_row = 0
         except (ConnectionLostError, ProtocolError) as error:
             log.info("PASCO polling stopped: %s", error)
 
-    def _on_timeout(self, in_a_row: int) -> None:
+    def _on_timeout(self, partly_in_a_row: int) -> int:
+        """Give up on the open stage; go one read at a time once pipelined stages keep coming back partial."""
         self.timeouts += 1
         log.debug("PASCO read of %s unanswered within %g s", "+".join(c.label for c in self.book.outstanding), self.answer_timeout_s)
-        self.book.stage_timed_out()
-        if in_a_row >= self.fallback_after and len(self.book.plan.stages) < len(Channel):
+        partly_in_a_row = partly_in_a_row + 1 if self.book.stage_timed_out() else 0
+        if partly_in_a_row >= self.fallback_after and len(self.book.plan.stages) < len(Channel):
             self.book.replan(self.book.plan.one_at_a_time())
-            log.warning("PASCO sensor left %d pipelined reads unanswered in a row; reading one channel at a time", in_a_row)
+            log.warning("PASCO sensor left part of %d pipelined reads in a row unanswered; reading one channel at a time", partly_in_a_row)
+        return partly_in_a_row

@@ -151,6 +151,36 @@ async def test_polling_falls_back_to_one_at_a_time_after_unanswered_rounds() -> 
     assert len(got) > 20
 
 
+def assert_rounds_consistent(got: SampleBlock, twin: PascoTwin) -> None:
+    """Every sample is one whole round the twin answered (force, accel and gyro of the same round), in order."""
+    force, acc, gyro = (getattr(sent(twin, c), c) for c in ("force_n", "acc_ms2", "gyro_dps"))
+    j = 0
+    for k in range(len(got)):
+        while force[j] != got.force_n[k] or not np.array_equal(acc[j], got.acc_ms2[k]):
+            j += 1  # IndexError here means a sample the twin never sent as one round
+        np.testing.assert_array_equal(gyro[j], got.gyro_dps[k])
+        j += 1
+
+
+async def test_a_busy_reader_loses_rounds_but_no_answer_lands_in_the_wrong_round() -> None:
+    twin = PascoTwin(MOTION)
+    profile, link, info = await started(twin, answer_timeout_s=0.02)
+    decoder = profile.new_decoder(info)
+    before, _ = await poll_for(decoder, link, 0.3)
+    for _ in range(4):  # answers keep arriving while nobody reads; the poller gives up and asks again
+        link.advance(0.05)
+        await asyncio.sleep(0.03)
+    after, notices = await poll_for(decoder, link, 0.5)
+    await profile.stop(link)
+    book = profile.poller.book
+    assert book.stale_replies >= 3 and profile.poller.timeouts >= 3
+    assert book.plan.describe() == "force+accel+gyro"  # nothing was partly answered: no fallback
+    assert sum(n.value for n in notices if n.kind == "dropped") >= 3
+    got = SampleBlock.concat([before, after])
+    assert np.all(np.diff(got.t_s) > 0) and len(after) > 20
+    assert_rounds_consistent(got, twin)
+
+
 class MuteTwin(PascoTwin):
     def on_write(self, char_uuid: str, data: bytes, now_s: float) -> list[Outgoing]:
         return []
