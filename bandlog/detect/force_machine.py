@@ -203,6 +203,8 @@ class ForceMachine(MachineBase):
             return
         resting = abs(dforce) < p.force_still_rate * working
         self.n_settle = self.n_settle + 1 if resting else 0
+        if resting and force < self.rep_rest_n + p.force_rep_exit * working:
+            self.levels.rest_sample(force)  # the bottom rest starts here: track the drifting zero
         rising = dforce > p.force_ecc_enter_rate * working
         # a slow eccentric creeps into the bottom: wait in proportion (and never while the force
         # still falls), so the offset fit sees the rest
