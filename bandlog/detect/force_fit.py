@@ -29,6 +29,14 @@ POWERS = (2.0, 3.0)
 FIT_STEP_S = 0.02
 """Samples are averaged into bins this long before fitting (speed, and it halves the noise)."""
 MIN_BINS = 6
+STALL_LEVEL = 0.06
+"""A fitted hinge this share of R away from the peak (onset) or the bottom (offset) is a stall on
+the way down, not where the knee left the top or reached the bottom; the fit is repeated beside it."""
+STALL_FLAT = 0.015
+"""A stall's extent: where the force stays within this share of R of the level at the hinge."""
+STALL_REFITS = 2
+RISE_CUT = 0.05
+"""The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""
 
 
 def _bins(t_s: np.ndarray, force_n: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,3 +114,53 @@ def _fit_rows(f: np.ndarray, base: np.ndarray, hinge: np.ndarray) -> tuple[np.nd
     coef = np.linalg.solve(a, rhs[..., None])[..., 0]
     sse = float(f @ f) - np.einsum("kj,kj->k", coef, rhs)
     return sse, coef
+
+
+def refine_onset(
+    t: np.ndarray, raw: np.ndarray, smooth: np.ndarray, peak: int, bottom: int, dt_s: float,
+    working_n: float, window: float, level: float,
+) -> float | None:
+    """Onset of a finished rep: fit from the peak until the force has fallen `window` x R; a hinge
+    found well below the peak ends a stall on the way down, so the fit is repeated up to its start."""
+    fallen = np.flatnonzero(smooth[peak:bottom] < smooth[peak] - window * working_n)
+    if not fallen.size:
+        return None
+    stop = peak + int(fallen[0]) + 1
+    onset = None
+    for _ in range(STALL_REFITS + 1):
+        fit = onset_s(t[peak:stop], raw[peak:stop], dt_s, level * working_n)
+        if fit is None or not t[peak] <= fit[1] <= t[stop - 1]:
+            break
+        onset = fit[1]
+        hinge_n = float(smooth[peak + int(np.searchsorted(t[peak:stop], fit[0]))])
+        if smooth[peak] - hinge_n < STALL_LEVEL * working_n:
+            break
+        stop = peak + int(np.argmax(smooth[peak:stop] <= hinge_n + STALL_FLAT * working_n)) + 1
+    return onset
+
+
+def refine_offset(
+    t: np.ndarray, raw: np.ndarray, smooth: np.ndarray, peak: int, bottom: int, dt_s: float,
+    working_n: float, window: float, level: float,
+) -> float | None:
+    """Offset of a finished rep: fit from where the force was last `window` x R above the bottom to
+    the bottom rest (cut where the next rep's rise begins); a hinge found well above the bottom starts
+    a stall, so the fit is repeated after its end."""
+    high = np.flatnonzero(smooth[peak:bottom] > smooth[bottom] + window * working_n)
+    if not high.size:
+        return None
+    start = peak + int(high[-1])
+    slope = np.diff(smooth[bottom:], append=smooth[-1]) / dt_s
+    climbing = np.flatnonzero(slope > RISE_CUT * working_n)
+    stop = bottom + (int(climbing[0]) if climbing.size else slope.size)
+    end = None
+    for _ in range(STALL_REFITS + 1):
+        fit = offset_s(t[start:stop], raw[start:stop], dt_s, level * working_n)
+        if fit is None or not t[start] <= fit[1] <= t[stop - 1]:
+            break
+        end = fit[1]
+        hinge_n = float(smooth[min(start + int(np.searchsorted(t[start:stop], fit[0])), stop - 1)])
+        if hinge_n - smooth[bottom] < STALL_LEVEL * working_n:
+            break
+        start = int(np.flatnonzero(smooth[: bottom + 1] >= hinge_n - STALL_FLAT * working_n)[-1])
+    return end

@@ -20,20 +20,12 @@ from bandlog.detect import force_fit
 from bandlog.detect.events import EccentricEnded, EccentricStarted, RepStarted
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
 from bandlog.detect.params import DetectorParams
-from bandlog.detect.trace import RepCandidate, RepTrace, last_above
+from bandlog.detect.trace import RepCandidate, RepTrace
 
 UNKNOWN_RANGE_STILL_NPS = 1.0
 """Rest test before any rep has set R: force changing slower than this (N/s)."""
 SMOOTH_HZ = 2.0
 """Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
-STALL_LEVEL = 0.06
-"""A fitted hinge this share of R away from the peak (onset) or the bottom (offset) is a stall on
-the way down, not where the knee left the top or reached the bottom; the fit is repeated beside it."""
-STALL_FLAT = 0.015
-"""A stall's extent: where the force stays within this share of R of the level at the hinge."""
-STALL_REFITS = 2
-RISE_CUT = 0.05
-"""The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""
 
 
 class ForceMachine(MachineBase):
@@ -240,37 +232,10 @@ class ForceMachine(MachineBase):
         working = float(smooth[peak] - smooth[bottom])
         if working <= 0.0 or bottom - peak < 2:
             return onset, end
-        level = p.force_onset_level * working
-        fallen = np.flatnonzero(smooth[peak:bottom] < smooth[peak] - p.force_fit_window * working)
-        if fallen.size:
-            stop = peak + int(fallen[0]) + 1
-            for _ in range(STALL_REFITS + 1):
-                fit = force_fit.onset_s(t[peak:stop], raw[peak:stop], self.dt_s, level)
-                if fit is None or not t[peak] <= fit[1] <= t[stop - 1]:
-                    break
-                onset = fit[1]
-                # a hinge well below the peak ends a stall on the way down: fit up to its start
-                hinge_n = float(smooth[peak + int(np.searchsorted(t[peak:stop], fit[0]))])
-                if smooth[peak] - hinge_n < STALL_LEVEL * working:
-                    break
-                stop = peak + int(np.argmax(smooth[peak:stop] <= hinge_n + STALL_FLAT * working)) + 1
-        level = p.force_offset_level * working
-        high = np.flatnonzero(smooth[peak:bottom] > smooth[bottom] + p.force_fit_window * working)
-        if high.size:
-            start = peak + int(high[-1])
-            slope = np.diff(smooth[bottom:], append=smooth[-1]) / self.dt_s
-            climbing = np.flatnonzero(slope > RISE_CUT * working)
-            stop = bottom + (int(climbing[0]) if climbing.size else slope.size)
-            for _ in range(STALL_REFITS + 1):
-                fit = force_fit.offset_s(t[start:stop], raw[start:stop], self.dt_s, level)
-                if fit is None or not t[start] <= fit[1] <= t[stop - 1]:
-                    break
-                end = fit[1]
-                # a hinge well above the bottom starts a stall on the way down: fit after its end
-                hinge_n = float(smooth[min(start + int(np.searchsorted(t[start:stop], fit[0])), stop - 1)])
-                if hinge_n - smooth[bottom] < STALL_LEVEL * working:
-                    break
-                start = int(np.flatnonzero(smooth[: bottom + 1] >= hinge_n - STALL_FLAT * working)[-1])
+        fitted_onset = force_fit.refine_onset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_onset_level)
+        fitted_end = force_fit.refine_offset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_offset_level)
+        onset = fitted_onset if fitted_onset is not None else onset
+        end = fitted_end if fitted_end is not None else end
         return onset, max(end, onset)
 
     def _finalize(self, t: float) -> None:
