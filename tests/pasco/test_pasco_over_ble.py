@@ -7,7 +7,6 @@ emulated device clock is real time) and check the rate and the values end to end
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from bandlog.devices.pasco import MEASURE_ROUNDS
 from bandlog.emulate.faults import Faults
