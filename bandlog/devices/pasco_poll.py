@@ -37,6 +37,8 @@ from bandlog.link import GattLink
 
 log = logging.getLogger(__name__)
 
+MIN_CHECK_S = 0.005
+"""Shortest interval between the poller's looks at the link clock while it waits for answers."""
 FALLBACK_AFTER_TIMEOUTS = 3
 """Partly answered stages in a row after which reads go one at a time (the device does not queue them)."""
 
@@ -146,6 +148,10 @@ class RoundBook:
         if self._clock_offset_s is None:
             return self._last_seen_s
         return max(self._clock() - self._clock_offset_s, self._last_seen_s)
+
+    def waited_s(self) -> float:
+        """Link-clock seconds since the open stage was requested."""
+        return self.link_now_s() - self._stage_request_s
 
     def open_stage(self) -> tuple[Channel, ...]:
         """The channels to request now: the next stage of the open round, or the first of a new one."""
@@ -259,17 +265,28 @@ class Poller:
                 self._answered.clear()
                 for channel in self.book.open_stage():
                     await request_read(link, channel)
-                try:
-                    # not wait_for: on Python 3.11 it swallows a cancel that lands as the event is set
-                    async with asyncio.timeout(self.answer_timeout_s):
-                        await self._answered.wait()
-                except TimeoutError:
-                    if not self._answered.is_set():  # else answered as the timeout fired
-                        partly_in_a_row = self._on_timeout(partly_in_a_row)
-                        continue
-                partly_in_a_row = 0
+                if await self._answered_in_time():
+                    partly_in_a_row = 0
+                else:
+                    partly_in_a_row = self._on_timeout(partly_in_a_row)
         except (ConnectionLostError, ProtocolError) as error:
             log.info("PASCO polling stopped: %s", error)
+
+    async def _answered_in_time(self) -> bool:
+        """Wait until the stage is answered (True) or answer_timeout_s has passed on the LINK clock.
+
+        The link clock, not the event loop's: under an emulated virtual clock a slow host must not
+        count as a silent device. Checks a few times per timeout.
+        """
+        check_s = max(self.answer_timeout_s / 4, MIN_CHECK_S)
+        while not self._answered.is_set():
+            # not wait_for: on Python 3.11 it swallows a cancel that lands as the event is set
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(check_s):
+                    await self._answered.wait()
+            if not self._answered.is_set() and self.book.waited_s() >= self.answer_timeout_s:
+                return False
+        return True
 
     def _on_timeout(self, partly_in_a_row: int) -> int:
         """Give up on the open stage; go one read at a time once pipelined stages keep coming back partial."""
