@@ -35,22 +35,25 @@ class SharedClockMotion:
             self._zero_s = now
         return now - self._zero_s
 
-    def view(self) -> "SensorView":
-        return SensorView(self)
+    def view(self, motion: MotionSource | None = None) -> "SensorView":
+        """A view for one sensor; `motion` lets it see its own version of the movement on the same
+        clock (e.g. a sensor whose readings lag behind the others)."""
+        return SensorView(self, motion or self.motion)
 
 
 class SensorView:
     """A MotionSource for one twin: its stream time plus the anchor taken when its stream began."""
 
-    def __init__(self, shared: SharedClockMotion) -> None:
+    def __init__(self, shared: SharedClockMotion, motion: MotionSource) -> None:
         self.shared = shared
+        self.motion = motion
         self.anchors_s: list[float] = []
         """World time of stream time zero, one per stream (reconnects start new ones); for tests."""
         self._last_t_s: float | None = None
 
     @property
     def duration_s(self) -> float:
-        return self.shared.motion.duration_s
+        return self.motion.duration_s
 
     def sample(self, t_s: np.ndarray) -> SampleBlock:
         t = np.asarray(t_s, dtype=np.float64)
@@ -59,5 +62,5 @@ class SensorView:
         if len(t):
             self._last_t_s = float(t[-1])
         anchor = self.anchors_s[-1] if self.anchors_s else 0.0
-        block = self.shared.motion.sample(t + anchor)
+        block = self.motion.sample(t + anchor)
         return SampleBlock(t_s=t, force_n=block.force_n, acc_ms2=block.acc_ms2, gyro_dps=block.gyro_dps)

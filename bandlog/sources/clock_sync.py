@@ -60,19 +60,25 @@ STIFFNESS_KNOTS = 6
 """Hat functions over the force range for the band's stiffness (dF/dθ as a function of F)."""
 DAHL_SWITCH_DEG = (3.0, 10.0)
 """Knee travel over which the band's hysteresis loop switches (science.md 6.2: 3-8 % elongation)."""
+MOVING_DPS = 5.0
+"""Knee rate above which a grid point counts as movement for the fit."""
 RELAX_TAU_S = (1.0, 3.0)
 """Time constants of the band's viscous relaxation (science.md 6.2: 1-5 s)."""
 RIDGE = 1e-6
 """Relative ridge on the normal equations: keeps a hat with no samples under it from being singular."""
-MIN_TRAVEL_DEG = 250.0
-"""Knee travel (sum of |dθ|) a window needs: about two reps, so one fidget cannot set the offset."""
+MIN_TRAVEL_DEG = 350.0
+"""Knee travel (sum of |dθ|) a window needs: two reps (one rep alone, in a window that is mostly
+rest, left the lag 50-100 ms off in the emulated recordings)."""
 MEASUREMENT_HORIZON_S = 90.0
 """Measurements older than this (IMU seconds) no longer count: the drift is re-learned as it moves."""
-LEVEL_MEASUREMENTS = 8
+LEVEL_MEASUREMENTS = 4
 """The offset level is the median over the newest this-many measurements (robust to an odd window)."""
 MIN_DRIFT_SPAN_S = 120.0
 """Measurements must span this long before their own slope replaces the coarse drift: each one
 scatters by ~10 ms with the reps in its window, so a shorter span gives a worse drift than the host clock."""
+DRIFT_PRIOR = 300e-6
+"""Typical clock drift between two devices (science.md 6.5: 20-500 ppm), the scale a noisy rate is
+weighed against."""
 MAX_DRIFT = 2e-3
 """Clock drift beyond 2000 ppm is not a crystal: a coarse slope past it is noise and is clipped."""
 HISTORY_S = WINDOW_S + 2 * SEARCH_S + 5.0
@@ -230,7 +236,12 @@ class ClockAligner:
         imu_line, force_line = self._imu.fit.line(), self._force.fit.line()
         t_ref_s = imu_line.t0_s
         t_force_s = float(force_line.device_time(imu_line.host0_s))
-        drift = float(np.clip(imu_line.slope / force_line.slope - 1.0, -MAX_DRIFT, MAX_DRIFT))
+        measured = imu_line.slope / force_line.slope - 1.0
+        # shrink towards zero by how well the host clock pins the rate down (little at real time
+        # over a minute; a lot when an emulated sensor runs 20x faster, so host jitter counts 20x)
+        variance = imu_line.slope_sd**2 + force_line.slope_sd**2
+        prior = DRIFT_PRIOR**2
+        drift = float(np.clip(measured * prior / (prior + variance), -MAX_DRIFT, MAX_DRIFT))
         return t_force_s - t_ref_s, drift, t_ref_s
 
     def _model(self) -> tuple[float, float, float]:
@@ -319,49 +330,60 @@ class ClockAligner:
             logger.debug("no clock measurement over IMU %.1f-%.1f s: only %.0f deg of knee travel", start_s, end_s, travel_deg)
             return None
         f = sosfiltfilt(self._sos, np.interp(self.force_time(wide), t_force, force))
-        lags_s, fit = lag_fit(knee, f, lag_n, inner.start + lag_n)
+        lags_s, fit, fit_moving = lag_fit(knee, f, lag_n, inner.start + lag_n)
         best = int(np.argmax(fit))
-        if best in (0, len(fit) - 1) or fit[best] < min_fit:
+        if best in (0, len(fit) - 1) or fit_moving[best] < min_fit:
             self._misses += 1
             logger.debug("no clock measurement over IMU %.1f-%.1f s: fit %.2f at lag index %d/%d",
-                         start_s, end_s, fit[best], best, len(fit) - 1)
+                         start_s, end_s, fit_moving[best], best, len(fit) - 1)
             return None
         a, b, c = fit[best - 1 : best + 2]
         shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
         lag_s = float(lags_s[best]) + shift / GRID_HZ
         t_mid = 0.5 * (start_s + end_s)
-        return Measurement(t_mid, float(self.force_time(t_mid) - t_mid) + lag_s, float(fit[best]), travel_deg)
+        return Measurement(t_mid, float(self.force_time(t_mid) - t_mid) + lag_s, float(fit_moving[best]), travel_deg)
 
 
-def lag_fit(knee_dps: np.ndarray, force_n: np.ndarray, lag_n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """(lags in s, share of dF/dt explained) for each lag of the force against the knee rate.
+def lag_fit(knee_dps: np.ndarray, force_n: np.ndarray, lag_n: int, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lags in s, share of dF/dt explained, the same share while the knee moves) for each lag.
 
     The band's force changes at dF/dt = dF/dθ · ω_knee, and its stiffness dF/dθ is a function of the
     force itself (a power law and slack: large in mid-range, nothing when slack), so at each lag
     dF/dt is fitted by ω_knee times a piecewise-linear function of F (hat basis over its range), plus
-    the band's hysteresis switching (F times the rate of change of Dahl states of the knee path).
-    Plain correlation of dF/dt with ω would weigh the stiff part of each movement most and move the
-    peak by 40-60 ms; this fit is within ~15 ms on the simulated bands. The knee axis sign is free:
-    flipping ω flips every regressor, so the fit is the same.
+    the band's hysteresis switching (F times the rate of change of Dahl states of the knee path) and
+    its viscous relaxation (F high-passed at the relaxation time constants). Plain correlation of
+    dF/dt with ω would weigh the stiff part of each movement most and move the peak by 40-60 ms;
+    this fit is within ~10 ms on most simulated bands (bench/clock_sync.py). The knee axis sign is
+    free: flipping ω flips every knee regressor, so the fit is the same. The share while moving
+    leaves out still stretches (load-cell noise only), so a window with a long rest is not judged
+    a bad fit.
     """
     n = len(knee_dps)
     d_force = np.gradient(force_n, 1.0 / GRID_HZ)
     lo, hi = np.percentile(force_n, [1.0, 99.0])
     level = np.clip((force_n - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
     switching = [np.gradient(dahl_state(knee_dps, angle), 1.0 / GRID_HZ) for angle in DAHL_SWITCH_DEG]
-    relaxing = [level - lfilter([1.0 - math.exp(-1.0 / (tau * GRID_HZ))], [1.0, -math.exp(-1.0 / (tau * GRID_HZ))], level, zi=[level[0] * math.exp(-1.0 / (tau * GRID_HZ))])[0] for tau in RELAX_TAU_S]
+    relaxing = [level - _lowpass(level, tau) for tau in RELAX_TAU_S]
+    moving = np.abs(knee_dps) > MOVING_DPS
     knots = np.linspace(0.0, 1.0, STIFFNESS_KNOTS)
     lags = np.arange(-lag_n, lag_n + 1)
-    fit = np.empty(len(lags))
+    fit, fit_moving = np.empty(len(lags)), np.empty(len(lags))
     for i, lag in enumerate(lags):
         at = slice(offset + lag, offset + lag + n)
         y, f = d_force[at], level[at]
         hats = np.clip(1.0 - np.abs(f[:, None] - knots[None, :]) * (STIFFNESS_KNOTS - 1), 0.0, None)
         x = np.concatenate([knee_dps[:, None] * hats, np.stack([f * s for s in switching] + [r[at] for r in relaxing], axis=1)], axis=1)
-        gram, moment, energy = x.T @ x, x.T @ y, float(y @ y) + 1e-12
+        gram, moment = x.T @ x, x.T @ y
         beta = np.linalg.solve(gram + RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram)), moment)
-        fit[i] = float(beta @ moment) / energy
-    return lags / GRID_HZ, fit
+        residual = y - x @ beta
+        fit[i] = 1.0 - float(residual @ residual) / (float(y @ y) + 1e-12)
+        fit_moving[i] = 1.0 - float(residual[moving] @ residual[moving]) / (float(y[moving] @ y[moving]) + 1e-12)
+    return lags / GRID_HZ, fit, fit_moving
+
+
+def _lowpass(x: np.ndarray, tau_s: float) -> np.ndarray:
+    a = math.exp(-1.0 / (tau_s * GRID_HZ))
+    return lfilter([1.0 - a], [1.0, -a], x, zi=[x[0] * a])[0]
 
 
 def dahl_state(rate_dps: np.ndarray, switch_deg: float) -> np.ndarray:

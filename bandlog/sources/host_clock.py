@@ -13,6 +13,7 @@ followed. Pure computation; one instance per stream segment (device times jump a
 from __future__ import annotations
 
 import collections
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ class ClockLine:
     t0_s: float
     host0_s: float
     slope: float
+    slope_sd: float = math.inf
+    """Standard error of the slope, relative to it: host jitter over a short span makes it large."""
 
     def host_time(self, t_s: np.ndarray | float) -> np.ndarray:
         return self.host0_s + self.slope * (np.asarray(t_s, dtype=np.float64) - self.t0_s)
@@ -68,7 +71,9 @@ class HostClockFit:
         """Samples of this segment, in order, with their host arrival times."""
         if len(t_s) == 0:
             return
-        slope = self._reference_slope()
+        if self._first is None:
+            self._first = (float(t_s[0]), float(t_host_s[0]))
+        slope = self._reference_slope(float(t_s[-1]), float(t_host_s[-1]))
         score = t_host_s - slope * t_s
         bins = np.floor(t_s / BIN_S).astype(np.int64)
         # earliest-arriving sample per bin in this block, then merged with what the bin already holds
@@ -80,8 +85,6 @@ class HostClockFit:
             held = self._bins.get(key)
             if held is None or score[i] < held[1] - slope * held[0]:
                 self._bins[key] = (float(t_s[i]), float(t_host_s[i]))
-        if self._first is None:
-            self._first = (float(t_s[0]), float(t_host_s[0]))
         newest = next(reversed(self._bins))
         while self._bins and next(iter(self._bins)) < newest - WINDOW_S / BIN_S:
             self._bins.popitem(last=False)
@@ -96,10 +99,14 @@ class HostClockFit:
             self._fitted_bins = newest
         return self._line
 
-    def _reference_slope(self) -> float:
+    def _reference_slope(self, t_s: float, t_host_s: float) -> float:
+        """Host s per device s for picking each bin's earliest sample: the fit, the prior, or the span so far."""
         if self._line is not None:
             return self._line.slope
-        return self.prior_slope if self.prior_slope is not None else 1.0
+        if self.prior_slope is not None:
+            return self.prior_slope
+        assert self._first is not None
+        return _slope(np.array([self._first[0], t_s]), np.array([self._first[1], t_host_s]))
 
     def _fit(self) -> ClockLine:
         if self._first is None:
@@ -119,7 +126,10 @@ class HostClockFit:
             if keep.sum() < 3:
                 break
         slope, intercept = np.polyfit(x[keep] - x[-1], y[keep], 1)
-        return ClockLine(float(x[-1]), float(intercept), float(slope))
+        residual = y[keep] - (intercept + slope * (x[keep] - x[-1]))
+        spread = float(np.sum((x[keep] - x[keep].mean()) ** 2))
+        slope_sd = float(np.sqrt(np.sum(residual**2) / max(len(residual) - 2, 1) / spread)) / abs(slope)
+        return ClockLine(float(x[-1]), float(intercept), float(slope), slope_sd)
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> float:

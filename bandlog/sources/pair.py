@@ -24,6 +24,7 @@ from bandlog.meta import RecordingMeta
 from bandlog.pipeline import Gap
 from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 from bandlog.sources.ble import Backends, stream
+from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair_merge import PairMerger
 from bandlog.status import LinkState, LinkStatus
 
@@ -61,9 +62,11 @@ async def paired_stream(
     duration_s: float | None = None,
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
+    aligner: ClockAligner | None = None,
 ) -> AsyncIterator[SourceItem]:
     """Stream a force sensor and a motion sensor as one recording (see module docstring).
 
+    Pass `aligner` to watch the clock estimate as it develops (a live view, a test).
     duration_s counts on the IMU's time line. Ends like `stream()`: normally at the duration or when
     the consuming task is cancelled, after both links are closed; a device that cannot reconnect
     (or cannot be found) ends the recording with its error once everything merged so far is out.
@@ -74,7 +77,7 @@ async def paired_stream(
                   reconnect_timeout_s=reconnect_timeout_s, host_t0_s=host_t0_s)
     force_source = stream(force_target, options=force_options, tare=tare, meta=meta, **common)  # type: ignore[arg-type]
     imu_source = stream(imu_target, options=imu_options, tare=False, meta=meta, duration_s=duration_s, **common)  # type: ignore[arg-type]
-    pair = _Pair(meta)
+    pair = _Pair(meta, aligner)
     force_task = asyncio.create_task(_pump(FORCE, force_source, queue), name="paired force stream")
     imu_task: asyncio.Task[None] | None = None
     failure: BaseException | None = None
@@ -151,9 +154,9 @@ async def _finish_force(pair: "_Pair", queue: asyncio.Queue[_Item], force_task: 
 class _Pair:
     """The merging state: per-device status and meta, the merger, the one meta and status sent out."""
 
-    def __init__(self, meta: RecordingMeta) -> None:
+    def __init__(self, meta: RecordingMeta, aligner: ClockAligner | None) -> None:
         self.request_meta = meta
-        self.merger = PairMerger()
+        self.merger = PairMerger(aligner)
         self.force = _Device(FORCE)
         self.imu = _Device(IMU)
         self.meta_sent = False
