@@ -30,7 +30,8 @@ FLOORS: dict[str, dict[str, float]] = {
     # metric -> bound; names ending in _min are lower bounds, the rest upper bounds
     "force+imu": {"f1_min": 0.99, "onset_med_ms": 60, "onset_p95_ms": 150, "offset_med_ms": 60,
                   "offset_p95_ms": 150, "tut_ecc_err_pct": 3.0, "latency_p95_ms": 250},
-    "force": {"f1_min": 0.98, "tut_tension_err_pct": 3.0, "tut_ecc_err_pct": 8.0},
+    "force": {"f1_min": 0.99, "onset_med_ms": 120, "offset_med_ms": 150, "tut_tension_err_pct": 2.0,
+              "tut_ecc_err_pct": 5.0},
     "imu": {"f1_min": 0.98, "onset_med_ms": 80, "offset_med_ms": 80, "latency_p95_ms": 250},
 }
 
