@@ -6,13 +6,14 @@ device adds before sending. ClockAligner therefore works in three steps:
 
 (a) coarse: each device's time line is mapped to host time by a lower-envelope fit of arrival times
     (host_clock.py), which also gives the drift between the two clocks;
-(b) fine: over windows with movement, the band force's rate of change is cross-correlated with the
-    knee angular velocity. Both follow the knee: dF/dt = dF/dθ · ω_knee with dF/dθ > 0, so the
-    correlation peaks where the signals line up. The knee axis is the first principal component of the
-    gyro; its sign is unknown, so the lag of largest |correlation| wins, refined between grid points
-    by a parabola;
-(c) tracking: the window slides on; the offset measured in the latest windows (with the drift from
-    their spread, or from the coarse fit until they span long enough) is the current estimate.
+(b) fine: over windows with movement, the force's rate of change is fitted to the knee angular
+    velocity at a range of lags (lag_fit.py): dF/dt = dF/dθ · ω_knee with the band's stiffness,
+    hysteresis and relaxation in the fit, so the fit is best where the signals line up. The knee
+    axis is the first principal component of the gyro; its sign does not matter to the fit. The
+    best lag is refined between grid points by a parabola;
+(c) tracking: the window slides on; the median offset of the newest windows, with the drift from
+    their spread once they span two minutes (before that from the coarse fit, shrunk towards zero
+    by its uncertainty), is the current estimate.
 
 The estimate maps IMU time to force time: force_time(t_imu) = t_imu + offset, offset = level +
 drift * (t_imu - t_ref). Reconnecting either device restarts its time line segment, so the
@@ -27,18 +28,17 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfiltfilt
+from scipy.signal import butter, sosfiltfilt
 
 from bandlog.errors import ConfigError
 from bandlog.samples import SampleBlock
 from bandlog.sources.host_clock import HostClockFit
+from bandlog.sources.lag_fit import GRID_HZ, lag_fit
 
 logger = logging.getLogger(__name__)
 
-GRID_HZ = 100.0
-"""Rate of the common grid both signals are resampled onto for the correlation."""
 LOWPASS_HZ = 4.0
-"""Zero-phase low-pass on both signals before correlating: keeps the movement, drops noise and tremor."""
+"""Zero-phase low-pass on both signals before the lag fit: keeps the movement, drops noise and tremor."""
 WINDOW_S = 30.0
 """IMU seconds fitted per measurement: three to five reps (each rep moves the result by ~10 ms)."""
 MIN_WINDOW_S = 12.0
@@ -56,16 +56,6 @@ MIN_FIRST_FIT = 0.85
 with no knee motion) can otherwise win at a wrong lag, and tracking would stay there."""
 MAX_MISSES = 6
 """Tracking windows with movement that find no peak in the narrow range before searching wide again."""
-STIFFNESS_KNOTS = 6
-"""Hat functions over the force range for the band's stiffness (dF/dθ as a function of F)."""
-DAHL_SWITCH_DEG = (3.0, 10.0)
-"""Knee travel over which the band's hysteresis loop switches (science.md 6.2: 3-8 % elongation)."""
-MOVING_DPS = 5.0
-"""Knee rate above which a grid point counts as movement for the fit."""
-RELAX_TAU_S = (1.0, 3.0)
-"""Time constants of the band's viscous relaxation (science.md 6.2: 1-5 s)."""
-RIDGE = 1e-6
-"""Relative ridge on the normal equations: keeps a hat with no samples under it from being singular."""
 MIN_TRAVEL_DEG = 350.0
 """Knee travel (sum of |dθ|) a window needs: two reps (one rep alone, in a window that is mostly
 rest, left the lag 50-100 ms off in the emulated recordings)."""
@@ -97,7 +87,7 @@ class OffsetEstimate:
     """0-1: the share of dF/dt the knee rate explained in the measurements behind it (0 = host arrival only)."""
     confident: bool
     method: str
-    """'cross-correlation', or 'host-arrival' before any window with reps was measured."""
+    """'lag-fit' (force against knee rate), or 'host-arrival' before any window with reps was measured."""
     measurements: int
 
 
@@ -225,7 +215,7 @@ class ClockAligner:
             drift_ppm=drift * 1e6,
             confidence=float(np.mean([m.fit for m in recent])) if recent else 0.0,
             confident=self._confident,
-            method="cross-correlation" if recent else "host-arrival",
+            method="lag-fit" if recent else "host-arrival",
             measurements=len(self.history),
         )
 
@@ -271,7 +261,7 @@ class ClockAligner:
         return level_s, drift, t_ref_s
 
     def _carry_fine_correction(self) -> None:
-        """Keep what the correlation added to the host-arrival estimate (a latency difference)."""
+        """Keep what the lag fit added to the host-arrival estimate (a latency difference)."""
         if not self.ready:
             return
         if self._measurements:
@@ -330,76 +320,18 @@ class ClockAligner:
             logger.debug("no clock measurement over IMU %.1f-%.1f s: only %.0f deg of knee travel", start_s, end_s, travel_deg)
             return None
         f = sosfiltfilt(self._sos, np.interp(self.force_time(wide), t_force, force))
-        lags_s, fit, fit_moving = lag_fit(knee, f, lag_n, inner.start + lag_n)
+        lags_s, fit = lag_fit(knee, f, lag_n, inner.start + lag_n)
         best = int(np.argmax(fit))
-        if best in (0, len(fit) - 1) or fit_moving[best] < min_fit:
+        if best in (0, len(fit) - 1) or fit[best] < min_fit:
             self._misses += 1
             logger.debug("no clock measurement over IMU %.1f-%.1f s: fit %.2f at lag index %d/%d",
-                         start_s, end_s, fit_moving[best], best, len(fit) - 1)
+                         start_s, end_s, fit[best], best, len(fit) - 1)
             return None
         a, b, c = fit[best - 1 : best + 2]
         shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
         lag_s = float(lags_s[best]) + shift / GRID_HZ
         t_mid = 0.5 * (start_s + end_s)
-        return Measurement(t_mid, float(self.force_time(t_mid) - t_mid) + lag_s, float(fit_moving[best]), travel_deg)
-
-
-def lag_fit(knee_dps: np.ndarray, force_n: np.ndarray, lag_n: int, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lags in s, share of dF/dt explained, the same share while the knee moves) for each lag.
-
-    The band's force changes at dF/dt = dF/dθ · ω_knee, and its stiffness dF/dθ is a function of the
-    force itself (a power law and slack: large in mid-range, nothing when slack), so at each lag
-    dF/dt is fitted by ω_knee times a piecewise-linear function of F (hat basis over its range), plus
-    the band's hysteresis switching (F times the rate of change of Dahl states of the knee path) and
-    its viscous relaxation (F high-passed at the relaxation time constants). Plain correlation of
-    dF/dt with ω would weigh the stiff part of each movement most and move the peak by 40-60 ms;
-    this fit is within ~10 ms on most simulated bands (bench/clock_sync.py). The knee axis sign is
-    free: flipping ω flips every knee regressor, so the fit is the same. The share while moving
-    leaves out still stretches (load-cell noise only), so a window with a long rest is not judged
-    a bad fit.
-    """
-    n = len(knee_dps)
-    d_force = np.gradient(force_n, 1.0 / GRID_HZ)
-    lo, hi = np.percentile(force_n, [1.0, 99.0])
-    level = np.clip((force_n - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
-    switching = [np.gradient(dahl_state(knee_dps, angle), 1.0 / GRID_HZ) for angle in DAHL_SWITCH_DEG]
-    relaxing = [level - _lowpass(level, tau) for tau in RELAX_TAU_S]
-    moving = np.abs(knee_dps) > MOVING_DPS
-    knots = np.linspace(0.0, 1.0, STIFFNESS_KNOTS)
-    lags = np.arange(-lag_n, lag_n + 1)
-    fit, fit_moving = np.empty(len(lags)), np.empty(len(lags))
-    for i, lag in enumerate(lags):
-        at = slice(offset + lag, offset + lag + n)
-        y, f = d_force[at], level[at]
-        hats = np.clip(1.0 - np.abs(f[:, None] - knots[None, :]) * (STIFFNESS_KNOTS - 1), 0.0, None)
-        x = np.concatenate([knee_dps[:, None] * hats, np.stack([f * s for s in switching] + [r[at] for r in relaxing], axis=1)], axis=1)
-        gram, moment = x.T @ x, x.T @ y
-        beta = np.linalg.solve(gram + RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram)), moment)
-        residual = y - x @ beta
-        fit[i] = 1.0 - float(residual @ residual) / (float(y @ y) + 1e-12)
-        fit_moving[i] = 1.0 - float(residual[moving] @ residual[moving]) / (float(y[moving] @ y[moving]) + 1e-12)
-    return lags / GRID_HZ, fit, fit_moving
-
-
-def _lowpass(x: np.ndarray, tau_s: float) -> np.ndarray:
-    a = math.exp(-1.0 / (tau_s * GRID_HZ))
-    return lfilter([1.0 - a], [1.0, -a], x, zi=[x[0] * a])[0]
-
-
-def dahl_state(rate_dps: np.ndarray, switch_deg: float) -> np.ndarray:
-    """Dahl hysteresis state (-1..1) along a knee path: relaxes towards the direction of travel
-    exponentially in degrees travelled (closed form per run of one direction)."""
-    step = rate_dps / GRID_HZ
-    direction = np.sign(step)
-    z = np.empty_like(step)
-    z_now = 0.0
-    starts = np.flatnonzero(np.concatenate(([True], direction[1:] != direction[:-1])))
-    for start, stop in zip(starts, [*starts[1:], len(step)]):
-        s = direction[start]
-        travelled = np.cumsum(np.abs(step[start:stop]))
-        z[start:stop] = s + (z_now - s) * np.exp(-travelled / switch_deg)
-        z_now = float(z[stop - 1])
-    return z
+        return Measurement(t_mid, float(self.force_time(t_mid) - t_mid) + lag_s, float(fit[best]), travel_deg)
 
 
 def _host_times(block: SampleBlock) -> np.ndarray:

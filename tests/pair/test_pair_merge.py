@@ -1,0 +1,87 @@
+"""The merger on its own: held until aligned and until the force arrives, Gaps where force is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bandlog.pipeline import Gap
+from bandlog.samples import SampleBlock
+from bandlog.sources.pair_merge import MAX_HOLE_S, PairMerger
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "clock_sync.py"
+
+
+def _bench():
+    name = "bandlog_bench_clock_sync"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCH)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _replay(merger: PairMerger, devices, hole: tuple[float, float]) -> list:
+    """Feed in arrival order, force samples inside `hole` (force clock) lost; everything released, in order."""
+    bench = _bench()
+    force = devices.force
+    keep = ~((force.t_s >= hole[0]) & (force.t_s < hole[1]))
+    arrivals = [(force.t_host_s[a], 0, a, b) for a, b in bench.notifications(force)]
+    arrivals += [(devices.imu.t_host_s[a], 1, a, b) for a, b in bench.notifications(devices.imu)]
+    out: list = []
+    for _, which, a, b in sorted(arrivals):
+        if which == 0:
+            part = force.slice(a, b)
+            kept = keep[a:b]
+            if kept.any():
+                merger.add_force(SampleBlock(t_s=part.t_s[kept], force_n=part.force_n[kept], t_host_s=part.t_host_s[kept]))
+        else:
+            merger.add_imu(devices.imu.slice(a, b))
+        released = merger.release()
+        if released:
+            assert merger.aligner.confident  # nothing goes out before the clocks are aligned
+        out += released
+    return out + merger.release(final=True)
+
+
+def test_merged_samples_carry_the_force_of_their_instant_and_a_gap_where_it_was_lost() -> None:
+    bench = _bench()
+    devices = bench.two_devices(1, 0.150, 300e-6, 0.060, 0.010)
+    merger = PairMerger()
+    hole_force_s = (40.0, 42.0)
+    out = _replay(merger, devices, hole_force_s)
+    blocks = [i for i in out if isinstance(i, SampleBlock)]
+    gaps = [i for i in out if isinstance(i, Gap)]
+    merged = SampleBlock.concat(blocks)
+    assert merged.force_n is not None and merged.gyro_dps is not None and np.all(np.diff(merged.t_s) > 0)
+    # one gap, covering the lost force (IMU time = force time - offset, drift aside)
+    assert len(gaps) == 1 and "force" in gaps[0].reason
+    assert abs(gaps[0].start_s - (hole_force_s[0] - 0.150)) < MAX_HOLE_S + 0.1
+    assert abs(gaps[0].end_s - (hole_force_s[1] - 0.150)) < MAX_HOLE_S + 0.1
+    inside = (merged.t_s > gaps[0].start_s) & (merged.t_s < gaps[0].end_s)
+    assert not inside.any()
+    # every IMU sample is either merged or accounted for by the gap (none lost silently)
+    assert len(merged) + merger.dropped_imu_samples == len(devices.imu)
+    # the force put on each IMU sample is the force the force device measured at that instant
+    truth = np.interp(devices.true_force_time(merged.t_s), devices.force.t_s, devices.force.force_n)
+    assert np.median(np.abs(merged.force_n - truth)) < 0.3
+    # items are in time order: the gap sits between the blocks around it
+    times = [(i.t_s[0], i.t_s[-1]) if isinstance(i, SampleBlock) else (i.start_s, i.end_s) for i in out]
+    assert all(a[1] <= b[0] for a, b in zip(times, times[1:]))
+
+
+def test_without_reps_the_samples_go_out_by_host_arrival_times_at_the_end() -> None:
+    merger = PairMerger()
+    t = np.arange(0, 20.0, 0.01)
+    merger.add_imu(SampleBlock(t_s=t, gyro_dps=np.zeros((len(t), 3)), acc_ms2=np.zeros((len(t), 3)), t_host_s=t + 0.01))
+    tf = np.arange(0, 21.0, 1 / 80)
+    merger.add_force(SampleBlock(t_s=tf, force_n=np.full(len(tf), 3.0), t_host_s=tf + 0.01))
+    assert merger.release() == []  # still waiting for reps to align on
+    out = merger.release(final=True)
+    merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
+    assert len(merged) == len(t) and np.allclose(merged.force_n, 3.0)
