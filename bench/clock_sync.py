@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     host = np.concatenate([r[1] for r in results]) * 1e3
     worst = np.array([np.max(np.abs(r[0])) for r in results]) * 1e3
     print(f"{len(seeds)} sessions, {len(aligned)} estimates after the third rep, {time.perf_counter() - started:.0f} s")
-    for name, e in (("aligned (cross-fit)", aligned), ("host arrival only", host)):
+    for name, e in (("aligned (lag fit)", aligned), ("host arrival only", host)):
         print(f"  {name:20s} |error| median {np.median(np.abs(e)):5.1f} ms, P95 {np.percentile(np.abs(e), 95):5.1f} ms,"
               f" signed median {np.median(e):+5.1f} ms")
     print(f"  per-session worst |error|: median {np.median(worst):.1f} ms, max {np.max(worst):.1f} ms;"
