@@ -1,28 +1,12 @@
 """A fixed six-session slice of bench/accuracy.py, so a detector regression fails CI in seconds."""
 
 from __future__ import annotations
+from bench_loader import load_bench
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
-
-
-def _bench() -> ModuleType:
-    name = "bandlog_bench_accuracy"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def test_fixed_subset_meets_bounds() -> None:
-    bench = _bench()
+    bench = load_bench("accuracy")
     report = bench.evaluate(list(range(6)), workers=1)
     both, force, imu, base = report["force+imu"], report["force"], report["imu"], report[bench.BASELINE]
     assert both["f1"] >= 0.99 and imu["f1"] >= 0.99 and force["f1"] >= 0.99
@@ -39,7 +23,7 @@ def test_fixed_subset_meets_bounds() -> None:
 
 
 def test_floors_are_checked() -> None:
-    bench = _bench()
+    bench = load_bench("accuracy")
     good = {mode: {"f1": 1.0, "onset_med_ms": 0.0, "onset_p95_ms": 0.0, "offset_med_ms": 0.0, "offset_p95_ms": 0.0,
                    "tut_ecc_err_pct": 0.0, "tut_tension_err_pct": 0.0, "latency_p95_ms": 0.0} for mode in bench.MODES}
     assert bench.missed_floors(good) == []
@@ -50,6 +34,6 @@ def test_floors_are_checked() -> None:
 
 
 def test_matching_needs_half_overlap() -> None:
-    bench = _bench()
+    bench = load_bench("accuracy")
     truth = [(0.0, 4.0), (10.0, 14.0)]
     assert bench.match([(0.1, 4.1), (12.5, 20.0)], truth) == [(0, 0)]

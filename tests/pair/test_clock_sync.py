@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -16,24 +12,12 @@ from bandlog.samples import SampleBlock
 from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.lag_fit import GRID_HZ, dahl_state, lag_fit
 from bandlog.sources.host_clock import HostClockFit
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "clock_sync.py"
-
-
-def _bench() -> ModuleType:
-    name = "bandlog_bench_clock_sync"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from bench_loader import load_bench
 
 
 @pytest.mark.parametrize(("seed", "offset_s"), [(1, 0.150), (3, -0.080)])
 def test_offset_within_20_ms_from_the_third_rep_to_the_end(seed: int, offset_s: float) -> None:
-    bench = _bench()
+    bench = load_bench("clock_sync")
     # the force device's notifications reach the host 50 ms later than the IMU's: host times alone are 50 ms off
     devices = bench.two_devices(seed, offset_s, 300e-6, 0.060, 0.010)
     aligner = ClockAligner()
@@ -51,7 +35,7 @@ def test_offset_within_20_ms_from_the_third_rep_to_the_end(seed: int, offset_s: 
 
 
 def test_no_confidence_before_the_reps_and_knee_axis_sign_does_not_matter() -> None:
-    bench = _bench()
+    bench = load_bench("clock_sync")
     devices = bench.two_devices(1, 0.150, 300e-6, 0.060, 0.010)
     flipped = replace(devices, imu=replace(devices.imu, gyro_dps=-devices.imu.gyro_dps))
     results = []

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from bandlog.pipeline import Gap
 from bandlog.samples import SampleBlock
 from bandlog.sources.pair_merge import MAX_HOLE_S, PairMerger
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "clock_sync.py"
-
-
-def _bench():
-    name = "bandlog_bench_clock_sync"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from bench_loader import load_bench
 
 
 def _replay(merger: PairMerger, devices, hole: tuple[float, float]) -> list:
     """Feed in arrival order, force samples inside `hole` (force clock) lost; everything released, in order."""
-    bench = _bench()
+    bench = load_bench("clock_sync")
     force = devices.force
     keep = ~((force.t_s >= hole[0]) & (force.t_s < hole[1]))
     arrivals = [(force.t_host_s[a], 0, a, b) for a, b in bench.notifications(force)]
@@ -50,7 +34,7 @@ def _replay(merger: PairMerger, devices, hole: tuple[float, float]) -> list:
 
 
 def test_merged_samples_carry_the_force_of_their_instant_and_a_gap_where_it_was_lost() -> None:
-    bench = _bench()
+    bench = load_bench("clock_sync")
     devices = bench.two_devices(1, 0.150, 300e-6, 0.060, 0.010)
     merger = PairMerger()
     hole_force_s = (40.0, 42.0)
