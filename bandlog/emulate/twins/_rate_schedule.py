@@ -32,6 +32,13 @@ class RateSchedule:
     def stop(self) -> None:
         self.running = False
 
+    def follow_subscription(self, enabled: bool, now_s: float) -> None:
+        """Free-running sensors stream exactly while the central is subscribed."""
+        if enabled:
+            self.start(now_s)
+        else:
+            self.stop()
+
     def set_rate(self, rate_hz: float) -> None:
         """Change rate from the next sample on."""
         if self.running:

@@ -93,10 +93,7 @@ class Thingy52Twin(PeripheralTwin):
 
     def on_subscribe(self, char_uuid: str, enabled: bool, now_s: float) -> list[Outgoing]:
         if char_uuid == RAW_UUID:
-            if enabled:
-                self._schedule.start(now_s)
-            else:
-                self._schedule.stop()
+            self._schedule.follow_subscription(enabled, now_s)
         return []
 
     def on_disconnect(self, now_s: float) -> None:
