@@ -304,21 +304,22 @@ class ImuMachine(MachineBase):
         self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags:
             self.levels.add_rep(self.rep_rest_n, float(force.max()))
+        t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
                 ecc_start_s=self.onset_s,
                 ecc_end_s=ecc_end,
                 detected_at_s=t,
-                t_s=np.asarray(tr.t),
-                angle_deg=np.asarray(tr.angle),
-                rate_dps=np.asarray(tr.rate),
+                t_s=t_s,
+                angle_deg=angle_deg,
+                rate_dps=rate_dps,
                 force_n=force,
                 rom_deg=rom,
                 rest_force_n=self.rep_rest_n if force is not None else None,
                 tension_threshold_n=self.levels.threshold_n(self.rep_rest_n) if force is not None else None,
                 stalls=count_stalls(
-                    np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate), self.onset_s, ecc_end, self.rate_delay_s,
+                    t_s, angle_deg, rate_dps, self.onset_s, ecc_end, self.rate_delay_s,
                     min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
                     edge_fraction=p.stall_edge_fraction,
                 ),
