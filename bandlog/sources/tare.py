@@ -43,6 +43,8 @@ class SoftwareTare:
         self.offset_n: float | None = None
         self.done = False
         self._blocks: list[SampleBlock] = []
+        self._next_stop = 0
+        """Window ends before this index were judged already; their verdict cannot change."""
 
     def feed(self, block: SampleBlock) -> bool:
         """Add samples; True once the tare is decided (found, or given up)."""
@@ -54,7 +56,7 @@ class SoftwareTare:
             return True
         self._blocks.append(block)
         samples = SampleBlock.concat(self._blocks)
-        offset_n = first_still_mean(samples, self.window_s)
+        offset_n, self._next_stop = first_still_mean(samples, self.window_s, self._next_stop)
         elapsed_s = float(samples.t_s[-1] - samples.t_s[0])
         if offset_n is not None:
             logger.info("software tare: %.3f N (mean of the first still second)", offset_n)
@@ -66,14 +68,16 @@ class SoftwareTare:
         return self.done
 
 
-def first_still_mean(samples: SampleBlock, window_s: float) -> float | None:
-    """Mean force of the first still window at rest level, or None."""
+def first_still_mean(samples: SampleBlock, window_s: float, first_stop: int = 0) -> tuple[float | None, int]:
+    """(mean force of the first still window at rest level ending at or after first_stop, or None;
+    the index to resume from when more samples arrive). Each verdict depends only on samples up to
+    the window's end, so resuming gives the same answer as rescanning."""
     t = samples.t_s
     force = samples.force_n
     assert force is not None
     gyro = samples.gyro_dps
-    start = 0
-    for stop in range(len(t)):
+    start = int(np.searchsorted(t, t[first_stop] - window_s, side="left")) if first_stop < len(t) else 0
+    for stop in range(first_stop, len(t)):
         while t[stop] - t[start] > window_s:
             start += 1
         if t[stop] - t[start] < 0.95 * window_s:
@@ -89,5 +93,5 @@ def first_still_mean(samples: SampleBlock, window_s: float) -> float | None:
         mean_n = float(np.mean(force[window]))
         if mean_n - float(np.percentile(force[: stop + 1], REST_PERCENTILE)) > MAX_ABOVE_REST_N:
             continue
-        return mean_n
-    return None
+        return mean_n, stop
+    return None, len(t)
