@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from bandlog.devices.base import StreamOptions
 from bandlog.meta import RecordingMeta
@@ -35,11 +35,11 @@ class RecordRequest:
     """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
 
 
-def emulated_twins(motion: "MotionSource") -> "list[PeripheralTwin]":
-    """One emulated twin of every supported sensor, all driven by the same movement."""
+def emulated_twins(motion_for_twin: "Callable[[], MotionSource]") -> "list[PeripheralTwin]":
+    """One emulated twin of every supported sensor, each driven by the movement motion_for_twin() gives it."""
     from bandlog.emulate.twins import twin_registry
 
-    return [twin_class(motion) for twin_class in twin_registry().values()]
+    return [twin_class(motion_for_twin()) for twin_class in twin_registry().values()]
 
 
 @contextlib.asynccontextmanager
@@ -60,13 +60,12 @@ async def maybe_emulated(
         import asyncio
 
         from bandlog.emulate.shared_clock import SharedClockMotion
-        from bandlog.emulate.twins import twin_registry
 
         loop = asyncio.get_running_loop()
         shared = SharedClockMotion(motion, lambda: loop.time() * speed)
-        twins = [twin_class(shared.view()) for twin_class in twin_registry().values()]
+        twins = emulated_twins(shared.view)
     else:
-        twins = emulated_twins(motion)
+        twins = emulated_twins(lambda: motion)
     async with emulated_sensors(twins, speed=speed) as world:
         yield world
 

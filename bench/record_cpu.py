@@ -33,7 +33,7 @@ async def drain_only(request: RecordRequest, motion: object) -> int:
     from bandlog.sources.ble import stream
 
     n = 0
-    async with emulated_sensors(emulated_twins(motion), speed=1.0) as world:  # type: ignore[arg-type]
+    async with emulated_sensors(emulated_twins(lambda: motion), speed=1.0) as world:  # type: ignore[arg-type,return-value]
         async for item in stream(request.target, meta=request.meta, backends=world.backends, duration_s=request.duration_s):
             n += len(item) if hasattr(item, "t_s") else 0
     return n
