@@ -16,7 +16,7 @@ from bandlog.detect.events import Event, RepCompleted, RepRejected
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.machine import ImuMachine, MachineBase, State
-from bandlog.detect.params import DetectorParams
+from bandlog.detect.params import EXERCISES, DetectorParams
 from bandlog.detect.trace import RepCandidate
 from bandlog.errors import ConfigError
 from bandlog.metrics import rep_metrics, set_summary
@@ -39,10 +39,13 @@ def mode_for(block: SampleBlock) -> str:
 class Analyzer:
     """Streaming detector + metrics (implements bandlog.pipeline.Analyzer)."""
 
-    def __init__(self, target_ecc_s: float = 3.0, params: DetectorParams | None = None) -> None:
+    def __init__(self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee") -> None:
         if target_ecc_s <= 0:
             raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
+        if exercise not in EXERCISES:
+            raise ConfigError(f"exercise must be one of {', '.join(EXERCISES)}, not {exercise!r}")
         self.target_ecc_s = target_ecc_s
+        self.exercise = exercise
         self.params = params or DetectorParams()
         self.mode: str | None = None
         self._channels: tuple[str, ...] | None = None

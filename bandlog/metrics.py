@@ -54,6 +54,7 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
     return RepMetrics(
         rep=rep,
         start_s=c.start_s,
+        end_s=c.ecc_end_s,
         ecc_start_s=c.ecc_start_s,
         ecc_end_s=c.ecc_end_s,
         ecc_duration_s=duration_s,

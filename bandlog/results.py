@@ -1,6 +1,10 @@
 """Per-rep and per-set results, with exactly the column names `bandlog analyze` prints.
 
 A field the signals cannot give (no IMU: no ROM; no force: no impulse) is None, never invented.
+Every loading cycle the detector segments is a row, whether or not it held a controlled eccentric:
+a cycle without one keeps its tension fields, its `ecc_*` fields are None, and `flags` says why.
+Candidates that were not reps at all (fidgeting, re-anchoring, a data gap) are not rows; they are
+RejectedCandidates, counted in the summary and listed beside the reps.
 """
 
 from __future__ import annotations
@@ -9,16 +13,32 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 TEMPO_CLASSES = ("slow", "moderate", "fast")
+NO_TEMPO = "none"
+"""Tempo of a cycle with no eccentric to time (an isometric pull, a hold released at once)."""
 MODES = ("force+imu", "force", "imu")
+
+REP_FLAGS: dict[str, str] = {
+    "no_eccentric": "the load came off without a controlled eccentric to time",
+    "isometric": "force held near its peak with little movement, then released (a pull or hold)",
+    "fast_release": "the band was let go faster than a controlled eccentric can be",
+    "truncated": "the recording started or ended inside this cycle; its numbers are partial",
+    "drop": "control lost: a burst over 3x the eccentric's median speed",
+    "band_slack": "the knee moved but the band force did not follow (slack band or slipped sensor)",
+}
+"""Every flag a rep row can carry, with the sentence the CLI and report show for it."""
 
 
 @dataclass(frozen=True)
 class RepMetrics:
     rep: int
     start_s: float
-    ecc_start_s: float
-    ecc_end_s: float
-    ecc_duration_s: float
+    """Where the cycle began (flexion or force rise); never before the previous row's end_s."""
+    end_s: float
+    """Where the cycle ended (the eccentric's end, or the force back at rest)."""
+    ecc_start_s: float | None
+    ecc_end_s: float | None
+    ecc_duration_s: float | None
+    """None when the cycle had no eccentric to time (see flags)."""
     tut_tension_s: float | None
     peak_force_n: float | None
     mean_ecc_force_n: float | None
@@ -27,9 +47,10 @@ class RepMetrics:
     mean_ecc_velocity_dps: float | None
     peak_ecc_velocity_dps: float | None
     tempo: str
+    """One of TEMPO_CLASSES, or NO_TEMPO when ecc_duration_s is None."""
     stalls: int
     flags: str
-    """Semicolon-separated flags, e.g. 'drop;band_slack'; empty when none."""
+    """Semicolon-separated REP_FLAGS keys, e.g. 'drop;band_slack'; empty when none."""
     estimated: bool
     """True when eccentric timing comes from force alone (no IMU)."""
 
@@ -38,13 +59,48 @@ class RepMetrics:
 
 
 @dataclass(frozen=True)
+class RejectedCandidate:
+    """Something that started like a rep but was not one; `code` is a REJECT_REASONS key."""
+
+    start_s: float
+    detected_at_s: float
+    code: str
+    reason: str
+    """One sentence with the measured numbers, e.g. 'range of motion 12 deg, under 30 deg'."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+REJECT_REASONS: dict[str, str] = {
+    "small_range": "movement too small for a rep",
+    "too_short": "over too quickly for a rep",
+    "too_long": "lasted too long for a rep",
+    "no_force_drop": "the force never came down",
+    "weak": "force rise far below the set's working range",
+    "data_gap": "a hole in the data",
+    "never_stopped": "flexion or force rise never stopped",
+}
+"""Why a candidate is not a rep: code -> the words the table's footnote uses."""
+REJECTED_COLUMNS: tuple[str, ...] = ("start_s", "detected_at_s", "code", "reason")
+
+
+@dataclass(frozen=True)
 class SetSummary:
     reps: int
+    """Loading cycles (rows), with or without an eccentric."""
     tut_ecc_s: float
     tut_tension_s: float | None
     mean_ecc_duration_s: float | None
     peak_force_n: float | None
     mode: str
+    eccentrics: int = 0
+    """Rows with a timed eccentric (the others are flagged no_eccentric)."""
+    rejected: int = 0
+    """Candidates the detector saw and did not count as reps (listed as RejectedCandidates)."""
+    notes: str = ""
+    """Semicolon-separated guesses the detector had to make, e.g. how it started without a still
+    window; empty when it made none."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,8 +110,10 @@ REP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RepMetrics))
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SetSummary))
 
 
-def tempo_class(ecc_duration_s: float, target_ecc_s: float) -> str:
-    """'slow' at or above the target, 'moderate' from 2 s up to it, 'fast' under 2 s."""
+def tempo_class(ecc_duration_s: float | None, target_ecc_s: float) -> str:
+    """'slow' at or above the target, 'moderate' from 2 s up to it, 'fast' under 2 s, 'none' without one."""
+    if ecc_duration_s is None:
+        return NO_TEMPO
     if ecc_duration_s >= target_ecc_s:
         return "slow"
     if ecc_duration_s >= 2.0:

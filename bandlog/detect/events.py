@@ -37,9 +37,12 @@ class RepCompleted:
 
 @dataclass(frozen=True)
 class RepRejected:
+    """A candidate that was not a rep; `code` is a bandlog.results.REJECT_REASONS key."""
+
     t_s: float
     reason: str
     detected_at_s: float
+    code: str = "small_range"
 
 
 Event = RepStarted | EccentricStarted | EccentricEnded | RepCompleted | RepRejected

@@ -11,6 +11,11 @@ from dataclasses import dataclass, fields
 
 from bandlog.errors import ConfigError
 
+EXERCISES = ("knee", "other")
+"""'knee': the seated reverse curl, with knee-tuned gates (ROM >= 30 deg, 1.5-20 s reps).
+'other': any band exercise with the same sensors (shoulder rotations, rows...): the gates are
+learned from the set itself instead (bandlog.detect.params.for_exercise)."""
+
 
 @dataclass(frozen=True)
 class DetectorParams:
