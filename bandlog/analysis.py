@@ -21,7 +21,7 @@ from bandlog.detect.trace import RepCandidate
 from bandlog.errors import ConfigError
 from bandlog.metrics import rep_metrics, set_summary
 from bandlog.pipeline import Kinematics
-from bandlog.results import RepMetrics, SetSummary
+from bandlog.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ class Analyzer:
         self._frontend = Frontend(self.params)
         self._machine: MachineBase | None = None
         self._knee: KneeEstimator | None = None
-        self._signed = False
+        self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
+        """Samples seen before the axis sign was known (replayed through the machine once it is)."""
         self.reps: list[RepMetrics] = []
+        self.rejected: list[RejectedCandidate] = []
         self._candidates: list[RepCandidate] = []
         self._kinematics: Kinematics | None = None
         self._finished = False
@@ -73,7 +75,7 @@ class Analyzer:
         return self._run(self._frontend.push(block))
 
     def finish(self) -> list[Event]:
-        """End of the recording: close a rep that is still open (completing it if its eccentric ended)."""
+        """End of the recording: close the cycle still open, flagged `truncated` if it was cut."""
         if self._finished:
             return []
         events = self._run(self._frontend.flush())
@@ -82,18 +84,16 @@ class Analyzer:
         if machine is None or machine.state is State.IDLE:
             return events
         last_t = float(machine.trace.t[-1]) if len(machine.trace) else machine.rep_start_s
-        if machine.state in (State.ECCENTRIC, State.SETTLING):
-            close = getattr(machine, "close", None)
-            assert close is not None
-            close(last_t)
-        else:
-            machine.events.append(RepRejected(machine.rep_start_s, "recording ended before the eccentric", last_t))
-            machine.state = State.IDLE
+        machine.close(last_t)
         return events + self._convert(machine.drain())
 
     def summary(self) -> SetSummary:
         working = self._machine.levels.range_n() if self._machine is not None else None
-        return set_summary(self.reps, self._candidates, self.mode or "force+imu", working)
+        return set_summary(self.reps, self._candidates, self.mode or "force+imu", working, len(self.rejected), self.notes())
+
+    def notes(self) -> list[str]:
+        """Guesses the detector had to make, in words (they go into the summary)."""
+        return list(self._knee.notes) if self._knee is not None else []
 
     def last_kinematics(self) -> Kinematics | None:
         return self._kinematics
@@ -120,15 +120,8 @@ class Analyzer:
             self._kinematics = None
         else:
             assert isinstance(machine, ImuMachine) and self._knee is not None
-            track = self._knee.process(frame)
-            self._run_imu(machine, frame, track)
-            sign = track.sign[frame.real].astype(np.float64)
-            if frame.acc_ms2 is not None:
-                angle = track.knee_deg[frame.real]
-            else:  # no gravity reference: the angle relative to where the recording began
-                angle = np.where(sign != 0, sign * track.angle_u_deg[frame.real], np.nan)
-            rate = np.where(sign != 0, sign * track.rate_u_dps[frame.real], np.nan)
-            self._kinematics = Kinematics(frame.t_s[frame.real], angle, rate)
+            kinematics = [self._run_imu(machine, f, track) for f, track in self._knee.process(frame)]
+            self._kinematics = Kinematics.concat(kinematics) if kinematics else None
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
@@ -141,7 +134,8 @@ class Analyzer:
                 machine.reset()
             step(t, f, df, raw)
 
-    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
+    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> Kinematics:
+        """Feed the machine; samples from before the axis sign is known are held, then replayed."""
         n = len(frame)
         force = frame.force_n.tolist() if frame.force_n is not None else [0.0] * n
         dforce = frame.dforce_nps.tolist() if frame.dforce_nps is not None else [0.0] * n
@@ -156,16 +150,27 @@ class Analyzer:
             dforce,
             frame.gap_before.tolist(),
         )
+        unsigned = self._unsigned
         for t, angle, rate, still, sign, f, df, gap in rows:
+            if sign == 0:
+                unsigned.append((t, angle, rate, still, f, df, gap))
+                continue
+            if unsigned:
+                for ut, ua, ur, us, uf, udf, ugap in unsigned:
+                    if ugap:
+                        machine.reset()
+                    step(ut, sign * ua, sign * ur, us, uf, udf)
+                unsigned.clear()
             if gap:
                 machine.reset()
-            if sign == 0:
-                machine.observe(t, angle, rate, f)
-                continue
-            if not self._signed:
-                machine.apply_sign(sign)
-                self._signed = True
             step(t, sign * angle, sign * rate, still, f, df)
+        sign_f = track.sign[frame.real].astype(np.float64)
+        if frame.acc_ms2 is not None:
+            angle_deg = track.knee_deg[frame.real]
+        else:  # no gravity reference: the angle relative to where the recording began
+            angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
+        rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
+        return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
 
     def _convert(self, items: list[Event | RepCandidate]) -> list[Event]:
         """Give each finished rep its metrics row, in the order the machine produced them."""
@@ -177,6 +182,8 @@ class Analyzer:
                 self._candidates.append(item)
                 events.append(RepCompleted(metrics, item.detected_at_s))
             else:
+                if isinstance(item, RepRejected):
+                    self.rejected.append(RejectedCandidate(item.t_s, item.detected_at_s, item.code, item.reason))
                 events.append(item)
         return events
 

@@ -15,6 +15,10 @@ from bandlog.detect.trace import RepCandidate
 from bandlog.results import RepMetrics, SetSummary, tempo_class, tension_threshold_n
 
 
+FAST_RELEASE_S = 1.0
+"""An eccentric shorter than this is the band let go, not lowered (science.md 0.4: fast is <= 2 s)."""
+
+
 def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np.ndarray:
     """Mask of trace samples inside [start, end], shifted by the channel's filter delay."""
     return (t_s >= start_s + delay_s) & (t_s <= end_s + delay_s)
@@ -29,23 +33,27 @@ def tension_time_s(t_s: np.ndarray, force_n: np.ndarray, threshold_n: float) -> 
 
 
 def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None) -> RepMetrics:
-    """One row of the analyze table; `threshold_n` is the current TUT_tension threshold, if known."""
+    """One row of the analyze table; `threshold_n` is the current TUT_tension threshold, if known.
+    A cycle without an eccentric keeps its force and tension fields; its eccentric fields are None."""
     c = candidate
-    duration_s = c.ecc_end_s - c.ecc_start_s
+    duration_s = c.ecc_end_s - c.ecc_start_s if c.ecc_start_s is not None and c.ecc_end_s is not None else None
     flags = list(c.flags)
     tut_tension = peak_force = mean_force = impulse = None
     if c.force_n is not None:
         peak_force = float(c.force_n.max())
-        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.force_delay_s)
-        if in_ecc.any():
-            mean_force = float(c.force_n[in_ecc].mean())
-            impulse = mean_force * duration_s
+        if duration_s is not None:
+            in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.force_delay_s)  # type: ignore[arg-type]
+            if in_ecc.any():
+                mean_force = float(c.force_n[in_ecc].mean())
+                impulse = mean_force * duration_s
         if threshold_n is not None:
             tut_tension = tension_time_s(c.t_s, c.force_n, threshold_n)
+    if duration_s is not None and duration_s < FAST_RELEASE_S:
+        flags.append("fast_release")
     mean_velocity = peak_velocity = None
-    if c.rate_dps is not None and c.rom_deg is not None:
+    if c.rate_dps is not None and c.rom_deg is not None and duration_s is not None:
         mean_velocity = c.rom_deg / duration_s if duration_s > 0 else None
-        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.rate_delay_s)
+        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.rate_delay_s)  # type: ignore[arg-type]
         if in_ecc.any():
             extension = -c.rate_dps[in_ecc]
             peak_velocity = float(extension.max())
@@ -54,7 +62,7 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
     return RepMetrics(
         rep=rep,
         start_s=c.start_s,
-        end_s=c.ecc_end_s,
+        end_s=c.end_s,
         ecc_start_s=c.ecc_start_s,
         ecc_end_s=c.ecc_end_s,
         ecc_duration_s=duration_s,
@@ -77,6 +85,8 @@ def set_summary(
     candidates: Sequence[RepCandidate],
     mode: str,
     range_n: float | None,
+    rejected: int = 0,
+    notes: Sequence[str] = (),
 ) -> SetSummary:
     """Totals over the accepted reps. TUT_tension is recomputed with the final working range R,
     so early reps (counted before R had settled) are treated like late ones; each rep's threshold
@@ -90,11 +100,15 @@ def set_summary(
                     threshold = tension_threshold_n(c.rest_force_n, c.rest_force_n + range_n)
                     tut_tension += tension_time_s(c.t_s, c.force_n, threshold)
     peaks = [r.peak_force_n for r in reps if r.peak_force_n is not None]
+    durations = [r.ecc_duration_s for r in reps if r.ecc_duration_s is not None]
     return SetSummary(
         reps=len(reps),
-        tut_ecc_s=float(sum(r.ecc_duration_s for r in reps)),
+        tut_ecc_s=float(sum(durations)),
         tut_tension_s=tut_tension,
-        mean_ecc_duration_s=statistics.fmean(r.ecc_duration_s for r in reps) if reps else None,
+        mean_ecc_duration_s=statistics.fmean(durations) if durations else None,
         peak_force_n=max(peaks) if peaks else None,
         mode=mode,
+        eccentrics=len(durations),
+        rejected=rejected,
+        notes="; ".join(dict.fromkeys(notes)),
     )

@@ -55,6 +55,18 @@ class Kinematics:
     knee_angle_deg: np.ndarray | None
     knee_rate_dps: np.ndarray | None
 
+    @staticmethod
+    def concat(parts: "Sequence[Kinematics]") -> "Kinematics":
+        """One Kinematics for consecutive parts (frames held while the detector started)."""
+        if len(parts) == 1:
+            return parts[0]
+
+        def join(name: str) -> np.ndarray | None:
+            arrays = [getattr(k, name) for k in parts]
+            return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+        return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"))
+
 
 class Sink:
     """A tap on the pipeline; override what you need. Must not block for long."""

@@ -20,7 +20,7 @@ MODES = ("force+imu", "force", "imu")
 REP_FLAGS: dict[str, str] = {
     "no_eccentric": "the load came off without a controlled eccentric to time",
     "isometric": "force held near its peak with little movement, then released (a pull or hold)",
-    "fast_release": "the band was let go faster than a controlled eccentric can be",
+    "fast_release": "the eccentric took under 1 s: the band was let go rather than lowered",
     "truncated": "the recording started or ended inside this cycle; its numbers are partial",
     "drop": "control lost: a burst over 3x the eccentric's median speed",
     "band_slack": "the knee moved but the band force did not follow (slack band or slipped sensor)",
@@ -77,8 +77,10 @@ REJECT_REASONS: dict[str, str] = {
     "too_short": "over too quickly for a rep",
     "too_long": "lasted too long for a rep",
     "no_force_drop": "the force never came down",
+    "grab": "force up and straight down again (the band grabbed or re-tied)",
     "weak": "force rise far below the set's working range",
     "data_gap": "a hole in the data",
+    "rest_shift": "the force settled at a new resting level (slack taken up, band re-tied)",
     "never_stopped": "flexion or force rise never stopped",
 }
 """Why a candidate is not a rep: code -> the words the table's footnote uses."""

@@ -3,9 +3,10 @@
 - Gyro bias: learned in still windows (ZUPT): the slow gyro barely varies and gravity does not turn.
 - Knee axis: the principal direction of the bias-corrected gyro over motion, found online by power
   iteration on the accumulated outer-product matrix (it never flips sign between updates).
-- Axis sign (flexion positive): correlation of knee rate with dF/dt (force rises with flexion);
-  without force, or with a slack band, the pose: a shank near horizontal points forward
-  (tilt.py); with no accelerometer either, the direction of the first large excursion from rest.
+- Axis sign (flexion positive): the pose first (a shank near horizontal points forward, tilt.py),
+  else the force level and the movement pattern over one whole excursion (axis_sign.py).
+- No still window (a clip trimmed to the movement): frames are held for BIAS_WAIT_S, then the bias
+  comes from the slowest moments of the movement (fallback_bias) and the result's notes say so.
 - Angle for the state machine: integrated bias-corrected knee rate (no filter delay, no zero),
   relative to where it started. Absolute knee flexion (for display): gravity fused with the gyro
   (tilt.py), NaN until the shank direction and sign are known.
@@ -21,10 +22,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
+from bandlog.detect.axis_sign import SignEvidence
 from bandlog.detect.tilt import ShankTilt
 
-SIGN_CORRELATION_MIN = 0.3
-"""Normalised rate/force-slope correlation needed to trust force for the axis sign."""
+BIAS_WAIT_S = 4.0
+"""How long to wait for a still window before estimating the gyro bias from the movement itself."""
+SLOWEST_SHARE = 20.0
+"""Percent of samples (the slowest) whose median gives the fallback bias."""
 QUASI_STILL_DPS = 5.0
 """Slow gyro below this: the (1 Hz low-passed) accelerometer reads gravity well enough to serve
 as a pose for the accelerometer-offset fit (top holds included, which the still test rejects)."""
@@ -44,10 +48,23 @@ class KneeTrack:
     """Absolute knee flexion (0 = straight) from gravity and gyro; NaN while unknown."""
 
 
+def fallback_bias(gyro_slow_dps: list[np.ndarray]) -> list[float]:
+    """Gyro bias from a recording with no still moment: the knee turns back at the top and bottom of
+    every rep, where its true rate passes zero, so the slowest readings sit at the bias. Median of
+    the slowest SLOWEST_SHARE %, refined twice about the previous estimate."""
+    g = np.concatenate(gyro_slow_dps)
+    bias = np.median(g, axis=0)
+    for _ in range(3):
+        distance = np.linalg.norm(g - bias, axis=1)
+        slow = distance <= np.percentile(distance, SLOWEST_SHARE)
+        bias = np.median(g[slow], axis=0)
+    return [float(v) for v in bias]
+
+
 class KneeEstimator:
     """Stateful per-sample gyro processing; feed Frames in order."""
 
-    def __init__(self, params: DetectorParams, dt_s: float, use_force_sign: bool) -> None:
+    def __init__(self, params: DetectorParams, dt_s: float, use_force_sign: bool, use_pose: bool = True) -> None:
         self.params = params
         self.dt_s = dt_s
         self.use_force_sign = use_force_sign
@@ -57,10 +74,14 @@ class KneeEstimator:
         self.axis: list[float] | None = None
         self._s = [0.0] * 6  # xx, yy, zz, xy, xz, yz of the motion outer-product sum
         self.angle_u_deg = 0.0
-        self._rest_angle_u = 0.0
         self.sign = 0
-        self._corr = [0.0, 0.0, 0.0]  # sum w*df, sum w^2, sum df^2
+        self.use_pose = use_pose
+        self._evidence = SignEvidence(dt_s, params.sign_excursion_deg, use_force_sign)
         self.tilt = ShankTilt(dt_s, params.tilt_tau_s)
+        self.notes: list[str] = []
+        """Guesses made along the way (how the bias was found, how the axis sign was decided)."""
+        self.bias_from_still = False
+        self._held: list[tuple[Frame, np.ndarray]] = []
 
     def _still_candidates(self, frame: Frame) -> np.ndarray:
         """Window test (vectorised, with carried history): slow gyro flat and gravity not turning."""
@@ -79,15 +100,34 @@ class KneeEstimator:
         spread = windows.max(axis=2) - windows.min(axis=2)
         return np.asarray((spread <= 1.0).all(axis=1))
 
-    def process(self, frame: Frame) -> KneeTrack:
+    def process(self, frame: Frame) -> list[tuple[Frame, KneeTrack]]:
+        """Tracks for the frames that can be processed now. Until a gyro bias is known, frames are
+        held (no knee motion can be measured without it); they are processed, in order, as soon as
+        a still window or, failing one for BIAS_WAIT_S, the slow moments of the movement give it."""
+        candidates = self._still_candidates(frame)
+        if self.bias is None:
+            self._held.append((frame, candidates))
+            held_s = sum(len(f) for f, _ in self._held) * self.dt_s
+            if not candidates.any():
+                if held_s < BIAS_WAIT_S:
+                    return []
+                self.bias = fallback_bias([f.gyro_slow_dps for f, _ in self._held])  # type: ignore[misc]
+                self.notes.append(
+                    f"no still moment in the first {held_s:.0f} s: gyro bias estimated from the slowest moments "
+                    "of the movement (replaced by the first still window, if any)"
+                )
+            held, self._held = self._held, []
+            return [(f, self._process(f, c.tolist())) for f, c in held]
+        return [(frame, self._process(frame, candidates.tolist()))]
+
+    def _process(self, frame: Frame, candidates: list[bool]) -> KneeTrack:
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
         p = self.params
         n = len(frame)
-        candidates = self._still_candidates(frame).tolist()
         gyro = frame.gyro_dps.tolist()
         gyro_lp = frame.gyro_lp_dps.tolist()
         gyro_slow = frame.gyro_slow_dps.tolist()
-        dforce = frame.dforce_nps.tolist() if (self.use_force_sign and frame.dforce_nps is not None) else None
+        force = frame.force_n.tolist() if (self.use_force_sign and frame.force_n is not None) else None
         acc = frame.acc_ms2.tolist() if frame.acc_ms2 is not None else None
         acc_slow = frame.acc_slow_ms2.tolist() if frame.acc_slow_ms2 is not None else None
         quasi2 = QUASI_STILL_DPS**2
@@ -104,14 +144,14 @@ class KneeEstimator:
         gate2 = p.still_bias_gate_dps**2
         motion2 = p.motion_dps**2
         s = self._s
-        corr = self._corr
         for i in range(n):
             gs = gyro_slow[i]
             bias = self.bias
             still = False
             if candidates[i]:
-                if bias is None:
+                if bias is None or not self.bias_from_still:
                     self.bias = bias = list(gs)
+                    self.bias_from_still = True
                     still = True
                 elif (gs[0] - bias[0]) ** 2 + (gs[1] - bias[1]) ** 2 + (gs[2] - bias[2]) ** 2 < gate2:
                     bias[0] += alpha * (gs[0] - bias[0])
@@ -143,12 +183,6 @@ class KneeEstimator:
                 az = s[4] * axis[0] + s[5] * axis[1] + s[2] * axis[2]
                 norm = math.sqrt(ax * ax + ay * ay + az * az)
                 self.axis = axis = [ax / norm, ay / norm, az / norm]
-                if dforce is not None:
-                    w = axis[0] * vx + axis[1] * vy + axis[2] * vz
-                    df = dforce[i]
-                    corr[0] += w * df
-                    corr[1] += w * w
-                    corr[2] += df * df
             if axis is None:
                 angle_out[i] = self.angle_u_deg
                 continue
@@ -157,10 +191,8 @@ class KneeEstimator:
             gl = gyro_lp[i]
             rate_out[i] = axis[0] * (gl[0] - bias[0]) + axis[1] * (gl[1] - bias[1]) + axis[2] * (gl[2] - bias[2])
             angle_out[i] = self.angle_u_deg
-            if still:
-                self._rest_angle_u = self.angle_u_deg
             if self.sign == 0:
-                self.sign = self._decide_sign(self.angle_u_deg - self._rest_angle_u, axis)
+                self.sign = self._decide_sign(axis, self.angle_u_deg, rate_out[i], force[i] if force is not None else 0.0)
             sign_out[i] = self.sign
             if self.sign != 0 and acc is not None:
                 knee_out[i] = tilt.inclination_deg(axis, self.sign) + pitch
@@ -172,18 +204,18 @@ class KneeEstimator:
             knee_deg=np.array(knee_out),
         )
 
-    def _decide_sign(self, excursion_deg: float, axis: list[float]) -> int:
-        """0 while undecided. Force correlation first (at the first large excursion), then the pose."""
-        large = abs(excursion_deg) >= self.params.sign_excursion_deg
-        wf, ww, ff = self._corr
-        if self.use_force_sign:
-            if not large:
-                return 0
-            if ww > 0 and ff > 0 and abs(wf) / math.sqrt(ww * ff) >= SIGN_CORRELATION_MIN:
-                return 1 if wf > 0 else -1
-        pose = self.tilt.sign_from_pose(axis)
-        if pose != 0 or self.tilt.gravity is not None:
-            return pose
-        if large:  # no accelerometer: a set starts with the leg extended
-            return 1 if excursion_deg > 0 else -1
-        return 0
+    def _decide_sign(self, axis: list[float], angle_u_deg: float, rate_u_dps: float, force_n: float) -> int:
+        """0 while undecided; the pose first (knee exercise), else all the evidence of one whole
+        excursion out and back (axis_sign.py)."""
+        if self.use_pose:
+            pose = self.tilt.sign_from_pose(axis)
+            if pose != 0:
+                self.notes.append("axis sign from the shank's pose (gravity)")
+                return pose
+        evidence = self._evidence
+        evidence.add(angle_u_deg, rate_u_dps, force_n)
+        if not evidence.ready():
+            return 0
+        sign = evidence.decide()
+        self.notes.append(evidence.how)
+        return sign

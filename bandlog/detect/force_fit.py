@@ -35,6 +35,8 @@ the way down, not where the knee left the top or reached the bottom; the fit is 
 STALL_FLAT = 0.015
 """A stall's extent: where the force stays within this share of R of the level at the hinge."""
 STALL_REFITS = 2
+REBOUND_NOISE_SD = 6.0
+"""A rebound must also stand this many load-cell noise SDs above the minimum."""
 RISE_CUT = 0.05
 """The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""
 
@@ -164,3 +166,28 @@ def refine_offset(
             break
         start = int(np.flatnonzero(smooth[: bottom + 1] >= hinge_n - STALL_FLAT * working_n)[-1])
     return end
+
+
+def refine_rebound(
+    t: np.ndarray, raw: np.ndarray, smooth: np.ndarray, bottom: int, dt_s: float,
+    working_n: float, rebound: float, window: float, level: float, ceiling_n: float,
+) -> float | None:
+    """Offset when the force rises again after its minimum and settles higher (science.md 1.4: an
+    anchor below the knee makes the band shortest at 15-30 deg of flexion, so the last part of the
+    eccentric stretches it again). The eccentric ends where that rebound settles: refine_offset on
+    the mirrored force, so the approach to the rest level from below is fitted like the ordinary
+    approach from above. Samples after the force first climbs over `ceiling_n` (the rest level plus
+    a margin) belong to the next rep and are left out. None when the force after the minimum stays
+    within `rebound` x R of it (no rebound: viscous recovery is smaller) or within the noise."""
+    over = np.flatnonzero(smooth[bottom:] > ceiling_n)
+    stop = bottom + (int(over[0]) if over.size else smooth.size - bottom)
+    if stop - bottom < 2 * MIN_BINS:
+        return None
+    top = bottom + int(np.argmax(smooth[bottom:stop]))
+    height_n = float(smooth[top] - smooth[bottom])
+    noise_n = float(np.std(raw[bottom:stop] - smooth[bottom:stop]))
+    if height_n < max(rebound * working_n, REBOUND_NOISE_SD * noise_n) or top - bottom < 2:
+        return None
+    return refine_offset(
+        t[:stop], -raw[:stop], -smooth[:stop], bottom, top, dt_s, working_n, min(window, 0.5 * height_n / working_n), level
+    )

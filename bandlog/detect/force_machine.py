@@ -11,6 +11,7 @@ angles and velocities are unknown. Same states, same TRANSITIONS.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 
 import numpy as np
@@ -24,6 +25,9 @@ from bandlog.detect.trace import RepCandidate, RepTrace
 
 UNKNOWN_RANGE_STILL_NPS = 1.0
 """Rest test before any rep has set R: force changing slower than this (N/s)."""
+RATE_NOISE_SDS = 3.0
+NOISE_WINDOW = 600
+NOISE_UPDATE_EVERY = 50
 SMOOTH_HZ = 2.0
 """Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
 
@@ -45,6 +49,9 @@ class ForceMachine(MachineBase):
         self.rest_guess_n: float | None = None
         self.armed = True
         """Level hysteresis: a new rep may start only after the force fell back near rest."""
+        self.rate_noise_nps = 0.0
+        self._idle_rates: deque[float] = deque(maxlen=NOISE_WINDOW)
+        self._idle_count = 0
         self._reset_rep()
 
     def _reset_rep(self) -> None:
@@ -58,11 +65,13 @@ class ForceMachine(MachineBase):
         self.stalls = 0
         self.stall_start_s: float | None = None
         self.exit_index = 0
+        self.rest_index = 0
+        """Last trace sample at which the force rested after the fall (the cycle's analysable end)."""
         self.cue_sent = False
 
     def reset(self) -> None:
         if self.state is not State.IDLE:
-            self._reject("data gap", self.rep_start_s)
+            self._reject("data_gap", "data gap inside the rep", self.rep_start_s)
         self.history.clear()
         self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self._reset_rep()
@@ -83,16 +92,30 @@ class ForceMachine(MachineBase):
         enter_rate = -self.params.force_ecc_enter_rate * self._range()
         self.n_ecc = self.n_ecc + 1 if dforce < enter_rate else 0
         if state is State.LOADING or state is State.TOP:
-            self._loading_or_top(t, dforce)
+            self._loading_or_top(t, force, dforce)
         elif state is State.ECCENTRIC:
             self._eccentric(t, force, dforce)
         else:
             self._settling(t, force, dforce)
 
+    def _still_rate(self, working_n: float | None) -> float:
+        """|dF/dt| under which the force counts as resting: a share of R, but never inside the
+        load cell's own noise (a noisy cell would otherwise never be seen at rest)."""
+        share = self.params.force_still_rate * working_n if working_n is not None else UNKNOWN_RANGE_STILL_NPS
+        return max(share, RATE_NOISE_SDS * self.rate_noise_nps)
+
+    def _track_rate_noise(self, dforce: float) -> None:
+        """Robust SD of dF/dt at rest (1.4826 x median |dF/dt| of recent idle samples)."""
+        self._idle_rates.append(abs(dforce))
+        self._idle_count += 1
+        if self._idle_count % NOISE_UPDATE_EVERY == 0 and len(self._idle_rates) >= NOISE_UPDATE_EVERY:
+            self.rate_noise_nps = 1.4826 * statistics.median(self._idle_rates)
+
     def _idle(self, t: float, force: float, dforce: float) -> None:
         p = self.params
         working = self.levels.range_n()
-        still_rate = p.force_still_rate * working if working is not None else UNKNOWN_RANGE_STILL_NPS
+        self._track_rate_noise(dforce)
+        still_rate = self._still_rate(working)
         if abs(dforce) < still_rate:
             self.levels.rest_sample(force)
             self.rest_guess_n = force if self.rest_guess_n is None else min(self.rest_guess_n, force)
@@ -111,26 +134,37 @@ class ForceMachine(MachineBase):
         self.rep_rest_n = rest
         self.peak_n = force
         # the rise starts from the rest just before it (the zero drifts between reps)
-        level = min(h[1] for h in self.history) + 0.1 * rise_needed
-        start_index = 0
-        for i in range(len(self.history) - 1, -1, -1):
-            if self.history[i][1] <= level:
+        history = list(self.history)
+        first = self._earliest_start([h[0] + 0.0 - self.force_delay_s for h in history])
+        level = min(h[1] for h in history[first:]) + 0.1 * rise_needed
+        start_index = first
+        for i in range(len(history) - 1, first - 1, -1):
+            if history[i][1] <= level:
                 start_index = i
                 break
-        self.rep_start_s = self.history[start_index][0] - self.force_delay_s
+        self.rep_start_s = max(history[start_index][0] - self.force_delay_s, self.last_end_s)
         self.trace = RepTrace()
         self.raw = []
-        for h in list(self.history)[start_index:]:
+        for h in history[start_index:]:
             self.trace.append(h[0], 0.0, 0.0, h[1])
             self.raw.append(h[3])
         self.n_top = self.n_ecc = 0
         self.events.append(RepStarted(self.rep_start_s, t))
         self._fire(Trigger.FLEXION)
 
-    def _loading_or_top(self, t: float, dforce: float) -> None:
+    def _loading_or_top(self, t: float, force: float, dforce: float) -> None:
         p = self.params
         if self.n_ecc >= self.k_ecc:
             self._enter_eccentric(t)
+            return
+        if force - self.rep_rest_n < p.force_rep_exit * self._range():
+            # the load came off faster than the eccentric gate can confirm: a release, not a fall
+            self.onset_s = self.end_estimate_s = t - self.force_delay_s
+            self.exit_s = t
+            self.exit_index = len(self.trace) - 1
+            self.n_settle = 0
+            self.cue_sent = True
+            self._fire(Trigger.RELEASED)
             return
         if self.state is State.LOADING:
             self.n_top = self.n_top + 1 if dforce < p.force_ecc_exit_rate * self._range() else 0
@@ -138,9 +172,13 @@ class ForceMachine(MachineBase):
                 self.state_since_s = t
                 self._fire(Trigger.TOP_REACHED)
             elif t - self.rep_start_s > p.rep_max_s:
-                self._reject("force never stopped rising", t)
-        elif t - self.state_since_s > p.top_timeout_s:
-            self._reject(f"no eccentric within {p.top_timeout_s:g} s of the top", t)
+                self._reject("never_stopped", "force never stopped rising", t)
+        elif t - self.state_since_s > p.force_top_timeout_s:
+            # no pull is held this long: the force found a new resting level (a slack band taken
+            # up, the band re-tied); it is the rest from here on, not a rep
+            self._reject("rest_shift", f"force stayed {self.peak_n - self.rep_rest_n:.1f} N up for over {p.force_top_timeout_s:g} s", t)
+            self.levels.close_rest()
+            self.armed = True
 
     def _enter_eccentric(self, t: float) -> None:
         """Back-date to where the fall rate first passed half the entry rate."""
@@ -193,17 +231,24 @@ class ForceMachine(MachineBase):
             self.n_exit = 0
             self._fire(Trigger.RESUME)
             return
-        resting = abs(dforce) < p.force_still_rate * working
-        self.n_settle = self.n_settle + 1 if resting else 0
+        resting = abs(dforce) < self._still_rate(working)
+        # still below the rest the rep started from: the band has not come back (shortest mid-range,
+        # anchor below the knee), so the eccentric may not be over
+        below_rest = force < self.rep_rest_n - p.rebound_fraction * working
+        self.n_settle = self.n_settle + 1 if resting and not below_rest else 0
+        if resting:
+            self.rest_index = len(self.trace) - 1
         if resting and force < self.rep_rest_n + p.force_rep_exit * working:
             self.levels.rest_sample(force)  # the bottom rest starts here: track the drifting zero
-        rising = dforce > p.force_ecc_enter_rate * working
+        # a new rise above the rest level is the next rep; a rise back up *to* the rest level is the
+        # band passing its shortest length near extension (anchor below the knee) and belongs here
+        rising = dforce > p.force_ecc_enter_rate * working and force > self.rep_rest_n + p.force_rep_exit * working
         # a slow eccentric creeps into the bottom: wait in proportion (and never while the force
         # still falls), so the offset fit sees the rest
         ecc_s = self.exit_s - self.onset_s
         settle_s = max(p.settle_s, p.force_settle_fraction * ecc_s)
         settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
-        if dforce < -p.force_still_rate * working:
+        if dforce < -self._still_rate(working):
             self.last_fall_s = t
         calm_s = t - max(self.last_fall_s, self.exit_s)
         timed_out = (t - self.exit_s > settle_max_s and calm_s >= settle_s) or t - self.exit_s > p.rep_max_s
@@ -211,21 +256,36 @@ class ForceMachine(MachineBase):
             self._finalize(t)
 
     def close(self, t: float) -> None:
-        """The recording ended mid-eccentric or while settling: finish the rep with what we have."""
+        """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
+        when its fall was cut (a cycle settling at the bottom is complete)."""
         if self.state is State.ECCENTRIC:
             self._exit(t, t - self.force_delay_s)
-        self._finalize(t)
+            self._finalize(t, truncated=True)
+        elif self.state is State.SETTLING:
+            self._finalize(t)
+        elif self.state in (State.LOADING, State.TOP):
+            self._finalize_held(t)
 
-    def _refined_times(self) -> tuple[float, float]:
+    def _smooth(self) -> np.ndarray:
+        """Zero-phase low-pass of the finished cycle's despiked force (peak, bottom and fit windows)."""
+        raw = np.asarray(self.raw)
+        fs_hz = 1.0 / self.dt_s
+        if raw.size < 8:
+            return raw
+        return sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw)
+
+    def _refined_times(self, smooth: np.ndarray) -> tuple[float, float]:
         """(onset, offset) of the finished rep from hinge fits, falling back to the live estimates."""
         p = self.params
         onset, end = self.onset_s, max(self.end_estimate_s, self.onset_s)
         raw = np.asarray(self.raw)
         if raw.size < 4 * force_fit.MIN_BINS:
             return onset, end
-        t = np.asarray(self.trace.t) - self.dt_s  # the 3-sample median runs one sample late
-        fs_hz = 1.0 / self.dt_s
-        smooth = sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw)
+        # up to where the force last rested: a cycle ended by the next rise must not read that rise
+        # (or, anchor below the knee, the dip that starts it) as its own bottom
+        rested = self.rest_index + 1 if self.rest_index > self.exit_index else raw.size
+        raw, smooth = raw[:rested], smooth[:rested]
+        t = np.asarray(self.trace.t)[:rested] - self.dt_s  # the 3-sample median runs one sample late
         last = min(max(self.exit_index, 1), raw.size - 1)
         peak = int(np.argmax(smooth[: last + 1]))
         bottom = peak + int(np.argmin(smooth[peak:]))
@@ -234,47 +294,83 @@ class ForceMachine(MachineBase):
             return onset, end
         fitted_onset = force_fit.refine_onset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_onset_level)
         fitted_end = force_fit.refine_offset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_offset_level)
+        ceiling_n = self.rep_rest_n + p.force_rep_exit * working
+        rebound_end = force_fit.refine_rebound(
+            t, raw, smooth, bottom, self.dt_s, working, p.rebound_fraction, p.force_fit_window, p.force_offset_level, ceiling_n
+        )
         onset = fitted_onset if fitted_onset is not None else onset
         end = fitted_end if fitted_end is not None else end
+        if rebound_end is not None:
+            end = max(end, rebound_end)
         return onset, max(end, onset)
 
-    def _finalize(self, t: float) -> None:
+    def _hold_s(self, smooth: np.ndarray, onset_s: float) -> float:
+        """How long the force stayed near its peak before the fall began."""
+        t = np.asarray(self.trace.t)
+        before = t <= onset_s
+        if not before.any():
+            return 0.0
+        peak = float(smooth[before].max())
+        near = np.flatnonzero(before & (smooth >= peak - self.params.hold_band * max(peak - self.rep_rest_n, 1e-6)))
+        return float(t[near[-1]] - t[near[0]]) if near.size else 0.0
+
+    def _finalize(self, t: float, truncated: bool = False) -> None:
         p = self.params
         self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
         working = self._range()
         known = self.levels.range_n()
-        self.onset_s, ecc_end = self._refined_times()
-        reason = self._duration_gate(ecc_end)
-        if ecc_end - self.onset_s < p.force_min_ecc_s:
-            reason = f"force fell in {ecc_end - self.onset_s:.2f} s, too fast for an eccentric"
+        smooth = self._smooth()
+        onset, ecc_end = self._refined_times(smooth)
+        flags = ["truncated"] if truncated else []
+        end_s = ecc_end
+        ecc: tuple[float | None, float | None] = (onset, ecc_end)
+        rejection = None if truncated else self._duration_gate(ecc_end)
+        if ecc_end - onset < p.force_min_ecc_s and not truncated:
+            hold_s = self._hold_s(smooth, onset)
+            if hold_s >= p.isometric_hold_s:
+                flags += ["no_eccentric", "isometric"]
+                ecc = (None, None)
+                rejection = None
+            elif rejection is None:  # force-only cannot tell a let-go knee from a band grabbed or re-tied
+                rejection = "grab", f"force fell in {ecc_end - onset:.2f} s after a {hold_s:.1f} s hold: no eccentric"
         if known is not None and working < p.min_force_drop_fraction * known:
-            reason = f"force rise {working:.1f} N, under {p.min_force_drop_fraction:.0%} of the working range"
-        elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working:
-            reason = "force did not drop"
-        if reason is not None:
-            self._reject(reason, t)
+            rejection = "weak", f"force rise {working:.1f} N, under {p.min_force_drop_fraction:.0%} of the working range"
+        elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working and not truncated:
+            rejection = "no_force_drop", "force did not drop"
+        if rejection is not None:
+            self._reject(*rejection, t)
             return
-        self.levels.add_rep(self.rep_rest_n, self.peak_n)
+        if not truncated:
+            self.levels.add_rep(self.rep_rest_n, self.peak_n)
+        self._emit(t, end_s, ecc[0], ecc[1], flags)
+
+    def _finalize_held(self, t: float) -> None:
+        """The recording ended while the load was still up: a cycle with no eccentric, cut short."""
+        self._emit(t, float(self.trace.t[-1]) if len(self.trace) else t, None, None, ["no_eccentric", "truncated"])
+
+    def _emit(self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, flags: list[str]) -> None:
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
-                ecc_start_s=self.onset_s,
-                ecc_end_s=ecc_end,
+                end_s=end_s,
+                ecc_start_s=ecc_start_s,
+                ecc_end_s=ecc_end_s,
                 detected_at_s=t,
                 t_s=np.asarray(self.trace.t),
                 angle_deg=None,
                 rate_dps=None,
-                force_n=force,
+                force_n=np.asarray(self.trace.force),
                 rom_deg=None,
                 rest_force_n=self.rep_rest_n,
                 tension_threshold_n=self.levels.threshold_n(self.rep_rest_n),
                 stalls=self.stalls,
-                flags=(),
+                flags=tuple(flags),
                 estimated=True,
                 rate_delay_s=0.0,
                 force_delay_s=self.force_delay_s,
             )
         )
+        self.last_end_s = end_s
         self.trace = RepTrace()
         self._fire(Trigger.SETTLED)

@@ -50,13 +50,16 @@ class Trigger(enum.Enum):
     ECC_EXIT = "eccentric exited"
     RESUME = "eccentric resumed"
     SETTLED = "settled"
+    RELEASED = "released without an eccentric"
     ABORT = "abort"
 
 
 TRANSITIONS: dict[State, dict[Trigger, State]] = {
     State.IDLE: {Trigger.FLEXION: State.LOADING},
-    State.LOADING: {Trigger.TOP_REACHED: State.TOP, Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.ABORT: State.IDLE},
-    State.TOP: {Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.FLEXION: State.LOADING, Trigger.ABORT: State.IDLE},
+    State.LOADING: {Trigger.TOP_REACHED: State.TOP, Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.RELEASED: State.SETTLING,
+                    Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
+    State.TOP: {Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.FLEXION: State.LOADING, Trigger.RELEASED: State.SETTLING,
+                Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
     State.ECCENTRIC: {Trigger.ECC_EXIT: State.SETTLING, Trigger.ABORT: State.IDLE},
     State.SETTLING: {Trigger.RESUME: State.ECCENTRIC, Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
 }
@@ -78,6 +81,8 @@ class MachineBase:
         self.levels = ForceLevels()
         self.trace = RepTrace()
         self.rep_start_s = 0.0
+        self.last_end_s = -float("inf")
+        """End of the last row: the next cycle starts at or after it (rows never overlap)."""
         self.accepted_roms: list[float] = []
 
     def _fire(self, trigger: Trigger) -> None:
@@ -90,19 +95,31 @@ class MachineBase:
         events, self.events = self.events, []
         return events
 
-    def _reject(self, reason: str, now_s: float) -> None:
-        self.events.append(RepRejected(self.rep_start_s, reason, now_s))
+    def close(self, t: float) -> None:
+        """The recording ended inside a cycle (each variant finishes it with what it has)."""
+        raise NotImplementedError
+
+    def _reject(self, code: str, reason: str, now_s: float) -> None:
+        self.events.append(RepRejected(self.rep_start_s, reason, now_s, code))
         self._fire(Trigger.ABORT)
         self.trace = RepTrace()
 
-    def _duration_gate(self, ecc_end_s: float) -> str | None:
-        whole_s = ecc_end_s - self.rep_start_s
+    def _duration_gate(self, end_s: float) -> tuple[str, str] | None:
+        """(code, reason) when the cycle is too short or too long to be a rep, else None."""
+        whole_s = end_s - self.rep_start_s
         p = self.params
         if whole_s < p.rep_min_s:
-            return f"rep lasted {whole_s:.2f} s, under {p.rep_min_s:g} s"
+            return "too_short", f"rep lasted {whole_s:.2f} s, under {p.rep_min_s:g} s"
         if whole_s > p.rep_max_s:
-            return f"rep lasted {whole_s:.1f} s, over {p.rep_max_s:g} s"
+            return "too_long", f"rep lasted {whole_s:.1f} s, over {p.rep_max_s:g} s"
         return None
+
+    def _earliest_start(self, times: list[float]) -> int:
+        """Index of the first remembered sample a new cycle may start at: never inside the last one."""
+        for i, t in enumerate(times):
+            if t >= self.last_end_s:
+                return i
+        return len(times) - 1
 
 
 class ImuMachine(MachineBase):
@@ -136,19 +153,10 @@ class ImuMachine(MachineBase):
         self.slack_n = 0
         self.cue_sent = False
 
-    # -- before the axis sign is known the machine only remembers ---------------------------------
-    def observe(self, t: float, angle: float, rate: float, force: float) -> None:
-        self.history.append((t, angle, rate, force))
-
-    def apply_sign(self, sign: int) -> None:
-        """The flexion direction just became known: re-express what was remembered."""
-        if sign < 0:
-            self.history = deque(((t, -a, -r, f) for t, a, r, f in self.history), maxlen=self.history.maxlen)
-
     def reset(self) -> None:
         """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
         if self.state is not State.IDLE:
-            self.events.append(RepRejected(self.rep_start_s, "data gap", self.rep_start_s))
+            self.events.append(RepRejected(self.rep_start_s, "data gap inside the rep", self.rep_start_s, "data_gap"))
             self._fire(Trigger.ABORT)
         self.trace = RepTrace()
         self.history.clear()
@@ -179,7 +187,9 @@ class ImuMachine(MachineBase):
             self._settling(t, rate)
 
     def _maybe_start(self, t: float, angle: float) -> None:
-        hist = self.history
+        hist = list(self.history)
+        first = self._earliest_start([h[0] for h in hist])
+        hist = hist[first:]
         angles = [h[1] for h in hist]
         base = min(angles)
         if angle - base < self.params.flexion_min_deg:
@@ -194,7 +204,7 @@ class ImuMachine(MachineBase):
         self.rep_start_s = start if start is not None else times[low]
         self.rep_base_deg = base
         self.trace = RepTrace()
-        for h in list(hist)[low:]:
+        for h in hist[low:]:
             self.trace.append(*h)
         self.state_since_s = t
         self.n_top = 0
@@ -211,7 +221,7 @@ class ImuMachine(MachineBase):
             self.state_since_s = t
             self._fire(Trigger.TOP_REACHED)
         elif t - self.rep_start_s > p.rep_max_s:
-            self._reject("flexion never stopped", t)
+            self._reject("never_stopped", "flexion never stopped", t)
 
     def _top(self, t: float) -> None:
         p = self.params
@@ -221,7 +231,7 @@ class ImuMachine(MachineBase):
             self.n_top = 0
             self._fire(Trigger.FLEXION)
         elif t - self.state_since_s > p.top_timeout_s:
-            self._reject(f"no eccentric within {p.top_timeout_s:g} s of the top", t)
+            self._finalize_without_eccentric(t, "no_eccentric")
 
     def _enter_eccentric(self, t: float) -> None:
         tr = self.trace
@@ -279,7 +289,13 @@ class ImuMachine(MachineBase):
         if self.n_settle >= self.k_settle or self.n_flex >= 1 or t - self.exit_s > p.settle_max_s:
             self._finalize(t)
 
-    def _finalize(self, t: float) -> None:
+    def _min_rom(self) -> float:
+        p = self.params
+        if not self.accepted_roms:
+            return p.min_rom_deg
+        return max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:]))
+
+    def _finalize(self, t: float, truncated: bool = False) -> None:
         p = self.params
         tr = self.trace
         n = len(tr)
@@ -289,54 +305,81 @@ class ImuMachine(MachineBase):
         ecc_end = offset if offset is not None else self.exit_s
         ecc_end = max(ecc_end, self.onset_s)
         rom = self.top_deg - end_deg
-        flags: list[str] = []
-        reason = self._duration_gate(ecc_end)
-        min_rom = max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:])) if self.accepted_roms else p.min_rom_deg
+        flags = ["truncated"] if truncated else []
+        rejection = None if truncated else self._duration_gate(ecc_end)
+        min_rom = self._min_rom()
         if rom < min_rom:
-            reason = f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
+            rejection = "small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
         force = np.asarray(tr.force) if self.has_force else None
         if force is not None:
             if self.slack_n >= self.k_slack or self._force_drop_too_small(force):
                 flags.append("band_slack")
-        if reason is not None:
-            self._reject(reason, t)
+        if rejection is not None:
+            self._reject(*rejection, t)
             return
-        self.accepted_roms.append(rom)
-        if force is not None and "band_slack" not in flags:
+        if not truncated:
+            self.accepted_roms.append(rom)
+        if force is not None and "band_slack" not in flags and not truncated:
             self.levels.add_rep(self.rep_rest_n, float(force.max()))
         t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
+        stalls = count_stalls(
+            t_s, angle_deg, rate_dps, self.onset_s, ecc_end, self.rate_delay_s,
+            min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
+            edge_fraction=p.stall_edge_fraction,
+        )
+        self._emit(t, ecc_end, self.onset_s, ecc_end, rom, stalls, flags)
+
+    def _finalize_without_eccentric(self, t: float, *flags: str) -> None:
+        """The knee went up and never came down under control (held past the timeout, or the
+        recording ended first): still a loading cycle, with its tension, and no eccentric to time."""
+        tr = self.trace
+        rom = max(tr.angle) - min(tr.angle) if len(tr) else 0.0
+        min_rom = self._min_rom()
+        if rom < min_rom:
+            self._reject("small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg", t)
+            return
+        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, 0, list(flags))
+
+    def _emit(
+        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, rom: float, stalls: int, flags: list[str]
+    ) -> None:
+        tr = self.trace
+        force = np.asarray(tr.force) if self.has_force else None
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
-                ecc_start_s=self.onset_s,
-                ecc_end_s=ecc_end,
+                end_s=end_s,
+                ecc_start_s=ecc_start_s,
+                ecc_end_s=ecc_end_s,
                 detected_at_s=t,
-                t_s=t_s,
-                angle_deg=angle_deg,
-                rate_dps=rate_dps,
+                t_s=np.asarray(tr.t),
+                angle_deg=np.asarray(tr.angle),
+                rate_dps=np.asarray(tr.rate),
                 force_n=force,
                 rom_deg=rom,
                 rest_force_n=self.rep_rest_n if force is not None else None,
                 tension_threshold_n=self.levels.threshold_n(self.rep_rest_n) if force is not None else None,
-                stalls=count_stalls(
-                    t_s, angle_deg, rate_dps, self.onset_s, ecc_end, self.rate_delay_s,
-                    min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
-                    edge_fraction=p.stall_edge_fraction,
-                ),
+                stalls=stalls,
                 flags=tuple(flags),
                 estimated=False,
                 rate_delay_s=self.rate_delay_s,
                 force_delay_s=self.force_delay_s,
             )
         )
+        self.last_end_s = end_s
         self.trace = RepTrace()
         self._fire(Trigger.SETTLED)
 
     def close(self, t: float) -> None:
-        """The recording ended mid-eccentric or while settling: finish the rep with what we have."""
+        """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
+        when its eccentric was cut (a cycle merely settling at the bottom is complete)."""
         if self.state is State.ECCENTRIC:
             self._exit(t, t - self.rate_delay_s)
-        self._finalize(t)
+            self._finalize(t, truncated=True)
+        elif self.state is State.SETTLING:
+            self._finalize(t)
+        elif self.state in (State.LOADING, State.TOP):
+            self._finalize_without_eccentric(t, "no_eccentric", "truncated")
 
     def _force_drop_too_small(self, force: np.ndarray) -> bool:
         """The knee went down but the band did not let go: it is slack (or slipped)."""

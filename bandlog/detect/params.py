@@ -118,6 +118,18 @@ class DetectorParams:
     """Shorter falls are a band grabbed or re-tied, not a controlled eccentric."""
     force_still_rate: float = 0.03
     """Force counts as resting when |dF/dt| < this fraction of R per second."""
+    isometric_hold_s: float = 2.5
+    """A load held near its peak this long and then let go without a controlled eccentric is an
+    isometric pull (a row flagged `isometric`); shorter spikes are a band grabbed or re-tied."""
+    hold_band: float = 0.25
+    """'Near its peak' = within this share of the cycle's range below the peak."""
+    force_top_timeout_s: float = 15.0
+    """Force-only: a load held longer than this is a new resting level (slack taken up, band
+    re-tied), rejected as `rest_shift`; isometric pulls hold 3-10 s."""
+    rebound_fraction: float = 0.05
+    """Force-only: a rise of more than this share of R after the force minimum, back to the rest
+    level, means the band is shortest mid-range (anchor below the knee): the eccentric ends where
+    that rebound settles, not at the minimum."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -84,9 +84,13 @@ class ShankTilt:
         acc = [acc[0] - b[0], acc[1] - b[1], acc[2] - b[2]]
         g = self.gravity
         if g is None:
-            if still:
+            # the first still sample, or (a recording with no still moment) the first slow one
+            # that reads 1 g: gravity then follows the gyro and is corrected as it goes
+            slow_one_g = pose is not None and abs(math.sqrt(_dot(acc, acc)) / STANDARD_GRAVITY_MS2 - 1.0) < GATE_G / 2
+            if still or slow_one_g:
                 self.gravity = list(acc)
-                self.rest_gravity = list(acc)
+                if still:
+                    self.rest_gravity = list(acc)
             return
         # the sensor turns by omega dt, so a world-fixed vector turns by -omega dt in its frame
         turn = _cross(omega, g)

@@ -107,11 +107,14 @@ def count_stalls(
 
 @dataclass(frozen=True)
 class RepCandidate:
-    """A rep that passed the detector's validity gates; the metrics module turns it into a row."""
+    """A loading cycle that passed the detector's validity gates; the metrics module turns it into a row."""
 
     start_s: float
-    ecc_start_s: float
-    ecc_end_s: float
+    end_s: float
+    """Where the cycle ended: the eccentric's end, or the load back at rest."""
+    ecc_start_s: float | None
+    ecc_end_s: float | None
+    """None when the cycle had no eccentric to time (flags say why)."""
     detected_at_s: float
     t_s: np.ndarray
     angle_deg: np.ndarray | None

@@ -1,0 +1,101 @@
+"""Which way round the knee axis points: flexion positive, decided from all the evidence.
+
+A gyro strapped on any way round measures the knee rate up to a sign. Getting it wrong inverts a
+whole session (every passive flexion reported as an eccentric), so no single early cue decides it:
+
+1. The pose (accelerometer; knee exercise only): near horizontal the shank's ankle end is in front
+   of the knee, never behind it (tilt.py). Geometric, and needs no particular movement.
+2. The band force *level* against the knee angle over a whole excursion out and back. Beyond the
+   first ~30 degrees the band always lengthens with flexion, whatever the anchor height, so the
+   correlation is strongly positive over a rep. (The force *slope* over the first degrees is not:
+   an anchor below the knee makes the band shortest at 15-30 degrees, science.md 1.4, and the
+   filtered slope lags a fast flexion.)
+3. The movement pattern: the leg rests at the start position between reps (more slow time at that
+   end of the excursions), and the loading movement is quicker than the controlled return.
+
+Without a pose, nothing is decided before one whole excursion out and back has been seen; the
+analyzer holds those samples and replays them once the sign is known, so the first rep is kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+FORCE_CORRELATION_MIN = 0.3
+"""|corr(angle, force)| needed for the force level to decide the sign."""
+BAND_SHARE = 0.3
+"""An excursion visits the low and the high end: within this share of the span from each end."""
+SLOW_DPS = 10.0
+"""Slower than this counts as dwelling (resting or holding) for the pattern cue."""
+MAX_WAIT_S = 60.0
+"""Decide with the evidence there is once this much movement has been seen without a full excursion."""
+
+
+class SignEvidence:
+    """Collects unsigned knee angle, rate and force until the sign can be decided."""
+
+    def __init__(self, dt_s: float, excursion_deg: float, use_force: bool) -> None:
+        self.dt_s = dt_s
+        self.excursion_deg = excursion_deg
+        self.use_force = use_force
+        self.angle_deg: list[float] = []
+        self.rate_dps: list[float] = []
+        self.force_n: list[float] = []
+        self._lo = math.inf
+        self._hi = -math.inf
+        self._end = 0
+        """-1 low end, +1 high end, 0 neither yet."""
+        self.switches = 0
+        self.how = ""
+        """Which cue decided, in words (for the result's notes)."""
+
+    def add(self, angle_u_deg: float, rate_u_dps: float, force_n: float) -> None:
+        self.angle_deg.append(angle_u_deg)
+        self.rate_dps.append(rate_u_dps)
+        self.force_n.append(force_n)
+        self._lo = min(self._lo, angle_u_deg)
+        self._hi = max(self._hi, angle_u_deg)
+        span = self._hi - self._lo
+        if span < self.excursion_deg:
+            return
+        end = -1 if angle_u_deg < self._lo + BAND_SHARE * span else 1 if angle_u_deg > self._hi - BAND_SHARE * span else 0
+        if end != 0 and end != self._end:
+            if self._end != 0:
+                self.switches += 1
+            self._end = end
+
+    def ready(self) -> bool:
+        """One whole excursion out and back (two end-to-end passes), or waited long enough."""
+        return self.switches >= 2 or len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
+
+    def decide(self) -> int:
+        """+1 or -1 from the force level if it is clear, else from the movement pattern."""
+        angle = np.asarray(self.angle_deg)
+        if self.use_force:
+            force = np.asarray(self.force_n)
+            if angle.std() > 0 and force.std() > 0:
+                r = float(np.corrcoef(angle, force)[0, 1])
+                if abs(r) >= FORCE_CORRELATION_MIN:
+                    self.how = f"axis sign from the band force rising with flexion (r = {abs(r):.2f})"
+                    return 1 if r > 0 else -1
+        return self._from_pattern(angle, np.asarray(self.rate_dps))
+
+    def _from_pattern(self, angle: np.ndarray, rate: np.ndarray) -> int:
+        span = float(angle.max() - angle.min()) if angle.size else 0.0
+        slow = np.abs(rate) < SLOW_DPS
+        low_end = angle < angle.min() + BAND_SHARE * span
+        high_end = angle > angle.max() - BAND_SHARE * span
+        dwell = float(np.count_nonzero(slow & low_end) - np.count_nonzero(slow & high_end))
+        dwell_vote = float(np.sign(dwell)) if abs(dwell) * self.dt_s >= 0.5 else 0.0
+        up = float(np.percentile(rate[rate > 0], 95)) if (rate > 0).any() else 0.0
+        down = float(np.percentile(-rate[rate < 0], 95)) if (rate < 0).any() else 0.0
+        speed_vote = float(np.sign(up - down)) if max(up, down) > 1.2 * min(up, down) else 0.0
+        score = dwell_vote + 0.5 * speed_vote
+        self.how = "axis sign from the movement (the leg rests at the start of each rep; loading is the quicker way)"
+        if score == 0.0:
+            self.how = "axis sign guessed: the first movement taken as loading (no force, pose or pattern to tell)"
+            first_move = angle[np.argmax(np.abs(angle - angle[0]) > 0.2 * span)] - angle[0] if span > 0 else 1.0
+            return 1 if first_move >= 0 else -1
+        return 1 if score > 0 else -1
