@@ -16,7 +16,7 @@ from bandlog.detect.events import Event, RepCompleted, RepRejected
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.machine import ImuMachine, MachineBase, State
-from bandlog.detect.params import EXERCISES, DetectorParams
+from bandlog.detect.params import DetectorParams, for_exercise
 from bandlog.detect.trace import RepCandidate
 from bandlog.errors import ConfigError
 from bandlog.metrics import rep_metrics, set_summary
@@ -42,11 +42,9 @@ class Analyzer:
     def __init__(self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee") -> None:
         if target_ecc_s <= 0:
             raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
-        if exercise not in EXERCISES:
-            raise ConfigError(f"exercise must be one of {', '.join(EXERCISES)}, not {exercise!r}")
         self.target_ecc_s = target_ecc_s
         self.exercise = exercise
-        self.params = params or DetectorParams()
+        self.params = for_exercise(params or DetectorParams(), exercise)
         self.mode: str | None = None
         self._channels: tuple[str, ...] | None = None
         self._frontend = Frontend(self.params)
@@ -105,7 +103,7 @@ class Analyzer:
         if self.mode == "force":
             return ForceMachine(self.params, fe.dt_s, fe.force_delay_s, fe.force_rate_delay_s)
         has_force = self.mode == "force+imu"
-        self._knee = KneeEstimator(self.params, fe.dt_s, use_force_sign=has_force)
+        self._knee = KneeEstimator(self.params, fe.dt_s, use_force_sign=has_force, use_pose=self.exercise == "knee")
         return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
 
     def _run(self, frame: Frame | None) -> list[Event]:

@@ -65,6 +65,8 @@ class ForceMachine(MachineBase):
         self.stalls = 0
         self.stall_start_s: float | None = None
         self.exit_index = 0
+        self.released = False
+        """The load came off without the eccentric gate ever confirming a fall (a release)."""
         self.rest_index = 0
         """Last trace sample at which the force rested after the fall (the cycle's analysable end)."""
         self.cue_sent = False
@@ -160,6 +162,7 @@ class ForceMachine(MachineBase):
         if force - self.rep_rest_n < p.force_rep_exit * self._range():
             # the load came off faster than the eccentric gate can confirm: a release, not a fall
             self.onset_s = self.end_estimate_s = t - self.force_delay_s
+            self.released = True
             self.exit_s = t
             self.exit_index = len(self.trace) - 1
             self.n_settle = 0
@@ -322,6 +325,8 @@ class ForceMachine(MachineBase):
         known = self.levels.range_n()
         smooth = self._smooth()
         onset, ecc_end = self._refined_times(smooth)
+        if self.released:  # a hinge fit would read the sag of a held pull as a slow start
+            onset = ecc_end = self.onset_s
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
         ecc: tuple[float | None, float | None] = (onset, ecc_end)

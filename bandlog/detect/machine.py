@@ -286,7 +286,9 @@ class ImuMachine(MachineBase):
             self._fire(Trigger.RESUME)
             return
         self.n_settle = self.n_settle + 1 if p.ecc_exit_dps < rate < p.top_rate_dps else 0
-        if self.n_settle >= self.k_settle or self.n_flex >= 1 or t - self.exit_s > p.settle_max_s:
+        if self.n_flex >= 1:  # the next flexion began before the knee had rested for long
+            self._finalize(t, next_began=True)
+        elif self.n_settle >= self.k_settle or t - self.exit_s > p.settle_max_s:
             self._finalize(t)
 
     def _min_rom(self) -> float:
@@ -295,20 +297,27 @@ class ImuMachine(MachineBase):
             return p.min_rom_deg
         return max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:]))
 
-    def _finalize(self, t: float, truncated: bool = False) -> None:
+    def _finalize(self, t: float, truncated: bool = False, next_began: bool = False) -> None:
         p = self.params
         tr = self.trace
         n = len(tr)
-        end_deg = statistics.fmean(tr.angle[-self.k_exit :])
+        # where the knee came to rest; if the next rep has already begun, the lowest point between
+        stop = n
+        if next_began:
+            low = min(range(self.entry_index, n), key=tr.angle.__getitem__)
+            end_deg, stop = tr.angle[low], low + 1
+        else:
+            end_deg = statistics.fmean(tr.angle[-self.k_exit :])
         # the offset: the knee last passes 1 degree above where it came to rest
-        offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, n)
+        offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, stop)
         ecc_end = offset if offset is not None else self.exit_s
         ecc_end = max(ecc_end, self.onset_s)
         rom = self.top_deg - end_deg
         flags = ["truncated"] if truncated else []
         rejection = None if truncated else self._duration_gate(ecc_end)
         min_rom = self._min_rom()
-        if rom < min_rom:
+        # a cut eccentric is judged by the flexion that loaded it (its own range is partial)
+        if (self.top_deg - self.rep_base_deg if truncated else rom) < min_rom:
             rejection = "small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
         force = np.asarray(tr.force) if self.has_force else None
         if force is not None:

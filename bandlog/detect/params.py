@@ -7,7 +7,7 @@ flexion positive; force rates are fractions of the working range R per second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from bandlog.errors import ConfigError
 
@@ -145,3 +145,17 @@ class DetectorParams:
             raise ConfigError("DetectorParams.ecc_enter_dps must be below ecc_exit_dps (hysteresis)")
         if self.force_ecc_exit_rate > self.force_ecc_enter_rate:
             raise ConfigError("DetectorParams.force_ecc_exit_rate must not exceed force_ecc_enter_rate")
+
+
+OTHER_EXERCISE_GATES = {"min_rom_deg": 10.0, "rep_min_s": 0.8, "sign_excursion_deg": 20.0}
+"""Absolute floors for exercise 'other'; above them the ROM gate is learned from the set (half the
+median range of the reps accepted so far, min_rom_fraction), not from knee anatomy."""
+
+
+def for_exercise(params: DetectorParams, exercise: str) -> DetectorParams:
+    """The detector settings for an exercise: 'knee' as given, 'other' with knee-free gates."""
+    if exercise not in EXERCISES:
+        raise ConfigError(f"exercise must be one of {', '.join(EXERCISES)}, not {exercise!r}")
+    if exercise == "knee":
+        return params
+    return replace(params, **OTHER_EXERCISE_GATES)

@@ -1,0 +1,122 @@
+"""Every loading cycle is a row, rows never overlap, and nothing is dropped without a reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bandlog.analysis import Analyzer
+from bandlog.detect.events import RepCompleted, RepRejected
+from bandlog.results import REJECT_REASONS, REP_FLAGS, RepMetrics
+from bandlog.samples import SampleBlock
+
+from detect_helpers import short_session
+
+
+def _rows(block: SampleBlock, cuts: list[int] = (), **kwargs) -> tuple[list[RepMetrics], list[RepRejected], Analyzer]:
+    analyzer = Analyzer(target_ecc_s=kwargs.pop("target_ecc_s", 4.0), **kwargs)
+    edges = [0, *sorted(set(cuts)), len(block)]
+    events = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        events += analyzer.feed(block.slice(a, b))
+    events += analyzer.finish()
+    rows = [e.metrics for e in events if isinstance(e, RepCompleted)]
+    rejected = [e for e in events if isinstance(e, RepRejected)]
+    return rows, rejected, analyzer
+
+
+def assert_no_overlap(rows: list[RepMetrics]) -> None:
+    for row in rows:
+        assert row.start_s <= row.end_s
+        if row.ecc_start_s is not None:
+            assert row.start_s <= row.ecc_start_s <= row.ecc_end_s <= row.end_s + 1e-9
+        assert all(flag in REP_FLAGS for flag in row.flags.split(";") if flag)
+    for before, after in zip(rows, rows[1:]):
+        assert after.start_s >= before.end_s - 1e-9, f"rep {after.rep} starts inside rep {before.rep}"
+
+
+@pytest.mark.parametrize("mode", ["force+imu", "force", "imu"])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=400), cuts=st.lists(st.integers(min_value=1, max_value=5000), max_size=12))
+def test_rows_never_overlap_whatever_the_session_and_chunking(mode: str, seed: int, cuts: list[int]) -> None:
+    block = short_session(seed, reps_per_set=4, bottom_rest_s=0.5).record(rate_hz=100.0, channels=mode)
+    rows, _, _ = _rows(block, [c for c in cuts if c < len(block)])
+    assert rows, "the session has reps"
+    assert_no_overlap(rows)
+
+
+@pytest.mark.parametrize("mode", ["force+imu", "imu", "force"])
+def test_a_recording_cut_mid_eccentric_ends_with_a_truncated_row(mode: str) -> None:
+    session = short_session(5, reps_per_set=3, target_ecc_s=5.0, p_fast=0.0, p_very_slow=0.0)
+    last = session.truth_reps[-1]
+    cut_s = last.onset_s + 0.4 * last.ecc_duration_s
+    block = session.record(rate_hz=100.0, channels=mode)
+    block = block.slice(0, int(np.searchsorted(block.t_s, cut_s)))
+    rows, _, _ = _rows(block)
+    assert len(rows) == 3
+    assert "truncated" in rows[-1].flags.split(";")
+    assert all("truncated" not in row.flags for row in rows[:-1])
+
+
+def test_a_recording_cut_during_the_flexion_keeps_the_cycle_without_an_eccentric() -> None:
+    session = short_session(6, reps_per_set=2)
+    last = session.truth_reps[-1]
+    block = session.record(rate_hz=100.0, channels="force+imu")
+    block = block.slice(0, int(np.searchsorted(block.t_s, last.top_s + 0.2)))
+    rows, _, _ = _rows(block)
+    assert len(rows) == 2
+    assert rows[-1].ecc_duration_s is None and rows[-1].tempo == "none"
+    assert set(rows[-1].flags.split(";")) >= {"no_eccentric", "truncated"}
+    assert rows[-1].peak_force_n is not None
+
+
+def square_pulls(peaks_n: list[float], hold_s: float = 7.0, rate_hz: float = 80.0, seed: int = 0) -> tuple[SampleBlock, float]:
+    """A force-gauge export of isometric pulls: up in 0.2 s, a hold that sags 10 %, down in 0.2 s,
+    4 s apart; returns the block and the true time above rest + 20 % of the median pull."""
+    rng = np.random.default_rng(seed)
+    dt = 1.0 / rate_hz
+    t = np.arange(0.0, 5.0 + len(peaks_n) * (hold_s + 4.4), dt)
+    force = np.full(t.size, 2.0)
+    start = 5.0
+    for peak in peaks_n:
+        rise = np.clip((t - start) / 0.2, 0.0, 1.0)
+        fall = np.clip((start + 0.2 + hold_s + 0.2 - t) / 0.2, 0.0, 1.0)
+        sag = 1.0 - 0.1 * np.clip((t - start - 0.2) / hold_s, 0.0, 1.0)
+        force += peak * np.minimum(rise, fall) * sag
+        start += hold_s + 4.4
+    threshold = 2.0 + 0.2 * float(np.median(peaks_n)) * 0.95
+    true_tension_s = float(np.count_nonzero(force > threshold)) * dt
+    noisy = force + rng.normal(0.0, 0.2, t.size)
+    return SampleBlock(t_s=t, force_n=noisy), true_tension_s
+
+
+def test_square_isometric_pulls_are_all_counted_even_as_they_weaken() -> None:
+    peaks = list(np.linspace(60.0, 33.0, 24))  # 24 pulls, the last ones 45 % weaker
+    block, true_tension_s = square_pulls(peaks)
+    rows, rejected, analyzer = _rows(block)
+    assert len(rows) == 24, [r.reason for r in rejected]
+    assert all(set(r.flags.split(";")) >= {"isometric", "no_eccentric"} for r in rows)
+    assert all(r.ecc_duration_s is None for r in rows)
+    assert_no_overlap(rows)
+    summary = analyzer.summary()
+    assert summary.reps == 24 and summary.eccentrics == 0 and summary.tut_ecc_s == 0.0
+    assert summary.tut_tension_s == pytest.approx(true_tension_s, rel=0.05)
+
+
+def test_short_force_spikes_are_rejected_with_a_reason_not_dropped() -> None:
+    block, _ = square_pulls([30.0, 30.0, 30.0], hold_s=0.4)
+    rows, rejected, analyzer = _rows(block)
+    assert rows == []
+    assert len(rejected) == 3 and analyzer.summary().rejected == 3
+    assert all(r.code in REJECT_REASONS and r.reason for r in rejected)
+    assert [c.code for c in analyzer.rejected] == [r.code for r in rejected]
+
+
+def test_fidgets_are_listed_as_rejected_candidates() -> None:
+    session = short_session(11, reps_per_set=3, fidget=True, fidgets_per_min=4.0, lead_in_s=10.0)
+    assert any(d.kind == "fidget" for d in session.distractors)
+    rows, rejected, analyzer = _rows(session.record(rate_hz=100.0, channels="imu"))
+    assert len(rows) == 3
+    assert analyzer.summary().rejected == len(rejected) == len(analyzer.rejected)
