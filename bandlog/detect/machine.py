@@ -17,6 +17,12 @@ the rep's trace. EccentricEnded is the live cue and comes as soon as the end is 
 final numbers (RepCompleted, built by bandlog.analysis) wait until the knee has settled, so a
 stall near the bottom can still extend the eccentric. Every transition is listed in TRANSITIONS;
 `_fire` refuses anything else. The force-only variant (force_machine.py) uses the same table.
+
+Segmenting cycles is kept apart from classifying their phases: every loading cycle that passes the
+range gate becomes a row, with or without a timed eccentric (a hold never lowered, a recording cut
+mid-rep: flags `no_eccentric`, `truncated`). What is not a rep at all (a fidget, a data gap) leaves
+as RepRejected with a reason code. A cycle starts at or after the previous row's end (`last_end_s`),
+so rows never overlap and no time is counted twice.
 """
 
 from __future__ import annotations

@@ -126,10 +126,11 @@ class DetectorParams:
     force_top_timeout_s: float = 15.0
     """Force-only: a load held longer than this is a new resting level (slack taken up, band
     re-tied), rejected as `rest_shift`; isometric pulls hold 3-10 s."""
-    rebound_fraction: float = 0.05
+    rebound_fraction: float = 0.08
     """Force-only: a rise of more than this share of R after the force minimum, back to the rest
     level, means the band is shortest mid-range (anchor below the knee): the eccentric ends where
-    that rebound settles, not at the minimum."""
+    that rebound settles, not at the minimum. (Viscous recovery after a fast eccentric alone
+    reaches ~6 % R, so smaller rises are left to the ordinary offset fit.)"""
 
     def __post_init__(self) -> None:
         for f in fields(self):
