@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from bandlog.detect.axis import KneeEstimator, KneeTrack
+from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
 from bandlog.detect.events import Event, RepCompleted, RepRejected
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
@@ -50,6 +51,7 @@ class Analyzer:
         self._frontend = Frontend(self.params)
         self._machine: MachineBase | None = None
         self._knee: KneeEstimator | None = None
+        self._sign_review = SignReview()
         self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
         """Samples seen before the axis sign was known (replayed through the machine once it is)."""
         self.reps: list[RepMetrics] = []
@@ -170,11 +172,26 @@ class Analyzer:
         rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
         return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
 
+    def _review_sign(self, rep: RepCandidate) -> None:
+        """Reverse the axis sign for what follows if finished reps keep contradicting it."""
+        knee, machine = self._knee, self._machine
+        if knee is None or not isinstance(machine, ImuMachine) or rep.force_n is None or rep.angle_deg is None:
+            return
+        if "band_slack" in rep.flags or not self._sign_review.contradicts(rep.angle_deg, rep.force_n):
+            return
+        knee.sign = -knee.sign
+        machine.reset()
+        knee.notes.append(
+            f"axis sign reversed at {rep.detected_at_s:.1f} s: the band force fell as the knee flexed in "
+            f"{REVIEW_CONTRADICTIONS} reps in a row; rows before that time may be inverted"
+        )
+
     def _convert(self, items: list[Event | RepCandidate]) -> list[Event]:
         """Give each finished rep its metrics row, in the order the machine produced them."""
         events: list[Event] = []
         for item in items:
             if isinstance(item, RepCandidate):
+                self._review_sign(item)
                 metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n)
                 self.reps.append(metrics)
                 self._candidates.append(item)

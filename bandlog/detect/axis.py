@@ -27,8 +27,6 @@ from bandlog.detect.tilt import ShankTilt
 
 BIAS_WAIT_S = 4.0
 """How long to wait for a still window before estimating the gyro bias from the movement itself."""
-SLOWEST_SHARE = 20.0
-"""Percent of samples (the slowest) whose median gives the fallback bias."""
 QUASI_STILL_DPS = 5.0
 """Slow gyro below this: the (1 Hz low-passed) accelerometer reads gravity well enough to serve
 as a pose for the accelerometer-offset fit (top holds included, which the still test rejects)."""
@@ -48,17 +46,32 @@ class KneeTrack:
     """Absolute knee flexion (0 = straight) from gravity and gyro; NaN while unknown."""
 
 
-def fallback_bias(gyro_slow_dps: list[np.ndarray]) -> list[float]:
-    """Gyro bias from a recording with no still moment: the knee turns back at the top and bottom of
-    every rep, where its true rate passes zero, so the slowest readings sit at the bias. Median of
-    the slowest SLOWEST_SHARE %, refined twice about the previous estimate."""
-    g = np.concatenate(gyro_slow_dps)
-    bias = np.median(g, axis=0)
-    for _ in range(3):
-        distance = np.linalg.norm(g - bias, axis=1)
-        slow = distance <= np.percentile(distance, SLOWEST_SHARE)
-        bias = np.median(g[slow], axis=0)
-    return [float(v) for v in bias]
+def fallback_bias(gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray | None, dt_s: float) -> list[float]:
+    """Gyro bias from a stretch with no still moment (a clip trimmed to the movement).
+
+    The knee turns about one axis k (the principal direction of the gyro), so the bias across k is
+    the mean of the gyro across k. Along k, the integrated gyro drifts from the knee angle by the
+    bias times time, and gravity (the accelerometer, both through the same 1 Hz low-pass) gives the
+    knee angle without drift: the slope of their difference is the bias along k. With no
+    accelerometer, the mean along k (which assumes the stretch ends near where it began) is used.
+    """
+    g = np.asarray(gyro_slow_dps, dtype=np.float64)
+    centred = g - g.mean(axis=0)
+    k = np.linalg.svd(centred, full_matrices=False)[2][0]
+    mean = g.mean(axis=0)
+    across = mean - float(mean @ k) * k
+    along = float(mean @ k)
+    if acc_slow_ms2 is not None:
+        e1 = np.cross(k, [1.0, 0.0, 0.0] if abs(k[0]) < 0.9 else [0.0, 1.0, 0.0])
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(k, e1)
+        acc = np.asarray(acc_slow_ms2, dtype=np.float64)
+        # gravity, seen from a sensor turning by +theta about k, turns by -theta
+        theta_acc = -np.degrees(np.unwrap(np.arctan2(acc @ e2, acc @ e1)))
+        theta_gyro = np.cumsum(g @ k) * dt_s
+        t = np.arange(g.shape[0]) * dt_s
+        along = float(np.polyfit(t, theta_gyro - theta_acc, 1)[0])
+    return [float(v) for v in across + along * k]
 
 
 class KneeEstimator:
@@ -111,7 +124,9 @@ class KneeEstimator:
             if not candidates.any():
                 if held_s < BIAS_WAIT_S:
                     return []
-                self.bias = fallback_bias([f.gyro_slow_dps for f, _ in self._held])  # type: ignore[misc]
+                held = [f for f, _ in self._held]
+                acc = np.concatenate([f.acc_slow_ms2 for f in held]) if held[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
+                self.bias = fallback_bias(np.concatenate([f.gyro_slow_dps for f in held]), acc, self.dt_s)  # type: ignore[misc]
                 self.notes.append(
                     f"no still moment in the first {held_s:.0f} s: gyro bias estimated from the slowest moments "
                     "of the movement (replaced by the first still window, if any)"

@@ -99,3 +99,29 @@ class SignEvidence:
             first_move = angle[np.argmax(np.abs(angle - angle[0]) > 0.2 * span)] - angle[0] if span > 0 else 1.0
             return 1 if first_move >= 0 else -1
         return 1 if score > 0 else -1
+
+
+REVIEW_CORRELATION = -0.3
+"""A finished rep whose band force correlates below this with its knee angle contradicts the sign."""
+REVIEW_CONTRADICTIONS = 2
+"""Consecutive contradicting reps that reverse the sign."""
+
+
+class SignReview:
+    """Keeps checking the decided sign against every finished force+IMU rep (the force level must
+    rise with flexion over a whole rep, whatever the anchor): two contradicting reps in a row
+    reverse it, so one early guess cannot invert the rest of a session."""
+
+    def __init__(self) -> None:
+        self.contradicting = 0
+
+    def contradicts(self, angle_deg: np.ndarray, force_n: np.ndarray) -> bool:
+        """True when this rep makes REVIEW_CONTRADICTIONS in a row: the sign should be reversed."""
+        if angle_deg.size < 3 or angle_deg.std() == 0 or force_n.std() == 0:
+            return False
+        r = float(np.corrcoef(angle_deg, force_n)[0, 1])
+        self.contradicting = self.contradicting + 1 if r < REVIEW_CORRELATION else 0
+        if self.contradicting >= REVIEW_CONTRADICTIONS:
+            self.contradicting = 0
+            return True
+        return False
