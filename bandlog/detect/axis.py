@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.axis_sign import SignEvidence
 from bandlog.detect.tilt import ShankTilt
+
+log = logging.getLogger(__name__)
 
 BIAS_WAIT_S = 4.0
 """How long to wait for a still window before estimating the gyro bias from the movement itself."""
@@ -225,12 +228,15 @@ class KneeEstimator:
         if self.use_pose:
             pose = self.tilt.sign_from_pose(axis)
             if pose != 0:
-                self.notes.append("axis sign from the shank's pose (gravity)")
+                log.debug("axis sign from the shank's pose (gravity)")
                 return pose
         evidence = self._evidence
         evidence.add(angle_u_deg, rate_u_dps, force_n)
         if not evidence.ready():
             return 0
         sign = evidence.decide()
-        self.notes.append(evidence.how)
+        if evidence.guessed:
+            self.notes.append(evidence.how)
+        else:
+            log.debug(evidence.how)
         return sign

@@ -49,7 +49,9 @@ class SignEvidence:
         """-1 low end, +1 high end, 0 neither yet."""
         self.switches = 0
         self.how = ""
-        """Which cue decided, in words (for the result's notes)."""
+        """Which cue decided, in words."""
+        self.guessed = False
+        """True when only the movement pattern (or less) decided: weak enough to tell the user."""
 
     def add(self, angle_u_deg: float, rate_u_dps: float, force_n: float) -> None:
         self.angle_deg.append(angle_u_deg)
@@ -93,6 +95,7 @@ class SignEvidence:
         down = float(np.percentile(-rate[rate < 0], 95)) if (rate < 0).any() else 0.0
         speed_vote = float(np.sign(up - down)) if max(up, down) > 1.2 * min(up, down) else 0.0
         score = dwell_vote + 0.5 * speed_vote
+        self.guessed = True
         self.how = "axis sign from the movement (the leg rests at the start of each rep; loading is the quicker way)"
         if score == 0.0:
             self.how = "axis sign guessed: the first movement taken as loading (no force, pose or pattern to tell)"

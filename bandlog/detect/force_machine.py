@@ -18,13 +18,16 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from bandlog.detect import force_fit
-from bandlog.detect.events import EccentricEnded, EccentricStarted, RepStarted
+from bandlog.detect.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace
 
 UNKNOWN_RANGE_STILL_NPS = 1.0
 """Rest test before any rep has set R: force changing slower than this (N/s)."""
+BUMP_FRACTION = 0.6
+"""A rise of this share of force_first_rise_n that falls back without reaching a rep's height is
+reported as a 'weak' candidate (smaller wiggles are load-cell noise and band sway)."""
 RATE_NOISE_SDS = 3.0
 NOISE_WINDOW = 600
 NOISE_UPDATE_EVERY = 50
@@ -50,6 +53,9 @@ class ForceMachine(MachineBase):
         self.armed = True
         """Level hysteresis: a new rep may start only after the force fell back near rest."""
         self.rate_noise_nps = 0.0
+        self.bump_n = 0.0
+        """Height of a rise in progress that is clear of the noise but short of a rep (0 if none)."""
+        self.bump_start_s = 0.0
         self._idle_rates: deque[float] = deque(maxlen=NOISE_WINDOW)
         self._idle_count = 0
         self._reset_rep()
@@ -115,7 +121,7 @@ class ForceMachine(MachineBase):
 
     def _idle(self, t: float, force: float, dforce: float) -> None:
         p = self.params
-        working = self.levels.range_n()
+        working = self.levels.gate_range_n()
         self._track_rate_noise(dforce)
         still_rate = self._still_rate(working)
         if abs(dforce) < still_rate:
@@ -124,12 +130,23 @@ class ForceMachine(MachineBase):
         rest = self.levels.rest_n()
         if rest is None:
             rest = self.rest_guess_n if self.rest_guess_n is not None else force
-        rise_needed = p.force_rep_enter * working if working is not None else p.force_first_rise_n
-        low_enough = p.force_rep_exit * working if working is not None else 0.5 * p.force_first_rise_n
-        if force - rest < low_enough:
+        rise_needed = max(p.force_rep_enter * working, p.force_first_rise_n) if working is not None else p.force_first_rise_n
+        low_enough = min(p.force_rep_exit * working, 0.5 * p.force_first_rise_n) if working is not None else 0.5 * p.force_first_rise_n
+        height = force - rest
+        if height < low_enough:
             self.armed = True
-        if force - rest < rise_needed or not self.armed:
+            if self.bump_n > 0.0:  # a clear rise that never reached a rep's height: say so
+                self.events.append(RepRejected(
+                    self.bump_start_s, f"force rose {self.bump_n:.1f} N, under the {rise_needed:.1f} N a rep needs here", t, "weak"
+                ))
+                self.bump_n = 0.0
+        elif height >= BUMP_FRACTION * p.force_first_rise_n and height < rise_needed and self.armed:
+            if self.bump_n == 0.0:
+                self.bump_start_s = t - self.force_delay_s
+            self.bump_n = max(self.bump_n, height)
+        if height < rise_needed or not self.armed:
             return
+        self.bump_n = 0.0
         self.armed = False
         self.levels.close_rest()
         self._reset_rep()
@@ -322,7 +339,7 @@ class ForceMachine(MachineBase):
         self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
         working = self._range()
-        known = self.levels.range_n()
+        known = self.levels.gate_range_n()
         smooth = self._smooth()
         onset, ecc_end = self._refined_times(smooth)
         if self.released:  # a hinge fit would read the sag of a held pull as a slow start
@@ -339,8 +356,8 @@ class ForceMachine(MachineBase):
                 rejection = None
             elif rejection is None:  # force-only cannot tell a let-go knee from a band grabbed or re-tied
                 rejection = "grab", f"force fell in {ecc_end - onset:.2f} s after a {hold_s:.1f} s hold: no eccentric"
-        if known is not None and working < p.min_force_drop_fraction * known:
-            rejection = "weak", f"force rise {working:.1f} N, under {p.min_force_drop_fraction:.0%} of the working range"
+        if known is not None and working < p.force_weak_fraction * known:
+            rejection = "weak", f"force rise {working:.1f} N, under {p.force_weak_fraction:.0%} of the working range"
         elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working and not truncated:
             rejection = "no_force_drop", "force did not drop"
         if rejection is not None:

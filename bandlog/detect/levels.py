@@ -16,6 +16,7 @@ MAX_REST_SAMPLES = 4000
 """Cap on samples kept per rest period (its median is all that is used)."""
 MIN_REST_SAMPLES = 5
 RECENT_REPS = 15
+GATE_REPS = 3
 
 
 class ForceLevels:
@@ -50,6 +51,11 @@ class ForceLevels:
     def range_n(self) -> float | None:
         """Working range R = typical rep peak - rest, or None before the first rep."""
         return statistics.median(self.ranges_n[-RECENT_REPS:]) if self.ranges_n else None
+
+    def gate_range_n(self) -> float | None:
+        """The range the start and 'weak' gates compare a new rep with: the last GATE_REPS reps
+        only, so a set that weakens (fatigue, a lighter band) is followed within a few reps."""
+        return statistics.median(self.ranges_n[-GATE_REPS:]) if self.ranges_n else None
 
     def peak_n(self) -> float | None:
         return statistics.median(self.peaks_n[-RECENT_REPS:]) if self.peaks_n else None

@@ -84,13 +84,18 @@ class DetectorParams:
     min_rom_deg: float = 30.0
     min_rom_fraction: float = 0.5
     min_force_drop_fraction: float = 0.25
+    """IMU modes: a rep whose force fell less than this share of R is flagged band_slack."""
+    force_weak_fraction: float = 0.1
+    """Force-only: a cycle whose rise is under this share of the recent working range is rejected."""
     rep_min_s: float = 1.5
     rep_max_s: float = 20.0
     drop_factor: float = 3.0
     slack_s: float = 0.3
 
     # --- force-only mode (science.md 5.5) -------------------------------------------------------
-    force_rep_enter: float = 0.3
+    force_rep_enter: float = 0.15
+    """A force-only rep starts once the force is this share of the recent working range above rest
+    (and at least force_first_rise_n): low enough that a set which weakens stays counted."""
     force_rep_exit: float = 0.1
     force_first_rise_n: float = 5.0
     """Before any rep has set the working range R, a rep needs a rise of this many newtons."""

@@ -120,3 +120,16 @@ def test_fidgets_are_listed_as_rejected_candidates() -> None:
     rows, rejected, analyzer = _rows(session.record(rate_hz=100.0, channels="imu"))
     assert len(rows) == 3
     assert analyzer.summary().rejected == len(rejected) == len(analyzer.rejected)
+
+
+def test_pulls_that_drop_to_a_third_midway_stay_counted() -> None:
+    block, _ = square_pulls([60.0] * 8 + [20.0] * 8)
+    rows, rejected, _ = _rows(block)
+    assert len(rows) == 16, [r.reason for r in rejected]
+
+
+def test_a_rise_too_small_for_a_rep_is_rejected_as_weak_not_ignored() -> None:
+    block, _ = square_pulls([40.0, 40.0, 40.0, 4.0, 40.0])
+    rows, rejected, _ = _rows(block)
+    assert len(rows) == 4
+    assert [r.code for r in rejected] == ["weak"]
