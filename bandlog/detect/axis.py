@@ -124,7 +124,11 @@ class KneeEstimator:
         if self.bias is None:
             self._held.append((frame, candidates))
             held_s = sum(len(f) for f, _ in self._held) * self.dt_s
-            if not candidates.any():
+            if candidates.any():  # held frames are measured with the bias of this first still window
+                assert frame.gyro_slow_dps is not None
+                self.bias = [float(v) for v in frame.gyro_slow_dps[int(np.argmax(candidates))]]
+                self.bias_from_still = True
+            else:
                 if held_s < BIAS_WAIT_S:
                     return []
                 held = [f for f, _ in self._held]

@@ -57,11 +57,12 @@ class Trigger(enum.Enum):
     RESUME = "eccentric resumed"
     SETTLED = "settled"
     RELEASED = "released without an eccentric"
+    JOINED = "recording began during an eccentric"
     ABORT = "abort"
 
 
 TRANSITIONS: dict[State, dict[Trigger, State]] = {
-    State.IDLE: {Trigger.FLEXION: State.LOADING},
+    State.IDLE: {Trigger.FLEXION: State.LOADING, Trigger.JOINED: State.ECCENTRIC},
     State.LOADING: {Trigger.TOP_REACHED: State.TOP, Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.RELEASED: State.SETTLING,
                     Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
     State.TOP: {Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.FLEXION: State.LOADING, Trigger.RELEASED: State.SETTLING,
@@ -144,6 +145,8 @@ class ImuMachine(MachineBase):
         self.k_exit = _samples(p.debounce_exit_s, dt_s)
         self.k_settle = _samples(p.settle_s, dt_s)
         self.k_slack = _samples(p.slack_s, dt_s)
+        self.seen_cycle = False
+        """Whether any cycle has begun: only before the first can the recording join one mid-way."""
         self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self._reset_rep()
 
@@ -158,6 +161,8 @@ class ImuMachine(MachineBase):
         self.rep_rest_n = 0.0
         self.slack_n = 0
         self.cue_sent = False
+        self.cut_start = False
+        """The recording began inside this cycle (its flexion, perhaps its top, were not seen)."""
 
     def reset(self) -> None:
         """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
@@ -181,6 +186,8 @@ class ImuMachine(MachineBase):
                 self.levels.rest_sample(force)
             if self.n_flex >= self.k_flex:
                 self._maybe_start(t, angle)
+            elif self.n_ecc >= self.k_ecc and not self.seen_cycle:
+                self._join_eccentric(t)
             return
         self.trace.append(t, angle, rate, force)
         if state is State.LOADING:
@@ -214,8 +221,27 @@ class ImuMachine(MachineBase):
             self.trace.append(*h)
         self.state_since_s = t
         self.n_top = 0
+        self.seen_cycle = True
         self.events.append(RepStarted(self.rep_start_s, t))
         self._fire(Trigger.FLEXION)
+
+    def _join_eccentric(self, t: float) -> None:
+        """The recording began mid-rep (a clip trimmed to the movement): the knee is already on its
+        way down. The cycle is kept, flagged truncated; its eccentric is timed from the highest
+        point seen, which is its real onset only if the recording began before the knee left the top."""
+        self.seen_cycle = True
+        hist = list(self.history)
+        self._reset_rep()
+        self.cut_start = True
+        self.rep_start_s = hist[0][0]
+        self.trace = RepTrace()
+        for h in hist:
+            self.trace.append(*h)
+        self.rep_base_deg = min(h[1] for h in hist)
+        self.state_since_s = t
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.JOINED)
+        self._enter_eccentric(t, fire=False)
 
     def _loading(self, t: float, rate: float) -> None:
         p = self.params
@@ -239,7 +265,7 @@ class ImuMachine(MachineBase):
         elif t - self.state_since_s > p.top_timeout_s:
             self._finalize_without_eccentric(t, "no_eccentric")
 
-    def _enter_eccentric(self, t: float) -> None:
+    def _enter_eccentric(self, t: float, fire: bool = True) -> None:
         tr = self.trace
         entry = len(tr) - 1
         top_index = max(range(entry + 1), key=tr.angle.__getitem__)
@@ -250,7 +276,8 @@ class ImuMachine(MachineBase):
         self.stall_start_s = None
         self.n_exit = 0
         self.events.append(EccentricStarted(self.onset_s, t))
-        self._fire(Trigger.ECC_ENTER)
+        if fire:
+            self._fire(Trigger.ECC_ENTER)
 
     def _eccentric(self, t: float, angle: float, rate: float, dforce: float) -> None:
         p = self.params
@@ -319,11 +346,12 @@ class ImuMachine(MachineBase):
         ecc_end = offset if offset is not None else self.exit_s
         ecc_end = max(ecc_end, self.onset_s)
         rom = self.top_deg - end_deg
+        truncated = truncated or self.cut_start
         flags = ["truncated"] if truncated else []
         rejection = None if truncated else self._duration_gate(ecc_end)
         min_rom = self._min_rom()
         # a cut eccentric is judged by the flexion that loaded it (its own range is partial)
-        if (self.top_deg - self.rep_base_deg if truncated else rom) < min_rom:
+        if (max(rom, self.top_deg - self.rep_base_deg) if truncated else rom) < min_rom:
             rejection = "small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
         force = np.asarray(tr.force) if self.has_force else None
         if force is not None:

@@ -133,3 +133,16 @@ def test_a_rise_too_small_for_a_rep_is_rejected_as_weak_not_ignored() -> None:
     rows, rejected, _ = _rows(block)
     assert len(rows) == 4
     assert [r.code for r in rejected] == ["weak"]
+
+
+@pytest.mark.parametrize("mode", ["force+imu", "imu"])
+def test_a_recording_that_begins_mid_eccentric_starts_with_a_truncated_row(mode: str) -> None:
+    session = short_session(7, reps_per_set=3, bottom_rest_s=0.5, p_fast=0.0)
+    first = session.truth_reps[0]
+    block = session.record(rate_hz=100.0, channels=mode)
+    block = block.slice(int(np.searchsorted(block.t_s, first.onset_s + 0.3 * first.ecc_duration_s)), len(block))
+    rows, _, _ = _rows(block)
+    assert len(rows) == 3
+    assert rows[0].flags.split(";")[0] == "truncated" and rows[0].start_s == block.t_s[0]
+    assert all("truncated" not in row.flags for row in rows[1:])
+    assert_no_overlap(rows)
