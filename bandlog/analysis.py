@@ -16,7 +16,7 @@ from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
 from bandlog.detect.events import Event, RepCompleted, RepRejected
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
-from bandlog.detect.machine import ImuMachine, MachineBase, State
+from bandlog.detect.machine import ImuMachine, MachineBase
 from bandlog.detect.params import DetectorParams, for_exercise
 from bandlog.detect.trace import RepCandidate
 from bandlog.errors import ConfigError
@@ -81,7 +81,7 @@ class Analyzer:
         events = self._run(self._frontend.flush())
         self._finished = True
         machine = self._machine
-        if machine is None or machine.state is State.IDLE:
+        if machine is None:
             return events
         last_t = float(machine.trace.t[-1]) if len(machine.trace) else machine.rep_start_s
         machine.close(last_t)

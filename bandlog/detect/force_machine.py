@@ -11,7 +11,6 @@ angles and velocities are unknown. Same states, same TRANSITIONS.
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 
 import numpy as np
@@ -28,6 +27,8 @@ UNKNOWN_RANGE_STILL_NPS = 1.0
 BUMP_FRACTION = 0.6
 """A rise of this share of force_first_rise_n that falls back without reaching a rep's height is
 reported as a 'weak' candidate (smaller wiggles are load-cell noise and band sway)."""
+OPENING_MAX_S = 30.0
+"""How long the recording's opening samples are kept while looking for its first rest."""
 RATE_NOISE_SDS = 3.0
 NOISE_WINDOW = 600
 NOISE_UPDATE_EVERY = 50
@@ -53,6 +54,8 @@ class ForceMachine(MachineBase):
         self.armed = True
         """Level hysteresis: a new rep may start only after the force fell back near rest."""
         self.rate_noise_nps = 0.0
+        self.opening: list[tuple[float, float, float, float]] | None = []
+        """Samples from the recording's start until its first rest is known (None once checked)."""
         self.bump_n = 0.0
         """Height of a rise in progress that is clear of the noise but short of a rep (0 if none)."""
         self.bump_start_s = 0.0
@@ -71,6 +74,8 @@ class ForceMachine(MachineBase):
         self.stalls = 0
         self.stall_start_s: float | None = None
         self.exit_index = 0
+        self.cut_start = False
+        """The recording began inside this cycle."""
         self.released = False
         """The load came off without the eccentric gate ever confirming a fall (a release)."""
         self.rest_index = 0
@@ -91,7 +96,7 @@ class ForceMachine(MachineBase):
         self.history.append((t, force, dforce, raw))
         state = self.state
         if state is State.IDLE:
-            self._idle(t, force, dforce)
+            self._idle(t, force, dforce, raw)
             return
         self.trace.append(t, 0.0, 0.0, force)
         self.raw.append(raw)
@@ -113,14 +118,17 @@ class ForceMachine(MachineBase):
         return max(share, RATE_NOISE_SDS * self.rate_noise_nps)
 
     def _track_rate_noise(self, dforce: float) -> None:
-        """Robust SD of dF/dt at rest (1.4826 x median |dF/dt| of recent idle samples)."""
+        """Robust SD of dF/dt at rest: from the lower quartile of |dF/dt| over recent idle samples
+        (3.13 x it, for Gaussian noise), which holds while up to three quarters of them move."""
         self._idle_rates.append(abs(dforce))
         self._idle_count += 1
         if self._idle_count % NOISE_UPDATE_EVERY == 0 and len(self._idle_rates) >= NOISE_UPDATE_EVERY:
-            self.rate_noise_nps = 1.4826 * statistics.median(self._idle_rates)
+            self.rate_noise_nps = 3.13 * float(np.percentile(self._idle_rates, 25))
 
-    def _idle(self, t: float, force: float, dforce: float) -> None:
+    def _idle(self, t: float, force: float, dforce: float, raw: float) -> None:
         p = self.params
+        if self.opening is not None:
+            self.opening.append((t, force, dforce, raw))
         working = self.levels.gate_range_n()
         self._track_rate_noise(dforce)
         still_rate = self._still_rate(working)
@@ -133,6 +141,8 @@ class ForceMachine(MachineBase):
         rise_needed = max(p.force_rep_enter * working, p.force_first_rise_n) if working is not None else p.force_first_rise_n
         low_enough = min(p.force_rep_exit * working, 0.5 * p.force_first_rise_n) if working is not None else 0.5 * p.force_first_rise_n
         height = force - rest
+        if self.opening is not None and len(self.opening) * self.dt_s > OPENING_MAX_S:
+            self._check_opening(t, rest, rise_needed, low_enough)
         if height < low_enough:
             self.armed = True
             if self.bump_n > 0.0:  # a clear rise that never reached a rep's height: say so
@@ -147,6 +157,8 @@ class ForceMachine(MachineBase):
         if height < rise_needed or not self.armed:
             return
         self.bump_n = 0.0
+        if self.opening is not None:
+            self._check_opening(t, rest, rise_needed, low_enough)
         self.armed = False
         self.levels.close_rest()
         self._reset_rep()
@@ -170,6 +182,35 @@ class ForceMachine(MachineBase):
         self.n_top = self.n_ecc = 0
         self.events.append(RepStarted(self.rep_start_s, t))
         self._fire(Trigger.FLEXION)
+
+    def _check_opening(self, t: float, rest_n: float, rise_needed_n: float, low_enough_n: float) -> None:
+        """At the first rep (or after OPENING_MAX_S): did the recording begin with the band already
+        loaded (a clip trimmed to the movement)? Then that falling load is a cycle of its own, kept
+        as a row flagged truncated, ending where the force reached its rest."""
+        opening, self.opening = self.opening, None
+        assert opening is not None
+        first_s = max(1, int(round(1.0 / self.dt_s)))
+        if not any(h[1] - rest_n >= rise_needed_n for h in opening[:first_s]):
+            return
+        rested = [i for i, h in enumerate(opening) if h[1] - rest_n < low_enough_n]
+        if not rested:
+            return
+        self._reset_rep()
+        self.cut_start = True
+        self.rep_rest_n = rest_n
+        self.peak_n = max(h[1] for h in opening)
+        self.rep_start_s = self.onset_s = opening[0][0]
+        self.trace = RepTrace()
+        self.raw = []
+        for h in opening:
+            self.trace.append(h[0], 0.0, 0.0, h[1])
+            self.raw.append(h[3])
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.JOINED)
+        self._exit(t, opening[rested[0]][0] - self.force_delay_s)
+        self.exit_index = rested[0]
+        self.rest_index = rested[-1]
+        self._finalize(t)
 
     def _loading_or_top(self, t: float, force: float, dforce: float) -> None:
         p = self.params
@@ -285,6 +326,11 @@ class ForceMachine(MachineBase):
             self._finalize(t)
         elif self.state in (State.LOADING, State.TOP):
             self._finalize_held(t)
+        elif self.opening is not None:  # no rep began at all: was the recording's start a cut one?
+            rest_n = self.levels.rest_n() if self.levels.rest_n() is not None else self.rest_guess_n
+            if rest_n is not None:
+                p = self.params
+                self._check_opening(t, rest_n, p.force_first_rise_n, 0.5 * p.force_first_rise_n)
 
     def _smooth(self) -> np.ndarray:
         """Zero-phase low-pass of the finished cycle's despiked force (peak, bottom and fit windows)."""
@@ -344,6 +390,7 @@ class ForceMachine(MachineBase):
         onset, ecc_end = self._refined_times(smooth)
         if self.released:  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s
+        truncated = truncated or self.cut_start
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
         ecc: tuple[float | None, float | None] = (onset, ecc_end)

@@ -146,3 +146,15 @@ def test_a_recording_that_begins_mid_eccentric_starts_with_a_truncated_row(mode:
     assert rows[0].flags.split(";")[0] == "truncated" and rows[0].start_s == block.t_s[0]
     assert all("truncated" not in row.flags for row in rows[1:])
     assert_no_overlap(rows)
+
+
+def test_a_force_export_that_begins_under_load_starts_with_a_truncated_row() -> None:
+    session = short_session(8, reps_per_set=3, p_fast=0.0)
+    first = session.truth_reps[0]
+    block = session.record(rate_hz=80.0, channels="force")
+    block = block.slice(int(np.searchsorted(block.t_s, first.onset_s + 0.2 * first.ecc_duration_s)), len(block))
+    rows, rejected, _ = _rows(block)
+    assert len(rows) == 3, [r.reason for r in rejected]
+    assert "truncated" in rows[0].flags.split(";") and rows[0].start_s == block.t_s[0]
+    assert all("truncated" not in row.flags for row in rows[1:])
+    assert_no_overlap(rows)
