@@ -83,6 +83,11 @@ class Analyzer:
         machine = self._machine
         if machine is None:
             return events
+        if isinstance(machine, ImuMachine) and self._knee is not None:
+            for frame, track in self._knee.finish():
+                self._run_imu(machine, frame, track)
+            if self._unsigned and self._knee.sign != 0:
+                self._replay_unsigned(machine, self._knee.sign)
         last_t = float(machine.trace.t[-1]) if len(machine.trace) else machine.rep_start_s
         machine.close(last_t)
         return events + self._convert(machine.drain())
@@ -134,6 +139,13 @@ class Analyzer:
                 machine.reset()
             step(t, f, df, raw)
 
+    def _replay_unsigned(self, machine: ImuMachine, sign: int) -> None:
+        for t, angle, rate, still, force, dforce, gap in self._unsigned:
+            if gap:
+                machine.reset()
+            machine.step(t, sign * angle, sign * rate, still, force, dforce)
+        self._unsigned.clear()
+
     def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> Kinematics:
         """Feed the machine; samples from before the axis sign is known are held, then replayed."""
         n = len(frame)
@@ -156,11 +168,7 @@ class Analyzer:
                 unsigned.append((t, angle, rate, still, f, df, gap))
                 continue
             if unsigned:
-                for ut, ua, ur, us, uf, udf, ugap in unsigned:
-                    if ugap:
-                        machine.reset()
-                    step(ut, sign * ua, sign * ur, us, uf, udf)
-                unsigned.clear()
+                self._replay_unsigned(machine, sign)
             if gap:
                 machine.reset()
             step(t, sign * angle, sign * rate, still, f, df)

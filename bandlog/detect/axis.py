@@ -28,6 +28,9 @@ from bandlog.detect.tilt import ShankTilt
 
 log = logging.getLogger(__name__)
 
+MIN_GRAVITY_IN_PLANE = 0.5
+"""Gravity tells the angle about k only if at least this share of it lies across k (an axis near
+vertical, like a forearm rotating at the elbow, turns without tilting)."""
 BIAS_WAIT_S = 4.0
 """How long to wait for a still window before estimating the gyro bias from the movement itself."""
 QUASI_STILL_DPS = 5.0
@@ -55,25 +58,29 @@ def fallback_bias(gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray | None, dt
     The knee turns about one axis k (the principal direction of the gyro), so the bias across k is
     the mean of the gyro across k. Along k, the integrated gyro drifts from the knee angle by the
     bias times time, and gravity (the accelerometer, both through the same 1 Hz low-pass) gives the
-    knee angle without drift: the slope of their difference is the bias along k. With no
-    accelerometer, the mean along k (which assumes the stretch ends near where it began) is used.
+    knee angle without drift: the slope of their difference is the bias along k. Without a usable
+    gravity reference the trend of the integrated gyro itself is used.
     """
     g = np.asarray(gyro_slow_dps, dtype=np.float64)
     centred = g - g.mean(axis=0)
     k = np.linalg.svd(centred, full_matrices=False)[2][0]
     mean = g.mean(axis=0)
     across = mean - float(mean @ k) * k
-    along = float(mean @ k)
+    theta_gyro = np.cumsum(g @ k) * dt_s
+    theta_ref = np.zeros_like(theta_gyro)
     if acc_slow_ms2 is not None:
         e1 = np.cross(k, [1.0, 0.0, 0.0] if abs(k[0]) < 0.9 else [0.0, 1.0, 0.0])
         e1 /= np.linalg.norm(e1)
         e2 = np.cross(k, e1)
         acc = np.asarray(acc_slow_ms2, dtype=np.float64)
-        # gravity, seen from a sensor turning by +theta about k, turns by -theta
-        theta_acc = -np.degrees(np.unwrap(np.arctan2(acc @ e2, acc @ e1)))
-        theta_gyro = np.cumsum(g @ k) * dt_s
-        t = np.arange(g.shape[0]) * dt_s
-        along = float(np.polyfit(t, theta_gyro - theta_acc, 1)[0])
+        in_plane = np.hypot(acc @ e1, acc @ e2)
+        if float(np.median(in_plane / np.maximum(np.linalg.norm(acc, axis=1), 1e-9))) >= MIN_GRAVITY_IN_PLANE:
+            # gravity, seen from a sensor turning by +theta about k, turns by -theta
+            theta_ref = -np.degrees(np.unwrap(np.arctan2(acc @ e2, acc @ e1)))
+    # no usable gravity (no accelerometer, or an axis near vertical): reps go out and come back,
+    # so the angle has no trend of its own and the integrated gyro's trend is the bias
+    t = np.arange(g.shape[0]) * dt_s
+    along = float(np.polyfit(t, theta_gyro - theta_ref, 1)[0])
     return [float(v) for v in across + along * k]
 
 
@@ -123,24 +130,51 @@ class KneeEstimator:
         candidates = self._still_candidates(frame)
         if self.bias is None:
             self._held.append((frame, candidates))
-            held_s = sum(len(f) for f, _ in self._held) * self.dt_s
-            if candidates.any():  # held frames are measured with the bias of this first still window
-                assert frame.gyro_slow_dps is not None
-                self.bias = [float(v) for v in frame.gyro_slow_dps[int(np.argmax(candidates))]]
-                self.bias_from_still = True
-            else:
-                if held_s < BIAS_WAIT_S:
-                    return []
-                held = [f for f, _ in self._held]
-                acc = np.concatenate([f.acc_slow_ms2 for f in held]) if held[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
-                self.bias = fallback_bias(np.concatenate([f.gyro_slow_dps for f in held]), acc, self.dt_s)  # type: ignore[misc]
-                self.notes.append(
-                    f"no still moment in the first {held_s:.0f} s: gyro bias estimated from the slowest moments "
-                    "of the movement (replaced by the first still window, if any)"
-                )
+            if not self._find_bias():
+                return []
             held, self._held = self._held, []
             return [(f, self._process(f, c.tolist())) for f, c in held]
         return [(frame, self._process(frame, candidates.tolist()))]
+
+    def finish(self) -> list[tuple[Frame, KneeTrack]]:
+        """The recording ended: whatever is still held is measured with the best bias there is,
+        and a sign still undecided is decided from the evidence seen (both said in the notes)."""
+        out: list[tuple[Frame, KneeTrack]] = []
+        if self._held:
+            gyro_slow = np.concatenate([f.gyro_slow_dps for f, _ in self._held])  # type: ignore[misc]
+            if gyro_slow.shape[0] >= 2:
+                frames = [f for f, _ in self._held]
+                acc = np.concatenate([f.acc_slow_ms2 for f in frames]) if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
+                self.bias = fallback_bias(gyro_slow, acc, self.dt_s)
+                self.notes.append(f"the recording ended {gyro_slow.shape[0] * self.dt_s:.1f} s in, before any still moment: gyro bias estimated from the movement")
+                held, self._held = self._held, []
+                out = [(f, self._process(f, c.tolist())) for f, c in held]
+        if self.sign == 0 and self._evidence.angle_deg:
+            self.sign = self._evidence.decide()
+            self.notes.append(f"{self._evidence.how}, decided at the end of the recording on little evidence")
+        return out
+
+    def _find_bias(self) -> bool:
+        """Bias from the first still window within the first BIAS_WAIT_S of samples, else (once that
+        much is held) from the movement of exactly those samples: the same answer however the
+        recording arrives in blocks."""
+        wait = int(round(BIAS_WAIT_S / self.dt_s))
+        still = np.concatenate([c for _, c in self._held])[:wait]
+        gyro_slow = np.concatenate([f.gyro_slow_dps for f, _ in self._held])[:wait]  # type: ignore[misc]
+        if still.any():  # held frames are measured with the bias of this first still window
+            self.bias = [float(v) for v in gyro_slow[int(np.argmax(still))]]
+            self.bias_from_still = True
+            return True
+        if gyro_slow.shape[0] < wait:
+            return False
+        frames = [f for f, _ in self._held]
+        acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:wait] if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
+        self.bias = fallback_bias(gyro_slow, acc, self.dt_s)
+        self.notes.append(
+            f"no still moment in the first {BIAS_WAIT_S:g} s: gyro bias estimated from the movement "
+            "(replaced by the first still window, if any)"
+        )
+        return True
 
     def _process(self, frame: Frame, candidates: list[bool]) -> KneeTrack:
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
