@@ -35,7 +35,7 @@ the way down, not where the knee left the top or reached the bottom; the fit is 
 STALL_FLAT = 0.015
 """A stall's extent: where the force stays within this share of R of the level at the hinge."""
 STALL_REFITS = 2
-REBOUND_NOISE_SD = 6.0
+REBOUND_NOISE_SD = 3.0
 """A rebound must also stand this many load-cell noise SDs above the minimum."""
 RISE_CUT = 0.05
 """The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""

@@ -11,6 +11,7 @@ angles and velocities are unknown. Same states, same TRANSITIONS.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 
 import numpy as np
@@ -27,6 +28,13 @@ UNKNOWN_RANGE_STILL_NPS = 1.0
 BUMP_FRACTION = 0.6
 """A rise of this share of force_first_rise_n that falls back without reaching a rep's height is
 reported as a 'weak' candidate (smaller wiggles are load-cell noise and band sway)."""
+DIP_REPS = 5
+DIP_WINDOW_S = 1.0
+DIP_NOISE_SDS = 6.0
+"""A dip must also exceed this many SDs of the force's noise at rest (a noisy light band wobbles
+by a few per cent of its range within a second)."""
+LEVEL_NOISE_WINDOW = 200
+"""A dip is a fall of the force within this long before the lowest point ahead of a rise."""
 OPENING_MAX_S = 30.0
 """How long the recording's opening samples are kept while looking for its first rest."""
 RATE_NOISE_SDS = 3.0
@@ -54,6 +62,10 @@ class ForceMachine(MachineBase):
         self.armed = True
         """Level hysteresis: a new rep may start only after the force fell back near rest."""
         self.rate_noise_nps = 0.0
+        self.level_noise_n = 0.0
+        self._rest_forces: deque[float] = deque(maxlen=LEVEL_NOISE_WINDOW)
+        self.dips_n: deque[float] = deque(maxlen=DIP_REPS)
+        """How far the force fell under its rest just before each recent rep's rise."""
         self.opening: list[tuple[float, float, float, float]] | None = []
         """Samples from the recording's start until its first rest is known (None once checked)."""
         self.bump_n = 0.0
@@ -70,12 +82,14 @@ class ForceMachine(MachineBase):
         self.onset_s = 0.0
         self.exit_s = 0.0
         self.end_estimate_s = 0.0
-        self.last_fall_s = 0.0
+        self.last_move_s = 0.0
         self.stalls = 0
         self.stall_start_s: float | None = None
         self.exit_index = 0
         self.cut_start = False
         """The recording began inside this cycle."""
+        self.ended_by_rise = False
+        """The cycle was closed by the next rep's rise (its trace ends inside that rise)."""
         self.released = False
         """The load came off without the eccentric gate ever confirming a fall (a release)."""
         self.rest_index = 0
@@ -117,6 +131,13 @@ class ForceMachine(MachineBase):
         share = self.params.force_still_rate * working_n if working_n is not None else UNKNOWN_RANGE_STILL_NPS
         return max(share, RATE_NOISE_SDS * self.rate_noise_nps)
 
+    def _track_level_noise(self, force_n: float) -> None:
+        """Robust SD of the (filtered) force at rest, about its running rest level."""
+        self._rest_forces.append(force_n)
+        if len(self._rest_forces) >= NOISE_UPDATE_EVERY and self._idle_count % NOISE_UPDATE_EVERY == 0:
+            values = np.asarray(self._rest_forces)
+            self.level_noise_n = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
     def _track_rate_noise(self, dforce: float) -> None:
         """Robust SD of dF/dt at rest: from the lower quartile of |dF/dt| over recent idle samples
         (3.13 x it, for Gaussian noise), which holds while up to three quarters of them move."""
@@ -133,6 +154,7 @@ class ForceMachine(MachineBase):
         self._track_rate_noise(dforce)
         still_rate = self._still_rate(working)
         if abs(dforce) < still_rate:
+            self._track_level_noise(force)
             self.levels.rest_sample(force)
             self.rest_guess_n = force if self.rest_guess_n is None else min(self.rest_guess_n, force)
         rest = self.levels.rest_n()
@@ -167,7 +189,15 @@ class ForceMachine(MachineBase):
         # the rise starts from the rest just before it (the zero drifts between reps)
         history = list(self.history)
         first = self._earliest_start([h[0] + 0.0 - self.force_delay_s for h in history])
-        level = min(h[1] for h in history[first:]) + 0.1 * rise_needed
+        forces = [h[1] for h in history[first:]]
+        lowest = min(range(len(forces)), key=forces.__getitem__)
+        lowest_n = forces[lowest]
+        # anchor below the knee: the band first shortens as the knee flexes, so the force falls
+        # into a dip just before it rises; every rep that does so says the same of its own end.
+        # (A force still recovering from the last rep rises into the next one: no dip.)
+        before = forces[max(0, lowest - int(round(DIP_WINDOW_S / self.dt_s))) : lowest + 1]
+        self.dips_n.append(max(before) - lowest_n)
+        level = lowest_n + 0.1 * rise_needed
         start_index = first
         for i in range(len(history) - 1, first - 1, -1):
             if history[i][1] <= level:
@@ -309,10 +339,11 @@ class ForceMachine(MachineBase):
         ecc_s = self.exit_s - self.onset_s
         settle_s = max(p.settle_s, p.force_settle_fraction * ecc_s)
         settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
-        if dforce < -self._still_rate(working):
-            self.last_fall_s = t
-        calm_s = t - max(self.last_fall_s, self.exit_s)
+        if abs(dforce) >= self._still_rate(working):
+            self.last_move_s = t
+        calm_s = t - max(self.last_move_s, self.exit_s)
         timed_out = (t - self.exit_s > settle_max_s and calm_s >= settle_s) or t - self.exit_s > p.rep_max_s
+        self.ended_by_rise = rising
         if self.n_settle * self.dt_s >= settle_s or rising or timed_out:
             self._finalize(t)
 
@@ -349,7 +380,7 @@ class ForceMachine(MachineBase):
             return onset, end
         # up to where the force last rested: a cycle ended by the next rise must not read that rise
         # (or, anchor below the knee, the dip that starts it) as its own bottom
-        rested = self.rest_index + 1 if self.rest_index > self.exit_index else raw.size
+        rested = self.rest_index + 1 if self.ended_by_rise and self.rest_index > self.exit_index else raw.size
         raw, smooth = raw[:rested], smooth[:rested]
         t = np.asarray(self.trace.t)[:rested] - self.dt_s  # the 3-sample median runs one sample late
         last = min(max(self.exit_index, 1), raw.size - 1)
@@ -361,14 +392,21 @@ class ForceMachine(MachineBase):
         fitted_onset = force_fit.refine_onset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_onset_level)
         fitted_end = force_fit.refine_offset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_offset_level)
         ceiling_n = self.rep_rest_n + p.force_rep_exit * working
-        rebound_end = force_fit.refine_rebound(
-            t, raw, smooth, bottom, self.dt_s, working, p.rebound_fraction, p.force_fit_window, p.force_offset_level, ceiling_n
-        )
+        rebound_end = None
+        if self._dips_before_rises(working):
+            rebound_end = force_fit.refine_rebound(
+                t, raw, smooth, bottom, self.dt_s, working, p.rebound_fraction, p.force_fit_window, p.force_offset_level, ceiling_n
+            )
         onset = fitted_onset if fitted_onset is not None else onset
         end = fitted_end if fitted_end is not None else end
         if rebound_end is not None:
             end = max(end, rebound_end)
         return onset, max(end, onset)
+
+    def _dips_before_rises(self, working_n: float) -> bool:
+        """Do this set's rises start with a dip under the rest (the band shortest mid-range)?"""
+        floor_n = max(self.params.dip_fraction * working_n, DIP_NOISE_SDS * self.level_noise_n)
+        return len(self.dips_n) >= 1 and statistics.median(self.dips_n) >= floor_n
 
     def _hold_s(self, smooth: np.ndarray, onset_s: float) -> float:
         """How long the force stayed near its peak before the fall began."""

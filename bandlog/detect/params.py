@@ -131,11 +131,14 @@ class DetectorParams:
     force_top_timeout_s: float = 15.0
     """Force-only: a load held longer than this is a new resting level (slack taken up, band
     re-tied), rejected as `rest_shift`; isometric pulls hold 3-10 s."""
-    rebound_fraction: float = 0.08
-    """Force-only: a rise of more than this share of R after the force minimum, back to the rest
-    level, means the band is shortest mid-range (anchor below the knee): the eccentric ends where
-    that rebound settles, not at the minimum. (Viscous recovery after a fast eccentric alone
-    reaches ~6 % R, so smaller rises are left to the ordinary offset fit.)"""
+    dip_fraction: float = 0.03
+    """Force-only: rises that start with a dip of this share of R under the rest (median of the
+    last reps, this one included) mean the band is shortest mid-range: an anchor below the knee."""
+    rebound_fraction: float = 0.02
+    """... and then a rise of more than this share of R after the force minimum, back to the rest,
+    is the knee still extending: the eccentric ends where that rebound settles, not at the
+    minimum. Without the dips a rise after the minimum is the band's viscous recovery (up to ~8 %
+    of R after a fast eccentric) and is left alone."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
