@@ -99,7 +99,7 @@ class KneeEstimator:
         self.angle_u_deg = 0.0
         self.sign = 0
         self.use_pose = use_pose
-        self._evidence = SignEvidence(dt_s, params.sign_excursion_deg, use_force_sign)
+        self._evidence = SignEvidence(dt_s, params.sign_excursion_deg, use_force_sign, quick_loading=use_pose)
         self.tilt = ShankTilt(dt_s, params.tilt_tau_s)
         self.notes: list[str] = []
         """Guesses made along the way (how the bias was found, how the axis sign was decided)."""
@@ -272,7 +272,9 @@ class KneeEstimator:
         evidence.add(angle_u_deg, rate_u_dps, force_n)
         if not evidence.ready():
             return 0
-        sign = evidence.decide()
+        sign = evidence.decide(wait_for_pose=self.use_pose and self.tilt.gravity is not None)
+        if sign == 0:
+            return 0
         if evidence.guessed:
             self.notes.append(evidence.how)
         else:

@@ -10,8 +10,8 @@ whole session (every passive flexion reported as an eccentric), so no single ear
    correlation is strongly positive over a rep. (The force *slope* over the first degrees is not:
    an anchor below the knee makes the band shortest at 15-30 degrees, science.md 1.4, and the
    filtered slope lags a fast flexion.)
-3. The movement pattern: the leg rests at the start position between reps (more slow time at that
-   end of the excursions), and the loading movement is quicker than the controlled return.
+3. The movement pattern: the passive flexion is much quicker than the controlled return (knee), and
+   the limb rests at the start position between reps (more slow time at that end; other exercises).
 
 Without a pose, nothing is decided before one whole excursion out and back has been seen; the
 analyzer holds those samples and replays them once the sign is known, so the first rep is kept.
@@ -30,14 +30,19 @@ BAND_SHARE = 0.3
 SLOW_DPS = 10.0
 """Slower than this counts as dwelling (resting or holding) for the pattern cue."""
 MAX_WAIT_S = 60.0
+PATTERN_EXCURSIONS = 3
+"""With an accelerometer the pose usually decides within a rep; the pattern alone waits this many
+whole excursions for it first."""
 """Decide with the evidence there is once this much movement has been seen without a full excursion."""
 
 
 class SignEvidence:
     """Collects unsigned knee angle, rate and force until the sign can be decided."""
 
-    def __init__(self, dt_s: float, excursion_deg: float, use_force: bool) -> None:
+    def __init__(self, dt_s: float, excursion_deg: float, use_force: bool, quick_loading: bool = True) -> None:
         self.dt_s = dt_s
+        self.quick_loading = quick_loading
+        """Knee exercise: the loading (passive flexion) is much quicker than the return."""
         self.excursion_deg = excursion_deg
         self.use_force = use_force
         self.angle_deg: list[float] = []
@@ -72,8 +77,10 @@ class SignEvidence:
         """One whole excursion out and back (two end-to-end passes), or waited long enough."""
         return self.switches >= 2 or len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
 
-    def decide(self) -> int:
-        """+1 or -1 from the force level if it is clear, else from the movement pattern."""
+    def decide(self, wait_for_pose: bool = False) -> int:
+        """+1 or -1 from the force level if it is clear, else from the movement pattern; 0 to keep
+        waiting when a pose may still come (accelerometer, knee exercise) and fewer than
+        PATTERN_EXCURSIONS whole excursions have been seen."""
         angle = np.asarray(self.angle_deg)
         if self.use_force:
             force = np.asarray(self.force_n)
@@ -82,6 +89,8 @@ class SignEvidence:
                 if abs(r) >= FORCE_CORRELATION_MIN:
                     self.how = f"axis sign from the band force rising with flexion (r = {abs(r):.2f})"
                     return 1 if r > 0 else -1
+        if wait_for_pose and self.switches < 2 * PATTERN_EXCURSIONS and len(self.angle_deg) * self.dt_s < MAX_WAIT_S:
+            return 0
         return self._from_pattern(angle, np.asarray(self.rate_dps))
 
     def _from_pattern(self, angle: np.ndarray, rate: np.ndarray) -> int:
@@ -94,7 +103,9 @@ class SignEvidence:
         up = float(np.percentile(rate[rate > 0], 95)) if (rate > 0).any() else 0.0
         down = float(np.percentile(-rate[rate < 0], 95)) if (rate < 0).any() else 0.0
         speed_vote = float(np.sign(up - down)) if max(up, down) > 1.2 * min(up, down) else 0.0
-        score = dwell_vote + 0.5 * speed_vote
+        # the knee is pushed into flexion passively (0.8-2 s) and lowered slowly (3-6 s): speed
+        # first; other exercises load and return at similar speeds, so where the limb rests first
+        score = speed_vote + 0.5 * dwell_vote if self.quick_loading else dwell_vote + 0.5 * speed_vote
         self.guessed = True
         self.how = "axis sign from the movement (the leg rests at the start of each rep; loading is the quicker way)"
         if score == 0.0:
