@@ -7,6 +7,7 @@
     >>> import bandlog
     >>> result = bandlog.analyze("recordings/2026-11-28T221530_gdx-for.csv")  # doctest: +SKIP
     >>> result.reps[["rep", "ecc_duration_s", "tempo"]]                       # doctest: +SKIP
+    >>> result.rejected[["set", "start_s", "code"]]                           # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pandas as pd
 from bandlog.io.logdata import LogData
 from bandlog.io.read import read_log as _read_log
 from bandlog.pipeline import Pipeline, PipelineResult, Sink
-from bandlog.results import REP_COLUMNS, RepMetrics, SetSummary
+from bandlog.results import REJECTED_COLUMNS, REP_COLUMNS, RejectedCandidate, RepMetrics, SetSummary
 from bandlog.schema import SET_COLUMN
 from bandlog.sources.replay import replay_source
 
@@ -39,6 +40,8 @@ class AnalysisResult:
     """SetSummary fields for the whole log (all sets together)."""
     sets: list[dict[str, Any]] = field(default_factory=list)
     """One SetSummary dict per set, each with its `set` index."""
+    rejected: pd.DataFrame = field(default_factory=lambda: rejected_frame([]))
+    """Candidates not counted as reps: REJECTED_COLUMNS plus `set`, so none is dropped silently."""
 
 
 def read_log(path: PathLike) -> LogData:
@@ -46,12 +49,16 @@ def read_log(path: PathLike) -> LogData:
     return _read_log(path)
 
 
-def analyze(log_or_path: LogData | PathLike, target_ecc_s: float | None = None) -> AnalysisResult:
+def analyze(
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str = "knee"
+) -> AnalysisResult:
     """Detect reps in every set of a log; `target_ecc_s` defaults to the log's own target tempo.
 
-    Works inside a running event loop too (Jupyter): the replay then runs on a worker thread.
+    `exercise` is a bandlog.detect.params.EXERCISES key: 'knee' (the seated knee curl) or 'other'
+    (another band exercise: the gates are learned from the set itself). Works inside a running
+    event loop too (Jupyter): the replay then runs on a worker thread.
     """
-    coroutine = analyze_async(log_or_path, target_ecc_s)
+    coroutine = analyze_async(log_or_path, target_ecc_s, exercise)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -60,26 +67,34 @@ def analyze(log_or_path: LogData | PathLike, target_ecc_s: float | None = None) 
         return pool.submit(asyncio.run, coroutine).result()
 
 
-async def analyze_async(log_or_path: LogData | PathLike, target_ecc_s: float | None = None) -> AnalysisResult:
+async def analyze_async(
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str = "knee"
+) -> AnalysisResult:
     """`analyze` for callers already inside an event loop."""
     log = log_or_path if isinstance(log_or_path, LogData) else read_log(log_or_path)
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    results = [await run_set(log, index, target) for index in range(max(1, log.n_sets))]
+    results = [await run_set(log, index, target, exercise=exercise) for index in range(max(1, log.n_sets))]
     return AnalysisResult(
         log=log,
         reps=reps_frame([r.reps for r in results]),
         summary=combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps]),
         sets=[{**r.summary.to_dict(), SET_COLUMN: index} for index, r in enumerate(results)],
+        rejected=rejected_frame([r.rejected for r in results]),
     )
 
 
 async def run_set(
-    log: LogData, set_index: int, target_ecc_s: float, speed: float | None = None, sinks: Sequence[Sink] = ()
+    log: LogData,
+    set_index: int,
+    target_ecc_s: float,
+    speed: float | None = None,
+    sinks: Sequence[Sink] = (),
+    exercise: str = "knee",
 ) -> PipelineResult:
     """One set of `log` through the pipeline: the shared path of `analyze` and `bandlog replay`."""
     from bandlog.analysis import Analyzer
 
-    pipeline = Pipeline(Analyzer(target_ecc_s=target_ecc_s), sinks)
+    pipeline = Pipeline(Analyzer(target_ecc_s=target_ecc_s, exercise=exercise), sinks)
     return await pipeline.run(replay_source(log, set_index, speed=speed))
 
 
@@ -89,8 +104,17 @@ def reps_frame(reps_by_set: Sequence[Sequence[RepMetrics]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*REP_COLUMNS, SET_COLUMN])
 
 
+def rejected_frame(rejected_by_set: Sequence[Sequence[RejectedCandidate]]) -> pd.DataFrame:
+    """The rejected-candidates table: one row per candidate, REJECTED_COLUMNS then `set`."""
+    rows = [{**c.to_dict(), SET_COLUMN: index} for index, rejected in enumerate(rejected_by_set) for c in rejected]
+    return pd.DataFrame(rows, columns=[*REJECTED_COLUMNS, SET_COLUMN])
+
+
 def combine_summaries(summaries: Sequence[SetSummary], reps: Sequence[RepMetrics]) -> dict[str, Any]:
-    """SetSummary fields for several sets together; a single set's summary is returned as it is."""
+    """SetSummary fields for several sets together; a single set's summary is returned as it is.
+
+    Eccentric means are over the rows with a timed eccentric only; notes are kept once each.
+    """
     if len(summaries) == 1:
         return summaries[0].to_dict()
 
@@ -99,12 +123,17 @@ def combine_summaries(summaries: Sequence[SetSummary], reps: Sequence[RepMetrics
 
     tension = present([s.tut_tension_s for s in summaries])
     peaks = present([s.peak_force_n for s in summaries])
+    durations = present([r.ecc_duration_s for r in reps])
     modes = list(dict.fromkeys(s.mode for s in summaries))
+    notes = dict.fromkeys(n.strip() for s in summaries for n in s.notes.split(";") if n.strip())
     return {
         "reps": sum(s.reps for s in summaries),
         "tut_ecc_s": sum(s.tut_ecc_s for s in summaries),
         "tut_tension_s": sum(tension) if tension else None,
-        "mean_ecc_duration_s": sum(r.ecc_duration_s for r in reps) / len(reps) if reps else None,
+        "mean_ecc_duration_s": sum(durations) / len(durations) if durations else None,
         "peak_force_n": max(peaks) if peaks else None,
         "mode": modes[0] if len(modes) == 1 else ",".join(modes),
+        "eccentrics": sum(s.eccentrics for s in summaries),
+        "rejected": sum(s.rejected for s in summaries),
+        "notes": "; ".join(notes),
     }

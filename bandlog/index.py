@@ -29,16 +29,19 @@ from bandlog.results import REP_COLUMNS, RepMetrics
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 1
-"""Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache)."""
+SCHEMA_VERSION = 2
+"""Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
+2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected."""
 
 ADHERENCE_TOLERANCE = 0.2
-"""A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4)."""
+"""A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4);
+adherence is the share of the timed eccentrics that do (rows without one are not counted)."""
 
 SESSION_COLUMNS: tuple[str, ...] = (
     "path", "size", "mtime_ns", "sha256", "start_utc", "date", "week", "exercise", "leg", "band",
     "target_ecc_s", "reps", "tut_ecc_s", "tut_tension_s", "mean_ecc_duration_s", "peak_force_n",
     "mean_force_n", "ecc_impulse_ns", "slow_reps", "moderate_reps", "fast_reps", "adherence", "mode",
+    "eccentrics", "rejected",
 )
 """Columns of the sessions table besides `id`. `week` is the ISO week's Monday (YYYY-MM-DD)."""
 
@@ -61,7 +64,7 @@ CREATE TABLE sessions (
     start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
     reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
     mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
-    fast_reps INTEGER, adherence REAL, mode TEXT
+    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER
 );
 CREATE TABLE reps (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -287,7 +290,7 @@ def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, A
     """One sessions-table row from a log's metadata and its analysis (no path/stat fields)."""
     when = session_day(meta.start_utc or "", mtime_ns)
     target = float(meta.target_ecc_s)
-    ecc = pd.to_numeric(reps["ecc_duration_s"], errors="coerce") if "ecc_duration_s" in reps else pd.Series(dtype=float)
+    ecc = pd.to_numeric(reps["ecc_duration_s"], errors="coerce").dropna() if "ecc_duration_s" in reps else pd.Series(dtype=float)
     tempo = reps["tempo"] if "tempo" in reps else pd.Series(dtype=str)
 
     def column_stat(name: str, how: str) -> float | None:
@@ -321,6 +324,8 @@ def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, A
         "fast_reps": int((tempo == "fast").sum()),
         "adherence": float(((ecc - target).abs() <= ADHERENCE_TOLERANCE * target).mean()) if len(ecc) else None,
         "mode": summary_or("mode", None),
+        "eccentrics": len(ecc),  # counted from the rows stored beside it, so the two always agree
+        "rejected": int(summary_or("rejected", 0)),
     }
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from bandlog.detect.events import Event
 from bandlog.meta import RecordingMeta
-from bandlog.results import RepMetrics, SetSummary
+from bandlog.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
 from bandlog.status import LinkStatus
 
@@ -103,6 +103,8 @@ class PipelineResult:
     summary: SetSummary
     gaps: tuple[Gap, ...]
     samples_total: int
+    rejected: tuple[RejectedCandidate, ...] = ()
+    """Candidates the detector saw and did not count as reps, in the order it decided."""
 
 
 class Pipeline:
@@ -113,6 +115,7 @@ class Pipeline:
         self.sinks = list(sinks)
         self.meta: RecordingMeta | None = None
         self.reps: list[RepMetrics] = []
+        self.rejected: list[RejectedCandidate] = []
         self.gaps: list[Gap] = []
         self.samples_total = 0
 
@@ -144,9 +147,13 @@ class Pipeline:
     def _dispatch(self, events: list[Event]) -> None:
         if not events:
             return
-        from bandlog.detect.events import RepCompleted
+        from bandlog.detect.events import RepCompleted, RepRejected
 
-        self.reps.extend(e.metrics for e in events if isinstance(e, RepCompleted))
+        for event in events:
+            if isinstance(event, RepCompleted):
+                self.reps.append(event.metrics)
+            elif isinstance(event, RepRejected):
+                self.rejected.append(RejectedCandidate(event.t_s, event.detected_at_s, event.code, event.reason))
         for sink in self.sinks:
             sink.on_events(events)
 
@@ -160,7 +167,9 @@ class Pipeline:
         finally:
             for sink in self.sinks:
                 sink.close()
-        return PipelineResult(self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total)
+        return PipelineResult(
+            self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected)
+        )
 
     async def run(self, source: AsyncIterable[SourceItem]) -> PipelineResult:
         """Consume a whole source, then finish. Sinks are closed even if the source fails."""

@@ -19,13 +19,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from bandlog.errors import ConfigError
+from bandlog.explain import no_eccentric_label
 from bandlog.index import ADHERENCE_TOLERANCE
-from bandlog.results import TEMPO_CLASSES
+from bandlog.results import NO_TEMPO, TEMPO_CLASSES
 from bandlog.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, by_grouping, weekly_asymmetry
 
 LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
 """Left is always blue and right always orange, in every chart."""
-TEMPO_COLOURS = {"slow": "#2a9d55", "moderate": "#f0b429", "fast": "#d1495b"}
+TEMPO_COLOURS = {"slow": "#2a9d55", "moderate": "#f0b429", "fast": "#d1495b", NO_TEMPO: "#8c8c8c"}
+NO_ECCENTRIC_HATCH = "//"
+"""A cycle without an eccentric (tempo 'none') is drawn hatched grey over its whole cycle, not dropped."""
 TARGET_COLOUR = "#444444"
 METRIC_LABELS = {"peak_force_n": "peak force", "mean_force_n": "mean eccentric force", "tut_ecc_s": "eccentric TUT",
                  "mean_ecc_duration_s": "mean eccentric duration"}
@@ -99,8 +102,17 @@ def stitch_sets(samples: pd.DataFrame, reps: pd.DataFrame) -> tuple[pd.DataFrame
     samples = samples.assign(t_s=samples["t_s"] + sample_shift)
     if "set" in reps and not reps.empty:
         rep_shift = reps["set"].map(offsets).fillna(0.0)
-        reps = reps.assign(**{c: reps[c] + rep_shift for c in ("start_s", "ecc_start_s", "ecc_end_s") if c in reps})
+        times = ("start_s", "end_s", "ecc_start_s", "ecc_end_s")
+        reps = reps.assign(**{c: pd.to_numeric(reps[c], errors="coerce") + rep_shift for c in times if c in reps})
     return samples, reps
+
+
+def _float(value: object) -> float:
+    """A table cell as a float, NaN for None or anything that is not a number."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 
@@ -135,13 +147,24 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, kind: str
 
 
 def _shade_reps(ax: Axes, reps: pd.DataFrame, label: bool) -> None:
+    """Each eccentric in its tempo colour; a cycle without one hatched grey from start_s to end_s."""
     for rep in reps.itertuples(index=False):
-        colour = TEMPO_COLOURS.get(str(rep.tempo), "#999999")
-        ax.axvspan(rep.ecc_start_s, rep.ecc_end_s, color=colour, alpha=0.25, lw=0)
+        ecc_start_s, ecc_end_s = _float(rep.ecc_start_s), _float(rep.ecc_end_s)
+        if np.isfinite(ecc_start_s) and np.isfinite(ecc_end_s):
+            colour = TEMPO_COLOURS.get(str(rep.tempo), "#999999")
+            ax.axvspan(ecc_start_s, ecc_end_s, color=colour, alpha=0.25, lw=0)
+            text, middle_s = f"{_float(rep.ecc_duration_s):.1f} s", (ecc_start_s + ecc_end_s) / 2
+        else:
+            start_s, end_s = _float(rep.start_s), _float(getattr(rep, "end_s", None))
+            if not (np.isfinite(start_s) and np.isfinite(end_s)):
+                continue
+            ax.axvspan(start_s, end_s, facecolor="none", edgecolor=TEMPO_COLOURS[NO_TEMPO], hatch=NO_ECCENTRIC_HATCH,
+                       alpha=0.6, lw=0)
+            text, middle_s = no_eccentric_label(getattr(rep, "flags", "")), (start_s + end_s) / 2
         if label:
             ax.text(
-                (rep.ecc_start_s + rep.ecc_end_s) / 2, 0.97, f"{rep.ecc_duration_s:.1f} s",
-                transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8, color="#222222",
+                middle_s, 0.97, text, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8,
+                color="#222222",
             )
 
 
@@ -152,12 +175,24 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
     if reps.empty:
         return _no_data(ax, title)
     x = np.arange(1, len(reps) + 1)
+    durations = pd.to_numeric(reps["ecc_duration_s"], errors="coerce").to_numpy(dtype=float)
+    timed = np.isfinite(durations)
     colours = [TEMPO_COLOURS.get(str(t), "#999999") for t in reps["tempo"]]
-    ax.bar(x, reps["ecc_duration_s"], color=colours, width=0.7, alpha=0.9, zorder=2)
+    ax.bar(x[timed], durations[timed], color=[c for c, t in zip(colours, timed) if t], width=0.7, alpha=0.9, zorder=2)
+    flags = reps["flags"].to_numpy() if "flags" in reps else np.full(len(reps), "")
+    for position, flag_cell in zip(x[~timed], flags[~timed]):
+        ax.axvspan(position - 0.35, position + 0.35, facecolor="none", edgecolor=TEMPO_COLOURS[NO_TEMPO],
+                   hatch=NO_ECCENTRIC_HATCH, lw=0, zorder=1)
+        ax.text(position, 0.04, no_eccentric_label(flag_cell), transform=ax.get_xaxis_transform(), rotation=90,
+                ha="center", va="bottom", fontsize=7.5, color="#444444", zorder=4,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
     _target_band(ax, target_ecc_s)
     ax.set_xticks(x, _rep_labels(reps))
     ax.set_xlabel("rep")
     handles = [Patch(color=TEMPO_COLOURS[t], label=t) for t in TEMPO_CLASSES]
+    if not timed.all():
+        handles.append(Patch(facecolor="none", edgecolor=TEMPO_COLOURS[NO_TEMPO], hatch=NO_ECCENTRIC_HATCH,
+                             label="no eccentric"))
     handles.append(Patch(color=TARGET_COLOUR, alpha=0.15, label=f"target ±{ADHERENCE_TOLERANCE:.0%}"))
     _legend(ax, handles=handles)
     _tidy(ax, title, "eccentric (s)")

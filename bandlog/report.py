@@ -38,16 +38,19 @@ td.left { color: #1f6fb4; font-weight: 600; } td.right { color: #e07b00; font-we
 """
 
 SESSION_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"),
-    ("tut_ecc_s", "TUT ecc (s)"), ("mean_ecc_duration_s", "mean ecc (s)"), ("target_ecc_s", "target (s)"),
+    ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"), ("eccentrics", "with eccentric"),
+    ("rejected", "not counted"), ("tut_ecc_s", "TUT ecc (s)"), ("mean_ecc_duration_s", "mean ecc (s)"), ("target_ecc_s", "target (s)"),
     ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"), ("mean_force_n", "mean ecc force (N)"),
     ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"), ("path", "file"),
 )
 WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("week", "week of"), ("leg", "leg"), ("sessions", "sessions"), ("reps", "reps"), ("tut_ecc_s", "TUT ecc (s)"),
+    ("week", "week of"), ("leg", "leg"), ("sessions", "sessions"), ("reps", "reps"), ("eccentrics", "with eccentric"),
+    ("tut_ecc_s", "TUT ecc (s)"),
     ("mean_ecc_duration_s", "mean ecc (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
 )
 _TEXT_COLUMNS = {"date", "week", "leg", "band", "path"}
+_COUNT_COLUMNS = {"reps", "eccentrics", "rejected"}
+"""Counts print as integers even when pandas summed them as floats."""
 _TEXT_CLASS = ' class="text"'
 
 
@@ -70,6 +73,8 @@ def _cell(column: str, value: object) -> str:
         text = value.date().isoformat()
     elif column == "adherence":
         text = f"{float(value):.0%}"  # type: ignore[arg-type]
+    elif column in _COUNT_COLUMNS:
+        text = str(int(value))  # type: ignore[call-overload]
     elif isinstance(value, float):
         text = f"{value:.1f}"
     else:

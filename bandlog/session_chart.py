@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bandlog.explain import reps_phrase
 from bandlog.meta import RecordingMeta
 from bandlog.plots import session_figure, set_offsets_s, stitch_sets
 
@@ -36,14 +37,15 @@ class SessionChart:
     def title(self) -> str:
         leg = f", {self.meta.leg} leg" if self.meta.leg else ""
         band = f", {self.meta.band} band" if self.meta.band else ""
-        tut = float(self.reps["ecc_duration_s"].sum()) if len(self.reps) else 0.0
-        return f"{self.name}{leg}{band}: {len(self.reps)} reps, eccentric TUT {tut:.1f} s"
+        durations = pd.to_numeric(self.reps["ecc_duration_s"], errors="coerce").dropna() if len(self.reps) else pd.Series(dtype=float)
+        reps = reps_phrase(len(self.reps), len(durations))
+        return f"{self.name}{leg}{band}: {reps}, eccentric TUT {float(durations.sum()):.1f} s"
 
     def figure(self) -> Figure:
         return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title)
 
 
-def knee_trace(log: Any, target_ecc_s: float) -> tuple[np.ndarray, np.ndarray, str] | None:
+def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[np.ndarray, np.ndarray, str] | None:
     """The detector's knee angle (or rate) over each whole set, stitched like the samples; None without IMU."""
     from bandlog.analysis import Analyzer
 
@@ -52,7 +54,7 @@ def knee_trace(log: Any, target_ecc_s: float) -> tuple[np.ndarray, np.ndarray, s
     for set_index, block in enumerate(log.sets()):
         if len(block) == 0 or block.gyro_dps is None:
             return None
-        analyzer = Analyzer(target_ecc_s=target_ecc_s)
+        analyzer = Analyzer(target_ecc_s=target_ecc_s, exercise=exercise)
         analyzer.feed(block)
         kinematics = analyzer.last_kinematics()
         analyzer.finish()
@@ -72,12 +74,14 @@ def knee_trace(log: Any, target_ecc_s: float) -> tuple[np.ndarray, np.ndarray, s
     return np.concatenate(times), np.concatenate(values), kinds.pop()
 
 
-def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None) -> SessionChart:
-    """Read (if given a path) and analyse a log, and gather what its session figure needs."""
+def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None, exercise: str = "knee") -> SessionChart:
+    """Read (if given a path) and analyse a log, and gather what its session figure needs.
+
+    `exercise` ('knee' or 'other') picks the detector's gates, as in `bandlog.api.analyze`."""
     from bandlog.api import analyze, read_log
 
     log = log_or_path if hasattr(log_or_path, "samples") else read_log(os.fspath(log_or_path))
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    result = analyze(log, target_ecc_s=target)
+    result = analyze(log, target_ecc_s=target, exercise=exercise)
     samples, reps = stitch_sets(log.samples, result.reps)
-    return SessionChart(log.path.name, log.meta, samples, reps, target, knee_trace(log, target))
+    return SessionChart(log.path.name, log.meta, samples, reps, target, knee_trace(log, target, exercise))

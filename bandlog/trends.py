@@ -44,20 +44,24 @@ def _check_grouping(by: str) -> None:
 
 
 def weekly(sessions: pd.DataFrame) -> pd.DataFrame:
-    """One row per (week, leg): volume summed, durations weighted by reps, forces averaged over sessions."""
+    """One row per (week, leg): volume summed, durations weighted by timed eccentrics, forces averaged
+    over sessions. Rows without an eccentric count as reps but not in the eccentric means."""
     if sessions.empty:
-        return pd.DataFrame(columns=["week", "leg", "sessions", "reps", "tut_ecc_s", "tut_tension_s",
+        return pd.DataFrame(columns=["week", "leg", "sessions", "reps", "eccentrics", "tut_ecc_s", "tut_tension_s",
                                      "mean_ecc_duration_s", "peak_force_n", "mean_force_n", "target_ecc_s",
                                      "adherence", *TEMPO_COUNT_COLUMNS.values()])
     frame = sessions.assign(leg=sessions["leg"].fillna("unknown"))
+    eccentrics = pd.to_numeric(frame["eccentrics"], errors="coerce") if "eccentrics" in frame else frame["reps"]
     frame = frame.assign(
-        _adherent=frame["adherence"].astype(float) * frame["reps"],
+        _eccentrics=eccentrics.fillna(frame["reps"]),
         _tension=pd.to_numeric(frame["tut_tension_s"], errors="coerce"),
     )
+    frame = frame.assign(_adherent=pd.to_numeric(frame["adherence"], errors="coerce") * frame["_eccentrics"])
     grouped = frame.groupby(["week", "leg"], sort=True)
     out = grouped.agg(
         sessions=("path", "count"),
         reps=("reps", "sum"),
+        eccentrics=("_eccentrics", "sum"),
         tut_ecc_s=("tut_ecc_s", "sum"),
         tut_tension_s=("_tension", lambda s: s.sum(min_count=1)),
         peak_force_n=("peak_force_n", "mean"),
@@ -66,9 +70,9 @@ def weekly(sessions: pd.DataFrame) -> pd.DataFrame:
         _adherent=("_adherent", "sum"),
         **{col: (col, "sum") for col in TEMPO_COUNT_COLUMNS.values()},
     ).reset_index()
-    reps = out["reps"].where(out["reps"] > 0)
-    out["mean_ecc_duration_s"] = out["tut_ecc_s"] / reps
-    out["adherence"] = out.pop("_adherent") / reps
+    timed = out["eccentrics"].where(out["eccentrics"] > 0)
+    out["mean_ecc_duration_s"] = out["tut_ecc_s"] / timed
+    out["adherence"] = out.pop("_adherent") / timed
     return out
 
 

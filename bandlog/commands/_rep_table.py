@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+from bandlog.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
 
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rep", "rep"),
+    ("start_s", "start s"),
     ("ecc_start_s", "ecc start s"),
     ("ecc_duration_s", "ecc s"),
     ("tempo", "tempo"),
@@ -38,7 +41,7 @@ def print_reps(rows: Sequence[Mapping[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     if not rows:
         console.print(f"{title}: no reps detected")
         return
@@ -46,14 +49,57 @@ def print_reps(rows: Sequence[Mapping[str, Any]], title: str) -> None:
     for key, header in TABLE_COLUMNS:
         table.add_column(header, justify="left" if key in ("tempo", "flags") else "right")
     for row in rows:
-        estimated = " (est.)" if row.get("estimated") else ""
-        table.add_row(*[cell(row.get(key)) + (estimated if key == "ecc_duration_s" else "") for key, _ in TABLE_COLUMNS])
+        table.add_row(*[_cell_in_row(row, key) for key, _ in TABLE_COLUMNS])
     console.print(table)
+
+
+def _cell_in_row(row: Mapping[str, Any], key: str) -> str:
+    if key == "flags":
+        return ", ".join(split_flags(row.get(key)))
+    text = cell(row.get(key))
+    if key == "ecc_duration_s" and row.get("estimated") and text != cell(None):
+        text += " (est.)"
+    return text
+
+
+def footnotes(
+    summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], rejected_codes: Iterable[str], lists_hint: str = ""
+) -> list[str]:
+    """The lines under a set's table: what was not counted, what the flags mean, the detector's notes.
+
+    `lists_hint` is appended to the rejected line, e.g. '(--format json lists them)'.
+    """
+    lines = []
+    rejected = rejected_footnote(rejection_counts(rejected_codes))
+    if rejected:
+        lines.append(f"{rejected} {lists_hint}".rstrip())
+    legend = flags_legend(row.get("flags") for row in rows)
+    if legend:
+        lines.append(legend)
+    notes = summary.get("notes")
+    if notes:
+        lines.append(f"detector notes: {notes}")
+    return lines
+
+
+def print_set(
+    rows: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    rejected_codes: Iterable[str],
+    title: str,
+    label: str,
+    lists_hint: str = "",
+) -> None:
+    """One set as the CLI shows it: the reps table, the summary sentence, then its footnotes."""
+    print_reps(rows, title=title)
+    print(f"{label}: {summary_line(summary)}")
+    for line in footnotes(summary, rows, rejected_codes, lists_hint):
+        print(f"  {line}")
 
 
 def summary_line(summary: Mapping[str, Any]) -> str:
     """One sentence summing up a set (or a whole log)."""
-    parts = [f"{summary['reps']} reps", f"eccentric TUT {cell(summary['tut_ecc_s'])} s"]
+    parts = [reps_phrase(int(summary["reps"]), summary.get("eccentrics")), f"eccentric TUT {cell(summary['tut_ecc_s'])} s"]
     if summary.get("tut_tension_s") is not None:
         parts.append(f"tension TUT {cell(summary['tut_tension_s'])} s")
     if summary.get("mean_ecc_duration_s") is not None:

@@ -7,20 +7,26 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bandlog.api import AnalysisResult
 
 NAME = "analyze"
 HELP = "detect reps in a log (bandlog or a supported export) and print them as a table, JSON or CSV"
 ORDER = 50
 FORMATS = ("table", "json", "csv")
+JSON_HINT = "(--format json lists them)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the log to analyse")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default, for reading), json (one object) or csv (the reps table)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    add_exercise_argument(parser)
 
 
 def plain(value: Any) -> Any:
@@ -32,37 +38,53 @@ def plain(value: Any) -> Any:
     return value
 
 
-def as_json(summary: dict[str, Any], reps: "list[dict[str, Any]]") -> str:
-    """`{"summary": {SetSummary fields}, "reps": [{REP_COLUMNS}, ...]}`, nulls as null."""
-    from bandlog.results import REP_COLUMNS, SUMMARY_COLUMNS
+def as_json(summary: dict[str, Any], reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]") -> str:
+    """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
+    "rejected": [{"set", REJECTED_COLUMNS}, ...]}`, nulls as null: every candidate is accounted for."""
+    from bandlog.explain import rejection_counts
+    from bandlog.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
+    from bandlog.schema import SET_COLUMN
 
     document = {
-        "summary": {key: plain(summary[key]) for key in SUMMARY_COLUMNS},
+        "summary": {
+            **{key: plain(summary[key]) for key in SUMMARY_COLUMNS},
+            "rejected_by_reason": rejection_counts(str(r["code"]) for r in rejected),
+        },
         "reps": [{key: plain(rep[key]) for key in REP_COLUMNS} for rep in reps],
+        "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
     }
     return json.dumps(document, allow_nan=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from bandlog.api import analyze, read_log
-    from bandlog.commands._rep_table import print_reps, summary_line
 
     if args.target_ecc is not None and not args.target_ecc > 0:
         raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
     log = read_log(args.file)
-    result = analyze(log, target_ecc_s=args.target_ecc)
+    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise)
     reps = result.reps.astype(object).to_dict("records")
+    rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
-        print(as_json(result.summary, reps))
+        print(as_json(result.summary, reps, rejected))
     elif args.format == "csv":
         result.reps.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
-        n_sets = len(result.sets)
-        for set_summary in result.sets:
-            index = set_summary["set"]
-            label = f"set {index + 1} of {n_sets}"
-            print_reps([r for r in reps if r["set"] == index], title=f"{args.file.name} ({log.format}), {label}")
-            print(f"{label}: {summary_line(set_summary)}")
-        if n_sets > 1:
-            print(f"all sets: {summary_line(result.summary)}")
+        print_tables(args.file.name, result, reps, rejected)
     return 0
+
+
+def print_tables(name: str, result: "AnalysisResult", reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]") -> None:
+    """Each set's table, summary and footnotes, then the whole log's summary when it has several sets."""
+    from bandlog.commands._rep_table import print_set, summary_line
+
+    n_sets = len(result.sets)
+    for set_summary in result.sets:
+        index = set_summary["set"]
+        label = f"set {index + 1} of {n_sets}"
+        print_set(
+            [r for r in reps if r["set"] == index], set_summary, [str(r["code"]) for r in rejected if r["set"] == index],
+            title=f"{name} ({result.log.format}), {label}", label=label, lists_hint=JSON_HINT,
+        )
+    if n_sets > 1:
+        print(f"all sets: {summary_line(result.summary)}")

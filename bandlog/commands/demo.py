@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bandlog.cli import build_parser
-    from bandlog.commands._rep_table import print_reps, summary_line
+    from bandlog.commands._rep_table import print_set
     from bandlog.meta import RecordingMeta
     from bandlog.paths import data_home, new_recording_path
     from bandlog.session import RecordRequest, record_stream
@@ -55,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s set at {args.speed:g}x speed")
     request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
     result = asyncio.run(record_stream(request, live_sinks(args, meta.target_ecc_s), motion=set_motion, speed=args.speed))
-    print_reps([rep.to_dict() for rep in result.reps], title=f"recorded set ({out.name})")
-    print(f"set: {summary_line(result.summary.to_dict())}")
+    print_set(
+        [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
+        title=f"recorded set ({out.name})", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",
+    )
 
     written: list[tuple[str, Path]] = [("recording", out)]
     parser = build_parser()

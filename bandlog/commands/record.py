@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bandlog.commands._rep_table import print_reps, summary_line
+    from bandlog.commands._rep_table import print_set
     from bandlog.devices.base import StreamOptions
     from bandlog.paths import data_home, new_recording_path
     from bandlog.session import RecordRequest, record_stream
@@ -64,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     )
     views = live_sinks(args, meta.target_ecc_s)
     result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed))
-    print_reps([rep.to_dict() for rep in result.reps], title=f"{out.name}")
-    print(f"set: {summary_line(result.summary.to_dict())}")
+    print_set(
+        [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
+        title=f"{out.name}", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",
+    )
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples)")

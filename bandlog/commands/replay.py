@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.errors import ConfigError
 
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
     parser.add_argument("--set", type=int, dest="set_number", metavar="N", help="replay only set N, counting from 1 (default: every set in turn)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    add_exercise_argument(parser)
     add_live_arguments(parser)
 
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) -> None:
     from bandlog.api import combine_summaries, run_set
-    from bandlog.commands._rep_table import print_reps, summary_line
+    from bandlog.commands._rep_table import print_set, summary_line
 
     target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
     speed = None if args.fast else args.speed
@@ -70,12 +72,15 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
     results = []
     for set_index in indices:
         sinks = build_sinks(args, log, set_index)
-        result = await run_set(log, set_index, target, speed=speed, sinks=sinks)
+        result = await run_set(log, set_index, target, speed=speed, sinks=sinks, exercise=args.exercise)
         hold_windows(sinks)
         results.append(result)
         label = f"set {set_index + 1} of {n_sets}"
-        print_reps([rep.to_dict() for rep in result.reps], title=f"{args.file.name}, {label}")
-        print(f"{label}: {summary_line(result.summary.to_dict())}")
+        print_set(
+            [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
+            title=f"{args.file.name}, {label}", label=label,
+            lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)",
+        )
     if len(results) > 1:
         total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
         print(f"all sets: {summary_line(total)}")

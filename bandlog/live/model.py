@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,6 +23,7 @@ from bandlog.detect.events import (
     RepRejected,
     RepStarted,
 )
+from bandlog.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, split_flags
 from bandlog.live.ring import RingBuffer, decimate_keep
 from bandlog.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
 from bandlog.pipeline import Gap, Kinematics
@@ -43,6 +44,8 @@ class SpanOutcome(enum.Enum):
     PENDING = "pending"
     COMPLETED = "completed"
     REJECTED = "rejected"
+    NO_ECCENTRIC = "no_eccentric"
+    """It looked like an eccentric, but the rep's row says there was none to time (e.g. isometric)."""
 
 
 @dataclass
@@ -113,6 +116,8 @@ class LiveModel:
         self.reps: deque[RepMetrics] = deque(maxlen=MAX_SPANS)
         self.rejected = 0
         self.last_rejection = ""
+        self.rejected_by_code: Counter[str] = Counter()
+        """Rejected candidates per REJECT_REASONS code, for the end-of-set footnote."""
         self.status: LinkStatus | None = None
         self.gaps: deque[Gap] = deque(maxlen=MAX_SPANS)
         self.summary: SetSummary | None = None
@@ -212,14 +217,11 @@ class LiveModel:
             else:
                 open_span.end_s = event.t_s
         elif isinstance(event, RepCompleted):
-            self.reps.append(event.metrics)
-            self.rep_in_progress = False
-            span = self._span_near(event.metrics.ecc_start_s)
-            if span is not None:
-                span.outcome = SpanOutcome.COMPLETED
+            self._complete(event.metrics)
         elif isinstance(event, RepRejected):
             self.rejected += 1
             self.last_rejection = event.reason
+            self.rejected_by_code[event.code] += 1
             self.rep_in_progress = False
             span = self.open_span()
             if span is not None:
@@ -228,6 +230,21 @@ class LiveModel:
                 span = next((s for s in reversed(self.spans) if s.outcome is SpanOutcome.PENDING), None)
             if span is not None:
                 span.outcome = SpanOutcome.REJECTED
+
+    def _complete(self, rep: RepMetrics) -> None:
+        """A finished row; without an eccentric, a span still open inside its cycle is closed as such."""
+        self.reps.append(rep)
+        self.rep_in_progress = False
+        if rep.ecc_start_s is not None:
+            span = self._span_near(rep.ecc_start_s)
+            if span is not None:
+                span.outcome = SpanOutcome.COMPLETED
+            return
+        span = next((s for s in reversed(self.spans) if s.outcome is SpanOutcome.PENDING), None)
+        if span is not None and rep.start_s - SPAN_MATCH_S <= span.start_s <= rep.end_s:
+            if span.is_open:
+                span.end_s = rep.end_s
+            span.outcome = SpanOutcome.NO_ECCENTRIC
 
     def _span_near(self, start_s: float) -> EccentricSpan | None:
         for span in reversed(self.spans):
@@ -248,7 +265,7 @@ class LiveModel:
 
     def timer(self) -> TimerReading:
         """The running eccentric timer, or the last eccentric's duration once it ended."""
-        span = self.spans[-1] if self.spans else None
+        span = next((s for s in reversed(self.spans) if s.outcome is not SpanOutcome.NO_ECCENTRIC), None)
         if span is None:
             return TimerReading(TimerState.IDLE, 0.0, self.target_ecc_s)
         if span.is_open:
@@ -325,9 +342,21 @@ class LiveModel:
         return sep.join(parts)
 
     def last_rep_label(self) -> str:
+        """e.g. 'last rep #3: 3.2 s slow, peak 41 N, ROM 95 deg' or '... #4: isometric pull, no eccentric, ...'."""
         rep = self.last_rep()
         if rep is None:
             return "last rep: --"
-        peak = "--" if rep.peak_force_n is None else f"{rep.peak_force_n:.0f} N"
-        rom = "--" if rep.rom_deg is None else f"{rep.rom_deg:.0f} deg"
-        return f"last rep #{rep.rep}: {rep.ecc_duration_s:.1f} s {rep.tempo}, peak {peak}, ROM {rom}"
+        return f"last rep #{rep.rep}: {rep_label(rep)}"
+
+
+def rep_label(rep: RepMetrics) -> str:
+    """What one row was, in words: its eccentric and tempo (or why it had none), forces, ROM and flags."""
+    peak = "--" if rep.peak_force_n is None else f"{rep.peak_force_n:.0f} N"
+    rom = "--" if rep.rom_deg is None else f"{rep.rom_deg:.0f} deg"
+    if rep.ecc_duration_s is None:
+        what = no_eccentric_label(rep.flags)
+    else:
+        what = f"{rep.ecc_duration_s:.1f} s {rep.tempo}"
+    shown = [k for k in split_flags(rep.flags) if rep.ecc_duration_s is not None or k not in NO_ECCENTRIC_FLAGS]
+    flags = f" [{', '.join(shown)}]" if shown else ""
+    return f"{what}, peak {peak}, ROM {rom}{flags}"

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bandlog.errors import LogWriteError
+from bandlog.explain import split_flags
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 
@@ -26,7 +27,14 @@ log = logging.getLogger(__name__)
 SPAN_GID = "eccentric"
 FORCE_COLOUR = "#1f4e79"
 KNEE_COLOUR = "#6a3d9a"
-SPAN_COLOURS = {SpanOutcome.PENDING: "#56b4e9", SpanOutcome.COMPLETED: "#009e73", SpanOutcome.REJECTED: "#999999"}
+SPAN_COLOURS = {
+    SpanOutcome.PENDING: "#56b4e9",
+    SpanOutcome.COMPLETED: "#009e73",
+    SpanOutcome.REJECTED: "#999999",
+    SpanOutcome.NO_ECCENTRIC: "#bbbbbb",
+}
+CYCLE_GID = "cycle"
+"""A row without an eccentric, hatched over its whole cycle in the end-of-set view."""
 TIMER_COLOURS = {
     TimerState.IDLE: "#e0e0e0",
     TimerState.RUNNING: "#e69f00",
@@ -330,6 +338,11 @@ class MplView:
                 patch = ax.axvspan(span.start_s - origin_s, span_end_s - origin_s, alpha=0.3, lw=0,
                                    color=SPAN_COLOURS[span.outcome], gid=SPAN_GID)
                 self._span_pools[ax].append(patch)
+            for rep in model.reps:
+                if rep.ecc_duration_s is None:
+                    patch = ax.axvspan(rep.start_s - origin_s, rep.end_s - origin_s, facecolor="none", lw=0, hatch="//",
+                                       edgecolor=SPAN_COLOURS[SpanOutcome.NO_ECCENTRIC], gid=CYCLE_GID)
+                    self._span_pools[ax].append(patch)
         self.ax_force.set_xlim(0.0, max(end_s - origin_s, 1.0))
         for ax, values, floor_span in ((self.ax_force, force[:, 0], FORCE_FLOOR_N),
                                        (self.ax_knee, knee_values, KNEE_FLOOR[kind])):
@@ -354,13 +367,17 @@ class MplView:
             self.timer_text.set_text("set ended")
         self.timer_text.get_bbox_patch().set_facecolor("#dfe8f1")
         self.timer_text.set_color("black")
+        eccentrics = sum(r.ecc_duration_s is not None for r in model.reps)
         self.last_rep_text.set_text(f"target {model.target_ecc_s:.1f} s" +
-                                    (f", rejected {model.rejected}" if model.rejected else ""))
+                                    (f"\n{eccentrics} with an eccentric" if eccentrics != model.rep_count else "") +
+                                    (f"\nrejected {model.rejected}" if model.rejected else ""))
         self.link_text.set_visible(False)
         reps = list(model.reps)[-TABLE_ROWS:]
         if not reps:
             return
-        rows = [[str(r.rep), f"{r.ecc_duration_s:.1f}", r.tempo,
+        rows = [[str(r.rep) + ("*" if r.flags else ""),
+                 "--" if r.ecc_duration_s is None else f"{r.ecc_duration_s:.1f}",
+                 r.tempo,
                  "--" if r.peak_force_n is None else f"{r.peak_force_n:.0f}",
                  "--" if r.rom_deg is None else f"{r.rom_deg:.0f}"] for r in reps]
         height = min(0.55, 0.045 * (len(rows) + 1))
@@ -368,8 +385,10 @@ class MplView:
                                    bbox=(0.0, 0.52 - height, 1.0, height), cellLoc="center")
         table.auto_set_font_size(False)
         table.set_fontsize(8.5)
-        if model.rep_count > TABLE_ROWS:
-            self.ax_info.text(0.03, 0.52 - height - 0.03, f"(last {TABLE_ROWS} of {model.rep_count} reps)",
+        notes = [f"(last {TABLE_ROWS} of {model.rep_count} reps)"] if model.rep_count > TABLE_ROWS else []
+        notes += [f"*{r.rep}: {', '.join(split_flags(r.flags))}" for r in reps if r.flags]
+        if notes:
+            self.ax_info.text(0.03, 0.52 - height - 0.03, "\n".join(notes[:8]),
                               transform=self.ax_info.transAxes, va="top", fontsize=8)
 
     def save(self, path: str | Path) -> None:

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bandlog.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 
@@ -29,7 +30,12 @@ TIMER_STYLES = {
     TimerState.DONE_SHORT: "bold white on red3",
 }
 """Orange while short of the target, green once past it, red when the eccentric ended short."""
-SPAN_STYLES = {SpanOutcome.PENDING: "cyan", SpanOutcome.COMPLETED: "green", SpanOutcome.REJECTED: "grey50"}
+SPAN_STYLES = {
+    SpanOutcome.PENDING: "cyan",
+    SpanOutcome.COMPLETED: "green",
+    SpanOutcome.REJECTED: "grey50",
+    SpanOutcome.NO_ECCENTRIC: "grey70",
+}
 SPARK_WIDTH = 60
 
 
@@ -98,11 +104,11 @@ def rep_table(model: LiveModel) -> Table:
     for rep in model.reps:
         table.add_row(
             str(rep.rep),
-            f"{rep.ecc_duration_s:.1f}",
+            "--" if rep.ecc_duration_s is None else f"{rep.ecc_duration_s:.1f}",
             rep.tempo,
             "--" if rep.peak_force_n is None else f"{rep.peak_force_n:.0f}",
             "--" if rep.rom_deg is None else f"{rep.rom_deg:.0f}",
-            rep.flags,
+            ", ".join(split_flags(rep.flags)),
         )
     return table
 
@@ -113,9 +119,14 @@ def _final_part(model: LiveModel) -> RenderableType:
     if summary is not None:
         tension = "--" if summary.tut_tension_s is None else f"{summary.tut_tension_s:.1f} s"
         mean = "--" if summary.mean_ecc_duration_s is None else f"{summary.mean_ecc_duration_s:.1f} s"
-        lines.append(Text(f"set: {summary.reps} reps, TUT eccentric {summary.tut_ecc_s:.1f} s, "
+        lines.append(Text(f"set: {reps_phrase(summary.reps, summary.eccentrics)}, TUT eccentric {summary.tut_ecc_s:.1f} s, "
                           f"TUT tension {tension}, mean eccentric {mean} (target {model.target_ecc_s:.1f} s)",
                           style="bold"))
+        if summary.notes:
+            lines.append(Text(f"detector notes: {summary.notes}", style="dim"))
+    for footnote in (rejected_footnote(rejection_counts(model.rejected_by_code.elements())), flags_legend(r.flags for r in model.reps)):
+        if footnote:
+            lines.append(Text(footnote, style="dim"))
     return Group(*lines)
 
 

@@ -113,17 +113,20 @@ def test_vernier_runs_analyse_as_sets_like_their_own_logs(tmp_path: Path) -> Non
 
 
 def test_combined_summary_has_exactly_the_set_summary_fields() -> None:
-    sets = [SetSummary(2, 7.0, 9.0, 3.5, 60.0, "force+imu"), SetSummary(0, 0.0, None, None, None, "force+imu")]
+    sets = [SetSummary(2, 7.0, 9.0, 3.5, 60.0, "force+imu", eccentrics=2, rejected=1, notes="started moving"),
+            SetSummary(0, 0.0, None, None, None, "force+imu")]
     combined = combine_summaries(sets, [])
     assert tuple(combined) == SUMMARY_COLUMNS
     assert combined["reps"] == 2 and combined["tut_tension_s"] == 9.0 and combined["peak_force_n"] == 60.0
+    assert (combined["eccentrics"], combined["rejected"], combined["notes"]) == (2, 1, "started moving")
 
 
 def test_cli_json_is_one_object_with_exactly_the_documented_fields(imu_log: Path, imu_result, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(imu_log), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps"}
-    assert tuple(document["summary"]) == SUMMARY_COLUMNS
+    assert set(document) == {"summary", "reps", "rejected"}
+    assert tuple(document["summary"]) == (*SUMMARY_COLUMNS, "rejected_by_reason")
+    assert sum(document["summary"]["rejected_by_reason"].values()) == len(document["rejected"])
     assert all(tuple(rep) == REP_COLUMNS for rep in document["reps"])
     assert [r["ecc_duration_s"] for r in document["reps"]] == list(imu_result.reps["ecc_duration_s"])
 

@@ -11,26 +11,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepCompleted, RepStarted
+from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepCompleted, RepRejected, RepStarted
 from bandlog.meta import RecordingMeta
 from bandlog.motion import PeriodicMotion
 from bandlog.pipeline import Kinematics, Pipeline, Sink
-from bandlog.results import RepMetrics, SetSummary, tempo_class
+from bandlog.results import NO_TEMPO, RepMetrics, SetSummary, tempo_class
 from bandlog.samples import SampleBlock
 from bandlog.status import LinkState, LinkStatus
 
 LATENCY_S = 0.2
 
 
-def rep_events(n_reps: int, period_s: float, target_ecc_s: float = 3.0, peak_force_n: float = 40.0) -> list[Event]:
+def rep_events(
+    n_reps: int, period_s: float, target_ecc_s: float = 3.0, peak_force_n: float = 40.0, isometric: frozenset[int] = frozenset()
+) -> list[Event]:
+    """The events of `n_reps` reps; a rep numbered in `isometric` is a pull with no eccentric (ecc_* None)."""
     events: list[Event] = []
     for k in range(n_reps):
         start_s = k * period_s
         ecc_start_s = start_s + period_s / 2
         ecc_end_s = start_s + period_s
         duration_s = ecc_end_s - ecc_start_s
+        if k + 1 in isometric:
+            metrics = RepMetrics(
+                rep=k + 1, start_s=start_s, end_s=ecc_end_s, ecc_start_s=None, ecc_end_s=None, ecc_duration_s=None,
+                tut_tension_s=duration_s, peak_force_n=peak_force_n, mean_ecc_force_n=None, ecc_impulse_ns=None,
+                rom_deg=5.0, mean_ecc_velocity_dps=None, peak_ecc_velocity_dps=None, tempo=NO_TEMPO, stalls=0,
+                flags="isometric;no_eccentric", estimated=False,
+            )
+            events += [
+                RepStarted(t_s=start_s + 0.1, detected_at_s=start_s + 0.1 + LATENCY_S),
+                RepCompleted(metrics=metrics, detected_at_s=ecc_end_s + LATENCY_S),
+            ]
+            continue
         metrics = RepMetrics(
-            rep=k + 1, start_s=start_s, ecc_start_s=ecc_start_s, ecc_end_s=ecc_end_s, ecc_duration_s=duration_s,
+            rep=k + 1, start_s=start_s, end_s=ecc_end_s, ecc_start_s=ecc_start_s, ecc_end_s=ecc_end_s,
+            ecc_duration_s=duration_s,
             tut_tension_s=duration_s, peak_force_n=peak_force_n, mean_ecc_force_n=peak_force_n / 2,
             ecc_impulse_ns=peak_force_n * duration_s / 2, rom_deg=100.0, mean_ecc_velocity_dps=100.0 / duration_s,
             peak_ecc_velocity_dps=150.0 / duration_s, tempo=tempo_class(duration_s, target_ecc_s), stalls=0,
@@ -43,6 +59,10 @@ def rep_events(n_reps: int, period_s: float, target_ecc_s: float = 3.0, peak_for
             RepCompleted(metrics=metrics, detected_at_s=ecc_end_s + LATENCY_S),
         ]
     return events
+
+
+def rejection(t_s: float, code: str = "small_range", reason: str = "range of motion 12 deg, under 30 deg") -> RepRejected:
+    return RepRejected(t_s=t_s, reason=reason, detected_at_s=t_s + 1.0, code=code)
 
 
 class ScriptedAnalyzer:
@@ -76,18 +96,25 @@ class ScriptedAnalyzer:
 
     def summary(self) -> SetSummary:
         reps = [e.metrics for e in self._emitted if isinstance(e, RepCompleted)]
-        tut = sum(r.ecc_duration_s for r in reps)
+        durations = [r.ecc_duration_s for r in reps if r.ecc_duration_s is not None]
+        tut = sum(durations)
         return SetSummary(reps=len(reps), tut_ecc_s=tut, tut_tension_s=tut, mode="force+imu",
-                          mean_ecc_duration_s=tut / len(reps) if reps else None,
-                          peak_force_n=max((r.peak_force_n or 0.0) for r in reps) if reps else None)
+                          mean_ecc_duration_s=tut / len(durations) if durations else None,
+                          peak_force_n=max((r.peak_force_n or 0.0) for r in reps) if reps else None,
+                          eccentrics=len(durations),
+                          rejected=sum(isinstance(e, RepRejected) for e in self._emitted))
 
 
 def run_set(sinks: Sink | list[Sink], n_reps: int = 5, period_s: float = 6.0, rate_hz: float = 100.0, block_n: int = 10,
-            with_angle: bool = True, finish: bool = True, until_s: float | None = None) -> Pipeline:
-    """Push a whole simulated set through a real Pipeline into the sink(s); returns the pipeline."""
+            with_angle: bool = True, finish: bool = True, until_s: float | None = None,
+            isometric: frozenset[int] = frozenset(), extra_events: tuple[Event, ...] = ()) -> Pipeline:
+    """Push a whole simulated set through a real Pipeline into the sink(s); returns the pipeline.
+
+    `isometric`: rep numbers emitted without an eccentric; `extra_events`: e.g. rejections."""
     motion = PeriodicMotion(period_s=period_s, peak_force_n=40.0)
     sink_list = sinks if isinstance(sinks, list) else [sinks]
-    pipeline = Pipeline(ScriptedAnalyzer(rep_events(n_reps, period_s), with_angle), sink_list)
+    events = rep_events(n_reps, period_s, isometric=isometric) + list(extra_events)
+    pipeline = Pipeline(ScriptedAnalyzer(events, with_angle), sink_list)
     pipeline.push(RecordingMeta(start_utc="2026-11-28T22:00:00Z", leg="left", band="red"))
     pipeline.push(LinkStatus(LinkState.STREAMING, device="emulated", samples_per_s=rate_hz, battery_percent=81))
     end_s = n_reps * period_s + 0.5 if until_s is None else until_s

@@ -21,22 +21,28 @@ from bandlog.results import REP_COLUMNS, tempo_class
 MARKER = "# fake-rep-log"
 
 
-def rep_table(ecc_durations_s: Sequence[float], target_ecc_s: float = 3.0, peak_force_n: float = 60.0, set_index: int = 0) -> pd.DataFrame:
-    """An analyze-style rep table: reps 6 s apart, eccentric phases of the given durations."""
+def rep_table(ecc_durations_s: Sequence[float | None], target_ecc_s: float = 3.0, peak_force_n: float = 60.0,
+              set_index: int = 0) -> pd.DataFrame:
+    """An analyze-style rep table: reps 8 s apart, eccentric phases of the given durations; None is an
+    isometric pull (a 4 s cycle with no eccentric, flagged as the detector does)."""
     rows = []
     for i, ecc in enumerate(ecc_durations_s):
         start = 2.0 + 8.0 * i
+        timed = ecc is not None
         rows.append({
-            "rep": i + 1, "start_s": start, "ecc_start_s": start + 1.5, "ecc_end_s": start + 1.5 + ecc,
-            "ecc_duration_s": ecc, "tut_tension_s": ecc + 1.0, "peak_force_n": peak_force_n + i,
-            "mean_ecc_force_n": peak_force_n * 0.6, "ecc_impulse_ns": peak_force_n * 0.6 * ecc, "rom_deg": 95.0,
-            "mean_ecc_velocity_dps": 95.0 / ecc, "peak_ecc_velocity_dps": 180.0 / ecc,
-            "tempo": tempo_class(ecc, target_ecc_s), "stalls": 0, "flags": "", "estimated": False, "set": set_index,
+            "rep": i + 1, "start_s": start, "end_s": start + 1.5 + (ecc if timed else 2.5),
+            "ecc_start_s": start + 1.5 if timed else None, "ecc_end_s": start + 1.5 + ecc if timed else None,
+            "ecc_duration_s": ecc, "tut_tension_s": (ecc if timed else 3.0) + 1.0, "peak_force_n": peak_force_n + i,
+            "mean_ecc_force_n": peak_force_n * 0.6 if timed else None,
+            "ecc_impulse_ns": peak_force_n * 0.6 * ecc if timed else None, "rom_deg": 95.0 if timed else 5.0,
+            "mean_ecc_velocity_dps": 95.0 / ecc if timed else None, "peak_ecc_velocity_dps": 180.0 / ecc if timed else None,
+            "tempo": tempo_class(ecc, target_ecc_s), "stalls": 0, "flags": "" if timed else "isometric;no_eccentric",
+            "estimated": False, "set": set_index,
         })
     return pd.DataFrame(rows, columns=[*REP_COLUMNS, "set"])
 
 
-def write_fake_log(path: Path, start_utc: str, leg: str | None, ecc_durations_s: Sequence[float],
+def write_fake_log(path: Path, start_utc: str, leg: str | None, ecc_durations_s: Sequence[float | None],
                    target_ecc_s: float = 3.0, peak_force_n: float = 60.0, band: str = "red") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = [MARKER, f"# start_utc: {start_utc}", f"# leg: {leg or ''}", f"# band: {band}", f"# target_ecc_s: {target_ecc_s}"]
@@ -58,7 +64,8 @@ class FakeBackend:
         if not text.startswith(MARKER):
             raise LogFormatError(f"{path.name} is not a fake rep log")
         meta = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# ") and ": " in line)
-        reps = pd.read_csv(path, comment="#", dtype={"flags": str, "tempo": str}, keep_default_na=False)
+        reps = pd.read_csv(path, comment="#", dtype={"flags": str, "tempo": str})
+        reps = reps.assign(flags=reps["flags"].fillna(""), tempo=reps["tempo"].fillna(""))
         return SimpleNamespace(
             path=path,
             meta=RecordingMeta(start_utc=meta["start_utc"], leg=meta["leg"] or None, band=meta["band"],
@@ -69,9 +76,10 @@ class FakeBackend:
     def analyze(self, log: Any) -> Any:
         self.analyze_calls.append(log.path)
         reps = log.reps
-        summary = {"reps": len(reps), "tut_ecc_s": float(reps["ecc_duration_s"].sum()),
+        timed = reps["ecc_duration_s"].dropna()
+        summary = {"reps": len(reps), "tut_ecc_s": float(timed.sum()),
                    "tut_tension_s": float(reps["tut_tension_s"].sum()),
-                   "mean_ecc_duration_s": float(reps["ecc_duration_s"].mean()) if len(reps) else None,
+                   "mean_ecc_duration_s": float(timed.mean()) if len(timed) else None,
                    "peak_force_n": float(reps["peak_force_n"].max()) if len(reps) else None, "mode": "force+imu"}
         return SimpleNamespace(reps=reps, summary=summary)
 
