@@ -80,6 +80,7 @@ REJECT_REASONS: dict[str, str] = {
     "grab": "force up and straight down again (the band grabbed or re-tied)",
     "weak": "force rise far below the set's working range",
     "data_gap": "a hole in the data",
+    "cut_start": "the recording began inside a cycle, too late in it to count",
     "rest_shift": "the force settled at a new resting level (slack taken up, band re-tied)",
     "never_stopped": "flexion or force rise never stopped",
 }

@@ -1,14 +1,20 @@
-"""Detector accuracy against simulated ground truth (science.md 5.9), one command:
+"""Detector accuracy against simulated ground truth, per class of session (science.md 5.9, 6.7):
 
-    python bench/accuracy.py [--sessions 200] [--quick] [--workers 2]
+    python bench/accuracy.py [--sessions 120] [--quick] [--workers 2]
 
-For seeds 0..N-1 it simulates a session with `random_spec(seed)` (sample rate drawn per seed from
-RATES_HZ), records it in each mode (force+imu, force, imu), runs the streaming analyzer and scores
-it: rep precision/recall/F1 (match = IoU >= 0.5 with a true eccentric), onset/offset |error|,
-eccentric-duration error, session TUT errors and live latency (EccentricEnded decided vs true
-offset). A naive baseline (threshold on zero-phase-smoothed force slope, no hysteresis, no IMU)
-runs on the same recordings; its ratio to each mode is printed. Exits 1 when a floor is missed.
-`evaluate(seeds)` and `missed_floors(report)` are importable (tests/detect/test_accuracy_regression.py).
+For seeds 0..N-1 it simulates `random_spec(seed, **random_scenario(seed))`: the wider model, where
+anchors sit below, at or above the knee, a third of the recordings start mid-rep and never hold
+still, a quarter end inside the last eccentric and a fifth are square isometric pulls (sample rate
+drawn per seed from RATES_HZ). Each recording runs through the streaming analyzer in each mode
+(force+imu, force, imu) and is scored: eccentric precision/recall/F1 (a match is IoU >= 0.5 with a
+true eccentric), onset/offset |error|, eccentric-duration error, session TUT errors, live latency,
+inverted sessions (most eccentrics found on true flexions), truncated reps flagged, and for
+isometric pulls the share counted and the TUT_tension error. Reps the recording cuts are left out
+of F1 and timing (their rows must carry `truncated`). Every figure is printed per class, so a weak
+class cannot hide in an average, with a naive force-slope baseline and its ratio. Exits 1 when a
+floor is missed. `evaluate(seeds)` and `missed_floors(report)` are importable
+(tests/detect/test_accuracy_regression.py).
+Isometric pulls are force-gauge recordings: they are scored in force mode only.
 """
 
 from __future__ import annotations
@@ -25,21 +31,26 @@ MODES = ("force+imu", "force", "imu")
 RATES_HZ = (25.0, 50.0, 80.0, 100.0, 100.0, 200.0)
 IOU_MIN = 0.5
 BASELINE = "baseline"
+CLASSES = ("all", "anchor below", "anchor at", "anchor above", "still start", "no still start", "isometric")
+"""'all' and the classes before 'isometric' are eccentric sessions; 'isometric' are the pull sessions."""
 
+IMU_FLOORS = {"f1_min": 0.99, "onset_med_ms": 40, "onset_p95_ms": 150, "offset_med_ms": 40, "offset_p95_ms": 150,
+              "tut_ecc_err_pct": 3.0, "inverted_max": 0}
 FLOORS: dict[str, dict[str, float]] = {
-    # metric -> bound; names ending in _min are lower bounds, the rest upper bounds
-    "force+imu": {"f1_min": 0.99, "onset_med_ms": 60, "onset_p95_ms": 150, "offset_med_ms": 60,
-                  "offset_p95_ms": 150, "tut_ecc_err_pct": 3.0, "latency_p95_ms": 250},
-    "force": {"f1_min": 0.99, "onset_med_ms": 120, "offset_med_ms": 150, "tut_tension_err_pct": 2.0,
-              "tut_ecc_err_pct": 5.0},
-    "imu": {"f1_min": 0.98, "onset_med_ms": 80, "offset_med_ms": 80, "latency_p95_ms": 250},
+    # metric -> bound for every class of the mode; names ending in _min are lower bounds, the rest upper
+    "force+imu": {**IMU_FLOORS, "latency_p95_ms": 250},
+    "imu": {**IMU_FLOORS, "latency_p95_ms": 250},
+    "force": {"f1_min": 0.98, "tut_tension_err_pct": 3.0, "tut_ecc_err_pct": 8.0, "inverted_max": 0},
 }
+ISOMETRIC_FLOORS = {"counted_min": 1.0, "iso_tut_tension_err_pct": 5.0}
+NO_STILL_F1_MIN = 0.98
 
 
 @dataclass
 class Tally:
     """Raw scores of one detector over some sessions (mergeable)."""
 
+    sessions: int = 0
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -52,6 +63,12 @@ class Tally:
     tut_tension_err_pct: list[float] = field(default_factory=list)
     fast_truth: int = 0
     fast_called_fast: int = 0
+    inverted: int = 0
+    truncated_truth: int = 0
+    truncated_flagged: int = 0
+    pulls: int = 0
+    pulls_counted: int = 0
+    iso_tut_tension_err_pct: list[float] = field(default_factory=list)
 
     def merge(self, other: "Tally") -> None:
         for name, value in vars(other).items():
@@ -61,18 +78,18 @@ class Tally:
                 setattr(self, name, getattr(self, name) + value)
 
 
+def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    return inter / (max(a[1], b[1]) - min(a[0], b[0])) if inter > 0 else 0.0
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and a[1] > b[0]
+
+
 def match(detected: list[tuple[float, float]], truth: list[tuple[float, float]]) -> list[tuple[int, int]]:
     """Greedy one-to-one pairs (detected index, truth index) with IoU >= IOU_MIN, best first."""
-    pairs = []
-    for i, (a0, a1) in enumerate(detected):
-        for j, (b0, b1) in enumerate(truth):
-            inter = min(a1, b1) - max(a0, b0)
-            if inter <= 0:
-                continue
-            iou = inter / (max(a1, b1) - min(a0, b0))
-            if iou >= IOU_MIN:
-                pairs.append((iou, i, j))
-    pairs.sort(reverse=True)
+    pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(detected) for j, b in enumerate(truth) if iou(a, b) >= IOU_MIN), reverse=True)
     used_i: set[int] = set()
     used_j: set[int] = set()
     out = []
@@ -95,64 +112,105 @@ def naive_eccentrics(t_s: np.ndarray, force_n: np.ndarray) -> list[tuple[float, 
     working = float(np.percentile(smooth, 95) - np.percentile(smooth, 5))
     falling = slope < -0.1 * working
     edges = np.flatnonzero(np.diff(np.concatenate([[0], falling.astype(np.int8), [0]])))
-    segments = []
-    for a, b in zip(edges[::2], edges[1::2]):
-        if t_s[b - 1] - t_s[a] >= 0.3:
-            segments.append((float(t_s[a]), float(t_s[b - 1])))
-    return segments
+    return [(float(t_s[a]), float(t_s[b - 1])) for a, b in zip(edges[::2], edges[1::2]) if t_s[b - 1] - t_s[a] >= 0.3]
 
 
-def score_session(seed: int) -> dict[str, Tally]:
+def session_classes(spec) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The classes one session counts in (besides 'all')."""
+    if spec.session_kind == "isometric":  # pulls on a force gauge: neither anchor nor knee matter
+        return ("isometric",)
+    start = "still start" if spec.still_start else "no still start"
+    return ("all", f"anchor {spec.anchor_class}", start)
+
+
+def _score_eccentrics(tally: Tally, session, reps, events, summary) -> None:  # type: ignore[no-untyped-def]
+    from bandlog.detect.events import EccentricEnded
+
+    truth_reps = session.truth_reps
+    whole = [r for r in truth_reps if not r.truncated]
+    cut = [r for r in truth_reps if r.truncated]
+    cut_spans = [(r.start_s, r.end_s) for r in cut]
+    timed = [r for r in reps if r.ecc_start_s is not None]
+    # rows over a rep the recording cut are judged by their flag, not by F1
+    scored = [r for r in timed if not any(overlaps((r.start_s, r.end_s), span) for span in cut_spans)]
+    tally.truncated_truth += len(cut)
+    tally.truncated_flagged += sum(any(overlaps((r.start_s, r.end_s), span) and "truncated" in r.flags for r in reps) for span in cut_spans)
+    truth = [(r.onset_s, r.offset_s) for r in whole]
+    detected = [(r.ecc_start_s, r.ecc_end_s) for r in scored]
+    pairs = match(detected, truth)
+    tally.tp, tally.fp, tally.fn = len(pairs), len(detected) - len(pairs), len(truth) - len(pairs)
+    cue_at = {e.ecc_start_s: e.detected_at_s for e in events if isinstance(e, EccentricEnded)}
+    for i, j in pairs:
+        rep, true = scored[i], whole[j]
+        tally.onset_err_s.append(rep.ecc_start_s - true.onset_s)
+        tally.offset_err_s.append(rep.ecc_end_s - true.offset_s)
+        tally.duration_err_s.append(rep.ecc_duration_s - true.ecc_duration_s)
+        tally.duration_err_pct.append(100 * (rep.ecc_duration_s - true.ecc_duration_s) / true.ecc_duration_s)
+        if rep.ecc_start_s in cue_at and not rep.estimated:
+            tally.latency_s.append(cue_at[rep.ecc_start_s] - true.offset_s)
+        if true.ecc_duration_s < 2.0:
+            tally.fast_truth += 1
+            tally.fast_called_fast += rep.tempo == "fast"
+    flexions = [(r.start_s, r.top_s) for r in truth_reps]
+    on_flexion = sum(max((iou(d, f) for f in flexions), default=0.0) > max((iou(d, t) for t in truth), default=0.0) for d in detected)
+    tally.inverted += int(detected != [] and on_flexion > len(detected) / 2)
+    true_tut_ecc = sum(r.ecc_duration_s for r in whole)
+    if true_tut_ecc > 0:
+        tally.tut_ecc_err_pct.append(100 * (sum(r.ecc_duration_s for r in scored) - true_tut_ecc) / true_tut_ecc)
+    true_tension = sum(s.tut_tension_s for s in session.truth_sets)
+    if summary.tut_tension_s is not None and true_tension > 0:
+        tally.tut_tension_err_pct.append(100 * (summary.tut_tension_s - true_tension) / true_tension)
+
+
+def _score_pulls(tally: Tally, session, reps, summary) -> None:  # type: ignore[no-untyped-def]
+    pulls = [(r.start_s, r.ecc_move_end_s) for r in session.truth_reps if not r.truncated]  # up, held, let go
+    rows = [(r.start_s, r.end_s) for r in reps if "truncated" not in r.flags]
+    pairs = match(rows, pulls)
+    tally.pulls += len(pulls)
+    tally.pulls_counted += len(pairs)
+    tally.tp, tally.fp, tally.fn = len(pairs), len(rows) - len(pairs), len(pulls) - len(pairs)
+    true_tension = sum(s.tut_tension_s for s in session.truth_sets)
+    if summary.tut_tension_s is not None and true_tension > 0:
+        tally.iso_tut_tension_err_pct.append(100 * (summary.tut_tension_s - true_tension) / true_tension)
+
+
+def score_session(seed: int) -> dict[tuple[str, str], Tally]:
+    """Tallies of one session keyed by (detector, class)."""
     from bandlog.analysis import Analyzer
-    from bandlog.detect.events import EccentricEnded, RepCompleted
-    from bandlog.sim import random_spec, simulate_session
+    from bandlog.detect.events import RepCompleted
+    from bandlog.sim import random_scenario, random_spec, simulate_session
 
-    spec = random_spec(seed)
+    spec = random_spec(seed, **random_scenario(seed))
     session = simulate_session(spec)
     rate_hz = RATES_HZ[seed % len(RATES_HZ)]
-    truth = [(r.onset_s, r.offset_s) for r in session.truth_reps]
-    true_tut_ecc = sum(s.tut_ecc_s for s in session.truth_sets)
-    true_tut_tension = sum(s.tut_tension_s for s in session.truth_sets)
-    out: dict[str, Tally] = {}
-    for mode in MODES:
+    isometric = spec.session_kind == "isometric"
+    out: dict[tuple[str, str], Tally] = {}
+    for mode in ("force",) if isometric else MODES:
         block = session.record(rate_hz=rate_hz, channels=mode)
         analyzer = Analyzer(target_ecc_s=spec.target_ecc_s)
         events = analyzer.feed(block) + analyzer.finish()
         summary = analyzer.summary()
         reps = [e.metrics for e in events if isinstance(e, RepCompleted)]
-        cue_at = {e.ecc_start_s: e.detected_at_s for e in events if isinstance(e, EccentricEnded)}
-        tally = Tally()
-        pairs = match([(r.ecc_start_s, r.ecc_end_s) for r in reps], truth)
-        tally.tp, tally.fp, tally.fn = len(pairs), len(reps) - len(pairs), len(truth) - len(pairs)
-        for i, j in pairs:
-            rep, true = reps[i], session.truth_reps[j]
-            tally.onset_err_s.append(rep.ecc_start_s - true.onset_s)
-            tally.offset_err_s.append(rep.ecc_end_s - true.offset_s)
-            tally.duration_err_s.append(rep.ecc_duration_s - true.ecc_duration_s)
-            tally.duration_err_pct.append(100 * (rep.ecc_duration_s - true.ecc_duration_s) / true.ecc_duration_s)
-            if rep.ecc_start_s in cue_at:
-                tally.latency_s.append(cue_at[rep.ecc_start_s] - true.offset_s)
-            if true.ecc_duration_s < 2.0:
-                tally.fast_truth += 1
-                tally.fast_called_fast += rep.tempo == "fast"
-        tally.tut_ecc_err_pct.append(100 * (summary.tut_ecc_s - true_tut_ecc) / true_tut_ecc)
-        if summary.tut_tension_s is not None and true_tut_tension > 0:
-            tally.tut_tension_err_pct.append(100 * (summary.tut_tension_s - true_tut_tension) / true_tut_tension)
-        out[mode] = tally
-        if mode == "force":
+        tally = Tally(sessions=1)
+        if isometric:
+            _score_pulls(tally, session, reps, summary)
+        else:
+            _score_eccentrics(tally, session, reps, events, summary)
+        for name in session_classes(spec):
+            out[(mode, name)] = tally
+        if mode == "force" and not isometric:
             assert block.force_n is not None
             naive = naive_eccentrics(block.t_s, block.force_n)
-            base = Tally()
-            base_pairs = match(naive, truth)
-            base.tp, base.fp, base.fn = len(base_pairs), len(naive) - len(base_pairs), len(truth) - len(base_pairs)
-            for i, j in base_pairs:
-                base.onset_err_s.append(naive[i][0] - truth[j][0])
-                base.offset_err_s.append(naive[i][1] - truth[j][1])
-                dur = truth[j][1] - truth[j][0]
-                base.duration_err_s.append(naive[i][1] - naive[i][0] - dur)
-                base.duration_err_pct.append(100 * (naive[i][1] - naive[i][0] - dur) / dur)
-            base.tut_ecc_err_pct.append(100 * (sum(b - a for a, b in naive) - true_tut_ecc) / true_tut_ecc)
-            out[BASELINE] = base
+            truth = [(r.onset_s, r.offset_s) for r in session.truth_reps if not r.truncated]
+            base = Tally(sessions=1)
+            pairs = match(naive, truth)
+            base.tp, base.fp, base.fn = len(pairs), len(naive) - len(pairs), len(truth) - len(pairs)
+            base.onset_err_s = [naive[i][0] - truth[j][0] for i, j in pairs]
+            base.offset_err_s = [naive[i][1] - truth[j][1] for i, j in pairs]
+            true_tut = sum(b - a for a, b in truth)
+            base.tut_ecc_err_pct = [100 * (sum(b - a for a, b in naive) - true_tut) / true_tut] if true_tut else []
+            for name in session_classes(spec):
+                out[(BASELINE, name)] = base
     return out
 
 
@@ -161,93 +219,113 @@ def _pct(values: list[float], q: float, scale: float = 1.0) -> float:
 
 
 def figures(t: Tally) -> dict[str, float]:
-    precision = t.tp / (t.tp + t.fp) if t.tp + t.fp else 0.0
-    recall = t.tp / (t.tp + t.fn) if t.tp + t.fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision = t.tp / (t.tp + t.fp) if t.tp + t.fp else float("nan")
+    recall = t.tp / (t.tp + t.fn) if t.tp + t.fn else float("nan")
+    f1 = 2 * t.tp / (2 * t.tp + t.fp + t.fn) if t.tp + t.fp + t.fn else float("nan")
     dur = np.asarray(t.duration_err_s)
     return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "onset_med_ms": _pct(t.onset_err_s, 50, 1000),
-        "onset_p95_ms": _pct(t.onset_err_s, 95, 1000),
-        "offset_med_ms": _pct(t.offset_err_s, 50, 1000),
-        "offset_p95_ms": _pct(t.offset_err_s, 95, 1000),
+        "sessions": float(t.sessions), "precision": precision, "recall": recall, "f1": f1,
+        "onset_med_ms": _pct(t.onset_err_s, 50, 1000), "onset_p95_ms": _pct(t.onset_err_s, 95, 1000),
+        "offset_med_ms": _pct(t.offset_err_s, 50, 1000), "offset_p95_ms": _pct(t.offset_err_s, 95, 1000),
         "dur_med_pct": _pct(t.duration_err_pct, 50),
         "dur_bias_s": float(dur.mean()) if dur.size else float("nan"),
         "dur_loa_s": float(1.96 * dur.std()) if dur.size else float("nan"),
-        "tut_ecc_err_pct": _pct(t.tut_ecc_err_pct, 50),
-        "tut_ecc_err_p95_pct": _pct(t.tut_ecc_err_pct, 95),
+        "tut_ecc_err_pct": _pct(t.tut_ecc_err_pct, 50), "tut_ecc_err_p95_pct": _pct(t.tut_ecc_err_pct, 95),
         "tut_tension_err_pct": _pct(t.tut_tension_err_pct, 50),
-        "tut_tension_err_p95_pct": _pct(t.tut_tension_err_pct, 95),
-        "latency_med_ms": float(np.median(t.latency_s)) * 1000 if t.latency_s else float("nan"),
         "latency_p95_ms": float(np.percentile(t.latency_s, 95)) * 1000 if t.latency_s else float("nan"),
         "fast_recall": t.fast_called_fast / t.fast_truth if t.fast_truth else float("nan"),
+        "inverted": float(t.inverted),
+        "truncated_flagged": t.truncated_flagged / t.truncated_truth if t.truncated_truth else float("nan"),
+        "counted": t.pulls_counted / t.pulls if t.pulls else float("nan"),
+        "iso_tut_tension_err_pct": _pct(t.iso_tut_tension_err_pct, 50),
     }
 
 
-def evaluate(seeds: list[int], workers: int = 2) -> dict[str, dict[str, float]]:
-    """Score every mode (and the baseline) over the given seeds; returns figures per detector."""
-    totals = {name: Tally() for name in (*MODES, BASELINE)}
+def evaluate(seeds: list[int], workers: int = 2) -> dict[str, dict[str, dict[str, float]]]:
+    """Figures per detector and class: report[detector][class][metric]."""
+    totals: dict[tuple[str, str], Tally] = {}
     if workers > 1:
         with Pool(workers) as pool:
             results = pool.map(score_session, seeds, chunksize=1)
     else:
         results = [score_session(s) for s in seeds]
     for result in results:
-        for name, tally in result.items():
-            totals[name].merge(tally)
-    return {name: figures(t) for name, t in totals.items()}
+        for key, tally in result.items():
+            totals.setdefault(key, Tally()).merge(tally)
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for (detector, name), tally in totals.items():
+        report.setdefault(detector, {})[name] = figures(tally)
+    return report
 
 
-def missed_floors(report: dict[str, dict[str, float]]) -> list[str]:
+def missed_floors(report: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Every floor missed, with its detector and class. A class with no sessions is not judged."""
     missed = []
-    for mode, floors in FLOORS.items():
-        for name, bound in floors.items():
-            if name.endswith("_min"):
-                value = report[mode][name[:-4]]
-                if not value >= bound:
-                    missed.append(f"{mode}: {name[:-4]} {value:.4f} < {bound}")
-            else:
-                value = report[mode][name]
-                if not value <= bound:
-                    missed.append(f"{mode}: {name} {value:.1f} > {bound}")
+
+    def check(detector: str, name: str, metric: str, bound: float, lower: bool) -> None:
+        value = report.get(detector, {}).get(name, {}).get(metric, float("nan"))
+        if np.isnan(value):
+            return
+        if (lower and value < bound) or (not lower and value > bound):
+            missed.append(f"{detector} [{name}]: {metric} {value:.4g} {'<' if lower else '>'} {bound}")
+
+    for detector, floors in FLOORS.items():
+        for name in report.get(detector, {}):
+            if name == "isometric":
+                continue
+            for metric, bound in floors.items():
+                if metric.endswith("_min"):
+                    check(detector, name, metric[:-4], bound, True)
+                elif metric.endswith("_max"):
+                    check(detector, name, metric[:-4], bound, False)
+                else:
+                    check(detector, name, metric, bound, False)
+        check(detector, "no still start", "f1", NO_STILL_F1_MIN, True)
+    for metric, bound in ISOMETRIC_FLOORS.items():
+        check("force", "isometric", metric.removesuffix("_min"), bound, metric.endswith("_min"))
     return missed
 
 
-def _print(report: dict[str, dict[str, float]], n: int, elapsed_s: float) -> None:
-    cols = [("precision", "P", "{:.4f}"), ("recall", "R", "{:.4f}"), ("f1", "F1", "{:.4f}"),
-            ("onset_med_ms", "on med", "{:.0f}"), ("onset_p95_ms", "on P95", "{:.0f}"),
-            ("offset_med_ms", "off med", "{:.0f}"), ("offset_p95_ms", "off P95", "{:.0f}"),
-            ("dur_med_pct", "dur |%|", "{:.1f}"), ("dur_bias_s", "dur bias s", "{:+.3f}"),
-            ("dur_loa_s", "LoA +-s", "{:.3f}"), ("tut_ecc_err_pct", "TUTecc %", "{:.2f}"),
-            ("tut_ecc_err_p95_pct", "P95", "{:.2f}"), ("tut_tension_err_pct", "TUTten %", "{:.2f}"),
-            ("tut_tension_err_p95_pct", "P95", "{:.2f}"), ("latency_med_ms", "lat med", "{:.0f}"),
-            ("latency_p95_ms", "lat P95", "{:.0f}"), ("fast_recall", "fast ok", "{:.3f}")]
-    print(f"bandlog detector accuracy: {n} simulated sessions, {elapsed_s:.0f} s")
-    print("(errors are |error| median/P95 in ms unless marked; TUT errors are per-session median |%| and P95)")
-    print(f"{'detector':10s} " + " ".join(f"{h:>9s}" for _, h, _ in cols))
-    for name, fig in report.items():
-        print(f"{name:10s} " + " ".join(f"{fmt.format(fig[key]):>9s}" for key, _, fmt in cols))
-    base = report[BASELINE]
-    print("\nratio to the naive baseline (force-slope threshold), same recordings:")
+COLUMNS = [("sessions", "n", "{:.0f}"), ("f1", "F1", "{:.4f}"), ("precision", "P", "{:.3f}"), ("recall", "R", "{:.3f}"),
+           ("onset_med_ms", "on med", "{:.0f}"), ("onset_p95_ms", "on P95", "{:.0f}"),
+           ("offset_med_ms", "off med", "{:.0f}"), ("offset_p95_ms", "off P95", "{:.0f}"),
+           ("dur_bias_s", "dur bias", "{:+.3f}"), ("dur_loa_s", "LoA s", "{:.2f}"),
+           ("tut_ecc_err_pct", "TUTecc%", "{:.2f}"), ("tut_ecc_err_p95_pct", "P95", "{:.1f}"),
+           ("tut_tension_err_pct", "TUTten%", "{:.2f}"), ("latency_p95_ms", "lat P95", "{:.0f}"),
+           ("inverted", "invert", "{:.0f}"), ("truncated_flagged", "cut flag", "{:.2f}"),
+           ("counted", "pulls", "{:.3f}"), ("iso_tut_tension_err_pct", "pullTUT%", "{:.2f}")]
+
+
+def print_report(report: dict[str, dict[str, dict[str, float]]], n: int, elapsed_s: float) -> None:
+    print(f"bandlog detector accuracy: {n} simulated sessions of the wider model, {elapsed_s:.0f} s")
+    print("(|error| median/P95 in ms; TUT errors: per-session median |%| and P95; 'pulls' = isometric pulls counted;")
+    print(" 'cut flag' = reps cut by the recording whose row says truncated; blank = not applicable)")
+    print(f"{'detector':10s} {'class':15s} " + " ".join(f"{h:>8s}" for _, h, _ in COLUMNS))
+    for detector in (*MODES, BASELINE):
+        for name in CLASSES:
+            fig = report.get(detector, {}).get(name)
+            if fig is None:
+                continue
+            cells = ["" if np.isnan(fig[key]) else fmt.format(fig[key]) for key, _, fmt in COLUMNS]
+            print(f"{detector:10s} {name:15s} " + " ".join(f"{c:>8s}" for c in cells))
+    base = report[BASELINE]["all"]
+    print("\nratio to the naive baseline (force-slope threshold), same recordings, all eccentric sessions:")
     for mode in MODES:
-        fig = report[mode]
+        fig = report[mode]["all"]
         print(f"  {mode:10s} F1 x{fig['f1'] / max(base['f1'], 1e-9):.2f}; onset error x{fig['onset_med_ms'] / base['onset_med_ms']:.2f};"
-              f" offset error x{fig['offset_med_ms'] / base['offset_med_ms']:.2f};"
-              f" TUT_ecc error x{fig['tut_ecc_err_pct'] / base['tut_ecc_err_pct']:.2f}")
+              f" offset error x{fig['offset_med_ms'] / base['offset_med_ms']:.2f}; TUT_ecc error x{fig['tut_ecc_err_pct'] / base['tut_ecc_err_pct']:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="40 sessions (a quick look; floors still checked)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     n = 40 if args.quick else args.sessions
     started = time.perf_counter()
     report = evaluate(list(range(n)), workers=args.workers)
-    _print(report, n, time.perf_counter() - started)
+    print_report(report, n, time.perf_counter() - started)
     missed = missed_floors(report)
     for line in missed:
         print(f"FLOOR MISSED  {line}")

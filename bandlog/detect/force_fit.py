@@ -188,6 +188,11 @@ def refine_rebound(
     noise_n = float(np.std(raw[bottom:stop] - smooth[bottom:stop]))
     if height_n < max(rebound * working_n, REBOUND_NOISE_SD * noise_n) or top - bottom < 2:
         return None
-    return refine_offset(
+    fitted = refine_offset(
         t[:stop], -raw[:stop], -smooth[:stop], bottom, top, dt_s, working_n, min(window, 0.5 * height_n / working_n), level
     )
+    if fitted is not None:
+        return fitted
+    # a creep too slow for the hinge model: where the smoothed force first comes that close to its top
+    close_n = smooth[top] - max(level * working_n, 2.0 * noise_n)
+    return float(t[bottom + int(np.argmax(smooth[bottom : top + 1] >= close_n))])

@@ -28,6 +28,8 @@ UNKNOWN_RANGE_STILL_NPS = 1.0
 BUMP_FRACTION = 0.6
 """A rise of this share of force_first_rise_n that falls back without reaching a rep's height is
 reported as a 'weak' candidate (smaller wiggles are load-cell noise and band sway)."""
+BELOW_REST_WAIT = 3.0
+"""Settling waits this many times longer while the force is still under the rest level."""
 DIP_REPS = 5
 DIP_WINDOW_S = 1.0
 DIP_NOISE_SDS = 6.0
@@ -88,6 +90,7 @@ class ForceMachine(MachineBase):
         self.exit_index = 0
         self.cut_start = False
         """The recording began inside this cycle."""
+        self._last_below_rest = False
         self.ended_by_rise = False
         """The cycle was closed by the next rep's rise (its trace ends inside that rise)."""
         self.released = False
@@ -220,7 +223,12 @@ class ForceMachine(MachineBase):
         opening, self.opening = self.opening, None
         assert opening is not None
         first_s = max(1, int(round(1.0 / self.dt_s)))
-        if not any(h[1] - rest_n >= rise_needed_n for h in opening[:first_s]):
+        start_height_n = max(h[1] for h in opening[:first_s]) - rest_n
+        if start_height_n < rise_needed_n:
+            if start_height_n >= BUMP_FRACTION * self.params.force_first_rise_n:
+                self.events.append(RepRejected(
+                    opening[0][0], f"the recording began {start_height_n:.1f} N above rest, inside a cycle too far gone to count", t, "cut_start"
+                ))
             return
         rested = [i for i, h in enumerate(opening) if h[1] - rest_n < low_enough_n]
         if not rested:
@@ -326,6 +334,7 @@ class ForceMachine(MachineBase):
         # still below the rest the rep started from: the band has not come back (shortest mid-range,
         # anchor below the knee), so the eccentric may not be over
         below_rest = force < self.rep_rest_n - p.rebound_fraction * working
+        self._last_below_rest = below_rest
         self.n_settle = self.n_settle + 1 if resting and not below_rest else 0
         if resting:
             self.rest_index = len(self.trace) - 1
@@ -342,6 +351,8 @@ class ForceMachine(MachineBase):
         if abs(dforce) >= self._still_rate(working):
             self.last_move_s = t
         calm_s = t - max(self.last_move_s, self.exit_s)
+        if below_rest:  # still under the rest it started from: a slow knee may still be creeping back up
+            settle_max_s *= BELOW_REST_WAIT
         timed_out = (t - self.exit_s > settle_max_s and calm_s >= settle_s) or t - self.exit_s > p.rep_max_s
         self.ended_by_rise = rising
         if self.n_settle * self.dt_s >= settle_s or rising or timed_out:
@@ -354,7 +365,8 @@ class ForceMachine(MachineBase):
             self._exit(t, t - self.force_delay_s)
             self._finalize(t, truncated=True)
         elif self.state is State.SETTLING:
-            self._finalize(t)
+            # the fall had slowed, but the force had not come back to rest: it may still be moving
+            self._finalize(t, truncated=self._last_below_rest and self._dips_before_rises(self._range()))
         elif self.state in (State.LOADING, State.TOP):
             self._finalize_held(t)
         elif self.opening is not None:  # no rep began at all: was the recording's start a cut one?

@@ -1,6 +1,7 @@
 """Labelled motion model of seated reverse-curl sessions (science.md sections 1, 2, 5.9, 6).
 
     spec = random_spec(seed, n_sets=1, reps_per_set=8)    # every parameter drawn, overrides pinned
+    spec = random_spec(seed, **random_scenario(seed))     # ... recorded the way real clips go wrong
     session = simulate_session(spec)                        # deterministic for a given spec
     session.truth_reps, session.truth_sets, session.distractors
     session.sample(t_s) -> SampleBlock                      # a bandlog.motion.MotionSource
@@ -9,7 +10,7 @@
 
 from bandlog.sim.band import BAND_COLOURS
 from bandlog.sim.session import SimulatedSession, simulate_session
-from bandlog.sim.spec import SessionSpec, random_spec
+from bandlog.sim.spec import SessionSpec, random_scenario, random_spec
 from bandlog.sim.truth import Distractor, TruthRep, TruthSet
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "SimulatedSession",
     "TruthRep",
     "TruthSet",
+    "random_scenario",
     "random_spec",
     "simulate_session",
 ]

@@ -61,13 +61,18 @@ def rep_truths(
     return tuple(out)
 
 
-def set_truths(trajectory: Trajectory, reps: tuple[TruthRep, ...], force_n: np.ndarray) -> tuple[TruthSet, ...]:
-    """Per-set TUTs: TUT_ecc = sum of eccentric durations; TUT_tension = time the noise-free force
-    exceeds bandlog.results.tension_threshold_n(median bottom-rest force, median rep peak)."""
+def set_truths(
+    trajectory: Trajectory, reps: tuple[TruthRep, ...], force_n: np.ndarray, window_s: tuple[float, float] | None = None
+) -> tuple[TruthSet, ...]:
+    """Per-set TUTs over what the recording holds (window_s): TUT_ecc = sum of the eccentric
+    durations of the reps it holds whole; TUT_tension = time the noise-free force exceeds
+    bandlog.results.tension_threshold_n(median bottom-rest force, median rep peak)."""
     n = force_n.size
     out = []
+    first_s, last_s = window_s if window_s is not None else (0.0, trajectory.duration_s)
     for set_index, (start, end) in enumerate(trajectory.set_bounds):
         members = [r for r in reps if r.set_index == set_index]
+        start, end = max(start, first_s), min(end, last_s)
         rest = np.concatenate([force_n[_span(r.ecc_move_end_s, r.end_s, n)] for r in members])
         rest_force = float(np.median(rest))
         peak_force = float(np.median([r.peak_force_n for r in members]))
@@ -79,7 +84,7 @@ def set_truths(trajectory: Trajectory, reps: tuple[TruthRep, ...], force_n: np.n
                 start_s=start,
                 end_s=end,
                 reps=len(members),
-                tut_ecc_s=float(sum(r.ecc_duration_s for r in members)),
+                tut_ecc_s=float(sum(r.ecc_duration_s for r in members if not r.truncated)),
                 tut_tension_s=float(np.count_nonzero(force_n[window] > threshold)) / GRID_HZ,
                 rest_force_n=rest_force,
                 peak_force_n=peak_force,

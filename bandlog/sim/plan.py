@@ -7,7 +7,7 @@ kinematics stretches the movement so the labels come out at these values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -20,6 +20,8 @@ MIN_COMPLIANT_S = 2.1
 STALL_RANGE_S = (0.2, 1.0)
 STALL_MAX_FRAC = 0.12
 DROP_RANGE_S = (0.2, 0.5)
+NEVER_STILL_REST_S = (0.2, 0.4)
+NEVER_STILL_HOLD_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -129,4 +131,18 @@ def plan_session(spec: SessionSpec) -> list[list[RepPlan]]:
                 )
             )
         sets.append(reps)
+    if not spec.still_start:
+        sets = _never_still(sets, np.random.default_rng([spec.seed, 5]))
     return sets
+
+
+def _never_still(sets: list[list[RepPlan]], rng: np.random.Generator) -> list[list[RepPlan]]:
+    """A set that never holds still (science.md 6.7): bottom rests of 0.2-0.4 s, top holds under
+    0.4 s and no stalls, drawn on their own stream so the rest of the plan stays as it was."""
+    return [
+        [
+            replace(plan, rest_s=float(rng.uniform(*NEVER_STILL_REST_S)), hold_s=min(plan.hold_s, NEVER_STILL_HOLD_S), stalls=())
+            for plan in reps
+        ]
+        for reps in sets
+    ]

@@ -9,6 +9,7 @@ bandlog.motion.MotionSource.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from bandlog.sim.imu import shank_imu
 from bandlog.sim.kinematics import GRID_HZ, Trajectory, build_trajectory
 from bandlog.sim.labels import rep_truths, set_truths
 from bandlog.sim.plan import plan_session
+from bandlog.sim.pulls import build_pulls
 from bandlog.sim.sensors import ble_delivery, load_cell_n, sample_times
 from bandlog.sim.spec import SessionSpec, validate_spec
 from bandlog.sim.truth import Distractor, TruthRep, TruthSet
@@ -38,6 +40,7 @@ class SimulatedSession:
         trajectory: Trajectory,
         force_n: np.ndarray,
         distractors: tuple[Distractor, ...],
+        truth_reps: tuple[TruthRep, ...] | None = None,
     ) -> None:
         self.spec = spec
         self._duration_s = trajectory.duration_s
@@ -56,8 +59,15 @@ class SimulatedSession:
         steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
         steps[0] = 0.0
         self._bias_walk_dps = np.cumsum(steps, axis=0)
-        self.truth_reps: tuple[TruthRep, ...] = rep_truths(spec, trajectory, theta_rate, force_n)
-        self.truth_sets: tuple[TruthSet, ...] = set_truths(trajectory, self.truth_reps, force_n)
+        reps = truth_reps if truth_reps is not None else rep_truths(spec, trajectory, theta_rate, force_n)
+        self.record_window_s = record_window(spec, reps, self._duration_s)
+        """(first, last) device time a recording holds: the whole session unless the spec starts
+        it mid-rep (still_start False) or cuts it inside the last eccentric (cut_end)."""
+        start_s, end_s = self.record_window_s
+        self.truth_reps: tuple[TruthRep, ...] = tuple(
+            replace(r, truncated=True) if r.start_s < start_s or _last_labelled_s(r) > end_s else r for r in reps
+        )
+        self.truth_sets: tuple[TruthSet, ...] = set_truths(trajectory, self.truth_reps, force_n, self.record_window_s)
 
     @property
     def duration_s(self) -> float:
@@ -130,6 +140,8 @@ class SimulatedSession:
         kept, arrival = ble_delivery(self.spec, nominal, rate_hz)
         if not ble_loss:
             kept = np.ones_like(kept)
+        start_s, end_s = self.record_window_s
+        kept = kept & (nominal >= start_s) & (nominal <= end_s)
 
         def keep(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[kept]
@@ -157,9 +169,33 @@ def _still_windows(spec: SessionSpec, trajectory: Trajectory) -> list[tuple[floa
     return windows
 
 
+def _last_labelled_s(rep: TruthRep) -> float:
+    """A rep is whole if the recording holds its eccentric to the 1-degree offset (a pull: to the
+    end of its release)."""
+    return rep.ecc_move_end_s if rep.kind == "isometric" else rep.offset_s
+
+
+def record_window(spec: SessionSpec, reps: tuple[TruthRep, ...], duration_s: float) -> tuple[float, float]:
+    """Where a recording of the session begins and ends. still_start False: inside the first rep,
+    between its top and 60 % of its eccentric; cut_end: at 20-80 % of the last rep's eccentric."""
+    rng = np.random.default_rng([spec.seed, 6])
+    start_s, end_s = 0.0, duration_s
+    if reps and not spec.still_start:
+        first = reps[0]
+        start_s = float(rng.uniform(first.top_s, first.onset_s + 0.6 * max(first.ecc_duration_s, first.end_s - first.onset_s)))
+    if reps and spec.cut_end:
+        last = reps[-1]
+        span_s = max(last.offset_s - last.onset_s, last.ecc_move_end_s - last.onset_s)
+        end_s = float(last.onset_s + rng.uniform(0.2, 0.8) * span_s)
+    return start_s, max(end_s, start_s)
+
+
 def simulate_session(spec: SessionSpec) -> SimulatedSession:
     """Build the session a spec describes; the same spec always gives identical arrays."""
     validate_spec(spec)
+    if spec.session_kind == "isometric":
+        trajectory, force, pulls = build_pulls(spec)
+        return SimulatedSession(spec, trajectory, force, (), pulls)
     trajectory = build_trajectory(spec, plan_session(spec))
     distractors = place_distractors(spec, _still_windows(spec, trajectory), np.random.default_rng([spec.seed, 2]))
     t = trajectory.t_s

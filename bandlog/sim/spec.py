@@ -20,6 +20,12 @@ from bandlog.sim.band import BAND_COLOURS, band_length_m, elongation_pct
 
 MAX_ELONGATION_PCT = 250.0
 MAX_FLEXION_DEG = 135.0
+MIN_PRETENSION = 0.02
+"""The band is never quite slack at its shortest (it would flap, and the force would be 0)."""
+ANCHOR_AT_M = 0.10
+"""Anchors within this height of the knee are 'at' the knee; lower ones 'below', higher 'above'."""
+ANCHOR_CLASSES = ("below", "at", "above")
+SESSION_KINDS = ("eccentric", "isometric")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,22 @@ class SessionSpec:
     reanchor: bool
     slack: bool
     fidgets_per_min: float
+
+    # what users do that a tidy lab session would not (science.md 6.7)
+    still_start: bool = True
+    """False: the recording begins mid-rep and never holds still (a clip trimmed to the movement):
+    one set, bottom rests of 0.2-0.4 s, top holds under 0.4 s."""
+    cut_end: bool = False
+    """True: the recording ends inside the last rep's eccentric."""
+    session_kind: str = "eccentric"
+    """'eccentric' (reverse curls) or 'isometric' (square pulls on a force gauge: the knee stays put)."""
+
+    @property
+    def anchor_class(self) -> str:
+        """'below', 'at' or 'above' the knee: anchor height beyond +-0.10 m of the knee."""
+        if self.anchor_y_m < -ANCHOR_AT_M:
+            return "below"
+        return "above" if self.anchor_y_m > ANCHOR_AT_M else "at"
 
     @property
     def knee_axis_sensor(self) -> np.ndarray:
@@ -196,6 +218,36 @@ def _draw(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def _draw_wide(rng: np.random.Generator, anchor_class: str | None = None) -> dict[str, Any]:
+    """The parts of the wider model (science.md 6.2, 6.4) on their own random stream, so they do
+    not move the other draws: anchor class (a third each: below, at, above the knee), anchor
+    distance, sensor from mid-shank to the ankle cuff, steeper fatigue in a quarter of the sets."""
+    u = rng.uniform
+    anchor_class = anchor_class or str(rng.choice(ANCHOR_CLASSES))
+    heights = {"below": (-0.55, -ANCHOR_AT_M), "at": (-ANCHOR_AT_M, ANCHOR_AT_M), "above": (ANCHOR_AT_M, 0.25)}
+    steep = rng.random() < 0.25
+    return {
+        "anchor_class_drawn": anchor_class,
+        "anchor_x_m": u(0.5, 1.5),
+        "anchor_y_m": u(*heights[anchor_class]),
+        "sensor_radius_m": u(0.15, 0.45),
+        "fatigue_rom_frac": u(0.15, 0.4) if steep else u(0.0, 0.15),
+    }
+
+
+def random_scenario(seed: int) -> dict[str, Any]:
+    """How a recording of seed's session goes wrong the way real ones do (science.md 6.7), as
+    random_spec overrides: a third start mid-rep and never hold still, a quarter end inside the last
+    eccentric, a fifth are square isometric pulls. random_spec alone keeps the tidy recording (the
+    emulated sensors and the demo stream a whole session); bench/accuracy.py draws both."""
+    rng = np.random.default_rng([seed, 8])
+    return {
+        "still_start": bool(rng.random() >= 1 / 3),
+        "cut_end": bool(rng.random() < 0.25),
+        "session_kind": "isometric" if rng.random() < 0.2 else "eccentric",
+    }
+
+
 def _angle_range(p: dict[str, Any]) -> tuple[float, float]:
     """Knee angles the session can visit (with margins for per-rep jitter and tremor)."""
     lo = max(0.0, p["ext_deg"] - 4.0)
@@ -204,12 +256,15 @@ def _angle_range(p: dict[str, Any]) -> tuple[float, float]:
 
 
 def geometry_problem(p: dict[str, Any]) -> str | None:
-    """Why a geometry is unusable (slack-free monotone force over the ROM, e <= 250 %), or None."""
+    """Why a geometry is unusable (band taut over the whole movement, e <= 250 %), or None. An
+    anchor below the knee makes the band shortest mid-range (science.md 1.4): that is allowed."""
     lo, hi = _angle_range(p)
     theta = np.linspace(lo, hi, 200)
     length = band_length_m(theta, p["shank_m"], p["anchor_x_m"], p["anchor_y_m"])
-    if np.any(np.diff(length) <= 0):
-        return "band length is not monotonic in knee angle over the movement (anchor too low or too close)"
+    if float(length.min()) <= p["rest_length_m"]:
+        return "the band goes slack somewhere in the movement"
+    if np.all(np.diff(length) <= 0):
+        return "the band shortens as the knee flexes (anchor behind the knee)"
     if not 0.3 <= p["rest_length_m"] <= 1.0:
         return f"band rest length {p['rest_length_m']:.2f} m is outside 0.3-1.0 m"
     e = elongation_pct(theta, p["shank_m"], p["anchor_x_m"], p["anchor_y_m"], p["rest_length_m"])
@@ -219,8 +274,10 @@ def geometry_problem(p: dict[str, Any]) -> str | None:
 
 
 def _rest_length(p: dict[str, Any]) -> float:
-    l_ext = float(band_length_m(p["ext_deg"], p["shank_m"], p["anchor_x_m"], p["anchor_y_m"]))
-    return l_ext / (1.0 + p["pretension_frac"])
+    """Rest length giving the drawn pre-tension where the band is shortest in the movement."""
+    lo, hi = _angle_range(p)
+    shortest = float(band_length_m(np.linspace(lo, hi, 200), p["shank_m"], p["anchor_x_m"], p["anchor_y_m"]).min())
+    return shortest / (1.0 + max(p["pretension_frac"], MIN_PRETENSION))
 
 
 def random_spec(seed: int, **overrides: Any) -> SessionSpec:
@@ -237,6 +294,8 @@ def random_spec(seed: int, **overrides: Any) -> SessionSpec:
         raise ConfigError(f"unknown simulation parameter(s): {', '.join(unknown)}")
     rng = np.random.default_rng([seed, 0])
     params = _draw(rng)
+    wide = np.random.default_rng([seed, 4])
+    params.update(_draw_wide(wide))
     params.update(overrides)
     params["seed"] = int(seed)
     geometry_keys = ("anchor_x_m", "anchor_y_m", "shank_m", "pretension_frac")
@@ -249,11 +308,14 @@ def random_spec(seed: int, **overrides: Any) -> SessionSpec:
         free = [k for k in geometry_keys if k not in overrides]
         if not free or "rest_length_m" in overrides:
             raise ConfigError(f"simulation geometry is unusable: {problem}")
-        redraw = _draw(rng)
+        redraw = {**_draw(rng), **_draw_wide(wide, params["anchor_class_drawn"])}
         for key in free:
             params[key] = redraw[key]
     else:
         raise ConfigError(f"could not draw a usable band geometry for seed {seed}")
+    params.pop("anchor_class_drawn", None)
+    if not params.get("still_start", True) and "n_sets" not in overrides:
+        params["n_sets"] = 1  # a clip trimmed to the movement holds one set
     spec = SessionSpec(**params)
     validate_spec(spec)
     return spec
@@ -277,6 +339,7 @@ def validate_spec(spec: SessionSpec) -> None:
         (0.0 <= spec.ble_loss_frac < 0.5, "ble_loss_frac must be within 0-0.5"),
         (spec.notify_interval_s > 0, "notify_interval_s must be > 0"),
         (math.isclose(float(np.linalg.det(np.asarray(spec.imu_rotation))), 1.0, abs_tol=1e-6), "imu_rotation must be a rotation"),
+        (spec.session_kind in SESSION_KINDS, f"session_kind must be one of {', '.join(SESSION_KINDS)}"),
     ]
     for ok, message in checks:
         if not ok:

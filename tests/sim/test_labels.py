@@ -95,3 +95,36 @@ def test_set_tut_is_computed_as_specified(sessions: list[SimulatedSession]) -> N
             assert ts.tut_tension_s == pytest.approx(expected, abs=0.01)
             # tension spans each rep's whole loaded part, so it exceeds the eccentric time alone
             assert ts.tut_ecc_s < ts.tut_tension_s < ts.end_s - ts.start_s
+
+
+def test_a_clip_that_starts_mid_rep_never_holds_still_and_labels_its_cut_reps() -> None:
+    from bandlog.detect.params import DetectorParams
+
+    spec = random_spec(2, still_start=False, cut_end=True)
+    s = simulate_session(spec)
+    start_s, end_s = s.record_window_s
+    assert spec.n_sets == 1 and start_s > 0 and end_s < s.duration_s
+    assert s.truth_reps[0].truncated and s.truth_reps[-1].truncated
+    assert not any(r.truncated for r in s.truth_reps[1:-1])
+    block = s.record(rate_hz=100.0, channels="imu", ble_loss=False)
+    assert block.t_s[0] >= start_s and block.t_s[-1] <= end_s
+    # it begins moving: no half second of its first 1.5 s passes the detector's still test (later,
+    # the slow ends of a minimum-jerk movement come near it at the top and bottom of some reps)
+    from bandlog.detect.filters import Lowpass
+
+    slow = Lowpass(DetectorParams().still_lp_hz, 100.0)(block.gyro_dps)[50:150]
+    window = 50
+    spans = [np.ptp(slow[i : i + window], axis=0).max() for i in range(0, slow.shape[0] - window, 5)]
+    assert min(spans) > DetectorParams().still_gyro_range_dps
+
+
+def test_isometric_sessions_are_square_pulls_that_weaken() -> None:
+    s = simulate_session(random_spec(4, session_kind="isometric", n_sets=1))
+    pulls = s.truth_reps
+    assert 10 <= len(pulls) <= 24 and all(r.kind == "isometric" and r.ecc_duration_s == 0.0 for r in pulls)
+    assert s.truth_sets[0].tut_ecc_s == 0.0 and s.truth_sets[0].tut_tension_s > 3.0 * len(pulls)
+    holds = [r.onset_s - r.top_s for r in pulls]
+    assert min(holds) >= 3.0 and max(holds) <= 10.0
+    assert np.ptp(s.knee_angle_deg(np.linspace(0, s.duration_s, 500))) == 0.0
+    peaks = [r.peak_force_n for r in pulls]
+    assert np.mean(peaks[-3:]) <= np.mean(peaks[:3]) * 1.1

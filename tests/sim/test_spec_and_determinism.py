@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bandlog.errors import ConfigError
-from bandlog.sim import BAND_COLOURS, random_spec, simulate_session
+from bandlog.sim import BAND_COLOURS, random_scenario, random_spec, simulate_session
 from bandlog.sim.band import elongation_pct
 from bandlog.sim.spec import MAX_ELONGATION_PCT
 
@@ -44,15 +44,37 @@ def test_draws_fall_in_the_science_ranges(seed: int) -> None:
     assert 80 <= s.rom_deg <= 115 and 5 <= s.ext_deg <= 20 and 0.8 <= s.flex_s <= 2.0
     assert s.colour in BAND_COLOURS and s.strands in (1, 2) and 0.48 <= s.band_exponent <= 0.60
     assert 0.7 <= s.band_gain <= 1.1 and 0.03 <= s.hysteresis_frac <= 0.10 and 1 <= s.relax_tau_s <= 5
-    assert 0.3 <= s.rest_length_m <= 1.0 and 0.6 <= s.anchor_x_m <= 1.3 and -0.15 <= s.anchor_y_m <= 0.2
+    assert 0.3 <= s.rest_length_m <= 1.0 and 0.5 <= s.anchor_x_m <= 1.5 and -0.55 <= s.anchor_y_m <= 0.25
     assert 0.5 <= np.linalg.norm(s.gyro_bias_dps) <= 10 and 0.004 <= s.gyro_noise_dps_rthz <= 0.014
-    assert 75 <= s.acc_noise_ug_rthz <= 160 and 0.15 <= s.sensor_radius_m <= 0.40
+    assert 75 <= s.acc_noise_ug_rthz <= 160 and 0.15 <= s.sensor_radius_m <= 0.45
     assert 0.05 <= s.force_noise_n <= 0.5 and 0.1 <= abs(s.force_drift_n_per_min) <= 1.0
     assert 0 <= s.ble_loss_frac <= 0.02
     assert np.isclose(np.linalg.norm(s.knee_axis_sensor), 1.0)
-    top = s.ext_deg + s.rom_deg
-    e = elongation_pct(np.array([s.ext_deg, top]), s.shank_m, s.anchor_x_m, s.anchor_y_m, s.rest_length_m)
-    assert np.isclose(e[0], 100 * s.pretension_frac) and e[1] <= MAX_ELONGATION_PCT
+    theta = np.linspace(max(0.0, s.ext_deg - 4.0), s.ext_deg + s.rom_deg + 8.0, 200)
+    e = elongation_pct(theta, s.shank_m, s.anchor_x_m, s.anchor_y_m, s.rest_length_m)
+    # taut where the band is shortest (mid-range when the anchor is below the knee), never over 250 %
+    assert np.isclose(e.min(), 100 * max(s.pretension_frac, 0.02), atol=0.5) and e.max() <= MAX_ELONGATION_PCT + 1
+
+
+def test_anchor_classes_are_drawn_evenly_and_below_the_knee_the_band_is_shortest_mid_range() -> None:
+    specs = [random_spec(seed) for seed in range(90)]
+    counts = {c: sum(s.anchor_class == c for s in specs) for c in ("below", "at", "above")}
+    assert all(20 <= n <= 40 for n in counts.values()), counts
+    below = [s for s in specs if s.anchor_class == "below" and s.anchor_y_m < -0.3]
+    assert below
+    for s in below:
+        theta = np.linspace(s.ext_deg, s.ext_deg + s.rom_deg, 300)
+        length = elongation_pct(theta, s.shank_m, s.anchor_x_m, s.anchor_y_m, s.rest_length_m)
+        assert np.argmin(length) > 0, "the band is shortest inside the movement, not at extension"
+
+
+def test_scenarios_cover_every_class_and_leave_random_spec_tidy() -> None:
+    scenarios = [random_scenario(seed) for seed in range(60)]
+    assert 10 <= sum(not s["still_start"] for s in scenarios) <= 30
+    assert 5 <= sum(s["cut_end"] for s in scenarios) <= 25
+    assert 4 <= sum(s["session_kind"] == "isometric" for s in scenarios) <= 20
+    tidy = random_spec(3)
+    assert tidy.still_start and not tidy.cut_end and tidy.session_kind == "eccentric"
 
 
 def test_knee_axis_is_spread_over_the_sphere() -> None:
