@@ -35,8 +35,10 @@ DIP_WINDOW_S = 1.0
 DIP_NOISE_SDS = 6.0
 """A dip must also exceed this many SDs of the force's noise at rest (a noisy light band wobbles
 by a few per cent of its range within a second)."""
-LEVEL_NOISE_WINDOW = 200
+LEVEL_NOISE_WINDOW = 400
+NOISE_LAG_S = 0.25
 """A dip is a fall of the force within this long before the lowest point ahead of a rise."""
+RISE_NOISE_SDS = 10.0
 OPENING_MAX_S = 30.0
 """How long the recording's opening samples are kept while looking for its first rest."""
 RATE_NOISE_SDS = 3.0
@@ -135,11 +137,14 @@ class ForceMachine(MachineBase):
         return max(share, RATE_NOISE_SDS * self.rate_noise_nps)
 
     def _track_level_noise(self, force_n: float) -> None:
-        """Robust SD of the (filtered) force at rest, about its running rest level."""
+        """Robust SD of the (filtered) force at rest, from differences a quarter second apart: the
+        filter's own smoothing is past by then, while slow changes of level (drift, a slow movement
+        taken for rest) hardly enter."""
         self._rest_forces.append(force_n)
-        if len(self._rest_forces) >= NOISE_UPDATE_EVERY and self._idle_count % NOISE_UPDATE_EVERY == 0:
+        lag = max(1, int(round(NOISE_LAG_S / self.dt_s)))
+        if len(self._rest_forces) > 2 * lag and self._idle_count % NOISE_UPDATE_EVERY == 0:
             values = np.asarray(self._rest_forces)
-            self.level_noise_n = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+            self.level_noise_n = 1.4826 * float(np.median(np.abs(values[lag:] - values[:-lag]))) / np.sqrt(2.0)
 
     def _track_rate_noise(self, dforce: float) -> None:
         """Robust SD of dF/dt at rest: from the lower quartile of |dF/dt| over recent idle samples
@@ -163,8 +168,9 @@ class ForceMachine(MachineBase):
         rest = self.levels.rest_n()
         if rest is None:
             rest = self.rest_guess_n if self.rest_guess_n is not None else force
-        rise_needed = max(p.force_rep_enter * working, p.force_first_rise_n) if working is not None else p.force_first_rise_n
-        low_enough = min(p.force_rep_exit * working, 0.5 * p.force_first_rise_n) if working is not None else 0.5 * p.force_first_rise_n
+        floor_n = max(p.force_first_rise_n, RISE_NOISE_SDS * self.level_noise_n)
+        rise_needed = max(p.force_rep_enter * working, floor_n) if working is not None else floor_n
+        low_enough = min(p.force_rep_exit * working, 0.5 * floor_n) if working is not None else 0.5 * floor_n
         height = force - rest
         if self.opening is not None and len(self.opening) * self.dt_s > OPENING_MAX_S:
             self._check_opening(t, rest, rise_needed, low_enough)
@@ -175,7 +181,7 @@ class ForceMachine(MachineBase):
                     self.bump_start_s, f"force rose {self.bump_n:.1f} N, under the {rise_needed:.1f} N a rep needs here", t, "weak"
                 ))
                 self.bump_n = 0.0
-        elif height >= BUMP_FRACTION * p.force_first_rise_n and height < rise_needed and self.armed:
+        elif height >= BUMP_FRACTION * floor_n and height < rise_needed and self.armed:
             if self.bump_n == 0.0:
                 self.bump_start_s = t - self.force_delay_s
             self.bump_n = max(self.bump_n, height)

@@ -39,6 +39,8 @@ from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_c
 import numpy as np
 
 HISTORY_S = 3.0
+SLACK_ZONE_FRACTION = 0.5
+"""The band-slack check looks at the upper half of each eccentric only."""
 
 
 class State(enum.Enum):
@@ -281,7 +283,11 @@ class ImuMachine(MachineBase):
 
     def _eccentric(self, t: float, angle: float, rate: float, dforce: float) -> None:
         p = self.params
-        if self.has_force and rate < p.ecc_enter_dps and dforce >= 0.0:
+        # a band that does not let go as the knee extends is slack or slipped, but only in the upper
+        # part of the movement: with the anchor below the knee the band lengthens again over the
+        # last 15-30 degrees, so a rising force there is geometry (science.md 1.4)
+        upper = angle - self.rep_base_deg > SLACK_ZONE_FRACTION * (self.top_deg - self.rep_base_deg)
+        if self.has_force and upper and rate < p.ecc_enter_dps and dforce >= 0.0:
             self.slack_n += 1
         if self.n_flex >= self.k_flex:  # the knee bends again: whatever this was has ended
             self._exit(t, t - self.k_flex * self.dt_s)

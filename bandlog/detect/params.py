@@ -97,8 +97,9 @@ class DetectorParams:
     """A force-only rep starts once the force is this share of the recent working range above rest
     (and at least force_first_rise_n): low enough that a set which weakens stays counted."""
     force_rep_exit: float = 0.1
-    force_first_rise_n: float = 5.0
-    """Before any rep has set the working range R, a rep needs a rise of this many newtons."""
+    force_first_rise_n: float = 2.0
+    """A rep needs a rise of at least this many newtons (and ten SDs of the load cell's noise at
+    rest): a light band pulled from far away gives a range of only a few newtons."""
     force_ecc_enter_rate: float = 0.10
     force_ecc_exit_rate: float = 0.05
     force_ecc_min_s: float = 0.4
@@ -113,7 +114,7 @@ class DetectorParams:
     force_onset_level: float = 0.019
     """The onset is where the fitted fall from the relaxing hold reaches this share of the rep's
     range: about one degree of knee motion at the top (band hysteresis makes the first degrees steep)."""
-    force_offset_level: float = 0.009
+    force_offset_level: float = 0.005
     """The offset is where the fitted approach to the bottom is this share of the range above it
     (about one degree of knee motion near extension)."""
     force_settle_fraction: float = 0.25

@@ -158,3 +158,13 @@ def test_a_force_export_that_begins_under_load_starts_with_a_truncated_row() -> 
     assert "truncated" in rows[0].flags.split(";") and rows[0].start_s == block.t_s[0]
     assert all("truncated" not in row.flags for row in rows[1:])
     assert_no_overlap(rows)
+
+
+def test_a_band_anchored_below_the_knee_is_not_called_slack() -> None:
+    """Below the knee the band lengthens again near extension: force rising as the knee extends
+    there is geometry, and calling it slack would drop the set's tension TUT to zero."""
+    session = short_session(3, reps_per_set=5, anchor_x_m=0.62, anchor_y_m=-0.5)
+    rows, _, analyzer = _rows(session.record(rate_hz=100.0, channels="force+imu"))
+    assert len(rows) == 5 and not any("band_slack" in row.flags for row in rows)
+    true_tension_s = sum(s.tut_tension_s for s in session.truth_sets)
+    assert analyzer.summary().tut_tension_s == pytest.approx(true_tension_s, rel=0.05)
