@@ -215,7 +215,9 @@ class ImuMachine(MachineBase):
         self.levels.close_rest()
         self._reset_rep()
         rest = self.levels.rest_n()
-        self.rep_rest_n = rest if rest is not None else min(h[3] for h in hist)
+        # no still rest yet (a clip that never holds still): the force where the knee was lowest,
+        # as a median of the samples round it, not the single noisiest minimum
+        self.rep_rest_n = rest if rest is not None else statistics.median(h[3] for h in hist[max(0, low - self.k_top) : low + self.k_top + 1])
         self.rep_start_s = start if start is not None else times[low]
         self.rep_base_deg = base
         self.trace = RepTrace()
