@@ -85,7 +85,7 @@ REJECT_REASONS: dict[str, str] = {
     "never_stopped": "flexion or force rise never stopped",
 }
 """Why a candidate is not a rep: code -> the words the table's footnote uses."""
-REJECTED_COLUMNS: tuple[str, ...] = ("start_s", "detected_at_s", "code", "reason")
+REJECTED_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RejectedCandidate))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from bandlog.sim.plan import RepPlan
 from bandlog.sim.spec import SessionSpec
-from bandlog.sim.truth import DISPLACEMENT_DEG, eccentric_labels
+from bandlog.sim.truth import eccentric_labels
 
 GRID_HZ = 1000.0
 TAPER_S = 0.15
