@@ -62,17 +62,26 @@ def _cell_in_row(row: Mapping[str, Any], key: str) -> str:
     return text
 
 
+KNEE_GATES = ("too_short", "small_range")
+"""Rejections by the knee-tuned gates that another exercise would not get."""
+
+
 def footnotes(
-    summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], rejected_codes: Iterable[str], lists_hint: str = ""
+    summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], rejected_codes: Iterable[str], lists_hint: str = "",
+    exercise: str = "knee",
 ) -> list[str]:
     """The lines under a set's table: what was not counted, what the flags mean, the detector's notes.
 
-    `lists_hint` is appended to the rejected line, e.g. '(--format json lists them)'.
+    `lists_hint` is appended to the rejected line, e.g. '(--format json lists them)'. When the
+    knee-tuned gates turned away most of a set, a hint says how to analyse another exercise.
     """
     lines = []
-    rejected = rejected_footnote(rejection_counts(rejected_codes))
+    codes = list(rejected_codes)
+    rejected = rejected_footnote(rejection_counts(codes))
     if rejected:
         lines.append(f"{rejected} {lists_hint}".rstrip())
+    if exercise == "knee" and sum(code in KNEE_GATES for code in codes) >= max(3, len(rows) + 1):
+        lines.append("most candidates were too short or too small for a knee curl: for another exercise, try --exercise other")
     legend = flags_legend(row.get("flags") for row in rows)
     if legend:
         lines.append(legend)
@@ -89,11 +98,12 @@ def print_set(
     title: str,
     label: str,
     lists_hint: str = "",
+    exercise: str = "knee",
 ) -> None:
     """One set as the CLI shows it: the reps table, the summary sentence, then its footnotes."""
     print_reps(rows, title=title)
     print(f"{label}: {summary_line(summary)}")
-    for line in footnotes(summary, rows, rejected_codes, lists_hint):
+    for line in footnotes(summary, rows, rejected_codes, lists_hint, exercise):
         print(f"  {line}")
 
 

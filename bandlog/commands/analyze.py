@@ -70,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         result.reps.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
-        print_tables(args.file.name, result, reps, rejected)
+        print_tables(args.file.name, result, reps, rejected, args.exercise)
     return 0
 
 
-def print_tables(name: str, result: "AnalysisResult", reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]") -> None:
+def print_tables(
+    name: str, result: "AnalysisResult", reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]", exercise: str = "knee"
+) -> None:
     """Each set's table, summary and footnotes, then the whole log's summary when it has several sets."""
     from bandlog.commands._rep_table import print_set, summary_line
 
@@ -84,7 +86,7 @@ def print_tables(name: str, result: "AnalysisResult", reps: "list[dict[str, Any]
         label = f"set {index + 1} of {n_sets}"
         print_set(
             [r for r in reps if r["set"] == index], set_summary, [str(r["code"]) for r in rejected if r["set"] == index],
-            title=f"{name} ({result.log.format}), {label}", label=label, lists_hint=JSON_HINT,
+            title=f"{name} ({result.log.format}), {label}", label=label, lists_hint=JSON_HINT, exercise=exercise,
         )
     if n_sets > 1:
         print(f"all sets: {summary_line(result.summary)}")

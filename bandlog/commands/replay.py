@@ -79,7 +79,7 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
         print_set(
             [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
             title=f"{args.file.name}, {label}", label=label,
-            lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)",
+            lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)", exercise=args.exercise,
         )
     if len(results) > 1:
         total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])

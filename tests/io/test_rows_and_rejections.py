@@ -198,3 +198,14 @@ def test_real_detector_rows_and_rejections_agree_across_api_json_and_table(mixed
     n = len(result.rejected)
     assert f"{n} candidate{'s' if n > 1 else ''} not counted as {'reps' if n > 1 else 'a rep'}: " in out
     assert f"({result.summary['eccentrics']} with an eccentric)" in out
+
+
+def test_a_set_the_knee_gates_turn_away_gets_a_hint_to_try_another_exercise() -> None:
+    from bandlog.commands._rep_table import footnotes
+
+    rows = [{"flags": ""}]
+    codes = ["too_short"] * 5
+    hint = "for another exercise, try --exercise other"
+    assert any(hint in line for line in footnotes({"notes": ""}, rows, codes))
+    assert not any(hint in line for line in footnotes({"notes": ""}, rows, codes, exercise="other"))
+    assert not any(hint in line for line in footnotes({"notes": ""}, rows * 8, codes))
