@@ -6,7 +6,8 @@
 - Axis sign (flexion positive): the pose first (a shank near horizontal points forward, tilt.py),
   else the force level and the movement pattern over one whole excursion (axis_sign.py).
 - No still window (a clip trimmed to the movement): frames are held for BIAS_WAIT_S, then the bias
-  comes from the slowest moments of the movement (fallback_bias) and the result's notes say so.
+  comes from the movement itself (fallback_bias: gravity against the integrated gyro) and the
+  result's notes say so.
 - Angle for the state machine: integrated bias-corrected knee rate (no filter delay, no zero),
   relative to where it started. Absolute knee flexion (for display): gravity fused with the gyro
   (tilt.py), NaN until the shank direction and sign are known.
@@ -126,7 +127,7 @@ class KneeEstimator:
     def process(self, frame: Frame) -> list[tuple[Frame, KneeTrack]]:
         """Tracks for the frames that can be processed now. Until a gyro bias is known, frames are
         held (no knee motion can be measured without it); they are processed, in order, as soon as
-        a still window or, failing one for BIAS_WAIT_S, the slow moments of the movement give it."""
+        a still window or, failing one for BIAS_WAIT_S, the movement itself (fallback_bias) gives it."""
         candidates = self._still_candidates(frame)
         if self.bias is None:
             self._held.append((frame, candidates))
@@ -140,15 +141,14 @@ class KneeEstimator:
         """The recording ended: whatever is still held is measured with the best bias there is,
         and a sign still undecided is decided from the evidence seen (both said in the notes)."""
         out: list[tuple[Frame, KneeTrack]] = []
-        if self._held:
-            gyro_slow = np.concatenate([f.gyro_slow_dps for f, _ in self._held])  # type: ignore[misc]
-            if gyro_slow.shape[0] >= 2:
-                frames = [f for f, _ in self._held]
-                acc = np.concatenate([f.acc_slow_ms2 for f in frames]) if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
-                self.bias = fallback_bias(gyro_slow, acc, self.dt_s)
-                self.notes.append(f"the recording ended {gyro_slow.shape[0] * self.dt_s:.1f} s in, before any still moment: gyro bias estimated from the movement")
-                held, self._held = self._held, []
-                out = [(f, self._process(f, c.tolist())) for f, c in held]
+        held_n = sum(len(f) for f, _ in self._held)
+        if held_n >= 2:
+            self.bias = self._bias_from_held(held_n)
+            self.notes.append(
+                f"the recording ended {held_n * self.dt_s:.1f} s in, before any still moment: gyro bias estimated from the movement"
+            )
+            held, self._held = self._held, []
+            out = [(f, self._process(f, c.tolist())) for f, c in held]
         if self.sign == 0 and self._evidence.angle_deg:
             self.sign = self._evidence.decide()
             self.notes.append(f"{self._evidence.how}, decided at the end of the recording on little evidence")
@@ -167,14 +167,19 @@ class KneeEstimator:
             return True
         if gyro_slow.shape[0] < wait:
             return False
-        frames = [f for f, _ in self._held]
-        acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:wait] if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
-        self.bias = fallback_bias(gyro_slow, acc, self.dt_s)
+        self.bias = self._bias_from_held(wait)
         self.notes.append(
             f"no still moment in the first {BIAS_WAIT_S:g} s: gyro bias estimated from the movement "
             "(replaced by the first still window, if any)"
         )
         return True
+
+    def _bias_from_held(self, n: int) -> list[float]:
+        """fallback_bias over the first n held samples."""
+        frames = [f for f, _ in self._held]
+        gyro_slow = np.concatenate([f.gyro_slow_dps for f in frames])[:n]  # type: ignore[misc]
+        acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:n] if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
+        return fallback_bias(gyro_slow, acc, self.dt_s)
 
     def _process(self, frame: Frame, candidates: list[bool]) -> KneeTrack:
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None

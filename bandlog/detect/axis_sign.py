@@ -53,6 +53,8 @@ class SignEvidence:
         self._end = 0
         """-1 low end, +1 high end, 0 neither yet."""
         self.switches = 0
+        self._tried_at = -1
+        """`switches` at the last decide(): a new try waits for the next end of an excursion."""
         self.how = ""
         """Which cue decided, in words."""
         self.guessed = False
@@ -74,13 +76,16 @@ class SignEvidence:
             self._end = end
 
     def ready(self) -> bool:
-        """One whole excursion out and back (two end-to-end passes), or waited long enough."""
-        return self.switches >= 2 or len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
+        """One whole excursion out and back (two end-to-end passes), or waited long enough; and
+        something new since the last try (decide reads the whole buffer, so not every sample)."""
+        timed_out = len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
+        return timed_out or (self.switches >= 2 and self.switches != self._tried_at)
 
     def decide(self, wait_for_pose: bool = False) -> int:
         """+1 or -1 from the force level if it is clear, else from the movement pattern; 0 to keep
         waiting when a pose may still come (accelerometer, knee exercise) and fewer than
         PATTERN_EXCURSIONS whole excursions have been seen."""
+        self._tried_at = self.switches
         angle = np.asarray(self.angle_deg)
         if self.use_force:
             force = np.asarray(self.force_n)

@@ -32,12 +32,13 @@ BELOW_REST_WAIT = 3.0
 """Settling waits this many times longer while the force is still under the rest level."""
 DIP_REPS = 5
 DIP_WINDOW_S = 1.0
+"""A dip is a fall of the force within this long before the lowest point ahead of a rise."""
 DIP_NOISE_SDS = 6.0
 """A dip must also exceed this many SDs of the force's noise at rest (a noisy light band wobbles
 by a few per cent of its range within a second)."""
 LEVEL_NOISE_WINDOW = 400
 NOISE_LAG_S = 0.25
-"""A dip is a fall of the force within this long before the lowest point ahead of a rise."""
+"""The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
 RISE_NOISE_SDS = 10.0
 OPENING_MAX_S = 30.0
 """How long the recording's opening samples are kept while looking for its first rest."""
@@ -68,6 +69,7 @@ class ForceMachine(MachineBase):
         self.rate_noise_nps = 0.0
         self.level_noise_n = 0.0
         self._rest_forces: deque[float] = deque(maxlen=LEVEL_NOISE_WINDOW)
+        self._noise_lag = _samples(NOISE_LAG_S, dt_s)
         self.dips_n: deque[float] = deque(maxlen=DIP_REPS)
         """How far the force fell under its rest just before each recent rep's rise."""
         self.opening: list[tuple[float, float, float, float]] | None = []
@@ -141,7 +143,7 @@ class ForceMachine(MachineBase):
         filter's own smoothing is past by then, while slow changes of level (drift, a slow movement
         taken for rest) hardly enter."""
         self._rest_forces.append(force_n)
-        lag = max(1, int(round(NOISE_LAG_S / self.dt_s)))
+        lag = self._noise_lag
         if len(self._rest_forces) > 2 * lag and self._idle_count % NOISE_UPDATE_EVERY == 0:
             values = np.asarray(self._rest_forces)
             self.level_noise_n = 1.4826 * float(np.median(np.abs(values[lag:] - values[:-lag]))) / np.sqrt(2.0)
@@ -468,13 +470,16 @@ class ForceMachine(MachineBase):
             return
         if not truncated:
             self.levels.add_rep(self.rep_rest_n, self.peak_n)
-        self._emit(t, end_s, ecc[0], ecc[1], flags)
+        self._emit(t, end_s, ecc[0], ecc[1], flags, force)
 
     def _finalize_held(self, t: float) -> None:
         """The recording ended while the load was still up: a cycle with no eccentric, cut short."""
-        self._emit(t, float(self.trace.t[-1]) if len(self.trace) else t, None, None, ["no_eccentric", "truncated"])
+        end_s = float(self.trace.t[-1]) if len(self.trace) else t
+        self._emit(t, end_s, None, None, ["no_eccentric", "truncated"], np.asarray(self.trace.force))
 
-    def _emit(self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, flags: list[str]) -> None:
+    def _emit(
+        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, flags: list[str], force: np.ndarray
+    ) -> None:
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
@@ -485,7 +490,7 @@ class ForceMachine(MachineBase):
                 t_s=np.asarray(self.trace.t),
                 angle_deg=None,
                 rate_dps=None,
-                force_n=np.asarray(self.trace.force),
+                force_n=force,
                 rom_deg=None,
                 rest_force_n=self.rep_rest_n,
                 tension_threshold_n=self.levels.threshold_n(self.rep_rest_n),

@@ -357,10 +357,8 @@ class ImuMachine(MachineBase):
         truncated = truncated or self.cut_start
         flags = ["truncated"] if truncated else []
         rejection = None if truncated else self._duration_gate(ecc_end)
-        min_rom = self._min_rom()
         # a cut eccentric is judged by the flexion that loaded it (its own range is partial)
-        if (max(rom, self.top_deg - self.rep_base_deg) if truncated else rom) < min_rom:
-            rejection = "small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg"
+        rejection = self._range_rejection(max(rom, self.top_deg - self.rep_base_deg) if truncated else rom, rom) or rejection
         force = np.asarray(tr.force) if self.has_force else None
         if force is not None:
             if self.slack_n >= self.k_slack or self._force_drop_too_small(force):
@@ -372,30 +370,41 @@ class ImuMachine(MachineBase):
             self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags and not truncated:
             self.levels.add_rep(self.rep_rest_n, float(force.max()))
-        t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
-        stalls = count_stalls(
-            t_s, angle_deg, rate_dps, self.onset_s, ecc_end, self.rate_delay_s,
-            min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
-            edge_fraction=p.stall_edge_fraction,
-        )
-        self._emit(t, ecc_end, self.onset_s, ecc_end, rom, stalls, flags)
+        self._emit(t, ecc_end, self.onset_s, ecc_end, rom, flags, force)
 
     def _finalize_without_eccentric(self, t: float, *flags: str) -> None:
         """The knee went up and never came down under control (held past the timeout, or the
         recording ended first): still a loading cycle, with its tension, and no eccentric to time."""
         tr = self.trace
         rom = max(tr.angle) - min(tr.angle) if len(tr) else 0.0
-        min_rom = self._min_rom()
-        if rom < min_rom:
-            self._reject("small_range", f"range of motion {rom:.0f} deg, under {min_rom:.0f} deg", t)
+        rejection = self._range_rejection(rom, rom)
+        if rejection is not None:
+            self._reject(*rejection, t)
             return
-        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, 0, list(flags))
+        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), np.asarray(tr.force) if self.has_force else None)
+
+    def _range_rejection(self, judged_deg: float, rom_deg: float) -> tuple[str, str] | None:
+        """('small_range', reason) when the movement judged is under the ROM gate, else None."""
+        min_rom = self._min_rom()
+        if judged_deg < min_rom:
+            return "small_range", f"range of motion {rom_deg:.0f} deg, under {min_rom:.0f} deg"
+        return None
 
     def _emit(
-        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, rom: float, stalls: int, flags: list[str]
+        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, rom: float, flags: list[str],
+        force: np.ndarray | None,
     ) -> None:
+        """Hand the finished cycle on; its trace becomes arrays once, here."""
+        p = self.params
         tr = self.trace
-        force = np.asarray(tr.force) if self.has_force else None
+        t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
+        stalls = 0
+        if ecc_start_s is not None and ecc_end_s is not None:
+            stalls = count_stalls(
+                t_s, angle_deg, rate_dps, ecc_start_s, ecc_end_s, self.rate_delay_s,
+                min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
+                edge_fraction=p.stall_edge_fraction,
+            )
         self.events.append(
             RepCandidate(
                 start_s=self.rep_start_s,
@@ -403,9 +412,9 @@ class ImuMachine(MachineBase):
                 ecc_start_s=ecc_start_s,
                 ecc_end_s=ecc_end_s,
                 detected_at_s=t,
-                t_s=np.asarray(tr.t),
-                angle_deg=np.asarray(tr.angle),
-                rate_dps=np.asarray(tr.rate),
+                t_s=t_s,
+                angle_deg=angle_deg,
+                rate_dps=rate_dps,
                 force_n=force,
                 rom_deg=rom,
                 rest_force_n=self.rep_rest_n if force is not None else None,

@@ -182,6 +182,7 @@ def _draw(rng: np.random.Generator) -> dict[str, Any]:
         "shank_m": u(0.36, 0.46),
         "thigh_pitch_deg": u(0.0, 15.0),
         "thigh_wobble_deg": u(1.0, 3.0),
+        # drawn and then replaced by _draw_wide, so every later draw of this stream stays as it was
         "anchor_x_m": u(0.6, 1.3),
         "anchor_y_m": u(-0.15, 0.2),
         "pretension_frac": u(0.0, 0.2),
