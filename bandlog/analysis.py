@@ -8,6 +8,7 @@ so batch and live results cannot disagree.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -94,11 +95,27 @@ class Analyzer:
 
     def summary(self) -> SetSummary:
         working = self._machine.levels.range_n() if self._machine is not None else None
-        return set_summary(self.reps, self._candidates, self.mode or "force+imu", working, len(self.rejected), self.notes())
+        summary = set_summary(self.reps, self._candidates, self.mode or "force+imu", working, len(self.rejected), self.notes())
+        fe = self._frontend
+        return replace(summary, samples_filled=fe.values_filled, samples_dropped=fe.samples_dropped)
 
     def notes(self) -> list[str]:
-        """Guesses the detector had to make, in words (they go into the summary)."""
-        return list(self._knee.notes) if self._knee is not None else []
+        """Guesses the detector had to make and samples it repaired or dropped, in words (they go
+        into the summary, so the table and the live view say so too)."""
+        notes = list(self._knee.notes) if self._knee is not None else []
+        fe = self._frontend
+        if fe.values_filled:
+            notes.append(f"{fe.values_filled} missing or non-finite values filled from their neighbours")
+        if fe.samples_out_of_order:
+            notes.append(f"{fe.samples_out_of_order} samples dropped: their time was not a number or did not advance")
+        if fe.holes_unfilled:
+            notes.append(
+                f"{fe.holes_unfilled} holes in the sample times left as gaps: the times are far sparser than the "
+                f"{fe.dt_s:g} s interval learned at the start"
+            )
+        if fe.samples_in_long_runs:
+            notes.append(f"{fe.samples_in_long_runs} samples dropped in runs of missing values too long to fill (gaps)")
+        return notes
 
     def last_kinematics(self) -> Kinematics | None:
         return self._kinematics

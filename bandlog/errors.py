@@ -47,3 +47,7 @@ class LogFormatError(BandlogError, ValueError):
 
 class LogWriteError(BandlogError, OSError):
     """A log could not be written (disk full, no permission, missing directory)."""
+
+
+class SampleTimeError(BandlogError, ValueError):
+    """The samples' times give an interval no sensor produces (corrupt times, or not in seconds)."""

@@ -104,6 +104,12 @@ class SetSummary:
     notes: str = ""
     """Semicolon-separated guesses the detector had to make, e.g. how it started without a still
     window; empty when it made none."""
+    samples_filled: int = 0
+    """Channel values that were missing (NaN, +-inf, an empty or corrupt cell) and were filled by
+    interpolation from the same channel's neighbours, like a lost packet: each costs one value."""
+    samples_dropped: int = 0
+    """Samples not analysed: their time was not a number or did not advance, or they sat in a run of
+    missing values too long to fill (analysed as a gap in the data)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

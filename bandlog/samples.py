@@ -93,6 +93,20 @@ class SampleBlock:
             t_host_s=cut(self.t_host_s),
         )
 
+    def take(self, index: np.ndarray) -> "SampleBlock":
+        """The samples a boolean mask or an index array selects, in one vectorised copy."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+
+        return SampleBlock(
+            t_s=self.t_s[index],
+            force_n=pick(self.force_n),
+            acc_ms2=pick(self.acc_ms2),
+            gyro_dps=pick(self.gyro_dps),
+            t_host_s=pick(self.t_host_s),
+        )
+
     @staticmethod
     def concat(blocks: Sequence["SampleBlock"]) -> "SampleBlock":
         """Join blocks that carry the same channels, in order."""

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
@@ -106,6 +106,8 @@ class KneeEstimator:
         """Guesses made along the way (how the bias was found, how the axis sign was decided)."""
         self.bias_from_still = False
         self._held: list[tuple[Frame, np.ndarray]] = []
+        self._held_n = 0
+        """Samples in the held frames (so each new frame is looked at once, not the whole hold again)."""
 
     def _still_candidates(self, frame: Frame) -> np.ndarray:
         """Window test (vectorised, with carried history): slow gyro flat and gravity not turning."""
@@ -120,8 +122,10 @@ class KneeEstimator:
             self._history = np.repeat(values[:1], self.window - 1, axis=0) + 1e6  # not still at start
         joined = np.concatenate([self._history, values])
         self._history = joined[-(self.window - 1) :]
-        windows = sliding_window_view(joined, self.window, axis=0)
-        spread = windows.max(axis=2) - windows.min(axis=2)
+        # running max and min over the trailing window: linear in the samples whatever the window
+        w, origin = self.window, (self.window - 1) // 2
+        spread = maximum_filter1d(joined, w, axis=0, origin=origin) - minimum_filter1d(joined, w, axis=0, origin=origin)
+        spread = spread[w - 1 :]
         return np.asarray((spread <= 1.0).all(axis=1))
 
     def process(self, frame: Frame) -> list[tuple[Frame, KneeTrack]]:
@@ -159,13 +163,16 @@ class KneeEstimator:
         much is held) from the movement of exactly those samples: the same answer however the
         recording arrives in blocks."""
         wait = int(round(BIAS_WAIT_S / self.dt_s))
-        still = np.concatenate([c for _, c in self._held])[:wait]
-        gyro_slow = np.concatenate([f.gyro_slow_dps for f, _ in self._held])[:wait]  # type: ignore[misc]
+        frame, still = self._held[-1]  # the frames held before had no still window: only the newest can
+        before = self._held_n
+        self._held_n += len(frame)
+        still = still[: max(wait - before, 0)]
         if still.any():  # held frames are measured with the bias of this first still window
-            self.bias = [float(v) for v in gyro_slow[int(np.argmax(still))]]
+            assert frame.gyro_slow_dps is not None
+            self.bias = [float(v) for v in frame.gyro_slow_dps[int(np.argmax(still))]]
             self.bias_from_still = True
             return True
-        if gyro_slow.shape[0] < wait:
+        if self._held_n < wait:
             return False
         self.bias = self._bias_from_held(wait)
         self.notes.append(

@@ -47,6 +47,9 @@ NOISE_WINDOW = 600
 NOISE_UPDATE_EVERY = 50
 SMOOTH_HZ = 2.0
 """Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
+SMOOTH_PAD = 9
+"""Samples sosfiltfilt pads each end with (its default for one 2nd-order section): a shorter cycle
+(a rise cut by the recording's end) is used unsmoothed."""
 
 
 class ForceMachine(MachineBase):
@@ -387,9 +390,9 @@ class ForceMachine(MachineBase):
         """Zero-phase low-pass of the finished cycle's despiked force (peak, bottom and fit windows)."""
         raw = np.asarray(self.raw)
         fs_hz = 1.0 / self.dt_s
-        if raw.size < 8:
+        if raw.size <= SMOOTH_PAD:
             return raw
-        return sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw)
+        return sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw, padlen=SMOOTH_PAD)
 
     def _refined_times(self, smooth: np.ndarray) -> tuple[float, float]:
         """(onset, offset) of the finished rep from hinge fits, falling back to the live estimates."""

@@ -4,6 +4,14 @@ Samples arrive at a nominal rate with holes where BLE packets were lost. The fro
 rate from the first samples, fills short holes by linear interpolation (so every filter runs on a
 regular grid), and produces the filtered channels the machine reads. All of it is causal and
 stateful, so any split of the input into blocks yields the same output, sample for sample.
+
+Bad input costs only what is bad: a sample whose time is not a number or does not advance is
+dropped; a channel value that is not finite (NaN, +-inf: an empty or corrupt cell) or beyond any
+sensor's range is a missing sample of that channel only, filled like a short hole from its finite
+neighbours (ValueRepair), so no filter ever sees a non-finite number. Both are counted for the
+set's summary. The sample interval learned at the start must be one a sensor produces
+(SampleTimeError otherwise), and filling never invents more than FILL_RATIO samples per measured
+one, so the work stays linear in the input whatever its times.
 """
 
 from __future__ import annotations
@@ -15,12 +23,19 @@ import numpy as np
 
 from bandlog.detect.filters import Derivative, Lowpass, Median3
 from bandlog.detect.params import DetectorParams
+from bandlog.detect.repair import ValueRepair
+from bandlog.errors import SampleTimeError
 from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 
 RATE_SAMPLES = 9
 """Samples buffered before the first output: the nominal interval is their median spacing."""
+MIN_INTERVAL_S = 1e-4
+MAX_INTERVAL_S = 2.0
+"""Nominal sample intervals a sensor can produce (10 kHz down to 0.5 Hz); any other is corrupt time."""
+FILL_RATIO = 4.0
+"""At most this many interpolated samples per measured one (beyond one longest hole)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +76,29 @@ class Frontend:
         self._force_rate_lp: Lowpass | None = None
         self._median = Median3()
         self._derivative: Derivative | None = None
-        self._dropped_backwards = 0
+        self._repair = ValueRepair(params.max_fill_s)
+        self._last_t = -np.inf
+        self.samples_out_of_order = 0
+        """Samples dropped because their time was not a number or did not advance."""
+        self.holes_unfilled = 0
+        """Time holes short enough to fill but left as gaps: filling would have broken FILL_RATIO."""
+        self._measured = 0
+        self._filled = 0
+
+    @property
+    def values_filled(self) -> int:
+        """Channel values that were not finite (or absurd) and were filled from their neighbours."""
+        return self._repair.values_filled
+
+    @property
+    def samples_in_long_runs(self) -> int:
+        """Samples dropped inside runs of unusable values too long to fill (analysed as gaps)."""
+        return self._repair.samples_dropped
+
+    @property
+    def samples_dropped(self) -> int:
+        """Samples not analysed, for either reason."""
+        return self.samples_out_of_order + self._repair.samples_dropped
 
     @property
     def force_delay_s(self) -> float:
@@ -83,23 +120,21 @@ class Frontend:
         return self._gyro_lp.group_delay_s if self._gyro_lp is not None else 0.0
 
     def push(self, block: SampleBlock) -> Frame | None:
-        block = self._monotonic(block)
-        if self.dt_s is None:
-            self._pending.append(block)
-            joined = SampleBlock.concat(self._pending)
-            if len(joined) < RATE_SAMPLES:
-                return None
-            self._pending = []
-            self._start(joined)
-            block = joined
-        if len(block) == 0:
-            return None
-        return self._process(block)
+        repaired_before = self.values_filled + self.samples_in_long_runs
+        block = self._repair.push(self._monotonic(block))
+        if repaired_before == 0 and self.values_filled + self.samples_in_long_runs:
+            log.info("channel values that are not finite (empty or corrupt cells): filled from their neighbours, "
+                 "or dropped where too many in a row; the set's summary counts them")
+        return self._accept(block)
 
     def flush(self) -> Frame | None:
-        """Process samples still waiting for the rate estimate (a very short recording)."""
-        if self.dt_s is not None or not self._pending:
-            return None
+        """The recording ended: release samples held for repair and those still waiting for the
+        rate estimate (a very short recording)."""
+        block = self._repair.flush()
+        if self.dt_s is not None:
+            return self._process(block) if block is not None and len(block) else None
+        if block is not None and len(block):
+            self._pending.append(block)
         joined = SampleBlock.concat(self._pending)
         self._pending = []
         if len(joined) < 2:
@@ -107,31 +142,45 @@ class Frontend:
         self._start(joined)
         return self._process(joined)
 
+    def _accept(self, block: SampleBlock) -> Frame | None:
+        if self.dt_s is None:
+            if len(block):
+                self._pending.append(block)
+            if sum(len(b) for b in self._pending) < RATE_SAMPLES:
+                return None
+            block = SampleBlock.concat(self._pending)
+            self._pending = []
+            self._start(block)
+        if len(block) == 0:
+            return None
+        return self._process(block)
+
     def _monotonic(self, block: SampleBlock) -> SampleBlock:
-        """Drop samples whose time does not advance (duplicates, clock glitches); keep the rest."""
-        last_t = self._last_time()
+        """Drop samples whose time is not a number or does not advance (duplicates, clock glitches)."""
         t = block.t_s
         if len(t) == 0:
             return block
-        running = np.maximum.accumulate(np.concatenate([[last_t], t]))[:-1]
-        keep = t > running
-        if not keep.all():
-            self._dropped_backwards += int((~keep).sum())
-            log.warning("dropped %d samples whose time did not advance", int((~keep).sum()))
-            index = np.flatnonzero(keep)
-            return SampleBlock.concat([block.slice(i, i + 1) for i in index]) if len(index) else block.slice(0, 0)
-        return block
-
-    def _last_time(self) -> float:
-        if self._pending:
-            return float(self._pending[-1].t_s[-1]) if len(self._pending[-1]) else -np.inf
-        if self._last is not None:
-            return float(self._last.t_s[-1])
-        return -np.inf
+        finite = np.isfinite(t)
+        running = np.maximum.accumulate(np.concatenate([[self._last_t], np.where(finite, t, -np.inf)]))
+        keep = finite & (t > running[:-1])
+        self._last_t = float(running[-1])
+        if keep.all():
+            return block
+        dropped = int((~keep).sum())
+        if self.samples_out_of_order == 0:
+            log.warning("dropped %d samples whose time was not a number or did not advance", dropped)
+        self.samples_out_of_order += dropped
+        return block.take(keep)
 
     def _start(self, first: SampleBlock) -> None:
         t = first.t_s[:RATE_SAMPLES]  # exactly these samples, however the input was split
-        dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.01
+        with np.errstate(over="ignore"):
+            dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.01
+        if not MIN_INTERVAL_S <= dt <= MAX_INTERVAL_S:
+            raise SampleTimeError(
+                f"the samples are {dt:.3g} s apart, outside the {MIN_INTERVAL_S * 1e3:g} ms to {MAX_INTERVAL_S:g} s "
+                "a sensor samples at: their times are corrupt or not in seconds"
+            )
         self.dt_s = dt
         fs_hz = 1.0 / dt
         p = self.params
@@ -162,6 +211,26 @@ class Frontend:
             dforce = self._derivative(self._force_rate_lp(despiked))
         return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked, acc)
 
+    def _keep_fill_in_budget(self, missing: np.ndarray, too_long: np.ndarray) -> None:
+        """Leave a hole unfilled (a gap) once filling it would invent more than FILL_RATIO samples per
+        measured one, beyond one longest hole. Real losses stay far inside; times much sparser than
+        the learned interval (corrupt, or a rate learned from a burst) would otherwise make the
+        filters run over up to max_fill_s / dt invented samples per measured one. In place."""
+        assert self.dt_s is not None
+        allowance = self.params.max_fill_s / self.dt_s
+        real = self._measured + np.arange(1, len(missing) + 1)
+        filled = self._filled + np.cumsum(missing)
+        if (filled <= FILL_RATIO * real + allowance).all():
+            self._filled, self._measured = int(filled[-1]), int(real[-1])
+            return
+        for i in np.flatnonzero(missing).tolist():
+            if self._filled + missing[i] <= FILL_RATIO * real[i] + allowance:
+                self._filled += int(missing[i])
+            else:
+                missing[i], too_long[i] = 0, True
+                self.holes_unfilled += 1
+        self._measured = int(real[-1])
+
     def _regularise(
         self, block: SampleBlock
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray | None, ...]]:
@@ -174,11 +243,12 @@ class Frontend:
             t_prev = np.concatenate([[t_new[0] - dt], t_new[:-1]])
         else:
             t_prev = np.concatenate([self._last.t_s, t_new[:-1]])
-        steps = t_new - t_prev
-        missing = np.rint(steps / dt).astype(np.int64) - 1
+        with np.errstate(over="ignore"):  # times far apart differ by inf: a gap like any other
+            steps = t_new - t_prev
         too_long = steps > self.params.max_fill_s
-        missing[too_long] = 0
-        missing = np.maximum(missing, 0)
+        missing = np.zeros(len(steps), np.int64)
+        missing[~too_long] = np.maximum(np.rint(steps[~too_long] / dt).astype(np.int64) - 1, 0)
+        self._keep_fill_in_budget(missing, too_long)
         if not missing.any():
             channels = tuple(getattr(block, name) for name in names)
             return t_new, np.ones(len(t_new), bool), too_long, channels
