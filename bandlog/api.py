@@ -43,6 +43,11 @@ class AnalysisResult:
     rejected: pd.DataFrame = field(default_factory=lambda: rejected_frame([]))
     """Candidates not counted as reps: REJECTED_COLUMNS plus `set`, so none is dropped silently."""
 
+    @property
+    def repairs(self) -> dict[str, int]:
+        """What reading the log repaired (LogData.repairs), e.g. {'out-of-order rows dropped': 2}."""
+        return dict(self.log.repairs)
+
 
 def read_log(path: PathLike) -> LogData:
     """Read a bandlog log or a supported export (Tindeq, Vernier, generic CSV); see bandlog.io.read."""
@@ -136,4 +141,6 @@ def combine_summaries(summaries: Sequence[SetSummary], reps: Sequence[RepMetrics
         "eccentrics": sum(s.eccentrics for s in summaries),
         "rejected": sum(s.rejected for s in summaries),
         "notes": "; ".join(notes),
+        "samples_filled": sum(s.samples_filled for s in summaries),
+        "samples_dropped": sum(s.samples_dropped for s in summaries),
     }

@@ -1,5 +1,5 @@
-"""Words for what a rep table cannot say by itself: rows without an eccentric, their flags, and the
-candidates that were not counted as reps.
+"""Words for what a rep table cannot say by itself: rows without an eccentric, their flags, the
+candidates that were not counted as reps, and what was repaired on the way in.
 
 The CLI table, the live view and the charts all explain these the same way, so the sentences live
 here, built only from the vocabularies in bandlog.results (REP_FLAGS, REJECT_REASONS).
@@ -7,6 +7,7 @@ here, built only from the vocabularies in bandlog.results (REP_FLAGS, REJECT_REA
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable, Mapping
 
@@ -65,3 +66,22 @@ def reps_phrase(reps: int, eccentrics: int | None) -> str:
     if eccentrics is not None and eccentrics != reps:
         text += f" ({eccentrics} with an eccentric)"
     return text
+
+
+_PLURAL_RE = re.compile(r"\b(row|value|timestamp|sample)s\b")
+
+
+def _count_phrase(n: int, words: str) -> str:
+    """'2 out-of-order rows dropped'; '1 out-of-order row dropped'."""
+    if n == 1:
+        words = _PLURAL_RE.sub(r"\1", words, count=1)
+    return f"{n} {words}"
+
+
+def repairs_footnote(repairs: Mapping[str, int]) -> str:
+    """One line saying what reading the file repaired (LogData.repairs); '' when nothing was.
+
+    What the detector itself filled or left out is in each set's notes, printed with the set.
+    """
+    parts = [_count_phrase(n, what) for what, n in repairs.items() if n]
+    return "repairs: " + ", ".join(parts) if parts else ""

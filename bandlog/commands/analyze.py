@@ -38,9 +38,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def as_json(summary: dict[str, Any], reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]") -> str:
+def as_json(
+    summary: dict[str, Any], reps: "list[dict[str, Any]]", rejected: "list[dict[str, Any]]",
+    read: "dict[str, Any] | None" = None,
+) -> str:
     """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
-    "rejected": [{"set", REJECTED_COLUMNS}, ...]}`, nulls as null: every candidate is accounted for."""
+    "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}}`, nulls as null:
+    every candidate is accounted for, and so is every repair the reader made."""
     from bandlog.explain import rejection_counts
     from bandlog.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
     from bandlog.schema import SET_COLUMN
@@ -52,12 +56,14 @@ def as_json(summary: dict[str, Any], reps: "list[dict[str, Any]]", rejected: "li
         },
         "reps": [{key: plain(rep[key]) for key in REP_COLUMNS} for rep in reps],
         "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
+        "read": read if read is not None else {"format": None, "repairs": {}},
     }
     return json.dumps(document, allow_nan=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from bandlog.api import analyze, read_log
+    from bandlog.text_safety import csv_safe_frame
 
     if args.target_ecc is not None and not args.target_ecc > 0:
         raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
@@ -66,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     reps = result.reps.astype(object).to_dict("records")
     rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
-        print(as_json(result.summary, reps, rejected))
+        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}))
     elif args.format == "csv":
-        result.reps.to_csv(sys.stdout, index=False, lineterminator="\n")
+        csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         print_tables(args.file.name, result, reps, rejected, args.exercise)
     return 0
@@ -79,6 +85,7 @@ def print_tables(
 ) -> None:
     """Each set's table, summary and footnotes, then the whole log's summary when it has several sets."""
     from bandlog.commands._rep_table import print_set, summary_line
+    from bandlog.explain import repairs_footnote
 
     n_sets = len(result.sets)
     for set_summary in result.sets:
@@ -90,3 +97,6 @@ def print_tables(
         )
     if n_sets > 1:
         print(f"all sets: {summary_line(result.summary)}")
+    repaired = repairs_footnote(result.repairs)
+    if repaired:
+        print(f"  {repaired}")

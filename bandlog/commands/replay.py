@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) -> None:
     from bandlog.api import combine_summaries, run_set
     from bandlog.commands._rep_table import print_set, summary_line
+    from bandlog.explain import repairs_footnote
 
     target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
     speed = None if args.fast else args.speed
@@ -81,6 +82,9 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
             title=f"{args.file.name}, {label}", label=label,
             lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)", exercise=args.exercise,
         )
+    total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
     if len(results) > 1:
-        total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
         print(f"all sets: {summary_line(total)}")
+    repaired = repairs_footnote(log.repairs)
+    if repaired:
+        print(f"  {repaired}")

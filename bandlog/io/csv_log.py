@@ -21,9 +21,9 @@ import numpy as np
 from bandlog import __version__
 from bandlog.errors import LogFormatError, LogWriteError
 from bandlog.io.logdata import LogData, build_samples
-from bandlog.io.textfile import TextFile, data_lines, parse_numeric
+from bandlog.io.textfile import HEAD_LINES, UNTERMINATED, TextFile, read_rows
 from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Sink
+from bandlog.pipeline import Gap, Sink, Tare, tared
 from bandlog.results import RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
 from bandlog.schema import (
@@ -83,6 +83,9 @@ class CsvLogSink(Sink):
         self._last_flush_s = clock()
         self._closed = False
         self._failed: LogWriteError | None = None
+        self._meta: RecordingMeta | None = None
+        self._untared: list[SampleBlock | str] | None = None
+        """Rows and gap lines written while a software tare is searched for, to re-tare when it comes."""
 
     # --- Sink interface -------------------------------------------------------------------
     def on_start(self, meta: RecordingMeta) -> None:
@@ -91,6 +94,7 @@ class CsvLogSink(Sink):
             raise LogWriteError(f"{self.path} is already recording; one CsvLogSink writes one recording")
         if not meta.start_utc:
             meta = _with_start_now(meta)
+        self._meta = meta
         try:
             self._file = self._opener(self.path)
         except OSError as error:
@@ -103,12 +107,56 @@ class CsvLogSink(Sink):
         self._check_writable()
         self._pending.extend(format_rows(block))
         self._pending_samples += len(block)
+        if self._untared is not None:
+            self._untared.append(block)
         self._maybe_flush()
 
     def on_gap(self, gap: Gap) -> None:
         self._check_writable()
-        self._pending.append(gap_line(gap.start_s, gap.end_s, gap.reason))
+        line = gap_line(gap.start_s, gap.end_s, gap.reason)
+        self._pending.append(line)
+        if self._untared is not None:
+            self._untared.append(line)
         self._flush()
+
+    def on_tare(self, tare: Tare) -> None:
+        """Search started: keep the raw rows. Offset found: rewrite the log with them tared.
+
+        The rewrite goes to a new file that then atomically replaces the log, so a crash at any
+        moment leaves either the untared log (empty tare_offset_n: consistent) or the tared one.
+        """
+        if self._file is None or self._failed is not None:
+            return
+        if not tare.decided:
+            self._untared = []
+            return
+        kept, self._untared = self._untared or [], None
+        if tare.offset_n is None or self._meta is None:
+            return
+        self._meta = replace(self._meta, tare_offset_n=tare.offset_n)
+        lines = [*header_lines(self._meta, __version__), ",".join(LOG_COLUMNS)]
+        samples = 0
+        for item in kept:
+            if isinstance(item, str):
+                lines.append(item)
+            else:
+                lines.extend(format_rows(tared(item, tare.offset_n)))
+                samples += len(item)
+        partial = self.path.with_name(self.path.name + ".tare")
+        try:
+            new_file = self._opener(partial)
+        except OSError as error:
+            self._fail(error)
+        self._pending, self._pending_samples, self.samples_written = lines, samples, 0
+        self._write_pending(new_file)
+        try:
+            os.replace(partial, self.path)
+        except OSError as error:
+            new_file.close()
+            self._fail(error)
+        old, self._file = self._file, new_file
+        old.close()
+        self._last_flush_s = self._clock()
 
     def on_status(self, status: LinkStatus) -> None:
         if self._file is not None and self._failed is None:
@@ -172,9 +220,28 @@ class CsvLogSink(Sink):
 
     def _fail(self, error: OSError) -> None:
         reason = _REASONS.get(error.errno or 0, error.strerror or str(error))
-        kept = f"; the {self.samples_written} samples written before are kept" if self.samples_written else ""
+        kept_n = _rows_on_disk(self.path) if self._file is not None else None
+        kept_n = self.samples_written if kept_n is None else kept_n
+        kept = f"; the {kept_n} samples written before are kept" if kept_n else ""
         self._failed = LogWriteError(f"cannot write the log {self.path}: {reason}{kept}")
         raise self._failed from error
+
+
+def _rows_on_disk(path: Path) -> int | None:
+    """Complete sample rows in the file as it is on disk (a failed write may have left part of a
+    batch there), so the sentence after a write error gives the exact count; None if unreadable."""
+    rows, header_seen = 0, False
+    try:
+        with open(path, "rb") as file:
+            for line in file:
+                if not line.endswith(b"\n") or line.startswith(b"#") or not line.strip():
+                    continue
+                if header_seen:
+                    rows += 1
+                header_seen = True
+    except OSError:
+        return None
+    return rows
 
 
 def _with_start_now(meta: RecordingMeta) -> RecordingMeta:
@@ -200,13 +267,15 @@ def format_rows(block: SampleBlock) -> list[str]:
 def read_bandlog(text: TextFile) -> LogData:
     """Read a bandlog log of any schema version this bandlog has written."""
     where = str(text.path)
-    lines = text.lines
-    if not text.ends_with_newline and lines:
-        log.warning("%s: dropped the unterminated last line %d (the recording was cut off)", where, len(lines))
-        lines = lines[:-1]
+    repairs: dict[str, int] = {}
+    head = text.head
+    if text.head_is_whole and not text.ends_with_newline and head and not _is_data(head, len(head) - 1):
+        log.warning("%s: dropped the unterminated last line %d (the recording was cut off)", where, len(head))
+        repairs[UNTERMINATED] = 1
+        head = head[:-1]
     items: list[tuple[str, str]] = []
     header_index = None
-    for index, line in enumerate(lines):
+    for index, line in enumerate(head):
         if line.startswith("#"):
             item = parse_header_line(line)
             if item is not None:
@@ -217,20 +286,35 @@ def read_bandlog(text: TextFile) -> LogData:
     version = _schema_version(items, where)
     meta = meta_from_header(items, where)
     if header_index is None:
+        if not text.head_is_whole:
+            raise LogFormatError(f"{where}: no column header row in the first {HEAD_LINES} lines")
         log.info("%s has a header but no samples", where)
-        return LogData(text.path, "bandlog", meta, build_samples(np.empty(0), {}, where, np.empty(0, np.int64), np.empty(0)), [])
-    columns = [c.strip() for c in lines[header_index].split(",")]
+        empty = build_samples(np.empty(0), {}, where, np.empty(0, np.int64), np.empty(0), repairs=repairs)
+        return LogData(text.path, "bandlog", meta, empty, [], repairs)
+    columns = [c.strip() for c in head[header_index].split(",")]
     if version == 1 and columns != list(LOG_COLUMNS):
         raise LogFormatError(f"{where}: line {header_index + 1} should be the column header {','.join(LOG_COLUMNS)}")
-    comments = [line for line in lines[header_index + 1 :] if line.startswith("#")]
-    gaps = [Gap(*gap) for gap in map(parse_gap_line, comments) if gap is not None]
-    rows, numbers = data_lines(lines, header_index + 1)
-    values, line_numbers = parse_numeric(rows, numbers, columns, where)
-    by_name = {name: values[:, i] for i, name in enumerate(columns)}
-    samples = build_samples(
-        by_name[TIME_COLUMN], {k: by_name[k] for k in FRAME_CHANNELS}, where, line_numbers, by_name[HOST_TIME_COLUMN]
+    comments: list[str] = []
+    values, line_numbers = read_rows(
+        text, header_index + 1, columns, where, last_line="drop",
+        keep_comment=lambda line: line.startswith("# gap"), comments=comments, repairs=repairs,
     )
-    return LogData(text.path, "bandlog", meta, samples, gaps)
+    gaps = [Gap(*gap) for gap in map(parse_gap_line, comments) if gap is not None]
+    by_name = {name: values[:, i] for i, name in enumerate(columns)}
+    del values
+    samples = build_samples(
+        by_name.pop(TIME_COLUMN), {k: by_name.pop(k) for k in FRAME_CHANNELS}, where, line_numbers,
+        by_name.pop(HOST_TIME_COLUMN), repairs=repairs,
+    )
+    return LogData(text.path, "bandlog", meta, samples, gaps, repairs)
+
+
+def _is_data(lines: list[str], index: int) -> bool:
+    """True when lines[index] is a sample row (not a comment, not blank) below the column header."""
+    line = lines[index]
+    if line.startswith("#") or not line.strip():
+        return False
+    return any(not other.startswith("#") and other.strip() for other in lines[:index])
 
 
 def _schema_version(items: list[tuple[str, str]], where: str) -> int:

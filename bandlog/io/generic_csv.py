@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import re
 
+import numpy as np
+
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, read_rows, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import StreamInfo
 from bandlog.schema import DPS_PER_RADS, HOST_TIME_COLUMN, N_PER_KGF, N_PER_LBF, SET_COLUMN, STANDARD_GRAVITY_MS2
@@ -43,7 +45,7 @@ def normalise(name: str) -> str:
 
 
 def _header(text: TextFile) -> tuple[int, list[str]] | None:
-    for index, line in enumerate(text.lines):
+    for index, line in enumerate(text.head):
         if line.strip() and not line.startswith("#"):
             return index, [normalise(cell) for cell in split_cells(line)]
     return None
@@ -61,16 +63,19 @@ def read(text: TextFile) -> LogData:
         raise LogFormatError(f"{where} has no header row")
     header_index, names = found
     plan = _plan(names, where)
-    rows, numbers = data_lines(text.lines, header_index + 1)
     used = list(plan)
-    values, line_numbers = parse_numeric(rows, numbers, names, where, tolerate_last=not text.ends_with_newline, use=used)
-    columns = {plan[index][0]: values[:, k] * plan[index][1] for k, index in enumerate(used)}
+    repairs: dict[str, int] = {}
+    values, line_numbers = read_rows(text, header_index + 1, names, where, use=used, keep_comment=None, repairs=repairs)
+    with np.errstate(over="ignore"):  # a huge value overflows to inf, which build_samples counts as missing
+        columns = {plan[index][0]: values[:, k] * plan[index][1] for k, index in enumerate(used)}
+    del values
     t_s = columns.pop("t_s")
     host = columns.pop(HOST_TIME_COLUMN, None)
     labels = columns.pop(SET_COLUMN, None)
-    samples = build_samples(t_s, columns, where, line_numbers, t_host_s=host, set_labels=labels)
-    stream = StreamInfo(profile="", model="", sample_rate_hz=estimate_rate_hz(t_s), channels=tuple(sorted(columns)))
-    return LogData(text.path, FORMAT, RecordingMeta(stream=stream), samples, [])
+    samples = build_samples(t_s, columns, where, line_numbers, t_host_s=host, set_labels=labels, repairs=repairs)
+    rate = estimate_rate_hz(samples["t_s"].to_numpy())
+    stream = StreamInfo(profile="", model="", sample_rate_hz=rate, channels=tuple(sorted(columns)))
+    return LogData(text.path, FORMAT, RecordingMeta(stream=stream), samples, [], repairs)
 
 
 def _plan(names: list[str], where: str) -> dict[int, tuple[str, float]]:

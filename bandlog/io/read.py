@@ -27,7 +27,7 @@ EXPECTED = (
 
 def is_bandlog(text: TextFile) -> bool:
     first = text.first_content_line()
-    return first is not None and text.lines[first].replace(" ", "").startswith(f"#{SCHEMA_KEY}:")
+    return first is not None and text.head[first].replace(" ", "").startswith(f"#{SCHEMA_KEY}:")
 
 
 def detect_format(text: TextFile) -> str:

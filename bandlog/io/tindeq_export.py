@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, read_rows, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.schema import N_PER_KGF
@@ -38,12 +40,12 @@ def _header_index(text: TextFile) -> int | None:
     first = text.first_content_line()
     if first is None:
         return None
-    if _squash(text.lines[first]) == HEADER:
+    if _squash(text.head[first]) == HEADER:
         return first
-    if not _squash(text.lines[first]).startswith(",avg"):
+    if not _squash(text.head[first]).startswith(",avg"):
         return None
-    for index in range(first + 1, min(len(text.lines), first + SUMMARY_LINES_MAX)):
-        if _squash(text.lines[index]) == HEADER:
+    for index in range(first + 1, min(len(text.head), first + SUMMARY_LINES_MAX)):
+        if _squash(text.head[index]) == HEADER:
             return index
     return None
 
@@ -57,18 +59,19 @@ def read(text: TextFile) -> LogData:
     header = _header_index(text)
     if header is None:
         raise LogFormatError(f"{where} is not a Tindeq export: expected a 'time,weight' header row")
-    summary = _summary(text.lines[:header])
-    rows, numbers = data_lines(text.lines, header + 1)
-    values, line_numbers = parse_numeric(rows, numbers, ("time", "weight"), where, tolerate_last=not text.ends_with_newline)
-    t_s = values[:, 0]
-    samples = build_samples(t_s, {FORCE_CHANNEL: values[:, 1] * N_PER_KGF}, where, line_numbers)
+    summary = _summary(text.head[:header])
+    repairs: dict[str, int] = {}
+    values, line_numbers = read_rows(text, header + 1, ("time", "weight"), where, repairs=repairs)
+    with np.errstate(over="ignore"):  # 1e308 kg overflows to inf, which build_samples counts as missing
+        force_n = values[:, 1] * N_PER_KGF
+    samples = build_samples(values[:, 0], {FORCE_CHANNEL: force_n}, where, line_numbers, repairs=repairs)
     stream = StreamInfo(
         profile="",
         model="Tindeq Progressor",
         sample_rate_hz=estimate_rate_hz(samples["t_s"].to_numpy()),
         channels=(FORCE_CHANNEL,),
     )
-    return LogData(text.path, FORMAT, RecordingMeta(stream=stream, extra=summary), samples, [])
+    return LogData(text.path, FORMAT, RecordingMeta(stream=stream, extra=summary), samples, [], repairs)
 
 
 def _summary(lines: list[str]) -> dict[str, str]:

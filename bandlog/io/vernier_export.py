@@ -16,7 +16,7 @@ import numpy as np
 
 from bandlog.errors import LogFormatError
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
-from bandlog.io.textfile import TextFile, data_lines, parse_numeric, split_cells
+from bandlog.io.textfile import TextFile, read_rows, split_cells
 from bandlog.meta import RecordingMeta
 from bandlog.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.schema import DPS_PER_RADS, N_PER_KGF, N_PER_LBF, STANDARD_GRAVITY_MS2
@@ -45,7 +45,7 @@ def looks_like(text: TextFile) -> bool:
     first = text.first_content_line()
     if first is None:
         return False
-    return any(_is_time(cell) for cell in split_cells(text.lines[first]))
+    return any(_is_time(cell) for cell in split_cells(text.head[first]))
 
 
 def _is_time(cell: str) -> bool:
@@ -58,17 +58,18 @@ def read(text: TextFile) -> LogData:
     first = text.first_content_line()
     if first is None:
         raise LogFormatError(f"{where} is empty")
-    header = split_cells(text.lines[first])
+    header = split_cells(text.head[first])
     runs = _runs(header, where)
     used = [c.index for columns in runs.values() for c in columns]
-    rows, numbers = data_lines(text.lines, first + 1)
-    values, line_numbers = parse_numeric(rows, numbers, header, where, tolerate_last=not text.ends_with_newline, use=used)
+    repairs: dict[str, int] = {}
+    values, line_numbers = read_rows(text, first + 1, header, where, use=used, repairs=repairs)
     position = {index: k for k, index in enumerate(used)}
 
     pieces: list[dict[str, np.ndarray]] = []
     lines_parts, labels = [], []
     for run_number, columns in enumerate(runs.values()):
-        block = {c.name: values[:, position[c.index]] * c.scale for c in columns}
+        with np.errstate(over="ignore"):  # a huge value overflows to inf, which build_samples counts as missing
+            block = {c.name: values[:, position[c.index]] * c.scale for c in columns}
         present = ~np.isnan(np.column_stack(list(block.values()))).all(axis=1)  # padding rows are all empty
         pieces.append({name: column[present] for name, column in block.items()})
         lines_parts.append(line_numbers[present])
@@ -80,6 +81,7 @@ def read(text: TextFile) -> LogData:
         where,
         np.concatenate(lines_parts),
         set_labels=np.concatenate(labels),
+        repairs=repairs,
     )
     channels = tuple(name for name in samples.columns if name in names)
     stream = StreamInfo(
@@ -89,7 +91,7 @@ def read(text: TextFile) -> LogData:
         channels=channels,
         extra={"runs": " | ".join(runs)},
     )
-    return LogData(text.path, FORMAT, RecordingMeta(stream=stream), samples, [])
+    return LogData(text.path, FORMAT, RecordingMeta(stream=stream), samples, [], repairs)
 
 
 def _runs(header: list[str], where: str) -> dict[str, list[_Column]]:

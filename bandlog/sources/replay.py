@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bandlog.io.logdata import LogData
 
 STATUS_EVERY_S = 1.0
+MAX_BLOCKS = 2.0**62
+"""Block numbers are clipped here so that absurd times (a corrupt 1e308 s) still index as int64."""
 
 
 def split_points(t_s: np.ndarray, block_s: float, gaps: list[Gap]) -> tuple[np.ndarray, dict[int, list[Gap]]]:
@@ -34,7 +36,8 @@ def split_points(t_s: np.ndarray, block_s: float, gaps: list[Gap]) -> tuple[np.n
     n = len(t_s)
     if n == 0:
         return np.array([0]), {0: list(gaps)} if gaps else {}
-    grid = np.floor((t_s - t_s[0]) / block_s).astype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):  # times near +-1e308 overflow to inf: one block past the end
+        grid = np.floor(np.minimum((t_s - t_s[0]) / block_s, MAX_BLOCKS)).astype(np.int64)
     cuts = set((np.flatnonzero(np.diff(grid)) + 1).tolist())
     at: dict[int, list[Gap]] = {}
     for gap in gaps:
