@@ -23,6 +23,7 @@ from bandlog.errors import (
     DeviceNotFoundError,
     LogFormatError,
     LogWriteError,
+    SampleTimeError,
 )
 
 
@@ -41,6 +42,7 @@ _EXIT_BY_ERROR: tuple[tuple[type[BandlogError], ExitStatus], ...] = (
     (BluetoothUnavailableError, ExitStatus.NO_BLUETOOTH),
     (DeviceNotFoundError, ExitStatus.DEVICE_NOT_FOUND),
     (LogFormatError, ExitStatus.BAD_INPUT),
+    (SampleTimeError, ExitStatus.BAD_INPUT),
     (LogWriteError, ExitStatus.WRITE_FAILED),
     (ConfigError, ExitStatus.USAGE),
 )
@@ -78,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # building the parser imports every verb: Ctrl-C that early is still one line
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("bandlog: interrupted", file=sys.stderr)
+        return ExitStatus.INTERRUPTED
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -5,6 +5,10 @@ table or a chart. A file is re-analysed only when it is new or its content chang
 "maybe", the SHA-256 says "yes"); files that vanished drop out; a moved file keeps its rows. Deleting
 the index loses nothing: the next update rebuilds the same rows. A log that cannot be read is
 reported (path + reason) and skipped, and is not retried until it changes.
+
+Because it is a cache, it heals instead of failing (bandlog.index_store): damaged, it is moved aside
+and rebuilt; unwritable, it is kept in memory. Each says so in `IndexReport.notices`, which the CLI
+prints. Logs deleted mid-scan and folders that cannot be listed are counted in the report too.
 """
 
 from __future__ import annotations
@@ -14,24 +18,25 @@ import logging
 import math
 import os
 import sqlite3
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from bandlog.errors import BandlogError, ConfigError
+from bandlog.errors import BandlogError
+from bandlog.index_store import INDEX_NAME as INDEX_NAME  # re-exported: the index's public names stay here
+from bandlog.index_store import SCHEMA_VERSION as SCHEMA_VERSION
+from bandlog.index_store import DamagedIndex, check_writable, with_index
+from bandlog.index_store import connect as connect
+from bandlog.index_store import damaged_path as damaged_path
+from bandlog.index_store import index_path as index_path
 from bandlog.meta import RecordingMeta
 from bandlog.paths import recordings_dir
-from bandlog.results import REP_COLUMNS, RepMetrics
+from bandlog.results import REP_COLUMNS
 
 log = logging.getLogger(__name__)
-
-INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 2
-"""Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
-2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected."""
 
 ADHERENCE_TOLERANCE = 0.2
 """A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4);
@@ -45,35 +50,6 @@ SESSION_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the sessions table besides `id`. `week` is the ISO week's Monday (YYYY-MM-DD)."""
 
-_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
-
-
-def _rep_sql_columns() -> str:
-    """Typed column list for the reps table, derived from RepMetrics so the two never drift apart."""
-    parts = []
-    for f in fields(RepMetrics):
-        base = str(f.type).split("|")[0].strip()
-        parts.append(f'"{f.name}" {_SQL_TYPES.get(base, "")}'.rstrip())
-    return ", ".join(parts)
-
-
-_SCHEMA = f"""
-CREATE TABLE sessions (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
-    start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
-    reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
-    mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
-    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER
-);
-CREATE TABLE reps (
-    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    "set" INTEGER, {_rep_sql_columns()}
-);
-CREATE INDEX reps_session ON reps(session_id);
-CREATE TABLE failures (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, reason TEXT);
-"""
-
 ReadLog = Callable[[Path], Any]
 """Reads a log; the result needs `.meta` (RecordingMeta). Default: bandlog.api.read_log."""
 Analyze = Callable[[Any], Any]
@@ -84,52 +60,21 @@ Progress = Callable[[int, int, Path], None]
 
 @dataclass
 class IndexReport:
-    """What one update did; `failed` holds (relative path, reason) for every unreadable log."""
+    """What one update did; `failed` holds (relative path, reason) for every unreadable log.
+
+    `vanished` lists logs that disappeared between listing and reading (skipped); `unreadable_dirs`
+    lists folders under recordings/ that could not be listed (their sessions stay as last indexed);
+    `notices` holds one sentence for each thing done to the index itself (rebuilt, kept in memory).
+    """
 
     analysed: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def index_path(home: Path) -> Path:
-    return Path(home) / INDEX_NAME
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10.0)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            conn.executescript(
-                "BEGIN; DROP TABLE IF EXISTS reps; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS failures;"
-                f"{_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def connect(home: Path) -> sqlite3.Connection:
-    """Open the index of the data dir `home`, creating it, or rebuilding it when stale or corrupt."""
-    home = Path(home)
-    path = index_path(home)
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        try:
-            return _open(path)
-        except sqlite3.DatabaseError as error:
-            if isinstance(error, sqlite3.OperationalError):  # locked, read-only...: not ours to delete
-                raise
-            log.warning("the session index %s is corrupt (%s); rebuilding it from the logs", path, error)
-            path.unlink()
-            return _open(path)
-    except sqlite3.DatabaseError as error:
-        raise BandlogError(f"cannot use the session index {path}: {error}") from error
-    except OSError as error:
-        raise ConfigError(f"cannot open the data directory {home}: {error.strerror or error}") from error
+    vanished: list[str] = field(default_factory=list)
+    unreadable_dirs: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 def _sha256(path: Path) -> str:
@@ -152,6 +97,38 @@ def _default_analyze(log_data: Any) -> Any:
     return analyze(log_data)
 
 
+def _why(error: OSError) -> str:
+    """'permission denied', 'input/output error'...: the OS reason, to end a sentence."""
+    return (error.strerror or str(error)).lower()
+
+
+def list_logs(home: Path, report: IndexReport) -> dict[str, Path]:
+    """Every `recordings/**/*.csv` of `home` by relative path; folders that cannot be listed go to
+    `report.unreadable_dirs`. An unreadable recordings folder itself is one sentence (BandlogError)."""
+    home = Path(home)
+    root = recordings_dir(home)
+    try:
+        os.stat(root)
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise BandlogError(f"cannot read the recordings folder {root}: {_why(error)}") from error
+    problems: list[OSError] = []
+    found: dict[str, Path] = {}
+    for folder, _dirs, files in os.walk(root, onerror=problems.append):
+        for name in files:
+            if name.endswith(".csv"):
+                path = Path(folder) / name
+                found[path.relative_to(home).as_posix()] = path
+    for problem in problems:
+        where = Path(problem.filename or root)
+        if where == root:
+            raise BandlogError(f"cannot read the recordings folder {root}: {_why(problem)}") from problem
+        if not isinstance(problem, FileNotFoundError):  # a folder deleted mid-walk just has no logs now
+            report.unreadable_dirs.append((where.relative_to(home).as_posix(), _why(problem)))
+    return dict(sorted(found.items()))
+
+
 def update_index(
     home: Path,
     *,
@@ -161,42 +138,72 @@ def update_index(
 ) -> IndexReport:
     """Bring the index of `home` up to date with `home/recordings/**/*.csv`; returns what changed."""
     home = Path(home)
-    read = read or _default_read
-    analyze = analyze or _default_analyze
-    report = IndexReport()
-    root = recordings_dir(home)
-    on_disk = {p.relative_to(home).as_posix(): p for p in sorted(root.rglob("*.csv")) if p.is_file()} if root.is_dir() else {}
-    conn = connect(home)
-    try:
-        known = {row[0]: row[1:] for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM sessions")}
-        failures = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns, reason FROM failures")}
-        todo: list[tuple[str, os.stat_result]] = []
-        for rel, path in on_disk.items():
-            stat = path.stat()
-            if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns):
-                report.unchanged += 1
-            elif rel in failures and failures[rel][0:2] == (stat.st_size, stat.st_mtime_ns):
-                report.failed.append((rel, failures[rel][2]))
-            else:
-                todo.append((rel, stat))
-        vanished = {rel: row for rel, row in known.items() if rel not in on_disk}
-        by_hash = {row[3]: rel for rel, row in vanished.items()}
-        with conn:
-            for rel in [r for r in failures if r not in on_disk]:
-                conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
-        for done, (rel, stat) in enumerate(todo, start=1):
-            _update_one(conn, rel, on_disk[rel], stat, known, by_hash, vanished, read, analyze, report)
-            if progress is not None:
-                progress(done, len(todo), on_disk[rel])
-        with conn:
-            for rel in vanished:
-                conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
-                report.removed.append(rel)
-    finally:
-        conn.close()
+    notices: list[str] = []
+
+    def work(conn: sqlite3.Connection) -> IndexReport:
+        report = IndexReport()
+        _update(conn, home, read or _default_read, analyze or _default_analyze, progress, report)
+        return report
+
+    report = with_index(home, work, notices)
+    report.notices[:0] = notices
     for rel, reason in report.failed:
         log.info("skipped %s: %s", rel, reason)
     return report
+
+
+def _update(
+    conn: sqlite3.Connection, home: Path, read: ReadLog, analyze: Analyze, progress: Progress | None, report: IndexReport
+) -> None:
+    if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":  # garbage pages behind a sound header
+        raise DamagedIndex("database disk image is malformed")
+    on_disk = list_logs(home, report)
+    known = {row[0]: row[1:] for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM sessions")}
+    failures = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns, reason FROM failures")}
+    todo: list[tuple[str, os.stat_result]] = []
+    for rel, path in list(on_disk.items()):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted since the listing, or a link to nothing
+            del on_disk[rel]
+            if os.path.islink(path):
+                report.failed.append((rel, "it is a link to a file that does not exist"))
+            else:
+                report.vanished.append(rel)
+            continue
+        except OSError as error:
+            report.failed.append((rel, f"cannot read it ({_why(error)})"))
+            continue
+        if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns):
+            report.unchanged += 1
+        elif rel in failures and failures[rel][0:2] == (stat.st_size, stat.st_mtime_ns):
+            report.failed.append((rel, failures[rel][2]))
+        else:
+            todo.append((rel, stat))
+    hidden = tuple(f"{folder}/" for folder, _ in report.unreadable_dirs)
+    vanished = {rel: row for rel, row in known.items() if rel not in on_disk and not rel.startswith(hidden)}
+    by_hash = {row[3]: rel for rel, row in vanished.items()}
+    if todo or vanished or set(failures) - set(on_disk):
+        check_writable(conn)  # fail (and heal) before analysing anything, not after
+    with conn:
+        for rel in [r for r in failures if r not in on_disk and not r.startswith(hidden)]:
+            conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
+    for done, (rel, stat) in enumerate(todo, start=1):
+        _update_one(conn, rel, on_disk[rel], stat, known, by_hash, vanished, read, analyze, report)
+        if progress is not None:
+            progress(done, len(todo), on_disk[rel])
+    with conn:
+        for rel in vanished:
+            conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
+            report.removed.append(rel)
+
+
+def _forget_vanished(conn: sqlite3.Connection, rel: str, report: IndexReport) -> None:
+    """A log deleted after it was listed: drop what the index knew of it, and count it."""
+    with conn:
+        conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
+        conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
+    report.vanished.append(rel)
 
 
 def _update_one(
@@ -206,8 +213,11 @@ def _update_one(
     """One new or touched file: same content -> keep; a vanished file's content -> moved; else analyse."""
     try:
         sha = _sha256(path)
+    except FileNotFoundError:
+        _forget_vanished(conn, rel, report)
+        return
     except OSError as error:
-        report.failed.append((rel, f"cannot read it: {error.strerror or error}"))
+        report.failed.append((rel, f"cannot read it ({_why(error)})"))
         return
     if rel in known and known[rel][3] == sha:
         with conn:  # touched, not changed: remember the new stat, keep the analysis
@@ -231,7 +241,13 @@ def _analyse_one(
         log_data = read(path)
         result = analyze(log_data)
         row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=stat.st_mtime_ns)
-    except (BandlogError, OSError, ValueError, KeyError) as error:
+    except FileNotFoundError:  # deleted while being read: gone, not broken
+        _forget_vanished(conn, rel, report)
+        return
+    except OSError as error:  # not remembered as a failure: a permission or I/O problem may pass
+        report.failed.append((rel, f"cannot read it ({_why(error)})"))
+        return
+    except (BandlogError, ValueError, KeyError) as error:
         reason = str(error) or type(error).__name__
         with conn:
             conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
@@ -341,14 +357,26 @@ def _where(leg: str | None, since: date | str | None, alias: str = "") -> tuple[
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def _query(home: Path, sql: str, params: list[Any]) -> pd.DataFrame:
+    """Rows of `sql` as a DataFrame (as pandas.read_sql_query builds it), on a healed index; what was
+    done to the index is logged as a warning, since no report carries it here."""
+    notices: list[str] = []
+
+    def work(conn: sqlite3.Connection) -> pd.DataFrame:
+        cursor = conn.execute(sql, params)
+        rows = cursor.fetchall()
+        return pd.DataFrame.from_records(rows, columns=[d[0] for d in cursor.description], coerce_float=True)
+
+    frame = with_index(home, work, notices)
+    for notice in notices:
+        log.warning(notice)
+    return frame
+
+
 def load_sessions(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
     """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg and start date."""
-    conn = connect(home)
-    try:
-        where, params = _where(leg, since)
-        frame = pd.read_sql_query(f"SELECT * FROM sessions{where} ORDER BY start_utc, path", conn, params=params)
-    finally:
-        conn.close()
+    where, params = _where(leg, since)
+    frame = _query(home, f"SELECT * FROM sessions{where} ORDER BY start_utc, path", params)
     for name in ("date", "week"):
         frame[name] = pd.to_datetime(frame[name])
     return frame
@@ -356,17 +384,13 @@ def load_sessions(home: Path, *, leg: str | None = None, since: date | str | Non
 
 def load_reps(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
     """Every indexed rep with its session's date, week, leg and target, oldest session first."""
-    conn = connect(home)
-    try:
-        where, params = _where(leg, since, alias="s.")
-        frame = pd.read_sql_query(
-            "SELECT r.*, s.date, s.week, s.leg, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
-            f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
-            conn,
-            params=params,
-        )
-    finally:
-        conn.close()
+    where, params = _where(leg, since, alias="s.")
+    frame = _query(
+        home,
+        "SELECT r.*, s.date, s.week, s.leg, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
+        f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
+        params,
+    )
     for name in ("date", "week"):
         frame[name] = pd.to_datetime(frame[name])
     frame["estimated"] = frame["estimated"].astype(bool)

@@ -22,6 +22,7 @@ from bandlog.errors import ConfigError
 from bandlog.explain import no_eccentric_label
 from bandlog.index import ADHERENCE_TOLERANCE
 from bandlog.results import NO_TEMPO, TEMPO_CLASSES
+from bandlog.text_safety import chart_text
 from bandlog.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, by_grouping, weekly_asymmetry
 
 LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
@@ -228,7 +229,7 @@ def session_figure(
         axes[1].sharex(axes[0])
     plot_rep_durations(reps, target_ecc_s, ax=axes[-1])
     if title:
-        fig.suptitle(title, fontsize=12)
+        fig.suptitle(chart_text(title), fontsize=12)
     return fig
 
 
@@ -246,7 +247,7 @@ def _leg_series(ax: Axes, table: pd.DataFrame, x_col: str, y_col: str, bars: boo
     legs = _by_leg(table)
     for i, (leg, rows) in enumerate(legs):
         colour = LEG_COLOURS.get(leg, LEG_COLOURS["unknown"])
-        label = f"{leg}{label_suffix}"
+        label = chart_text(f"{leg}{label_suffix}")
         if bars:
             offset = pd.Timedelta(days=(i - (len(legs) - 1) / 2) * 2.2)
             ax.bar(rows[x_col] + offset, rows[y_col], width=2.0, color=colour, label=label)

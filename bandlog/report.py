@@ -18,8 +18,9 @@ from typing import Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bandlog.errors import LogWriteError
+from bandlog.paths import write_output
 from bandlog.plots import PROGRESS_METRICS, progress_chart
+from bandlog.text_safety import printable
 from bandlog.trends import ASYMMETRY_FORMULA, weekly
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,9 @@ _TEXT_CLASS = ' class="text"'
 
 
 def _esc(text: str) -> str:
-    """HTML-escape, and break '://' with an entity so no URL text appears in the file (it reads the same)."""
-    return html.escape(text).replace("://", "&#58;//")
+    """HTML-escape, and break '://' with an entity so no URL text appears in the file (it reads the same);
+    control characters (a band name with terminal escapes) are dropped, as in every table bandlog prints."""
+    return html.escape(printable(text)).replace("://", "&#58;//")
 
 
 def figure_data_uri(fig: Figure, dpi: int = 100) -> str:
@@ -140,13 +142,10 @@ def progress_report(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[
     return build_report(sessions, charts, subtitle=subtitle)
 
 
-def write_report(path: Path, text: str) -> Path:
-    """Write the report (creating the folder); a failure is one LogWriteError sentence."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise LogWriteError(f"cannot write the report {path}: {error.strerror or error}") from error
+def write_report(path: Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write the report (creating the folder); an existing file is kept unless `overwrite`, and a
+    failure is one LogWriteError sentence."""
+    data = text.encode("utf-8")
+    path = write_output(Path(path), "report", lambda handle: handle.write(data), overwrite=overwrite)
     log.info("wrote report %s (%d bytes)", path, len(text))
     return path

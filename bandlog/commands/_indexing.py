@@ -56,6 +56,21 @@ def refresh_index(home: Path, console: "Console | None" = None) -> "IndexReport"
             report = update_index(home, progress=advance)
     else:
         report = update_index(home)
-    for rel, reason in report.failed:
-        print(f"bandlog: skipped {rel}: {reason}", file=sys.stderr)
+    for line in index_messages(report):
+        print(f"bandlog: {line}", file=sys.stderr)
     return report
+
+
+def index_messages(report: "IndexReport") -> list[str]:
+    """One line for each thing the user should know about this update: what happened to the index
+    itself, each log skipped (and why), logs that vanished while indexing, folders that could not be read."""
+    from bandlog.text_safety import printable
+
+    lines = list(report.notices)
+    lines += [f"skipped {rel}: {reason}" for rel, reason in report.failed]
+    if report.vanished:
+        n = len(report.vanished)
+        lines.append(f"skipped {n} log{'s' if n > 1 else ''} deleted while indexing: {', '.join(report.vanished)}")
+    for folder, reason in report.unreadable_dirs:
+        lines.append(f"cannot read the folder {folder} ({reason}): its logs were not checked; sessions from it are shown as last indexed")
+    return [printable(line) for line in lines]

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.cli import build_parser
     from bandlog.commands._rep_table import print_set
     from bandlog.meta import RecordingMeta
-    from bandlog.paths import data_home, new_recording_path
+    from bandlog.paths import data_home, new_recording_path, unused_path
     from bandlog.session import RecordRequest, record_stream
     from bandlog.sim import random_spec, simulate_session
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         history = write_simulated_history(home, weeks=args.weeks, seed=DEMO_SEED)
         print(f"added {len(history)} simulated sessions over {args.weeks} weeks (both legs)")
         written.append(("simulated history", home / "recordings"))
-    report = home / "reports" / f"progress-{datetime.now():%Y-%m-%d}.html"
+    report = unused_path(home / "reports" / f"progress-{datetime.now():%Y-%m-%d}.html")  # progress never overwrites
     verb("progress", "--out", str(report))
     written.append(("progress report", report))
     written.append(("session index", home / "index.sqlite"))

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bandlog.index import load_sessions
     from bandlog.paths import data_home
+    from bandlog.text_safety import csv_safe_frame, printable
 
     home = data_home(args.data_dir)
     since = parse_since(args.since)
@@ -52,18 +53,20 @@ def run(args: argparse.Namespace) -> int:
     sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
     if args.format == "csv":
         table = sessions[[c for c, _ in COLUMNS]].assign(date=sessions["date"].dt.date)
-        table.to_csv(sys.stdout, index=False)
+        # a band typed as "=HYPERLINK(...)" stays text in a spreadsheet, and one with escapes cannot drive the terminal
+        csv_safe_frame(table, printable_text=True).to_csv(sys.stdout, index=False)
         return 0
     console = Console(width=None if sys.stdout.isatty() else 160)
     if sessions.empty:
-        console.print(f"no sessions found in {home / 'recordings'}")
+        console.print(Text(f"no sessions found in {home / 'recordings'}"))
         return 0
     table = Table(title=f"{len(sessions)} sessions", title_justify="left")
     for column, heading in COLUMNS:
         text_column = column in ("date", "exercise", "leg", "band", "path")
         table.add_column(heading, justify="left" if text_column else "right", no_wrap=column == "path")
     for record in sessions.to_dict("records"):
-        cells = [Text(_text(record[c])) for c, _ in COLUMNS]  # Text: a band named "[red]" stays literal
+        # Text: a band named "[red]" stays literal; printable: one with terminal escapes cannot drive the terminal
+        cells = [Text(printable(_text(record[c]))) for c, _ in COLUMNS]
         cells[2].stylize(LEG_STYLES.get(str(cells[2]), ""))
         table.add_row(*cells)
     console.print(table)

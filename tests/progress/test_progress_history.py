@@ -92,6 +92,17 @@ def test_plot_verb_draws_one_session(home: Path, suffix: str, capsys: pytest.Cap
     assert len(data) > 20_000
 
 
+def test_plot_verb_never_overwrites_an_existing_image_without_force(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log_path = sorted((home / "recordings").glob("*.csv"))[0]
+    out = tmp_path / "mine.png"
+    out.write_bytes(b"the user's own picture")
+    assert cli.main(["plot", str(log_path), "--out", str(out)]) == cli.ExitStatus.WRITE_FAILED
+    assert capsys.readouterr().err == f"bandlog: cannot write the chart {out}: the file already exists (add --force to overwrite it)\n"
+    assert out.read_bytes() == b"the user's own picture"
+    assert cli.main(["plot", str(log_path), "--out", str(out), "--force"]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
 def test_plot_verb_errors_are_one_sentence(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log_path = sorted((home / "recordings").glob("*.csv"))[0]
     assert cli.main(["plot", str(log_path), "--out", str(tmp_path / "x.jpg")]) == cli.ExitStatus.USAGE

@@ -4,6 +4,7 @@ the verbs' own refresh then finds every log unchanged and re-reads nothing)."""
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,31 @@ def test_an_unreadable_recording_is_reported_not_fatal(home: Path, capsys: pytes
     captured = capsys.readouterr()
     assert "bandlog: skipped recordings/garbage.csv:" in captured.err
     assert len(captured.out.strip().splitlines()) == 13
+
+
+@pytest.mark.parametrize("suffix", [".png", ".html"])
+def test_progress_never_overwrites_an_existing_file_without_force(home: Path, suffix: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = home / f"mine{suffix}"
+    out.write_bytes(b"the user's own file")
+    args = ["--data-dir", str(home), "progress", "--metric", "tut", "--out", str(out)]
+    assert cli.main(args) == cli.ExitStatus.WRITE_FAILED
+    err = capsys.readouterr().err
+    assert err == f"bandlog: cannot write the {'chart' if suffix == '.png' else 'report'} {out}: the file already exists (add --force to overwrite it)\n"
+    assert out.read_bytes() == b"the user's own file"
+    assert cli.main([*args, "--force"]) == 0
+    assert out.read_bytes() != b"the user's own file"
+
+
+def test_the_default_progress_report_gets_a_new_name_each_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):
+        assert cli.main(["--data-dir", str(home), "progress", "--metric", "tut"]) == 0
+    first = home / "reports" / f"progress-{date.today():%Y-%m-%d}.html"
+    second = first.with_name(f"{first.stem}-2.html")
+    assert sorted((home / "reports").glob("progress-*.html")) == sorted([first, second])
+    assert f"wrote {second}" in capsys.readouterr().out
+
+
+def test_progress_out_naming_a_folder_is_one_sentence(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (home / "charts.png").mkdir()
+    assert cli.main(["--data-dir", str(home), "progress", "--out", str(home / "charts.png")]) == cli.ExitStatus.USAGE
+    assert capsys.readouterr().err == f"bandlog: --out {home / 'charts.png'} is a folder; give the chart a file name\n"
