@@ -26,6 +26,8 @@ class LinkStatus:
     samples_total: int = 0
     dropped_packets: int = 0
     corrupted_packets: int = 0
+    skipped_samples: int = 0
+    """Samples that arrived but were dropped: an impossible device timestamp or a NaN/inf value."""
     reconnects: int = 0
     battery_percent: float | None = None
     message: str = ""

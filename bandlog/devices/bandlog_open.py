@@ -3,7 +3,8 @@
 Designed here (byte-for-byte spec: firmware_notes/bandlog_open_profile.md). Why this shape:
 - force and IMU are co-sampled on ONE device clock, so no cross-device alignment is needed;
 - every sample carries its own device microsecond timestamp, so lost notifications or BLE batching
-  never shift time (the decoder only unwraps the 32-bit counter), and a 7-bit per-sample sequence
+  never shift time (the decoder unwraps the 32-bit counter, and skips a sample whose timestamp its
+  neighbours contradict, see device_clock.py), and a 7-bit per-sample sequence
   number counts short losses without knowing the rate;
 - one sample is exactly 20 bytes, so it fits the default ATT MTU (23) on every central with no MTU
   negotiation (bleak cannot always request one); at the 10-200 Hz rates allowed, one notification
@@ -22,7 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
+from bandlog.devices.base import DROPPED_PACKETS, DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
+from bandlog.devices.device_clock import DeviceClock
 from bandlog.errors import ConfigError, DecodeError, ProtocolError
 from bandlog.link import GattLink, Notification
 from bandlog.motion import STANDARD_GRAVITY_MS2
@@ -228,14 +230,20 @@ def samples_to_block(samples: list[Sample], t_s: np.ndarray, t_host_s: np.ndarra
 
 
 class OpenDecoder(StreamDecoder):
-    """Samples -> blocks on the device clock (32-bit microseconds unwrapped); replies -> notices."""
+    """Samples -> blocks on the device clock; replies -> notices.
+
+    Timestamps go through a DeviceClock: the 32-bit microsecond counter is unwrapped only where a
+    wrap is real, and a stale or corrupted timestamp costs its own sample (skipped, counted), never
+    a shift of the samples after it.
+    """
+
+    counts_lost = True  # by the sample sequence number
 
     def __init__(self, rate_hz: float | None = None) -> None:
         self.rate_hz = rate_hz
+        self._clock: DeviceClock[tuple[Sample, float]] = DeviceClock(1.0 / (rate_hz or PREFERRED_RATE_HZ))
         self._first_us: int | None = None
-        self._last_raw_us = 0
         self._last_t_s = 0.0
-        self._wraps = 0
         self._next_seq: int | None = None
         self._overloaded = False
 
@@ -246,16 +254,37 @@ class OpenDecoder(StreamDecoder):
         if isinstance(packet, Reply):
             return DecodeOutput(notices=[reply_notice(packet)])
         out = DecodeOutput()
-        t_s = self._unwrap_s(packet.t_us)
-        lost = self._count_lost(packet.seq, t_s)
-        if lost > 0:
-            out.notices.append(DeviceNotice("dropped_packets", f"{lost} sample(s) missing before seq {packet.seq}", float(lost)))
-        self._next_seq = (packet.seq + 1) % SEQ_MODULO
-        self._last_t_s = t_s
-        if packet.overloaded and not self._overloaded:
-            out.notices.append(DeviceNotice("force_overload", "the load cell amplifier is at its limit"))
-        self._overloaded = packet.overloaded
-        out.blocks.append(samples_to_block([packet], np.array([t_s]), np.array([notification.t_host_s])))
+        accepted = self._clock.push(packet.t_us, (packet, notification.t_host_s))
+        skipped = self._clock.take_skipped()
+        out.skipped(skipped, "a bandlog-open timestamp disagreed with the samples around it")
+        out.clock_restarted(self._clock.take_restarts(), "bandlog-open sensor")
+        samples: list[Sample] = []
+        t_s: list[float] = []
+        t_host_s: list[float] = []
+        for timed in accepted:
+            sample, host_s = timed.item
+            if self._first_us is None:
+                self._first_us = timed.t_us
+            t = (timed.t_us - self._first_us) / 1e6
+            lost = self._count_lost(sample.seq, t) - skipped
+            skipped = 0
+            if lost > 0:
+                out.notices.append(DeviceNotice(DROPPED_PACKETS, f"{lost} sample(s) missing before seq {sample.seq}", float(lost)))
+            self._next_seq = (sample.seq + 1) % SEQ_MODULO
+            self._last_t_s = t
+            if sample.overloaded and not self._overloaded:
+                out.notices.append(DeviceNotice("force_overload", "the load cell amplifier is at its limit"))
+            self._overloaded = sample.overloaded
+            samples.append(sample)
+            t_s.append(t)
+            t_host_s.append(host_s)
+        if samples:
+            out.blocks.append(samples_to_block(samples, np.array(t_s), np.array(t_host_s)))
+        return out
+
+    def flush(self) -> DecodeOutput:
+        out = DecodeOutput()
+        out.skipped(self._clock.flush(), "the last bandlog-open timestamp had no later sample to confirm it")
         return out
 
     def _count_lost(self, seq: int, t_s: float) -> int:
@@ -267,14 +296,6 @@ class OpenDecoder(StreamDecoder):
             return by_seq
         by_time = round((t_s - self._last_t_s) * self.rate_hz) - 1
         return by_seq + SEQ_MODULO * round((by_time - by_seq) / SEQ_MODULO)
-
-    def _unwrap_s(self, t_us: int) -> float:
-        if self._first_us is None:
-            self._first_us = t_us
-        elif t_us < self._last_raw_us:
-            self._wraps += 1
-        self._last_raw_us = t_us
-        return (t_us + (self._wraps << 32) - self._first_us) / 1e6
 
 
 def reply_notice(reply: Reply) -> DeviceNotice:

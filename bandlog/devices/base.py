@@ -14,6 +14,15 @@ from typing import ClassVar, Sequence
 from bandlog.link import GattLink, Notification
 from bandlog.samples import SampleBlock, StreamInfo
 
+DROPPED_PACKETS = "dropped_packets"
+"""Notice kind: value = packets the device sent that never arrived (the session counts them)."""
+SKIPPED_SAMPLES = "skipped_samples"
+"""Notice kind: value = samples that arrived but were dropped (impossible time, non-finite value)."""
+DAMAGED_PACKETS = "damaged_packets"
+"""Notice kind: value = malformed packets the decoder threw away while keeping its place (counted)."""
+CLOCK_RESTARTED = "clock_restarted"
+"""Notice kind: the device clock stepped back and stayed there; time was continued, not rewound."""
+
 
 @dataclass(frozen=True)
 class DeviceNotice:
@@ -29,15 +38,36 @@ class DecodeOutput:
     blocks: list[SampleBlock] = field(default_factory=list)
     notices: list[DeviceNotice] = field(default_factory=list)
 
+    def skipped(self, count: int, why: str) -> None:
+        """Report samples dropped by the decoder, so the link status counts them."""
+        if count > 0:
+            self.notices.append(DeviceNotice(SKIPPED_SAMPLES, f"{count} sample(s) skipped: {why}", float(count)))
+
+    def clock_restarted(self, count: int, device: str) -> None:
+        """Report a device clock that went back and stayed back: later samples were re-placed."""
+        if count > 0:
+            message = f"the {device} clock went back and stayed back ({count}x); its samples continue one period on"
+            self.notices.append(DeviceNotice(CLOCK_RESTARTED, message, float(count)))
+
 
 class StreamDecoder(abc.ABC):
     """Sans-I/O decoder for one connection's notification stream (keeps reassembly/clock state).
 
     feed() raises bandlog.errors.DecodeError for a bad packet and stays usable for the next one.
+    Blocks never carry a non-finite value and t_s never goes back within one decoder's stream;
+    samples dropped to keep that promise are reported with a SKIPPED_SAMPLES notice.
     """
+
+    counts_lost: ClassVar[bool] = False
+    """True when the decoder reports every lost packet itself (a sample counter or clock shows it):
+    the session then does not also count the time line's jumps, which would count each loss twice."""
 
     @abc.abstractmethod
     def feed(self, notification: Notification) -> DecodeOutput: ...
+
+    def flush(self) -> DecodeOutput:
+        """The link ended: the samples still held (awaiting a later packet), so none vanish unseen."""
+        return DecodeOutput()
 
 
 @dataclass(frozen=True)
@@ -58,6 +88,9 @@ class DeviceProfile(abc.ABC):
     name_prefixes: ClassVar[tuple[str, ...]]
     measures_force: ClassVar[bool]
     measures_imu: ClassVar[bool]
+    index_timed: ClassVar[bool] = False
+    """True when samples carry no counter or clock (time = index / rate): the session then finds lost
+    notifications from their arrival times (bandlog.sources.timeline.ArrivalLossFinder)."""
 
     def __init__(self, options: StreamOptions | None = None) -> None:
         self.options = options or StreamOptions()

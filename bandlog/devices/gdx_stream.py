@@ -224,25 +224,47 @@ def _header_rows(buf: bytes | bytearray) -> int:
     return buf[head - 2] if len(buf) >= head - 1 else 0
 
 
+_LOSS_PROBLEM = "abandoned an unfinished"
+
+
 class Reassembler:
     """Joins notification fragments into packets by their length byte, resyncing after damage.
 
     feed() returns the packets a fragment completed. When a fragment cannot start a packet, or a
     partly received packet has to be abandoned, it raises DecodeError; packets that the same
     fragment completed are kept and returned by the next feed() (feed(b"") just collects them).
+
+    A lost fragment must never let the next packet's bytes complete this one (that logged rows
+    of 1.9e-38 and 9.1e-44). The device splits each packet on its own into fragments of the
+    largest size, then the rest, as Vernier's parsers assume (they cannot read two packets in one
+    notification). So a fragment that continues a packet is damaged evidence of a loss when it
+    runs past the packet's end, or when it is shorter than the largest fragment seen yet does not
+    end the packet: both the unfinished packet and that fragment are abandoned. The fragment size
+    is learnt from packets that arrived whole in several fragments, so one over-long damaged
+    notification cannot set it.
     """
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._ready: list[bytes] = []
         self._lost_rows = 0
+        self._lost_packets = 0
+        self._fragment_size = 0
+        """The device's full fragment length, from the last packet completed over several fragments."""
+        self._start_len = 0
+        """Length of the fragment that began the buffered packet (0 if it began mid-fragment)."""
+        self.only_losses = False
+        """The last feed() raised only because a fragment was lost (no damaged bytes seen): the
+        abandoned packet is a loss, counted as such (take_lost() or the packet counter)."""
 
-    def take_lost_rows(self) -> int:
-        """Rows of abandoned measurement packets whose header had arrived, since the last call.
+    def take_lost(self) -> tuple[int, int]:
+        """(packets, rows) of abandoned measurement packets whose header had arrived, since the last call.
 
-        GDX time is the sample index, so a decoder adds these to keep later samples on time.
+        GDX time is the sample index, so a decoder that cannot count losses otherwise adds these
+        rows to keep later samples on time.
         """
-        lost, self._lost_rows = self._lost_rows, 0
+        lost = (self._lost_packets, self._lost_rows)
+        self._lost_packets = self._lost_rows = 0
         return lost
 
     @property
@@ -250,20 +272,42 @@ class Reassembler:
         """Bytes of an unfinished packet held back."""
         return len(self._buffer)
 
+    def _abandon(self) -> None:
+        rows = _header_rows(self._buffer)
+        if rows:
+            self._lost_rows += rows
+            self._lost_packets += 1
+        self._buffer.clear()
+
+    def _continuation_problem(self, data: bytes) -> str | None:
+        """Why this fragment cannot be the next piece of the buffered packet, or None."""
+        if len(self._buffer) < 2 or not data:
+            return None
+        need = self._buffer[1] - len(self._buffer)
+        if len(data) > need:
+            return f"a {len(data)}-byte fragment overran the {need} bytes the packet still needed (a fragment was lost)"
+        if len(data) < need and len(data) < self._fragment_size:
+            return f"a short {len(data)}-byte last fragment left {need - len(data)} bytes missing (a fragment was lost)"
+        return None
+
     def feed(self, fragment: bytes) -> list[bytes]:
         data = bytes(fragment)
         out, self._ready = self._ready, []
         problems: list[str] = []
         if self._buffer and _starts_measurement(data):
             problems.append(f"abandoned an unfinished {len(self._buffer)}-byte packet for a new one")
-            self._lost_rows += _header_rows(self._buffer)
-            self._buffer.clear()
+            self._abandon()
+        elif self._buffer and (problem := self._continuation_problem(data)) is not None:
+            problems.append(f"abandoned an unfinished {len(self._buffer)}-byte packet: {problem}")
+            self._abandon()
+            data = b""
         pos = 0
         origin: int | None = None if self._buffer else 0
         # origin: where the buffered packet began in this fragment; None if in an earlier one
         while pos < len(data):
             if not self._buffer:
                 origin = pos
+                self._start_len = len(data) if pos == 0 else 0
             need = 2 - len(self._buffer) if len(self._buffer) < 2 else self._buffer[1] - len(self._buffer)
             self._buffer += data[pos : pos + need]
             pos = min(pos + need, len(data))
@@ -277,11 +321,14 @@ class Reassembler:
                 problems.append(f"dropped {len(data) - origin} bytes that cannot start a packet ({problem})")
                 break
             if len(self._buffer) >= 2 and len(self._buffer) == self._buffer[1]:
+                if origin is None and self._start_len:
+                    self._fragment_size = self._start_len
                 out.append(bytes(self._buffer))
                 self._buffer.clear()
+        self.only_losses = bool(problems) and all(p.startswith(_LOSS_PROBLEM) for p in problems)
         if problems:
             self._ready = out
-            raise DecodeError("GDX reassembly: " + "; ".join(problems), data)
+            raise DecodeError("GDX reassembly: " + "; ".join(problems), bytes(fragment))
         return out
 
 

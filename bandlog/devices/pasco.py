@@ -60,6 +60,8 @@ RATE_NOTICE_EVERY_S = 10.0
 class PascoDecoder(StreamDecoder):
     """Read replies -> one-sample blocks, through the RoundBook the Poller shares."""
 
+    counts_lost = True
+
     def __init__(self, book: RoundBook) -> None:
         self._book = book
         self._reported_lost = 0

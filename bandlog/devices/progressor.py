@@ -2,7 +2,8 @@
 
 Force only, fixed ~80 Hz, device microsecond timestamps (protocols.md section 1). Replies carry no
 opcode, so queries go one at a time and the next code-0 response is taken as the answer. The
-uint32 us counter wraps after about 71.6 minutes; the decoder unwraps it so t_s stays continuous.
+uint32 us counter wraps after about 71.6 minutes; the decoder unwraps it so t_s stays continuous,
+and skips (and counts) a sample whose timestamp the samples around it contradict.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import numpy as np
 
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
+from bandlog.devices.device_clock import COUNTER_SPAN_US as COUNTER_SPAN_US
+from bandlog.devices.device_clock import DeviceClock, Timed
 from bandlog.devices.progressor_codec import (
     BatteryVoltage,
     CommandResponse,
@@ -35,15 +38,17 @@ CONTROL_UUID = "7e4e1703-1ea6-40c9-9dcc-13d34ffead57"
 SAMPLE_RATE_HZ = 80.0
 """Fixed by firmware; there is no rate command."""
 REPLY_TIMEOUT_S = 3.0
-COUNTER_SPAN_US = 1 << 32
 
 
 class ProgressorDecoder(StreamDecoder):
-    """Weight packets -> force blocks in newtons on the unwrapped device clock."""
+    """Weight packets -> force blocks in newtons on the unwrapped device clock.
+
+    Timestamps go through a DeviceClock, so a stale or corrupted one is skipped instead of being
+    taken for a counter wrap; NaN/inf weights are missing samples (skipped, counted).
+    """
 
     def __init__(self) -> None:
-        self._last_us: int | None = None
-        self._wrap_us = 0
+        self._clock: DeviceClock[tuple[float, float]] = DeviceClock(1.0 / SAMPLE_RATE_HZ)
 
     def feed(self, notification: Notification) -> DecodeOutput:
         out = DecodeOutput()
@@ -53,24 +58,34 @@ class ProgressorDecoder(StreamDecoder):
         if isinstance(packet, LowPowerWarning):
             out.notices.append(DeviceNotice("low_battery", "Progressor battery low; it switches itself off soon"))
         elif isinstance(packet, WeightPacket) and len(packet):
-            out.blocks.append(self._block(packet, notification.t_host_s))
+            self._decode_weights(packet, notification.t_host_s, out)
         elif not isinstance(packet, WeightPacket):
             log.debug("ignoring %s in the Progressor stream", type(packet).__name__)
         return out
 
-    def _block(self, packet: WeightPacket, t_host_s: float) -> SampleBlock:
-        raw_us = packet.t_us.astype(np.int64)
-        previous = np.concatenate([[raw_us[0] if self._last_us is None else self._last_us], raw_us[:-1]])
-        # A drop of more than half the counter range is a wrap; smaller steps back are left alone.
-        wraps = np.cumsum(previous - raw_us > COUNTER_SPAN_US // 2)
-        unwrapped_us = raw_us + self._wrap_us + wraps * COUNTER_SPAN_US
-        self._wrap_us += int(wraps[-1]) * COUNTER_SPAN_US
-        self._last_us = int(raw_us[-1])
-        return SampleBlock(
-            t_s=unwrapped_us * 1e-6,
-            force_n=packet.weight_kg.astype(np.float64) * STANDARD_GRAVITY_MS2,
-            t_host_s=np.full(len(packet), t_host_s),
-        )
+    def flush(self) -> DecodeOutput:
+        out = DecodeOutput()
+        out.skipped(self._clock.flush(), "the last Progressor timestamp had no later sample to confirm it")
+        return out
+
+    def _decode_weights(self, packet: WeightPacket, t_host_s: float, out: DecodeOutput) -> None:
+        with np.errstate(invalid="ignore"):  # a signalling-NaN bit pattern warns when widened
+            weight_kg = packet.weight_kg.astype(np.float64)
+        finite = np.isfinite(weight_kg)
+        accepted: list[Timed[tuple[float, float]]] = []
+        for raw_us, kg in zip(packet.t_us[finite].tolist(), weight_kg[finite].tolist()):
+            accepted += self._clock.push(raw_us, (kg, t_host_s))
+        out.skipped(int(np.count_nonzero(~finite)), "the Progressor sent a NaN or infinite weight")
+        out.skipped(self._clock.take_skipped(), "a Progressor timestamp disagreed with the samples around it")
+        out.clock_restarted(self._clock.take_restarts(), "Progressor")
+        if accepted:
+            out.blocks.append(
+                SampleBlock(
+                    t_s=np.array([a.t_us for a in accepted], dtype=np.float64) * 1e-6,
+                    force_n=np.array([a.item[0] for a in accepted]) * STANDARD_GRAVITY_MS2,
+                    t_host_s=np.array([a.item[1] for a in accepted]),
+                )
+            )
 
 
 class ProgressorProfile(DeviceProfile):

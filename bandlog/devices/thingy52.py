@@ -140,7 +140,11 @@ class ThingyDecoder(StreamDecoder):
     def feed(self, notification: Notification) -> DecodeOutput:
         if notification.char_uuid.lower() != RAW_UUID:
             return DecodeOutput()
-        raw = RawMotion.from_bytes(notification.payload)
+        try:
+            raw = RawMotion.from_bytes(notification.payload)
+        except DecodeError:
+            self._index += 1  # one notification is one sample: later ones keep their time
+            raise
         block = SampleBlock(
             t_s=np.array([self._index / self.rate_hz]),
             acc_ms2=raw.acc_ms2[np.newaxis, :],
@@ -158,6 +162,7 @@ class Thingy52Profile(DeviceProfile):
     name_prefixes: ClassVar[tuple[str, ...]] = ("Thingy",)
     measures_force: ClassVar[bool] = False
     measures_imu: ClassVar[bool] = True
+    index_timed: ClassVar[bool] = True
 
     def __init__(self, options: StreamOptions | None = None) -> None:
         super().__init__(options)

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
+from bandlog.devices.base import DAMAGED_PACKETS, DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
 from bandlog.errors import ConfigError, DecodeError
 from bandlog.link import GattLink, Notification
 from bandlog.motion import STANDARD_GRAVITY_MS2
@@ -172,6 +172,9 @@ class Command:
         return cls(REG_READ, register)
 
 
+_FRAME_STARTS = (bytes((HEADER, KIND_IMU)), bytes((HEADER, KIND_REGISTER)))
+
+
 def take_frames(buffer: bytearray) -> tuple[list[bytes], int]:
     """Cut complete frames off the front of buffer, resynchronising as the vendor SDK does.
 
@@ -211,11 +214,20 @@ class WitMotionDecoder(StreamDecoder):
         self._rate_checked = False
 
     def feed(self, notification: Notification) -> DecodeOutput:
-        self._buffer.extend(notification.payload)
+        payload = notification.payload
+        cut_short = 0
+        if self._buffer and payload[:2] in _FRAME_STARTS:
+            # BLE models send one frame per notification: a fresh frame start after an incomplete
+            # frame means that frame arrived cut short; joined to this one it would decode as junk.
+            cut_short = len(self._buffer)
+            self._buffer.clear()
+        self._buffer.extend(payload)
         frames, discarded = take_frames(self._buffer)
+        discarded += cut_short
         out = DecodeOutput()
         if discarded:
-            out.notices.append(DeviceNotice("discarded_bytes", "bytes outside WitMotion frames", float(discarded)))
+            self._index += max(1, round(discarded / FRAME_LEN))  # one frame per notification was lost
+            out.notices.append(DeviceNotice(DAMAGED_PACKETS, f"{discarded} byte(s) outside WitMotion frames thrown away", 1.0))
         imu = [ImuFrame.from_bytes(f) for f in frames if f[1] == KIND_IMU]
         for frame in (f for f in frames if f[1] == KIND_REGISTER):
             reply = RegisterReply.from_bytes(frame)
@@ -269,6 +281,7 @@ class WitMotionProfile(DeviceProfile):
     name_prefixes: ClassVar[tuple[str, ...]] = ("WT",)
     measures_force: ClassVar[bool] = False
     measures_imu: ClassVar[bool] = True
+    index_timed: ClassVar[bool] = True
 
     async def start(self, link: GattLink) -> StreamInfo:
         code, rate_hz = rate_code_for(self.options.sample_rate_hz or PREFERRED_RATE_HZ)

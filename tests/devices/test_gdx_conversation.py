@@ -198,7 +198,7 @@ async def test_a_lost_fragment_costs_one_packet_and_later_samples_stay_on_time()
         except DecodeError:
             errors += 1
     got, sent = SampleBlock.concat(blocks), SampleBlock.concat(twin.sent_samples)
-    assert errors == 1
+    assert errors == 0  # a lost fragment is a dropped packet the decoder counts, not damage
     index = np.rint(got.t_s / 0.01).astype(int)
     assert len(got) == 3 * len(starts) - 3 and 30 not in index and 33 in index
     np.testing.assert_array_equal(got.force_n, sent.force_n[index])

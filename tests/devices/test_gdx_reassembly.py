@@ -42,14 +42,35 @@ def test_fragments_helper() -> None:
 
 
 @settings(max_examples=150)
+@given(st.lists(gdx_packets, min_size=1, max_size=10), st.integers(1, 255))
+def test_any_fragment_size_rebuilds_every_packet(packets: list, max_len: int) -> None:
+    # the device splits each packet on its own: full fragments, then the rest
+    out, errors = run([f for p in packets for f in fragments(bytes(p), max_len)])
+    assert errors == 0
+    assert out == [bytes(p) for p in packets]
+
+
+@settings(max_examples=150)
 @given(st.lists(gdx_packets, min_size=1, max_size=10), st.data())
-def test_random_splits_rebuild_every_packet(packets: list, data: st.DataObject) -> None:
+def test_fragments_carrying_whole_packets_back_to_back_are_split(packets: list, data: st.DataObject) -> None:
     stream = b"".join(bytes(p) for p in packets)
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=40)))
+    cuts = sorted(data.draw(st.sets(st.sampled_from(list(np.cumsum([len(bytes(p)) for p in packets]))))))
     pieces = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)]) if a < b]
     out, errors = run(pieces)
     assert errors == 0
     assert out == [bytes(p) for p in packets]
+
+
+def test_a_lost_fragment_never_lets_the_next_packet_complete_this_one() -> None:
+    # 93-byte packets arrive as 20+20+20+20+13; losing A's 2nd fragment and B's 1st once let B's
+    # 2nd complete A (20+20+20+13+20 = 93 bytes), and A's rows came out as garbage
+    a = MeasurementPacket(0b1111110, np.full((3, 6), 1.0, np.float32))
+    b = MeasurementPacket(0b1111110, np.full((3, 6), 2.0, np.float32))
+    c = MeasurementPacket(0b1111110, np.full((3, 6), 3.0, np.float32))
+    fa, fb, fc = fragments(bytes(a)), fragments(bytes(b)), fragments(bytes(c))
+    for stream in ([*fc, fa[0], *fa[2:], *fb[1:], *fc], [*fc, *fa[:-1], *fb[1:], *fc]):
+        out, errors = run(stream)
+        assert out == [bytes(c), bytes(c)] and errors >= 1
 
 
 @settings(max_examples=200)

@@ -121,14 +121,70 @@ def test_decoder_unwraps_the_microsecond_counter(start_us: int, steps_us: list[i
     while sum(sizes) < len(true_us):
         sizes.append(data.draw(st.integers(1, min(31, len(true_us) - sum(sizes)))))
     decoder = ProgressorDecoder()
-    times: list[np.ndarray] = []
+    times: list[np.ndarray] = [np.empty(0)]
     at = 0
     for size in sizes:
         chunk = true_us[at : at + size]
         out = feed(decoder, bytes(WeightPacket(np.ones(size), chunk % 2**32)))
-        times.append(out.blocks[0].t_s)
+        times += [block.t_s for block in out.blocks]
+        assert not [n for n in out.notices if n.kind == "skipped_samples"]
         at += size
-    assert np.array_equal(np.concatenate(times), true_us * 1e-6)
+    emitted = np.concatenate(times)
+    # a step across 2^32 waits for the next sample to confirm it: only the very last may be held
+    assert len(emitted) >= len(true_us) - 1
+    assert np.array_equal(emitted, true_us[: len(emitted)] * 1e-6)
+
+
+def run_samples(stamps_us: list[int], weights_kg: list[float] | None = None, per_packet: int = 1):
+    """Feed the samples in packets of per_packet; return emitted t_s, force and samples skipped."""
+    decoder = ProgressorDecoder()
+    weights = weights_kg if weights_kg is not None else [1.0] * len(stamps_us)
+    t_s: list[float] = []
+    force_n: list[float] = []
+    skipped = 0.0
+    for at in range(0, len(stamps_us), per_packet):
+        packet = WeightPacket(weights[at : at + per_packet], stamps_us[at : at + per_packet])
+        out = feed(decoder, bytes(packet))
+        t_s += [float(t) for b in out.blocks for t in b.t_s]
+        force_n += [float(f) for b in out.blocks for f in b.force_n]
+        skipped += sum(n.value or 0 for n in out.notices if n.kind == "skipped_samples")
+    return t_s, force_n, skipped
+
+
+STEP_US = 12_500
+
+
+@pytest.mark.parametrize("per_packet", [1, 3])
+@pytest.mark.parametrize(
+    ("name", "base_us", "bad"),
+    [
+        ("stale repeat", 1_000_000, lambda t: 1_000_000),
+        ("small step back", 1_000_000, lambda t: t - 20_000),
+        ("top byte zeroed past 2^31 us", 2**31 + 5_000_000, lambda t: t & 0x00FF_FFFF),
+        ("top byte corrupted upwards", 5_000_000, lambda t: t | 0x7F00_0000),
+    ],
+)
+def test_one_bad_timestamp_costs_one_sample_and_shifts_nothing(name: str, base_us: int, bad, per_packet: int) -> None:  # type: ignore[no-untyped-def]
+    good = [base_us + STEP_US * k for k in range(9)]
+    stamps = [*good[:4], bad(good[4]), *good[5:]]
+    t_s, _, skipped = run_samples(stamps, per_packet=per_packet)
+    assert t_s == [t * 1e-6 for t in good[:4] + good[5:]], name
+    assert skipped == 1
+
+
+def test_a_genuine_wrap_is_accepted_with_continuous_time() -> None:
+    true_us = [2**32 - 2 * STEP_US + STEP_US * k for k in range(6)]
+    t_s, _, skipped = run_samples([t % 2**32 for t in true_us])
+    assert t_s == pytest.approx([t * 1e-6 for t in true_us], abs=1e-9) and skipped == 0
+    assert t_s[-1] == pytest.approx((2**32 + 3 * STEP_US) * 1e-6, abs=1e-9)
+
+
+def test_non_finite_weights_are_missing_samples_not_lost_packets() -> None:
+    weights = [1.0, float("nan"), 2.0, float("inf"), -float("inf"), 3.0]
+    t_s, force_n, skipped = run_samples([STEP_US * k for k in range(6)], weights, per_packet=6)
+    assert force_n == pytest.approx(np.array([1.0, 2.0, 3.0]) * STANDARD_GRAVITY_MS2)
+    assert t_s == [0.0, 2 * STEP_US * 1e-6, 5 * STEP_US * 1e-6]
+    assert skipped == 3
 
 
 def test_decoder_converts_kg_and_reports_low_battery() -> None:
@@ -143,3 +199,15 @@ def test_decoder_converts_kg_and_reports_low_battery() -> None:
     with pytest.raises(DecodeError):
         feed(decoder, b"\x01\x09" + bytes(9))
     assert len(feed(decoder, bytes(WeightPacket([1.0], [25_000]))).blocks) == 1
+
+
+def test_a_clock_that_restarts_and_stays_back_continues_forward_and_says_so() -> None:
+    decoder = ProgressorDecoder()
+    stamps = [5_000_000 + STEP_US * k for k in range(3)] + [STEP_US * k for k in range(4)]
+    notices, t_s = [], []
+    for t_us in stamps:
+        out = feed(decoder, bytes(WeightPacket([1.0], [t_us])))
+        notices += out.notices
+        t_s += [float(t) for b in out.blocks for t in b.t_s]
+    assert [n.kind for n in notices] == ["clock_restarted"]
+    assert t_s == pytest.approx([5.0, 5.0125, 5.025, 5.0375, 5.05, 5.0625, 5.075])

@@ -74,11 +74,61 @@ def _sample_note(seq: int, t_us: int, force_raw: int = 0) -> Notification:
     return Notification(bo.DATA_UUID, payload, 0.0)
 
 
+def _run(decoder: bo.OpenDecoder, stamps_us: list[int], seqs: list[int] | None = None) -> tuple[list[float], float, float]:
+    """Feed one sample per stamp; return the emitted t_s, samples skipped and samples reported lost."""
+    t_s: list[float] = []
+    skipped = dropped = 0.0
+    for k, t_us in enumerate(stamps_us):
+        out = decoder.feed(_sample_note(k if seqs is None else seqs[k], t_us))
+        t_s += [float(t) for block in out.blocks for t in block.t_s]
+        skipped += sum(n.value or 0 for n in out.notices if n.kind == "skipped_samples")
+        dropped += sum(n.value or 0 for n in out.notices if n.kind == "dropped_packets")
+    return t_s, skipped, dropped
+
+
 def test_decoder_unwraps_the_microsecond_clock() -> None:
-    decoder = bo.OpenDecoder(rate_hz=100.0)
     start_us = 2**32 - 25_000
-    t_s = [float(decoder.feed(_sample_note(k, start_us + 10_000 * k)).blocks[0].t_s[0]) for k in range(6)]
+    t_s, skipped, dropped = _run(bo.OpenDecoder(rate_hz=100.0), [start_us + 10_000 * k for k in range(6)])
     assert t_s == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04, 0.05])
+    assert (skipped, dropped) == (0, 0)
+
+
+STEP_US = 12_500  # 80 Hz
+
+
+@pytest.mark.parametrize(
+    ("name", "bad_us"),
+    [
+        ("stale repeat", 1_000_000),
+        ("small step back", 1_005_000),
+        ("zeroed top byte", (2**31 + 1_025_000) & 0x00FF_FFFF),
+        ("top byte flipped up", (2**31 + 1_025_000) | 0xFF00_0000),
+        ("forward jump of 3 s", 2**31 + 4_025_000),
+    ],
+)
+def test_one_bad_timestamp_costs_one_sample_and_shifts_nothing(name: str, bad_us: int) -> None:
+    # 1.000000, 1.012500, <bad>, 1.037500, ... once made t jump to 4294.967 s for the rest of the set
+    base_us = 2**31 if "byte" in name or "jump" in name else 0
+    good = [base_us + 1_000_000 + STEP_US * k for k in range(8)]
+    stamps = [*good[:2], bad_us, *good[3:]]
+    t_s, skipped, dropped = _run(bo.OpenDecoder(rate_hz=80.0), stamps)
+    expected = [(t - good[0]) / 1e6 for t in good[:2] + good[3:]]
+    assert t_s == pytest.approx(expected, abs=1e-9), name
+    assert skipped == 1 and dropped == 0
+    assert np.all(np.diff(t_s) > 0)
+
+
+def test_a_genuine_wrap_is_accepted_and_time_stays_continuous() -> None:
+    good = [2**32 - 3 * STEP_US + STEP_US * k for k in range(8)]
+    t_s, skipped, _ = _run(bo.OpenDecoder(rate_hz=80.0), [t % 2**32 for t in good])
+    assert t_s == pytest.approx([(t - good[0]) / 1e6 for t in good], abs=1e-9)
+    assert skipped == 0
+
+
+def test_a_wrap_far_from_the_counter_end_is_not_a_wrap() -> None:
+    # 1.0 s, then a value that would be a wrap only if the counter were near 2^32
+    t_s, skipped, _ = _run(bo.OpenDecoder(rate_hz=80.0), [1_000_000, 1_012_500, 500, 1_025_000, 1_037_500])
+    assert t_s == pytest.approx([0.0, 0.0125, 0.025, 0.0375]) and skipped == 1
 
 
 @pytest.mark.parametrize("lost", [1, 5, 127, 128, 300])
@@ -86,6 +136,8 @@ def test_decoder_counts_lost_samples_even_past_the_7_bit_sequence(lost: int) -> 
     decoder = bo.OpenDecoder(rate_hz=100.0)
     decoder.feed(_sample_note(0, 0))
     out = decoder.feed(_sample_note(1 + lost, 10_000 * (1 + lost)))
+    if not out.blocks:  # a long step waits for the next sample to confirm it
+        out = decoder.feed(_sample_note(2 + lost, 10_000 * (2 + lost)))
     assert [(n.kind, n.value) for n in out.notices] == [("dropped_packets", float(lost))]
     assert out.blocks[0].t_s[0] == pytest.approx(0.01 * (1 + lost))
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sensors_strategies import mutated, sig_readings
 
 from bandlog.devices import sig_force as sf
+from bandlog.emulate.twins.sig_force import SigForceTwin
 from bandlog.errors import ConfigError, DecodeError
 from bandlog.link import Notification
 
@@ -65,3 +66,10 @@ def test_decoder_rejects_a_wrong_length_and_stays_usable() -> None:
 def test_profile_matches_by_service_only() -> None:
     assert sf.SigForceProfile.matches(None, ["0000185A-0000-1000-8000-00805F9B34FB"])
     assert not sf.SigForceProfile.matches("Force gauge", [])
+
+
+def test_the_twins_damage_is_a_wrong_size_the_decoder_rejects() -> None:
+    """A changed value byte could not be caught by anyone; a notification of the wrong size is."""
+    payload = bytes(sf.ForceReading(12_345))
+    with pytest.raises(DecodeError):
+        sf.SigForceDecoder().feed(Notification(sf.FORCE_UUID, SigForceTwin().damage(payload), 0.0))

@@ -84,3 +84,16 @@ def test_twin_refuses_an_invalid_configuration_and_keeps_its_own() -> None:
 @pytest.mark.parametrize(("asked_hz", "sent_hz"), [(None, 100), (100, 100), (1, 5), (2.6, 5), (57.4, 57), (500, 200)])
 def test_requested_rate_is_a_whole_hz_in_5_to_200(asked_hz: float | None, sent_hz: int) -> None:
     assert th.Thingy52Profile(StreamOptions(sample_rate_hz=asked_hz)).requested_rate_hz() == sent_hz
+
+
+def test_a_malformed_notification_is_rejected_and_keeps_the_later_samples_in_time() -> None:
+    """The twin damages a notification by cutting it short (a wrong value could not be caught)."""
+    twin = Thingy52Twin()
+    payload = bytes(th.RawMotion((1, 2, 3), (4, 5, 6), (7, 8, 9)))
+    assert len(twin.damage(payload)) == len(payload) - 1
+    decoder = th.ThingyDecoder(rate_hz=100.0)
+    decoder.feed(Notification(th.RAW_UUID, payload, 0.0))
+    with pytest.raises(DecodeError):
+        decoder.feed(Notification(th.RAW_UUID, twin.damage(payload), 0.01))
+    later = decoder.feed(Notification(th.RAW_UUID, payload, 0.02)).blocks[0]
+    assert float(later.t_s[0]) == pytest.approx(0.02)

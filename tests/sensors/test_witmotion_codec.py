@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sensors_strategies import mutated, wit_commands, wit_frames, wit_replies
 
 from bandlog.devices import witmotion as wm
+from bandlog.devices.base import DAMAGED_PACKETS
 from bandlog.errors import ConfigError, DecodeError
 from bandlog.link import Notification
 
@@ -118,7 +119,18 @@ def test_decoder_times_frames_by_index_and_reports_register_replies() -> None:
     reply = decoder.feed(_note(bytes(wm.RegisterReply(0x03, (0x09, 0, 0, 0, 0, 0, 0, 0))), 2.0))
     assert not reply.blocks and reply.notices[0].kind == "register" and reply.notices[0].value == 9.0
     junk = decoder.feed(_note(b"\x00\x01\x02", 2.1))
-    assert junk.notices[0].kind == "discarded_bytes" and junk.notices[0].value == 3.0
+    assert junk.notices[0].kind == DAMAGED_PACKETS and junk.notices[0].value == 1.0
+
+
+def test_decoder_drops_a_frame_cut_short_instead_of_joining_it_to_the_next() -> None:
+    """One frame per BLE notification: a short one followed by a fresh frame is damage, counted once."""
+    decoder = wm.WitMotionDecoder(rate_hz=100.0)
+    frames = [bytes(wm.ImuFrame((i, 0, 2048), (0, 0, 0), (0, 0, 0))) for i in range(3)]
+    outputs = [decoder.feed(_note(f, 0.01 * i)) for i, f in enumerate([frames[0], frames[1][:-1], frames[2]])]
+    acc_x = [int(round(b.acc_ms2[0, 0] / (wm.ACC_G_PER_LSB * 9.80665))) for o in outputs for b in o.blocks]
+    assert acc_x == [0, 2]
+    assert [float(b.t_s[0]) for o in outputs for b in o.blocks] == [0.0, 0.02]  # the lost frame keeps its period
+    assert [n.kind for n in outputs[2].notices] == [DAMAGED_PACKETS]
 
 
 @pytest.mark.parametrize(("arrival_hz", "warns"), [(100.0, False), (10.0, True), (1000.0, False)])
