@@ -9,7 +9,7 @@ only wires it and does no I/O of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import AsyncIterable, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -30,7 +30,27 @@ class Gap:
     reason: str = "link lost"
 
 
-SourceItem = RecordingMeta | SampleBlock | LinkStatus | Gap
+@dataclass(frozen=True)
+class Tare:
+    """The software tare, announced before its search (decided=False) and given when known.
+
+    The samples taken during the search reach the sinks untared, as they arrive, so the log holds
+    them from the first second (a crash loses at most a second); a sink that keeps them re-tares
+    them when the offset comes. The analyzer is fed them tared, once the offset is known.
+    """
+
+    offset_n: float | None = None
+    decided: bool = True
+
+
+SourceItem = RecordingMeta | SampleBlock | LinkStatus | Gap | Tare
+
+
+def tared(block: SampleBlock, offset_n: float | None) -> SampleBlock:
+    """The block with the tare offset subtracted from its force (unchanged without either)."""
+    if offset_n is None or block.force_n is None:
+        return block
+    return replace(block, force_n=block.force_n - offset_n)
 
 
 class Analyzer(Protocol):
@@ -89,6 +109,9 @@ class Sink:
     def on_gap(self, gap: Gap) -> None:
         pass
 
+    def on_tare(self, tare: Tare) -> None:
+        pass
+
     def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
         pass
 
@@ -118,18 +141,20 @@ class Pipeline:
         self.rejected: list[RejectedCandidate] = []
         self.gaps: list[Gap] = []
         self.samples_total = 0
+        self._untared: list[SampleBlock] | None = None
+        """Blocks held from the analyzer while a software tare is searched for (None: no search)."""
 
     def push(self, item: SourceItem) -> None:
         if isinstance(item, SampleBlock):
             self.samples_total += len(item)
             for sink in self.sinks:
                 sink.on_samples(item)
-            events = self.analyzer.feed(item)
-            kinematics = self.analyzer.last_kinematics()
-            if kinematics is not None:
-                for sink in self.sinks:
-                    sink.on_kinematics(kinematics)
-            self._dispatch(events)
+            if self._untared is not None:
+                self._untared.append(item)
+                return
+            self._analyze(item)
+        elif isinstance(item, Tare):
+            self._on_tare(item)
         elif isinstance(item, LinkStatus):
             for sink in self.sinks:
                 sink.on_status(item)
@@ -143,6 +168,27 @@ class Pipeline:
                 sink.on_start(item)
         else:
             raise TypeError(f"not a pipeline item: {item!r}")
+
+    def _analyze(self, block: SampleBlock) -> None:
+        events = self.analyzer.feed(block)
+        kinematics = self.analyzer.last_kinematics()
+        if kinematics is not None:
+            for sink in self.sinks:
+                sink.on_kinematics(kinematics)
+        self._dispatch(events)
+
+    def _on_tare(self, tare: Tare) -> None:
+        """Start holding the analyzer's input (search begins), or release it tared (offset known)."""
+        if not tare.decided:
+            self._untared = []
+        else:
+            if self.meta is not None:
+                self.meta = replace(self.meta, tare_offset_n=tare.offset_n)
+            held, self._untared = self._untared or [], None
+            for block in held:
+                self._analyze(tared(block, tare.offset_n))
+        for sink in self.sinks:
+            sink.on_tare(tare)
 
     def _dispatch(self, events: list[Event]) -> None:
         if not events:
@@ -160,6 +206,8 @@ class Pipeline:
     def finish(self) -> PipelineResult:
         """Flush the analyzer, tell sinks the set is over, close them (always, even on error)."""
         try:
+            if self._untared is not None:  # ended before the tare was decided: there is none
+                self._on_tare(Tare(None))
             self._dispatch(self.analyzer.finish())
             summary = self.analyzer.summary()
             for sink in self.sinks:
@@ -179,5 +227,8 @@ class Pipeline:
         except BaseException:
             for sink in self.sinks:
                 sink.close()
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:  # stop the device now (a full disk), not at interpreter exit
+                await aclose()
             raise
         return self.finish()

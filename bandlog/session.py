@@ -16,6 +16,7 @@ from bandlog.meta import RecordingMeta
 from bandlog.pipeline import Pipeline, PipelineResult, Sink
 
 if TYPE_CHECKING:
+    from bandlog.emulate.faults import Faults
     from bandlog.emulate.stack import EmulatedWorld
     from bandlog.emulate.twins.base import PeripheralTwin
     from bandlog.motion import MotionSource
@@ -44,7 +45,7 @@ def emulated_twins(motion_for_twin: "Callable[[], MotionSource]") -> "list[Perip
 
 @contextlib.asynccontextmanager
 async def maybe_emulated(
-    motion: "MotionSource | None", speed: float, *, shared_clock: bool = False
+    motion: "MotionSource | None", speed: float, *, shared_clock: bool = False, faults: "Faults | None" = None
 ) -> AsyncIterator["EmulatedWorld | None"]:
     """The emulated BLE world when a motion source is given, otherwise nothing (real adapters).
 
@@ -66,7 +67,8 @@ async def maybe_emulated(
         twins = emulated_twins(shared.view)
     else:
         twins = emulated_twins(lambda: motion)
-    async with emulated_sensors(twins, speed=speed) as world:
+    every = {twin.name: faults for twin in twins} if faults is not None else None
+    async with emulated_sensors(twins, speed=speed, faults=every) as world:
         yield world
 
 
@@ -76,6 +78,7 @@ async def record_stream(
     *,
     motion: "MotionSource | None" = None,
     speed: float = 1.0,
+    faults: "Faults | None" = None,
 ) -> PipelineResult:
     """Stream the requested sensor into a CSV log (and any live sinks) until duration or Ctrl-C.
 
@@ -89,7 +92,7 @@ async def record_stream(
 
     log_sink = CsvLogSink(request.out_path)
     pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), [log_sink, *live_sinks])
-    async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None) as world:
+    async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
         backends = None if world is None else world.backends
         if request.imu_target is not None:
             from bandlog.sources.pair import paired_stream

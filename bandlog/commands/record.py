@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from pathlib import Path
 
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.commands._recording_args import add_meta_arguments, meta_from_args
 from bandlog.errors import ConfigError
+
+EXIT_INTERRUPTED = 130
+"""The exit status of a recording stopped before it began (as bandlog.cli.ExitStatus.INTERRUPTED)."""
 
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
@@ -28,7 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="with --emulate: which simulated set to play (default: %(default)s)")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of samples (default: until Ctrl-C, or the end of the emulated set)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="log file (default: a new file under recordings/ in the data dir)")
-    parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate where it can be set")
+    parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate; a rate it cannot do is refused")
+    parser.add_argument(
+        "--faults", metavar="SPEC",
+        help="with --emulate: inject faults on every emulated sensor, e.g. drop=0.01,corrupt=0.001,disconnect_every=120"
+        " (keys: drop, corrupt, corrupt_every, disconnect_every, low_battery_at, seed)",
+    )
     parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
     add_meta_arguments(parser)
     add_live_arguments(parser)
@@ -44,8 +54,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration must be positive, not {args.duration}")
-    if not args.speed > 0:
-        raise ConfigError(f"--speed must be positive, not {args.speed}")
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise ConfigError(f"--speed must be a positive number, not {args.speed}")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigError(f"--rate must be a positive number of samples per second, not {args.rate:g}")
+    if args.faults is not None and not args.emulate:
+        raise ConfigError("--faults injects faults into emulated sensors: add --emulate")
+    faults = None
+    if args.faults is not None:
+        from bandlog.emulate.faults import parse_faults
+
+        faults = parse_faults(args.faults)
     meta = meta_from_args(args)
     if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
         raise ConfigError("--imu must name a different sensor than --device")
@@ -63,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
         tare=not args.no_tare, duration_s=duration, imu_target=args.imu,
     )
     views = live_sinks(args, meta.target_ecc_s)
-    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed))
+    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults))
+    if result.meta is None:
+        print(f"stopped before {label} was connected: no samples, no log written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print_set(
         [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
         title=f"{out.name}", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",

@@ -180,7 +180,8 @@ class EmulatedBleakClient(BaseBleakClient):
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
         self._peer = Peer(connection)
         try:
-            self.services = await self._discover()
+            with _gatt_errors():
+                self.services = await self._discover()
         except BaseException:
             await self.disconnect()
             raise
@@ -288,13 +289,22 @@ class EmulatedBleakClient(BaseBleakClient):
 
 @contextlib.contextmanager
 def _gatt_errors() -> Iterator[None]:
-    """Bumble ATT errors -> bleak's BleakGATTProtocolError (what real backends raise since 3.0)."""
+    """Bumble ATT errors -> bleak's BleakGATTProtocolError (what real backends raise since 3.0).
+
+    A link lost mid-request makes Bumble cancel the pending response: that is a BleakError (as a
+    real backend reports it), not a cancellation of the caller, which would read as Ctrl-C.
+    """
     try:
         yield
     except att.ATT_Error as error:
         raise BleakGATTProtocolError(int(error.error_code)) from error
     except core.TimeoutError as error:
         raise asyncio.TimeoutError(str(error)) from error
+    except asyncio.CancelledError as error:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the caller really is being cancelled
+        raise BleakError("the link was lost during a GATT request") from error
 
 
 def _address(text: str) -> hci.Address:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from typing import Callable
 
@@ -27,6 +28,7 @@ from bandlog.emulate.twins.base import (
     Outgoing,
     PeripheralTwin,
 )
+from bandlog.samples import SampleBlock
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,15 @@ ADVERTISING_INTERVAL_MS = 20.0
 SIG_BASE_SUFFIX = "-0000-1000-8000-00805f9b34fb"
 LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 """What a central sees when a device walks out of range: supervision timeout."""
+MAX_TICK_WORK_S = 0.05
+"""Real seconds one tick may spend generating and sending; beyond that the device clock is held back."""
+MIN_ADVANCE_S = 0.002
+SLOW_WARNING_S = 1.0
+"""Real seconds' worth of device time held back before the user is told the emulation runs slower."""
+
+TruthListener = Callable[[list[tuple[SampleBlock, bool]]], None]
+"""Called with the blocks one send carried, each with whether a drop or corruption hit it (when the
+twin made one block per notification; otherwise a fault marks every block of the send)."""
 
 
 class EmulatedPeripheral:
@@ -55,12 +66,23 @@ class EmulatedPeripheral:
         self._rng = random.Random(self.faults.seed)
         self._pending_disconnects = sorted(self.faults.disconnect_at_s)
         self._pending_corruptions = sorted(self.faults.corrupt_at_s)
+        self._next_disconnect_s = self.faults.disconnect_every_s
+        self._next_corrupt_s = self.faults.corrupt_every_s
+        self.truth_listener: TruthListener | None = None
+        """Set by a check that must see every sample sent (bench/soak.py); the twin keeps only the last ones."""
+        self._unreported: list[SampleBlock] = []
+        twin.sent_samples.listeners.append(self._unreported.append)
+        self.held_back_s = 0.0
+        """Device seconds the clock was held back because this machine could not keep up."""
+        self._advance_cap_s = math.inf
+        self._polled_s = 0.0
         self._low_battery_due = self.faults.low_battery_at_s
         self._characteristics: dict[str, gatt.Characteristic] = {}
         self._properties_by_handle: dict[int, frozenset[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closing = False
+        self._corrupt_next_send = False
 
     # -- clock -------------------------------------------------------------------------------
 
@@ -80,6 +102,8 @@ class EmulatedPeripheral:
 
     async def stop(self) -> None:
         self._closing = True
+        if self._unreported.append in self.twin.sent_samples.listeners:
+            self.twin.sent_samples.listeners.remove(self._unreported.append)
         if self._ticker is not None:
             self._ticker.cancel()
         for task in list(self._tasks):
@@ -229,13 +253,62 @@ class EmulatedPeripheral:
         while self.connection is not None:
             await asyncio.sleep(TICK_S)
             if self.connection is not None:
-                await self._tick()
+                started = self._loop.time()
+                covered_s = await self._tick()
+                self._pace(self._loop.time() - started, covered_s)
 
-    async def _tick(self) -> None:
+    def _clock_for_tick(self) -> float:
+        """Device time to poll up to: now, unless that is more than this machine managed last time.
+
+        Each tick sends everything due, so a loop that cannot process speed x rate samples per
+        second would get ever bigger bursts, block the loop (and Ctrl-C) and never catch up
+        (`record --speed 20 --rate 1000` hung). Instead the device clock is held back: the
+        emulation runs slower than asked, skips nothing, and says so once.
+        """
         now_s = self.now_s()
+        capped_s = min(now_s, self._polled_s + self._advance_cap_s)
+        if capped_s < now_s and self._t0 is not None:
+            before = self.held_back_s
+            self.held_back_s += now_s - capped_s
+            self._t0 += (now_s - capped_s) / self.speed
+            if before < SLOW_WARNING_S * self.speed <= self.held_back_s:
+                logger.warning(
+                    "emulated %s cannot keep up at %g times real time on this machine: it runs slower, skipping nothing",
+                    self.twin.name, self.speed,
+                )
+        return capped_s
+
+    def _pace(self, busy_s: float, covered_s: float) -> None:
+        """Shrink the device time one tick may cover when the tick took too long; grow it back after."""
+        if math.isnan(covered_s):
+            return
+        if busy_s > MAX_TICK_WORK_S:
+            self._advance_cap_s = max(covered_s / 2, MIN_ADVANCE_S)
+        elif busy_s < MAX_TICK_WORK_S / 4 and math.isfinite(self._advance_cap_s):
+            self._advance_cap_s *= 1.25
+
+    def _periodic_due(self, now_s: float) -> tuple[bool, bool]:
+        """(disconnect now, corrupt now) from the periodic faults; each moves on by its period."""
+        disconnect = self._next_disconnect_s is not None and now_s >= self._next_disconnect_s
+        if disconnect:
+            assert self._next_disconnect_s is not None and self.faults.disconnect_every_s is not None
+            self._next_disconnect_s += self.faults.disconnect_every_s
+        corrupt = self._next_corrupt_s is not None and now_s >= self._next_corrupt_s
+        if corrupt:
+            assert self._next_corrupt_s is not None and self.faults.corrupt_every_s is not None
+            self._next_corrupt_s += self.faults.corrupt_every_s
+        return disconnect, corrupt
+
+    async def _tick(self) -> float:
+        """Poll and send what is due; the device seconds this tick covered (NaN if it cut the link)."""
+        now_s = self._clock_for_tick()
+        covered_s, self._polled_s = max(now_s - self._polled_s, 0.0), now_s
         disconnect_now = bool(self._pending_disconnects) and now_s >= self._pending_disconnects[0]
         if disconnect_now:
             now_s = self._pending_disconnects.pop(0)
+        periodic_disconnect, periodic_corrupt = self._periodic_due(now_s)
+        self._corrupt_next_send = self._corrupt_next_send or periodic_corrupt  # lands on the next batch sent
+        disconnect_now = disconnect_now or periodic_disconnect
         if self._low_battery_due is not None and now_s >= self._low_battery_due:
             self._low_battery_due = None
             logger.info("%s: sending low-battery warning", self.twin.name)
@@ -245,6 +318,8 @@ class EmulatedPeripheral:
             logger.info("%s: injected link loss at device time %.3f s", self.twin.name, now_s)
             await self._drain(self.connection)
             await self._disconnect(LINK_LOSS_REASON)
+            return math.nan  # a tick that waits for the link to go says nothing about keeping up
+        return covered_s
 
     async def _drain(self, connection: Connection) -> None:
         """Let notifications already handed to Bumble's host reach the air first.
@@ -259,22 +334,25 @@ class EmulatedPeripheral:
             await asyncio.wait_for(queue.drain(connection.handle), 1.0)
 
     async def _send(self, outgoing: list[Outgoing], *, streaming: bool, now_s: float | None = None) -> None:
+        sent, self._unreported[:] = list(self._unreported), []
         connection = self.connection
         if connection is None or not outgoing:
+            self._report(sent, [bool(outgoing)] * len(outgoing))  # a batch due with no link is lost
             return
-        corrupt_first = (
-            streaming and now_s is not None and bool(self._pending_corruptions) and now_s >= self._pending_corruptions[0]
-        )
+        hit = [False] * len(outgoing)
+        corrupt_first = streaming and self._corrupt_due(now_s, len(outgoing))
         if corrupt_first:
-            self._pending_corruptions.pop(0)
+            self._pending_corruptions = [t for t in self._pending_corruptions if now_s is None or t > now_s]
         for index, item in enumerate(outgoing):
             payload = item.payload
             if streaming and self.faults.drop_fraction > 0 and self._rng.random() < self.faults.drop_fraction:
                 self.dropped_total += 1
+                hit[index] = True
                 continue
             if corrupt_first and index == 0:
-                payload = self.faults.corrupt(payload)
+                payload = (self.faults.corrupt or self.twin.damage)(payload)
                 self.corrupted_total += 1
+                hit[index] = True
                 logger.info("%s: corrupted a notification at device time %.3f s", self.twin.name, now_s)
             characteristic = self._characteristics.get(item.char_uuid.lower())
             if characteristic is None:
@@ -283,6 +361,24 @@ class EmulatedPeripheral:
             if len(payload) > connection.att_mtu - 3:
                 logger.warning("%s: %d-byte notification exceeds the ATT MTU and is truncated", self.twin.name, len(payload))
             await self.device.notify_subscriber(connection, characteristic, payload)
+        self._report(sent, hit)
+
+    def _corrupt_due(self, now_s: float | None, notifications: int) -> bool:
+        """Whether this batch's first notification is damaged: a timed, periodic or random corruption."""
+        due = self._corrupt_next_send or (
+            now_s is not None and bool(self._pending_corruptions) and now_s >= self._pending_corruptions[0]
+        )
+        self._corrupt_next_send = False
+        if not due and self.faults.corrupt_fraction > 0:
+            due = self._rng.random() < 1.0 - (1.0 - self.faults.corrupt_fraction) ** notifications
+        return due
+
+    def _report(self, blocks: list[SampleBlock], hit: list[bool]) -> None:
+        if self.truth_listener is None or not blocks:
+            return
+        if len(blocks) != len(hit):  # not one block per notification: a fault taints the whole send
+            hit = [any(hit)] * len(blocks)
+        self.truth_listener(list(zip(blocks, hit)))
 
     def _spawn(self, coroutine: object) -> None:
         task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]

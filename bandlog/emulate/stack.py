@@ -155,6 +155,9 @@ async def emulated_sensors(
     known = {t.name for t in twins} | {t.profile_key for t in twins}
     if unknown := sorted(set(faults) - known):
         raise ConfigError(f"faults given for unknown emulated sensors: {', '.join(unknown)}")
+    bumble_log = logging.getLogger("bumble")
+    if bumble_log.level == logging.NOTSET:  # the virtual link's teardown chatter is not the user's news
+        bumble_log.setLevel(logging.ERROR)
     world = EmulatedWorld(speed)
     try:
         await world.start()

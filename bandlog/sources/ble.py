@@ -1,6 +1,6 @@
 """The live BLE source: find a supported sensor, stream it, survive link drops.
 
-    async for item in stream("gdx-for", duration_s=60):   # RecordingMeta, SampleBlock, LinkStatus, Gap
+    async for item in stream("gdx-for", duration_s=60):   # RecordingMeta, SampleBlock, LinkStatus, Gap, Tare
         pipeline.push(item)
 
 Real adapters and the emulated world run the same code; pass `backends=world.backends` for the
@@ -103,7 +103,11 @@ async def stream(
     reconnect_timeout_s: float = 60.0,
     host_t0_s: float | None = None,
 ) -> AsyncIterator[SourceItem]:
-    """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus and Gap items.
+    """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus, Gap and Tare items.
+
+    The meta comes as soon as the sensor streams, before any tare: with a software tare, the
+    samples of its search come untared between Tare(decided=False) and the Tare with the offset
+    (later samples come tared), so a log can hold them from the first second.
 
     t_host_s counts from host_t0_s (a time.monotonic() value; default: when the stream starts), so
     streams of several sensors given the same value share one host time base.
@@ -113,7 +117,7 @@ async def stream(
     ConnectionLostError only after reconnecting failed for reconnect_timeout_s, having yielded
     everything received before.
     """
-    from bandlog.sources.ble_session import BleSession
+    from bandlog.sources.ble_session import STOP_TIMEOUT_S, USER_STOP_TIMEOUT_S, BleSession
 
     session = BleSession(
         target,
@@ -139,8 +143,10 @@ async def stream(
         _uncancel()
         logger.info("stream cancelled: stopping %s", target)
     finally:
-        await session.close()
+        await session.close(USER_STOP_TIMEOUT_S if stopped_by == "stopped by user" else STOP_TIMEOUT_S)
     if session.started:
+        for item in session.leftover():
+            yield item
         yield session.ended(stopped_by)
 
 

@@ -20,16 +20,16 @@ import numpy as np
 from bleak.exc import BleakError
 
 from bandlog.devices import get_profile
-from bandlog.devices.base import DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
+from bandlog.devices.base import DAMAGED_PACKETS, DROPPED_PACKETS, SKIPPED_SAMPLES, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.errors import BandlogError, ConfigError, ConnectionLostError, DecodeError, ProtocolError
 from bandlog.link import Notification
 from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, SourceItem
+from bandlog.pipeline import Gap, SourceItem, Tare, tared
 from bandlog.samples import SampleBlock, StreamInfo
 from bandlog.sources.ble import Backends, find_device
 from bandlog.sources.ble_link import BleakLink, connect
 from bandlog.sources.tare import SoftwareTare
-from bandlog.sources.timeline import Timeline
+from bandlog.sources.timeline import ArrivalLossFinder, Timeline
 from bandlog.status import LinkState, LinkStatus
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ FIRST_CONNECT_WINDOW_S = 20.0
 STALL_TIMEOUT_S = 5.0
 """No notification for this long while streaming counts as a lost link (the device went silent)."""
 STOP_TIMEOUT_S = 3.0
+USER_STOP_TIMEOUT_S = 0.4
+"""After Ctrl-C the user waits: stopping the device and disconnecting get this long each, not STOP_TIMEOUT_S."""
 STATUS_EVERY_S = 1.0
 BACKOFF_S = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
 """Delays before successive reconnect attempts (the last repeats until the reconnect deadline)."""
@@ -78,6 +80,7 @@ class BleSession:
         self.samples_total = 0
         self.dropped = 0
         self.corrupted = 0
+        self.skipped = 0
         self.reconnects = 0
         self.battery_percent: float | None = None
         self._device: Any = None
@@ -86,8 +89,19 @@ class BleSession:
         self._link: BleakLink | None = None
         self._decoder: StreamDecoder | None = None
         self._tare_offset_n: float | None = None
+        self._tarer: SoftwareTare | None = None
+        """The software tare while it searches; samples pass untared until it decides."""
         self._timeline = Timeline()
+        self._finder: ArrivalLossFinder | None = None
+        """For sensors timed by sample index: finds lost notifications from arrival times."""
+        self._held: SampleBlock | None = None
+        """Samples the finder holds until their dating is settled."""
         self._in_bad_run = False
+        self._damage_credit = 0
+        """Damaged packets counted but not yet followed by a placed sample: the gap they leave in the
+        sample counter or the time line is the same packet, so it is not counted again as dropped."""
+        self._sample_after_damage = True
+        self._duration_reached = False
         self._lost_at_s: float | None = None
         self._rate_window: collections.deque[tuple[float, int]] = collections.deque()
         self._state = LinkState.SCANNING
@@ -98,7 +112,8 @@ class BleSession:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> list[SourceItem]:
-        """Scan, connect, start, tare; returns the RecordingMeta and any samples taken meanwhile."""
+        """Scan, connect, start (and a hardware tare); the RecordingMeta, a Tare(decided=False)
+        when a software tare will search the first samples (pump() feeds it), and a status."""
         logger.info("scanning for %r", self.target)
         self._device, key = await find_device(self.target, timeout_s=self.scan_timeout_s, backends=self.backends)
         self._profile_cls = get_profile(key)
@@ -110,21 +125,18 @@ class BleSession:
         assert self._profile is not None and self._link is not None
         start_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         info = self._info
-        pending: list[SourceItem] = []
+        search: list[SourceItem] = []
         if self.tare:
             if await self._profile.tare(self._link):
                 info = replace(info, hardware_tare=True)
             else:
-                tarer = SoftwareTare()
-                while not tarer.done and not self.finished:
-                    for item in await self._next_items():
-                        pending.append(item)
-                        if isinstance(item, SampleBlock):
-                            tarer.feed(item)
-                self._tare_offset_n = tarer.offset_n
+                # The log opens now and takes the search's samples untared as they come (a crash
+                # during the search loses at most a second); the offset follows as a Tare item.
+                self._tarer = SoftwareTare()
+                search.append(Tare(decided=False))
         self.started = True
-        meta = replace(self.meta, start_utc=start_utc, stream=info, tare_offset_n=self._tare_offset_n)
-        return [meta, *self._finalise(pending), self._status(force=True)]
+        meta = replace(self.meta, start_utc=start_utc, stream=info)
+        return [meta, *search, self._status(force=True)]
 
     async def pump(self) -> list[SourceItem]:
         """Wait for the next notifications (or handle a lost link); the items they produce."""
@@ -132,8 +144,8 @@ class BleSession:
         status = self._status()
         return items + ([status] if status is not None else [])
 
-    async def close(self) -> None:
-        """Stop the device and disconnect; never raises for a link that is already gone."""
+    async def close(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop the device and disconnect (each within timeout_s); never raises for a link already gone."""
         link, profile = self._link, self._profile
         self._link = None
         self.finished = True
@@ -141,10 +153,10 @@ class BleSession:
             return
         if profile is not None and link.is_connected:
             try:
-                await asyncio.wait_for(profile.stop(link), STOP_TIMEOUT_S)
+                await asyncio.wait_for(profile.stop(link), timeout_s)
             except _RECOVERABLE as error:
-                logger.warning("could not stop %s cleanly: %s", self.device_name, error)
-        await _disconnect(link)
+                logger.warning("could not stop %s cleanly: %s", self.device_name, str(error) or f"no answer within {timeout_s:g} s")
+        await _disconnect(link, timeout_s)
         logger.info("closed the link to %s", self.device_name)
 
     # -- connecting --------------------------------------------------------------------------
@@ -156,6 +168,7 @@ class BleSession:
         try:
             profile = self._profile_cls(self.options)
             info = await profile.start(link)
+            _check_rate(self.options.sample_rate_hz, info, self.device_name)
         except BaseException:
             await _disconnect(link)
             raise
@@ -165,6 +178,10 @@ class BleSession:
         self._link, self._profile = link, profile
         self._decoder = profile.new_decoder(self._info)
         self._timeline.new_connection(info.sample_rate_hz)
+        if profile.index_timed and info.sample_rate_hz:
+            if self._finder is None or self._finder.period_s != 1.0 / info.sample_rate_hz:
+                self._finder = ArrivalLossFinder(1.0 / info.sample_rate_hz)
+            self._finder.new_connection()
         if info.battery_percent is not None:
             self.battery_percent = info.battery_percent
         self._state = LinkState.STREAMING
@@ -202,6 +219,7 @@ class BleSession:
         return [status] if status is not None else []
 
     async def _on_link_lost(self, reason: BandlogError) -> list[SourceItem]:
+        flushed = self._flush()
         link, self._link = self._link, None
         if link is not None:
             await _disconnect(link)
@@ -212,7 +230,7 @@ class BleSession:
         self._state = LinkState.RECONNECTING
         self._message = str(reason)
         status = self._status(force=True)
-        return [status] if status is not None else []
+        return flushed + ([status] if status is not None else [])
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -228,7 +246,39 @@ class BleSession:
         blocks = self._decode(notifications)
         if not blocks:
             return []
-        return self._place(SampleBlock.concat(blocks), notifications[0], notifications[-1])
+        block = SampleBlock.concat(blocks)
+        if self._finder is None:
+            return self._place(block, notifications[0].t_host_s, notifications[-1].t_host_s)
+        held = block if self._held is None else SampleBlock.concat([self._held, block])
+        host_s = held.t_host_s if held.t_host_s is not None else np.full(len(held), notifications[-1].t_host_s)
+        released = self._finder.feed(block.t_s, host_s[len(held) - len(block):])
+        self._held = held.slice(released.count, len(held))
+        if released.lost:
+            self.dropped += released.lost
+            logger.warning("%d notification(s) from %s never arrived (found from arrival times)", released.lost, self.device_name)
+        if not released.count:
+            return []
+        out = replace(held.slice(0, released.count), t_s=released.t_device_s)
+        return self._place(out, float(host_s[0]), float(host_s[released.count - 1]))
+
+    def _flush(self) -> list[SourceItem]:
+        """The link ended: what the decoder and the loss finder still hold, placed (nothing is lost unseen)."""
+        blocks: list[SampleBlock] = []
+        if self._decoder is not None:
+            output = self._decoder.flush()
+            blocks.extend(b for b in output.blocks if len(b))
+            for notice in output.notices:
+                self._on_notice(notice)
+        if self._finder is not None and self._held is not None and len(self._held):
+            released = self._finder.flush()
+            blocks.insert(0, replace(self._held, t_s=released.t_device_s))
+        self._held = None
+        blocks = [b for b in blocks if len(b)]
+        if not blocks:
+            return []
+        block = SampleBlock.concat(blocks)
+        host_s = block.t_host_s if block.t_host_s is not None else np.zeros(len(block))
+        return self._place(block, float(host_s[0]), float(host_s[-1]))
 
     def _decode(self, notifications: list[Notification]) -> list[SampleBlock]:
         assert self._decoder is not None
@@ -241,6 +291,8 @@ class BleSession:
                 # until the decoder resynchronises): a run of failures counts as one bad packet.
                 if not self._in_bad_run:
                     self.corrupted += 1
+                    self._damage_credit += 1
+                    self._sample_after_damage = False
                     logger.warning("skipped a bad packet from %s: %s", self.device_name, error)
                 else:
                     logger.debug("skipped the rest of a bad packet: %s", error)
@@ -248,6 +300,7 @@ class BleSession:
                 continue
             self._in_bad_run = False
             blocks.extend(block for block in output.blocks if len(block))
+            self._sample_after_damage = self._sample_after_damage or any(len(b) for b in output.blocks)
             for notice in output.notices:
                 self._on_notice(notice)
         return blocks
@@ -255,43 +308,66 @@ class BleSession:
     def _on_notice(self, notice: DeviceNotice) -> None:
         if "battery" in notice.kind and notice.value is not None:
             self.battery_percent = float(notice.value)
-        if notice.kind in ("dropped", "dropped_packets") and notice.value is not None:
-            self.dropped += int(notice.value)
+        if notice.kind in ("dropped", DROPPED_PACKETS) and notice.value is not None:
+            self._count_dropped(int(notice.value))
+        if notice.kind == DAMAGED_PACKETS and notice.value is not None:
+            self.corrupted += int(notice.value)
+        if notice.kind == SKIPPED_SAMPLES and notice.value is not None:
+            self.skipped += int(notice.value)
         if "low" in notice.kind:
             self._message = notice.message or "battery low"
         logger.info("%s says %s: %s %s", self.device_name, notice.kind, notice.message, "" if notice.value is None else notice.value)
 
-    def _place(self, block: SampleBlock, first: Notification, last: Notification) -> list[SourceItem]:
+    def _place(self, block: SampleBlock, first_host_s: float, last_host_s: float) -> list[SourceItem]:
         """Shift device time onto the session time line; a Gap first after a reconnect."""
-        placed = self._timeline.place(block.t_s, first.t_host_s, last.t_host_s)
-        self.dropped += placed.jumps
+        placed = self._timeline.place(block.t_s, first_host_s, last_host_s)
+        if self._finder is None and not (self._decoder is not None and self._decoder.counts_lost):
+            self._count_dropped(placed.jumps)  # each jump is at least one lost notification
+        if self._sample_after_damage:
+            self._damage_credit = 0
         gap: list[SourceItem] = [] if placed.gap is None else [Gap(*placed.gap)]
         return [*gap, replace(block, t_s=placed.t_s)]
 
+    def _count_dropped(self, packets: int) -> None:
+        """Packets missing from the stream, less those already counted as damaged."""
+        credit = min(self._damage_credit, packets)
+        self._damage_credit -= credit
+        self.dropped += packets - credit
+
     def _finalise(self, items: list[SourceItem]) -> list[SourceItem]:
-        """Apply the tare and the duration limit; count what leaves."""
+        """Apply the tare (or feed its search) and the duration limit; count what leaves."""
         out: list[SourceItem] = []
         for item in items:
             if isinstance(item, SampleBlock):
                 if self.finished:
                     continue
-                item = self._tared(item)
                 if self.duration_s is not None and item.t_s[-1] >= self.duration_s:
                     item = item.slice(0, int(np.searchsorted(item.t_s, self.duration_s, side="left")))
-                    self.finished = True
+                    self.finished = self._duration_reached = True
                 if len(item) == 0:
                     continue
                 self.samples_total += len(item)
                 self._rate_window.append((time.monotonic(), len(item)))
+                if self._tarer is not None:
+                    out.append(item)
+                    if self._tarer.feed(item):
+                        self._tare_offset_n, self._tarer = self._tarer.offset_n, None
+                        out.append(Tare(self._tare_offset_n))
+                    continue
+                item = tared(item, self._tare_offset_n)
             out.append(item)
         return out
 
-    def _tared(self, block: SampleBlock) -> SampleBlock:
-        if self._tare_offset_n is None or block.force_n is None:
-            return block
-        return replace(block, force_n=block.force_n - self._tare_offset_n)
-
     # -- status ------------------------------------------------------------------------------
+
+    def leftover(self) -> list[SourceItem]:
+        """After close(): the samples still held (the user stopped mid-stream), tared and counted;
+        none once the duration was reached (those lie beyond it)."""
+        was_finished, self.finished = self.finished, False
+        try:
+            return self._finalise(self._flush()) if not self._duration_reached else []
+        finally:
+            self.finished = was_finished
 
     def ended(self, message: str) -> LinkStatus:
         """The last status of a stream that ended normally (duration reached or stopped)."""
@@ -305,7 +381,7 @@ class BleSession:
         if not self.started:
             return None
         now_s = time.monotonic()
-        key = (self._state, self.dropped, self.corrupted, self.reconnects, self.battery_percent, self._message)
+        key = (self._state, self.dropped, self.corrupted, self.skipped, self.reconnects, self.battery_percent, self._message)
         if not force and key == self._last_status_key and now_s - self._last_status_s < STATUS_EVERY_S:
             return None
         while self._rate_window and self._rate_window[0][0] < now_s - STATUS_EVERY_S:
@@ -319,14 +395,32 @@ class BleSession:
             samples_total=self.samples_total,
             dropped_packets=self.dropped,
             corrupted_packets=self.corrupted,
+            skipped_samples=self.skipped,
             reconnects=self.reconnects,
             battery_percent=self.battery_percent,
             message=self._message,
         )
 
 
-async def _disconnect(link: BleakLink) -> None:
+RATE_TOLERANCE = 0.01
+"""A device may round the rate asked for (a whole number of microseconds per sample); 1 % is rounding."""
+
+
+def _check_rate(asked_hz: float | None, info: StreamInfo, device: str) -> None:
+    """Refuse a rate the sensor did not take, instead of recording at another one without a word."""
+    if asked_hz is None:
+        return
+    got_hz = info.sample_rate_hz
+    if got_hz is None:
+        raise ConfigError(f"{device} sets its own sample rate, so --rate {asked_hz:g} cannot be honoured; leave --rate out")
+    if abs(got_hz - asked_hz) > RATE_TOLERANCE * asked_hz:
+        raise ConfigError(
+            f"{device} cannot sample at {asked_hz:g} Hz (it would run at {got_hz:g} Hz); ask for a rate it supports or leave --rate out"
+        )
+
+
+async def _disconnect(link: BleakLink, timeout_s: float = STOP_TIMEOUT_S) -> None:
     try:
-        await asyncio.wait_for(link.client.disconnect(), STOP_TIMEOUT_S)
+        await asyncio.wait_for(link.client.disconnect(), timeout_s)
     except _RECOVERABLE as error:
         logger.warning("disconnect from %s did not complete cleanly: %s", link.client.address, error)

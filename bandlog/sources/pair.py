@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 from bandlog.devices.base import StreamOptions
 from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
+from bandlog.pipeline import Gap, Tare, tared
 from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 from bandlog.sources.ble import Backends, stream
 from bandlog.sources.clock_sync import ClockAligner
@@ -161,6 +161,8 @@ class _Pair:
         self.imu = _Device(IMU)
         self.meta_sent = False
         self.force_tare_n: float | None = None
+        self.untared_force: list[SampleBlock] | None = None
+        """Force blocks held while the force sensor's software tare searches (None: no search)."""
 
     def device(self, role: str) -> _Device:
         return self.force if role == FORCE else self.imu
@@ -173,6 +175,11 @@ class _Pair:
         out: list[SourceItem] = []
         if isinstance(item, RecordingMeta):
             device.meta = item
+        elif isinstance(item, Tare):
+            if role == FORCE:
+                out += self._force_tare(item)
+        elif isinstance(item, SampleBlock) and role == FORCE and self.untared_force is not None:
+            self.untared_force.append(item)
         elif isinstance(item, SampleBlock):
             (self.merger.add_force if role == FORCE else self.merger.add_imu)(item)
             out += self.merger.release()
@@ -185,7 +192,20 @@ class _Pair:
             return self._with_meta(out) + [self.status()]
         return self._with_meta(out)
 
+    def _force_tare(self, tare: Tare) -> list[SourceItem]:
+        """The merged log carries tared force only: hold force during the search, then tare it."""
+        if not tare.decided:
+            self.untared_force = []
+            return []
+        held, self.untared_force = self.untared_force or [], None
+        self.force_tare_n = tare.offset_n
+        for block in held:
+            self.merger.add_force(tared(block, tare.offset_n))
+        return self.merger.release()
+
     def finish(self) -> list[SourceItem]:
+        if self.untared_force is not None:  # the recording ended before the tare was decided
+            self._force_tare(Tare(None))
         out = self._with_meta(self.merger.release(final=True))
         if self.meta_sent or out:
             out.append(self.status(final=True))
@@ -213,7 +233,7 @@ class _Pair:
         return replace(
             imu_meta,
             stream=info,
-            tare_offset_n=force_meta.tare_offset_n if force_meta is not None else None,
+            tare_offset_n=self.force_tare_n,
             extra=extra,
         )
 
@@ -246,6 +266,7 @@ class _Pair:
             samples_total=self.merger.samples_out,
             dropped_packets=sum(s.dropped_packets for s in parts),
             corrupted_packets=sum(s.corrupted_packets for s in parts),
+            skipped_samples=sum(s.skipped_samples for s in parts),
             reconnects=sum(s.reconnects for s in parts),
             battery_percent=min(batteries) if batteries else None,
             message=f"{per_device}; {self._clock_message()}",

@@ -79,7 +79,7 @@ class PairMerger:
 
     def force_gap(self, gap: Gap) -> list[SourceItem]:
         """The force device reconnected: release what the old segment covers, then start a new one."""
-        out = self.release()
+        out = self.release(segment_end=True)
         self.aligner.new_force_segment()
         self._force_segment_start_s = None
         self._force_t.clear()
@@ -89,7 +89,7 @@ class PairMerger:
 
     def imu_gap(self, gap: Gap) -> list[SourceItem]:
         """The IMU reconnected: what is still held from before cannot get force any more."""
-        out = self.release()
+        out = self.release(segment_end=True)
         self._drop_held("motion sensor link lost")
         self._open_gap(gap.start_s, "motion sensor link lost")
         self.aligner.new_imu_segment()
@@ -103,24 +103,27 @@ class PairMerger:
             return False
         return float(self.aligner.force_time(self._held[-1].t_s[-1])) > float(self._force_t[-1][-1])
 
-    def release(self, final: bool = False) -> list[SourceItem]:
+    def release(self, final: bool = False, segment_end: bool = False) -> list[SourceItem]:
         """Merged blocks and Gaps for every held IMU sample that can be settled now, in time order.
 
         final: the recording is over, so samples still waiting for force never get it.
+        segment_end: a link was lost, so its segment is settled now, aligned or not (held samples
+        used to be dropped instead: a link loss before the first reps emptied the whole log).
         """
+        settle = final or segment_end
         if not self._held or not self.aligner.ready:
             if final:
                 self._drop_held("recording ended before the force arrived")
             return []
         held = SampleBlock.concat(list(self._held))
-        if not self.aligner.confident and not final and held.t_s[-1] - held.t_s[0] < ALIGN_WAIT_S:
+        if not self.aligner.confident and not settle and held.t_s[-1] - held.t_s[0] < ALIGN_WAIT_S:
             return []
         if not self.aligner.confident and not self._fallback_logged:
             self._fallback_logged = True
             logger.warning("no reps to align the clocks on yet: force placed by host arrival times (tens of ms off)")
         force_t, force_v = self._force()
         wanted = self.aligner.force_time(held.t_s)
-        status = self._coverage(wanted, force_t, held.t_s, final)
+        status = self._coverage(wanted, force_t, held.t_s, settle)
         settled = len(status) if np.all(status != WAIT) else int(np.argmax(status == WAIT))
         out: list[SourceItem] = []
         start = 0

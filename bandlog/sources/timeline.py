@@ -68,3 +68,134 @@ class Timeline:
         span_host_s = t_host_s - self._anchor[1]
         if span_device_s >= MIN_RATIO_SPAN_S and span_host_s > 0:
             self.ratio = span_device_s / span_host_s
+
+
+LOSS_TOLERANCE = 0.25
+"""Share of a notification's duration the arrival lead may fall short of and still count as a loss."""
+SUSTAIN_HOST_S = 0.25
+"""Host seconds a lead must last before it counts (BLE batches notifications per connection interval)."""
+BASELINE_HOST_S = 3.0
+"""Host seconds of released samples whose promptest arrival sets the expected lateness."""
+RATIO_SPAN_S = 2.0
+"""Device seconds of a connection's stream needed before its clock ratio is trusted for loss finding."""
+MAX_JITTER_PERIODS = 3.0
+"""Median lateness beyond the promptest, in periods, above which one lost notification cannot be told
+from arrival jitter (an emulation far faster than real time sends in bursts of many samples)."""
+
+
+@dataclass(frozen=True)
+class Released:
+    """Held samples let go: how many (from the front), their corrected device times, losses found."""
+
+    count: int
+    t_device_s: np.ndarray
+    lost: int
+
+
+class ArrivalLossFinder:
+    """Lost notifications of a stream with no counter and no clock, found from host arrival times.
+
+    Such a sensor (Thingy:52, WitMotion) is timed by sample index, so one lost notification dates
+    every later sample a period early without a word. Each sample's lateness, arrival time x clock
+    ratio minus its index time, stays near the promptest recent one; after a loss every later sample
+    is a period later still. A lead counts only when every sample for SUSTAIN_HOST_S is at least
+    (1 - LOSS_TOLERANCE) periods behind the baseline, so arrival jitter and per-interval batching
+    below a period pass. Samples are held that long so the loss is dated where it happened; the
+    ratio is measured on the corrected times (an emulated sensor runs faster than real time).
+    """
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = period_s
+        self.ratio: float | None = None
+        self.lost_total = 0
+        self._shift_s = 0.0
+        self._held_dev = np.empty(0)
+        self._held_host = np.empty(0)
+        self._done_dev = np.empty(0)
+        self._done_host = np.empty(0)
+        self._anchor: tuple[float, float] | None = None
+        self._sums = np.zeros(5)
+        """Least-squares sums (n, x, y, xx, xy) of this connection's released (host, device) times."""
+
+    def new_connection(self) -> None:
+        """The device clock restarted: lateness starts afresh (call flush() first)."""
+        self._shift_s = 0.0
+        self._done_dev = self._done_host = np.empty(0)
+        self._anchor = None
+        self._sums = np.zeros(5)
+
+    def feed(self, t_device_s: np.ndarray, t_host_s: np.ndarray) -> Released:
+        """Hold these samples; release those whose dating is settled."""
+        self._held_dev = np.concatenate([self._held_dev, np.asarray(t_device_s, dtype=np.float64)])
+        self._held_host = np.concatenate([self._held_host, np.asarray(t_host_s, dtype=np.float64)])
+        if self._anchor is None and len(self._held_dev):
+            self._anchor = (float(self._held_dev[0]), float(self._held_host[0]))
+        if self.ratio is None:  # not measured yet: nothing to judge arrivals by
+            return self.flush()
+        parts_dev: list[np.ndarray] = []
+        released = lost = 0
+        while len(self._held_dev):
+            late = self._lateness(self._held_dev + self._shift_s, self._held_host)
+            baseline = self._baseline()
+            threshold = baseline + (1.0 - LOSS_TOLERANCE) * self.period_s
+            prompt = np.flatnonzero(late < threshold)
+            if len(prompt):  # nothing before a prompt sample can have been lost
+                n = int(prompt[-1]) + 1
+            elif not self._resolvable(baseline):
+                n = len(self._held_dev)
+            elif self._held_host[-1] - self._held_host[0] >= SUSTAIN_HOST_S:
+                steps = max(1, int(np.floor((late.min() - baseline) / self.period_s + LOSS_TOLERANCE)))
+                # a sample clearly less late than the lead (jitter) came before the loss: it goes first
+                before = np.flatnonzero(late < baseline + (steps - LOSS_TOLERANCE / 2) * self.period_s)
+                split = int(before[-1]) + 1 if len(before) else 0
+                if split:
+                    parts_dev.append(self._take(split))
+                    released += split
+                self._shift_s += steps * self.period_s
+                lost += steps
+                continue
+            else:
+                break
+            parts_dev.append(self._take(n))
+            released += n
+        self.lost_total += lost
+        t_dev = np.concatenate(parts_dev) if parts_dev else np.empty(0)
+        return Released(released, t_dev, lost)
+
+    def flush(self) -> Released:
+        """Release everything held (the link ended: no later arrival can date a loss now)."""
+        n = len(self._held_dev)
+        return Released(n, self._take(n), 0)
+
+    def _take(self, n: int) -> np.ndarray:
+        dev = self._held_dev[:n] + self._shift_s
+        host = self._held_host[:n]
+        self._held_dev, self._held_host = self._held_dev[n:], self._held_host[n:]
+        keep = self._done_host >= (host[-1] - BASELINE_HOST_S if n else -np.inf)
+        self._done_dev = np.concatenate([self._done_dev[keep], dev])
+        self._done_host = np.concatenate([self._done_host[keep], host])
+        if n and self._anchor is not None:
+            # the slope of device time against arrival time, fitted by least squares: jitter averages out
+            x, y = host - self._anchor[1], dev - self._anchor[0]
+            self._sums += np.array([len(x), x.sum(), y.sum(), (x * x).sum(), (x * y).sum()])
+            count, sx, sy, sxx, sxy = self._sums
+            spread = count * sxx - sx * sx
+            if float(y[-1]) >= RATIO_SPAN_S and spread > 0:
+                self.ratio = float((count * sxy - sx * sy) / spread)
+        return dev
+
+    def _lateness(self, t_dev_s: np.ndarray, t_host_s: np.ndarray) -> np.ndarray:
+        assert self.ratio is not None
+        return t_host_s * self.ratio - t_dev_s
+
+    def _resolvable(self, baseline: float) -> bool:
+        """Whether arrivals are steady enough to tell one lost notification from jitter."""
+        if not len(self._done_dev):
+            return True
+        typical = float(np.median(self._lateness(self._done_dev, self._done_host))) - baseline
+        return typical <= MAX_JITTER_PERIODS * self.period_s
+
+    def _baseline(self) -> float:
+        if not len(self._done_dev):  # a fresh connection: its first samples set the baseline
+            return float(self._lateness(self._held_dev[:1] + self._shift_s, self._held_host[:1])[0])
+        return float(self._lateness(self._done_dev, self._done_host).min())

@@ -12,7 +12,7 @@ from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.errors import ConnectionLostError, DeviceNotFoundError
 from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
+from bandlog.pipeline import Gap, Tare, tared
 from bandlog.samples import SampleBlock
 from bandlog.sources.ble import scan, stream
 from bandlog.status import LinkState, LinkStatus
@@ -113,9 +113,16 @@ async def test_software_tare_uses_the_first_still_second() -> None:
     twin = ToyTwin(StillThenPull(preload_n=5.0, still_s=2.0))
     async with emulated_sensors([twin], speed=10) as world:
         items = await collect(stream("toy", backends=world.backends, duration_s=4.0))
-    meta = items[0]
-    assert isinstance(meta, RecordingMeta) and meta.tare_offset_n == pytest.approx(5.0, abs=1e-5)
-    samples = blocks_of(items)
+    meta, search = items[0], items[1]
+    # the meta comes before the search, so a log exists from the first sample
+    assert isinstance(meta, RecordingMeta) and meta.tare_offset_n is None
+    assert search == Tare(decided=False)
+    decided = next(i for i, item in enumerate(items) if isinstance(item, Tare) and item.decided)
+    assert items[decided].offset_n == pytest.approx(5.0, abs=1e-5)
+    raw, after = blocks_of(items[:decided]), blocks_of(items[decided:])
+    assert 90 <= len(raw) <= 250  # the search's samples come as they arrive, untared
+    np.testing.assert_allclose(raw.force_n, sent_force(twin)[: len(raw)], atol=1e-5)
+    samples = SampleBlock.concat([tared(raw, items[decided].offset_n), after])
     assert len(samples) >= 398 and samples.t_s[0] == 0.0  # samples taken while taring are kept
     np.testing.assert_allclose(samples.force_n, sent_force(twin)[: len(samples)] - 5.0, atol=1e-5)
 

@@ -56,3 +56,34 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path) -> None:
     logged_t = float(log.samples["t_s"].iloc[-1])
     assert len(log.samples) >= 5
     assert produced_t - logged_t <= 1.0, f"lost {produced_t - logged_t:.2f} s of samples"
+
+
+KILL_MOMENTS = (
+    (1.0, False, False),  # during the scan and connection: no sample yet, nothing to lose
+    (2.5, True, True),  # the leg moves from the start: the tare is still searching (it used to hold 5 s in memory)
+    (7.0, True, True),  # the search gave up at 5 s: mid-set
+    (1.5, False, True),  # a still start: the tare was found, the log rewritten with it
+)
+"""(seconds after the first sample sent (or after start), moving start, count from the first sample)."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+@pytest.mark.parametrize(("delay_s", "moving", "after_first_sample"), KILL_MOMENTS)
+def test_sigkill_of_bandlog_record_loses_at_most_a_second(
+    tmp_path: Path, delay_s: float, moving: bool, after_first_sample: bool
+) -> None:
+    from bench_loader import load_bench
+
+    soak = load_bench("soak")
+    result = soak.kill_recording(tmp_path, delay_s, moving=moving, after_first_sample=after_first_sample)
+    assert result.lost_s <= 1.0, result.line()
+    if result.sent_t_s is not None and result.sent_t_s > 1.0:
+        assert result.logged_t_s is not None, result.line()
+
+
+@pytest.mark.skipif(not os.environ.get("BANDLOG_KILLS"), reason="set BANDLOG_KILLS=N for N kills at random moments")
+def test_sigkill_at_random_moments(tmp_path: Path) -> None:
+    from bench_loader import load_bench
+
+    results = load_bench("soak").kills(int(os.environ["BANDLOG_KILLS"]), seed=7, folder=tmp_path)
+    assert max(r.lost_s for r in results) <= 1.0, "\n".join(r.line() for r in results)

@@ -69,3 +69,18 @@ def test_without_reps_the_samples_go_out_by_host_arrival_times_at_the_end() -> N
     out = merger.release(final=True)
     merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
     assert len(merged) == len(t) and np.allclose(merged.force_n, 3.0)
+
+
+def test_a_link_loss_before_the_clocks_are_aligned_keeps_what_was_held() -> None:
+    # A link lost before the first reps used to drop every held sample: a paired soak with a link
+    # loss every 15 s logged nothing at all.
+    merger = PairMerger()
+    t = np.arange(0, 15.0, 0.01)
+    merger.add_imu(SampleBlock(t_s=t, gyro_dps=np.zeros((len(t), 3)), acc_ms2=np.zeros((len(t), 3)), t_host_s=t + 0.01))
+    tf = np.arange(0, 15.0, 1 / 80)
+    merger.add_force(SampleBlock(t_s=tf, force_n=np.full(len(tf), 3.0), t_host_s=tf + 0.01))
+    assert merger.release() == []  # not aligned yet: held
+    out = merger.imu_gap(Gap(15.0, 15.3))
+    merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
+    assert len(merged) + merger.dropped_imu_samples == len(t)
+    assert len(merged) >= len(t) - 2 and np.allclose(merged.force_n, 3.0)

@@ -34,6 +34,7 @@ from bandlog.devices.bandlog_open import (
     Status,
     samples_to_block,
 )
+from bandlog.emulate.faults import cut_last_byte
 from bandlog.emulate.twins.base import NOTIFY, WRITE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
 from bandlog.errors import DecodeError
 from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
@@ -159,6 +160,11 @@ class BandlogOpenTwin(PeripheralTwin):
         self.battery_percent = min(self.battery_percent, 9)
         self.battery_mv = min(self.battery_mv, 3450)
         return [self._reply(Opcode.BATTERY, Status.OK, struct.pack("<HB", self.battery_mv, self.battery_percent))]
+
+    def damage(self, payload: bytes) -> bytes:
+        """Fixed 20-byte samples whose byte 1 is the timestamp's low byte (damaging it moved a sample
+        by 1 us unseen): the damage a decoder can catch is a wrong size."""
+        return cut_last_byte(payload)
 
     def on_disconnect(self, now_s: float) -> None:
         self.streaming = False

@@ -7,9 +7,11 @@ twin can run faster than real time and tests are deterministic. A twin never sle
 from __future__ import annotations
 
 import abc
+import collections
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterator
 
+from bandlog.emulate.faults import damage_length_byte
 from bandlog.motion import MotionSource, PeriodicMotion
 from bandlog.samples import SampleBlock
 
@@ -32,6 +34,45 @@ class ServiceSpec:
     characteristics: tuple[CharSpec, ...]
 
 
+KEEP_SAMPLES = 100_000
+"""Samples a twin keeps for tests to compare against (~100 s at 1 kHz); older ones are counted only."""
+
+
+class SentSamples:
+    """What a twin streamed: the most recent blocks (bounded) plus running totals.
+
+    Keeping every block made a long emulated recording grow by ~27 MB per 20 minutes, so only the
+    last `keep_samples` are kept; `listeners` see every block as it is appended, for a check that
+    must cover a whole soak (bench/soak.py streams them to disk).
+    """
+
+    def __init__(self, keep_samples: int = KEEP_SAMPLES) -> None:
+        self.keep_samples = keep_samples
+        self.total = 0
+        """Samples appended since the twin was made."""
+        self.forgotten = 0
+        """Samples no longer kept (total - forgotten are in the blocks)."""
+        self.listeners: list[Callable[[SampleBlock], None]] = []
+        self._blocks: collections.deque[SampleBlock] = collections.deque()
+
+    def append(self, block: SampleBlock) -> None:
+        self._blocks.append(block)
+        self.total += len(block)
+        for listener in self.listeners:
+            listener(block)
+        while self.total - self.forgotten - len(self._blocks[0]) >= self.keep_samples:
+            self.forgotten += len(self._blocks.popleft())
+
+    def __iter__(self) -> Iterator[SampleBlock]:
+        return iter(self._blocks)
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def __getitem__(self, index: int) -> SampleBlock:
+        return self._blocks[index]
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A notification the twin wants sent on a characteristic."""
@@ -49,8 +90,8 @@ class PeripheralTwin(abc.ABC):
     def __init__(self, motion: MotionSource | None = None, *, name: str | None = None) -> None:
         self.motion: MotionSource = motion or PeriodicMotion()
         self.name = name or self.default_name
-        self.sent_samples: list[SampleBlock] = []
-        """Every sample streamed so far, exactly as encoded (the truth tests compare against)."""
+        self.sent_samples = SentSamples()
+        """The samples streamed, exactly as encoded (the truth tests compare against); bounded."""
 
     @property
     @abc.abstractmethod
@@ -81,6 +122,11 @@ class PeripheralTwin(abc.ABC):
     @abc.abstractmethod
     def poll(self, now_s: float) -> list[Outgoing]:
         """Streaming notifications that are due by device time now_s (called every few ms)."""
+
+    def damage(self, payload: bytes) -> bytes:
+        """A streaming notification malformed the way the corruption fault damages it: by default the
+        length byte of a [code, length, ...] packet (faults.damage_length_byte)."""
+        return damage_length_byte(payload)
 
     def low_battery_warning(self) -> list[Outgoing]:
         """Notifications a real device sends when its battery runs low (none if it has none)."""

@@ -248,7 +248,8 @@ class GdxForTwin(PeripheralTwin):
             columns[sensor.channel] = self._reading(truth, sensor).astype(np.float32)
         values = np.stack([columns[s.channel] for s in self._enabled], axis=1)
         mask = sum(1 << s.info.sensor_number for s in self._enabled)
-        packet = MeasurementPacket(mask, values, wide=wide)
+        # byte 2: a rolling packet counter, as the command header's byte 2 (start // rows counts packets)
+        packet = MeasurementPacket(mask, values, wide=wide, reserved=bytes([start // rows % 256, 0]))
         if not self._subscribed:
             return []
         sent = {name: v.astype(np.float64) for name, v in columns.items()}

@@ -12,6 +12,7 @@ import numpy as np
 
 from bandlog.devices.sig_force import FORCE_UUID, N_PER_LSB, SERVICE_UUID, ForceReading
 from bandlog.emulate.twins._rate_schedule import RateSchedule
+from bandlog.emulate.faults import cut_last_byte
 from bandlog.emulate.twins.base import NOTIFY, READ, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
 from bandlog.errors import ConfigError
 from bandlog.motion import MotionSource
@@ -59,6 +60,10 @@ class SigForceTwin(PeripheralTwin):
         if char_uuid == FORCE_UUID:
             self._schedule.follow_subscription(enabled, now_s)
         return []
+
+    def damage(self, payload: bytes) -> bytes:
+        """Fixed-size notifications: the damage a decoder can catch is a wrong size."""
+        return cut_last_byte(payload)
 
     def on_disconnect(self, now_s: float) -> None:
         self._schedule.stop()

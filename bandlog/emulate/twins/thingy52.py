@@ -23,6 +23,7 @@ from bandlog.devices.thingy52 import (
     thingy_uuid,
 )
 from bandlog.emulate.twins._rate_schedule import RateSchedule
+from bandlog.emulate.faults import cut_last_byte
 from bandlog.emulate.twins.base import NOTIFY, READ, WRITE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
 from bandlog.errors import DecodeError
 from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
@@ -95,6 +96,10 @@ class Thingy52Twin(PeripheralTwin):
         if char_uuid == RAW_UUID:
             self._schedule.follow_subscription(enabled, now_s)
         return []
+
+    def damage(self, payload: bytes) -> bytes:
+        """Fixed-size notifications: the damage a decoder can catch is a wrong size."""
+        return cut_last_byte(payload)
 
     def on_disconnect(self, now_s: float) -> None:
         self._schedule.stop()

@@ -31,6 +31,7 @@ from bandlog.devices.witmotion import (
     ImuFrame,
     RegisterReply,
 )
+from bandlog.emulate.faults import cut_last_byte
 from bandlog.emulate.twins.base import (
     NOTIFY,
     WRITE,
@@ -111,6 +112,10 @@ class WitMotionTwin(PeripheralTwin):
         if char_uuid == NOTIFY_UUID:
             self._schedule.follow_subscription(enabled, now_s)
         return []
+
+    def damage(self, payload: bytes) -> bytes:
+        """Fixed-size notifications: the damage a decoder can catch is a wrong size."""
+        return cut_last_byte(payload)
 
     def on_disconnect(self, now_s: float) -> None:
         self._schedule.stop()

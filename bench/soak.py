@@ -1,0 +1,543 @@
+"""Long emulated recordings with every fault, and SIGKILLs at random moments: nothing lost unseen.
+
+    python bench/soak.py [--minutes 20] [--speed 40] [--profiles gdx-for,progressor] [--no-pair]
+    python bench/soak.py --kills 20 [--seed 1]
+
+Soak: per sensor profile, one emulated recording through the code `bandlog record --emulate` runs
+(bleak over a Bumble link, BleSession, Pipeline with the Analyzer, CsvLogSink), with dropped and
+damaged notifications and periodic link losses, faster than real time; then one force + IMU pair.
+Every sample a twin sends is streamed to a scratch file as it goes (the twins keep only the last
+ones), so memory stays what the recording itself needs. Checks, per recording:
+
+- each sample sent is in the log, or was lost to an injected fault (its notification batch was
+  dropped or damaged), or lies inside a gap the log records, or came after the recording stopped;
+  anything else is "unexplained" and must be 0;
+- no phantom row: every log row is a sample the twin sent (values as encoded, force tared);
+- time never goes back; the process's RSS (MB) at the first emulated minute and at the end;
+- the recording ends without an error.
+
+Kills: `bandlog record --emulate` (a process of its own) is killed with SIGKILL at a random moment,
+from the scan through the tare search to mid-set; the loss is the device time the twin had sent
+minus the last sample the log holds (the README promises at most 1 s).
+
+Prints one line per profile (or per kill) with the figures; exits 1 when a bound is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from bandlog.analysis import Analyzer
+from bandlog.emulate.faults import Faults
+from bandlog.io.csv_log import CsvLogSink
+from bandlog.io.read import read_log
+from bandlog.meta import RecordingMeta
+from bandlog.pipeline import Pipeline, Sink
+from bandlog.samples import SampleBlock
+from bandlog.schema import FRAME_CHANNELS, TIME_COLUMN
+from bandlog.status import LinkStatus
+
+PROFILES = ("bandlog-open", "gdx-for", "pasco-force-accel", "progressor", "sig-force", "thingy52", "witmotion")
+PAIR = ("progressor", "witmotion")
+PAIR_MAX_SPEED = 10.0
+"""Two emulated sensors in one process: at 40x the virtual link saturated on 2 shared cores (GATT
+timeouts until the reconnect window ran out), so the pair runs at most this fast."""
+TRUTH_COLUMNS = ("t_s", "faulted", *FRAME_CHANNELS, "send")
+"""faulted: 1 when the sample's notification was dropped or damaged (its whole send when the twin
+does not make one block per notification), 0.5 when another of its send or of the send before or
+after was (a decoder may lose a packet while it resynchronises, or a PASCO force answer whose
+paired acceleration answer was lost), else 0. send: which send (poll batch) carried it."""
+HOST_DATED = {"pasco-force-accel": 2.0, "sig-force": 2.0}
+"""Sensors whose samples bandlog dates by host arrival (the PASCO is polled, the SIG gauge sends no
+clock): faster than real time would squeeze their times, so they run at real speed, for at most
+this many minutes."""
+INDEX_TIMED_MAX_SPEED = float(os.environ.get("SOAK_INDEX_TIMED_SPEED", "1"))
+"""Sensors with no counter and no clock (Thingy:52, WitMotion) have lost notifications found from
+arrival times, which needs arrivals steadier than one sample period: faster than real time the
+emulator sends each 4 ms tick's samples in one burst (at 2x, 2 minutes gave 145 slips against 11 a
+minute at 1x), so these run at most this fast (the pair too); env SOAK_INDEX_TIMED_SPEED overrides."""
+SLIP_BESIDE_FAULT = 2
+"""Sent samples from an injected fault within which a slip counts as "at a fault" in the figures
+(a loss placed by arrival time can be a sample or two off); reported, still a failure."""
+INDEX_TIMED = ("thingy52", "witmotion")
+COMPARED_CHANNELS = {"pasco-force-accel": ("force_n",)}
+"""The PASCO sensor answers force and acceleration polls separately; the log pairs them, so each
+row's force is a sent force sample but its acceleration may come from the neighbouring answer."""
+REPEAT_SPAN = 64
+"""Value matches weighed when a log row's sample is not simply the next one sent."""
+RUN_CHECK, RUN_SKIP = 12, 4
+"""A candidate is weighed by how many of the next RUN_CHECK rows follow it, each within RUN_SKIP sent samples."""
+MATCH_WINDOW = 20_000
+"""Sent samples searched ahead for a log row (longer runs of loss than this are not expected)."""
+KEEP_SENT = 2_000
+"""Samples each twin keeps itself during a soak: the scratch file holds the truth."""
+MAX_KILL_LOSS_S = 1.0
+
+
+def soak_faults(minutes: float, seed: int) -> Faults:
+    """Every fault at once: 1 % drops, 0.1 % damaged, a link loss every 2 min (at least 3 per run)."""
+    return Faults(
+        drop_fraction=0.01, corrupt_fraction=0.001, seed=seed, disconnect_every_s=min(120.0, minutes * 60 / 4),
+    )
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux), MB; NaN where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
+
+
+class TruthFile:
+    """Every block one peripheral sent, as float64 rows (TRUTH_COLUMNS) appended to a scratch file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "wb")
+        self.samples = 0
+        self.sends = 0
+
+    def __call__(self, blocks: list[tuple[SampleBlock, bool]]) -> None:
+        self.sends += 1
+        for block, faulted in blocks:
+            rows = np.full((len(block), len(TRUTH_COLUMNS)), np.nan)
+            rows[:, 0], rows[:, 1] = block.t_s, float(faulted)
+            if block.force_n is not None:
+                rows[:, 2] = block.force_n
+            if block.acc_ms2 is not None:
+                rows[:, 3:6] = block.acc_ms2
+            if block.gyro_dps is not None:
+                rows[:, 6:9] = block.gyro_dps
+            rows[:, 9] = self.sends
+            self._file.write(rows.tobytes())
+            self.samples += len(block)
+
+    def read(self) -> np.ndarray:
+        self._file.close()
+        return np.fromfile(self.path, dtype=np.float64).reshape(-1, len(TRUTH_COLUMNS))
+
+
+class StatusKeeper(Sink):
+    """Keeps the last LinkStatus (its packet counters are what the user is shown)."""
+
+    def __init__(self) -> None:
+        self.last: LinkStatus | None = None
+
+    def on_status(self, status: LinkStatus) -> None:
+        self.last = status
+
+
+class RssProbe(Sink):
+    """Notes the RSS when the recording passes its first emulated minute, and at the end."""
+
+    def __init__(self, start_at_s: float) -> None:
+        self.start_at_s = start_at_s
+        self.start_mb = math.nan
+        self.end_mb = math.nan
+
+    def on_samples(self, block: SampleBlock) -> None:
+        if math.isnan(self.start_mb) and len(block) and block.t_s[-1] >= self.start_at_s:
+            self.start_mb = rss_mb()
+
+    def close(self) -> None:
+        self.end_mb = rss_mb()
+
+
+@dataclass
+class Check:
+    """How the log compares with what the twin sent."""
+
+    sent: int = 0
+    logged: int = 0
+    lost_to_faults: int = 0
+    next_to_faults: int = 0
+    in_gaps: int = 0
+    after_stop: int = 0
+    unexplained: int = 0
+    phantom: int = 0
+    backwards: int = 0
+    time_slips: int = 0
+    """Rows whose time moved against the device clock by over a millisecond, with no gap between."""
+    max_slip_s: float = 0.0
+    slips_at_faults: int = 0
+    """Slips within SLIP_BESIDE_FAULT sent samples of an injected fault (a loss dated a little off,
+    or not found at all: at a recording's start or just before a link loss)."""
+
+
+@dataclass
+class SoakResult:
+    name: str
+    emulated_s: float
+    wall_s: float
+    check: Check = field(default_factory=Check)
+    gaps: int = 0
+    dropped_packets: int = 0
+    corrupted_packets: int = 0
+    injected: str = ""
+    injected_dropped: int = 0
+    injected_damaged: int = 0
+    rss_start_mb: float = math.nan
+    rss_end_mb: float = math.nan
+    error: str = ""
+    host_dated: bool = False
+    """Times from host arrival: they jitter against the device clock, so slips are not failures."""
+
+    @property
+    def ok(self) -> bool:
+        c = self.check
+        slips = 0 if self.host_dated else c.time_slips
+        return not self.error and c.unexplained == 0 and c.phantom == 0 and c.backwards == 0 and slips == 0
+
+    def line(self) -> str:
+        c = self.check
+        return (
+            f"{self.name:<22} {self.emulated_s / 60:5.1f} min in {self.wall_s:5.1f} s: sent {c.sent}, logged {c.logged}, "
+            f"lost to faults {c.lost_to_faults} (+{c.next_to_faults} beside one; {self.injected}; counted {self.dropped_packets} dropped, "
+            f"{self.corrupted_packets} damaged), in {self.gaps} gaps {c.in_gaps}, after stop {c.after_stop}, "
+            f"UNEXPLAINED {c.unexplained}, PHANTOM {c.phantom}, time back {c.backwards}, "
+            f"time slips {c.time_slips} ({c.slips_at_faults} at a fault; max {1e3 * c.max_slip_s:.1f} ms); "
+            f"RSS {self.rss_start_mb:.0f} -> {self.rss_end_mb:.0f} MB; "
+            + ("clean exit" if not self.error else f"ERROR {self.error}")
+            + ("" if self.ok else "  <-- FAILED")
+        )
+
+
+def compare(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.ndarray, gaps: Sequence[tuple[float, float]],
+            channels: Sequence[int]) -> Check:
+    """Walk the log rows and the sent samples together (both in order); see the module docstring.
+
+    truth: TRUTH_COLUMNS rows; log_values: the log's channels, tare added back, in TRUTH_COLUMNS
+    order from column 2; channels: which of those to compare (the ones the twin sends exactly).
+    A row matches a sent sample with the same values; where several close ones do, the one whose
+    time keeps the log's offset from the device clock wins (so a loss is pinned on the right sample).
+    """
+    check = Check(sent=len(truth), logged=len(log_values), backwards=int(np.count_nonzero(np.diff(log_t_s) < 0)))
+    sent = truth[:, [2 + c for c in channels]]
+    sent_t = truth[:, 0]
+    got = log_values[:, channels]
+    faulted = truth[:, 1] == 1.0
+    near_fault = truth[:, 1] == 0.5
+    tolerance = 1e-6 + 1e-9 * np.abs(sent)
+    offset_s: float | None = None
+    previous_row: int | None = None
+    previous_k = -1
+    j = 0
+    missing: list[tuple[int, int, int]] = []  # (first sent index, end, log row before which they are missing)
+    def same(index: int, row: np.ndarray) -> bool:
+        return index < len(sent) and bool(np.all(np.abs(sent[index] - row) <= tolerance[index]))
+
+    def run_length(i: int, k: int) -> int:
+        """How many of the next log rows follow sample k in the sent order (a skip of a few allowed)."""
+        count, m = 0, k + 1
+        for row in got[i + 1 : i + 1 + RUN_CHECK]:
+            step = next((m + d for d in range(RUN_SKIP) if same(m + d, row)), None)
+            if step is None:
+                continue
+            count, m = count + 1, step + 1
+        return count
+
+    for i in range(len(got)):
+        row = got[i]
+        if same(j, row) and (offset_s is None or abs(log_t_s[i] - sent_t[j] - offset_s) < 1e-3):
+            k = j
+        else:
+            hits = np.empty(0, dtype=np.int64)
+            for span in (REPEAT_SPAN * 4, MATCH_WINDOW):  # near first: a long search per row is slow
+                window = slice(j, min(j + span, len(sent)))
+                hits = j + np.flatnonzero(np.all(np.abs(sent[window] - row) <= tolerance[window], axis=1))
+                if len(hits):
+                    break
+            if len(hits) == 0:
+                check.phantom += 1
+                continue
+            # values repeat (a force at rest keeps its quantised value): the candidate the next rows
+            # follow wins, then the one keeping the log's offset from the device clock
+            close = hits[:REPEAT_SPAN]
+            runs = np.array([run_length(i, int(c)) for c in close])
+            best = close[runs == runs.max()]
+            k = int(best[np.argmin(np.abs(log_t_s[i] - sent_t[best] - offset_s))]) if offset_s is not None else int(best[0])
+        new_offset_s = log_t_s[i] - sent_t[k]
+        if offset_s is not None and previous_row is not None and not _gap_between(gaps, log_t_s[previous_row], log_t_s[i]):
+            slip_s = abs(new_offset_s - offset_s)
+            check.max_slip_s = max(check.max_slip_s, slip_s)
+            check.time_slips += slip_s > 1e-3
+            if slip_s > 1e-3 and np.any(faulted[max(previous_k - SLIP_BESIDE_FAULT, 0) : k + SLIP_BESIDE_FAULT + 1]):
+                check.slips_at_faults += 1
+        offset_s, previous_row, previous_k = new_offset_s, i, k
+        if k > j:
+            missing.append((j, k, i))
+        j = k + 1
+    check.after_stop = len(sent) - j
+    for first, end, before_row in missing:
+        lost = np.arange(first, end)
+        by_fault, by_neighbour = faulted[lost], near_fault[lost]
+        check.lost_to_faults += int(np.count_nonzero(by_fault))
+        check.next_to_faults += int(np.count_nonzero(by_neighbour))
+        rest = int(np.count_nonzero(~by_fault & ~by_neighbour))
+        if rest and before_row > 0 and _gap_between(gaps, log_t_s[before_row - 1], log_t_s[before_row]):
+            check.in_gaps += rest
+        else:
+            check.unexplained += rest
+    return check
+
+
+def _gap_between(gaps: Sequence[tuple[float, float]], t0_s: float, t1_s: float) -> bool:
+    return any(t0_s - 1e-6 <= start <= end <= t1_s + 1e-6 for start, end in gaps)
+
+
+def check_log(log_path: Path, truth: np.ndarray, channels: Sequence[str] | None = None) -> Check:
+    """Compare a log with a twin's truth file; channels default to every one the log carries."""
+    data = read_log(log_path)
+    frame = data.samples
+    present = [c for c in FRAME_CHANNELS if c in frame and frame[c].notna().any()] if channels is None else list(channels)
+    values = np.full((len(frame), len(FRAME_CHANNELS)), np.nan)
+    for name in present:
+        values[:, FRAME_CHANNELS.index(name)] = frame[name].to_numpy(dtype=np.float64)
+    tare_n = data.meta.tare_offset_n
+    if tare_n is not None and "force_n" in present:
+        values[:, 0] += tare_n
+    gaps = [(g.start_s, g.end_s) for g in data.gaps]
+    compared = [2 + FRAME_CHANNELS.index(c) for c in present]
+    truth = truth.copy()
+    own = truth[:, 1] == 1.0
+    faulted_sends = np.unique(truth[own, 9])
+    beside = np.isin(truth[:, 9], np.concatenate([faulted_sends - 1, faulted_sends, faulted_sends + 1]))
+    truth[beside & ~own, 1] = 0.5
+    truth = truth[np.all(np.isfinite(truth[:, compared]), axis=1)]  # samples of the channels compared
+    return compare(truth, values, frame[TIME_COLUMN].to_numpy(dtype=np.float64), gaps,
+                   [FRAME_CHANNELS.index(c) for c in present])
+
+
+async def _record_one(profile: str, minutes: float, speed: float, seed: int, out: Path, scratch: Path) -> SoakResult:
+    from bandlog.emulate.stack import emulated_sensors
+    from bandlog.emulate.twins import twin_registry
+    from bandlog.sim import random_spec, simulate_session
+    from bandlog.sources.ble import stream
+
+    if profile in HOST_DATED:
+        minutes, speed = min(minutes, HOST_DATED[profile]), 1.0
+    if profile in INDEX_TIMED:
+        speed = min(speed, INDEX_TIMED_MAX_SPEED)
+    duration_s = minutes * 60
+    motion = simulate_session(random_spec(seed, n_sets=max(1, math.ceil(duration_s / 150))))
+    twin = twin_registry()[profile](motion)
+    twin.sent_samples.keep_samples = KEEP_SENT
+    faults = soak_faults(minutes, seed)
+    truth = TruthFile(scratch / f"{profile}.truth")
+    probe, keeper = RssProbe(start_at_s=min(60.0, duration_s / 4)), StatusKeeper()
+    result = SoakResult(profile, duration_s, 0.0, host_dated=profile in HOST_DATED)
+    started = time.monotonic()
+    pipeline = Pipeline(Analyzer(), [CsvLogSink(out), probe, keeper])
+    async with emulated_sensors([twin], speed=speed, faults={twin.name: faults}) as world:
+        peripheral = world.peripheral(twin.name)
+        peripheral.truth_listener = truth
+        try:
+            piped = await pipeline.run(stream(profile, backends=world.backends, duration_s=duration_s, meta=RecordingMeta()))
+            result.gaps = len(piped.gaps)
+        except Exception as error:  # a soak reports any failure as a figure, then goes on
+            result.error = f"{type(error).__name__}: {error}"
+        result.injected = f"injected {peripheral.dropped_total} dropped, {peripheral.corrupted_total} damaged"
+        result.injected_dropped, result.injected_damaged = peripheral.dropped_total, peripheral.corrupted_total
+    result.wall_s = time.monotonic() - started
+    result.rss_start_mb, result.rss_end_mb = probe.start_mb, probe.end_mb
+    if keeper.last is not None:
+        result.dropped_packets, result.corrupted_packets = keeper.last.dropped_packets, keeper.last.corrupted_packets
+    if not out.exists():
+        result.error = result.error or "no log written"
+    else:
+        result.check = check_log(out, truth.read(), COMPARED_CHANNELS.get(profile))
+    return result
+
+
+async def _record_pair(minutes: float, speed: float, seed: int, out: Path, scratch: Path) -> SoakResult:
+    from bandlog.emulate.shared_clock import SharedClockMotion
+    from bandlog.emulate.stack import emulated_sensors
+    from bandlog.emulate.twins import twin_registry
+    from bandlog.sim import random_spec, simulate_session
+    from bandlog.sources.pair import paired_stream
+
+    duration_s = minutes * 60
+    motion = simulate_session(random_spec(seed, n_sets=max(1, math.ceil(duration_s / 150))))
+    loop = asyncio.get_running_loop()
+    shared = SharedClockMotion(motion, lambda: loop.time() * speed)
+    force_twin, imu_twin = (twin_registry()[key](shared.view()) for key in PAIR)
+    truths = {}
+    faults = soak_faults(minutes, seed)
+    probe, keeper = RssProbe(start_at_s=min(60.0, duration_s / 4)), StatusKeeper()
+    result = SoakResult(" + ".join(PAIR), duration_s, 0.0)
+    started = time.monotonic()
+    pipeline = Pipeline(Analyzer(), [CsvLogSink(out), probe, keeper])
+    twins = [force_twin, imu_twin]
+    async with emulated_sensors(twins, speed=speed, faults={t.name: faults for t in twins}) as world:
+        for twin in twins:
+            twin.sent_samples.keep_samples = KEEP_SENT
+            truths[twin.profile_key] = TruthFile(scratch / f"pair-{twin.profile_key}.truth")
+            world.peripheral(twin.name).truth_listener = truths[twin.profile_key]
+        try:
+            piped = await pipeline.run(
+                paired_stream(PAIR[0], PAIR[1], backends=world.backends, duration_s=duration_s, meta=RecordingMeta())
+            )
+            result.gaps = len(piped.gaps)
+        except Exception as error:  # reported as a figure
+            result.error = f"{type(error).__name__}: {error}"
+        injected = [world.peripheral(t.name) for t in twins]
+        result.injected = "injected " + ", ".join(f"{p.dropped_total} dropped, {p.corrupted_total} damaged" for p in injected)
+        result.injected_dropped = sum(p.dropped_total for p in injected)
+        result.injected_damaged = sum(p.corrupted_total for p in injected)
+    result.wall_s = time.monotonic() - started
+    result.rss_start_mb, result.rss_end_mb = probe.start_mb, probe.end_mb
+    if keeper.last is not None:
+        result.dropped_packets, result.corrupted_packets = keeper.last.dropped_packets, keeper.last.corrupted_packets
+    if not out.exists():
+        result.error = result.error or "no log written"
+    else:
+        # force is interpolated onto the IMU's times: the IMU's channels must be exactly what it sent
+        result.check = check_log(out, truths[PAIR[1]].read(), channels=("acc_x_ms2", "acc_y_ms2", "acc_z_ms2",
+                                                                        "gyro_x_dps", "gyro_y_dps", "gyro_z_dps"))
+    return result
+
+
+def soak(profiles: Sequence[str], minutes: float, speed: float, seed: int, pair: bool, folder: Path) -> list[SoakResult]:
+    """Run the soak recordings one after another (each in a fresh event loop); their results."""
+    results = []
+    for profile in profiles:
+        result = asyncio.run(_record_one(profile, minutes, speed, seed, folder / f"{profile}.csv", folder))
+        results.append(result)
+        print(result.line(), flush=True)
+    if pair:
+        pair_speed = min(speed, PAIR_MAX_SPEED, INDEX_TIMED_MAX_SPEED if set(PAIR) & set(INDEX_TIMED) else math.inf)
+        result = asyncio.run(_record_pair(minutes, pair_speed, seed, folder / "pair.csv", folder))
+        results.append(result)
+        print(result.line(), flush=True)
+    return results
+
+
+# --- SIGKILL -------------------------------------------------------------------------------------
+
+KILL_CHILD = textwrap.dedent(
+    """
+    import os, sys
+    progress = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    from bandlog.emulate.twins import base
+
+    append = base.SentSamples.append
+
+    def noting(self, block):  # unbuffered: what the twin had sent when the kill came
+        append(self, block)
+        if len(block):
+            os.write(progress, f"{float(block.t_s[-1])!r}\\n".encode())
+
+    base.SentSamples.append = noting
+    if sys.argv[2] == "moving":  # the leg moves from the first sample: the tare searches its full 5 s
+        import bandlog.sim
+        from bandlog.motion import PeriodicMotion
+        bandlog.sim.simulate_session = lambda spec: PeriodicMotion(duration_s=600.0)
+    from bandlog.cli import main
+    sys.exit(main(sys.argv[3:]))
+    """
+)
+
+
+@dataclass(frozen=True)
+class KillResult:
+    delay_s: float
+    moving: bool
+    sent_t_s: float | None
+    logged_t_s: float | None
+
+    @property
+    def lost_s(self) -> float:
+        if self.sent_t_s is None:
+            return 0.0
+        return self.sent_t_s - (self.logged_t_s if self.logged_t_s is not None else 0.0)
+
+    def line(self) -> str:
+        when = "before any sample" if self.sent_t_s is None else f"{self.sent_t_s:6.2f} s into the stream"
+        start = "moving start" if self.moving else "still start"
+        logged = "no sample in the log" if self.logged_t_s is None else f"log to {self.logged_t_s:6.2f} s"
+        flag = "" if self.lost_s <= MAX_KILL_LOSS_S else "  <-- over 1 s"
+        return f"kill at +{self.delay_s:4.2f} s ({start}), {when}: {logged}, lost {self.lost_s:.2f} s{flag}"
+
+
+def kill_recording(folder: Path, delay_s: float, *, moving: bool, device: str = "gdx-for", after_first_sample: bool = True) -> KillResult:
+    """Run `bandlog record --emulate` in a child, SIGKILL it delay_s after its first sample (or its start)."""
+    tag = f"{delay_s:.3f}-{'m' if moving else 's'}-{time.monotonic_ns()}"
+    log_path, progress = folder / f"kill-{tag}.csv", folder / f"kill-{tag}.progress"
+    argv = ["record", "--emulate", "--device", device, "--view", "none", "--out", str(log_path)]
+    child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(progress), "moving" if moving else "still", *argv],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        if after_first_sample:
+            while not (progress.exists() and progress.stat().st_size > 0):
+                if child.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the recording never started streaming")
+                time.sleep(0.01)
+        time.sleep(delay_s)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    sent = progress.read_text().split() if progress.exists() else []
+    logged = None
+    if log_path.exists():
+        samples = read_log(log_path).samples
+        logged = float(samples[TIME_COLUMN].iloc[-1]) if len(samples) else None
+    return KillResult(delay_s, moving, float(sent[-1]) if sent else None, logged)
+
+
+def kills(count: int, seed: int, folder: Path) -> list[KillResult]:
+    """count kills at random moments from process start to mid-set, half with a tare searching 5 s."""
+    rng = random.Random(seed)
+    results = []
+    for index in range(count):
+        moving = index % 2 == 0
+        result = kill_recording(folder, rng.uniform(0.0, 8.0), moving=moving, after_first_sample=rng.random() < 0.8)
+        results.append(result)
+        print(result.line(), flush=True)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=20.0, help="emulated minutes per recording (default: %(default)s)")
+    parser.add_argument("--speed", type=float, default=40.0, help="times faster than real time (default: %(default)s)")
+    parser.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated profile keys")
+    parser.add_argument("--no-pair", action="store_true", help="skip the two-device soak")
+    parser.add_argument("--kills", type=int, default=0, help="instead of soaking: SIGKILL this many recordings")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the faults make bandlog warn on purpose, hundreds of times
+    with tempfile.TemporaryDirectory(prefix="bandlog-soak-") as scratch:
+        folder = Path(scratch)
+        if args.kills:
+            results = kills(args.kills, args.seed, folder)
+            worst = max(r.lost_s for r in results)
+            print(f"{len(results)} kills: worst loss {worst:.2f} s (bound {MAX_KILL_LOSS_S:g} s)")
+            return 0 if worst <= MAX_KILL_LOSS_S else 1
+        profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
+        results = soak(profiles, args.minutes, args.speed, args.seed, not args.no_pair, folder)
+        return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
