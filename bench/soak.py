@@ -358,15 +358,21 @@ async def _record_one(profile: str, minutes: float, speed: float, seed: int, out
             result.error = f"{type(error).__name__}: {error}"
         result.injected = f"injected {peripheral.dropped_total} dropped, {peripheral.corrupted_total} damaged"
         result.injected_dropped, result.injected_damaged = peripheral.dropped_total, peripheral.corrupted_total
+    if _finish(result, started, probe, keeper, out):
+        result.check = check_log(out, truth.read(), COMPARED_CHANNELS.get(profile))
+    return result
+
+
+def _finish(result: SoakResult, started: float, probe: "RssProbe", keeper: "StatusKeeper", out: Path) -> bool:
+    """Wall time, memory and the link's own counts into the result; False when no log was written."""
     result.wall_s = time.monotonic() - started
     result.rss_start_mb, result.rss_end_mb = probe.start_mb, probe.end_mb
     if keeper.last is not None:
         result.dropped_packets, result.corrupted_packets = keeper.last.dropped_packets, keeper.last.corrupted_packets
     if not out.exists():
         result.error = result.error or "no log written"
-    else:
-        result.check = check_log(out, truth.read(), COMPARED_CHANNELS.get(profile))
-    return result
+        return False
+    return True
 
 
 async def _record_pair(minutes: float, speed: float, seed: int, out: Path, scratch: Path) -> SoakResult:
@@ -404,13 +410,7 @@ async def _record_pair(minutes: float, speed: float, seed: int, out: Path, scrat
         result.injected = "injected " + ", ".join(f"{p.dropped_total} dropped, {p.corrupted_total} damaged" for p in injected)
         result.injected_dropped = sum(p.dropped_total for p in injected)
         result.injected_damaged = sum(p.corrupted_total for p in injected)
-    result.wall_s = time.monotonic() - started
-    result.rss_start_mb, result.rss_end_mb = probe.start_mb, probe.end_mb
-    if keeper.last is not None:
-        result.dropped_packets, result.corrupted_packets = keeper.last.dropped_packets, keeper.last.corrupted_packets
-    if not out.exists():
-        result.error = result.error or "no log written"
-    else:
+    if _finish(result, started, probe, keeper, out):
         # force is interpolated onto the IMU's times: the IMU's channels must be exactly what it sent
         result.check = check_log(out, truths[PAIR[1]].read(), channels=("acc_x_ms2", "acc_y_ms2", "acc_z_ms2",
                                                                         "gyro_x_dps", "gyro_y_dps", "gyro_z_dps"))
