@@ -253,13 +253,17 @@ class BleSession:
         host_s = held.t_host_s if held.t_host_s is not None else np.full(len(held), notifications[-1].t_host_s)
         released = self._finder.feed(block.t_s, host_s[len(held) - len(block):])
         self._held = held.slice(released.count, len(held))
-        if released.lost:
-            self.dropped += released.lost
-            logger.warning("%d notification(s) from %s never arrived (found from arrival times)", released.lost, self.device_name)
+        self._count_found(released.lost)
         if not released.count:
             return []
         out = replace(held.slice(0, released.count), t_s=released.t_device_s)
         return self._place(out, float(host_s[0]), float(host_s[released.count - 1]))
+
+    def _count_found(self, lost: int) -> None:
+        """Lost notifications the finder dated: counted as dropped and logged, so the user sees them."""
+        if lost:
+            self.dropped += lost
+            logger.warning("%d notification(s) from %s never arrived (found from arrival times)", lost, self.device_name)
 
     def _flush(self) -> list[SourceItem]:
         """The link ended: what the decoder and the loss finder still hold, placed (nothing is lost unseen)."""
@@ -271,6 +275,7 @@ class BleSession:
                 self._on_notice(notice)
         if self._finder is not None and self._held is not None and len(self._held):
             released = self._finder.flush()
+            self._count_found(released.lost)
             blocks.insert(0, replace(self._held, t_s=released.t_device_s))
         self._held = None
         blocks = [b for b in blocks if len(b)]

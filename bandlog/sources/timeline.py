@@ -9,7 +9,9 @@ Pure computation; the session feeds it sample times and host arrival times.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -81,6 +83,16 @@ RATIO_SPAN_S = 2.0
 MAX_JITTER_PERIODS = 3.0
 """Median lateness beyond the promptest, in periods, above which one lost notification cannot be told
 from arrival jitter (an emulation far faster than real time sends in bursts of many samples)."""
+FINAL_SUSTAIN_HOST_S = SUSTAIN_HOST_S / 2
+"""Host seconds a lead reaching the end of a link must last to count (a loss just before is not seen)."""
+START_HOST_S = 4 * SUSTAIN_HOST_S
+"""Host seconds a stream's start is held at least, so most losses in it have shown a sustained lead."""
+REPLAY_STEP_HOST_S = SUSTAIN_HOST_S / 5
+"""Host seconds of held arrivals judged together when a stream's start is judged afterwards."""
+MAX_REFITS = 4
+"""Fits of the clock ratio on a stream's held start, each on times corrected by the losses the last found."""
+RATIO_SETTLED = 1e-6
+"""Relative change of the clock ratio between two fits below which the fit has settled."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,8 @@ class ArrivalLossFinder:
     is a period later still. A lead counts only when every sample for SUSTAIN_HOST_S is at least
     (1 - LOSS_TOLERANCE) periods behind the baseline, so arrival jitter and per-interval batching
     below a period pass. Samples are held that long so the loss is dated where it happened; the
-    ratio is measured on the corrected times (an emulated sensor runs faster than real time).
+    ratio is measured on the corrected times (an emulated sensor runs faster than real time). The
+    first seconds of a stream are held until the ratio can be measured, then judged afterwards.
     """
 
     def __init__(self, period_s: float) -> None:
@@ -130,8 +143,14 @@ class ArrivalLossFinder:
         self._held_host = np.concatenate([self._held_host, np.asarray(t_host_s, dtype=np.float64)])
         if self._anchor is None and len(self._held_dev):
             self._anchor = (float(self._held_dev[0]), float(self._held_host[0]))
-        if self.ratio is None:  # not measured yet: nothing to judge arrivals by
-            return self.flush()
+        if self.ratio is None:
+            if not self._measurable() or self._held_host[-1] - self._held_host[0] < START_HOST_S:
+                return Released(0, np.empty(0), 0)  # held until the ratio can be measured
+            return self._judge_start()
+        return self._judge()
+
+    def _judge(self, sustain_host_s: float = SUSTAIN_HOST_S) -> Released:
+        """Release the held samples whose dating is settled, shifting later ones past each loss found."""
         parts_dev: list[np.ndarray] = []
         released = lost = 0
         while len(self._held_dev):
@@ -143,7 +162,7 @@ class ArrivalLossFinder:
                 n = int(prompt[-1]) + 1
             elif not self._resolvable(baseline):
                 n = len(self._held_dev)
-            elif self._held_host[-1] - self._held_host[0] >= SUSTAIN_HOST_S:
+            elif self._held_host[-1] - self._held_host[0] >= sustain_host_s:
                 steps = max(1, int(np.floor((late.min() - baseline) / self.period_s + LOSS_TOLERANCE)))
                 # a sample clearly less late than the lead (jitter) came before the loss: it goes first
                 before = np.flatnonzero(late < baseline + (steps - LOSS_TOLERANCE / 2) * self.period_s)
@@ -163,9 +182,59 @@ class ArrivalLossFinder:
         return Released(released, t_dev, lost)
 
     def flush(self) -> Released:
-        """Release everything held (the link ended: no later arrival can date a loss now)."""
+        """The link ended: judge what is held as far as its arrivals tell, then release all of it.
+
+        A lead reaching the last arrival counts after FINAL_SUSTAIN_HOST_S, as no later one can end it.
+        """
+        judged = Released(0, np.empty(0), 0)
+        if self.ratio is not None:
+            judged = self._judge(FINAL_SUSTAIN_HOST_S)
+        elif self._measurable():
+            judged = self._judge_start()
+            judged = _joined(judged, self._judge(FINAL_SUSTAIN_HOST_S))
         n = len(self._held_dev)
-        return Released(n, self._take(n), 0)
+        return _joined(judged, Released(n, self._take(n), 0))
+
+    def _measurable(self) -> bool:
+        """Whether the held start of the stream spans enough to fit the clock ratio on."""
+        dev_s, host_s = self._held_dev, self._held_host
+        return bool(len(dev_s)) and dev_s[-1] - dev_s[0] >= RATIO_SPAN_S and host_s[-1] > host_s[0]
+
+    def _judge_start(self) -> Released:
+        """Fit the clock ratio on the held start of the stream, then judge that start as it arrived.
+
+        The first RATIO_SPAN_S device seconds stay held until then, so a loss in them is found and
+        dated too. A loss there lowers a plain fit of the ratio (later samples are dated early), so
+        the fit is repeated on the times corrected by the losses the last fit finds, until it settles.
+        A lowered ratio only makes lateness fall, so it misses losses but never invents one.
+        """
+        host_s = self._held_host
+        ratio = _fit(host_s, self._held_dev + self._shift_s)
+        for _ in range(MAX_REFITS):
+            trial = copy.copy(self)
+            trial._sums = self._sums.copy()  # the only state changed in place
+            released = trial._replay(ratio)
+            refit = _fit(host_s, np.concatenate([released.t_device_s, trial._held_dev + trial._shift_s]))
+            if abs(refit - ratio) <= RATIO_SETTLED * ratio:
+                break
+            ratio = refit
+        return self._replay(ratio)
+
+    def _replay(self, ratio: float) -> Released:
+        """Judge the held samples with this ratio in the order they arrived, as if they came now."""
+        self.ratio = ratio
+        dev_s, host_s = self._held_dev, self._held_host
+        self._held_dev, self._held_host = np.empty(0), np.empty(0)
+        parts: list[np.ndarray] = []
+        count = lost = 0
+        steps = np.floor((host_s - host_s[0]) / REPLAY_STEP_HOST_S)
+        for start, end in pairwise([0, *(np.flatnonzero(np.diff(steps) > 0) + 1), len(host_s)]):
+            self._held_dev = np.concatenate([self._held_dev, dev_s[start:end]])
+            self._held_host = np.concatenate([self._held_host, host_s[start:end]])
+            released = self._judge()
+            parts.append(released.t_device_s)
+            count, lost = count + released.count, lost + released.lost
+        return Released(count, np.concatenate(parts), lost)
 
     def _take(self, n: int) -> np.ndarray:
         dev = self._held_dev[:n] + self._shift_s
@@ -199,3 +268,15 @@ class ArrivalLossFinder:
         if not len(self._done_dev):  # a fresh connection: its first samples set the baseline
             return float(self._lateness(self._held_dev[:1] + self._shift_s, self._held_host[:1])[0])
         return float(self._lateness(self._done_dev, self._done_host).min())
+
+
+def _joined(first: Released, second: Released) -> Released:
+    """Two releases in a row as one."""
+    t_device_s = np.concatenate([first.t_device_s, second.t_device_s])
+    return Released(first.count + second.count, t_device_s, first.lost + second.lost)
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of y against x."""
+    dx = x - x.mean()
+    return float((dx * (y - y.mean())).sum() / (dx * dx).sum())

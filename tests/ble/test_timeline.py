@@ -111,3 +111,28 @@ def test_finder_does_not_guess_when_bursts_hide_single_losses() -> None:
     finder = ArrivalLossFinder(0.01)
     placed_s, counted = _feed_all(finder, dev_s, host_s)
     assert counted == 0 and len(placed_s) == len(dev_s)
+
+
+@pytest.mark.parametrize(
+    ("lost", "ratio"),
+    [
+        ({40}, 1.0),  # 0.4 s into the connection, before the clock ratio is measured
+        ({20, 21, 90}, 1.0),  # two in a row and one more in the first second: a plain ratio fit misses them
+        ({60}, 20.0),  # an emulation 20x faster than real time
+    ],
+)
+def test_finder_finds_losses_in_the_first_second(lost: set[int], ratio: float) -> None:
+    dev_s, host_s, true_s = _arrivals(3000, 100.0, lost, ratio=ratio, jitter_s=0.003 / ratio)
+    finder = ArrivalLossFinder(0.01)
+    assert finder.feed(dev_s[:100], host_s[:100]).count == 0  # held until the ratio can judge them
+    placed_s, counted = _feed_all(finder, dev_s[100:], host_s[100:])
+    assert counted == len(lost)
+    np.testing.assert_allclose(placed_s, true_s, rtol=0, atol=1e-9)  # every sample at its true time
+
+
+def test_finder_finds_a_loss_just_before_the_link_ends() -> None:
+    dev_s, host_s, true_s = _arrivals(3000, 100.0, {2980}, jitter_s=0.003)  # 0.2 s before the end
+    finder = ArrivalLossFinder(0.01)
+    placed_s, counted = _feed_all(finder, dev_s, host_s)
+    assert counted == 1
+    np.testing.assert_allclose(placed_s, true_s, rtol=0, atol=1e-9)
