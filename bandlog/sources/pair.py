@@ -204,9 +204,10 @@ class _Pair:
         return self.merger.release()
 
     def finish(self) -> list[SourceItem]:
-        if self.untared_force is not None:  # the recording ended before the tare was decided
-            self._force_tare(Tare(None))
-        out = self._with_meta(self.merger.release(final=True))
+        # the recording ended before the tare was decided: the held force is merged untared, and what
+        # that merge settles goes out with the rest
+        out = self._force_tare(Tare(None)) if self.untared_force is not None else []
+        out = self._with_meta(out + self.merger.release(final=True))
         if self.meta_sent or out:
             out.append(self.status(final=True))
         return out

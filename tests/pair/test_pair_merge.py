@@ -84,3 +84,23 @@ def test_a_link_loss_before_the_clocks_are_aligned_keeps_what_was_held() -> None
     merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
     assert len(merged) + merger.dropped_imu_samples == len(t)
     assert len(merged) >= len(t) - 2 and np.allclose(merged.force_n, 3.0)
+
+
+def test_a_recording_that_ends_during_the_tare_search_keeps_every_sample() -> None:
+    # the force held while the software tare searched is merged at the end: what that merge settles
+    # must go out too (it used to be dropped when the clocks aligned on it)
+    from bandlog.pipeline import Tare
+    from bandlog.meta import RecordingMeta
+    from bandlog.sources.pair import FORCE, IMU, _Pair
+
+    bench = load_bench("clock_sync")
+    devices = bench.two_devices(1, 0.150, 300e-6, 0.060, 0.010)
+    pair = _Pair(RecordingMeta(), None)
+    out = pair.take(FORCE, Tare(None, decided=False))
+    arrivals = [(devices.force.t_host_s[a], FORCE, devices.force.slice(a, b)) for a, b in bench.notifications(devices.force)]
+    arrivals += [(devices.imu.t_host_s[a], IMU, devices.imu.slice(a, b)) for a, b in bench.notifications(devices.imu)]
+    for _, role, block in sorted(arrivals, key=lambda item: item[0]):
+        out += pair.take(role, block)
+    out += pair.finish()
+    merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
+    assert len(merged) + pair.merger.dropped_imu_samples == len(devices.imu)
