@@ -11,8 +11,6 @@ from bandlog.commands._live_args import add_live_arguments, hold_windows, live_s
 from bandlog.commands._recording_args import add_meta_arguments, meta_from_args
 from bandlog.errors import ConfigError
 
-EXIT_INTERRUPTED = 130
-"""The exit status of a recording stopped before it began (as bandlog.cli.ExitStatus.INTERRUPTED)."""
 
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
@@ -20,6 +18,8 @@ ORDER = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bandlog.emulate.faults import FAULT_KEYS
+
     parser.add_argument(
         "--device", required=True, metavar="NAME|ADDRESS|PROFILE",
         help="the sensor: its advertised name, its address, or a profile key (gdx-for, progressor, ...) for the first one found",
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--faults", metavar="SPEC",
         help="with --emulate: inject faults on every emulated sensor, e.g. drop=0.01,corrupt=0.001,disconnect_every=120"
-        " (keys: drop, corrupt, corrupt_every, disconnect_every, low_battery_at, seed)",
+        f" (keys: {', '.join(FAULT_KEYS)})",
     )
     parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
     add_meta_arguments(parser)
@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults))
     if result.meta is None:
         print(f"stopped before {label} was connected: no samples, no log written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        from bandlog.cli import ExitStatus  # here: cli imports the commands
+
+        return ExitStatus.INTERRUPTED
     print_set(
         [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
         title=f"{out.name}", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",

@@ -82,8 +82,8 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
             title=f"{args.file.name}, {label}", label=label,
             lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)", exercise=args.exercise,
         )
-    total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
     if len(results) > 1:
+        total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
         print(f"all sets: {summary_line(total)}")
     repaired = repairs_footnote(log.repairs)
     if repaired:

@@ -77,7 +77,8 @@ _SPEC_KEYS: dict[str, tuple[str, str]] = {
     "low_battery_at": ("low_battery_at_s", "device seconds"),
     "seed": ("seed", "a whole number"),
 }
-FAULTS_HELP = ", ".join(f"{key}=({meaning})" for key, (_, meaning) in _SPEC_KEYS.items())
+FAULT_KEYS = tuple(_SPEC_KEYS)
+"""The keys `record --faults` takes (its help lists them from here)."""
 
 
 def parse_faults(spec: str) -> Faults:

@@ -278,7 +278,6 @@ class BleSession:
             self._count_found(released.lost)
             blocks.insert(0, replace(self._held, t_s=released.t_device_s))
         self._held = None
-        blocks = [b for b in blocks if len(b)]
         if not blocks:
             return []
         block = SampleBlock.concat(blocks)
