@@ -281,15 +281,25 @@ def read_rows(
     for chunk in text.chunks(start):
         if not chunk.count:
             continue
+        kept_before = len(comments) if comments is not None else 0
         rows, line_numbers = _data_rows(chunk, keep_comment, comments)
-        if chunk.final and not chunk.terminated and len(line_numbers) and line_numbers[-1] == chunk.first_number + chunk.count - 1:
+        cut_off = chunk.final and not chunk.terminated
+        last_number = chunk.first_number + chunk.count - 1
+        if cut_off and len(line_numbers) and line_numbers[-1] == last_number:
             cut = rows.rfind("\n")
             last = rows[cut + 1 :]
             if last_line == "drop" or (last_line == "if_broken" and _is_broken(last, columns, use)):
                 log.warning("%s: dropped the incomplete last line %d (the recording was cut off)", where, line_numbers[-1])
                 rows, line_numbers = (rows[:cut] if cut >= 0 else ""), line_numbers[:-1]
                 if repairs is not None:
-                    repairs[UNTERMINATED] = repairs.get(UNTERMINATED, 0) + 1
+                    repairs[UNTERMINATED] = 1  # a file has one last line, whoever noticed it first
+        elif cut_off and last_line == "drop" and comments is not None and len(comments) > kept_before:
+            last = chunk.text[chunk.text.rfind("\n") + 1 :]
+            if comments[-1] == last:  # a comment line cut off (a gap line without its end): not kept
+                log.warning("%s: dropped the incomplete last line %d (the recording was cut off)", where, last_number)
+                comments.pop()
+                if repairs is not None:
+                    repairs[UNTERMINATED] = 1
         if len(line_numbers):
             values.append(parse_numeric(rows, line_numbers, columns, where, use))
             numbers.append(line_numbers)

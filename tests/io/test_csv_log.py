@@ -227,6 +227,16 @@ def test_truncated_last_line_is_dropped_not_fatal(tmp_path: Path) -> None:
     assert len(log.samples) == 19
 
 
+def test_a_gap_line_cut_off_at_the_end_is_dropped_and_counted_once(tmp_path: Path) -> None:
+    # a kill mid-write can cut a comment line too: its numbers are not to be trusted
+    path = tmp_path / "rec.csv"
+    write(path, META, [imu_block(0, 20)])
+    path.write_text(path.read_text() + "# gap: start_s=0.5 end_s=2.2")
+    log = read_log(path)
+    assert log.gaps == [] and len(log.samples) == 20
+    assert log.repairs == {"unterminated last line dropped": 1}
+
+
 def test_newer_schema_is_refused_with_a_clear_sentence(tmp_path: Path) -> None:
     path = tmp_path / "rec.csv"
     write(path, META, [imu_block(0, 2)])
