@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from bandlog.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
+
+if TYPE_CHECKING:
+    from bandlog.pipeline import PipelineResult
 
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rep", "rep"),
@@ -117,3 +121,12 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     if summary.get("peak_force_n") is not None:
         parts.append(f"peak {cell(summary['peak_force_n'])} N")
     return ", ".join(parts) + f" ({summary['mode']})"
+
+
+def print_result(result: "PipelineResult", log_path: Path, title: str, label: str = "set", exercise: str = "knee") -> None:
+    """print_set for one set just streamed (record, replay, demo): its rows, summary and rejected
+    candidates, with the command that lists those candidates in full."""
+    print_set(
+        [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
+        title=title, label=label, lists_hint=f"(`bandlog analyze {log_path} --format json` lists them)", exercise=exercise,
+    )

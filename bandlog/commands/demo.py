@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bandlog.cli import build_parser
-    from bandlog.commands._rep_table import print_set
+    from bandlog.commands._rep_table import print_result
     from bandlog.meta import RecordingMeta
     from bandlog.paths import data_home, new_recording_path, unused_path
     from bandlog.session import RecordRequest, record_stream
@@ -55,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s set at {args.speed:g}x speed")
     request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
     result = asyncio.run(record_stream(request, live_sinks(args, meta.target_ecc_s), motion=set_motion, speed=args.speed))
-    print_set(
-        [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
-        title=f"recorded set ({out.name})", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",
-    )
+    print_result(result, out, title=f"recorded set ({out.name})")
 
     written: list[tuple[str, Path]] = [("recording", out)]
     parser = build_parser()

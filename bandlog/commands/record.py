@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bandlog.commands._rep_table import print_set
+    from bandlog.commands._rep_table import print_result
     from bandlog.devices.base import StreamOptions
     from bandlog.paths import data_home, new_recording_path
     from bandlog.session import RecordRequest, record_stream
@@ -88,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
         from bandlog.cli import ExitStatus  # here: cli imports the commands
 
         return ExitStatus.INTERRUPTED
-    print_set(
-        [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
-        title=f"{out.name}", label="set", lists_hint=f"(`bandlog analyze {out} --format json` lists them)",
-    )
+    print_result(result, out, title=out.name)
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples)")

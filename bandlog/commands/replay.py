@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) -> None:
     from bandlog.api import combine_summaries, run_set
-    from bandlog.commands._rep_table import print_set, summary_line
+    from bandlog.commands._rep_table import print_result, summary_line
     from bandlog.explain import repairs_footnote
 
     target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
@@ -77,11 +77,7 @@ async def _replay(args: argparse.Namespace, log: "LogData", indices: list[int]) 
         hold_windows(sinks)
         results.append(result)
         label = f"set {set_index + 1} of {n_sets}"
-        print_set(
-            [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
-            title=f"{args.file.name}, {label}", label=label,
-            lists_hint=f"(`bandlog analyze {args.file} --format json` lists them)", exercise=args.exercise,
-        )
+        print_result(result, args.file, title=f"{args.file.name}, {label}", label=label, exercise=args.exercise)
     if len(results) > 1:
         total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
         print(f"all sets: {summary_line(total)}")
