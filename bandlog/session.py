@@ -91,15 +91,21 @@ async def record_stream(
     from bandlog.sources.ble import stream
 
     log_sink = CsvLogSink(request.out_path)
-    pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), [log_sink, *live_sinks])
+    journal = None
+    if request.imu_target is not None:  # nothing reaches the log until the clocks align: keep each device's own
+        from bandlog.io.pair_journal import PairJournal
+
+        journal = PairJournal(request.out_path, log_sink)
+    sinks = [log_sink, *([journal] if journal is not None else []), *live_sinks]
+    pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks)
     async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
         backends = None if world is None else world.backends
-        if request.imu_target is not None:
+        if journal is not None:
             from bandlog.sources.pair import paired_stream
 
             source = paired_stream(
                 request.target, request.imu_target, force_options=request.options, tare=request.tare,
-                meta=request.meta, backends=backends, duration_s=request.duration_s,
+                meta=request.meta, backends=backends, duration_s=request.duration_s, journal=journal.write,
             )
         else:
             source = stream(

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from bandlog.devices.base import StreamOptions
 from bandlog.meta import RecordingMeta
@@ -63,10 +63,13 @@ async def paired_stream(
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
     aligner: ClockAligner | None = None,
+    journal: Callable[[str, SourceItem], None] | None = None,
 ) -> AsyncIterator[SourceItem]:
     """Stream a force sensor and a motion sensor as one recording (see module docstring).
 
-    Pass `aligner` to watch the clock estimate as it develops (a live view, a test).
+    Pass `aligner` to watch the clock estimate as it develops (a live view, a test), and `journal`
+    to be given each device's own items, role first, before they are merged (bandlog.io.pair_journal
+    keeps them on disk until the merged log can).
     duration_s counts on the IMU's time line. Ends like `stream()`: normally at the duration or when
     the consuming task is cancelled, after both links are closed; a device that cannot reconnect
     (or cannot be found) ends the recording with its error once everything merged so far is out.
@@ -95,6 +98,8 @@ async def paired_stream(
             if role == FORCE and isinstance(item, RecordingMeta) and imu_task is None:
                 # the force link is up: only now connect the IMU (serialised connects)
                 imu_task = asyncio.create_task(_pump(IMU, imu_source, queue), name="paired IMU stream")
+            if journal is not None:
+                journal(role, item)
             for out in pair.take(role, item):
                 yield out
         if failure is None and imu_task is not None:
@@ -113,6 +118,8 @@ async def paired_stream(
     while not queue.empty():  # what the pumps delivered while stopping
         role, item = queue.get_nowait()
         if item is not None and not isinstance(item, BaseException):
+            if journal is not None:
+                journal(role, item)
             for out in pair.take(role, item):
                 yield out
     for out in pair.finish():

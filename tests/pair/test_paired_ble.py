@@ -175,3 +175,4 @@ def test_record_verb_with_imu_writes_one_force_and_imu_log(tmp_path: Path) -> No
     assert log.meta.stream is not None and log.meta.stream.profile == "witmotion"
     assert log.meta.extra["force_device.profile"] == "progressor"
     assert len(log.samples) > 2000 and np.isfinite(log.samples["force_n"]).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair.csv"], "the unaligned parts are deleted once the log holds them"
