@@ -87,6 +87,11 @@ FINAL_SUSTAIN_HOST_S = SUSTAIN_HOST_S / 2
 """Host seconds a lead reaching the end of a link must last to count (a loss just before is not seen)."""
 START_HOST_S = 4 * SUSTAIN_HOST_S
 """Host seconds a stream's start is held at least, so most losses in it have shown a sustained lead."""
+QUICK_HOST_S = 2 * SUSTAIN_HOST_S
+"""Host seconds of a stream's start after which one running at the host's pace is released."""
+REAL_TIME_TOLERANCE = 0.05
+"""How far the start's rough clock ratio may be from 1 to count as real time (emulations run at 2x
+and more; a loss in the start shortens device time by a period, ~1 % of QUICK_HOST_S at 200 Hz)."""
 REPLAY_STEP_HOST_S = SUSTAIN_HOST_S / 5
 """Host seconds of held arrivals judged together when a stream's start is judged afterwards."""
 MAX_REFITS = 4
@@ -113,8 +118,10 @@ class ArrivalLossFinder:
     is a period later still. A lead counts only when every sample for SUSTAIN_HOST_S is at least
     (1 - LOSS_TOLERANCE) periods behind the baseline, so arrival jitter and per-interval batching
     below a period pass. Samples are held that long so the loss is dated where it happened; the
-    ratio is measured on the corrected times (an emulated sensor runs faster than real time). The
-    first seconds of a stream are held until the ratio can be measured, then judged afterwards.
+    ratio is measured on the corrected times (an emulated sensor runs faster than real time). A
+    stream at the host's pace (any real sensor) is judged from its first half second with a ratio of
+    1, kept; a faster one has its first seconds held until the ratio can be measured,
+    then judged afterwards.
     """
 
     def __init__(self, period_s: float) -> None:
@@ -129,6 +136,10 @@ class ArrivalLossFinder:
         self._anchor: tuple[float, float] | None = None
         self._sums = np.zeros(5)
         """Least-squares sums (n, x, y, xx, xy) of this connection's released (host, device) times."""
+        self._ratio_fixed = False
+        """The stream runs at the host's pace: the ratio stays 1. A real sensor's clock is within
+        ~100 ppm of the host's, 0.3 ms over the baseline's window; a fit on times its own losses
+        corrected could only add jitter, which feeds back (a lead read as a loss raises the fit)."""
 
     def new_connection(self) -> None:
         """The device clock restarted: lateness starts afresh (call flush() first)."""
@@ -144,10 +155,22 @@ class ArrivalLossFinder:
         if self._anchor is None and len(self._held_dev):
             self._anchor = (float(self._held_dev[0]), float(self._held_host[0]))
         if self.ratio is None:
+            if self._real_time():
+                self.ratio, self._ratio_fixed = 1.0, True
+                return self._judge()
             if not self._measurable() or self._held_host[-1] - self._held_host[0] < START_HOST_S:
                 return Released(0, np.empty(0), 0)  # held until the ratio can be measured
             return self._judge_start()
         return self._judge()
+
+    def _real_time(self) -> bool:
+        """Whether the held start clearly runs at the host's pace (any real sensor: its clock is within
+        ~100 ppm of the host's), so it need not be held until the ratio is fitted: a kill then loses
+        what is held, and the live view waits for it."""
+        host_s = self._held_host
+        if not len(host_s) or host_s[-1] - host_s[0] < QUICK_HOST_S:
+            return False
+        return abs(_fit(host_s, self._held_dev) - 1.0) <= REAL_TIME_TOLERANCE
 
     def _judge(self, sustain_host_s: float = SUSTAIN_HOST_S) -> Released:
         """Release the held samples whose dating is settled, shifting later ones past each loss found."""
@@ -243,7 +266,7 @@ class ArrivalLossFinder:
         keep = self._done_host >= (host[-1] - BASELINE_HOST_S if n else -np.inf)
         self._done_dev = np.concatenate([self._done_dev[keep], dev])
         self._done_host = np.concatenate([self._done_host[keep], host])
-        if n and self._anchor is not None:
+        if n and self._anchor is not None and not self._ratio_fixed:
             # the slope of device time against arrival time, fitted by least squares: jitter averages out
             x, y = host - self._anchor[1], dev - self._anchor[0]
             self._sums += np.array([len(x), x.sum(), y.sum(), (x * x).sum(), (x * y).sum()])
