@@ -60,9 +60,14 @@ def rejected_footnote(counts: Mapping[str, int]) -> str:
     return f"{total} {noun}: {reasons}"
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 week', '4 weeks': a count with its noun, singular for one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def reps_phrase(reps: int, eccentrics: int | None) -> str:
     """'12 reps', or '12 reps (10 with an eccentric)' when some rows had no eccentric."""
-    text = f"{reps} rep" if reps == 1 else f"{reps} reps"
+    text = counted(reps, "rep")
     if eccentrics is not None and eccentrics != reps:
         text += f" ({eccentrics} with an eccentric)"
     return text

@@ -6,11 +6,13 @@ heavier, and the right leg (the one that was injured) catches up with the left. 
 geometry (shank, anchor, sensor mounting) across the weeks, as a person with one chair and one anchor
 point would, so force differences come from range of motion and band, not from the setup. Samples go
 straight from `session.record()` into `CsvLogSink`, with no BLE and no real-time pacing, so a month of
-history takes seconds.
+history takes seconds. Every log is marked simulated in its header (meta.SIMULATED), so it can always
+be told apart from a real recording.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from bandlog.errors import ConfigError
-from bandlog.meta import RecordingMeta
+from bandlog.meta import SIMULATED, RecordingMeta
 from bandlog.paths import recordings_dir
 from bandlog.samples import StreamInfo
 
@@ -31,6 +33,8 @@ BANDS = (("red", 1), ("green", 1), ("green", 2), ("blue", 2))
 GEOMETRY_FIELDS = ("shank_m", "anchor_x_m", "anchor_y_m", "pretension_frac", "thigh_pitch_deg", "imu_rotation", "sensor_radius_m")
 
 Progress = Callable[[int, int, Path], None]
+SIMULATED_BY = "bandlog.history"
+"""The meta.SIMULATED value of every log written here."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class PlannedSession:
 def plan_history(first_day: date, weeks: int, sessions_per_week: int, seed: int) -> list[PlannedSession]:
     """The sessions write_simulated_history will write, oldest first (pure; nothing is simulated)."""
     if weeks < 1 or not 1 <= sessions_per_week <= 7:
-        raise ConfigError(f"need at least 1 week and 1-7 sessions a week, not {weeks} weeks x {sessions_per_week}")
+        raise ConfigError(f"need at least 1 week and 1-7 sessions a week, not weeks={weeks}, sessions_per_week={sessions_per_week}")
     plan = []
     step_weeks = -(-weeks // len(BANDS))
     for week in range(weeks):
@@ -121,6 +125,7 @@ def write_simulated_history(
             meta = RecordingMeta(
                 start_utc=planned.start.astimezone(timezone.utc).isoformat(), leg=planned.leg, band=band, target_ecc_s=planned.target_ecc_s,
                 notes=f"simulated by bandlog.history (seed {planned.seed}, week {planned.week + 1})",
+                extra={SIMULATED: SIMULATED_BY},
                 stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=RATE_HZ,
                                   channels=block.channel_names()),
             )
@@ -135,3 +140,19 @@ def write_simulated_history(
         if progress is not None:
             progress(done, len(plan), path)
     return paths
+
+
+def simulated_by(path: Path) -> str:
+    """What made the log at `path` up (meta.SIMULATED), read from its header alone, so checking a folder of
+    long real recordings stays fast; "" for a real recording or a foreign export. A file bandlog cannot
+    read raises its one-sentence BandlogError."""
+    from bandlog.io.read import is_bandlog
+    from bandlog.io.textfile import read_text
+    from bandlog.schema import meta_from_header, parse_header_line
+
+    text = read_text(Path(path))
+    if not is_bandlog(text):
+        return ""
+    header = itertools.takewhile(lambda line: line.startswith("#") or not line.strip(), text.head)
+    items = [item for item in map(parse_header_line, header) if item is not None]
+    return meta_from_header(items, str(path)).simulated_by

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
 
 LEGS = ("left", "right")
 DEFAULT_TARGET_ECC_S = 3.0
+SIMULATED = "simulated"
+"""The `extra` key (header line `# extra.simulated: ...`) that marks a made-up recording, valued with
+what made it up; a real recording never has it, so simulated logs can always be told apart."""
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,8 @@ class RecordingMeta:
     tare_offset_n: float | None = None
     stream: StreamInfo | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def simulated_by(self) -> str:
+        """What made this recording up (the demo, bandlog.history); "" for a real recording."""
+        return self.extra.get(SIMULATED, "")

@@ -1,7 +1,9 @@
-"""Where bandlog keeps its data: BANDLOG_HOME, else the user's data folder."""
+"""Where bandlog keeps its data: --data-dir, BANDLOG_HOME, else the user's data folder; the demo's
+own folder beside it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import datetime
@@ -10,21 +12,46 @@ from typing import BinaryIO, Callable
 
 from bandlog.errors import ConfigError, LogWriteError
 
+log = logging.getLogger(__name__)
+
 
 def data_home(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory (not created here): --data-dir, then $BANDLOG_HOME, then the OS default."""
+    """The data directory (not created here): --data-dir, then $BANDLOG_HOME, then the OS default.
+
+    An empty variable means unset (as the XDG spec says), never the working directory.
+    """
     if override:
         return Path(override).expanduser()
     env = os.environ.get("BANDLOG_HOME")
     if env:
         return Path(env).expanduser()
     if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        base = _env_folder("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
     elif sys.platform == "darwin":
         base = Path.home() / "Library" / "Application Support"
     else:
-        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+        base = _env_folder("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return base / "bandlog"
+
+
+def _env_folder(name: str) -> Path | None:
+    """An absolute folder from the environment; None when unset or empty. A relative one is ignored
+    with a warning, as the XDG base directory spec asks, so the data never lands in the working
+    directory."""
+    value = os.environ.get(name, "")
+    if not value:
+        return None
+    if not os.path.isabs(value):
+        log.warning("ignored %s=%s: it is not an absolute path", name, value)
+        return None
+    return Path(value)
+
+
+def demo_home(home: Path) -> Path:
+    """The demo's own folder, a sibling of the data directory `home` named `<name>-demo`
+    (`~/.local/share/bandlog-demo`), so made-up sessions never mix with real history."""
+    home = Path(os.path.abspath(home))
+    return home.parent / f"{home.name or 'bandlog'}-demo"
 
 
 def recordings_dir(home: Path) -> Path:

@@ -18,10 +18,11 @@ from typing import Mapping, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bandlog.explain import counted
 from bandlog.paths import write_output
 from bandlog.plots import PROGRESS_METRICS, progress_chart
 from bandlog.text_safety import printable
-from bandlog.trends import ASYMMETRY_FORMULA, weekly
+from bandlog.trends import ASYMMETRY_FORMULA, WEEK_DAYS, weekly
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +41,18 @@ td.left { color: #1f6fb4; font-weight: 600; } td.right { color: #e07b00; font-we
 
 SESSION_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"), ("eccentrics", "with eccentric"),
-    ("rejected", "not counted"), ("tut_ecc_s", "TUT ecc (s)"), ("mean_ecc_duration_s", "mean ecc (s)"), ("target_ecc_s", "target (s)"),
-    ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"), ("mean_force_n", "mean ecc force (N)"),
-    ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"), ("path", "file"),
+    ("rejected", "not counted"), ("tut_ecc_s", "eccentric TUT (s)"), ("mean_ecc_duration_s", "mean eccentric (s)"),
+    ("target_ecc_s", "target (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
+    ("mean_force_n", "mean eccentric force (N)"), ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"),
+    ("mode", "sensors"), ("path", "file"),
 )
 WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("week", "week of"), ("leg", "leg"), ("sessions", "sessions"), ("reps", "reps"), ("eccentrics", "with eccentric"),
-    ("tut_ecc_s", "TUT ecc (s)"),
-    ("mean_ecc_duration_s", "mean ecc (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
+    ("tut_ecc_s", "eccentric TUT (s)"),
+    ("mean_ecc_duration_s", "mean eccentric (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "best peak force (N)"),
 )
-_TEXT_COLUMNS = {"date", "week", "leg", "band", "path"}
+"""`peak_force_n` of a week is its best session peak (trends.weekly), hence 'best' as in the charts."""
+_TEXT_COLUMNS = {"date", "week", "leg", "band", "mode", "path"}
 _COUNT_COLUMNS = {"reps", "eccentrics", "rejected"}
 """Counts print as integers even when pandas summed them as floats."""
 _TEXT_CLASS = ' class="text"'
@@ -100,6 +103,16 @@ def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _weeks_so_far(table: pd.DataFrame) -> pd.DataFrame:
+    """The weekly table with the week still running named as such in its `week` cell (its sums are partial)."""
+    if table.empty:
+        return table
+    running = table["week_days"] < WEEK_DAYS
+    week = pd.to_datetime(table["week"]).dt.date.astype(str)
+    so_far = week + " (so far: " + table["week_days"].astype(int).astype(str) + f" of {WEEK_DAYS} days)"
+    return table.assign(week=week.where(~running, so_far))
+
+
 def build_report(
     sessions: pd.DataFrame,
     charts: Mapping[str, Figure],
@@ -115,7 +128,7 @@ def build_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
-        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{len(sessions)} sessions · generated {when}</p>',
+        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{counted(len(sessions), "session")} · generated {when}</p>',
         "<h2>Charts</h2>",
     ]
     for caption, fig in charts.items():
@@ -124,8 +137,11 @@ def build_report(
             f"<figcaption>{_esc(caption)}</figcaption></figure>"
         )
     parts.append("<h2>Per week</h2>")
-    parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.</p>')
-    parts.append(html_table(weekly(sessions), WEEKLY_TABLE_COLUMNS))
+    estimated = ("mode" in sessions) and bool((sessions["mode"] == "force").any())
+    parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.'
+                 + (' Sessions with sensors "force" were timed from force alone: their eccentric timings are estimated.'
+                    if estimated else "") + "</p>")
+    parts.append(html_table(_weeks_so_far(weekly(sessions)), WEEKLY_TABLE_COLUMNS))
     parts.append("<h2>Sessions</h2>")
     parts.append(html_table(sessions, SESSION_TABLE_COLUMNS))
     parts.append("</body></html>")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from bandlog.explain import reps_phrase
 from bandlog.meta import RecordingMeta
-from bandlog.plots import session_figure, set_offsets_s, stitch_sets
+from bandlog.plots import estimated_timings, session_figure, set_offsets_s, stitch_sets
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class SessionChart:
         band = f", {self.meta.band} band" if self.meta.band else ""
         durations = pd.to_numeric(self.reps["ecc_duration_s"], errors="coerce").dropna() if len(self.reps) else pd.Series(dtype=float)
         reps = reps_phrase(len(self.reps), len(durations))
-        return f"{self.name}{leg}{band}: {reps}, eccentric TUT {float(durations.sum()):.1f} s"
+        estimated = " (estimated from force alone)" if estimated_timings(self.reps) else ""
+        return f"{self.name}{leg}{band}: {reps}, eccentric TUT {float(durations.sum()):.1f} s{estimated}"
 
     def figure(self) -> Figure:
         return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title)

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from bandlog.commands._table_fit import TEXT, Column, output_width, print_table, print_wrapped
 from bandlog.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
 
 if TYPE_CHECKING:
     from bandlog.pipeline import PipelineResult
 
-TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("rep", "rep"),
-    ("start_s", "start s"),
-    ("ecc_start_s", "ecc start s"),
-    ("ecc_duration_s", "ecc s"),
-    ("tempo", "tempo"),
-    ("tut_tension_s", "tension s"),
-    ("peak_force_n", "peak N"),
-    ("mean_ecc_force_n", "ecc mean N"),
-    ("ecc_impulse_ns", "impulse N·s"),
-    ("rom_deg", "ROM °"),
-    ("mean_ecc_velocity_dps", "ecc °/s"),
-    ("stalls", "stalls"),
-    ("flags", "flags"),
+TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("rep", "rep"),
+    Column("start_s", "start s"),
+    Column("ecc_start_s", "ecc start s"),
+    Column("ecc_duration_s", "ecc s"),
+    Column("tempo", "tempo", justify="left"),
+    Column("tut_tension_s", "tension s"),
+    Column("peak_force_n", "peak N"),
+    Column("mean_ecc_force_n", "ecc mean N"),
+    Column("ecc_impulse_ns", "impulse N·s"),
+    Column("rom_deg", "ROM °"),
+    Column("mean_ecc_velocity_dps", "ecc °/s"),
+    Column("stalls", "stalls"),
+    Column("flags", "flags", TEXT, "left"),
 )
 """The columns worth reading at a glance; `--format csv/json` gives every column."""
+DROP_ORDER = ("ecc_start_s", "start_s", "ecc_impulse_ns", "stalls", "mean_ecc_velocity_dps", "mean_ecc_force_n", "tut_tension_s", "flags")
+"""On a narrow terminal these columns are left out, first named first; rep, ecc s, tempo, peak N and ROM ° always show."""
+TABLE_HINT = "a wider terminal or --format csv shows them"
 
 
 def cell(value: Any) -> str:
@@ -40,21 +43,13 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def print_reps(rows: Sequence[Mapping[str, Any]], title: str) -> None:
-    """A readable table of reps (rich; plain text when output is not a terminal)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+def print_reps(rows: Sequence[Mapping[str, Any]], title: str, width: int | None = None, hint: str = TABLE_HINT) -> None:
+    """A table of reps fitted to `width` (None: as wide as it needs), and what it left out."""
     if not rows:
-        console.print(f"{title}: no reps detected")
+        print_wrapped(f"{title}: no reps detected", width)
         return
-    table = Table(title=title, title_justify="left")
-    for key, header in TABLE_COLUMNS:
-        table.add_column(header, justify="left" if key in ("tempo", "flags") else "right")
-    for row in rows:
-        table.add_row(*[_cell_in_row(row, key) for key, _ in TABLE_COLUMNS])
-    console.print(table)
+    cells = [{column.key: _cell_in_row(row, column.key) for column in TABLE_COLUMNS} for row in rows]
+    print_table(title, TABLE_COLUMNS, cells, width=width, drop_order=DROP_ORDER, hint=hint)
 
 
 def _cell_in_row(row: Mapping[str, Any], key: str) -> str:
@@ -103,12 +98,15 @@ def print_set(
     label: str,
     lists_hint: str = "",
     exercise: str = "knee",
+    table_hint: str = TABLE_HINT,
 ) -> None:
-    """One set as the CLI shows it: the reps table, the summary sentence, then its footnotes."""
-    print_reps(rows, title=title)
-    print(f"{label}: {summary_line(summary)}")
+    """One set as the CLI shows it: the reps table, the summary sentence, then its footnotes, all
+    fitted to the terminal (`table_hint` says how to see the columns a narrow one leaves out)."""
+    width = output_width()
+    print_reps(rows, title=title, width=width, hint=table_hint)
+    print_wrapped(f"{label}: {summary_line(summary)}", width)
     for line in footnotes(summary, rows, rejected_codes, lists_hint, exercise):
-        print(f"  {line}")
+        print_wrapped(line, width, indent="  ")
 
 
 def summary_line(summary: Mapping[str, Any]) -> str:
@@ -129,4 +127,5 @@ def print_result(result: "PipelineResult", log_path: Path, title: str, label: st
     print_set(
         [rep.to_dict() for rep in result.reps], result.summary.to_dict(), [c.code for c in result.rejected],
         title=title, label=label, lists_hint=f"(`bandlog analyze {log_path} --format json` lists them)", exercise=exercise,
+        table_hint="a wider terminal or `bandlog analyze --format csv` on the log shows them",
     )

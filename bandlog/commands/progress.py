@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bandlog.commands._indexing import add_filters, leg_filter, parse_since, refresh_index
+from bandlog.commands._table_fit import TEXT, Column
+from bandlog.commands.sessions import LEG_STYLES
 from bandlog.errors import BandlogError, ConfigError
 
 if TYPE_CHECKING:
@@ -19,6 +21,19 @@ ORDER = 64
 METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
 """Same names as bandlog.plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
 FORMATS = (".png", ".svg", ".html")
+_MEASURES = (
+    Column("reps", "reps"), Column("tut_ecc_s", "ecc TUT (s)"), Column("mean_ecc_duration_s", "mean ecc (s)"),
+    Column("adherence", "within ±20 %"),
+)
+TABLE_COLUMNS = {
+    "week": (Column("week", "week of", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+             Column("sessions", "sessions"), *_MEASURES, Column("peak_force_n", "best peak (N)")),
+    "session": (Column("date", "date", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+                Column("band", "band", TEXT, "left"), *_MEASURES, Column("peak_force_n", "peak force (N)")),
+}
+"""The terminal table's columns, per --by: the numbers the charts draw."""
+DROP_ORDER = ("sessions", "band", "adherence", "reps", "mean_ecc_duration_s")
+"""On a narrow terminal these columns are left out, first named first; the date, leg, TUT and peak force always show."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.paths import check_new_output, data_home, unused_path, write_output
     from bandlog.plots import progress_figure
     from bandlog.report import progress_report, write_report
-    from bandlog.trends import weekly
 
     home = data_home(args.data_dir)
     out: Path = args.out or unused_path(home / "reports" / f"progress-{datetime.now():%Y-%m-%d}.html")
@@ -55,28 +69,38 @@ def run(args: argparse.Namespace) -> int:
         fig = progress_figure(sessions, by=args.by, metrics=metrics, title=f"bandlog progress: {subtitle}")
         image_format = out.suffix.lower().lstrip(".")
         write_output(out, "chart", lambda handle: fig.savefig(handle, format=image_format, dpi=100), overwrite=args.force)
-    _print_weekly(weekly(sessions))
+    hint = "a wider terminal or the HTML report shows them" if out.suffix.lower() == ".html" else "a wider terminal shows them"
+    _print_table(sessions, args.by, hint)
     print(f"wrote {out}")
     return 0
 
 
-def _print_weekly(table: "pd.DataFrame") -> None:
-    """A short per-week, per-leg summary on the terminal, so the verb says something without opening the file."""
-    import sys
-
+def _print_table(sessions: "pd.DataFrame", by: str, hint: str) -> None:
+    """A short per-week (or per-session), per-leg summary on the terminal, so the verb says something
+    without opening the file; fitted to the terminal, and saying which week is still running."""
     import pandas as pd
-    from rich.console import Console
-    from rich.table import Table
 
-    from bandlog.text_safety import printable
+    from bandlog.commands._table_fit import output_width, print_table, print_wrapped
+    from bandlog.trends import by_grouping
 
-    view = Table(title="per week", title_justify="left")
-    for heading in ("week of", "leg", "sessions", "reps", "ecc TUT (s)", "mean ecc (s)", "within ±20 %", "peak force (N)"):
-        view.add_column(heading, justify="left" if heading in ("week of", "leg") else "right")
-    for row in table.itertuples(index=False):
-        adherence = "-" if pd.isna(row.adherence) else f"{row.adherence:.0%}"
-        duration = "-" if pd.isna(row.mean_ecc_duration_s) else f"{row.mean_ecc_duration_s:.1f}"
-        peak = "-" if pd.isna(row.peak_force_n) else f"{row.peak_force_n:.0f}"
-        view.add_row(pd.Timestamp(row.week).date().isoformat(), printable(str(row.leg)), str(row.sessions), str(row.reps),
-                     f"{row.tut_ecc_s:.0f}", duration, adherence, peak)
-    Console(width=None if sys.stdout.isatty() else 120).print(view)
+    table, when = by_grouping(sessions, by)
+    decimals = 0 if by == "week" else 1
+
+    def number(value: object, spec: str) -> str:
+        return "-" if pd.isna(value) else format(value, spec)
+
+    rows = [
+        {
+            when: pd.Timestamp(row[when]).date().isoformat(), "leg": str(row["leg"]), "band": str(row.get("band", "")),
+            "sessions": number(row.get("sessions"), ".0f"), "reps": number(row["reps"], ".0f"),
+            "tut_ecc_s": number(row["tut_ecc_s"], f".{decimals}f"), "mean_ecc_duration_s": number(row["mean_ecc_duration_s"], ".1f"),
+            "adherence": number(row["adherence"], ".0%"), "peak_force_n": number(row["peak_force_n"], f".{decimals}f"),
+        }
+        for row in table.to_dict("records")
+    ]
+    width = output_width()
+    print_table(f"per {by}", TABLE_COLUMNS[by], rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    if by == "week" and "week_days" in table:
+        running = table.loc[table["week_days"] < 7, ["week", "week_days"]].drop_duplicates("week")
+        for week, days in running.itertuples(index=False):
+            print_wrapped(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)", width)

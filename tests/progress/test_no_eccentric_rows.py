@@ -30,7 +30,7 @@ def _hatched(ax: Axes) -> list[Rectangle]:
 
 def test_force_chart_hatches_the_whole_cycle_of_a_row_without_an_eccentric() -> None:
     reps = rep_table([3.2, None, 2.5])
-    ax = plots.plot_force(_samples(), reps)
+    ax = plots.plot_force(_samples(), reps, 3.0)
     (cycle,) = _hatched(ax)
     assert (cycle.get_x(), cycle.get_width()) == pytest.approx((10.0, 4.0))  # start_s .. end_s of rep 2
     assert mcolors.to_rgb(cycle.get_edgecolor()) == pytest.approx(mcolors.to_rgb(plots.TEMPO_COLOURS[NO_TEMPO]))

@@ -42,24 +42,24 @@ def sessions(tmp_path: Path, backend: FakeBackend) -> pd.DataFrame:
 
 def test_force_chart_shades_and_labels_every_eccentric_phase() -> None:
     reps = rep_table([3.2, 1.4, 4.0, 2.5])
-    ax = plots.plot_force(_samples(), reps)
+    ax = plots.plot_force(_samples(), reps, 3.0)
     assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 4500
     spans = _spans(ax)
     assert len(spans) == 4
     assert [round(s.get_x(), 6) for s in spans] == list(reps["ecc_start_s"])
     assert [round(s.get_width(), 6) for s in spans] == pytest.approx(list(reps["ecc_duration_s"]))
     assert [t.get_text() for t in ax.texts] == ["3.2 s", "1.4 s", "4.0 s", "2.5 s"]
-    fast = mcolors.to_rgb(plots.TEMPO_COLOURS["fast"])
-    assert mcolors.to_rgb(spans[1].get_facecolor()) == pytest.approx(fast)
+    short = mcolors.to_rgb(plots.TARGET_COLOURS["short"])
+    assert mcolors.to_rgb(spans[1].get_facecolor()) == pytest.approx(short)
     assert "(N)" in ax.get_ylabel() and "(s)" in ax.get_xlabel()
 
 
-def test_rep_duration_bars_are_coloured_by_tempo_against_the_target() -> None:
+def test_rep_duration_bars_are_coloured_by_the_target_band() -> None:
     reps = rep_table([3.2, 1.4, 2.5, 3.0], target_ecc_s=3.0)
     ax = plots.plot_rep_durations(reps, 3.0)
     bars = _bars(ax)
     assert [b.get_height() for b in bars] == pytest.approx([3.2, 1.4, 2.5, 3.0])
-    expected = [plots.TEMPO_COLOURS[t] for t in ("slow", "fast", "moderate", "slow")]
+    expected = [plots.TARGET_COLOURS[t] for t in ("on_target", "short", "on_target", "on_target")]
     assert [mcolors.to_hex(b.get_facecolor()) for b in bars] == expected
     target_lines = [line for line in ax.lines if list(line.get_ydata()) == [3.0, 3.0]]
     assert len(target_lines) == 1
@@ -75,9 +75,9 @@ def test_session_figure_has_a_knee_panel_only_when_given_one() -> None:
     t = np.arange(0, 20, 0.01)
     knee = plots.session_figure(_samples(20.0), reps, 3.0, knee=(t, 50 + 40 * np.cos(t), "angle"), title="x")
     assert len(knee.axes) == 3
-    assert "angle (deg)" == knee.axes[1].get_ylabel() and len(_spans(knee.axes[1])) == 2
+    assert "knee flexion angle (°)" == knee.axes[1].get_ylabel() and len(_spans(knee.axes[1])) == 2
     with pytest.raises(ConfigError):
-        plots.plot_knee(t, t, reps, kind="torque")
+        plots.plot_knee(t, t, reps, 3.0, kind="torque")
 
 
 def test_sets_with_restarting_clocks_are_stitched_side_by_side() -> None:
@@ -98,7 +98,7 @@ def test_tut_chart_per_week_has_one_bar_per_leg_and_week(sessions: pd.DataFrame)
     assert colours == {plots.LEG_COLOURS["left"], plots.LEG_COLOURS["right"]}
     weekly = trends.weekly(sessions)
     assert sorted(b.get_height() for b in bars) == pytest.approx(sorted(weekly["tut_ecc_s"]))
-    assert "TUT" in ax.get_ylabel() and "(s)" in ax.get_ylabel()
+    assert ax.get_ylabel() == "eccentric time under tension (s)"
 
 
 def test_tut_chart_per_session_has_a_line_per_leg(sessions: pd.DataFrame) -> None:

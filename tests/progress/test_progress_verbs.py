@@ -56,7 +56,7 @@ def test_progress_writes_an_image(home: Path, suffix: str, capsys: pytest.Captur
     head = out.read_bytes()[:100]
     assert head.startswith(b"\x89PNG") if suffix == ".png" else b"<svg" in out.read_bytes()[:2000]
     printed = capsys.readouterr().out
-    assert f"wrote {out}" in printed and "per week" in printed
+    assert f"wrote {out}" in printed and "per session" in printed  # --by session: the table is per session too
 
 
 def test_progress_html_report_by_default_in_the_data_dir(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
