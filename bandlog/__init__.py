@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from bandlog.api import read_log as read_log
 
 _LAZY = {"read_log": "bandlog.api", "analyze": "bandlog.api"}
+__all__ = ["BandlogError", "analyze", "read_log", "__version__"]
+
+
+def __dir__() -> list[str]:
+    """The lazy API too, so `dir(bandlog)` and completion show read_log and analyze."""
+    return sorted({*globals(), *_LAZY})
 
 
 def __getattr__(name: str) -> Any:

@@ -32,7 +32,7 @@ PathLike = str | os.PathLike[str]
 
 @dataclass
 class AnalysisResult:
-    """Reps and summaries of one log. `reps` has REP_COLUMNS plus `set` (0-based)."""
+    """Reps and summaries of one log. `reps` has REP_COLUMNS plus `set` (numbered from 1, like `rep`)."""
 
     log: LogData
     reps: pd.DataFrame
@@ -83,7 +83,7 @@ async def analyze_async(
         log=log,
         reps=reps_frame([r.reps for r in results]),
         summary=combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps]),
-        sets=[{**r.summary.to_dict(), SET_COLUMN: index} for index, r in enumerate(results)],
+        sets=[{**r.summary.to_dict(), SET_COLUMN: number} for number, r in enumerate(results, start=1)],
         rejected=rejected_frame([r.rejected for r in results]),
     )
 
@@ -105,13 +105,13 @@ async def run_set(
 
 def reps_frame(reps_by_set: Sequence[Sequence[RepMetrics]]) -> pd.DataFrame:
     """The reps table: one row per rep, REP_COLUMNS then `set`."""
-    rows = [{**rep.to_dict(), SET_COLUMN: index} for index, reps in enumerate(reps_by_set) for rep in reps]
+    rows = [{**rep.to_dict(), SET_COLUMN: number} for number, reps in enumerate(reps_by_set, start=1) for rep in reps]
     return pd.DataFrame(rows, columns=[*REP_COLUMNS, SET_COLUMN])
 
 
 def rejected_frame(rejected_by_set: Sequence[Sequence[RejectedCandidate]]) -> pd.DataFrame:
     """The rejected-candidates table: one row per candidate, REJECTED_COLUMNS then `set`."""
-    rows = [{**c.to_dict(), SET_COLUMN: index} for index, rejected in enumerate(rejected_by_set) for c in rejected]
+    rows = [{**c.to_dict(), SET_COLUMN: number} for number, rejected in enumerate(rejected_by_set, start=1) for c in rejected]
     return pd.DataFrame(rows, columns=[*REJECTED_COLUMNS, SET_COLUMN])
 
 

@@ -70,13 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure eccentric hamstring work on a resistance band with a BLE force/IMU sensor.",
     )
     parser.add_argument("--data-dir", help="where recordings and the session index live (default: $BANDLOG_HOME or the user data folder)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log more: -v info, -vv debug; the Bluetooth libraries (bleak, bumble) only log errors, their warnings at -vv and debug at -vvv",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
+
+
+THIRD_PARTY_LOGGERS = ("bleak", "bumble")
+"""Libraries whose logs stay below the user's verbosity: their warnings (bumble's '!!! no connection'
+when a virtual link is torn down, a retried D-Bus call) are not the user's news unless asked for."""
+_OWN_LEVELS = (logging.WARNING, logging.INFO, logging.DEBUG, logging.DEBUG)
+_THIRD_PARTY_LEVELS = (logging.ERROR, logging.ERROR, logging.WARNING, logging.DEBUG)
+
+
+def configure_logging(verbose: int) -> None:
+    """bandlog's own logs at warning (-v info, -vv debug); bleak's and bumble's errors only (-vv their
+    warnings, -vvv their debug)."""
+    step = min(verbose, 3)
+    logging.basicConfig(level=_OWN_LEVELS[step], format="%(levelname)s %(name)s: %(message)s")
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(_THIRD_PARTY_LEVELS[step])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,8 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return ExitStatus.USAGE
-    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     try:
         return int(args._run(args))
     except BandlogError as error:

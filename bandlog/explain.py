@@ -60,6 +60,22 @@ def rejected_footnote(counts: Mapping[str, int]) -> str:
     return f"{total} {noun}: {reasons}"
 
 
+def stalls_meaning() -> str:
+    """What the `stalls` column counts, with the detector's own thresholds."""
+    from bandlog.detect.params import DetectorParams
+
+    p = DetectorParams()
+    return (f"pauses during the eccentric where the knee all but stopped (slower than {p.stall_floor_dps:g} °/s or "
+            f"{p.stall_rate_fraction:.0%} of the eccentric's mean speed, whichever is higher) for {p.debounce_stall_s:g} s or longer")
+
+
+def columns_legend() -> str:
+    """The rep table's coded columns in words, for `--help` and the README (kept equal by a test)."""
+    lines = [f"stalls: {stalls_meaning()}.", "flags (several are joined with ';'):"]
+    lines += [f"  {key}: {text}" for key, text in REP_FLAGS.items()]
+    return "\n".join(lines)
+
+
 def counted(n: int, noun: str) -> str:
     """'1 week', '4 weeks': a count with its noun, singular for one."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

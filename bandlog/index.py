@@ -270,7 +270,7 @@ def _insert_reps(conn: sqlite3.Connection, session_id: int | None, reps: pd.Data
     columns = ["set", *REP_COLUMNS]
     rows = []
     for record in reps.to_dict("records"):
-        rows.append([session_id, int(record.get("set", 0) or 0), *(_plain(record.get(c)) for c in REP_COLUMNS)])
+        rows.append([session_id, int(record.get("set", 1) or 1), *(_plain(record.get(c)) for c in REP_COLUMNS)])
     quoted = ", ".join(f'"{c}"' for c in ["session_id", *columns])
     conn.executemany(f"INSERT INTO reps ({quoted}) VALUES ({', '.join('?' * (len(columns) + 1))})", rows)
 

@@ -25,9 +25,10 @@ from bandlog.results import RepMetrics
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
-2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected."""
+2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected.
+3: reps' set numbers count from 1, like everywhere a set is named."""
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
 

@@ -102,7 +102,7 @@ SET_GAP_S = 10.0
 def set_offsets_s(samples: pd.DataFrame) -> dict[int, float]:
     """Seconds to add to each set's times so sets follow each other; 0 where a set's clock runs on."""
     if "set" not in samples or samples.empty:
-        return {0: 0.0}
+        return {1: 0.0}
     offsets: dict[int, float] = {}
     previous_end = -np.inf
     for set_index, rows in samples.groupby("set", sort=True):
@@ -293,7 +293,7 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
 def _rep_labels(reps: pd.DataFrame) -> list[str]:
     if "set" not in reps or reps["set"].nunique() <= 1:
         return [str(int(r)) for r in reps["rep"]]
-    return [f"{int(s) + 1}.{int(r)}" for s, r in zip(reps["set"], reps["rep"])]
+    return [f"{int(s)}.{int(r)}" for s, r in zip(reps["set"], reps["rep"])]
 
 
 def _target_band(ax: Axes, target_ecc_s: float) -> None:

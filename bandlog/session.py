@@ -7,11 +7,13 @@ demo` both come through record_stream(), so the demo exercises exactly the path 
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Sequence
 
 from bandlog.devices.base import StreamOptions
+from bandlog.errors import LogWriteError
 from bandlog.meta import RecordingMeta
 from bandlog.pipeline import Pipeline, PipelineResult, Sink
 
@@ -34,6 +36,35 @@ class RecordRequest:
     duration_s: float | None = None
     imu_target: str | None = None
     """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
+
+
+def check_log_path(path: Path, *, paired: bool = False) -> None:
+    """Refuse, in one sentence and before any sensor is connected, a log path that cannot become a new
+    log: a folder, an existing file (a log is never overwritten), or a place that cannot be written;
+    for a paired recording, also a start-up journal left by an earlier one. Otherwise the sensor
+    would be connected and streaming before the log failed to open."""
+    from bandlog.io.pair_journal import ROLES, journal_path
+    from bandlog.paths import check_new_output
+
+    if os.path.lexists(path) and not path.is_dir():
+        raise LogWriteError(f"cannot write the log {path}: the file already exists (bandlog never overwrites a log)")
+    check_new_output(path, "log", overwrite=False)  # a folder
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.lexists(folder) and folder != folder.parent:  # the log's missing folders are made
+        folder = folder.parent
+    if not folder.is_dir():
+        raise LogWriteError(f"cannot write the log {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LogWriteError(f"cannot write the log {path}: permission denied in the folder {folder}")
+    if not paired:
+        return
+    for role in ROLES:
+        journal = journal_path(path, role)
+        if os.path.lexists(journal):
+            raise LogWriteError(
+                f"cannot write the log {path}: {journal.name} beside it is the start of an earlier paired recording "
+                "that was stopped before its clocks aligned; move it away or choose another --out"
+            )
 
 
 def emulated_twins(motion_for_twin: "Callable[[], MotionSource]") -> "list[PeripheralTwin]":
@@ -90,6 +121,7 @@ async def record_stream(
     from bandlog.io.csv_log import CsvLogSink
     from bandlog.sources.ble import stream
 
+    check_log_path(request.out_path, paired=request.imu_target is not None)
     log_sink = CsvLogSink(request.out_path)
     journal = None
     if request.imu_target is not None:  # nothing reaches the log until the clocks align: keep each device's own

@@ -52,7 +52,7 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[n
 
     offsets = set_offsets_s(log.samples)
     times, values, kinds = [], [], set()
-    for set_index, block in enumerate(log.sets()):
+    for set_number, block in enumerate(log.sets(), start=1):
         if len(block) == 0 or block.gyro_dps is None:
             return None
         analyzer = Analyzer(target_ecc_s=target_ecc_s, exercise=exercise)
@@ -69,7 +69,7 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[n
             kinds.add("rate")
         else:
             return None
-        times.append(kinematics.t_s + offsets.get(set_index, 0.0))
+        times.append(kinematics.t_s + offsets.get(set_number, 0.0))
     if len(kinds) != 1:
         return None
     return np.concatenate(times), np.concatenate(values), kinds.pop()

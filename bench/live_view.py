@@ -28,7 +28,6 @@ from bandlog.live.mpl_view import MplView
 from bandlog.live.sink import LiveSink
 from bandlog.motion import PeriodicMotion
 from bandlog.pipeline import Kinematics
-from bandlog.samples import SampleBlock
 from bandlog.status import LinkState, LinkStatus
 
 PERIOD_S = 6.0

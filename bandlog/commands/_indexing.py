@@ -37,6 +37,22 @@ def leg_filter(leg: str) -> str | None:
     return None if leg == "both" else leg
 
 
+def none_found(home: Path, leg: str, since: date | None, what: str = "no sessions") -> str:
+    """Why a filtered list came out empty: the filters, how many sessions they hid, and a --since
+    date in the future (today's sessions are the latest there can be)."""
+    from bandlog.explain import counted
+    from bandlog.index import load_sessions
+
+    filters = [f"for the {leg} leg"] if leg != "both" else []
+    if since is not None:
+        filters.append(f"on or after {since}" + (" (a date in the future)" if since > date.today() else ""))
+    where = f"in {home / 'recordings'}"
+    if not filters:
+        return f"{what} {where}"
+    total = len(load_sessions(home))
+    return f"{what} {where} {' '.join(filters)} ({counted(total, 'session')} in all)"
+
+
 def refresh_index(home: Path, console: "Console | None" = None) -> "IndexReport":
     """Update the index of `home`, drawing a progress bar on a terminal; report skipped logs on stderr."""
     from rich.console import Console

@@ -89,10 +89,10 @@ def print_tables(
 
     n_sets = len(result.sets)
     for set_summary in result.sets:
-        index = set_summary["set"]
-        label = f"set {index + 1} of {n_sets}"
+        number = set_summary["set"]
+        label = f"set {number} of {n_sets}"
         print_set(
-            [r for r in reps if r["set"] == index], set_summary, [str(r["code"]) for r in rejected if r["set"] == index],
+            [r for r in reps if r["set"] == number], set_summary, [str(r["code"]) for r in rejected if r["set"] == number],
             title=f"{name} ({result.log.format}), {label}", label=label, lists_hint=JSON_HINT, exercise=exercise,
         )
     if n_sets > 1:

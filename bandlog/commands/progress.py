@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bandlog.commands._indexing import add_filters, leg_filter, parse_since, refresh_index
+from bandlog.commands._indexing import add_filters, leg_filter, none_found, parse_since, refresh_index
 from bandlog.commands._table_fit import TEXT, Column
 from bandlog.commands.sessions import LEG_STYLES
 from bandlog.errors import BandlogError, ConfigError
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     refresh_index(home)
     sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
     if sessions.empty:
-        raise BandlogError(f"no sessions to chart in {home / 'recordings'} (leg: {args.leg}, since: {args.since or 'any date'})")
+        raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart"))
     metrics = tuple(dict.fromkeys(args.metric or METRICS))
     legs = "both legs" if args.leg == "both" else f"{args.leg} leg"
     subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since else "")

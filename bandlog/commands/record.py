@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.commands._rep_table import print_result
     from bandlog.devices.base import StreamOptions
     from bandlog.paths import data_home, new_recording_path
-    from bandlog.session import RecordRequest, record_stream
+    from bandlog.session import RecordRequest, check_log_path, record_stream
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration must be positive, not {args.duration}")
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--imu must name a different sensor than --device")
     label = args.device if args.imu is None else f"{args.device}+{args.imu}"
     out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
+    check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
     motion = None
     duration = args.duration
     if args.emulate:

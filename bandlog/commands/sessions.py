@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bandlog.commands._indexing import add_filters, leg_filter, parse_since, refresh_index
+from bandlog.commands._indexing import add_filters, leg_filter, none_found, parse_since, refresh_index
 from bandlog.commands._table_fit import PATH, TEXT, Column
 
 NAME = "sessions"
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         csv_safe_frame(table, printable_text=True).to_csv(sys.stdout, index=False)
         return 0
     if sessions.empty:
-        print(printable(f"no sessions found in {home / 'recordings'}"))
+        print(printable(none_found(home, args.leg, since)))
         return 0
     rows = [{c.key: _text(record[c.key]) for c in COLUMNS} for record in sessions.to_dict("records")]
     print_table(counted(len(sessions), "session"), COLUMNS, rows, width=output_width(), drop_order=DROP_ORDER,

@@ -10,6 +10,9 @@ counted in `LogData.repairs` so the user sees it:
 - a real restart starts a new set: time goes back and then runs forward for RESTART_MIN_SAMPLES
   rows and RESTART_MIN_S (or to the end of the file or run), still behind where it was after those
   rows, as a new run or a device clock restart does; so a set is never a handful of stray rows;
+- rows before a restart into a full-length run that are too few to be a set (under
+  RESTART_MIN_SAMPLES rows or RESTART_MIN_S: a few samples left over from an earlier test) are
+  dropped and counted, not made an empty set;
 - any other row that is behind the time already reached (one stray or shuffled row) is dropped and
   counted; a file with more than a quarter of its rows out of order is refused in one sentence;
 - several different samples at one timestamp (coarse export timestamps) keep their file order and
@@ -44,14 +47,14 @@ class LogData:
     """'bandlog', 'tindeq', 'vernier' or 'generic'."""
     meta: RecordingMeta
     samples: pd.DataFrame
-    """t_s, force_n, acc_*_ms2, gyro_*_dps (+ t_host_s if the file has it) and `set` (int, 0-based)."""
+    """t_s, force_n, acc_*_ms2, gyro_*_dps (+ t_host_s if the file has it) and `set` (int, numbered from 1 like reps, as everywhere a set is named)."""
     gaps: list[Gap] = field(default_factory=list)
     repairs: dict[str, int] = field(default_factory=dict)
     """What the reader had to repair, e.g. {'out-of-order rows dropped': 2}; empty for a clean file."""
 
     @property
     def n_sets(self) -> int:
-        return int(self.samples[SET_COLUMN].max()) + 1 if len(self.samples) else 0
+        return int(self.samples[SET_COLUMN].max()) if len(self.samples) else 0
 
     def sets(self) -> list[SampleBlock]:
         """One SampleBlock per set, in order; a channel the set never measured is None."""
@@ -90,6 +93,7 @@ MISSING = "missing or non-finite values read as missing"
 REPEATED = "rows identical to the one before dropped"
 OUT_OF_ORDER = "out-of-order rows dropped"
 NUDGED = "timestamps nudged apart"
+LEFTOVER = "leftover rows before a time restart dropped"
 
 
 def build_samples(
@@ -136,7 +140,7 @@ def build_samples(
     columns[TIME_COLUMN] = _nudge_ties(columns[TIME_COLUMN], set_ids, where, counts)
     _add(counts, MISSING, _missing(columns, set_ids))
     frame = pd.DataFrame(columns)
-    frame[SET_COLUMN] = set_ids
+    frame[SET_COLUMN] = set_ids + 1  # set numbers count from 1, like rep numbers
     return frame
 
 
@@ -195,10 +199,12 @@ def _order(
     m = len(t)
     label_change = np.zeros(m, dtype=bool)
     label_change[1:] = labels[1:] != labels[:-1]
-    new_segment = label_change | _restarts(t, label_change)
+    restart = _restarts(t, label_change)
+    new_segment = label_change | restart
     segment = np.cumsum(new_segment)
     reached = pd.Series(t).groupby(segment).cummax().to_numpy()
-    behind = t < reached
+    leftover = _leftovers(t, new_segment, restart)
+    behind = (t < reached) & ~leftover
     dropped = int(stray.sum() + behind.sum())
     if dropped > MAX_DISORDERED_FRACTION * n:
         raise LogFormatError(
@@ -208,8 +214,13 @@ def _order(
     if dropped:
         log.warning("%s: dropped %d rows whose time was behind the rows before them", where, dropped)
         _add(counts, OUT_OF_ORDER, dropped)
-        columns, labels = _keep(columns, labels, ~behind)
-        segment = segment[~behind]
+    if leftover.any():
+        log.warning("%s: dropped %d leftover rows before a time restart, too few to be a set", where, int(leftover.sum()))
+        _add(counts, LEFTOVER, int(leftover.sum()))
+    gone = behind | leftover
+    if gone.any():
+        columns, labels = _keep(columns, labels, ~gone)
+        segment = segment[~gone]
     set_ids = np.zeros(len(segment), dtype=np.int64)
     set_ids[1:] = np.cumsum(segment[1:] != segment[:-1])
     return columns, set_ids
@@ -250,6 +261,19 @@ def _restarts(t: np.ndarray, label_change: np.ndarray) -> np.ndarray:
     long_enough = ((length >= RESTART_MIN_SAMPLES) & (span_s >= RESTART_MIN_S)) | (reaches_end & (length >= 2))
     restart[steps] = long_enough & (t[last] < t[steps - 1])
     return restart
+
+
+def _leftovers(t: np.ndarray, new_segment: np.ndarray, restart: np.ndarray) -> np.ndarray:
+    """Rows of a segment cut off by a restart into a full-length run, itself under RESTART_MIN_SAMPLES
+    rows or RESTART_MIN_S: a few samples left over from before the clock restarted, not a set."""
+    m = len(t)
+    starts = np.concatenate([[0], np.flatnonzero(new_segment)])
+    rows = np.diff(np.append(starts, m))
+    span_s = np.maximum.reduceat(t, starts) - t[starts]
+    short = (rows < RESTART_MIN_SAMPLES) | (span_s < RESTART_MIN_S)
+    before_restart = np.append(restart[starts[1:]], False)
+    next_short = np.append(short[1:], True)
+    return np.repeat(short & before_restart & ~next_short, rows)
 
 
 def _nudge_ties(t_s: np.ndarray, set_ids: np.ndarray, where: str, counts: dict[str, int]) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from bandlog.devices.base import StreamOptions
 from bandlog.emulate.faults import Faults

@@ -45,3 +45,23 @@ def test_no_command_prints_help_and_returns_usage(capsys: pytest.CaptureFixture[
 )
 def test_errors_map_to_distinct_exit_codes(error: Exception, status: cli.ExitStatus) -> None:
     assert cli.exit_status_for(error) == status
+
+
+def test_the_lazy_api_is_listed_by_dir() -> None:
+    import bandlog
+
+    assert {"read_log", "analyze", "BandlogError"} <= set(dir(bandlog))
+    assert set(bandlog.__all__) <= set(dir(bandlog))
+
+
+def test_the_flags_and_stalls_legend_names_every_flag_and_the_readme_carries_it() -> None:
+    from pathlib import Path
+
+    from bandlog.explain import columns_legend
+    from bandlog.results import REP_FLAGS
+
+    legend = columns_legend()
+    assert all(f"{key}: {text}" in legend for key, text in REP_FLAGS.items())
+    assert legend.startswith("stalls: pauses during the eccentric")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert legend in readme, "README.md's flags and stalls block is out of date: paste explain.columns_legend()"

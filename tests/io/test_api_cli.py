@@ -54,7 +54,7 @@ def test_analyze_finds_reps_with_the_documented_columns(imu_result) -> None:  # 
     assert len(imu_result.reps) >= 3
     assert set(imu_result.summary) == set(SUMMARY_COLUMNS)
     assert imu_result.summary["reps"] == len(imu_result.reps)
-    assert imu_result.sets[0]["set"] == 0
+    assert imu_result.sets[0]["set"] == 1
 
 
 async def test_paced_replay_with_other_blocks_gives_the_same_reps(imu_log: Path, imu_result) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +105,7 @@ def test_vernier_runs_analyse_as_sets_like_their_own_logs(tmp_path: Path) -> Non
     assert result.log.format == "vernier" and len(result.sets) == 2
     for k, run in enumerate(runs):
         alone = analyze(write_log(tmp_path / f"run{k}.csv", run, ()))
-        got = result.reps[result.reps["set"] == k]
+        got = result.reps[result.reps["set"] == k + 1]
         assert len(got) == len(alone.reps) > 0
         np.testing.assert_allclose(got["ecc_duration_s"], alone.reps["ecc_duration_s"], atol=1e-6)
     assert result.summary["reps"] == sum(s["reps"] for s in result.sets)

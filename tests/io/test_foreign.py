@@ -89,7 +89,7 @@ def test_vernier_runs_become_sets_with_gyro_in_degrees(tmp_path: Path) -> None:
     np.testing.assert_allclose(first.gyro_dps[0], np.degrees([0.5, -0.5, 0.0]))
     np.testing.assert_allclose(second.gyro_dps[0], np.degrees([1.0, 0.0, -1.0]))
     np.testing.assert_allclose(second.force_n, [20, 21, 22, 23])
-    assert list(log.samples["set"]) == [0] * 6 + [1] * 4
+    assert list(log.samples["set"]) == [1] * 6 + [2] * 4  # numbered from 1, like reps
 
 
 def test_vernier_windows_encoding_and_logger_pro_latest(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def test_json_lists_rows_without_an_eccentric_and_every_rejected_candidate(scrip
     assert [r["ecc_duration_s"] for r in document["reps"]] == [3.5, None, None]
     assert [r["tempo"] for r in document["reps"]] == ["slow", "none", "none"]
     assert all(tuple(r) == REP_COLUMNS for r in document["reps"])
-    assert document["rejected"][1] == {"set": 0, "start_s": 19.0, "detected_at_s": 21.5, "code": "data_gap",
+    assert document["rejected"][1] == {"set": 1, "start_s": 19.0, "detected_at_s": 21.5, "code": "data_gap",
                                        "reason": "no samples for 2.1 s"}
     assert all(tuple(r) == ("set", *REJECTED_COLUMNS) for r in document["rejected"])
 

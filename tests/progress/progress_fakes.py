@@ -22,7 +22,7 @@ MARKER = "# fake-rep-log"
 
 
 def rep_table(ecc_durations_s: Sequence[float | None], target_ecc_s: float = 3.0, peak_force_n: float = 60.0,
-              set_index: int = 0) -> pd.DataFrame:
+              set_number: int = 1) -> pd.DataFrame:
     """An analyze-style rep table: reps 8 s apart, eccentric phases of the given durations; None is an
     isometric pull (a 4 s cycle with no eccentric, flagged as the detector does)."""
     rows = []
@@ -37,7 +37,7 @@ def rep_table(ecc_durations_s: Sequence[float | None], target_ecc_s: float = 3.0
             "ecc_impulse_ns": peak_force_n * 0.6 * ecc if timed else None, "rom_deg": 95.0 if timed else 5.0,
             "mean_ecc_velocity_dps": 95.0 / ecc if timed else None, "peak_ecc_velocity_dps": 180.0 / ecc if timed else None,
             "tempo": tempo_class(ecc, target_ecc_s), "stalls": 0, "flags": "" if timed else "isometric;no_eccentric",
-            "estimated": False, "set": set_index,
+            "estimated": False, "set": set_number,
         })
     return pd.DataFrame(rows, columns=[*REP_COLUMNS, "set"])
 

@@ -105,7 +105,7 @@ def _label_texts(fig: Figure) -> list[tuple[str, str]]:
 def test_every_axis_label_is_words_with_a_unit(running: pd.DataFrame) -> None:
     reps = rep_table([3.0, 2.2])
     t = np.arange(0.0, 20.0, 0.01)
-    samples = pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": 0})
+    samples = pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": 1})
     figures = [plots.progress_figure(running, by="week"), plots.progress_figure(running, by="session"),
                plots.session_figure(samples, reps, 3.0, knee=(t, 50 + 40 * np.cos(t), "angle"))]
     for fig in figures:

@@ -21,7 +21,7 @@ from bandlog.session_chart import SessionChart
 
 def _samples(duration_s: float = 30.0) -> pd.DataFrame:
     t = np.arange(0.0, duration_s, 0.01)
-    return pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": 0})
+    return pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": 1})
 
 
 def _hatched(ax: Axes) -> list[Rectangle]:

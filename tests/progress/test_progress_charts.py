@@ -29,7 +29,7 @@ def _spans(ax: Axes) -> list[Rectangle]:
 
 def _samples(duration_s: float = 45.0, sets: int = 1) -> pd.DataFrame:
     t = np.arange(0.0, duration_s, 0.01)
-    frames = [pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": s}) for s in range(sets)]
+    frames = [pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": s}) for s in range(1, sets + 1)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -82,12 +82,12 @@ def test_session_figure_has_a_knee_panel_only_when_given_one() -> None:
 
 def test_sets_with_restarting_clocks_are_stitched_side_by_side() -> None:
     samples = _samples(30.0, sets=2)
-    reps = pd.concat([rep_table([3.0]), rep_table([4.0], set_index=1)], ignore_index=True)
-    assert plots.set_offsets_s(samples) == {0: 0.0, 1: pytest.approx(30.0 - 0.01 + plots.SET_GAP_S)}
+    reps = pd.concat([rep_table([3.0]), rep_table([4.0], set_number=2)], ignore_index=True)
+    assert plots.set_offsets_s(samples) == {1: 0.0, 2: pytest.approx(30.0 - 0.01 + plots.SET_GAP_S)}
     stitched, stitched_reps = plots.stitch_sets(samples, reps)
     assert stitched["t_s"].is_monotonic_increasing
     assert stitched_reps["ecc_start_s"].iloc[1] == pytest.approx(3.5 + 29.99 + plots.SET_GAP_S)
-    assert plots.set_offsets_s(samples.assign(t_s=samples["t_s"] + 40 * samples["set"])) == {0: 0.0, 1: 0.0}
+    assert plots.set_offsets_s(samples.assign(t_s=samples["t_s"] + 40 * samples["set"])) == {1: 0.0, 2: 0.0}
 
 
 def test_tut_chart_per_week_has_one_bar_per_leg_and_week(sessions: pd.DataFrame) -> None:

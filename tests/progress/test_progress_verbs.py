@@ -40,7 +40,15 @@ def test_sessions_filters_and_csv(home: Path, capsys: pytest.CaptureFixture[str]
 
 def test_sessions_on_an_empty_data_dir_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--data-dir", str(tmp_path), "sessions"]) == 0
-    assert "no sessions found" in capsys.readouterr().out
+    assert capsys.readouterr().out.strip() == f"no sessions in {tmp_path / 'recordings'}"
+
+
+def test_an_empty_filtered_list_names_its_filters_and_a_future_date(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--since` a date to come used to print the same line as an empty data folder."""
+    assert cli.main(["--data-dir", str(home), "sessions", "--leg", "left", "--since", "2999-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "for the left leg on or after 2999-01-01 (a date in the future)" in out
+    assert "(12 sessions in all)" in out
 
 
 def test_bad_since_is_one_sentence_and_a_usage_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
