@@ -15,7 +15,7 @@ import sys
 from types import ModuleType
 from typing import Sequence
 
-from bandlog import commands
+from bandlog import __version__, commands
 from bandlog.errors import (
     BandlogError,
     BluetoothUnavailableError,
@@ -64,19 +64,26 @@ def command_modules() -> list[ModuleType]:
     return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
 
 
+DATA_DIR_HELP = "where recordings and the session index live (default: $BANDLOG_HOME or the user data folder)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bandlog",
         description="Measure eccentric hamstring work on a resistance band with a BLE force/IMU sensor.",
     )
-    parser.add_argument("--data-dir", help="where recordings and the session index live (default: $BANDLOG_HOME or the user data folder)")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
+    parser.add_argument("--version", action="version", version=f"bandlog {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0,
         help="log more: -v info, -vv debug; the Bluetooth libraries (bleak, bumble) only log errors, their warnings at -vv and debug at -vvv",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
-        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP,
+                                    epilog=getattr(module, "EPILOG", None), formatter_class=argparse.RawDescriptionHelpFormatter)
+        # also after the verb (`bandlog sessions --data-dir X`); SUPPRESS keeps one given before it
+        sub.add_argument("--data-dir", default=argparse.SUPPRESS, help=DATA_DIR_HELP)
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser

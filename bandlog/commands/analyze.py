@@ -6,11 +6,13 @@ import argparse
 import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.errors import ConfigError
+from bandlog.explain import columns_legend
 
 if TYPE_CHECKING:
     from bandlog.api import AnalysisResult
@@ -20,6 +22,9 @@ HELP = "detect reps in a log (bandlog or a supported export) and print them as a
 ORDER = 50
 FORMATS = ("table", "json", "csv")
 JSON_HINT = "(--format json lists them)"
+EPILOG = "columns of the reps table:\n" + "\n".join(
+    textwrap.fill(line, 88, subsequent_indent="    ", break_on_hyphens=False) for line in columns_legend().splitlines()
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,8 @@ from bandlog.errors import ConfigError
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
 ORDER = 20
+NO_LEG_NOTE = ("no --leg given: this session will be filed under leg 'unknown', apart from the left/right charts "
+               "(stop and add --leg left or --leg right, or edit the log's '# leg:' line later)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     label = args.device if args.imu is None else f"{args.device}+{args.imu}"
     out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
+    if meta.leg is None:
+        print(NO_LEG_NOTE, file=sys.stderr)
     motion = None
     duration = args.duration
     if args.emulate:
@@ -92,6 +96,6 @@ def run(args: argparse.Namespace) -> int:
     print_result(result, out, title=out.name)
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
-    print(f"log written to {out} ({result.samples_total} samples)")
+    print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")
     hold_windows(views)
     return 0

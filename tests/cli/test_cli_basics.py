@@ -65,3 +65,27 @@ def test_the_flags_and_stalls_legend_names_every_flag_and_the_readme_carries_it(
     assert legend.startswith("stalls: pauses during the eccentric")
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert legend in readme, "README.md's flags and stalls block is out of date: paste explain.columns_legend()"
+
+
+@pytest.mark.parametrize("leg", [None, "left"])
+def test_a_recording_without_a_leg_says_where_it_is_filed(tmp_path, capsys: pytest.CaptureFixture[str], leg) -> None:
+    """It used to be filed under 'unknown' without a word, outside every left/right chart."""
+    out = tmp_path / "set.csv"
+    argv = ["--data-dir", str(tmp_path), "record", "--emulate", "--device", "gdx-for", "--duration", "2", "--speed", "10",
+            "--view", "none", "--out", str(out), *(["--leg", leg] if leg else [])]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert ("no --leg given" in captured.err) == (leg is None)
+    assert captured.out.rstrip().endswith("samples, leg unknown)" if leg is None else "samples)")
+
+
+def test_version_and_data_dir_after_the_verb(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bandlog import __version__
+
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"bandlog {__version__}"
+    assert cli.main(["sessions", "--data-dir", str(tmp_path / "after")]) == 0
+    assert str(tmp_path / "after") in capsys.readouterr().out
+    assert cli.main(["--data-dir", str(tmp_path / "before"), "sessions"]) == 0  # before the verb still counts
+    assert str(tmp_path / "before") in capsys.readouterr().out
