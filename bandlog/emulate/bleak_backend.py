@@ -226,7 +226,7 @@ class EmulatedBleakClient(BaseBleakClient):
         solicited = self._disconnecting
         self._forget()
         logger.info("%s disconnected (reason 0x%02X%s)", self.address, reason, "" if solicited else ", unsolicited")
-        if not solicited and self._disconnected_callback is not None:
+        if self._disconnected_callback is not None:  # requested or not, as BlueZ does (bleak #314)
             self._disconnected_callback()
 
     def _forget(self) -> None:

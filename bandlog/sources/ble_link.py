@@ -55,6 +55,9 @@ class BleakLink:
         self.client = client
         self.session_t0_s = session_t0_s
         self.lost = asyncio.Event()
+        self.closing = False
+        """Set before bandlog disconnects: bleak calls the disconnected callback for a requested
+        disconnect too (BlueZ always has; bleak #314, #1807), which is not a lost link."""
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
 
     @property
@@ -67,7 +70,10 @@ class BleakLink:
 
     def mark_lost(self) -> None:
         if not self.lost.is_set():
-            logger.warning("link to %s lost", self.client.address)
+            if self.closing:
+                logger.debug("link to %s closed", self.client.address)
+            else:
+                logger.warning("link to %s lost", self.client.address)
             self.lost.set()
 
     async def write(self, char_uuid: str, data: bytes, *, response: bool) -> None:

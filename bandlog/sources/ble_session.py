@@ -424,6 +424,7 @@ def _check_rate(asked_hz: float | None, info: StreamInfo, device: str) -> None:
 
 
 async def _disconnect(link: BleakLink, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    link.closing = True
     try:
         await asyncio.wait_for(link.client.disconnect(), timeout_s)
     except _RECOVERABLE as error:

@@ -85,6 +85,17 @@ async def test_unsolicited_disconnect_calls_back_and_reconnect_works() -> None:
         assert world.peripheral("toy").connections_total == 2
 
 
+async def test_a_requested_disconnect_calls_back_too_as_bluez_does() -> None:
+    """bleak's disconnected callback fires for every disconnect on BlueZ (bleak #314); the twin stack
+    does too, so a test sees what a real adapter makes bandlog do on its own disconnects."""
+    called = asyncio.Event()
+    async with emulated_sensors([ToyTwin()]) as world:
+        client = BleakClient("D0:BA:4D:00:01:01", lambda _c: called.set(), backend=world.backends[1], timeout=2.0)
+        await client.connect()
+        await client.disconnect()
+        await asyncio.wait_for(called.wait(), 2.0)
+
+
 async def test_connect_to_absent_device_times_out_and_leaves_no_pending_connection() -> None:
     async with emulated_sensors([ToyTwin()]) as world:
         started = time.monotonic()

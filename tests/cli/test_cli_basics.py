@@ -89,3 +89,13 @@ def test_version_and_data_dir_after_the_verb(tmp_path, capsys: pytest.CaptureFix
     assert str(tmp_path / "after") in capsys.readouterr().out
     assert cli.main(["--data-dir", str(tmp_path / "before"), "sessions"]) == 0  # before the verb still counts
     assert str(tmp_path / "before") in capsys.readouterr().out
+
+
+def test_a_recording_that_ends_normally_reports_no_lost_link(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    """With the disconnected callback firing on bandlog's own disconnect (as on BlueZ), every
+    recording used to end with a warning that the link was lost."""
+    argv = ["--data-dir", str(tmp_path), "record", "--emulate", "--device", "progressor", "--duration", "2",
+            "--speed", "10", "--view", "none", "--leg", "left", "--out", str(tmp_path / "set.csv")]
+    with caplog.at_level("WARNING"):
+        assert cli.main(argv) == 0
+    assert not [r for r in caplog.records if "lost" in r.getMessage()]
