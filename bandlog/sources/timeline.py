@@ -87,6 +87,11 @@ FINAL_SUSTAIN_HOST_S = SUSTAIN_HOST_S / 2
 """Host seconds a lead reaching the end of a link must last to count (a loss just before is not seen)."""
 START_HOST_S = 4 * SUSTAIN_HOST_S
 """Host seconds a stream's start is held at least, so most losses in it have shown a sustained lead."""
+CATCH_UP_MARGIN = 0.5
+"""Periods by which the later half of a held lead must undercut the earlier half to be a backlog
+draining (a busy host) rather than a loss; BLE batching moves a half's promptest sample far less."""
+MAX_CATCH_UP_HOST_S = 4 * SUSTAIN_HOST_S
+"""Host seconds a draining lead is held at most; then its samples go as they are, no loss guessed."""
 QUICK_HOST_S = 2 * SUSTAIN_HOST_S
 """Host seconds of a stream's start after which one running at the host's pace is released."""
 REAL_TIME_TOLERANCE = 0.05
@@ -117,7 +122,8 @@ class ArrivalLossFinder:
     ratio minus its index time, stays near the promptest recent one; after a loss every later sample
     is a period later still. A lead counts only when every sample for SUSTAIN_HOST_S is at least
     (1 - LOSS_TOLERANCE) periods behind the baseline, so arrival jitter and per-interval batching
-    below a period pass. Samples are held that long so the loss is dated where it happened; the
+    below a period pass, and a lead that shrinks while it lasts is a busy host working through a
+    backlog, not a loss. Samples are held that long so the loss is dated where it happened; the
     ratio is measured on the corrected times (an emulated sensor runs faster than real time). A
     stream at the host's pace (any real sensor) is judged from its first half second with a ratio of
     1, kept; a faster one has its first seconds held until the ratio can be measured,
@@ -185,6 +191,10 @@ class ArrivalLossFinder:
                 n = int(prompt[-1]) + 1
             elif not self._resolvable(baseline):
                 n = len(self._held_dev)
+            elif self._held_host[-1] - self._held_host[0] >= sustain_host_s and self._catching_up(late):
+                if self._held_host[-1] - self._held_host[0] < MAX_CATCH_UP_HOST_S:
+                    break  # a backlog draining: wait for its lead to settle (a loss) or vanish (none)
+                n = len(self._held_dev)  # still draining: released as they are, no loss guessed
             elif self._held_host[-1] - self._held_host[0] >= sustain_host_s:
                 steps = max(1, int(np.floor((late.min() - baseline) / self.period_s + LOSS_TOLERANCE)))
                 # a sample clearly less late than the lead (jitter) came before the loss: it goes first
@@ -275,6 +285,15 @@ class ArrivalLossFinder:
             if float(y[-1]) >= RATIO_SPAN_S and spread > 0:
                 self.ratio = float((count * sxy - sx * sy) / spread)
         return dev
+
+    def _catching_up(self, late: np.ndarray) -> bool:
+        """Whether the held lead is shrinking: the host was busy and is working through a backlog
+        faster than the sensor sends. A lost notification leaves a lead that stays put."""
+        host_s = self._held_host
+        later = host_s >= (host_s[0] + host_s[-1]) / 2
+        if later.all() or not later.any():
+            return False
+        return bool(late[later].min() < late[~later].min() - CATCH_UP_MARGIN * self.period_s)
 
     def _lateness(self, t_dev_s: np.ndarray, t_host_s: np.ndarray) -> np.ndarray:
         assert self.ratio is not None
