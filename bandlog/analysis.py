@@ -38,6 +38,13 @@ def mode_for(block: SampleBlock) -> str:
     raise ConfigError("the samples carry neither force nor gyro data, so there is nothing to analyse")
 
 
+SHORTEST_BEFORE_EXTENSION_NOTE = (
+    "the band is shortest before the knee is straight (anchored below the knee?): force alone hardly sees the "
+    "last degrees of each eccentric, so eccentric times may read up to ~10 % short; a motion sensor on the shin, "
+    "or an anchor at knee height or above, times them fully"
+)
+"""A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall."""
+
 class Analyzer:
     """Streaming detector + metrics (implements bandlog.pipeline.Analyzer)."""
 
@@ -103,6 +110,8 @@ class Analyzer:
         """Guesses the detector had to make and samples it repaired or dropped, in words (they go
         into the summary, so the table and the live view say so too)."""
         notes = list(self._knee.notes) if self._knee is not None else []
+        if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
+            notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
         fe = self._frontend
         if fe.values_filled:
             notes.append(f"{fe.values_filled} missing or non-finite values filled from their neighbours")

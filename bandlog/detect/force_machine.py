@@ -426,6 +426,13 @@ class ForceMachine(MachineBase):
             end = max(end, rebound_end)
         return onset, max(end, onset)
 
+    def shortest_before_extension(self) -> bool:
+        """Whether this set's band is shortest before the knee is straight (an anchor below the knee),
+        seen in the dip that starts each rise: the last degrees of an eccentric then barely change the
+        force, so force alone reads the eccentrics a little short."""
+        working = self.levels.range_n()
+        return working is not None and working > 0 and self._dips_before_rises(working)
+
     def _dips_before_rises(self, working_n: float) -> bool:
         """Do this set's rises start with a dip under the rest (the band shortest mid-range)?"""
         floor_n = max(self.params.dip_fraction * working_n, DIP_NOISE_SDS * self.level_noise_n)

@@ -269,7 +269,8 @@ def _leftovers(t: np.ndarray, new_segment: np.ndarray, restart: np.ndarray) -> n
     m = len(t)
     starts = np.concatenate([[0], np.flatnonzero(new_segment)])
     rows = np.diff(np.append(starts, m))
-    span_s = np.maximum.reduceat(t, starts) - t[starts]
+    with np.errstate(over="ignore"):  # hostile times (+-1e308) give an infinite span: not leftovers
+        span_s = np.maximum.reduceat(t, starts) - t[starts]
     short = (rows < RESTART_MIN_SAMPLES) | (span_s < RESTART_MIN_S)
     before_restart = np.append(restart[starts[1:]], False)
     next_short = np.append(short[1:], True)

@@ -114,3 +114,20 @@ def test_eccentric_end_cue_is_prompt_and_back_dated() -> None:
     for cue, truth in zip(cues, session.truth_reps):
         assert cue.detected_at_s - truth.offset_s < 0.3
         assert cue.t_s <= cue.detected_at_s and cue.ecc_start_s < cue.t_s
+
+
+@pytest.mark.parametrize(("seed", "anchor", "noted"), [(3, "below", True), (34, "below", True), (5, "above", False), (16, "above", False)])
+def test_a_force_only_set_with_the_band_shortest_before_extension_says_its_eccentrics_may_read_short(
+    seed: int, anchor: str, noted: bool
+) -> None:
+    """Force alone cannot see the last degrees of an eccentric when the band is shortest before the
+    knee is straight (an anchor below the knee); the set used to say nothing about it."""
+    from bandlog.analysis import SHORTEST_BEFORE_EXTENSION_NOTE
+    from bandlog.sim import random_scenario, random_spec, simulate_session
+
+    spec = random_spec(seed, **random_scenario(seed))
+    assert spec.anchor_class == anchor
+    analyzer = Analyzer(target_ecc_s=spec.target_ecc_s)
+    analyzer.feed(simulate_session(spec).record(rate_hz=100.0, channels="force"))
+    analyzer.finish()
+    assert (SHORTEST_BEFORE_EXTENSION_NOTE in analyzer.summary().notes) == noted
