@@ -128,6 +128,8 @@ class PipelineResult:
     samples_total: int
     rejected: tuple[RejectedCandidate, ...] = ()
     """Candidates the detector saw and did not count as reps, in the order it decided."""
+    link: LinkStatus | None = None
+    """The source's last LinkStatus (losses, damage, reconnects); None for a source without one."""
 
 
 class Pipeline:
@@ -141,6 +143,7 @@ class Pipeline:
         self.rejected: list[RejectedCandidate] = []
         self.gaps: list[Gap] = []
         self.samples_total = 0
+        self.link: LinkStatus | None = None
         self._untared: list[SampleBlock] | None = None
         """Blocks held from the analyzer while a software tare is searched for (None: no search)."""
 
@@ -156,6 +159,7 @@ class Pipeline:
         elif isinstance(item, Tare):
             self._on_tare(item)
         elif isinstance(item, LinkStatus):
+            self.link = item
             for sink in self.sinks:
                 sink.on_status(item)
         elif isinstance(item, Gap):
@@ -216,7 +220,7 @@ class Pipeline:
             for sink in self.sinks:
                 sink.close()
         return PipelineResult(
-            self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected)
+            self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected), self.link
         )
 
     async def run(self, source: AsyncIterable[SourceItem]) -> PipelineResult:

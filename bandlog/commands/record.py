@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.devices.base import StreamOptions
     from bandlog.paths import data_home, new_recording_path
     from bandlog.session import RecordRequest, check_log_path, record_stream
+    from bandlog.status import link_summary
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration must be positive, not {args.duration}")
@@ -94,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
         return ExitStatus.INTERRUPTED
     print_result(result, out, title=out.name)
+    if result.link is not None:
+        print(f"link: {link_summary(result.link)}")
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")

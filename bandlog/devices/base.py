@@ -91,6 +91,9 @@ class DeviceProfile(abc.ABC):
     index_timed: ClassVar[bool] = False
     """True when samples carry no counter or clock (time = index / rate): the session then finds lost
     notifications from their arrival times (bandlog.sources.timeline.ArrivalLossFinder)."""
+    host_timed: ClassVar[bool] = False
+    """True when samples are dated by host arrival (no counter, clock or known rate): a lost
+    notification leaves no trace, so the link status says losses cannot be counted."""
 
     def __init__(self, options: StreamOptions | None = None) -> None:
         self.options = options or StreamOptions()

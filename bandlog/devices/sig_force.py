@@ -92,6 +92,7 @@ class SigForceDecoder(StreamDecoder):
 
 
 class SigForceProfile(DeviceProfile):
+    host_timed: ClassVar[bool] = True
     key: ClassVar[str] = "sig-force"
     model: ClassVar[str] = "Force gauge with the Bluetooth SIG Force characteristic (0x2C07)"
     service_uuid: ClassVar[str] = SERVICE_UUID
@@ -101,7 +102,7 @@ class SigForceProfile(DeviceProfile):
 
     async def start(self, link: GattLink) -> StreamInfo:
         if self.options.sample_rate_hz is not None:
-            log.info("a SIG Force gauge sets its own rate; ignoring the requested %g Hz", self.options.sample_rate_hz)
+            log.warning("a SIG Force gauge sets its own rate; ignoring the requested %g Hz", self.options.sample_rate_hz)
         await link.subscribe(FORCE_UUID)
         return StreamInfo(
             profile=self.key,

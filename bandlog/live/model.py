@@ -29,7 +29,7 @@ from bandlog.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
 from bandlog.pipeline import Gap, Kinematics
 from bandlog.results import RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
-from bandlog.status import LinkStatus
+from bandlog.status import LinkStatus, losses_phrase
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ class LiveModel:
         if rate is not None:
             parts.append(f"{rate:.0f} samples/s")
         if self.status is not None:
-            parts.append(f"dropped {self.status.dropped_packets}")
+            parts.append(losses_phrase(self.status))
             parts.append(f"corrupted {self.status.corrupted_packets}")
             if self.status.reconnects:
                 parts.append(f"reconnects {self.status.reconnects}")

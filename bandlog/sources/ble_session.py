@@ -380,6 +380,13 @@ class BleSession:
         assert status is not None
         return status
 
+    def _losses(self) -> str:
+        """How this sensor's dropped notifications are known (LinkStatus.losses)."""
+        profile = self._profile
+        if profile is not None and profile.host_timed:
+            return "unknown"
+        return "estimated" if self._finder is not None else "counted"
+
     def _status(self, force: bool = False) -> LinkStatus | None:
         """A LinkStatus when something changed or a second has passed (always when forced)."""
         if not self.started:
@@ -398,6 +405,7 @@ class BleSession:
             samples_per_s=rate,
             samples_total=self.samples_total,
             dropped_packets=self.dropped,
+            losses=self._losses(),
             corrupted_packets=self.corrupted,
             skipped_samples=self.skipped,
             reconnects=self.reconnects,

@@ -26,7 +26,7 @@ from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 from bandlog.sources.ble import Backends, stream
 from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair_merge import PairMerger
-from bandlog.status import LinkState, LinkStatus
+from bandlog.status import LOSS_COUNTING, LinkState, LinkStatus
 
 if TYPE_CHECKING:
     from bandlog.pipeline import SourceItem
@@ -273,6 +273,7 @@ class _Pair:
             samples_per_s=imu_rate,
             samples_total=self.merger.samples_out,
             dropped_packets=sum(s.dropped_packets for s in parts),
+            losses=max((s.losses for s in parts), key=LOSS_COUNTING.index, default="counted"),
             corrupted_packets=sum(s.corrupted_packets for s in parts),
             skipped_samples=sum(s.skipped_samples for s in parts),
             reconnects=sum(s.reconnects for s in parts),

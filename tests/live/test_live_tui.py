@@ -43,7 +43,7 @@ def test_dashboard_carries_rep_count_timer_and_link_state() -> None:
     assert "eccentric: 1.0 s / target 3.0 s" in text
     assert "last rep #3: 3.0 s slow, peak 40 N, ROM 100 deg" in text
     link = next(line for line in text.splitlines() if "link:" in line)
-    for part in ("reconnecting", "98 samples/s", "dropped 3", "corrupted 1", "reconnects 1", "battery 64 %"):
+    for part in ("reconnecting", "98 samples/s", "3 notifications lost", "corrupted 1", "reconnects 1", "battery 64 %"):
         assert part in link
     ecc_row = next(line for line in text.splitlines() if " ecc " in line)
     assert ecc_row.count("━") > 0
