@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +35,7 @@ SPAN_COLOURS = {
     SpanOutcome.REJECTED: "#999999",
     SpanOutcome.NO_ECCENTRIC: "#bbbbbb",
 }
+SPAN_ALPHA = 0.3
 CYCLE_GID = "cycle"
 """A row without an eccentric, hatched over its whole cycle in the end-of-set view."""
 TIMER_COLOURS = {
@@ -43,11 +46,15 @@ TIMER_COLOURS = {
     TimerState.DONE_SHORT: "#d55e00",
 }
 """Orange while the eccentric is still short of the target, green once past it, red if it ended short."""
+SUMMARY_BOX_COLOUR = "#dfe8f1"
+"""The end-of-set TUT box, in place of the timer."""
 KNEE_LABELS = {"angle": "knee angle (deg)", "rate": "knee velocity (deg/s)", None: "knee"}
 KNEE_FLOOR = {"angle": 20.0, "rate": 50.0, None: 20.0}
 FORCE_FLOOR_N = 10.0
 """Smallest y ranges shown, so sensor noise at rest is not blown up to full height."""
 TABLE_ROWS = 12
+HOLD_POLL_S = 0.1
+"""How often the held end-of-set window checks for Ctrl-C from the terminal."""
 
 
 def _nice_ceiling(value: float) -> float:
@@ -144,7 +151,7 @@ class MplView:
         info = self.ax_info.transAxes
         self.rep_text = self.ax_info.text(0.03, 0.97, "reps 0", transform=info, va="top", fontsize=26,
                                           fontweight="bold", animated=True)
-        self.timer_text = self.ax_info.text(0.03, 0.78, "", transform=info, va="top", fontsize=12.5,
+        self.timer_text = self.ax_info.text(0.03, 0.78, "", transform=info, va="top", fontsize=11.5,
                                             fontweight="bold", animated=True,
                                             bbox={"boxstyle": "round,pad=0.5", "facecolor": TIMER_COLOURS[TimerState.IDLE],
                                                   "edgecolor": "none"})
@@ -276,7 +283,7 @@ class MplView:
     def _place_spans(self, spans: list[EccentricSpan], now_s: float) -> None:
         for ax, pool in self._span_pools.items():
             while len(pool) < len(spans):
-                patch = ax.axvspan(0.0, 0.0, alpha=0.3, lw=0, animated=True, gid=SPAN_GID)
+                patch = ax.axvspan(0.0, 0.0, alpha=SPAN_ALPHA, lw=0, animated=True, gid=SPAN_GID)
                 patch.set_visible(False)
                 pool.append(patch)
             for patch, span in zip(pool, spans):
@@ -335,7 +342,7 @@ class MplView:
         for ax in (self.ax_force, self.ax_knee):
             for span in model.spans:
                 span_end_s = span.end_s if span.end_s is not None else end_s
-                patch = ax.axvspan(span.start_s - origin_s, span_end_s - origin_s, alpha=0.3, lw=0,
+                patch = ax.axvspan(span.start_s - origin_s, span_end_s - origin_s, alpha=SPAN_ALPHA, lw=0,
                                    color=SPAN_COLOURS[span.outcome], gid=SPAN_GID)
                 self._span_pools[ax].append(patch)
             for rep in model.reps:
@@ -365,7 +372,7 @@ class MplView:
             self.timer_text.set_text(f"TUT eccentric {summary.tut_ecc_s:.1f} s\nTUT tension {tension}")
         else:
             self.timer_text.set_text("set ended")
-        self.timer_text.get_bbox_patch().set_facecolor("#dfe8f1")
+        self.timer_text.get_bbox_patch().set_facecolor(SUMMARY_BOX_COLOUR)
         self.timer_text.set_color("black")
         eccentrics = sum(r.ecc_duration_s is not None for r in model.reps)
         self.last_rep_text.set_text(f"target {model.target_ecc_s:.1f} s" +
@@ -404,11 +411,36 @@ class MplView:
             self.closed = True
 
     def hold(self) -> None:
-        """Block until the user closes the window (no-op offscreen or when already closed)."""
-        if self.interactive and not self.closed:
-            import matplotlib.pyplot as plt
+        """Block until the user closes the window, or presses Ctrl-C in the terminal (no-op offscreen or closed).
 
-            plt.show(block=True)
+        Ctrl-C closes the window and raises KeyboardInterrupt within HOLD_POLL_S. Not plt.show(block=True):
+        Tk's main loop runs Python's signal handlers only after its next X event, and under asyncio.run the
+        first Ctrl-C only cancels the main task (blocked right here), so the terminal could never end the wait.
+        """
+        if not self.interactive or self.closed:
+            return
+        import matplotlib.pyplot as plt
+
+        interrupted = False
+
+        def on_sigint(_signum: int, _frame: object) -> None:
+            nonlocal interrupted
+            interrupted = True
+
+        previous = signal.getsignal(signal.SIGINT)
+        if previous in (signal.SIG_IGN, None) or threading.current_thread() is not threading.main_thread():
+            previous = None  # Ctrl-C is not ours to catch here: only closing the window ends the wait
+        else:
+            signal.signal(signal.SIGINT, on_sigint)
+        try:
+            while not self.closed and not interrupted:
+                self.figure.canvas.start_event_loop(HOLD_POLL_S)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        if interrupted:
+            plt.close(self.figure)
+            raise KeyboardInterrupt
 
     def stats(self) -> dict[str, float]:
         return {**self.pacer.stats(), "full_redraws": self.full_redraws}

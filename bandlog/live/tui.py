@@ -2,16 +2,19 @@
 
 `render(model)` is a pure function from the model to a rich renderable, so tests can print it to a
 recording Console; TuiView wraps it in rich.live.Live, refreshed by the pacer (default 8 fps) rather
-than by rich's own thread, so nothing draws while the pipeline is mid-update.
+than by rich's own thread, so nothing draws while the pipeline is mid-update. While it is live on a
+terminal, keys typed over it are not echoed (see KeysOff).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -37,6 +40,10 @@ SPAN_STYLES = {
     SpanOutcome.NO_ECCENTRIC: "grey70",
 }
 SPARK_WIDTH = 60
+LABEL_WIDTH = 8
+PANEL_CHROME = 4
+"""The panel's borders and padding; with the label column and its gap, what a sparkline row adds to its width."""
+MIN_SPARK_WIDTH = 10
 
 
 def sparkline(t_s: np.ndarray, values: np.ndarray, start_s: float, window_s: float, width: int) -> str:
@@ -71,7 +78,7 @@ def span_row(spans: list[EccentricSpan], start_s: float, now_s: float, window_s:
 def _live_part(model: LiveModel, width: int) -> RenderableType:
     start_s, now_s = model.window()
     lines = Table.grid(padding=(0, 1))
-    lines.add_column(width=8, justify="right", style="bold")
+    lines.add_column(width=LABEL_WIDTH, justify="right", style="bold")
     lines.add_column()
     t_s, force_n = model.force_window()
     lines.add_row("force", sparkline(t_s, force_n, start_s, model.window_s, width) if len(model.force) else "no force channel")
@@ -98,9 +105,12 @@ def timer_text(model: LiveModel) -> Text:
 
 
 def rep_table(model: LiveModel) -> Table:
-    table = Table(title="reps", title_justify="left", expand=False)
-    for column in ("rep", "ecc s", "tempo", "peak N", "ROM deg", "flags"):
-        table.add_column(column, justify="right" if column not in ("tempo", "flags") else "left")
+    """The set's reps; fits 60 columns with the longest flag (no outer cell padding, 'ROM °' as in the
+    CLI tables), and folds a flag rather than cutting it on anything narrower."""
+    table = Table(title="reps", title_justify="left", expand=False, pad_edge=False)
+    for column in ("rep", "ecc s", "tempo", "peak N", "ROM °"):
+        table.add_column(column, justify="left" if column == "tempo" else "right", no_wrap=True)
+    table.add_column("flags", overflow="fold")
     for rep in model.reps:
         table.add_row(
             str(rep.rep),
@@ -130,11 +140,68 @@ def _final_part(model: LiveModel) -> RenderableType:
     return Group(*lines)
 
 
+def spark_width(console_width: int) -> int:
+    """The sparkline width that fills a terminal `console_width` columns wide without wrapping."""
+    return max(MIN_SPARK_WIDTH, console_width - PANEL_CHROME - LABEL_WIDTH - 1)
+
+
+class PartsLine:
+    """Parts joined by ' | ' and wrapped only between parts, so a figure never lands apart from its label
+    ("corrupted" at the end of one line, "0" on the next)."""
+
+    def __init__(self, prefix: str, parts: list[str], style: str = "") -> None:
+        self.prefix, self.parts, self.style = prefix, parts, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = [self.prefix + self.parts[0]]
+        for part in self.parts[1:]:
+            if cell_len(lines[-1]) + 3 + cell_len(part) <= options.max_width:
+                lines[-1] += " | " + part
+            else:
+                lines.append("  " + part)
+        yield Text("\n".join(lines), style=self.style)
+
+
 def render(model: LiveModel, width: int = SPARK_WIDTH) -> RenderableType:
-    """The whole dashboard for the model's current state."""
+    """The whole dashboard for the model's current state, with sparklines `width` columns wide."""
     title = Text.assemble(("bandlog  ", "bold"), (f"reps {model.rep_count}", "bold cyan"))
     body = _final_part(model) if model.ended else _live_part(model, width)
-    return Panel(Group(body, Text(""), Text("link: " + model.link_label(), style="dim")), title=title, title_align="left")
+    link = PartsLine("link: ", model.link_label(sep="\n").split("\n"), style="dim")
+    return Panel(Group(body, Text(""), link), title=title, title_align="left")
+
+
+class KeysOff:
+    """Stops the terminal echoing keys while the dashboard redraws in place, and drops them at the end.
+
+    rich redraws by moving the cursor up the dashboard's height; an echoed Enter moves the cursor down a
+    line first, so every later frame lands one line lower and leaves a torn copy above it. The keys
+    typed over the dashboard are discarded when it closes, so the shell does not run them as commands.
+    Ctrl-C still interrupts (signals stay on). Does nothing unless stdin is a terminal (POSIX only).
+    """
+
+    def __init__(self) -> None:
+        self._saved: list[Any] | None = None
+
+    def start(self) -> None:
+        try:
+            import termios
+        except ImportError:  # Windows: no termios; its console echoes keys only while a program reads them
+            return
+        if self._saved is not None or not sys.stdin.isatty():
+            return
+        fd = sys.stdin.fileno()
+        self._saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+
+    def stop(self) -> None:
+        if self._saved is None:
+            return
+        import termios
+
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._saved)
+        self._saved = None
 
 
 class TuiView:
@@ -148,6 +215,7 @@ class TuiView:
         self.pacer = FramePacer(fps, clock)
         self.console = console if console is not None else Console()
         self._live: Live | None = None
+        self._keys = KeysOff()
         self._drawn_version = -1
 
     def frame(self) -> bool:
@@ -157,8 +225,10 @@ class TuiView:
 
     def draw_live(self) -> None:
         self._drawn_version = self.model.version
-        renderable = render(self.model)
+        renderable = render(self.model, spark_width(self.console.width))
         if self._live is None:
+            if self.console.is_terminal and self.console.file.isatty():  # not a test's forced-terminal StringIO
+                self._keys.start()
             self._live = Live(renderable, console=self.console, auto_refresh=False, transient=False)
             self._live.start(refresh=True)
         else:
@@ -174,8 +244,11 @@ class TuiView:
 
     def close(self) -> None:
         if self._live is not None:
-            self._live.stop()
-            self._live = None
+            try:
+                self._live.stop()
+            finally:
+                self._live = None
+                self._keys.stop()
             if not self.console.is_terminal:
                 self.console.line()  # rich leaves a non-terminal output without the final newline
 
