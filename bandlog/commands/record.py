@@ -15,8 +15,7 @@ from bandlog.errors import ConfigError
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
 ORDER = 20
-NO_LEG_NOTE = ("no --leg given: this session will be filed under leg 'unknown', apart from the left/right charts "
-               "(stop and add --leg left or --leg right, or edit the log's '# leg:' line later)")
+NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right charts (add --leg left or right)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -80,7 +80,8 @@ def make_live_sink(
 
     The recording's own target (RecordingMeta.target_ecc_s), when it arrives, replaces `target_ecc_s`.
     Raises ConfigError for an unknown kind, a non-positive target, a bad snapshot path, or
-    kind="window" without a display (unless MPLBACKEND names an offscreen backend such as Agg).
+    kind="window" without a display (unless MPLBACKEND names an offscreen backend such as Agg) or
+    without a GUI toolkit for matplotlib.
     """
     if kind not in KINDS:
         raise ConfigError(f"unknown live view {kind!r}; choose one of {', '.join(KINDS)}")
@@ -95,6 +96,11 @@ def make_live_sink(
         log.info("live view: %s", kind)
     if kind == "window":
         if display_available():
+            if not _interactive_backend_loaded():  # matplotlib would fall back to Agg: no window, one warning
+                raise ConfigError(
+                    "matplotlib has no GUI toolkit to open a window with (install tkinter, e.g. the python3-tk "
+                    "package, or PyQt); use --view tui for the terminal view"
+                )
             views.append(_window(model, interactive=True))
         elif _backend_forced_offscreen(os.environ):
             views.append(_window(model, interactive=False))

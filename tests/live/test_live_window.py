@@ -162,3 +162,18 @@ def test_without_knee_estimates_the_view_says_so_and_still_draws_force() -> None
     rate_view.draw_live()
     assert rate_view.ax_knee.get_ylabel() == "knee velocity (deg/s)"
     assert len(rate_view.force_line.get_xdata()) > 100
+
+
+def test_a_window_without_a_gui_toolkit_is_one_sentence_not_a_silent_agg(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With a display but no toolkit (no tkinter), matplotlib fell back to Agg with a warning and
+    the recording went on with no live view at all."""
+    import pytest
+
+    import bandlog.live as live
+    from bandlog.errors import ConfigError
+
+    monkeypatch.setattr(live, "display_available", lambda env=None, platform=None: True)
+    monkeypatch.setattr(live, "_interactive_backend_loaded", lambda: False)
+    with pytest.raises(ConfigError, match="no GUI toolkit"):
+        live.make_live_sink(kind="window")
+    assert live.make_live_sink(kind="auto").views[0].__class__.__name__ == "TuiView"  # auto still picks the terminal
