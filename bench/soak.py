@@ -1,7 +1,7 @@
 """Long emulated recordings with every fault, and SIGKILLs at random moments: nothing lost unseen.
 
     python bench/soak.py [--minutes 20] [--speed 40] [--profiles gdx-for,progressor] [--no-pair]
-    python bench/soak.py --kills 20 [--pair-kills] [--seed 1]
+    python bench/soak.py --kills 20 [--pair-kills | --kill-device witmotion] [--seed 1]
 
 Soak: per sensor profile, one emulated recording through the code `bandlog record --emulate` runs
 (bleak over a Bumble link, BleSession, Pipeline with the Analyzer, CsvLogSink), with dropped and
@@ -516,8 +516,8 @@ def kill_recording(folder: Path, delay_s: float, *, moving: bool, device: str = 
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
     sent = progress.read_text().split() if progress.exists() else []
-    if imu is not None:
-        return _pair_kill_result(delay_s, moving, log_path, progress)
+    if imu is not None or device in INDEX_TIMED:  # their log times start at 0 on the first sample received
+        return _counted_kill_result(delay_s, moving, log_path, progress)
     logged = None
     if log_path.exists():
         samples = read_log(log_path).samples
@@ -525,10 +525,10 @@ def kill_recording(folder: Path, delay_s: float, *, moving: bool, device: str = 
     return KillResult(delay_s, moving, float(sent[-1]) if sent else None, logged)
 
 
-def _pair_kill_result(delay_s: float, moving: bool, log_path: Path, progress: Path) -> KillResult:
-    """A paired recording's loss, counted on the IMU (the log's time line): the IMU samples sent
-    minus the most any file kept (the log, or the unaligned IMU part kept until the clocks align),
-    in seconds at the IMU's rate."""
+def _counted_kill_result(delay_s: float, moving: bool, log_path: Path, progress: Path) -> KillResult:
+    """A loss counted on the IMU (a pair's time line, or an index-timed sensor alone): the IMU
+    samples sent minus the most any file kept (the log, or a pair's unaligned IMU part kept until
+    the clocks align), in seconds at the IMU's rate."""
     from bandlog.io.pair_journal import journal_path
 
     lines = [line.split() for line in progress.read_text().splitlines()] if progress.exists() else []
@@ -544,7 +544,7 @@ def _pair_kill_result(delay_s: float, moving: bool, log_path: Path, progress: Pa
     return KillResult(delay_s, moving, n1 * period_s, kept * period_s if kept else None)
 
 
-def kills(count: int, seed: int, folder: Path, pair: bool = False) -> list[KillResult]:
+def kills(count: int, seed: int, folder: Path, pair: bool = False, device: str = "gdx-for") -> list[KillResult]:
     """count kills at random moments from process start to mid-set, half with a tare searching 5 s.
 
     pair: paired recordings (PAIR), killed up to 20 s in, mostly before their clocks are aligned."""
@@ -554,7 +554,7 @@ def kills(count: int, seed: int, folder: Path, pair: bool = False) -> list[KillR
         moving = index % 2 == 0
         delay_s = rng.uniform(0.0, 20.0 if pair else 8.0)
         result = kill_recording(folder, delay_s, moving=moving, after_first_sample=rng.random() < 0.8,
-                                **({"device": PAIR[0], "imu": PAIR[1]} if pair else {}))
+                                **({"device": PAIR[0], "imu": PAIR[1]} if pair else {"device": device}))
         results.append(result)
         print(result.line(), flush=True)
     return results
@@ -568,6 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pair", action="store_true", help="skip the two-device soak")
     parser.add_argument("--kills", type=int, default=0, help="instead of soaking: SIGKILL this many recordings")
     parser.add_argument("--pair-kills", action="store_true", help="with --kills: kill paired recordings (%s)" % " + ".join(PAIR))
+    parser.add_argument("--kill-device", default="gdx-for", help="with --kills: the emulated sensor recorded (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, metavar="DIR", help="write the logs and truth files here and keep them (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -578,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             folder = args.keep
             folder.mkdir(parents=True, exist_ok=True)
         if args.kills:
-            results = kills(args.kills, args.seed, folder, pair=args.pair_kills)
+            results = kills(args.kills, args.seed, folder, pair=args.pair_kills, device=args.kill_device)
             worst = max(r.lost_s for r in results)
             print(f"{len(results)} kills: worst loss {worst:.2f} s (bound {MAX_KILL_LOSS_S:g} s)")
             return 0 if worst <= MAX_KILL_LOSS_S else 1
