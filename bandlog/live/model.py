@@ -29,7 +29,7 @@ from bandlog.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
 from bandlog.pipeline import Gap, Kinematics
 from bandlog.results import RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
-from bandlog.status import LinkStatus, losses_phrase
+from bandlog.status import LinkState, LinkStatus, losses_phrase
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,7 @@ class LiveModel:
         rate = self.samples_per_s()
         if rate is not None:
             parts.append(f"{rate:.0f} samples/s")
-        if self.status is not None:
+        if self.status is not None and self.status.state is not LinkState.REPLAYING:  # a log has no link to lose
             parts.append(losses_phrase(self.status))
             parts.append(f"corrupted {self.status.corrupted_packets}")
             if self.status.reconnects:

@@ -204,8 +204,8 @@ class MplView:
             self.knee_line.set_data([], [])
         self.knee_missing.set_visible(kind is None)
         window_full = model.start_s is not None and now_s - model.start_s >= model.window_s
-        needs_full |= self._fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full)
-        needs_full |= self._fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full)
+        needs_full |= self._fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full, room_below=False)
+        needs_full |= self._fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full, room_below=kind == "rate")
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
         return needs_full
@@ -256,10 +256,13 @@ class MplView:
         return tuple((a.get_text(), a.get_color(), a.get_visible()) for a in self._info_artists) + (
             self.timer_colour(),)
 
-    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float, may_shrink: bool = True) -> bool:
+    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float, may_shrink: bool = True,
+                  room_below: bool = True) -> bool:
         """Rescale when data leaves the range (while the window fills, at least doubling it, so a rising
         signal costs few full redraws) or, once it is full, when the data's own range is under 70 % of
-        it; True if changed."""
+        it; True if changed. room_below=False for a signal that rests near zero and does not go far
+        under it (a tared force, a knee angle): the doubling then only ever goes up (a knee angle
+        falling to -2 deg had the axis reach down to -200 deg)."""
         limits = _padded_limits(values, floor_span)
         if limits is None:
             return False
@@ -271,7 +274,7 @@ class MplView:
             if grow > 0 and not may_shrink:  # still filling the window: the signal is rising, leave room
                 if float(finite.max()) > high:
                     new_high += grow
-                else:
+                elif room_below:
                     new_low -= grow
             ax.set_ylim(new_low, new_high)
             return True

@@ -177,3 +177,20 @@ def test_a_window_without_a_gui_toolkit_is_one_sentence_not_a_silent_agg(monkeyp
     with pytest.raises(ConfigError, match="no GUI toolkit"):
         live.make_live_sink(kind="window")
     assert live.make_live_sink(kind="auto").views[0].__class__.__name__ == "TuiView"  # auto still picks the terminal
+
+
+def test_a_knee_angle_dipping_under_zero_does_not_stretch_the_axis_far_below() -> None:
+    """While the window filled, a knee angle falling back to -2 deg doubled the range downwards: the
+    axis reached -200 deg for a trace between 0 and 105 (seen in a real window under Xvfb)."""
+    import matplotlib.pyplot as plt
+
+    from bandlog.live.mpl_view import MplView
+
+    _, ax = plt.subplots()
+    ax.set_ylim(0.0, 20.0)
+    rise = np.linspace(25.0, 105.0, 50)
+    for values in (rise[:1], rise, np.concatenate([rise, np.linspace(105.0, -2.0, 80)])):
+        MplView._fit_ylim(MplView.__new__(MplView), ax, values, 20.0, may_shrink=False, room_below=False)
+    low, high = ax.get_ylim()
+    assert -30.0 <= low <= -2.0 and high >= 105.0
+    plt.close("all")
