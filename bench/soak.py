@@ -63,10 +63,11 @@ TRUTH_COLUMNS = ("t_s", "faulted", *FRAME_CHANNELS, "send")
 does not make one block per notification), 0.5 when another of its send or of the send before or
 after was (a decoder may lose a packet while it resynchronises, or a PASCO force answer whose
 paired acceleration answer was lost), else 0. send: which send (poll batch) carried it."""
-HOST_DATED = {"pasco-force-accel": 2.0, "sig-force": 2.0}
+_HOST_DATED_MINUTES = float(os.environ.get("SOAK_HOST_DATED_MINUTES", "2"))
+HOST_DATED = {"pasco-force-accel": _HOST_DATED_MINUTES, "sig-force": _HOST_DATED_MINUTES}
 """Sensors whose samples bandlog dates by host arrival (the PASCO is polled, the SIG gauge sends no
 clock): faster than real time would squeeze their times, so they run at real speed, for at most
-this many minutes."""
+this many minutes (env SOAK_HOST_DATED_MINUTES; 20 for the full soak, 20 wall minutes each)."""
 INDEX_TIMED_MAX_SPEED = float(os.environ.get("SOAK_INDEX_TIMED_SPEED", "1"))
 """Sensors with no counter and no clock (Thingy:52, WitMotion) have lost notifications found from
 arrival times, which needs arrivals steadier than one sample period: faster than real time the
@@ -177,6 +178,8 @@ class Check:
     next_to_faults: int = 0
     in_gaps: int = 0
     after_stop: int = 0
+    before_start: int = 0
+    """Sent before the recording's first sample (host-dated sensors: probing polls while connecting)."""
     unexplained: int = 0
     phantom: int = 0
     backwards: int = 0
@@ -221,7 +224,7 @@ class SoakResult:
         return (
             f"{self.name:<22} {self.emulated_s / 60:5.1f} min in {self.wall_s:5.1f} s: sent {c.sent}, logged {c.logged}, "
             f"lost to faults {c.lost_to_faults} (+{c.next_to_faults} beside one; {self.injected}; counted {self.dropped_packets} dropped, "
-            f"{self.corrupted_packets} damaged), in {self.gaps} gaps {c.in_gaps}, after stop {c.after_stop}, "
+            f"{self.corrupted_packets} damaged), in {self.gaps} gaps {c.in_gaps}, before start {c.before_start}, after stop {c.after_stop}, "
             f"UNEXPLAINED {c.unexplained}, PHANTOM {c.phantom}, time back {c.backwards}, "
             f"time slips {c.time_slips} ({c.slips_at_faults} at a fault; max {1e3 * c.max_slip_s:.1f} ms"
             + (f"; first at {', '.join(f'{t:.2f}' for t in c.slip_times_s)} s" if c.slip_times_s else "")
@@ -317,8 +320,11 @@ def _gap_between(gaps: Sequence[tuple[float, float]], t0_s: float, t1_s: float) 
     return any(t0_s - 1e-6 <= start <= end <= t1_s + 1e-6 for start, end in gaps)
 
 
-def check_log(log_path: Path, truth: np.ndarray, channels: Sequence[str] | None = None) -> Check:
-    """Compare a log with a twin's truth file; channels default to every one the log carries."""
+def check_log(log_path: Path, truth: np.ndarray, channels: Sequence[str] | None = None, by_time: bool = False,
+              beside_sends: int = 1) -> Check:
+    """Compare a log with a twin's truth file; channels default to every one the log carries.
+
+    by_time: a host-dated sensor (compare_host_dated), whose repeating values lose the value walk."""
     data = read_log(log_path)
     frame = data.samples
     present = [c for c in FRAME_CHANNELS if c in frame and frame[c].notna().any()] if channels is None else list(channels)
@@ -333,11 +339,88 @@ def check_log(log_path: Path, truth: np.ndarray, channels: Sequence[str] | None 
     truth = truth.copy()
     own = truth[:, 1] == 1.0
     faulted_sends = np.unique(truth[own, 9])
-    beside = np.isin(truth[:, 9], np.concatenate([faulted_sends - 1, faulted_sends, faulted_sends + 1]))
+    beside = np.isin(truth[:, 9], np.concatenate([faulted_sends + d for d in range(-beside_sends, beside_sends + 1)]))
     truth[beside & ~own, 1] = 0.5
     truth = truth[np.all(np.isfinite(truth[:, compared]), axis=1)]  # samples of the channels compared
-    return compare(truth, values, frame[TIME_COLUMN].to_numpy(dtype=np.float64), gaps,
-                   [FRAME_CHANNELS.index(c) for c in present])
+    compare_log = compare_host_dated if by_time else compare
+    return compare_log(truth, values, frame[TIME_COLUMN].to_numpy(dtype=np.float64), gaps,
+                       [FRAME_CHANNELS.index(c) for c in present])
+
+
+MATCHED_BY_TIME = ("pasco-force-accel",)
+"""Host-dated sensors whose values repeat too much to walk by value (compare_host_dated). The SIG
+gauge's values walk fine, and its log time restarts with each connection, which time matching
+would have to follow."""
+BESIDE_SENDS = {"pasco-force-accel": 3}
+"""Sends either side of a faulted one whose samples count as lost "beside" it: a PASCO polling round
+is three polls (force, acceleration, gyro), and a round whose answer was lost is abandoned whole
+after its timeout (the decoder counts it once, as an unanswered round)."""
+HOST_MATCH_PERIODS = 1.0
+"""How far, in typical log intervals, a host-dated row may sit from its sample's send time (a PASCO
+row is dated at its polling round's midpoint, a SIG gauge's at arrival)."""
+
+
+def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.ndarray, gaps: Sequence[tuple[float, float]],
+                       channels: Sequence[int]) -> Check:
+    """`compare` for a sensor dated by host time: a force at rest repeats a few quantised values, so
+    walking by value loses its place (PASCO: 1,314 "unexplained" and 1,387 "phantom" for a clean
+    log). The log's clock and the twin's are one host clock here (real speed), so each row is
+    matched to the sample of the same values sent nearest its time, after one constant offset found
+    on the first rows. Samples sent before the first matched one (a PASCO's probing polls while
+    connecting) are not part of the recording; a slip is a row further than the tolerance from its
+    expected time (reported only: host dating jitters)."""
+    check = Check(sent=len(truth), logged=len(log_values), backwards=int(np.count_nonzero(np.diff(log_t_s) < 0)))
+    if not len(log_values) or not len(truth):
+        return check
+    sent_t, sent = truth[:, 0], truth[:, [2 + c for c in channels]]
+    got = log_values[:, channels]
+    tolerance = 1e-6 + 1e-9 * np.abs(sent)
+    step_s = float(np.median(np.diff(log_t_s))) if len(log_t_s) > 1 else 0.01
+    window_s = HOST_MATCH_PERIODS * step_s
+
+    def equal(rows: np.ndarray, value: np.ndarray) -> np.ndarray:
+        return np.all(np.abs(sent[rows] - value) <= tolerance[rows], axis=1)
+
+    def matches(offset_s: float, count: int) -> int:
+        """Rows among the first `count` with a sample of their values within half an interval."""
+        hits = 0
+        for i in range(min(count, len(got))):
+            near = np.flatnonzero(np.abs(sent_t + offset_s - log_t_s[i]) <= window_s / 2)
+            hits += bool(len(near) and equal(near, got[i]).any())
+        return hits
+
+    first = np.flatnonzero(equal(np.arange(min(len(sent), 2000)), got[0]))
+    if not len(first):
+        check.phantom = len(got)
+        return check
+    offset_s = max((log_t_s[0] - sent_t[k] for k in first), key=lambda o: matches(o, 100))
+    used = np.zeros(len(truth), dtype=bool)
+    matched_any = False
+    for i in range(len(got)):
+        near = np.flatnonzero((np.abs(sent_t + offset_s - log_t_s[i]) <= 3 * window_s) & ~used)
+        near = near[equal(near, got[i])] if len(near) else near
+        if not len(near):
+            check.phantom += 1
+            continue
+        k = int(near[np.argmin(np.abs(sent_t[near] + offset_s - log_t_s[i]))])
+        slip_s = abs(sent_t[k] + offset_s - log_t_s[i])
+        if slip_s > window_s:
+            check.time_slips += 1
+            check.max_slip_s = max(check.max_slip_s, slip_s)
+        used[k] = matched_any = True
+    if not matched_any:
+        return check
+    done = np.flatnonzero(used)
+    check.before_start, check.after_stop = int(done[0]), int(len(truth) - 1 - done[-1])
+    missing = np.flatnonzero(~used[done[0] : done[-1]]) + done[0]
+    faulted, near_fault = truth[missing, 1] == 1.0, truth[missing, 1] == 0.5
+    check.lost_to_faults = int(np.count_nonzero(faulted))
+    check.next_to_faults = int(np.count_nonzero(near_fault))
+    rest = missing[~faulted & ~near_fault]
+    in_gap = np.array([any(start - window_s <= sent_t[k] + offset_s <= end + window_s for start, end in gaps) for k in rest], dtype=bool)
+    check.in_gaps = int(np.count_nonzero(in_gap))
+    check.unexplained = int(np.count_nonzero(~in_gap))
+    return check
 
 
 async def _record_one(profile: str, minutes: float, speed: float, seed: int, out: Path, scratch: Path) -> SoakResult:
@@ -371,7 +454,8 @@ async def _record_one(profile: str, minutes: float, speed: float, seed: int, out
         result.injected = f"injected {peripheral.dropped_total} dropped, {peripheral.corrupted_total} damaged"
         result.injected_dropped, result.injected_damaged = peripheral.dropped_total, peripheral.corrupted_total
     if _finish(result, started, probe, keeper, out):
-        result.check = check_log(out, truth.read(), COMPARED_CHANNELS.get(profile))
+        result.check = check_log(out, truth.read(), COMPARED_CHANNELS.get(profile), by_time=profile in MATCHED_BY_TIME,
+                                 beside_sends=BESIDE_SENDS.get(profile, 1))
     return result
 
 
