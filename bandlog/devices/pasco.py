@@ -210,7 +210,7 @@ class PascoProfile(DeviceProfile):
                 "poll_plan": plan.describe(),
                 "reply_services": ",".join(f"{c.label}={routes[c]}" for c in Channel),
                 "read_round_trip_ms": f"{1e3 * (answered_s[-1] - answered_s[0]) / (len(answered_s) - 1):.1f}",
-                "time_base": "host time, midpoint of each polling round",
+                "time_base": "host time, midpoint of each round's force read",
                 "force_sign": "pull positive (inferred from PASCO's push-positive convention, unverified)",
             },
         )

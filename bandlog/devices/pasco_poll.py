@@ -111,8 +111,9 @@ class RoundBook:
     between `clock` at filing and a reply's arrival stamp. The estimate can only run early, so a
     reply that arrived before its stage was requested is certainly stale and is dropped.
 
-    A round's sample time is the midpoint between its request and its last answer: the device
-    read its sensors somewhere in that window.
+    A round's sample time is the midpoint between the force read's request and its answer: the
+    device read its force in that window. (The round's other reads may answer later: dating the
+    row at the round's midpoint put a force up to 90 ms from its instant when one answer was slow.)
     """
 
     def __init__(self, plan: PollPlan, t0_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -128,8 +129,9 @@ class RoundBook:
         """Index of the open stage in plan.stages; -1 when the next stage opens a new round."""
         self._outstanding: list[Channel] = []
         self._answers: dict[Channel, Sample | None] = {}
+        self._force_read_s: tuple[float, float] = (t0_s, t0_s)
+        """(request, answer) link-clock times of the open round's force read."""
         self._stage_request_s = t0_s
-        self._round_request_s = t0_s
         self._last_seen_s = t0_s
 
     @property
@@ -159,7 +161,6 @@ class RoundBook:
         if self._stage < 0 or self._stage == len(self.plan.stages) - 1:
             self._stage = 0
             self._answers = {}
-            self._round_request_s = self._stage_request_s
         else:
             self._stage += 1
         stage = self.plan.stages[self._stage]
@@ -206,6 +207,8 @@ class RoundBook:
             raise ConfigError(f"{channel.label} has no outstanding request")
         self._outstanding.remove(channel)
         self._answers[channel] = sample
+        if channel is Channel.FORCE:
+            self._force_read_s = (self._stage_request_s, t_host_s)
         if self._outstanding:
             return None
         result = None
@@ -216,7 +219,7 @@ class RoundBook:
             force, accel, gyro = (self._answers[c] for c in Channel)
             assert isinstance(force, ForceRaw) and isinstance(accel, TriadRaw) and isinstance(gyro, TriadRaw)
             self.samples += 1
-            t_s = (self._round_request_s + t_host_s) / 2 - self.t0_s
+            t_s = sum(self._force_read_s) / 2 - self.t0_s
             result = PolledSample(t_s, t_host_s, force, accel, gyro)
         if self.on_stage_answered is not None:
             self.on_stage_answered()

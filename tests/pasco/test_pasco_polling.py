@@ -83,26 +83,26 @@ def test_plans_keep_every_reply_attributable() -> None:
         PollPlan(((F, A),), (1, 2, 3))
 
 
-def test_a_round_becomes_one_sample_at_the_midpoint_of_request_and_last_answer() -> None:
+def test_a_round_becomes_one_sample_at_the_midpoint_of_its_force_read() -> None:
     book, decoder, clock = new_book(PollPlan.pipelined(OWN), t0_s=100.0)
     woken = []
     book.on_stage_answered = lambda: woken.append(True)
     first = answer_round(decoder, book, [100.004, 100.006, 100.010], clock=clock)
     assert [len(o.blocks) for o in first] == [0, 0, 1] and len(woken) == 1
     block = first[-1].blocks[0]
-    assert block.t_s[0] == pytest.approx(0.005) and block.t_host_s[0] == 100.010
+    assert block.t_s[0] == pytest.approx(0.002) and block.t_host_s[0] == 100.010  # force asked at 100.000, answered 100.004
     assert block.force_n[0] == pytest.approx((40000 - 32768) * 50 / 27768)
     np.testing.assert_allclose(block.acc_ms2[0], np.array([10, -20, 2048]) * ACC_MS2_PER_COUNT)
     np.testing.assert_allclose(block.gyro_dps[0], np.array([-100, 0, 7]) * GYRO_DPS_PER_COUNT)
     second = answer_round(decoder, book, [100.014, 100.016, 100.030], clock=clock)
-    assert second[-1].blocks[0].t_s[0] == pytest.approx(0.020)  # requested at 100.010, last answer 100.030
+    assert second[-1].blocks[0].t_s[0] == pytest.approx(0.012)  # requested at 100.010, force answered 100.014 (last 100.030)
     # a timed-out round is lost; the next request leaves when the poller gives up (host clock)
     book.open_stage()
     clock.now_s = 100.530
     book.stage_timed_out()
     third = answer_round(decoder, book, [100.540, 100.541, 100.550], clock=clock)
     assert book.lost_rounds == 1 and [n.kind for n in third[0].notices] == ["dropped"]
-    assert third[-1].blocks[0].t_s[0] == pytest.approx(0.540)
+    assert third[-1].blocks[0].t_s[0] == pytest.approx(0.535)
     assert book.samples == 3
 
 
@@ -126,7 +126,7 @@ def test_one_at_a_time_rounds_answered_on_the_device_service() -> None:
     book, decoder, clock = new_book(PollPlan.pipelined({F: 0, A: 0, G: 0}).one_at_a_time(), t0_s=0.0)
     outputs = answer_round(decoder, book, [0.01, 0.02, 0.03], services={F: 0, A: 0, G: 0}, clock=clock)
     assert [len(o.blocks) for o in outputs] == [0, 0, 1]
-    assert outputs[-1].blocks[0].t_s[0] == pytest.approx(0.015)
+    assert outputs[-1].blocks[0].t_s[0] == pytest.approx(0.005)  # the force read: asked at 0, answered at 0.01
 
 
 def test_device_service_replies_are_matched_by_size_then_request_order() -> None:
