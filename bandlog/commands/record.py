@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
     if meta.leg is None:
-        print(NO_LEG_NOTE, file=sys.stderr)
+        print(NO_LEG_NOTE)
     motion = None
     duration = args.duration
     if args.emulate:

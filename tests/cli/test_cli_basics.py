@@ -75,7 +75,7 @@ def test_a_recording_without_a_leg_says_where_it_is_filed(tmp_path, capsys: pyte
             "--view", "none", "--out", str(out), *(["--leg", leg] if leg else [])]
     assert cli.main(argv) == 0
     captured = capsys.readouterr()
-    assert ("no --leg given" in captured.err) == (leg is None)
+    assert ("no --leg given" in captured.out) == (leg is None)
     assert captured.out.rstrip().endswith("samples, leg unknown)" if leg is None else "samples)")
 
 

@@ -251,7 +251,7 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("after_s", [0.05, 1.2])  # loading the verbs (not the instant before main's try); scanning and connecting
 def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path, after_s: float) -> None:
     out = tmp_path / "early.csv"
-    argv = ["record", "--emulate", "--device", "gdx-for", "--view", "none", "--out", str(out)]
+    argv = ["record", "--emulate", "--device", "gdx-for", "--leg", "left", "--view", "none", "--out", str(out)]
     child = subprocess.Popen([sys.executable, "-c", CHILD, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stderr is not None and child.stderr.readline().strip() == "ready"
