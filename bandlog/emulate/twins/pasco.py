@@ -52,6 +52,9 @@ class _Pending:
     ok: bool
 
 
+KEEP_REQUESTS = 20_000
+"""Read requests a twin remembers for tests (~90 s of three reads a round at 74 rounds/s)."""
+
 class PascoTwin(PeripheralTwin):
     profile_key = "pasco-force-accel"
     default_name = f"{NAME_MARK} 123-456>4"
@@ -71,8 +74,9 @@ class PascoTwin(PeripheralTwin):
         self.reply_latency_s = reply_latency_s
         self.replies_on_device_service = replies_on_device_service
         self.zero_offset_n = zero_offset_n
-        self.requests: list[tuple[float, Channel]] = []
-        """Every read request received: (device time, channel)."""
+        self.requests: deque[tuple[float, Channel]] = deque(maxlen=KEEP_REQUESTS)
+        """The last KEEP_REQUESTS read requests received: (device time, channel); a list of every one
+        grew without bound in a long emulated recording."""
         self._pending: deque[_Pending] = deque()
         self._busy_until_s = 0.0
         self._subscribed: set[str] = set()
