@@ -55,6 +55,7 @@ class _Pending:
 KEEP_REQUESTS = 20_000
 """Read requests a twin remembers for tests (~90 s of three reads a round at 74 rounds/s)."""
 
+
 class PascoTwin(PeripheralTwin):
     profile_key = "pasco-force-accel"
     default_name = f"{NAME_MARK} 123-456>4"
