@@ -42,6 +42,17 @@ ADHERENCE_TOLERANCE = 0.2
 """A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4);
 adherence is the share of the timed eccentrics that do (rows without one are not counted)."""
 
+
+def target_band_s(target_ecc_s: Any) -> tuple[Any, Any]:
+    """(shortest, longest) eccentric that adheres to `target_ecc_s` (a number or a Series)."""
+    return target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE)
+
+
+def adheres(ecc_duration_s: Any, target_ecc_s: Any) -> Any:
+    """Whether an eccentric (or each of a Series) lies in the target band: the one test behind the
+    index's adherence and the charts' "on target" colour."""
+    return abs(ecc_duration_s - target_ecc_s) <= ADHERENCE_TOLERANCE * target_ecc_s
+
 SESSION_COLUMNS: tuple[str, ...] = (
     "path", "size", "mtime_ns", "sha256", "start_utc", "date", "week", "exercise", "leg", "band",
     "target_ecc_s", "reps", "tut_ecc_s", "tut_tension_s", "mean_ecc_duration_s", "peak_force_n",
@@ -338,7 +349,7 @@ def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, A
         "slow_reps": int((tempo == "slow").sum()),
         "moderate_reps": int((tempo == "moderate").sum()),
         "fast_reps": int((tempo == "fast").sum()),
-        "adherence": float(((ecc - target).abs() <= ADHERENCE_TOLERANCE * target).mean()) if len(ecc) else None,
+        "adherence": float(adheres(ecc, target).mean()) if len(ecc) else None,
         "mode": summary_or("mode", None),
         "eccentrics": len(ecc),  # counted from the rows stored beside it, so the two always agree
         "rejected": int(summary_or("rejected", 0)),

@@ -22,8 +22,8 @@ from matplotlib.patches import Patch
 
 from bandlog.errors import ConfigError
 from bandlog.explain import no_eccentric_label
-from bandlog.index import ADHERENCE_TOLERANCE
-from bandlog.results import NO_TEMPO
+from bandlog.index import ADHERENCE_TOLERANCE, adheres, target_band_s
+from bandlog.results import FAST_UNDER_S, NO_TEMPO
 from bandlog.text_safety import chart_text
 from bandlog.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly_asymmetry
 
@@ -31,7 +31,8 @@ LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
 """Left is always blue and right always orange, in every chart."""
 TEMPO_COLOURS = {"slow": "#2a9d55", "moderate": "#f0b429", "fast": "#d1495b", NO_TEMPO: "#8c8c8c"}
 """The tempo classes of bandlog.results.tempo_class, used where reps are counted per class (the tempo mix)."""
-TEMPO_LABELS = {"slow": "slow (at or over the target)", "moderate": "moderate (2 s up to the target)", "fast": "fast (under 2 s)"}
+TEMPO_LABELS = {"slow": "slow (at or over the target)", "moderate": f"moderate ({FAST_UNDER_S:g} s up to the target)",
+                "fast": f"fast (under {FAST_UNDER_S:g} s)"}
 """Legend words for the tempo classes: what each one means (bandlog.results.tempo_class)."""
 TARGET_CLASSES = ("short", "on_target", "long")
 """Where one eccentric falls against the target band (see target_class)."""
@@ -132,14 +133,14 @@ def target_class(ecc_duration_s: float | None, target_ecc_s: float) -> str:
     duration_s = _float(ecc_duration_s)
     if not np.isfinite(duration_s):
         return NO_TEMPO
-    if abs(duration_s - target_ecc_s) <= ADHERENCE_TOLERANCE * target_ecc_s:
+    if adheres(duration_s, target_ecc_s):
         return "on_target"
     return "short" if duration_s < target_ecc_s else "long"
 
 
 def target_class_labels(target_ecc_s: float) -> dict[str, str]:
     """Legend words for each target class, with this target's band in seconds."""
-    low, high = target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE)
+    low, high = target_band_s(target_ecc_s)
     return {"short": f"shorter than the band (under {low:.1f} s)", "on_target": f"in the target band ({low:.1f}–{high:.1f} s)",
             "long": f"longer than the band (over {high:.1f} s)"}
 
@@ -297,7 +298,7 @@ def _rep_labels(reps: pd.DataFrame) -> list[str]:
 
 
 def _target_band(ax: Axes, target_ecc_s: float) -> None:
-    low, high = target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE)
+    low, high = target_band_s(target_ecc_s)
     ax.axhspan(low, high, color=TARGET_COLOUR, alpha=0.12, lw=0, zorder=0)
     ax.axhline(target_ecc_s, color=TARGET_COLOUR, ls="--", lw=1, zorder=3)
 
@@ -411,7 +412,7 @@ def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | No
         return _no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     target = table.groupby(x_col)["target_ecc_s"].mean().sort_index()
-    ax.fill_between(target.index, target * (1 - ADHERENCE_TOLERANCE), target * (1 + ADHERENCE_TOLERANCE),
+    ax.fill_between(target.index, *target_band_s(target),
                     step="mid", color=TARGET_COLOUR, alpha=0.12, lw=0, label=f"target band (target ±{ADHERENCE_TOLERANCE:.0%})")
     ax.step(target.index, target, where="mid", color=TARGET_COLOUR, ls="--", lw=1, label="target")
     _leg_series(ax, table, x_col, "mean_ecc_duration_s")

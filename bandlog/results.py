@@ -119,13 +119,17 @@ REP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RepMetrics))
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SetSummary))
 
 
+FAST_UNDER_S = 2.0
+"""An eccentric shorter than this is 'fast', whatever the target."""
+
+
 def tempo_class(ecc_duration_s: float | None, target_ecc_s: float) -> str:
-    """'slow' at or above the target, 'moderate' from 2 s up to it, 'fast' under 2 s, 'none' without one."""
+    """'slow' at or above the target, 'moderate' from FAST_UNDER_S up to it, 'fast' under it, 'none' without one."""
     if ecc_duration_s is None:
         return NO_TEMPO
     if ecc_duration_s >= target_ecc_s:
         return "slow"
-    if ecc_duration_s >= 2.0:
+    if ecc_duration_s >= FAST_UNDER_S:
         return "moderate"
     return "fast"
 

@@ -599,9 +599,9 @@ def kill_recording(folder: Path, delay_s: float, *, moving: bool, device: str = 
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
-    sent = progress.read_text().split() if progress.exists() else []
     if imu is not None or device in INDEX_TIMED:  # their log times start at 0 on the first sample received
         return _counted_kill_result(delay_s, moving, log_path, progress)
+    sent = progress.read_text().split() if progress.exists() else []
     logged = None
     if log_path.exists():
         samples = read_log(log_path).samples

@@ -59,8 +59,8 @@ class FittedTable:
 
     @property
     def total_width(self) -> int:
-        """Characters per line, borders and padding included (rich's default box: 3 per column + 1)."""
-        return sum(self.widths) + 3 * len(self.widths) + 1
+        """Characters per line, borders and padding included."""
+        return sum(self.widths) + _overhead(len(self.widths))
 
 
 def output_width() -> int | None:
@@ -122,6 +122,7 @@ def _header_width(header: str, lines: int) -> int:
 
 
 def _overhead(n_columns: int) -> int:
+    """Borders and padding of a rich table with `n_columns` (its default box: 3 per column + 1)."""
     return 3 * n_columns + 1
 
 
