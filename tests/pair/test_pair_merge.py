@@ -59,12 +59,19 @@ def test_merged_samples_carry_the_force_of_their_instant_and_a_gap_where_it_was_
     assert all(a[1] <= b[0] for a, b in zip(times, times[1:]))
 
 
-def test_without_reps_the_samples_go_out_by_host_arrival_times_at_the_end() -> None:
+def _still_pair(imu_s: float, force_s: float) -> tuple[PairMerger, np.ndarray]:
+    """A merger fed a still IMU (100 Hz) and a steady 3 N force (80 Hz), both arrived 10 ms late:
+    nothing to align the clocks on. Returns it with the IMU times."""
     merger = PairMerger()
-    t = np.arange(0, 20.0, 0.01)
+    t = np.arange(0, imu_s, 0.01)
     merger.add_imu(SampleBlock(t_s=t, gyro_dps=np.zeros((len(t), 3)), acc_ms2=np.zeros((len(t), 3)), t_host_s=t + 0.01))
-    tf = np.arange(0, 21.0, 1 / 80)
+    tf = np.arange(0, force_s, 1 / 80)
     merger.add_force(SampleBlock(t_s=tf, force_n=np.full(len(tf), 3.0), t_host_s=tf + 0.01))
+    return merger, t
+
+
+def test_without_reps_the_samples_go_out_by_host_arrival_times_at_the_end() -> None:
+    merger, t = _still_pair(20.0, 21.0)
     assert merger.release() == []  # still waiting for reps to align on
     out = merger.release(final=True)
     merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
@@ -74,11 +81,7 @@ def test_without_reps_the_samples_go_out_by_host_arrival_times_at_the_end() -> N
 def test_a_link_loss_before_the_clocks_are_aligned_keeps_what_was_held() -> None:
     # A link lost before the first reps used to drop every held sample: a paired soak with a link
     # loss every 15 s logged nothing at all.
-    merger = PairMerger()
-    t = np.arange(0, 15.0, 0.01)
-    merger.add_imu(SampleBlock(t_s=t, gyro_dps=np.zeros((len(t), 3)), acc_ms2=np.zeros((len(t), 3)), t_host_s=t + 0.01))
-    tf = np.arange(0, 15.0, 1 / 80)
-    merger.add_force(SampleBlock(t_s=tf, force_n=np.full(len(tf), 3.0), t_host_s=tf + 0.01))
+    merger, t = _still_pair(15.0, 15.0)
     assert merger.release() == []  # not aligned yet: held
     out = merger.imu_gap(Gap(15.0, 15.3))
     merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
