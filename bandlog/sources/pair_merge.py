@@ -99,8 +99,10 @@ class PairMerger:
 
     def needs_force(self) -> bool:
         """Held IMU samples are waiting for force that has not arrived yet (and would be released)."""
-        if not self._held or not self.aligner.ready or not self.aligner.confident or not self._force_t:
+        if not self._held or not self.aligner.ready or not self.aligner.confident:
             return False
+        if not self._force_t:  # what arrived so far was all too old for them
+            return True
         return float(self.aligner.force_time(self._held[-1].t_s[-1])) > float(self._force_t[-1][-1])
 
     def release(self, final: bool = False, segment_end: bool = False) -> list[SourceItem]:
@@ -211,7 +213,10 @@ class PairMerger:
         if oldest_s is None:
             return
         keep_from = np.searchsorted(force_t, float(self.aligner.force_time(oldest_s)) - FORCE_KEEP_S)
-        if keep_from > 0:
+        if keep_from == len(force_t):  # all of it lies before what the held samples need
+            self._force_t.clear()
+            self._force_v.clear()
+        elif keep_from > 0:
             self._force_t, self._force_v = deque([force_t[keep_from:]]), deque([force_v[keep_from:]])
 
 

@@ -107,3 +107,27 @@ def test_a_recording_that_ends_during_the_tare_search_keeps_every_sample() -> No
     out += pair.finish()
     merged = SampleBlock.concat([i for i in out if isinstance(i, SampleBlock)])
     assert len(merged) + pair.merger.dropped_imu_samples == len(devices.imu)
+
+
+def test_force_falling_far_behind_the_imu_is_waited_for_not_a_crash() -> None:
+    # Under load the force link can lag the IMU by more than the force kept for interpolation; all
+    # the force held was then trimmed away and asking whether force is awaited raised IndexError
+    # (a paired recording crashed at its end on a busy 2-core machine).
+    bench = load_bench("clock_sync")
+    devices = bench.two_devices(1, 0.150, 300e-6, 0.060, 0.010)
+    merger = PairMerger()
+    force, imu = devices.force, devices.imu
+    cut_s = 40.0  # force stops arriving here; the IMU goes on for 4 s more (less than HOLD_MAX_S)
+    for a, b in bench.notifications(force):
+        if force.t_s[a] < cut_s:
+            merger.add_force(force.slice(a, b))
+    for a, b in bench.notifications(imu):
+        if imu.t_s[a] < cut_s + 4.0:
+            merger.add_imu(imu.slice(a, b))
+    merger.release()
+    assert merger.aligner.confident
+    later = imu.t_s >= cut_s + 4.0
+    merger.add_imu(imu.slice(int(np.argmax(later)), int(np.argmax(later)) + 500))
+    merger.release()  # gives up samples held > HOLD_MAX_S; the force before the rest is trimmed: all of it
+    assert merger.needs_force()
+    assert merger.release(final=True) == [] and merger.dropped_imu_samples > 0 and not merger.needs_force()
