@@ -41,6 +41,8 @@ LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 MAX_TICK_WORK_S = 0.05
 """Real seconds one tick may spend generating and sending; beyond that the device clock is held back."""
 MIN_ADVANCE_S = 0.002
+MAX_BACKLOG_S = 0.5
+"""Real seconds a device may fall behind its clock, catching up later, before the clock is held back."""
 SLOW_WARNING_S = 1.0
 """Real seconds' worth of device time held back before the user is told the emulation runs slower."""
 
@@ -262,21 +264,27 @@ class EmulatedPeripheral:
 
         Each tick sends everything due, so a loop that cannot process speed x rate samples per
         second would get ever bigger bursts, block the loop (and Ctrl-C) and never catch up
-        (`record --speed 20 --rate 1000` hung). Instead the device clock is held back: the
-        emulation runs slower than asked, skips nothing, and says so once.
+        (`record --speed 20 --rate 1000` hung). Instead a tick covers at most what the last one
+        managed: the device falls behind its clock and catches up when the machine is less busy, as
+        a real sensor's notifications reach a busy host late but dated right. Only a backlog beyond
+        MAX_BACKLOG_S is given up by holding the device clock back: the emulation runs slower than
+        asked, skips nothing, and says so once. (Holding the clock back at every slow tick made a
+        briefly starved loop look like lost samples to a stream timed by sample index, and moved
+        one device of a pair against the other.)
         """
         now_s = self.now_s()
-        capped_s = min(now_s, self._polled_s + self._advance_cap_s)
-        if capped_s < now_s and self._t0 is not None:
+        target_s = min(now_s, self._polled_s + self._advance_cap_s)
+        excess_s = now_s - target_s - MAX_BACKLOG_S * self.speed
+        if excess_s > 0 and self._t0 is not None:
             before = self.held_back_s
-            self.held_back_s += now_s - capped_s
-            self._t0 += (now_s - capped_s) / self.speed
+            self.held_back_s += excess_s
+            self._t0 += excess_s / self.speed
             if before < SLOW_WARNING_S * self.speed <= self.held_back_s:
                 logger.warning(
                     "emulated %s cannot keep up at %g times real time on this machine: it runs slower, skipping nothing",
                     self.twin.name, self.speed,
                 )
-        return capped_s
+        return target_s
 
     def _pace(self, busy_s: float, covered_s: float) -> None:
         """Shrink the device time one tick may cover when the tick took too long; grow it back after."""

@@ -7,6 +7,8 @@ anywhere, e.g. just below 2^32 to test the wrap; `sent_samples` then holds the u
 
 from __future__ import annotations
 
+import itertools
+
 import logging
 
 import numpy as np
@@ -152,24 +154,26 @@ class ProgressorTwin(PeripheralTwin):
         if not self._streaming:
             return []
         due = round((now_s - self._t0_s) * 1e6) // PERIOD_US + 1
-        out: list[Outgoing] = []
-        while due - self._next_index >= (size := 1 + self._notifications % 2):
-            out += self._packet(self._next_index, size)
-            self._next_index += size
-            self._notifications += 1
-        return out
-
-    def _packet(self, start: int, size: int) -> list[Outgoing]:
-        counter_us = self.start_counter_us + (start + np.arange(size, dtype=np.int64)) * PERIOD_US
-        t_s = (counter_us - self.start_counter_us) * 1e-6
-        weight_kg = (self._raw_kg(t_s) - self.tare_kg).astype(np.float32)
-        packet = WeightPacket(weight_kg, counter_us % COUNTER_SPAN_US)
+        sizes: list[int] = []
+        while due - self._next_index - sum(sizes) >= (size := 1 + (self._notifications + len(sizes)) % 2):
+            sizes.append(size)
+        if not sizes:
+            return []
+        count = sum(sizes)
+        counter_us = self.start_counter_us + (self._next_index + np.arange(count, dtype=np.int64)) * PERIOD_US
+        # the motion sampled once for the whole tick, not once per notification: it is the costly part
+        weight_kg = (self._raw_kg((counter_us - self.start_counter_us) * 1e-6) - self.tare_kg).astype(np.float32)
+        self._next_index += count
+        self._notifications += len(sizes)
         if not self._subscribed:
             return []
-        self.sent_samples.append(
-            SampleBlock(t_s=counter_us * 1e-6, force_n=weight_kg.astype(np.float64) * STANDARD_GRAVITY_MS2)
-        )
-        return self._send(bytes(packet))
+        out: list[Outgoing] = []
+        for start, stop in itertools.pairwise([0, *itertools.accumulate(sizes)]):
+            self.sent_samples.append(
+                SampleBlock(t_s=counter_us[start:stop] * 1e-6, force_n=weight_kg[start:stop].astype(np.float64) * STANDARD_GRAVITY_MS2)
+            )
+            out += self._send(bytes(WeightPacket(weight_kg[start:stop], counter_us[start:stop] % COUNTER_SPAN_US)))
+        return out
 
     def low_battery_warning(self) -> list[Outgoing]:
         """The code-4 packet; a real unit switches itself off shortly after, which is the caller's to emulate."""
