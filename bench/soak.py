@@ -365,8 +365,9 @@ def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.nd
     """`compare` for a sensor dated by host time: a force at rest repeats a few quantised values, so
     walking by value loses its place (PASCO: 1,314 "unexplained" and 1,387 "phantom" for a clean
     log). The log's clock and the twin's are one host clock here (real speed), so each row is
-    matched to the sample of the same values sent nearest its time, after one constant offset found
-    on the first rows. Samples sent before the first matched one (a PASCO's probing polls while
+    matched to the sample of the same values sent nearest its time (within 3 intervals, or between
+    the rows either side where those are further), after one constant offset found on the first
+    rows. Samples sent before the first matched one (a PASCO's probing polls while
     connecting) are not part of the recording; a slip is a row further than the tolerance from its
     expected time (reported only: host dating jitters)."""
     check = Check(sent=len(truth), logged=len(log_values), backwards=int(np.count_nonzero(np.diff(log_t_s) < 0)))
@@ -397,7 +398,11 @@ def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.nd
     used = np.zeros(len(truth), dtype=bool)
     matched_any = False
     for i in range(len(got)):
-        near = np.flatnonzero((np.abs(sent_t + offset_s - log_t_s[i]) <= 3 * window_s) & ~used)
+        # a row's sample was taken after the row before's round and before the row after's: where the
+        # rounds are slow (a busy host), its host dating is that uncertain, beyond 3 intervals
+        earliest_s = min(log_t_s[i] - 3 * window_s, log_t_s[i - 1] if i else -np.inf)
+        latest_s = max(log_t_s[i] + 3 * window_s, log_t_s[i + 1] if i + 1 < len(got) else np.inf)
+        near = np.flatnonzero((sent_t + offset_s >= earliest_s) & (sent_t + offset_s <= latest_s) & ~used)
         near = near[equal(near, got[i])] if len(near) else near
         if not len(near):
             check.phantom += 1

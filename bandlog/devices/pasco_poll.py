@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MIN_CHECK_S = 0.005
 """Shortest interval between the poller's looks at the link clock while it waits for answers."""
+LATE_WAKE_CHECKS = 2.0
+"""A wait that lasted this many check intervals or more was a busy host, not a silent sensor."""
 FALLBACK_AFTER_TIMEOUTS = 3
 """Partly answered stages in a row after which reads go one at a time (the device does not queue them)."""
 
@@ -279,15 +281,20 @@ class Poller:
         """Wait until the stage is answered (True) or answer_timeout_s has passed on the LINK clock.
 
         The link clock, not the event loop's: under an emulated virtual clock a slow host must not
-        count as a silent device. Checks a few times per timeout.
+        count as a silent device. Checks a few times per timeout. A check that wakes far later than
+        asked (the host was busy) decides nothing: the answers may be queued behind it, unread, and
+        giving up would drop a round the sensor did answer.
         """
         check_s = max(self.answer_timeout_s / 4, MIN_CHECK_S)
+        loop = asyncio.get_running_loop()
         while not self._answered.is_set():
+            slept_from_s = loop.time()
             # not wait_for: on Python 3.11 it swallows a cancel that lands as the event is set
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(check_s):
                     await self._answered.wait()
-            if not self._answered.is_set() and self.book.waited_s() >= self.answer_timeout_s:
+            woke_late = loop.time() - slept_from_s > LATE_WAKE_CHECKS * check_s
+            if not self._answered.is_set() and not woke_late and self.book.waited_s() >= self.answer_timeout_s:
                 return False
         return True
 

@@ -351,3 +351,28 @@ def test_the_soak_matches_a_host_dated_log_by_time_and_still_finds_a_missing_sam
     check = soak.compare_host_dated(truth, values, log_t_s, [], [0])
     assert check.phantom == 0 and check.before_start == 2 and check.after_stop == 0
     assert (check.lost_to_faults, check.unexplained) == ((1, 0) if faulted else (0, 1))
+
+
+def test_the_soak_matches_a_row_of_a_slow_round_between_its_neighbours_and_still_finds_a_phantom() -> None:
+    """A row whose polling round took 180 ms is dated at the round's midpoint, up to 90 ms from the
+    instant the sensor read it, beyond 3 intervals: it was counted "phantom" and its sample
+    "unexplained" (a 20-minute PASCO soak). It lies between the rows either side, and is matched
+    there; a row with values no sample had is still a phantom."""
+    soak = load_bench("soak")
+    rng = np.random.default_rng(1)
+    n = 600
+    truth = np.full((n, len(soak.TRUTH_COLUMNS)), np.nan)
+    truth[:, 0] = 0.0135 * np.arange(n)
+    truth[:, 1] = 0.0
+    truth[:, 2] = rng.choice([12.04, 12.13, 12.22], n)
+    truth[300:, 0] += 0.18  # a slow round: the sensor read sample 300 late in it
+    truth[:, 9] = np.arange(n)
+    log_t_s = truth[:, 0].copy()
+    log_t_s[300] -= 0.09  # dated at the round's midpoint
+    values = np.full((n, len(soak.FRAME_CHANNELS)), np.nan)
+    values[:, 0] = truth[:, 2]
+    check = soak.compare_host_dated(truth, values, log_t_s, [], [0])
+    assert (check.phantom, check.unexplained, check.time_slips) == (0, 0, 1)
+    values[450, 0] = 13.0  # a value the sensor never sent
+    check = soak.compare_host_dated(truth, values, log_t_s, [], [0])
+    assert (check.phantom, check.unexplained) == (1, 1)
