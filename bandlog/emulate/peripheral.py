@@ -348,16 +348,17 @@ class EmulatedPeripheral:
             self._report(sent, [bool(outgoing)] * len(outgoing))  # a batch due with no link is lost
             return
         hit = [False] * len(outgoing)
-        corrupt_first = streaming and self._corrupt_due(now_s, len(outgoing))
-        if corrupt_first:
-            self._pending_corruptions = [t for t in self._pending_corruptions if now_s is None or t > now_s]
+        corrupt_count = self._corruptions_due(now_s, len(outgoing)) if streaming else 0
+        # several due in one send (a tick that covered a second or more on a busy machine) land on
+        # notifications spread over it, each its own packet, rather than one
+        corrupt_at = {i * len(outgoing) // corrupt_count for i in range(corrupt_count)} if corrupt_count else set()
         for index, item in enumerate(outgoing):
             payload = item.payload
             if streaming and self.faults.drop_fraction > 0 and self._rng.random() < self.faults.drop_fraction:
                 self.dropped_total += 1
                 hit[index] = True
                 continue
-            if corrupt_first and index == 0:
+            if index in corrupt_at:
                 payload = (self.faults.corrupt or self.twin.damage)(payload)
                 self.corrupted_total += 1
                 hit[index] = True
@@ -371,15 +372,15 @@ class EmulatedPeripheral:
             await self.device.notify_subscriber(connection, characteristic, payload)
         self._report(sent, hit)
 
-    def _corrupt_due(self, now_s: float | None, notifications: int) -> bool:
-        """Whether this batch's first notification is damaged: a timed, periodic or random corruption."""
-        due = self._corrupt_next_send or (
-            now_s is not None and bool(self._pending_corruptions) and now_s >= self._pending_corruptions[0]
-        )
+    def _corruptions_due(self, now_s: float | None, notifications: int) -> int:
+        """How many of this send's notifications are damaged: timed, periodic and random corruptions."""
+        timed = [t for t in self._pending_corruptions if now_s is not None and t <= now_s]
+        self._pending_corruptions = self._pending_corruptions[len(timed):]
+        due = len(timed) + int(self._corrupt_next_send)
         self._corrupt_next_send = False
         if not due and self.faults.corrupt_fraction > 0:
-            due = self._rng.random() < 1.0 - (1.0 - self.faults.corrupt_fraction) ** notifications
-        return due
+            due = int(self._rng.random() < 1.0 - (1.0 - self.faults.corrupt_fraction) ** notifications)
+        return min(due, notifications)
 
     def _report(self, blocks: list[SampleBlock], hit: list[bool]) -> None:
         if self.truth_listener is None or not blocks:

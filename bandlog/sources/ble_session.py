@@ -385,7 +385,9 @@ class BleSession:
         profile = self._profile
         if profile is not None and profile.host_timed:
             return "unknown"
-        return "estimated" if self._finder is not None else "counted"
+        if self._finder is not None:
+            return "estimated" if self._finder.countable else "unknown"
+        return "counted"
 
     def _status(self, force: bool = False) -> LinkStatus | None:
         """A LinkStatus when something changed or a second has passed (always when forced)."""

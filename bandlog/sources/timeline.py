@@ -97,6 +97,12 @@ QUICK_HOST_S = 2 * SUSTAIN_HOST_S
 REAL_TIME_TOLERANCE = 0.05
 """How far the start's rough clock ratio may be from 1 to count as real time (emulations run at 2x
 and more; a loss in the start shortens device time by a period, ~1 % of QUICK_HOST_S at 200 Hz)."""
+MIN_PERIOD_HOST_S = 0.00225
+"""Host seconds a sample period must span for one lost notification to be told from host latency:
+an emulation far faster than real time (10x at 100 Hz: 1 ms a period) has a whole run of arrivals
+moved by more than that whenever its event loop is busier for a moment, which reads as a loss.
+Real index-timed sensors stream at 200 Hz at most (Thingy:52, WitMotion): 5 ms a period. At 100 Hz
+an emulation 4x faster is judged (2.5 ms), one 5x faster is not (2 ms)."""
 REPLAY_STEP_HOST_S = SUSTAIN_HOST_S / 5
 """Host seconds of held arrivals judged together when a stream's start is judged afterwards."""
 MAX_REFITS = 4
@@ -306,8 +312,16 @@ class ArrivalLossFinder:
         assert self.ratio is not None
         return t_host_s * self.ratio - t_dev_s
 
+    @property
+    def countable(self) -> bool:
+        """Whether this stream's losses can be told from its arrival times at all: its period spans
+        MIN_PERIOD_HOST_S of host time (unknown, so assumed, until the clock ratio is measured)."""
+        return self.ratio is None or self.period_s / self.ratio >= MIN_PERIOD_HOST_S
+
     def _resolvable(self, baseline: float) -> bool:
         """Whether arrivals are steady enough to tell one lost notification from jitter."""
+        if not self.countable:
+            return False
         if not len(self._done_dev):
             return True
         typical = float(np.median(self._lateness(self._done_dev, self._done_host))) - baseline

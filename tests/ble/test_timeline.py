@@ -80,7 +80,7 @@ def _feed_all(finder: ArrivalLossFinder, dev_s: np.ndarray, host_s: np.ndarray, 
         ({700}, 0.003, 1, 1.0),  # a single loss
         ({700, 701, 1500, 2600}, 0.004, 1, 1.0),  # two in a row and two single ones
         ({900, 2000}, 0.0, 3, 1.0),  # losses inside batches
-        ({800, 1800}, 0.0003, 1, 20.0),  # an emulation 20x faster than real time
+        ({800, 1800}, 0.0006, 1, 4.0),  # an emulation 4x faster than real time (2.5 ms a period)
     ],
 )
 def test_finder_counts_lost_notifications_and_dates_later_samples_right(
@@ -96,6 +96,17 @@ def test_finder_counts_lost_notifications_and_dates_later_samples_right(
     misdated = np.flatnonzero(np.abs(error_s) > 1e-9)
     assert len(misdated) <= (batch - 1) * len(lost)
     np.testing.assert_allclose(error_s[misdated], 0.01, atol=1e-9)
+
+
+def test_an_emulation_so_fast_that_a_period_is_under_the_host_jitter_guesses_no_loss() -> None:
+    """20x at 100 Hz: 0.5 ms a period. A busy event loop moves a run of arrivals by more than that
+    (a paired recording at 10x had one invented loss in its middle, now and then, in CI); losses
+    there are not countable, and the link status says so instead of "0 lost"."""
+    dev_s, host_s, true_s = _arrivals(3000, 100.0, {800, 1800}, ratio=20.0, jitter_s=0.0003)
+    finder = ArrivalLossFinder(0.01)
+    assert finder.countable  # not known before the clock ratio is measured
+    placed_s, counted = _feed_all(finder, dev_s, host_s)
+    assert counted == 0 and len(placed_s) == len(dev_s) and not finder.countable
 
 
 def test_finder_holds_samples_only_until_a_later_prompt_one_settles_them() -> None:
@@ -118,7 +129,7 @@ def test_finder_does_not_guess_when_bursts_hide_single_losses() -> None:
     [
         ({40}, 1.0),  # 0.4 s into the connection, before the clock ratio is measured
         ({20, 21, 90}, 1.0),  # two in a row and one more in the first second: a plain ratio fit misses them
-        ({60}, 20.0),  # an emulation 20x faster than real time
+        ({60}, 4.0),  # an emulation 4x faster than real time
     ],
 )
 def test_finder_finds_losses_in_the_first_second(lost: set[int], ratio: float) -> None:

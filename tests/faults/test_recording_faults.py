@@ -270,7 +270,7 @@ async def test_an_emulator_briefly_starved_catches_up_and_invents_no_loss() -> N
     final = [i for i in items if isinstance(i, LinkStatus)][-1]
     assert held_back_s == 0.0 and not twin.motion.pending
     assert len(got) >= 2000 and np.allclose(np.diff(got.t_s), 0.01)
-    assert final.losses == "estimated" and final.dropped_packets == 0
+    assert final.losses == "unknown" and final.dropped_packets == 0  # 1 ms a period at 10x: not countable
 
 
 # --- Ctrl-C in start-up -----------------------------------------------------------------------------
@@ -323,8 +323,12 @@ def test_a_short_soak_loses_nothing_unseen(tmp_path: Path, profile: str) -> None
     # what the user is shown is what happened: each loss counted once (the decoder's sequence numbers,
     # or the time line's jumps, never both), each damaged notification caught and counted
     assert result.corrupted_packets == result.injected_damaged, result.line()
-    if profile == "bandlog-open":  # per-sample sequence numbers: every loss before the last sample is known
-        assert result.injected_dropped - 2 <= result.dropped_packets <= result.injected_dropped, result.line()
+    if profile == "bandlog-open":
+        # per-sample sequence numbers: every sample lost inside the recording is counted, but for one
+        # lost just before a link loss (no later number on that connection); drops after the last
+        # sample are not the recording's (on a busy machine the emulator sends on a while after)
+        counted = result.dropped_packets + result.corrupted_packets
+        assert check.lost_to_faults - result.gaps <= counted <= result.injected_dropped + result.injected_damaged, result.line()
     else:  # a jump counts a run of consecutive losses once
         assert 0 < result.dropped_packets <= result.injected_dropped, result.line()
 
