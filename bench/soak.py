@@ -39,7 +39,7 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -356,20 +356,26 @@ BESIDE_SENDS = {"pasco-force-accel": 3}
 is three polls (force, acceleration, gyro), and a round whose answer was lost is abandoned whole
 after its timeout (the decoder counts it once, as an unanswered round)."""
 HOST_MATCH_PERIODS = 1.0
-"""How far, in typical log intervals, a host-dated row may sit from its sample's send time (a PASCO
-row is dated at its polling round's midpoint, a SIG gauge's at arrival)."""
+"""How far, in typical log intervals, a host-dated row may sit from its sample's send time before it
+counts as a slip (a PASCO row is dated at its polling round's midpoint, a SIG gauge's at arrival)."""
+HOST_MATCH_MAX_S = 0.3
+"""How far a host-dated row may sit from its sample's send time and still be matched to it: half the
+longest polling round seen on a loaded machine (a busy host's rounds took up to ~0.5 s)."""
 
 
 def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.ndarray, gaps: Sequence[tuple[float, float]],
                        channels: Sequence[int]) -> Check:
     """`compare` for a sensor dated by host time: a force at rest repeats a few quantised values, so
     walking by value loses its place (PASCO: 1,314 "unexplained" and 1,387 "phantom" for a clean
-    log). The log's clock and the twin's are one host clock here (real speed), so each row is
-    matched to the sample of the same values sent nearest its time (within 3 intervals, or between
-    the rows either side where those are further), after one constant offset found on the first
-    rows. Samples sent before the first matched one (a PASCO's probing polls while
-    connecting) are not part of the recording; a slip is a row further than the tolerance from its
-    expected time (reported only: host dating jitters)."""
+    log), and matching each row greedily to the nearest sample of its values lets a row take its
+    neighbour's sample when host dating jitters (hundreds of "phantoms" on a loaded machine). The
+    log's clock and the twin's are one host clock here (real speed), so after one constant offset
+    found on the first rows, rows are aligned to samples as the longest chain of equal-valued
+    (row, sample) pairs in time order on both sides, each within HOST_MATCH_MAX_S: rows are a
+    subsequence of what was sent, and no row or sample is used twice. Rows outside the chain are
+    phantoms, samples outside it lost. Samples sent before the first matched one (a PASCO's probing
+    polls while connecting) are not part of the recording; a slip is a matched row further than
+    HOST_MATCH_PERIODS intervals from its sample (reported only: host dating jitters)."""
     check = Check(sent=len(truth), logged=len(log_values), backwards=int(np.count_nonzero(np.diff(log_t_s) < 0)))
     if not len(log_values) or not len(truth):
         return check
@@ -382,38 +388,29 @@ def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.nd
     def equal(rows: np.ndarray, value: np.ndarray) -> np.ndarray:
         return np.all(np.abs(sent[rows] - value) <= tolerance[rows], axis=1)
 
-    def matches(offset_s: float, count: int) -> int:
-        """Rows among the first `count` with a sample of their values within half an interval."""
-        hits = 0
-        for i in range(min(count, len(got))):
-            near = np.flatnonzero(np.abs(sent_t + offset_s - log_t_s[i]) <= window_s / 2)
-            hits += bool(len(near) and equal(near, got[i]).any())
-        return hits
+    def same(rows: np.ndarray, i: int) -> np.ndarray:
+        return equal(rows, got[i])
 
-    first = np.flatnonzero(equal(np.arange(min(len(sent), 2000)), got[0]))
+    def fit(offset_s: float) -> float:
+        """How well the first OFFSET_ROWS rows align with this offset: pairs, then closeness."""
+        head = _aligned(sent_t[:OFFSET_SAMPLES] + offset_s, log_t_s[:OFFSET_ROWS], same)
+        return len(head) * MATCH_SCORE - sum(abs(sent_t[k] + offset_s - log_t_s[i]) for i, k in head)
+
+    first = np.flatnonzero(equal(np.arange(min(len(sent), OFFSET_SAMPLES)), got[0]))
     if not len(first):
         check.phantom = len(got)
         return check
-    offset_s = max((log_t_s[0] - sent_t[k] for k in first), key=lambda o: matches(o, 100))
+    offsets_s = np.unique(np.round(log_t_s[0] - sent_t[first], 3))  # the first row is one of these samples
+    offset_s = float(max(offsets_s, key=fit))
+    pairs = _aligned(sent_t + offset_s, log_t_s, same)
     used = np.zeros(len(truth), dtype=bool)
-    matched_any = False
-    for i in range(len(got)):
-        # a row's sample was taken after the row before's round and before the row after's: where the
-        # rounds are slow (a busy host), its host dating is that uncertain, beyond 3 intervals
-        earliest_s = min(log_t_s[i] - 3 * window_s, log_t_s[i - 1] if i else -np.inf)
-        latest_s = max(log_t_s[i] + 3 * window_s, log_t_s[i + 1] if i + 1 < len(got) else np.inf)
-        near = np.flatnonzero((sent_t + offset_s >= earliest_s) & (sent_t + offset_s <= latest_s) & ~used)
-        near = near[equal(near, got[i])] if len(near) else near
-        if not len(near):
-            check.phantom += 1
-            continue
-        k = int(near[np.argmin(np.abs(sent_t[near] + offset_s - log_t_s[i]))])
-        slip_s = abs(sent_t[k] + offset_s - log_t_s[i])
-        if slip_s > window_s:
-            check.time_slips += 1
-            check.max_slip_s = max(check.max_slip_s, slip_s)
-        used[k] = matched_any = True
-    if not matched_any:
+    used[[k for _, k in pairs]] = True
+    check.phantom = len(got) - len(pairs)
+    slips_s = np.array([abs(sent_t[k] + offset_s - log_t_s[i]) for i, k in pairs])
+    if len(slips_s):
+        check.time_slips = int(np.count_nonzero(slips_s > window_s))
+        check.max_slip_s = float(slips_s.max()) if check.time_slips else 0.0
+    if not pairs:
         return check
     done = np.flatnonzero(used)
     check.before_start, check.after_stop = int(done[0]), int(len(truth) - 1 - done[-1])
@@ -426,6 +423,62 @@ def compare_host_dated(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.nd
     check.in_gaps = int(np.count_nonzero(in_gap))
     check.unexplained = int(np.count_nonzero(~in_gap))
     return check
+
+
+def _aligned(sample_t_s: np.ndarray, row_t_s: np.ndarray, same: Callable[[np.ndarray, int], np.ndarray]) -> list[tuple[int, int]]:
+    """The chain of (row, sample) pairs, both strictly increasing, each of equal values
+    (`same(samples, row)`) and within HOST_MATCH_MAX_S, with the most pairs and among those the least
+    total time apart: a weighted longest increasing subsequence (each pair scores MATCH_SCORE minus
+    its distance), kept in a prefix-maximum Fenwick tree over sample indices."""
+    size = len(sample_t_s)
+    best = [-math.inf] * (size + 1)  # Fenwick tree: best chain score ending at a sample below an index
+    best_at = [-1] * (size + 1)
+    pairs: list[tuple[int, int]] = []
+    parent: list[int] = []
+    order = np.argsort(sample_t_s, kind="stable")
+    sorted_t = sample_t_s[order]
+
+    def query(k: int) -> tuple[float, int]:
+        """Best score (and its pair) of a chain whose last sample is below k."""
+        score, at = 0.0, -1
+        while k > 0:
+            if best[k] > score:
+                score, at = best[k], best_at[k]
+            k -= k & -k
+        return score, at
+
+    def update(k: int, score: float, at: int) -> None:
+        k += 1
+        while k <= size:
+            if score > best[k]:
+                best[k], best_at[k] = score, at
+            k += k & -k
+
+    for i, t_s in enumerate(row_t_s):
+        lo, hi = np.searchsorted(sorted_t, [t_s - HOST_MATCH_MAX_S, t_s + HOST_MATCH_MAX_S])
+        near = np.sort(order[lo:hi])
+        near = near[same(near, i)] if len(near) else near
+        found = []
+        for k in near.tolist():  # scored against earlier rows only, then entered: a row pairs once
+            score, at = query(k)
+            found.append((k, score + MATCH_SCORE - abs(float(sample_t_s[k]) - t_s), at))
+        for k, score, at in found:
+            pairs.append((i, k))
+            parent.append(at)
+            update(k, score, len(pairs) - 1)
+    _, at = query(size)
+    chain: list[tuple[int, int]] = []
+    while at >= 0:
+        chain.append(pairs[at])
+        at = parent[at]
+    return chain[::-1]
+
+
+MATCH_SCORE = 1e6
+"""A matched pair outweighs any sum of distances (seconds): the chain first has the most pairs."""
+OFFSET_SAMPLES, OFFSET_ROWS = 2000, 100
+"""The offset between log and twin clocks is the one that aligns the first rows best with the first
+samples (a PASCO's probing polls while connecting come before the first row)."""
 
 
 async def _record_one(profile: str, minutes: float, speed: float, seed: int, out: Path, scratch: Path) -> SoakResult:
