@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from bandlog.errors import BandlogError as BandlogError
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False
+"""typing.TYPE_CHECKING without importing typing (a tenth of `bandlog --help`): type checkers take
+any TYPE_CHECKING as true. bandlog.commands modules use the same line for the same reason."""
 if TYPE_CHECKING:
+    from typing import Any
+
     from bandlog.api import analyze as analyze
     from bandlog.api import read_log as read_log
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.errors import ConfigError
-from bandlog.explain import columns_legend
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    from typing import Any
+
     from bandlog.api import AnalysisResult
 
 NAME = "analyze"
@@ -22,12 +20,17 @@ HELP = "detect reps in a log (bandlog or a supported export) and print them as a
 ORDER = 50
 FORMATS = ("table", "json", "csv")
 JSON_HINT = "(--format json lists them)"
-EPILOG = "columns of the reps table:\n" + "\n".join(
-    textwrap.fill(line, 88, subsequent_indent="    ", break_on_hyphens=False) for line in columns_legend().splitlines()
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    import textwrap
+
+    from bandlog.commands._detector_args import add_exercise_argument
+    from bandlog.explain import columns_legend
+
+    parser.epilog = "columns of the reps table:\n" + "\n".join(
+        textwrap.fill(line, 88, subsequent_indent="    ", break_on_hyphens=False) for line in columns_legend().splitlines()
+    )
     parser.add_argument("file", type=Path, help="the log to analyse")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default, for reading), json (one object) or csv (the reps table)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
@@ -50,6 +53,8 @@ def as_json(
     """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
     "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}}`, nulls as null:
     every candidate is accounted for, and so is every repair the reader made."""
+    import json
+
     from bandlog.explain import rejection_counts
     from bandlog.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
     from bandlog.schema import SET_COLUMN

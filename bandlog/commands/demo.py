@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 from bandlog.commands._live_args import add_live_arguments, live_sinks
 from bandlog.errors import BandlogError, ConfigError, LogWriteError
-from bandlog.explain import counted
 
 NAME = "demo"
 HELP = ("no sensor needed: record an emulated set over a virtual BLE link, analyse it, and chart weeks of progress, "
@@ -46,10 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    from datetime import datetime
 
     from bandlog import history
     from bandlog.cli import build_parser
     from bandlog.commands._rep_table import print_result
+    from bandlog.explain import counted
     from bandlog.meta import SIMULATED, RecordingMeta
     from bandlog.paths import data_home, demo_home, new_recording_path, unused_path
     from bandlog.session import RecordRequest, record_stream
@@ -75,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     print_result(result, out, title=f"recorded set ({out.name})")
     recordings = 1 + sum(by == SIMULATED_BY for by in own.values())
     written: list[tuple[str, Path, str]] = [("recording", out, f"this run's; each run adds one: {recordings} so far")]
-    parser = build_parser()
+    parser = build_parser(verbs=("plot", "progress"))
 
     def verb(*argv: str) -> None:
         verb_args = parser.parse_args(["--data-dir", str(home), *argv])
@@ -110,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 def _demo_logs(home: Path, real_home: Path, *, chosen: bool) -> dict[Path, str]:
     """The logs the demo made in `home` (path -> what made it up). ConfigError, before anything is
     written, when `home` is (or is inside) the real data folder or holds a recording the demo did not make."""
+    from bandlog.explain import counted
     from bandlog.history import SIMULATED_BY as HISTORY
     from bandlog.history import simulated_by
     from bandlog.index import IndexReport, list_logs
@@ -152,4 +151,7 @@ def _remove(paths: list[Path]) -> None:
 
 def _shell_word(text: str) -> str:
     """`text` quoted for the user's shell, so a printed command can be pasted as it is."""
+    import shlex
+    import subprocess
+
     return subprocess.list2cmdline([text]) if sys.platform == "win32" else shlex.quote(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.errors import ConfigError
 
 NAME = "plot"
@@ -15,6 +14,8 @@ FORMATS = (".png", ".svg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bandlog.commands._detector_args import add_exercise_argument
+
     parser.add_argument("file", type=Path, help="a recording (bandlog log or a supported export)")
     parser.add_argument("--out", type=Path, help="image to write, .png or .svg (default: FILE with .png beside it)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's)")

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
-from bandlog.commands._recording_args import add_meta_arguments, meta_from_args
 from bandlog.errors import ConfigError
 
 
@@ -19,6 +18,7 @@ NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bandlog.commands._recording_args import add_meta_arguments
     from bandlog.emulate.faults import FAULT_KEYS
 
     parser.add_argument(
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bandlog.commands._recording_args import meta_from_args
     from bandlog.commands._rep_table import print_result
     from bandlog.devices.base import StreamOptions
     from bandlog.paths import data_home, new_recording_path

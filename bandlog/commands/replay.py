@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bandlog.commands._detector_args import add_exercise_argument
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
     from bandlog.io.logdata import LogData
     from bandlog.pipeline import Sink
@@ -20,6 +19,8 @@ ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bandlog.commands._detector_args import add_exercise_argument
+
     parser.add_argument("file", type=Path, help="the log to replay")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed, 1 = real time (default), 10 = ten times faster")

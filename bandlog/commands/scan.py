@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 NAME = "scan"
 HELP = "list supported force/IMU sensors in Bluetooth range"
@@ -20,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bandlog.errors import ConfigError
 
     if args.timeout <= 0:

@@ -1,0 +1,81 @@
+"""Regressions in issue 13's figures show in CI: bench/perf.py's quick subset (5 minutes of log,
+3 pairs per figure, ~10-20 s), with generous bounds on the ratios to a reference timed alongside.
+
+Ratios, never seconds: a loaded 2-core CI box slows both sides of a pair alike. Each bound is on the
+ratio of the fastest runs (Pair.ratio_min); a figure over its bound is measured again, up to
+ATTEMPTS times in all, and its best ratio kept, so one burst of load elsewhere does not fail CI.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+from bench_loader import load_bench
+
+perf = load_bench("perf")
+pytestmark = pytest.mark.slow  # ~10-20 s in all: a 5-minute log read and analysed 3 times, 30 start-ups each side
+
+ATTEMPTS = 3
+
+READ_LOG_BOUND = 7.0
+"""read_log vs pandas.read_csv. The committed reader (HEAD) gives 3.4-4.7x on the quick log (2.8x on
+the 1 h log, where fixed costs weigh less); the fast reader of issue 13 part 2, in the working tree
+as this was written, 1.2x. Tighten to 2.5 once that reader is committed (its target: 1.5x on the
+1 h file)."""
+ANALYZE_BOUND = 150.0
+"""analyze (read + detect + metrics) vs pandas.read_csv. HEAD's per-sample detector gives 90-100x on
+the quick log under load; the vectorised detector in progress gave 10-50x. Tighten to 8 (the 5x
+target on the 1 h file, plus the quick log's fixed costs) once it is committed, then towards the
+1.5x goal."""
+HELP_BOUND = 3.0
+"""`bandlog --help` vs `python -c pass`: HEAD 3.7-3.8x; 2.0-2.7x with the lazy verbs, ~1.5x once the
+sessions and progress modules import their helpers lazily too. The target is 2x: tighten to 2.5
+then."""
+VERB_HELP_BOUND = 4.0
+"""`bandlog analyze --help` vs `python -c pass`: HEAD 3.9-5.3x, now 2.2-3.4x (it builds analyze's
+options: the detector's parameters, the flags legend)."""
+
+
+@pytest.fixture(scope="module")
+def first_run() -> perf.Run:
+    return perf.measure(perf.QUICK_MINUTES, perf.QUICK_REPEATS)
+
+
+def best_ratio(figure: str, first: perf.Run, again: Callable[[], list[perf.Pair]], bound: float) -> float:
+    """`figure`'s ratio_min in `first`, measured again (with `again`) while it is over `bound`."""
+    ratio = next(p.ratio_min for p in first.pairs if p.figure == figure)
+    for _ in range(ATTEMPTS - 1):
+        if ratio <= bound:
+            break
+        ratio = min(ratio, next(p.ratio_min for p in again() if p.figure == figure))
+    return ratio
+
+
+def _log_pairs(run: perf.Run) -> list[perf.Pair]:
+    return perf.log_pairs(run.path, perf.QUICK_REPEATS)[0]
+
+
+def _startup_pairs() -> list[perf.Pair]:
+    return perf.startup_pairs(perf.QUICK_REPEATS * perf.STARTUP_REPEATS_PER_REPEAT)
+
+
+@pytest.mark.parametrize(
+    ("figure", "bound", "log_figure"),
+    [
+        ("read_log", READ_LOG_BOUND, True),
+        ("analyze (read + detect + metrics)", ANALYZE_BOUND, True),
+        ("bandlog --help", HELP_BOUND, False),
+        ("bandlog analyze --help", VERB_HELP_BOUND, False),
+    ],
+)
+def test_quick_figure_within_its_bound(first_run: perf.Run, figure: str, bound: float, log_figure: bool) -> None:
+    again = (lambda: _log_pairs(first_run)) if log_figure else _startup_pairs
+    ratio = best_ratio(figure, first_run, again, bound)
+    assert ratio <= bound, f"{figure}: {ratio:.2f}x its reference, over the bound of {bound:g}x (bench/perf.py --quick shows all figures)"
+
+
+def test_the_quick_log_holds_reps(first_run: perf.Run) -> None:
+    """The timed analysis has work to do: the simulated log is 5 minutes of sets with reps in them."""
+    assert first_run.rows > 0.9 * perf.QUICK_MINUTES * 60 * perf.RATE_HZ
+    assert first_run.reps >= 10
