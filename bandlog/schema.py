@@ -136,6 +136,13 @@ def gap_line(start_s: float, end_s: float, reason: str) -> str:
     return f"# gap: start_s={format_float(start_s)} end_s={format_float(end_s)} reason={encode_text(reason)}"
 
 
+def link_line(dropped: int, losses: str, damaged: int, skipped: int, reconnects: int, summary: str) -> str:
+    """The `# link:` line closing a recorded log: what the link lost on the way, counted as the user
+    was shown it (the log alone then says whether it is whole)."""
+    return (f"# link: dropped={dropped} losses={losses} damaged={damaged} skipped={skipped} "
+            f"reconnects={reconnects} summary={encode_text(summary)}")
+
+
 def parse_gap_line(line: str) -> tuple[float, float, str] | None:
     """(start_s, end_s, reason) for a `# gap:` comment line, None for any other line."""
     match = _GAP_RE.match(line.strip())

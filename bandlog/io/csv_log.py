@@ -36,11 +36,12 @@ from bandlog.schema import (
     format_float,
     gap_line,
     header_lines,
+    link_line,
     meta_from_header,
     parse_gap_line,
     parse_header_line,
 )
-from bandlog.status import LinkStatus
+from bandlog.status import LinkStatus, link_summary
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class CsvLogSink(Sink):
         self._closed = False
         self._failed: LogWriteError | None = None
         self._meta: RecordingMeta | None = None
+        self._link: LinkStatus | None = None
+        """The last link status, closing the log as a `# link:` line."""
         self._untared: list[SampleBlock | str] | None = None
         """Rows and gap lines written while a software tare is searched for, to re-tare when it comes."""
 
@@ -159,6 +162,7 @@ class CsvLogSink(Sink):
         self._last_flush_s = self._clock()
 
     def on_status(self, status: LinkStatus) -> None:
+        self._link = status
         if self._file is not None and self._failed is None:
             self._maybe_flush()
 
@@ -176,6 +180,10 @@ class CsvLogSink(Sink):
             return
         try:
             if self._failed is None:
+                if self._link is not None:
+                    status = self._link
+                    self._pending.append(link_line(status.dropped_packets, status.losses, status.corrupted_packets,
+                                                   status.skipped_samples, status.reconnects, link_summary(status)))
                 self._write_pending(file)
         finally:
             try:

@@ -263,3 +263,23 @@ def test_header_only_log_reads_as_no_samples(tmp_path: Path) -> None:
     sink.close()
     log = read_log(path)
     assert log.meta == META and len(log.samples) == 0 and log.sets() == [] and log.n_sets == 0
+
+
+def test_a_recording_closes_with_what_its_link_lost(tmp_path: Path) -> None:
+    # the counts were shown at the end of `record` and in the live view, but the log itself did not
+    # say whether it was whole
+    from bandlog.status import LinkState, LinkStatus
+
+    path = tmp_path / "link.csv"
+    sink = CsvLogSink(path)
+    sink.on_start(RecordingMeta())
+    sink.on_samples(imu_block(0.0, 50))
+    sink.on_status(LinkStatus(LinkState.STREAMING, dropped_packets=1))
+    sink.on_samples(imu_block(0.5, 50))
+    sink.on_status(LinkStatus(LinkState.ENDED, dropped_packets=3, corrupted_packets=1, reconnects=2))
+    sink.close()
+    last = path.read_text().splitlines()[-1]
+    assert last == ("# link: dropped=3 losses=counted damaged=1 skipped=0 reconnects=2 "
+                    "summary=3 notifications lost, 1 damaged, 2 reconnects")
+    log = read_log(path)
+    assert len(log.samples) == 100 and not log.repairs
