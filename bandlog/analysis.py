@@ -21,7 +21,7 @@ from bandlog.detect.machine import ImuMachine, MachineBase
 from bandlog.detect.params import DetectorParams, for_exercise
 from bandlog.detect.trace import RepCandidate
 from bandlog.errors import ConfigError
-from bandlog.metrics import rep_metrics, set_summary
+from bandlog.metrics import TensionRecord, rep_metrics, set_summary
 from bandlog.pipeline import Kinematics
 from bandlog.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.samples import SampleBlock
@@ -48,11 +48,16 @@ SHORTEST_BEFORE_EXTENSION_NOTE = (
 class Analyzer:
     """Streaming detector + metrics (implements bandlog.pipeline.Analyzer)."""
 
-    def __init__(self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee") -> None:
+    def __init__(
+        self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee", kinematics: bool = True
+    ) -> None:
+        """`kinematics`: keep per-sample knee estimates for last_kinematics() (a live view or chart);
+        batch analysis turns them off to save the gravity tracking they need. Reps do not depend on it."""
         if target_ecc_s <= 0:
             raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
         self.target_ecc_s = target_ecc_s
         self.exercise = exercise
+        self.kinematics = kinematics
         self.params = for_exercise(params or DetectorParams(), exercise)
         self.mode: str | None = None
         self._channels: tuple[str, ...] | None = None
@@ -64,7 +69,8 @@ class Analyzer:
         """Samples seen before the axis sign was known (replayed through the machine once it is)."""
         self.reps: list[RepMetrics] = []
         self.rejected: list[RejectedCandidate] = []
-        self._candidates: list[RepCandidate] = []
+        self._tension: list[TensionRecord] = []
+        """What the summary needs of each rep's trace; the traces themselves go with the events."""
         self._kinematics: Kinematics | None = None
         self._finished = False
 
@@ -102,7 +108,7 @@ class Analyzer:
 
     def summary(self) -> SetSummary:
         working = self._machine.levels.range_n() if self._machine is not None else None
-        summary = set_summary(self.reps, self._candidates, self.mode or "force+imu", working, len(self.rejected), self.notes())
+        summary = set_summary(self.reps, self._tension, self.mode or "force+imu", working, len(self.rejected), self.notes())
         fe = self._frontend
         return replace(summary, samples_filled=fe.values_filled, samples_dropped=fe.samples_dropped)
 
@@ -136,7 +142,9 @@ class Analyzer:
         if self.mode == "force":
             return ForceMachine(self.params, fe.dt_s, fe.force_delay_s, fe.force_rate_delay_s)
         has_force = self.mode == "force+imu"
-        self._knee = KneeEstimator(self.params, fe.dt_s, use_force_sign=has_force, use_pose=self.exercise == "knee")
+        self._knee = KneeEstimator(
+            self.params, fe.dt_s, use_force_sign=has_force, use_pose=self.exercise == "knee", absolute_angle=self.kinematics
+        )
         return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
 
     def _run(self, frame: Frame | None) -> list[Event]:
@@ -151,8 +159,10 @@ class Analyzer:
             self._kinematics = None
         else:
             assert isinstance(machine, ImuMachine) and self._knee is not None
-            kinematics = [self._run_imu(machine, f, track) for f, track in self._knee.process(frame)]
-            self._kinematics = Kinematics.concat(kinematics) if kinematics else None
+            tracks = self._knee.process(frame)
+            for f, track in tracks:
+                self._run_imu(machine, f, track)
+            self._kinematics = Kinematics.concat([_kinematics(f, t) for f, t in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
@@ -172,39 +182,27 @@ class Analyzer:
             machine.step(t, sign * angle, sign * rate, still, force, dforce)
         self._unsigned.clear()
 
-    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> Kinematics:
+    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
         """Feed the machine; samples from before the axis sign is known are held, then replayed."""
         n = len(frame)
-        force = frame.force_n.tolist() if frame.force_n is not None else [0.0] * n
-        dforce = frame.dforce_nps.tolist() if frame.dforce_nps is not None else [0.0] * n
-        step = machine.step
-        rows = zip(
-            frame.t_s.tolist(),
-            track.angle_u_deg.tolist(),
-            track.rate_u_dps.tolist(),
-            track.still.tolist(),
-            track.sign.tolist(),
-            force,
-            dforce,
-            frame.gap_before.tolist(),
-        )
-        unsigned = self._unsigned
-        for t, angle, rate, still, sign, f, df, gap in rows:
-            if sign == 0:
-                unsigned.append((t, angle, rate, still, f, df, gap))
-                continue
-            if unsigned:
-                self._replay_unsigned(machine, sign)
-            if gap:
+        zeros = np.zeros(n)
+        force = frame.force_n if frame.force_n is not None else zeros
+        dforce = frame.dforce_nps if frame.dforce_nps is not None else zeros
+        columns = (frame.t_s, track.angle_u_deg, track.rate_u_dps, track.still, force, dforce, frame.gap_before)
+        signed = int(np.argmax(track.sign != 0)) if track.sign.any() else n  # the sign, once known, stays
+        if signed:
+            self._unsigned.extend(zip(*(c[:signed].tolist() for c in columns)))
+        if signed == n:
+            return
+        sign = int(track.sign[signed])
+        if self._unsigned:
+            self._replay_unsigned(machine, sign)
+        t, angle, rate, still = columns[:4]
+        edges = sorted({signed, n, *(np.flatnonzero(frame.gap_before[signed:]) + signed).tolist()})
+        for a, b in zip(edges[:-1], edges[1:]):
+            if frame.gap_before[a]:
                 machine.reset()
-            step(t, sign * angle, sign * rate, still, f, df)
-        sign_f = track.sign[frame.real].astype(np.float64)
-        if frame.acc_ms2 is not None:
-            angle_deg = track.knee_deg[frame.real]
-        else:  # no gravity reference: the angle relative to where the recording began
-            angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
-        rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
-        return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
+            machine.run(t[a:b], sign * angle[a:b], sign * rate[a:b], still[a:b], force[a:b], dforce[a:b])
 
     def _review_sign(self, rep: RepCandidate) -> None:
         """Reverse the axis sign for what follows if finished reps keep contradicting it."""
@@ -228,7 +226,9 @@ class Analyzer:
                 self._review_sign(item)
                 metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n)
                 self.reps.append(metrics)
-                self._candidates.append(item)
+                record = TensionRecord.of(item)
+                if record is not None:
+                    self._tension.append(record)
                 events.append(RepCompleted(metrics, item.detected_at_s))
             else:
                 if isinstance(item, RepRejected):
@@ -237,11 +237,22 @@ class Analyzer:
         return events
 
 
+def _kinematics(frame: Frame, track: KneeTrack) -> Kinematics:
+    """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown)."""
+    sign_f = track.sign[frame.real].astype(np.float64)
+    if frame.acc_ms2 is not None:
+        angle_deg = track.knee_deg[frame.real]
+    else:  # no gravity reference: the angle relative to where the recording began
+        angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
+    rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
+    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
+
+
 def analyze_block(
     block: SampleBlock, target_ecc_s: float = 3.0, params: DetectorParams | None = None
 ) -> tuple[list[RepMetrics], SetSummary]:
     """Batch analysis: the streaming Analyzer fed the whole block at once."""
-    analyzer = Analyzer(target_ecc_s, params)
+    analyzer = Analyzer(target_ecc_s, params, kinematics=False)
     analyzer.feed(block)
     analyzer.finish()
     return list(analyzer.reps), analyzer.summary()

@@ -29,6 +29,12 @@ from bandlog.sources.replay import replay_source
 
 PathLike = str | os.PathLike[str]
 
+REPLAY_BLOCK_S = 0.1
+"""Device time per replayed block: a live view redraws smoothly."""
+BATCH_BLOCK_S = 60.0
+"""Device time per block when nothing watches (analyze, the index): the detector's fixed costs per
+block vanish, while a block stays a few MB."""
+
 
 @dataclass
 class AnalysisResult:
@@ -78,7 +84,9 @@ async def analyze_async(
     """`analyze` for callers already inside an event loop."""
     log = log_or_path if isinstance(log_or_path, LogData) else read_log(log_or_path)
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    results = [await run_set(log, index, target, exercise=exercise) for index in range(max(1, log.n_sets))]
+    results = [
+        await run_set(log, index, target, exercise=exercise, block_s=BATCH_BLOCK_S) for index in range(max(1, log.n_sets))
+    ]
     return AnalysisResult(
         log=log,
         reps=reps_frame([r.reps for r in results]),
@@ -95,12 +103,14 @@ async def run_set(
     speed: float | None = None,
     sinks: Sequence[Sink] = (),
     exercise: str = "knee",
+    block_s: float = REPLAY_BLOCK_S,
 ) -> PipelineResult:
-    """One set of `log` through the pipeline: the shared path of `analyze` and `bandlog replay`."""
+    """One set of `log` through the pipeline: the shared path of `analyze` and `bandlog replay`.
+    `block_s`: device time per block fed to the detector (its results do not depend on it)."""
     from bandlog.analysis import Analyzer
 
-    pipeline = Pipeline(Analyzer(target_ecc_s=target_ecc_s, exercise=exercise), sinks)
-    return await pipeline.run(replay_source(log, set_index, speed=speed))
+    pipeline = Pipeline(Analyzer(target_ecc_s=target_ecc_s, exercise=exercise, kinematics=bool(sinks)), sinks)
+    return await pipeline.run(replay_source(log, set_index, speed=speed, block_s=block_s))
 
 
 def reps_frame(reps_by_set: Sequence[Sequence[RepMetrics]]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ cannot give is None: no IMU -> no ROM or velocities; no force -> no force, impul
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -26,10 +27,35 @@ def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np
 
 def tension_time_s(t_s: np.ndarray, force_n: np.ndarray, threshold_n: float) -> float:
     """Time the force spends above threshold, counting each regular-grid sample as one interval."""
-    if t_s.size < 2:
-        return 0.0
-    dt_s = float(np.median(np.diff(t_s)))
-    return float(np.count_nonzero(force_n > threshold_n)) * dt_s
+    return float(np.count_nonzero(force_n > threshold_n)) * _interval_s(t_s)
+
+
+def _interval_s(t_s: np.ndarray) -> float:
+    """The regular grid's sample interval (0 for fewer than two samples: no time to count)."""
+    return float(np.median(np.diff(t_s))) if t_s.size >= 2 else 0.0
+
+
+@dataclass(frozen=True)
+class TensionRecord:
+    """What the set's TUT_tension needs of one finished rep, so its trace can be released: the force
+    samples sorted (a count above any threshold is a binary search) and the sample interval."""
+
+    rest_force_n: float
+    sorted_force_n: np.ndarray
+    dt_s: float
+
+    @staticmethod
+    def of(candidate: RepCandidate) -> "TensionRecord | None":
+        """None for a rep without force (or without a rest force to measure from)."""
+        c = candidate
+        if c.force_n is None or c.rest_force_n is None:
+            return None
+        return TensionRecord(c.rest_force_n, np.sort(c.force_n), _interval_s(c.t_s))
+
+    def time_above_s(self, threshold_n: float) -> float:
+        """tension_time_s of the rep's trace at this threshold."""
+        above = self.sorted_force_n.size - int(np.searchsorted(self.sorted_force_n, threshold_n, side="right"))
+        return float(above) * self.dt_s
 
 
 def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None) -> RepMetrics:
@@ -82,7 +108,7 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
 
 def set_summary(
     reps: Sequence[RepMetrics],
-    candidates: Sequence[RepCandidate],
+    tension: Sequence[TensionRecord],
     mode: str,
     range_n: float | None,
     rejected: int = 0,
@@ -95,10 +121,9 @@ def set_summary(
     if mode != "imu":
         tut_tension = 0.0
         if range_n is not None:
-            for c in candidates:
-                if c.force_n is not None and c.rest_force_n is not None:
-                    threshold = tension_threshold_n(c.rest_force_n, c.rest_force_n + range_n)
-                    tut_tension += tension_time_s(c.t_s, c.force_n, threshold)
+            for record in tension:
+                threshold = tension_threshold_n(record.rest_force_n, record.rest_force_n + range_n)
+                tut_tension += record.time_above_s(threshold)
     peaks = [r.peak_force_n for r in reps if r.peak_force_n is not None]
     durations = [r.ecc_duration_s for r in reps if r.ecc_duration_s is not None]
     return SetSummary(

@@ -11,6 +11,8 @@
 - Angle for the state machine: integrated bias-corrected knee rate (no filter delay, no zero),
   relative to where it started. Absolute knee flexion (for display): gravity fused with the gyro
   (tilt.py), NaN until the shank direction and sign are known.
+- Per frame, only the recurrences (the bias over still samples, the axis over motion samples, the
+  sign and gravity while needed) run sample by sample; angle and rate are array arithmetic.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
@@ -34,6 +37,8 @@ MIN_GRAVITY_IN_PLANE = 0.5
 vertical, like a forearm rotating at the elbow, turns without tilting)."""
 BIAS_WAIT_S = 4.0
 """How long to wait for a still window before estimating the gyro bias from the movement itself."""
+TILT_CHUNK = 512
+"""Samples converted to Python lists at a time for the per-sample sign and gravity loop."""
 QUASI_STILL_DPS = 5.0
 """Slow gyro below this: the (1 Hz low-passed) accelerometer reads gravity well enough to serve
 as a pose for the accelerometer-offset fit (top holds included, which the still test rejects)."""
@@ -85,11 +90,28 @@ def fallback_bias(gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray | None, dt
     return [float(v) for v in across + along * k]
 
 
+def _hold(n: int, at: list[int], columns: Sequence[list[float]], start: Sequence[float]) -> np.ndarray:
+    """(n, 3) rows: `start` until the first index in `at`, then the values `columns` give (x, y and
+    z, one per index in `at`) from its index on."""
+    which = np.zeros(n, np.int64)
+    which[at] = np.arange(1, len(at) + 1)
+    table = np.empty((len(at) + 1, 3))
+    table[0] = start
+    for k, column in enumerate(columns):
+        table[1:, k] = column
+    return table[np.maximum.accumulate(which)]
+
+
 class KneeEstimator:
     """Stateful per-sample gyro processing; feed Frames in order."""
 
-    def __init__(self, params: DetectorParams, dt_s: float, use_force_sign: bool, use_pose: bool = True) -> None:
+    def __init__(
+        self, params: DetectorParams, dt_s: float, use_force_sign: bool, use_pose: bool = True, absolute_angle: bool = True
+    ) -> None:
         self.params = params
+        self.absolute_angle = absolute_angle
+        """Track gravity all along for the absolute knee angle (KneeTrack.knee_deg); without it, only
+        until the axis sign is known (batch analysis: nothing displays the angle)."""
         self.dt_s = dt_s
         self.use_force_sign = use_force_sign
         self.window = max(2, int(round(params.still_window_s / dt_s)))
@@ -138,8 +160,8 @@ class KneeEstimator:
             if not self._find_bias():
                 return []
             held, self._held = self._held, []
-            return [(f, self._process(f, c.tolist())) for f, c in held]
-        return [(frame, self._process(frame, candidates.tolist()))]
+            return [(f, self._process(f, c)) for f, c in held]
+        return [(frame, self._process(frame, candidates))]
 
     def finish(self) -> list[tuple[Frame, KneeTrack]]:
         """The recording ended: whatever is still held is measured with the best bias there is,
@@ -152,7 +174,7 @@ class KneeEstimator:
                 f"the recording ended {held_n * self.dt_s:.1f} s in, before any still moment: gyro bias estimated from the movement"
             )
             held, self._held = self._held, []
-            out = [(f, self._process(f, c.tolist())) for f, c in held]
+            out = [(f, self._process(f, c)) for f, c in held]
         if self.sign == 0 and self._evidence.angle_deg:
             self.sign = self._evidence.decide()
             self.notes.append(f"{self._evidence.how}, decided at the end of the recording on little evidence")
@@ -188,89 +210,146 @@ class KneeEstimator:
         acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:n] if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
         return fallback_bias(gyro_slow, acc, self.dt_s)
 
-    def _process(self, frame: Frame, candidates: list[bool]) -> KneeTrack:
+    def _process(self, frame: Frame, candidates: np.ndarray) -> KneeTrack:
+        """The frame's knee track. Only the recurrences run sample by sample, each over the samples
+        where it can change: the bias over still candidates, the axis over motion samples, the sign
+        and gravity tracking while they are needed. The rest is whole-array arithmetic, written in
+        the same operation order as the recurrences, so the result is the same to the last bit."""
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
-        p = self.params
+        assert self.bias is not None  # process() holds frames until it is known
         n = len(frame)
-        gyro = frame.gyro_dps.tolist()
-        gyro_lp = frame.gyro_lp_dps.tolist()
-        gyro_slow = frame.gyro_slow_dps.tolist()
-        force = frame.force_n.tolist() if (self.use_force_sign and frame.force_n is not None) else None
-        acc = frame.acc_ms2.tolist() if frame.acc_ms2 is not None else None
-        acc_slow = frame.acc_slow_ms2.tolist() if frame.acc_slow_ms2 is not None else None
-        quasi2 = QUASI_STILL_DPS**2
-        tilt = self.tilt
-        rad = math.pi / 180.0
-        pitch = p.thigh_pitch_deg
-        knee_out = [math.nan] * n
-        still_out = [False] * n
-        angle_out = [0.0] * n
-        rate_out = [0.0] * n
-        sign_out = [0] * n
-        dt = self.dt_s
-        alpha = min(1.0, dt / p.bias_tau_s)
-        gate2 = p.still_bias_gate_dps**2
-        motion2 = p.motion_dps**2
+        bias, still = self._track_bias(frame.gyro_slow_dps, candidates)
+        v = frame.gyro_dps - bias
+        vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
+        motion = vx * vx + vy * vy + vz * vz > self.params.motion_dps**2
+        axis_before = self.axis
+        axis, known = self._track_axis(v, motion)
+        ax, ay, az = axis[:, 0], axis[:, 1], axis[:, 2]
+        angle = np.full(n, self.angle_u_deg)
+        rate = np.zeros(n)
+        if known.any():
+            first = int(np.argmax(known))
+            steps = (ax * vx + ay * vy + az * vz)[first:] * self.dt_s
+            angle[first:] = np.cumsum(np.concatenate([[self.angle_u_deg], steps]))[1:]
+            self.angle_u_deg = float(angle[-1])
+            gl = frame.gyro_lp_dps
+            rate[first:] = (ax * (gl[:, 0] - bias[:, 0]) + ay * (gl[:, 1] - bias[:, 1]) + az * (gl[:, 2] - bias[:, 2]))[first:]
+        sign = np.zeros(n, np.int8)
+        knee = np.full(n, math.nan)
+        done = self._track_sign_and_tilt(frame, bias, v, axis_before, axis, known, still, angle, rate, sign, knee)
+        sign[done:] = self.sign
+        return KneeTrack(still=still, angle_u_deg=angle, rate_u_dps=rate, sign=sign, knee_deg=knee)
+
+    def _track_bias(self, gyro_slow_dps: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(bias in force at each sample, still flags): the bias is replaced by the first still
+        window's slow gyro (if it came from the movement) and then follows each later still sample
+        within the gate as an exponential average; other samples leave it unchanged."""
+        assert self.bias is not None
+        n = gyro_slow_dps.shape[0]
+        still = np.zeros(n, bool)
+        changed = np.flatnonzero(candidates)
+        alpha = min(1.0, self.dt_s / self.params.bias_tau_s)
+        gate2 = self.params.still_bias_gate_dps**2
+        start = list(self.bias)
+        b0, b1, b2 = start
+        from_still = self.bias_from_still
+        kept: list[int] = []
+        values: tuple[list[float], list[float], list[float]] = ([], [], [])
+        x_add, y_add, z_add = (column.append for column in values)
+        rows = gyro_slow_dps[changed]
+        for i, g0, g1, g2 in zip(changed.tolist(), rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist()):
+            if not from_still:
+                b0, b1, b2 = g0, g1, g2
+                from_still = True
+            elif (g0 - b0) ** 2 + (g1 - b1) ** 2 + (g2 - b2) ** 2 < gate2:
+                b0 += alpha * (g0 - b0)
+                b1 += alpha * (g1 - b1)
+                b2 += alpha * (g2 - b2)
+            else:
+                continue
+            kept.append(i)
+            x_add(b0)
+            y_add(b1)
+            z_add(b2)
+        self.bias, self.bias_from_still = [b0, b1, b2], from_still
+        still[kept] = True
+        return _hold(n, kept, values, start), still
+
+    def _track_axis(self, v: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(axis in force at each sample, whether one is known yet): one power-iteration step on the
+        running outer-product sum at each motion sample."""
+        n = v.shape[0]
+        moving = np.flatnonzero(motion)
+        start = self.axis
+        if moving.size == 0:
+            return _hold(n, [], ([], [], []), start or [0.0, 0.0, 0.0]), np.full(n, start is not None)
+        m = v[moving]
+        mx, my, mz = m[:, 0], m[:, 1], m[:, 2]
         s = self._s
-        for i in range(n):
-            gs = gyro_slow[i]
-            bias = self.bias
-            still = False
-            if candidates[i]:
-                if bias is None or not self.bias_from_still:
-                    self.bias = bias = list(gs)
-                    self.bias_from_still = True
-                    still = True
-                elif (gs[0] - bias[0]) ** 2 + (gs[1] - bias[1]) ** 2 + (gs[2] - bias[2]) ** 2 < gate2:
-                    bias[0] += alpha * (gs[0] - bias[0])
-                    bias[1] += alpha * (gs[1] - bias[1])
-                    bias[2] += alpha * (gs[2] - bias[2])
-                    still = True
-            still_out[i] = still
-            if bias is None:
-                angle_out[i] = self.angle_u_deg
-                continue
-            g = gyro[i]
-            vx, vy, vz = g[0] - bias[0], g[1] - bias[1], g[2] - bias[2]
-            axis = self.axis
-            if acc is not None:
-                slow2 = (gs[0] - bias[0]) ** 2 + (gs[1] - bias[1]) ** 2 + (gs[2] - bias[2]) ** 2
-                pose = acc_slow[i] if (acc_slow is not None and slow2 < quasi2) else None
-                tilt.step(acc[i], [vx * rad, vy * rad, vz * rad], axis, still, pose)
-            if vx * vx + vy * vy + vz * vz > motion2:
-                s[0] += vx * vx
-                s[1] += vy * vy
-                s[2] += vz * vz
-                s[3] += vx * vy
-                s[4] += vx * vz
-                s[5] += vy * vz
-                if axis is None:
-                    axis = [vx, vy, vz]
-                ax = s[0] * axis[0] + s[3] * axis[1] + s[4] * axis[2]
-                ay = s[3] * axis[0] + s[1] * axis[1] + s[5] * axis[2]
-                az = s[4] * axis[0] + s[5] * axis[1] + s[2] * axis[2]
-                norm = math.sqrt(ax * ax + ay * ay + az * az)
-                self.axis = axis = [ax / norm, ay / norm, az / norm]
-            if axis is None:
-                angle_out[i] = self.angle_u_deg
-                continue
-            w_raw = axis[0] * vx + axis[1] * vy + axis[2] * vz
-            self.angle_u_deg += w_raw * dt
-            gl = gyro_lp[i]
-            rate_out[i] = axis[0] * (gl[0] - bias[0]) + axis[1] * (gl[1] - bias[1]) + axis[2] * (gl[2] - bias[2])
-            angle_out[i] = self.angle_u_deg
-            if self.sign == 0:
-                self.sign = self._decide_sign(axis, self.angle_u_deg, rate_out[i], force[i] if force is not None else 0.0)
-            sign_out[i] = self.sign
-            if self.sign != 0 and acc is not None:
-                knee_out[i] = tilt.inclination_deg(axis, self.sign) + pitch
-        return KneeTrack(
-            still=np.array(still_out, bool),
-            angle_u_deg=np.array(angle_out),
-            rate_u_dps=np.array(rate_out),
-            sign=np.array(sign_out, np.int8),
-            knee_deg=np.array(knee_out),
-        )
+        sums = [np.cumsum(np.concatenate([[s[k]], products]))[1:] for k, products in
+                enumerate((mx * mx, my * my, mz * mz, mx * my, mx * mz, my * mz))]
+        for k in range(6):
+            s[k] = float(sums[k][-1])
+        a0, a1, a2 = start if start is not None else m[0].tolist()  # the first motion starts the iteration
+        values: tuple[list[float], list[float], list[float]] = ([], [], [])
+        x_add, y_add, z_add = (column.append for column in values)
+        for s0, s1, s2, s3, s4, s5 in zip(*(a.tolist() for a in sums)):
+            x = s0 * a0 + s3 * a1 + s4 * a2
+            y = s3 * a0 + s1 * a1 + s5 * a2
+            z = s4 * a0 + s5 * a1 + s2 * a2
+            norm = math.sqrt(x * x + y * y + z * z)
+            a0, a1, a2 = x / norm, y / norm, z / norm
+            x_add(a0)
+            y_add(a1)
+            z_add(a2)
+        self.axis = [a0, a1, a2]
+        known = np.ones(n, bool) if start is not None else np.arange(n) >= moving[0]
+        return _hold(n, moving.tolist(), values, start or [0.0, 0.0, 0.0]), known
+
+    def _track_sign_and_tilt(
+        self, frame: Frame, bias: np.ndarray, v: np.ndarray, axis_before: list[float] | None, axis: np.ndarray,
+        known: np.ndarray, still: np.ndarray, angle: np.ndarray, rate: np.ndarray, sign: np.ndarray, knee: np.ndarray,
+    ) -> int:
+        """Sample by sample while the axis sign is undecided (the shank's pose and the evidence decide
+        it) or absolute knee angles are wanted (gravity tracking, tilt.py); fills `sign` and `knee`
+        and returns the index where it stopped (the sign is constant from there on)."""
+        acc = frame.acc_ms2
+        tilting = self.absolute_angle and acc is not None
+        if self.sign != 0 and not tilting:
+            return 0
+        assert frame.gyro_slow_dps is not None
+        n = len(frame)
+        tilt = self.tilt
+        pitch = self.params.thigh_pitch_deg
+        quasi2 = QUASI_STILL_DPS**2
+        omega_all = v * (math.pi / 180.0)
+        previous = axis_before
+        for c in range(0, n, TILT_CHUNK):  # lists made a chunk at a time: the loop often stops early
+            part = slice(c, c + TILT_CHUNK)
+            force = frame.force_n[part].tolist() if (self.use_force_sign and frame.force_n is not None) else None
+            acc_rows = acc[part].tolist() if acc is not None else None
+            acc_slow = frame.acc_slow_ms2[part].tolist() if frame.acc_slow_ms2 is not None else None
+            gyro_slow, bias_rows, omega = frame.gyro_slow_dps[part].tolist(), bias[part].tolist(), omega_all[part].tolist()
+            axes, known_l, still_l = axis[part].tolist(), known[part].tolist(), still[part].tolist()
+            for j in range(len(axes)):
+                i = c + j
+                if self.sign != 0 and not tilting:
+                    return i
+                axis_i = axes[j] if known_l[j] else None
+                if acc_rows is not None:
+                    gs, b = gyro_slow[j], bias_rows[j]
+                    slow2 = (gs[0] - b[0]) ** 2 + (gs[1] - b[1]) ** 2 + (gs[2] - b[2]) ** 2
+                    pose = acc_slow[j] if (acc_slow is not None and slow2 < quasi2) else None
+                    tilt.step(acc_rows[j], omega[j], previous, still_l[j], pose)
+                previous = axis_i
+                if axis_i is None:
+                    continue
+                if self.sign == 0:
+                    self.sign = self._decide_sign(axis_i, float(angle[i]), float(rate[i]), force[j] if force is not None else 0.0)
+                sign[i] = self.sign
+                if self.sign != 0 and acc_rows is not None:
+                    knee[i] = tilt.inclination_deg(axis_i, self.sign) + pitch
+        return n
 
     def _decide_sign(self, axis: list[float], angle_u_deg: float, rate_u_dps: float, force_n: float) -> int:
         """0 while undecided; the pose first (knee exercise), else all the evidence of one whole

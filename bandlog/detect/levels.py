@@ -31,6 +31,10 @@ class ForceLevels:
         if len(self._current_rest) < MAX_REST_SAMPLES:
             self._current_rest.append(force_n)
 
+    def rest_samples(self, forces_n: list[float]) -> None:
+        """Force samples taken while the leg rests, in order (rest_sample for each)."""
+        self._current_rest.extend(forces_n[: MAX_REST_SAMPLES - len(self._current_rest)])
+
     def close_rest(self) -> None:
         """The rest period ended: its median becomes the latest rest level."""
         if len(self._current_rest) >= MIN_REST_SAMPLES:

@@ -23,16 +23,23 @@ range gate becomes a row, with or without a timed eccentric (a hold never lowere
 mid-rep: flags `no_eccentric`, `truncated`). What is not a rep at all (a fidget, a data gap) leaves
 as RepRejected with a reason code. A cycle starts at or after the previous row's end (`last_end_s`),
 so rows never overlap and no time is counted twice.
+
+`ImuMachine.run` is `step` over arrays: between the samples at which a handler can do more than
+count (a debounce count reached, a timeout passed, a flexion big enough to start a cycle), samples
+are taken in bulk with the same comparisons made over the arrays, so batch analysis costs little
+per sample while the transitions, and every event, stay exactly those of stepping one by one.
 """
 
 from __future__ import annotations
 
 import enum
 import statistics
+from bisect import bisect_left
 from collections import deque
+from itertools import islice
 
 from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
-from bandlog.detect.levels import ForceLevels
+from bandlog.detect.levels import MAX_REST_SAMPLES, ForceLevels
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_crossing, last_above
 
@@ -72,6 +79,19 @@ TRANSITIONS: dict[State, dict[Trigger, State]] = {
     State.ECCENTRIC: {Trigger.ECC_EXIT: State.SETTLING, Trigger.ABORT: State.IDLE},
     State.SETTLING: {Trigger.RESUME: State.ECCENTRIC, Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
 }
+
+
+IDLE_SCAN = 4096
+"""Samples looked ahead at once for the next one that can change an idle machine's state."""
+ACTIVE_SCAN = 1024
+"""The same inside a cycle (a few seconds at most pass between its changes)."""
+
+
+def _run_lengths(condition: np.ndarray, carry: int) -> np.ndarray:
+    """Debounce counters: how many samples in a row, up to each, met `condition` (`carry` before)."""
+    index = np.arange(1, condition.shape[0] + 1)
+    last_unmet = np.maximum.accumulate(np.where(condition, 0, index))
+    return np.where(last_unmet == 0, index + carry, index - last_unmet)
 
 
 def _samples(seconds: float, dt_s: float) -> int:
@@ -176,6 +196,149 @@ class ImuMachine(MachineBase):
         self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self._reset_rep()
 
+    # -- many samples ---------------------------------------------------------------------------
+    def run(
+        self, t: np.ndarray, angle: np.ndarray, rate: np.ndarray, still: np.ndarray, force: np.ndarray, dforce: np.ndarray
+    ) -> None:
+        """`step` over consecutive samples (no gap among them), stepped one by one only where the
+        state can change. Between those, samples are taken in bulk: what they touch (history,
+        trace, debounce counters, rest samples, the stall start and the slack count) is set here as
+        stepping would set it, from the same comparisons made over the arrays."""
+        rows = [a.tolist() for a in (t, angle, rate, force)]  # what the history and trace keep
+        t_l, angle_l, rate_l, force_l = rows
+        n = len(t_l)
+        p = self.params
+        # step counts these in every state from the rate alone, so they are known for all samples now
+        counts = (_run_lengths(rate > p.flexion_enter_dps, self.n_flex), _run_lengths(rate < p.ecc_enter_dps, self.n_ecc))
+        i = 0
+        while i < n:
+            if self.state is State.IDLE:
+                if not self._acts_at(rate_l[i]):
+                    i = self._idle_bulk(rows, counts, still, i, min(n, i + IDLE_SCAN))
+                    continue
+            else:
+                stop = min(n, i + ACTIVE_SCAN)
+                j = self._active_bulk(rows, counts, t[i:stop], angle[i:stop], rate[i:stop], dforce[i:stop], i)
+                if j > i:
+                    i = j
+                    continue
+            self.step(t_l[i], angle_l[i], rate_l[i], bool(still[i]), force_l[i], float(dforce[i]))
+            i += 1
+
+    def _acts_at(self, rate: float) -> bool:
+        """Whether an idle sample with this rate reaches a debounce count (so must be stepped)."""
+        p = self.params
+        flex = rate > p.flexion_enter_dps and self.n_flex + 1 >= self.k_flex
+        ecc = rate < p.ecc_enter_dps and self.n_ecc + 1 >= self.k_ecc
+        return flex or (ecc and not self.seen_cycle)
+
+    def _idle_bulk(
+        self, rows: list[list[float]], counts: tuple[np.ndarray, np.ndarray], still: np.ndarray, start: int, stop: int
+    ) -> int:
+        """Take idle samples start.. in bulk up to the first that may act (or stop); return its index.
+        A flexion that has not yet risen flexion_min_deg above the lowest remembered angle is not
+        acting: _maybe_start would return at once (checked here against the same history)."""
+        n_flex, n_ecc = counts[0][start:stop], counts[1][start:stop]
+        flexing = n_flex >= self.k_flex
+        acts = flexing | (n_ecc >= self.k_ecc) if not self.seen_cycle else flexing.copy()
+        t_l, angle_l, rate_l, force_l = rows
+        if flexing.any():
+            self._drop_small_flexions(acts, flexing, t_l, angle_l, start, stop)
+        end = start + int(np.argmax(acts)) if acts.any() else stop
+        if end == start:
+            return start
+        self.n_flex, self.n_ecc = int(n_flex[end - start - 1]), int(n_ecc[end - start - 1])
+        first = max(start, end - (self.history.maxlen or 0))
+        self.history.extend(zip(t_l[first:end], angle_l[first:end], rate_l[first:end], force_l[first:end]))
+        if self.has_force:
+            resting = np.flatnonzero(still[start:end]) + start
+            self.levels.rest_samples([force_l[k] for k in resting[: MAX_REST_SAMPLES].tolist()])
+        return end
+
+    def _drop_small_flexions(
+        self, acts: np.ndarray, flexing: np.ndarray, t_l: list[float], angle_l: list[float], start: int, stop: int
+    ) -> None:
+        """Clear `acts` at flexing samples before the first one _maybe_start would act on. In place."""
+        keep = self.history.maxlen or 0
+        angles = np.array([h[1] for h in self.history] + angle_l[start:stop])
+        times = [h[0] for h in self.history] + t_l[start:stop]
+        since = bisect_left(times, self.last_end_s)  # a cycle may not start inside the last one
+        offset = len(self.history)
+        other = acts & ~flexing
+        limit = int(np.argmax(other)) if other.any() else len(acts)
+        for k in np.flatnonzero(flexing[:limit]).tolist():
+            at = offset + k
+            low = max(since, at - keep + 1) if since <= at else at
+            if angle_l[start + k] - angles[low : at + 1].min() >= self.params.flexion_min_deg:
+                return
+            acts[k] = False
+
+    def _active_bulk(
+        self, rows: list[list[float]], counts: tuple[np.ndarray, np.ndarray], t: np.ndarray, angle: np.ndarray,
+        rate: np.ndarray, dforce: np.ndarray, start: int,
+    ) -> int:
+        """Take samples of a cycle in progress in bulk, from `start` up to the first at which the
+        state's handler may do more than count (that one is stepped); return its index."""
+        p = self.params
+        n_flex, n_ecc = counts[0][start : start + len(t)], counts[1][start : start + len(t)]
+        state = self.state
+        counters: dict[str, np.ndarray] = {}
+        if state is State.LOADING:
+            counters["n_top"] = _run_lengths(rate < p.top_rate_dps, self.n_top)
+            acts = (n_ecc >= self.k_ecc) | (counters["n_top"] >= self.k_top) | (t - self.rep_start_s > p.rep_max_s)
+        elif state is State.TOP:
+            acts = (n_ecc >= self.k_ecc) | (n_flex >= self.k_flex) | (t - self.state_since_s > p.top_timeout_s)
+        elif state is State.SETTLING:
+            counters["n_settle"] = _run_lengths((p.ecc_exit_dps < rate) & (rate < p.top_rate_dps), self.n_settle)
+            acts = (n_ecc >= self.k_ecc) | (n_flex >= 1) | (counters["n_settle"] >= self.k_settle) | (t - self.exit_s > p.settle_max_s)
+        else:
+            acts, stall_from, slack = self._eccentric_acts(t, angle, rate, n_flex, counters)
+        end = int(np.argmax(acts)) if acts.any() else len(t)
+        if end == 0:
+            return start
+        last = end - 1
+        self.n_flex, self.n_ecc = int(n_flex[last]), int(n_ecc[last])
+        for name, values in counters.items():
+            setattr(self, name, int(values[last]))
+        if state is State.ECCENTRIC:
+            self.stall_start_s = None if np.isnan(stall_from[last]) else float(stall_from[last])
+            if self.has_force:
+                self.slack_n += int(np.count_nonzero(slack[:end] & (dforce[:end] >= 0.0)))
+        stop = start + end
+        t_l, angle_l, rate_l, force_l = rows
+        first = max(start, stop - (self.history.maxlen or 0))
+        self.history.extend(zip(t_l[first:stop], angle_l[first:stop], rate_l[first:stop], force_l[first:stop]))
+        tr = self.trace
+        tr.t.extend(t_l[start:stop])
+        tr.angle.extend(angle_l[start:stop])
+        tr.rate.extend(rate_l[start:stop])
+        tr.force.extend(force_l[start:stop])
+        return stop
+
+    def _eccentric_acts(
+        self, t: np.ndarray, angle: np.ndarray, rate: np.ndarray, n_flex: np.ndarray, counters: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """_eccentric over arrays: (where it exits: flexion, the end near the bottom, a long stall;
+        the stall start in force after each sample, NaN for none; where the band may be slack)."""
+        p = self.params
+        base, top = self.rep_base_deg, self.top_deg
+        slack = (angle - base > SLACK_ZONE_FRACTION * (top - base)) & (rate < p.ecc_enter_dps)
+        near_bottom = angle - base < p.end_zone_fraction * (top - base)
+        elapsed = t - self.onset_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_rate = np.where(elapsed > 0, (top - angle) / elapsed, 0.0)
+        exit_rate = -np.maximum(-p.ecc_exit_dps, p.ecc_exit_fraction * mean_rate)
+        counters["n_exit"] = _run_lengths(near_bottom & (rate > exit_rate), self.n_exit)
+        stalled = rate > p.ecc_exit_dps
+        run = _run_lengths(stalled, 0)
+        index = np.arange(len(t))
+        first = index - run + 1
+        carried = (first == 0) & (self.stall_start_s is not None)
+        since = np.where(carried, self.stall_start_s if self.stall_start_s is not None else 0.0, t[np.minimum(first, len(t) - 1)])
+        long_stall = stalled & ((run > 1) | carried) & (t - since >= p.stall_max_s)
+        acts = (n_flex >= self.k_flex) | (counters["n_exit"] >= self.k_exit) | long_stall
+        return acts, np.where(stalled, since, np.nan), slack
+
     # -- one sample -------------------------------------------------------------------------------
     def step(self, t: float, angle: float, rate: float, still: bool, force: float, dforce: float) -> None:
         p = self.params
@@ -202,13 +365,14 @@ class ImuMachine(MachineBase):
             self._settling(t, rate)
 
     def _maybe_start(self, t: float, angle: float) -> None:
-        hist = list(self.history)
-        first = self._earliest_start([h[0] for h in hist])
-        hist = hist[first:]
+        history = self.history
+        first = 0 if history[0][0] >= self.last_end_s else self._earliest_start([h[0] for h in history])
+        # most calls end here (a flexion still too small), so the history is only copied after it
+        if angle - min(h[1] for h in islice(history, first, None)) < self.params.flexion_min_deg:
+            return
+        hist = list(history)[first:]
         angles = [h[1] for h in hist]
         base = min(angles)
-        if angle - base < self.params.flexion_min_deg:
-            return
         low = len(angles) - 1 - angles[::-1].index(base)
         times = [h[0] for h in hist]
         start = falling_crossing(times[::-1], angles[::-1], base + self.params.refine_deg, 0, len(angles) - low)
