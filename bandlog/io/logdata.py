@@ -139,7 +139,7 @@ def build_samples(
     columns, set_ids = _order(columns, labels, where, counts)
     columns[TIME_COLUMN] = _nudge_ties(columns[TIME_COLUMN], set_ids, where, counts)
     _add(counts, MISSING, _missing(columns, set_ids))
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame(columns, copy=False)  # one block per column: gathering them in one costs a full copy
     frame[SET_COLUMN] = set_ids + 1  # set numbers count from 1, like rep numbers
     return frame
 
@@ -150,9 +150,10 @@ def _add(counts: dict[str, int], key: str, n: int) -> None:
 
 
 def _finite_or_nan(values: np.ndarray) -> np.ndarray:
-    values = np.array(values, dtype=np.float64)
-    values[~np.isfinite(values)] = np.nan
-    return values
+    """The values as floats with infinities made NaN; the array itself (not a copy) when it has none."""
+    values = np.asarray(values, dtype=np.float64)
+    infinite = np.isinf(values)
+    return np.where(infinite, np.nan, values) if infinite.any() else values
 
 
 def _label_codes(labels: np.ndarray) -> np.ndarray:
@@ -172,15 +173,16 @@ def _keep(columns: dict[str, np.ndarray], labels: np.ndarray, keep: np.ndarray) 
 
 
 def _not_repeated(columns: Mapping[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
-    n = len(columns[TIME_COLUMN])
-    keep = np.ones(n, dtype=bool)
-    if n < 2:
+    t = columns[TIME_COLUMN]
+    keep = np.ones(len(t), dtype=bool)
+    rows = np.flatnonzero(t[1:] == t[:-1]) + 1  # an identical row has its time too: only these can be
+    if not len(rows):
         return keep
-    same = labels[1:] == labels[:-1]
+    same = labels[rows] == labels[rows - 1]
     for values in columns.values():
-        a, b = values[1:], values[:-1]
+        a, b = values[rows], values[rows - 1]
         same &= (a == b) | (np.isnan(a) & np.isnan(b))
-    keep[1:] = ~same
+    keep[rows[same]] = False
     return keep
 
 
@@ -192,6 +194,10 @@ def _order(
     n = len(t)
     if n < 2:
         return columns, np.zeros(n, dtype=np.int64)
+    if not ((t[1:] < t[:-1]) & (labels[1:] == labels[:-1])).any():  # the usual file: nothing to drop or split
+        set_ids = np.zeros(n, dtype=np.int64)
+        set_ids[1:] = np.cumsum(labels[1:] != labels[:-1])
+        return columns, set_ids
     stray = _strays(t, labels)
     if stray.any():
         columns, labels = _keep(columns, labels, ~stray)
@@ -309,9 +315,11 @@ def _missing(columns: Mapping[str, np.ndarray], set_ids: np.ndarray) -> int:
         return 0
     total = 0
     for name in FRAME_CHANNELS:
-        present = ~np.isnan(columns[name])
-        measured = np.bincount(set_ids, weights=present) > 0
-        total += int((~present & measured[set_ids]).sum())
+        missing = np.isnan(columns[name])
+        if missing.all() or not missing.any():  # never measured, or nothing missing
+            continue
+        measured = np.bincount(set_ids, weights=~missing) > 0
+        total += int((missing & measured[set_ids]).sum())
     return total
 
 

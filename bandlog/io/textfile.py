@@ -1,16 +1,21 @@
-"""Reading a log file as numbered text lines, in bounded chunks, and turning its data rows into floats.
+"""Reading a log file as numbered lines, in bounded chunks, and turning its data rows into floats.
 
 Every reader goes through here, so every format gets the same guarantees:
 
 - a missing, unreadable, binary or empty file is one sentence (LogFormatError);
-- memory stays bounded by the samples, not by the text: the file is streamed in chunks of about
-  CHUNK_BYTES and a line longer than MAX_LINE_CHARS is refused (so `/dev/zero` or a 1 GB line is a
-  sentence, not a MemoryError);
+- memory stays bounded by the samples, not by the text: the file is read into one reused buffer of at
+  most CHUNK_BYTES (and an eighth of a file over SMALL_FILE_BYTES) and a line longer than MAX_LINE_CHARS
+  is refused (so `/dev/zero` or a 1 GB line is a sentence, not a MemoryError);
 - UTF-8 (with or without BOM), UTF-16 and UTF-32 with a BOM, and Windows-1252 are read; line endings
   may be LF, CRLF or a lone CR (old Mac exports, stray CRs), as Python's universal newlines read them;
 - a non-numeric cell is reported with its line number (never turned into NaN); `nan`, `inf`,
   `-inf` and empty cells are read as NaN/inf and left to `build_samples` to count as missing;
 - a truncated last line (a recording killed mid-write) is dropped with a warning instead of failing.
+
+Reading costs little more than `pandas.read_csv` on the same file (bench/log_io.py): a chunk's bytes
+go to pandas' C parser as they were read (UTF-8 or ASCII text is never decoded), checked by a few
+vectorised passes over the bytes (line ends, commas, the rare comment or blank line). Only when pandas
+refuses a chunk is it read line by line in Python, to name the bad line and cell.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -34,14 +40,27 @@ log = logging.getLogger(__name__)
 MAX_REPORTED_ROWS = 5
 MAX_LINE_CHARS = 64 * 1024
 """No CSV row bandlog reads is anywhere near this long; a longer line is corruption, not data."""
-CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
+"""The most UTF-8 bytes a line of MAX_LINE_CHARS characters can take."""
+CHUNK_BYTES = 8 << 20
+"""Bytes read at a time from a long log: large enough that pandas' per-call cost vanishes."""
+SHARE_OF_FILE = 8
+"""A chunk is at most 1/SHARE_OF_FILE of the file (but see SMALL_FILE_BYTES): its buffers (the text and
+pandas' tokens, several times the text) then stay small beside the file whatever its size."""
+SMALL_FILE_BYTES = 2 << 20
+"""A file up to this size is read in one chunk (one pandas call; its buffers are a few MB at most)."""
 MIN_READ_BYTES = 4096
+TRANSCODED_READ_BYTES = 64 * 1024
+"""Bytes read at a time from a UTF-16/32 file: its text is held three times over while it is decoded
+(the raw bytes, the str, the UTF-8), so reads stay small; such files are short exports."""
 PEEK_BYTES = 64 * 1024
-"""Bytes looked at to tell UTF-8 from Windows-1252 when there is no BOM."""
+"""Bytes looked at to tell UTF-8 from Windows-1252 when there is no BOM, and read for the head."""
 HEAD_LINES = 256
 """Lines read up front to recognise the format and read header blocks (bandlog's is ~20 lines)."""
 NA_VALUES = ["", "nan", "NaN", "NAN", "-nan", "+nan", "-NaN"]
 UNTERMINATED = "unterminated last line dropped"
+_ASCII_SUPERSETS = ("utf-8", "cp1252")
+"""Encodings whose bytes are read as they are: ASCII text in them is already UTF-8."""
 
 _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -50,16 +69,30 @@ _BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_NEWLINE, _COMMA, _HASH = 10, 44, 35
+_LENGTH_BLOCK = MAX_LINE_CHARS // 2
+"""Any run of more than MAX_LINE_CHARS bytes holds a whole aligned block of half that."""
+SCAN_BYTES = 32 * _LENGTH_BLOCK
+"""Bytes counted at a time (a multiple of _LENGTH_BLOCK, so blocks stay aligned)."""
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Consecutive lines of a file, joined by '\\n' (no line end after the last), and the 1-based
-    number of the first. Kept as one string: a list of lines costs several times the text."""
+    """Consecutive lines of a file as UTF-8 bytes with '\\n' line ends, and the 1-based number of the first.
 
-    text: str
+    Kept as a span of one bytes buffer: a list of lines costs several times the text. Where each line
+    ends is found only when asked for (a chunk of plain rows never needs it). The buffer may be the
+    reader's, reused: a chunk is valid until the next one is read.
+    """
+
+    buffer: bytes | bytearray
+    begin: int
+    end: int
+    """The chunk is buffer[begin:end]."""
     count: int
-    """How many lines `text` holds."""
+    """How many lines the chunk holds."""
+    commas: int
+    """How many commas it holds (a CSV row of n cells has n - 1)."""
     first_number: int
     final: bool
     """True for the file's last chunk."""
@@ -67,15 +100,55 @@ class Chunk:
     """For the final chunk: whether the file's last line ended with a newline."""
 
     @property
-    def lines(self) -> list[str]:
-        return self.text.split("\n") if self.count else []
+    def data(self) -> memoryview:
+        return memoryview(self.buffer)[self.begin : self.end]
+
+    @property
+    def size(self) -> int:
+        return self.end - self.begin
+
+    def contains(self, sub: bytes) -> bool:
+        """Whether `sub` occurs in the chunk (a memchr-fast search, no copy)."""
+        return self.buffer.find(sub, self.begin, self.end) >= 0
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """Offsets from `begin` of the '\\n' that ends each line (the final chunk's last line may have none)."""
+        return np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == _NEWLINE)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(start, stop) byte offsets of every line, without its '\\n'."""
+        stops = self.ends if self.terminated else np.append(self.ends, self.size)
+        starts = np.empty(len(stops), dtype=np.int64)
+        starts[:1] = 0
+        starts[1:] = stops[:-1] + 1
+        return starts, stops
+
+    def lines(self, first: int = 0, stop: int | None = None) -> list[str]:
+        """Lines `first` to `stop` (all by default) as text."""
+        stop = self.count if stop is None else min(stop, self.count)
+        if first >= stop:
+            return []
+        begin = 0 if first == 0 else int(self.ends[first - 1]) + 1
+        end = int(self.ends[stop - 1]) if stop <= len(self.ends) else self.size
+        return _decode(self.data[begin:end]).split("\n")
+
+    def line(self, index: int) -> str:
+        return self.lines(index, index + 1)[0]
 
     def without_first(self, skip: int) -> "Chunk":
         """The same chunk less its first `skip` lines."""
+        if not skip:
+            return self
         if skip >= self.count:
-            return Chunk("", 0, self.first_number + self.count, self.final, self.terminated)
-        rest = self.text.split("\n", skip)[-1] if skip else self.text
-        return Chunk(rest, self.count - skip, self.first_number + skip, self.final, self.terminated)
+            return Chunk(b"", 0, 0, 0, 0, self.first_number + self.count, self.final, True)
+        begin = self.begin + int(self.ends[skip - 1]) + 1
+        commas = self.commas - self.buffer.count(b",", self.begin, begin)
+        return Chunk(self.buffer, begin, self.end, self.count - skip, commas, self.first_number + skip, self.final, self.terminated)
+
+
+def _decode(data: bytes | bytearray | memoryview) -> str:
+    return str(data, "utf-8", errors="replace")  # straight from the buffer, no bytes copy
 
 
 @dataclass(frozen=True)
@@ -127,6 +200,15 @@ def _read(file: io.BufferedReader, path: Path, size: int) -> bytes:
         raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
 
 
+def _readinto(file: io.BufferedReader, path: Path, into: memoryview) -> int:
+    try:
+        return file.readinto(into)
+    except IsADirectoryError:
+        raise LogFormatError(f"{path} is a directory, not a log file") from None
+    except OSError as error:
+        raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
+
+
 def _encoding(first: bytes) -> tuple[str, int]:
     """(codec, BOM length): a BOM decides; otherwise UTF-8 if the start decodes as UTF-8, else Windows-1252."""
     for bom, name in _BOMS:
@@ -139,63 +221,114 @@ def _encoding(first: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def _stream(path: Path, encoding: str, offset: int, chunk_bytes: int = CHUNK_BYTES, skip: int = 0) -> Iterator[Chunk]:
-    """Decode and split the file chunk by chunk, leaving out the first `skip` lines; LogFormatError for
-    binary data or an endless line. Each chunk's text is the only copy kept alive while it is used."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    number = 1
-    carry = ""
-    with _open(path) as file:
+class _Source:
+    """A file's text as bytes, one read at a time, appended to what the last chunk left over (its
+    unfinished line). UTF-8 and Windows-1252 files are read into one reused buffer as they are (a
+    fresh buffer per read costs more in page faults than parsing); UTF-16/32 are decoded to UTF-8."""
+
+    def __init__(self, file: io.BufferedReader, path: Path, encoding: str, chunk_bytes: int) -> None:
+        self.file, self.path = file, path
+        self.read_bytes = max(chunk_bytes, MIN_READ_BYTES)
         left = _regular_size(file)
+        if left is not None:  # a small log gets a small buffer
+            left -= file.tell()
+            share = max(left // SHARE_OF_FILE, SMALL_FILE_BYTES)
+            self.read_bytes = max(MIN_READ_BYTES, min(self.read_bytes, share, left + 1))
+        self.decoder = None if encoding in _ASCII_SUPERSETS else codecs.getincrementaldecoder(encoding)(errors="replace")
+        self.buffer: bytes | bytearray = bytearray(self.read_bytes) if self.decoder is None else b""
+        self.kept = 0
+
+    def fill(self) -> tuple[bytes | bytearray, int, bool]:
+        """(buffer, bytes of text in it, whether the file has ended): the leftover, then the next read."""
+        if self.decoder is not None:  # the buffer holds just the leftover
+            raw = _read(self.file, self.path, min(self.read_bytes, TRANSCODED_READ_BYTES))
+            self.buffer += self.decoder.decode(raw, final=not raw).encode("utf-8", errors="replace")
+            self.kept = len(self.buffer)
+            return self.buffer, self.kept, not raw
+        assert isinstance(self.buffer, bytearray)
+        if self.kept == len(self.buffer):  # a line longer than the buffer (up to MAX_LINE_BYTES): a new buffer, not a resize
+            self.buffer = self.buffer[: self.kept] + bytearray(self.read_bytes)
+        got = _readinto(self.file, self.path, memoryview(self.buffer)[self.kept :])
+        self.kept += got
+        return self.buffer, self.kept, not got
+
+    def keep(self, cut: int) -> None:
+        """Keep the text from `cut` on (an unfinished line) for the next fill."""
+        rest = self.kept - cut
+        if isinstance(self.buffer, bytearray):
+            self.buffer[:rest] = self.buffer[cut : self.kept]
+        else:
+            self.buffer = self.buffer[cut:]
+        self.kept = rest
+
+
+def _stream(path: Path, encoding: str, offset: int, chunk_bytes: int | None = None, skip: int = 0) -> Iterator[Chunk]:
+    """The file's lines from 0-based index `skip` on, a chunk of about `chunk_bytes` (CHUNK_BYTES) at a
+    time, as UTF-8 with '\\n' line ends; LogFormatError for binary data or an endless line."""
+    number = 1
+    with _open(path) as file:
         _read(file, path, offset)
+        source = _Source(file, path, encoding, CHUNK_BYTES if chunk_bytes is None else chunk_bytes)
+        scratch = np.empty(max(_LENGTH_BLOCK, min(SCAN_BYTES, source.read_bytes) // _LENGTH_BLOCK * _LENGTH_BLOCK), dtype=bool)
         while True:
-            # read() allocates the size asked for: ask for no more than the file holds (a small log stays small)
-            data = _read(file, path, chunk_bytes if left is None else max(MIN_READ_BYTES, min(chunk_bytes, left)))
-            if left is not None:
-                left -= len(data)
-            final = not data
-            text = decoder.decode(data, final=final)
-            del data
-            text = carry + text if carry else text
-            if "\x00" in text:
+            data, end, final = source.fill()
+            if data.find(b"\x00", 0, end) >= 0:
                 raise LogFormatError(f"{path} is not a text CSV file (it contains binary data)")
-            if not final and text.endswith("\r"):  # keep a CR whose LF may open the next chunk
-                text, carry = text[:-1], "\r"
-            else:
-                carry = ""
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            has_cr = data.find(b"\r", 0, end) >= 0
+            cut = end if final else _after_last_line(data, end, has_cr)
+            text, size = _normalised(data, cut, has_cr, encoding == "cp1252")
+            chunk, gapless = _chunk(text, size, number, final, scratch)
+            if gapless:
+                _check_lengths(chunk, path)
+            number += chunk.count
+            if not final and end - cut > MAX_LINE_CHARS and len(_decode(memoryview(data)[cut:end])) > MAX_LINE_CHARS:
+                raise _too_long(path, number)
+            taken = min(skip, chunk.count)
+            skip -= taken
+            if final or taken < chunk.count:
+                yield chunk.without_first(taken)
+            del chunk
             if final:
-                terminated = text.endswith("\n") or not text
-                count = text.count("\n") if terminated else text.count("\n") + 1
-                text = text[:-1] if text.endswith("\n") else text
-                _check_lengths(text, number, path)
-                chunk = _skipped(Chunk(text, count, number, True, terminated), skip)
-                del text
-                yield chunk
                 return
-            cut = text.rfind("\n")
-            if cut < 0:
-                carry, text = text + carry, ""
-            else:
-                carry = text[cut + 1 :] + carry
-                text = text[:cut]
-            if len(carry) > MAX_LINE_CHARS:
-                raise _too_long(path, number + (text.count("\n") + 1 if cut >= 0 else 0))
-            if cut >= 0:
-                _check_lengths(text, number, path)
-                count = text.count("\n") + 1
-                chunk, text = Chunk(text, count, number, False, True), ""
-                number += count
-                taken = min(skip, count)
-                skip -= taken
-                if taken < count:
-                    chunk = _skipped(chunk, taken)
-                    yield chunk
-                del chunk
+            source.keep(cut)
 
 
-def _skipped(chunk: Chunk, skip: int) -> Chunk:
-    return chunk.without_first(skip) if skip else chunk
+def _after_last_line(data: bytes | bytearray, end: int, has_cr: bool) -> int:
+    """Offset just past the last complete line end in data[:end] (0 if none)."""
+    limit = end - 1 if has_cr and data[end - 1] == 13 else end  # a CR whose LF may come with the next read
+    cut = data.rfind(b"\n", 0, limit) + 1
+    return max(cut, data.rfind(b"\r", 0, limit) + 1) if has_cr else cut
+
+
+def _normalised(data: bytes | bytearray, cut: int, has_cr: bool, cp1252: bool) -> tuple[bytes | bytearray, int]:
+    """(buffer, length): data[:cut] with universal newlines turned into '\\n' and Windows-1252 text into
+    UTF-8; `data` itself when nothing needs changing, the common case."""
+    if has_cr:
+        data = bytes(memoryview(data)[:cut]).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        cut = len(data)
+    if cp1252 and np.frombuffer(data, dtype=np.uint8, count=cut).max(initial=0) >= 0x80:
+        data = bytes(memoryview(data)[:cut]).decode("cp1252", errors="replace").encode("utf-8")
+        cut = len(data)
+    return data, cut
+
+
+def _chunk(buffer: bytes | bytearray, size: int, number: int, final: bool, scratch: np.ndarray) -> tuple[Chunk, bool]:
+    """The chunk of buffer[:size], and whether it has an aligned block of _LENGTH_BLOCK bytes without a
+    line end (which any line over MAX_LINE_CHARS covers). Counted SCAN_BYTES at a time in `scratch`:
+    a fresh bool per byte for each chunk would cost more in page faults and memory than the counting."""
+    data = np.frombuffer(buffer, dtype=np.uint8, count=size)
+    commas = newlines = 0
+    gapless = False
+    for begin in range(0, size, len(scratch)):
+        part = data[begin : begin + len(scratch)]
+        found = scratch[: len(part)]
+        commas += int(np.count_nonzero(np.equal(part, _COMMA, out=found)))
+        newlines += int(np.count_nonzero(np.equal(part, _NEWLINE, out=found)))
+        blocks = len(part) // _LENGTH_BLOCK
+        gapless = gapless or not found[: blocks * _LENGTH_BLOCK].reshape(blocks, _LENGTH_BLOCK).any(axis=1).all()
+    terminated = not final or not size or data[-1] == _NEWLINE
+    chunk = Chunk(buffer, 0, size, newlines + (0 if terminated else 1), commas, number, final, bool(terminated))
+    return chunk, gapless
 
 
 def _regular_size(file: io.BufferedReader) -> int | None:
@@ -207,11 +340,12 @@ def _regular_size(file: io.BufferedReader) -> int | None:
     return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
-def _check_lengths(text: str, first_number: int, path: Path) -> None:
-    if len(text) > MAX_LINE_CHARS:
-        lengths = list(map(len, text.split("\n")))
-        if max(lengths) > MAX_LINE_CHARS:
-            raise _too_long(path, first_number + next(i for i, n in enumerate(lengths) if n > MAX_LINE_CHARS))
+def _check_lengths(chunk: Chunk, path: Path) -> None:
+    """LogFormatError naming the first line over MAX_LINE_CHARS."""
+    starts, stops = chunk.bounds()
+    for index in np.flatnonzero(stops - starts > MAX_LINE_CHARS).tolist():
+        if len(chunk.line(index)) > MAX_LINE_CHARS:
+            raise _too_long(path, chunk.first_number + index)
 
 
 def _too_long(path: Path, number: int) -> LogFormatError:
@@ -228,7 +362,7 @@ def read_text(path: Path) -> TextFile:
     whole, terminated = False, True
     for chunk in _stream(path, encoding, offset, PEEK_BYTES):
         room = HEAD_LINES - len(head)
-        head.extend(chunk.lines if chunk.count <= room else chunk.text.split("\n", room)[:room])
+        head.extend(chunk.lines(0, room))
         if chunk.final and chunk.count <= room:
             whole, terminated = True, chunk.terminated
         if len(head) >= HEAD_LINES or chunk.final:
@@ -273,98 +407,206 @@ def read_rows(
     lines are skipped. `last_line` says what to do with an unterminated last line: 'drop' it
     (bandlog's own writer always ends a line, so one without an end was cut off), drop it only
     'if_broken', or 'keep' it. A dropped last line is counted in `repairs`. Returns (values,
-    1-based line numbers of the rows kept).
+    1-based line numbers of the rows kept); each column of the values is contiguous in memory.
     """
     use = list(range(len(columns))) if use is None else list(use)
-    values: list[np.ndarray] = []
+    every = _all_used(columns, use)
+    table = _Table(len(use), _file_size(text.path))
     numbers: list[np.ndarray] = []
     for chunk in text.chunks(start):
         if not chunk.count:
             continue
         kept_before = len(comments) if comments is not None else 0
-        rows, line_numbers = _data_rows(chunk, keep_comment, comments)
-        cut_off = chunk.final and not chunk.terminated
-        last_number = chunk.first_number + chunk.count - 1
-        if cut_off and len(line_numbers) and line_numbers[-1] == last_number:
-            cut = rows.rfind("\n")
-            last = rows[cut + 1 :]
-            if last_line == "drop" or (last_line == "if_broken" and _is_broken(last, columns, use)):
-                log.warning("%s: dropped the incomplete last line %d (the recording was cut off)", where, line_numbers[-1])
-                rows, line_numbers = (rows[:cut] if cut >= 0 else ""), line_numbers[:-1]
-                if repairs is not None:
-                    repairs[UNTERMINATED] = 1  # a file has one last line, whoever noticed it first
-        elif cut_off and last_line == "drop" and comments is not None and len(comments) > kept_before:
-            last = chunk.text[chunk.text.rfind("\n") + 1 :]
-            if comments[-1] == last:  # a comment line cut off (a gap line without its end): not kept
-                log.warning("%s: dropped the incomplete last line %d (the recording was cut off)", where, last_number)
-                comments.pop()
-                if repairs is not None:
-                    repairs[UNTERMINATED] = 1
-        if len(line_numbers):
-            values.append(parse_numeric(rows, line_numbers, columns, where, use))
-            numbers.append(line_numbers)
-    if not values:
-        return np.empty((0, len(use))), np.empty(0, dtype=np.int64)
-    return np.concatenate(values), np.concatenate(numbers)
+        # The usual chunk: no comment, and as many commas as rows of len(columns) cells need. Then every
+        # line is such a row, or one pandas refuses: a line short of commas (a blank one too) leaves
+        # another with too many, and pandas refuses a row with too many cells when it reads them all.
+        plain = every and not chunk.contains(b"#") and chunk.commas == (len(columns) - 1) * chunk.count
+        if plain:
+            rows, comment = np.ones(chunk.count, dtype=bool), np.zeros(chunk.count, dtype=bool)
+        else:
+            rows, comment = _data_lines(chunk, keep_comment, comments)
+        last = chunk.count - 1
+        if chunk.final and not chunk.terminated:
+            if rows[last]:
+                if last_line == "drop" or (last_line == "if_broken" and _is_broken(chunk.line(last), columns, use)):
+                    rows[last] = False
+                    _dropped_last(where, chunk.first_number + last, repairs)
+            elif last_line == "drop" and comment[last] and comments is not None and len(comments) > kept_before:
+                if comments[-1] == chunk.line(last):  # a comment line cut off (a gap line without its end): not kept
+                    comments.pop()
+                    _dropped_last(where, chunk.first_number + last, repairs)
+        if rows.any():
+            table.append(_parse(chunk, rows, comment, columns, where, use, plain), chunk.size)
+            numbers.append(chunk.first_number + np.flatnonzero(rows))
+    return table.values(), np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
 
-def _data_rows(chunk: Chunk, keep_comment: Callable[[str], bool] | None, comments: list[str] | None) -> tuple[str, np.ndarray]:
-    """The chunk's non-blank, non-comment lines (joined by '\\n') and their line numbers.
+class _Table:
+    """Float columns filled chunk by chunk into one array sized from the file, so each chunk's parsed
+    arrays are freed at once (their memory reused for the next) rather than kept for a final join."""
 
-    A chunk of plain rows, the usual case, is passed on as it is, without splitting it into lines.
-    """
-    text = chunk.text
-    maybe_blank = not text or text[0] in " \t\n" or text[-1] in " \t\n" or "\n\n" in text or "\n " in text or "\n\t" in text
-    if not maybe_blank and not text.startswith("#") and "\n#" not in text:
-        return text, chunk.first_number + np.arange(chunk.count, dtype=np.int64)
-    kept, numbers = [], []
-    for index, line in enumerate(chunk.lines):
-        if line.startswith("#"):
-            if keep_comment is not None and comments is not None and keep_comment(line):
+    def __init__(self, ncols: int, file_bytes: int | None) -> None:
+        self.file_bytes = file_bytes
+        self.data = np.empty((ncols, 0))
+        self.rows = 0
+        self.bytes = 0
+
+    def append(self, columns: list[np.ndarray], chunk_bytes: int) -> None:
+        n = len(columns[0]) if columns else 0
+        self.bytes += chunk_bytes
+        if self.rows + n > self.data.shape[1]:
+            self._grow(self.rows + n)
+        for row, column in zip(self.data, columns):
+            row[self.rows : self.rows + n] = column
+        self.rows += n
+
+    def _grow(self, need: int) -> None:
+        """Room for the rows the rest of the file will hold at the rate seen so far (2 % more), or twice."""
+        guess = 2 * need
+        if self.file_bytes and self.bytes:
+            guess = max(need, int(need * max(1.0, self.file_bytes / self.bytes) * 1.02) + 1)
+        data = np.empty((len(self.data), guess))
+        data[:, : self.rows] = self.data[:, : self.rows]
+        self.data = data
+
+    def values(self) -> np.ndarray:
+        """(rows, columns), each column contiguous."""
+        return self.data[:, : self.rows].T
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def _dropped_last(where: str, number: int, repairs: dict[str, int] | None) -> None:
+    log.warning("%s: dropped the incomplete last line %d (the recording was cut off)", where, number)
+    if repairs is not None:
+        repairs[UNTERMINATED] = 1  # a file has one last line, whoever noticed it first
+
+
+def _data_lines(
+    chunk: Chunk, keep_comment: Callable[[str], bool] | None, comments: list[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(which lines are data rows, which are comments), from each line's first byte; the comments
+    `keep_comment` accepts are added to `comments`. Only lines that may be blank are looked at as text."""
+    starts, _ = chunk.bounds()
+    first = np.frombuffer(chunk.data, dtype=np.uint8)[starts]  # an empty line's first byte is its '\n'
+    comment = first == _HASH
+    rows = ~comment
+    maybe_blank = np.flatnonzero((first <= 32) | (first >= 0x80))  # whitespace or control, or not ASCII
+    for index in maybe_blank.tolist():
+        if first[index] == _NEWLINE or not chunk.line(index).strip():
+            rows[index] = False
+    if keep_comment is not None and comments is not None:
+        for index in np.flatnonzero(comment).tolist():
+            line = chunk.line(index)
+            if keep_comment(line):
                 comments.append(line)
-        elif line.strip():
-            kept.append(line)
-            numbers.append(chunk.first_number + index)
-    return "\n".join(kept), np.asarray(numbers, dtype=np.int64)
+    return rows, comment
 
 
-def parse_numeric(rows: str, line_numbers: np.ndarray, columns: Sequence[str], where: str, use: Sequence[int]) -> np.ndarray:
-    """Parse data rows (joined by '\\n') into an (n, len(use)) float array; LogFormatError naming bad rows or cells.
+def _parse(
+    chunk: Chunk, rows: np.ndarray, comment: np.ndarray, columns: Sequence[str], where: str, use: list[int], checked: bool
+) -> list[np.ndarray]:
+    """The `use` columns of the chunk's data rows as float arrays, by pandas' C parser over the bytes.
 
-    Only the `use` columns are converted; a row with the wrong number of cells is an error.
+    What pandas does not check is checked first on the bytes (unless `checked`): every row has
+    len(columns) cells (when all columns are used, the commas add up and pandas refuses a row with too
+    many; otherwise they are counted per row). Quotes are not honoured by pandas here, so a quoted number
+    fails like any bad cell. Anything pandas refuses is read line by line instead, which names the bad
+    line (and reads quoted cells).
     """
-    ncols = len(columns)
-    quoted = '"' in rows
-    data = b"" if quoted else rows.encode("utf-8")
-    widths = np.array([len(split_cells(line)) for line in rows.split("\n")]) if quoted else _cell_counts(data)
-    wrong = np.flatnonzero(widths != ncols)
-    if len(wrong):
-        shown = ", ".join(f"line {line_numbers[i]} has {widths[i]}" for i in wrong[:MAX_REPORTED_ROWS])
-        more = f" (and {len(wrong) - MAX_REPORTED_ROWS} more)" if len(wrong) > MAX_REPORTED_ROWS else ""
-        raise LogFormatError(f"{where}: rows with the wrong number of cells: {shown}{more}; expected {ncols} ({','.join(columns)})")
-    if quoted:  # quotes may hide commas: the csv module splits, Python converts (only foreign exports quote)
-        return _parse_slowly(rows.split("\n"), line_numbers, columns, use, where)
     import pandas as pd
 
+    ncols, nrows = len(columns), int(np.count_nonzero(rows))
+    every = _all_used(columns, use)
+    if not checked:
+        if every:
+            commas = chunk.commas - sum(line.count(",") for line in _lines(chunk, np.flatnonzero(comment)))
+            checked = commas == (ncols - 1) * nrows
+        else:
+            checked = bool((_cell_counts(chunk)[rows] == ncols).all())
+    if not checked:
+        return _parse_lines(chunk, rows, columns, where, use)
     try:
-        frame = pd.read_csv(  # from bytes: pandas re-encodes a StringIO through a large buffer
-            io.BytesIO(data), header=None, low_memory=False, names=list(range(ncols)), usecols=list(use), dtype="float64",
-            keep_default_na=False, na_values=NA_VALUES, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_NONE,
+        frame = pd.read_csv(
+            _Segments(chunk, rows), header=None, low_memory=False, names=list(range(ncols)),
+            usecols=None if every else use, dtype="float64", keep_default_na=False,
+            # every spelling of NaN holds an 'n' or 'N'; without one the empty cell is the only NA (pandas checks one faster)
+            na_values=NA_VALUES if chunk.contains(b"n") or chunk.contains(b"N") else [""],
+            skip_blank_lines=False, engine="c", quoting=csv.QUOTE_NONE,
         )
-        values = frame[list(use)].to_numpy(dtype=np.float64)
     except (ValueError, pd.errors.ParserError):
-        return _parse_slowly(rows.split("\n"), line_numbers, columns, use, where)
-    if len(values) != len(line_numbers):  # pandas saw other row breaks than we did; trust the line split
-        return _parse_slowly(rows.split("\n"), line_numbers, columns, use, where)
-    return values
+        return _parse_lines(chunk, rows, columns, where, use)
+    if len(frame) != nrows:  # pandas saw other row breaks than we did; trust the line split
+        return _parse_lines(chunk, rows, columns, where, use)
+    return [frame[j].to_numpy(dtype=np.float64) for j in use]
 
 
-def _cell_counts(text: bytes) -> np.ndarray:
+def _all_used(columns: Sequence[str], use: Sequence[int]) -> bool:
+    return sorted(use) == list(range(len(columns)))
+
+
+def _lines(chunk: Chunk, indices: np.ndarray) -> list[str]:
+    return [chunk.line(index) for index in indices.tolist()]
+
+
+class _Segments:
+    """The chunk's data rows as a binary file for pandas: the runs of consecutive data lines, read
+    straight from the chunk's buffer (comment and blank lines are skipped, nothing is copied whole)."""
+
+    def __init__(self, chunk: Chunk, rows: np.ndarray) -> None:
+        self._at = 0
+        if rows.all():
+            self._pieces = [chunk.data]
+            return
+        starts, stops = chunk.bounds()
+        edges = np.flatnonzero(np.diff(rows.astype(np.int8), prepend=0, append=0))
+        first, after = edges[::2], edges[1::2]
+        ends = np.minimum(stops[after - 1] + 1, chunk.size)  # with the last line's '\n' where it has one
+        view = memoryview(chunk.data)
+        self._pieces = [view[a:b] for a, b in zip(starts[first].tolist(), ends.tolist())]
+        self._pieces.reverse()
+
+    def read(self, size: int = -1) -> bytes:
+        while self._pieces:
+            piece = self._pieces[-1]
+            if self._at < len(piece):
+                stop = len(piece) if size is None or size < 0 else min(len(piece), self._at + size)
+                out = bytes(piece[self._at : stop])
+                self._at = stop
+                return out
+            self._pieces.pop()
+            self._at = 0
+        return b""
+
+    def __iter__(self) -> Iterator[bytes]:  # pandas takes an object with read() and __iter__ for a file
+        return iter(lambda: self.read(1 << 16), b"")
+
+
+def _cell_counts(chunk: Chunk) -> np.ndarray:
     """Cells per line, counted on the bytes in one pass."""
-    data = np.frombuffer(text, dtype=np.uint8)
-    commas = np.flatnonzero(data == ord(","))
-    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))
-    return np.diff(np.searchsorted(commas, ends), prepend=0) + 1
+    _, stops = chunk.bounds()
+    commas = np.flatnonzero(np.frombuffer(chunk.data, dtype=np.uint8) == _COMMA)
+    return np.diff(np.searchsorted(commas, stops), prepend=0) + 1
+
+
+def _parse_lines(chunk: Chunk, rows: np.ndarray, columns: Sequence[str], where: str, use: Sequence[int]) -> list[np.ndarray]:
+    """The slow path, line by line: LogFormatError naming rows with the wrong number of cells, then
+    bad cells; the values if every cell turns out to be a number after all."""
+    numbers = chunk.first_number + np.flatnonzero(rows)
+    lines = _lines(chunk, np.flatnonzero(rows))
+    ncols = len(columns)
+    widths = np.array([len(split_cells(line)) for line in lines])
+    wrong = np.flatnonzero(widths != ncols)
+    if len(wrong):
+        shown = ", ".join(f"line {numbers[i]} has {widths[i]}" for i in wrong[:MAX_REPORTED_ROWS])
+        more = f" (and {len(wrong) - MAX_REPORTED_ROWS} more)" if len(wrong) > MAX_REPORTED_ROWS else ""
+        raise LogFormatError(f"{where}: rows with the wrong number of cells: {shown}{more}; expected {ncols} ({','.join(columns)})")
+    return list(_parse_slowly(lines, numbers, columns, use, where).T)
 
 
 def _is_broken(text: str, columns: Sequence[str], use: Sequence[int]) -> bool:

@@ -50,7 +50,7 @@ class ScriptedAnalyzer:
 
     built: list[dict[str, Any]] = []
 
-    def __init__(self, target_ecc_s: float = 3.0, params: Any = None, exercise: str = "knee") -> None:
+    def __init__(self, target_ecc_s: float = 3.0, params: Any = None, exercise: str = "knee", kinematics: bool = True) -> None:
         ScriptedAnalyzer.built.append({"target_ecc_s": target_ecc_s, "exercise": exercise})
 
     def feed(self, block: SampleBlock) -> list[Event]:
