@@ -94,11 +94,15 @@ def write_simulated_history(
     seed: int = 0,
     progress: Progress | None = None,
     first_day: date | None = None,
+    *,
+    rate_hz: float = RATE_HZ,
+    reps_per_set: int = 8,
 ) -> list[Path]:
     """Write weeks x sessions_per_week x 2 legs simulated logs into `home/recordings`; returns their paths.
 
     `first_day` defaults to the Monday `weeks` weeks before this week's, so the history ends last week.
-    Existing files of the same name are left alone (calling twice writes nothing new).
+    Existing files of the same name are left alone (calling twice writes nothing new). `rate_hz` and
+    `reps_per_set` (about 7 s a rep, plus 7 s) let benchmarks write longer, denser logs than the demo's.
     """
     from bandlog.io.csv_log import CsvLogSink
     from bandlog.sim import random_spec, simulate_session
@@ -114,19 +118,19 @@ def write_simulated_history(
         path = folder / f"{planned.start:%Y-%m-%dT%H%M%S}_sim-{planned.leg}.csv"
         if not path.exists():
             spec = random_spec(
-                planned.seed, n_sets=1, reps_per_set=8, lead_in_s=4.0, tail_s=3.0,
+                planned.seed, n_sets=1, reps_per_set=reps_per_set, lead_in_s=4.0, tail_s=3.0,
                 target_ecc_s=planned.tempo_ecc_s, p_fast=planned.p_fast, p_very_slow=0.0,
                 rom_deg=planned.rom_deg, ext_deg=10.0, fatigue_rom_frac=0.05, colour=planned.colour, strands=planned.strands,
                 band_gain=0.9, band_exponent=0.54,  # one band of each colour, used every session
                 **geometry,
             )
-            block = simulate_session(spec).record(rate_hz=RATE_HZ, channels="force+imu")
+            block = simulate_session(spec).record(rate_hz=rate_hz, channels="force+imu")
             band = planned.colour if planned.strands == 1 else f"{planned.colour} x{planned.strands}"
             meta = RecordingMeta(
                 start_utc=planned.start.astimezone(timezone.utc).isoformat(), leg=planned.leg, band=band, target_ecc_s=planned.target_ecc_s,
                 notes=f"simulated by bandlog.history (seed {planned.seed}, week {planned.week + 1})",
                 extra={SIMULATED: SIMULATED_BY},
-                stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=RATE_HZ,
+                stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=rate_hz,
                                   channels=block.channel_names()),
             )
             sink = CsvLogSink(path)

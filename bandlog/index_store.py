@@ -106,6 +106,7 @@ def open_file(path: Path | str, uri: bool = False) -> sqlite3.Connection:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             conn.executescript(
                 "BEGIN; DROP TABLE IF EXISTS reps; DROP TABLE IF EXISTS sessions; DROP TABLE IF EXISTS failures;"
+                " DROP TABLE IF EXISTS charts;"
                 f"{SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
         tables = _tables(conn)
@@ -210,3 +211,47 @@ def check_writable(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     finally:
         conn.rollback()
+
+
+CHARTS_KEPT = 4
+"""Chart sets kept in the index (the latest stored), one per combination of `progress` options in use; each
+is about a megabyte (a report's PNGs), and every update's integrity check reads them."""
+_CHARTS = "CREATE TABLE IF NOT EXISTS charts (key TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, name))"
+"""What `bandlog progress` drew (a report or a figure, and its table), by the key of what it shows
+(bandlog.commands.progress.output_key). Created when first used, not with the schema, so that reading
+an index never has to write it (a read-only index stays usable)."""
+
+
+def load_charts(home: Path, key: str) -> dict[str, bytes] | None:
+    """The parts stored under `key` by name; None when there are none or they cannot be read (a cache
+    miss: the charts are drawn again, nothing is lost)."""
+    try:
+        conn = connect(home)
+        try:
+            rows = conn.execute("SELECT name, data FROM charts WHERE key = ? ORDER BY rowid", (key,)).fetchall()
+        finally:
+            conn.close()
+    except (sqlite3.Error, BandlogError) as error:  # no charts table yet, or an index in trouble: draw
+        log.debug("no stored charts for %s: %s", key, error)
+        return None
+    return {name: bytes(data) for name, data in rows} or None
+
+
+def store_charts(home: Path, key: str, images: dict[str, bytes]) -> bool:
+    """Keep the drawn parts `images` under `key` (and the CHARTS_KEPT latest sets only); False, logged,
+    when the index cannot take them: the charts were drawn, only the next run's time is lost."""
+    try:
+        conn = connect(home)
+        try:
+            with conn:
+                conn.execute(_CHARTS)
+                conn.execute("DELETE FROM charts WHERE key = ?", (key,))
+                conn.executemany("INSERT INTO charts VALUES (?, ?, ?)", [(key, name, data) for name, data in images.items()])
+                conn.execute("DELETE FROM charts WHERE key NOT IN (SELECT key FROM charts GROUP BY key ORDER BY max(rowid) DESC LIMIT ?)",
+                             (CHARTS_KEPT,))
+        finally:
+            conn.close()
+    except (sqlite3.Error, BandlogError) as error:
+        log.info("could not keep the charts in the session index (%s); they will be drawn again next time", error)
+        return False
+    return True

@@ -76,12 +76,16 @@ def _no_data(ax: Axes, title: str) -> Axes:
 def _date_axis(ax: Axes, by: str) -> None:
     """Dates on x as '02 Nov' (with the year when the range spans years); weekly charts tick on Mondays."""
     low, high = ax.get_xlim()
-    locator: mdates.DateLocator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    same_year = mdates.num2date(low).year == mdates.num2date(high).year
+    most = 8 if same_year else 6  # labels with the year are wider
+    locator: mdates.DateLocator = mdates.AutoDateLocator(minticks=3, maxticks=most)
     if by == "week":
         weeks = max(1, int((high - low) / 7))
-        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=max(1, -(-weeks // 8)))
+        # every n-th Monday, by a WEEKLY rule: WeekdayLocator steps n *days* and keeps Mondays, so an n
+        # that is a multiple of 7 (histories of 49-56, 105-112... weeks) found no Monday and searched to year 9999
+        rule = mdates.rrulewrapper(mdates.WEEKLY, byweekday=mdates.MO, interval=max(1, -(-weeks // most)))
+        locator = mdates.RRuleLocator(rule)
         ax.set_xlabel("week starting", fontsize=9)
-    same_year = mdates.num2date(low).year == mdates.num2date(high).year
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if same_year else "%d %b %Y"))
 

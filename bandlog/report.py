@@ -13,16 +13,15 @@ import io
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping, Sequence
-
-import pandas as pd
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from bandlog.explain import counted
 from bandlog.paths import write_output
-from bandlog.plots import PROGRESS_METRICS, progress_chart
 from bandlog.text_safety import printable
-from bandlog.trends import ASYMMETRY_FORMULA, WEEK_DAYS, weekly
+
+if TYPE_CHECKING:  # imported where used: `bandlog progress` reusing a stored report needs neither
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +63,31 @@ def _esc(text: str) -> str:
     return html.escape(printable(text)).replace("://", "&#58;//")
 
 
-def figure_data_uri(fig: Figure, dpi: int = 100) -> str:
-    """The figure as a base64 PNG data URI (no metadata, so no URL hides in the image either)."""
+def figure_png(fig: "Figure", dpi: int = 100) -> bytes:
+    """The figure as PNG bytes without metadata (so no URL hides in the image either)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def figure_data_uri(fig: "Figure | bytes", dpi: int = 100) -> str:
+    """The figure (or its figure_png bytes) as a base64 PNG data URI."""
+    png = fig if isinstance(fig, bytes) else figure_png(fig, dpi)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _missing(value: object) -> bool:
+    """None, NaN, NaT or pandas.NA: the cells shown as "–"."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
 
 
 def _cell(column: str, value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+    if _missing(value):
         text = "–"
-    elif isinstance(value, pd.Timestamp):
+    elif isinstance(value, datetime):  # a pandas.Timestamp
         text = value.date().isoformat()
     elif column == "adherence":
         text = f"{float(value):.0%}"  # type: ignore[arg-type]
@@ -103,8 +116,12 @@ def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _weeks_so_far(table: pd.DataFrame) -> pd.DataFrame:
+def _weeks_so_far(table: "pd.DataFrame") -> "pd.DataFrame":
     """The weekly table with the week still running named as such in its `week` cell (its sums are partial)."""
+    import pandas as pd
+
+    from bandlog.trends import WEEK_DAYS
+
     if table.empty:
         return table
     running = table["week_days"] < WEEK_DAYS
@@ -113,15 +130,29 @@ def _weeks_so_far(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(week=week.where(~running, so_far))
 
 
+_TIME_FORMAT = "%Y-%m-%d %H:%M"
+GENERATED_SLOT = "\0generated\0"
+"""Stands for the time in a report built ahead of time (see stamp); no value from a log can contain it,
+as every one goes through text_safety.printable, which drops NUL."""
+
+
+def stamp(report: str, generated: datetime | None = None) -> str:
+    """A report built with `generated=GENERATED_SLOT`, dated `generated` (default: now)."""
+    return report.replace(GENERATED_SLOT, (generated or datetime.now()).strftime(_TIME_FORMAT))
+
+
 def build_report(
-    sessions: pd.DataFrame,
-    charts: Mapping[str, Figure],
+    sessions: "pd.DataFrame",
+    charts: Mapping[str, "Figure | bytes"],
     title: str = "bandlog progress",
     subtitle: str = "",
-    generated: datetime | None = None,
+    generated: datetime | str | None = None,
 ) -> str:
-    """The whole report as one HTML string: a figure per chart (caption = its key), weekly and session tables."""
-    when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    """The whole report as one HTML string: a figure per chart (caption = its key; a Figure or its PNG
+    bytes), weekly and session tables. `generated` may be GENERATED_SLOT, to be `stamp`ed later."""
+    from bandlog.trends import ASYMMETRY_FORMULA, weekly
+
+    when = generated if isinstance(generated, str) else (generated or datetime.now()).strftime(_TIME_FORMAT)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -148,14 +179,26 @@ def build_report(
     return "\n".join(parts)
 
 
-def progress_report(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "") -> str:
-    """The standard progress report: one chart per progress metric, then the tables."""
-    charts: dict[str, Figure] = {}
+def progress_pngs(sessions: "pd.DataFrame", by: str = "week", metrics: Sequence[str] | None = None) -> dict[str, bytes]:
+    """One PNG per progress metric (all by default), by its chart's title: the report's figures."""
+    from matplotlib.figure import Figure
+
+    from bandlog.plots import PROGRESS_METRICS, progress_chart
+
+    charts: dict[str, bytes] = {}
     for metric in metrics or PROGRESS_METRICS:
         fig = Figure(figsize=(10, 3.6), layout="constrained")
         ax = progress_chart(metric, sessions, by, ax=fig.add_subplot())
-        charts[ax.get_title(loc="left")] = fig
-    return build_report(sessions, charts, subtitle=subtitle)
+        charts[ax.get_title(loc="left")] = figure_png(fig)
+    return charts
+
+
+def progress_report(
+    sessions: "pd.DataFrame", by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "",
+    generated: datetime | str | None = None,
+) -> str:
+    """The standard progress report: one chart per progress metric, then the tables."""
+    return build_report(sessions, progress_pngs(sessions, by, metrics), subtitle=subtitle, generated=generated)
 
 
 def write_report(path: Path, text: str, *, overwrite: bool = False) -> Path:

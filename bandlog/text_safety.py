@@ -60,6 +60,8 @@ def csv_safe_frame(frame: pd.DataFrame, *, printable_text: bool = False) -> pd.D
 def printable(text: str) -> str:
     """`text` without terminal escape sequences or control characters; tabs and line breaks become
     spaces so one value stays on one line of a table."""
+    if text.isascii() and text.isprintable():  # nothing to remove (every pattern below needs a control or non-ASCII character): fast for big tables
+        return text
     text = _ESCAPE_RE.sub("", text)
     text = re.sub(r"[\t\n\r\x0b\x0c]", " ", text)
     return _CONTROL_RE.sub("", text)

@@ -6,7 +6,8 @@ Writes weeks x per-week x 2 legs simulated logs into a temp dir, then times: a f
 (every log read and analysed: the baseline), a second update with nothing changed, an update after
 one log was rewritten, a rebuild after deleting the index, and the progress HTML report. Each
 figure is printed with its ratio to the full build measured in the same run, so the cache's benefit
-reads the same on a fast or a loaded machine.
+reads the same on a fast or a loaded machine. bench/index_scale.py does the same at 1,000 sessions
+(the worker pool against one process, and the warm verbs against reading the index).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from bandlog.errors import ConfigError
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from rich.console import Console
 
     from bandlog.index import IndexReport
@@ -41,7 +43,7 @@ def none_found(home: Path, leg: str, since: date | None, what: str = "no session
     """Why a filtered list came out empty: the filters, how many sessions they hid, and a --since
     date in the future (today's sessions are the latest there can be)."""
     from bandlog.explain import counted
-    from bandlog.index import load_sessions
+    from bandlog.index import session_records
 
     filters = [f"for the {leg} leg"] if leg != "both" else []
     if since is not None:
@@ -49,32 +51,61 @@ def none_found(home: Path, leg: str, since: date | None, what: str = "no session
     where = f"in {home / 'recordings'}"
     if not filters:
         return f"{what} {where}"
-    total = len(load_sessions(home))
+    total = len(session_records(home))
     return f"{what} {where} {' '.join(filters)} ({counted(total, 'session')} in all)"
 
 
+PLAIN_EVERY_S = 10.0
+"""Off a terminal, a line on how indexing goes at most this often (so a short update prints nothing)."""
+
+
 def refresh_index(home: Path, console: "Console | None" = None) -> "IndexReport":
-    """Update the index of `home`, drawing a progress bar on a terminal; report skipped logs on stderr."""
+    """Update the index of `home`, drawing a progress bar on a terminal (a plain line every PLAIN_EVERY_S
+    when stderr is a pipe or a file); report skipped logs on stderr."""
+    from bandlog.index import update_index
+
+    if console is None and not sys.stderr.isatty():  # no bar to draw: rich is not even imported
+        report = update_index(home, progress=_plain_progress(), workers=None)
+    else:
+        report = _with_bar(home, console)
+    for line in index_messages(report):
+        print(f"bandlog: {line}", file=sys.stderr)
+    return report
+
+
+def _with_bar(home: Path, console: "Console | None") -> "IndexReport":
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bandlog.index import update_index
 
     console = console or Console(stderr=True)
-    if console.is_terminal:
-        columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("", total=None)
+    if not console.is_terminal:
+        return update_index(home, progress=_plain_progress(), workers=None)
+    columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
 
-            def advance(done: int, total: int, path: Path) -> None:
-                bar.update(task, completed=done, total=total, description=path.name)
+        def advance(done: int, total: int, path: Path) -> None:
+            bar.update(task, completed=done, total=total, description=path.name)
 
-            report = update_index(home, progress=advance)
-    else:
-        report = update_index(home)
-    for line in index_messages(report):
-        print(f"bandlog: {line}", file=sys.stderr)
-    return report
+        return update_index(home, progress=advance, workers=None)  # one process per core for a big update
+
+
+def _plain_progress() -> "Callable[[int, int, Path], None]":
+    """A progress callback for a pipe: "indexing: 120 of 1000 logs analysed (10 s)" at most every PLAIN_EVERY_S."""
+    import time
+
+    started = last = time.monotonic()
+
+    def progress(done: int, total: int, path: Path) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PLAIN_EVERY_S or (done == total and last > started):
+            last = now
+            print(f"bandlog: indexing: {done} of {total} logs analysed ({now - started:.0f} s)", file=sys.stderr, flush=True)
+
+    return progress
 
 
 def index_messages(report: "IndexReport") -> list[str]:

@@ -21,7 +21,7 @@ import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import PureWindowsPath
-from typing import Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 Kind = Literal["whole", "text", "path"]
 WHOLE: Kind = "whole"
@@ -75,6 +75,9 @@ def output_width() -> int | None:
 
 
 def _len(text: str) -> int:
+    """Terminal cells `text` takes: its length when ASCII (nearly every cell), else rich's count (wide CJK, emoji)."""
+    if text.isascii():
+        return len(text)
     from rich.cells import cell_len
 
     return cell_len(text)
@@ -86,9 +89,11 @@ def _file_name(text: str) -> str:
 
 
 def _cut_end(text: str, width: int) -> str:
+    if _len(text) <= width:
+        return text
     from rich.cells import set_cell_size
 
-    return text if _len(text) <= width else set_cell_size(text, width - 1) + ELLIPSIS
+    return set_cell_size(text, width - 1) + ELLIPSIS
 
 
 def _cut_middle(text: str, width: int) -> str:
@@ -218,25 +223,85 @@ def print_wrapped(text: str, width: int | None, indent: str = "") -> None:
     print(wrapped.replace("\xa0", " "))
 
 
+_BOX = {"top": "┏━┳┓", "head": "┃┃┃", "rule": "┡━╇┩", "row": "│││", "bottom": "└─┴┘"}
+"""rich's box.HEAVY_HEAD, the box every bandlog table is drawn in: (left, fill, between, right) per line kind."""
+
+
+def _header_lines(header: str, width: int) -> list[str]:
+    """A header wrapped between words into `width`, as rich wraps it (fit() leaves room for its longest word)."""
+    lines: list[str] = []
+    for word in header.split():
+        if lines and _len(lines[-1]) + 1 + _len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def render_table(fitted: FittedTable, paint: Callable[[str, str], str] | None = None) -> list[str]:
+    """The fitted table's lines, drawn as rich.table draws it (HEAVY_HEAD box, one space of padding,
+    headers wrapped and bottom-aligned, bold on a terminal); `paint(text, style)` colours a cell (None: plain).
+
+    Drawn here rather than by rich because fit() has already made every cell fit its column, so there
+    is nothing left to measure: rich measures each of a 1,000-session table's 10,000 cells again,
+    which took most of a warm `bandlog sessions`. tests/cli/test_table_render.py holds the two equal."""
+    widths = fitted.widths
+
+    def rule(kind: str) -> str:
+        left, fill, between, right = _BOX[kind]
+        return left + between.join(fill * (width + 2) for width in widths) + right
+
+    def cells(kind: str, texts: Sequence[str], styles: Sequence[str]) -> str:
+        left, between, right = _BOX[kind]
+        parts = []
+        for column, width, text, style in zip(fitted.columns, widths, texts, styles):
+            pad = " " * (width - _len(text))
+            if paint is not None and style and text:
+                text = paint(text, style)
+            parts.append(f" {pad}{text} " if column.justify == "right" else f" {text}{pad} ")
+        return left + between.join(parts) + right
+
+    headers = [_header_lines(column.header, width) for column, width in zip(fitted.columns, widths)]
+    height = max((len(lines) for lines in headers), default=1)
+    headers = [[""] * (height - len(lines)) + lines for lines in headers]
+    bold = ["bold"] * len(widths)
+    lines = [rule("top"), *(cells("head", [h[i] for h in headers], bold) for i in range(height)), rule("rule")]
+    for row in fitted.rows:
+        lines.append(cells("row", row, [column.styles.get(cell, "") for column, cell in zip(fitted.columns, row)]))
+    lines.append(rule("bottom"))
+    return lines
+
+
+def _painter() -> Callable[[str, str], str] | None:
+    """Colours for a terminal that shows them (rich decides: NO_COLOR, TERM=dumb, 256 colours...); None for
+    a pipe or a file, which then gets plain text without rich even being imported."""
+    if not (sys.stdout.isatty() or os.environ.get("FORCE_COLOR")):
+        return None
+    from rich.console import COLOR_SYSTEMS, Console
+    from rich.style import Style
+
+    name = Console().color_system
+    if name is None:
+        return None
+    system = COLOR_SYSTEMS[name]
+    styles: dict[str, Style] = {}
+
+    def paint(text: str, style: str) -> str:
+        if style not in styles:
+            styles[style] = Style.parse(style)
+        return styles[style].render(text, color_system=system)
+
+    return paint
+
+
 def print_table(
     title: str, columns: Sequence[Column], rows: Sequence[Mapping[str, str]], *, width: int | None,
     drop_order: Sequence[str] = (), hint: str = "a wider terminal shows them",
 ) -> None:
     """Print `title`, the rows fitted to `width` (see `fit`), and the note on what was left out or shortened."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     fitted = fit(columns, rows, width, drop_order)
     print_wrapped(title, width)
-    table = Table(box=box.HEAVY_HEAD)
-    for column, column_width in zip(fitted.columns, fitted.widths):
-        table.add_column(column.header, justify=column.justify, width=column_width, overflow="fold")
-    for row in fitted.rows:
-        # Text: a band named "[red]" stays literal
-        table.add_row(*(Text(cell, style=column.styles.get(cell, "")) for column, cell in zip(fitted.columns, row)))
-    Console(width=max(fitted.total_width, width or 0), highlight=False).print(table)
+    print("\n".join(render_table(fitted, _painter())))
     note = fit_note(fitted, hint)
     if note:
         print_wrapped(note, width)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import json
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bandlog.commands._indexing import add_filters, leg_filter, none_found, parse_since, refresh_index
 from bandlog.commands._table_fit import TEXT, Column
@@ -45,42 +46,89 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bandlog.index import load_sessions
+    from bandlog.index import session_records
+    from bandlog.index_store import load_charts, store_charts
     from bandlog.paths import check_new_output, data_home, unused_path, write_output
-    from bandlog.plots import progress_figure
-    from bandlog.report import progress_report, write_report
+    from bandlog.report import stamp, write_report
 
     home = data_home(args.data_dir)
     out: Path = args.out or unused_path(home / "reports" / f"progress-{datetime.now():%Y-%m-%d}.html")
-    if out.suffix.lower() not in FORMATS:
+    kind = out.suffix.lower()
+    if kind not in FORMATS:
         raise ConfigError(f"--out must end in .png, .svg or .html, not {out.name!r}")
-    check_new_output(out, "chart" if out.suffix.lower() != ".html" else "report", overwrite=args.force)
+    check_new_output(out, "chart" if kind != ".html" else "report", overwrite=args.force)
     since = parse_since(args.since)
     refresh_index(home)
-    sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
-    if sessions.empty:
+    records = session_records(home, leg=leg_filter(args.leg), since=since)
+    if not records:
         raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart"))
     metrics = tuple(dict.fromkeys(args.metric or METRICS))
     legs = "both legs" if args.leg == "both" else f"{args.leg} leg"
     subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since else "")
-    if out.suffix.lower() == ".html":
-        write_report(out, progress_report(sessions, by=args.by, metrics=metrics, subtitle=subtitle), overwrite=args.force)
+    key = output_key(records, args.by, metrics, kind, subtitle)
+    drawn = load_charts(home, key)  # the same sessions, options and day as a run before: nothing to draw again
+    if drawn is None:
+        drawn = _draw(records, args.by, metrics, subtitle, kind)
+        store_charts(home, key, drawn)
+    if kind == ".html":
+        write_report(out, stamp(drawn["report"].decode("utf-8")), overwrite=args.force)
     else:
-        fig = progress_figure(sessions, by=args.by, metrics=metrics, title=f"bandlog progress: {subtitle}")
-        image_format = out.suffix.lower().lstrip(".")
-        write_output(out, "chart", lambda handle: fig.savefig(handle, format=image_format, dpi=100), overwrite=args.force)
-    hint = "a wider terminal or the HTML report shows them" if out.suffix.lower() == ".html" else "a wider terminal shows them"
-    _print_table(sessions, args.by, hint)
+        write_output(out, "chart", lambda handle: handle.write(drawn["figure"]), overwrite=args.force)
+    hint = "a wider terminal or the HTML report shows them" if kind == ".html" else "a wider terminal shows them"
+    rows, notes = json.loads(drawn["table"])
+    _print_table(rows, notes, args.by, hint)
     print(f"wrote {out}")
     return 0
 
 
-def _print_table(sessions: "pd.DataFrame", by: str, hint: str) -> None:
-    """A short per-week (or per-session), per-leg summary on the terminal, so the verb says something
-    without opening the file; fitted to the terminal, and saying which week is still running."""
+DRAWN_BY = ("bandlog.plots", "bandlog.trends", "bandlog.report", "bandlog.text_safety", "bandlog.results", __name__)
+"""The modules that turn sessions into this verb's output: a change to any of them draws it again."""
+
+
+def output_key(records: list[dict[str, Any]], *options: object, today: date | None = None) -> str:
+    """What one run's output shows, as the key it is stored under in the session index: every value of
+    the `records` charted (so any change to the index draws it again), the `options`, today's date (the
+    running week is drawn apart; so nothing stored lives longer than a day) and the code that draws it."""
+    import hashlib
+    import importlib.util
+    import os
+
+    digest = hashlib.sha256(repr((options, (today or date.today()).isoformat())).encode())
+    for name in DRAWN_BY:
+        origin = getattr(importlib.util.find_spec(name), "origin", None)
+        stat = os.stat(origin) if origin else None
+        digest.update(repr((name, stat and (stat.st_size, stat.st_mtime_ns))).encode())
+    for record in records:
+        digest.update(repr(tuple(record.items())).encode())
+    return digest.hexdigest()
+
+
+def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subtitle: str, kind: str) -> dict[str, bytes]:
+    """Everything the verb shows, drawn: the report (undated: see report.stamp) or the figure, and the
+    terminal table's rows and notes (as JSON, fitted to the terminal when printed)."""
+    import io
+
+    from bandlog.index import sessions_frame
+    from bandlog.report import GENERATED_SLOT, progress_report
+
+    sessions = sessions_frame(records)
+    drawn = {"table": json.dumps(_table_rows(sessions, by)).encode("utf-8")}
+    if kind == ".html":
+        drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT).encode("utf-8")
+    else:
+        from bandlog.plots import progress_figure
+
+        fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=kind.lstrip("."), dpi=100)
+        drawn["figure"] = buffer.getvalue()
+    return drawn
+
+
+def _table_rows(sessions: "pd.DataFrame", by: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The terminal table's cells, per week (or per session) and leg, and a note for the week still running."""
     import pandas as pd
 
-    from bandlog.commands._table_fit import output_width, print_table, print_wrapped
     from bandlog.trends import by_grouping
 
     table, when = by_grouping(sessions, by)
@@ -98,9 +146,20 @@ def _print_table(sessions: "pd.DataFrame", by: str, hint: str) -> None:
         }
         for row in table.to_dict("records")
     ]
-    width = output_width()
-    print_table(f"per {by}", TABLE_COLUMNS[by], rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    notes = []
     if by == "week" and "week_days" in table:
         running = table.loc[table["week_days"] < 7, ["week", "week_days"]].drop_duplicates("week")
         for week, days in running.itertuples(index=False):
-            print_wrapped(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)", width)
+            notes.append(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)")
+    return rows, notes
+
+
+def _print_table(rows: list[dict[str, str]], notes: list[str], by: str, hint: str) -> None:
+    """A short per-week (or per-session), per-leg summary on the terminal, so the verb says something
+    without opening the file; fitted to the terminal, and saying which week is still running."""
+    from bandlog.commands._table_fit import output_width, print_table, print_wrapped
+
+    width = output_width()
+    print_table(f"per {by}", TABLE_COLUMNS[by], rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    for note in notes:
+        print_wrapped(note, width)

@@ -29,12 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _text(value: object) -> str:
-    import pandas as pd
-
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A cell of the index's plain rows (SQLite stores a missing number as NULL, dates as text)."""
+    if value is None:
         return "-"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
@@ -45,23 +42,24 @@ def run(args: argparse.Namespace) -> int:
 
     from bandlog.commands._table_fit import output_width, print_table
     from bandlog.explain import counted
-    from bandlog.index import load_sessions
+    from bandlog.index import load_sessions, session_records
     from bandlog.paths import data_home
     from bandlog.text_safety import csv_safe_frame, printable
 
     home = data_home(args.data_dir)
     since = parse_since(args.since)
     refresh_index(home)
-    sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
     if args.format == "csv":
+        sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
         table = sessions[[c.key for c in COLUMNS]].assign(date=sessions["date"].dt.date)
         # a band typed as "=HYPERLINK(...)" stays text in a spreadsheet, and one with escapes cannot drive the terminal
         csv_safe_frame(table, printable_text=True).to_csv(sys.stdout, index=False)
         return 0
-    if sessions.empty:
+    records = session_records(home, leg=leg_filter(args.leg), since=since)  # plain rows: no pandas to import
+    if not records:
         print(printable(none_found(home, args.leg, since)))
         return 0
-    rows = [{c.key: _text(record[c.key]) for c in COLUMNS} for record in sessions.to_dict("records")]
-    print_table(counted(len(sessions), "session"), COLUMNS, rows, width=output_width(), drop_order=DROP_ORDER,
+    rows = [{c.key: _text(record[c.key]) for c in COLUMNS} for record in records]
+    print_table(counted(len(records), "session"), COLUMNS, rows, width=output_width(), drop_order=DROP_ORDER,
                 hint="a wider terminal or --format csv shows them")
     return 0

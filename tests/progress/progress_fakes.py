@@ -101,3 +101,25 @@ def write_weeks(home: Path, weeks: int = 3, legs: Sequence[str] = ("left", "righ
                 name = f"{stamp:%Y-%m-%dT%H%M%S}_{leg}.csv"
                 paths.append(write_fake_log(home / "recordings" / name, stamp.isoformat(), leg, ecc, peak_force_n=force))
     return paths
+
+
+@dataclass
+class CrashingBackend(FakeBackend):
+    """A FakeBackend whose analysis of a log named *crash* kills its process, as the out-of-memory killer would."""
+
+    def analyze(self, log: Any) -> Any:
+        if "crash" in log.path.name:
+            import os
+
+            os._exit(1)
+        return super().analyze(log)
+
+
+@dataclass
+class BuggyBackend(FakeBackend):
+    """A FakeBackend with a bug: a log named *bug* raises IndexError, as a detector bug would."""
+
+    def analyze(self, log: Any) -> Any:
+        if "bug" in log.path.name:
+            raise IndexError("index 8 is out of bounds for axis 0 with size 8")
+        return super().analyze(log)

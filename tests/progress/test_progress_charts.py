@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.colors as mcolors
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,3 +185,14 @@ def test_weekly_sums_volume_and_weights_durations_by_reps(sessions: pd.DataFrame
     assert first["mean_ecc_duration_s"] == pytest.approx(same["tut_ecc_s"].sum() / 10)
     with pytest.raises(ConfigError):
         trends.by_grouping(sessions, "month")
+
+
+@pytest.mark.parametrize("weeks", [50, 106])
+def test_weekly_charts_of_a_long_history_tick_on_mondays(sessions: pd.DataFrame, weeks: int) -> None:
+    """49-56 or 105-112 weeks put 7 or 14 weeks between ticks: matplotlib's WeekdayLocator steps that many
+    days and keeps Mondays, so it found none and searched to the year 9999 (a minute per chart)."""
+    row = sessions.iloc[[0]]
+    shifted = [row.assign(date=row["date"] + pd.Timedelta(weeks=w), week=row["week"] + pd.Timedelta(weeks=w)) for w in range(weeks)]
+    ax = plots.progress_chart("tut", pd.concat(shifted, ignore_index=True), "week")
+    ticks = [mdates.num2date(x) for x in ax.get_xticks()]
+    assert 3 <= len(ticks) <= 10 and {t.weekday() for t in ticks} == {0}

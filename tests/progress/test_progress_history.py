@@ -58,6 +58,19 @@ def test_history_writes_readable_logs_once(tmp_path: Path) -> None:
     assert [p.stat().st_mtime_ns for p in paths] == mtimes
 
 
+def test_history_for_benchmarks_writes_denser_longer_logs(tmp_path: Path) -> None:
+    """bench/index_scale.py --long: ~90 s sessions at 100 Hz (12 reps) instead of ~65 s at 50 Hz."""
+    from bandlog.api import analyze, read_log
+
+    path = history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=3, first_day=FIRST_MONDAY,
+                                           rate_hz=100.0, reps_per_set=12)[0]
+    log = read_log(path)
+    assert log.meta.stream.sample_rate_hz == 100.0
+    assert log.samples["t_s"].diff().median() == pytest.approx(0.01)
+    assert 75.0 < log.samples["t_s"].iloc[-1] < 110.0
+    assert len(analyze(log).reps) == 12
+
+
 def test_indexed_history_shows_slower_eccentrics_and_heavier_bands(home: Path) -> None:
     sessions = index.load_sessions(home)
     assert list(sessions["leg"]) == ["left", "right", "left", "right"]
