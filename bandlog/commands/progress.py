@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import date, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from bandlog.commands._indexing import add_filters, leg_filter, none_found, parse_since, refresh_index
-from bandlog.commands._table_fit import TEXT, Column
 from bandlog.commands.sessions import LEG_STYLES
 from bandlog.errors import BandlogError, ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    from datetime import date
+    from pathlib import Path
+    from typing import Any
+
     import pandas as pd
+
+    from bandlog.commands._table_fit import Column
 
 NAME = "progress"
 HELP = "chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, left/right asymmetry"
@@ -22,22 +23,30 @@ ORDER = 64
 METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
 """Same names as bandlog.plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
 FORMATS = (".png", ".svg", ".html")
-_MEASURES = (
-    Column("reps", "reps"), Column("tut_ecc_s", "ecc TUT (s)"), Column("mean_ecc_duration_s", "mean ecc (s)"),
-    Column("adherence", "within ±20 %"),
-)
-TABLE_COLUMNS = {
-    "week": (Column("week", "week of", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
-             Column("sessions", "sessions"), *_MEASURES, Column("peak_force_n", "best peak (N)")),
-    "session": (Column("date", "date", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
-                Column("band", "band", TEXT, "left"), *_MEASURES, Column("peak_force_n", "peak force (N)")),
-}
-"""The terminal table's columns, per --by: the numbers the charts draw."""
 DROP_ORDER = ("sessions", "band", "adherence", "reps", "mean_ecc_duration_s")
 """On a narrow terminal these columns are left out, first named first; the date, leg, TUT and peak force always show."""
 
 
+def table_columns(by: str) -> tuple[Column, ...]:
+    """The terminal table's columns for --by `by`: the numbers the charts draw."""
+    from bandlog.commands._table_fit import TEXT, Column
+
+    measures = (
+        Column("reps", "reps"), Column("tut_ecc_s", "ecc TUT (s)"), Column("mean_ecc_duration_s", "mean ecc (s)"),
+        Column("adherence", "within ±20 %"),
+    )
+    if by == "week":
+        return (Column("week", "week of", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+                Column("sessions", "sessions"), *measures, Column("peak_force_n", "best peak (N)"))
+    return (Column("date", "date", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+            Column("band", "band", TEXT, "left"), *measures, Column("peak_force_n", "peak force (N)"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    from bandlog.commands._indexing import add_filters
+
     parser.add_argument("--metric", action="append", choices=METRICS, help="chart only this (repeatable; default: all)")
     parser.add_argument("--by", choices=("session", "week"), default="week", help="one point per session or per week (default)")
     add_filters(parser)
@@ -46,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime
+
+    from bandlog.commands._indexing import leg_filter, none_found, parse_since, refresh_index
     from bandlog.index import session_records
     from bandlog.index_store import load_charts, store_charts
     from bandlog.paths import check_new_output, data_home, unused_path, write_output
@@ -92,6 +105,7 @@ def output_key(records: list[dict[str, Any]], *options: object, today: date | No
     import hashlib
     import importlib.util
     import os
+    from datetime import date
 
     digest = hashlib.sha256(repr((options, (today or date.today()).isoformat())).encode())
     for name in DRAWN_BY:
@@ -107,6 +121,7 @@ def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subt
     """Everything the verb shows, drawn: the report (undated: see report.stamp) or the figure, and the
     terminal table's rows and notes (as JSON, fitted to the terminal when printed)."""
     import io
+    import json
 
     from bandlog.index import sessions_frame
     from bandlog.report import GENERATED_SLOT, progress_report
@@ -160,6 +175,6 @@ def _print_table(rows: list[dict[str, str]], notes: list[str], by: str, hint: st
     from bandlog.commands._table_fit import output_width, print_table, print_wrapped
 
     width = output_width()
-    print_table(f"per {by}", TABLE_COLUMNS[by], rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    print_table(f"per {by}", table_columns(by), rows, width=width, drop_order=DROP_ORDER, hint=hint)
     for note in notes:
         print_wrapped(note, width)
