@@ -15,8 +15,10 @@ class RingBuffer:
         if capacity < 2:
             raise ValueError("a ring buffer needs room for at least two rows")
         self.capacity = capacity
-        self._t_s = np.empty(capacity, dtype=np.float64)
-        self._values = np.empty((capacity, n_values), dtype=np.float64)
+        # filled now, not left empty: the OS maps untouched pages lazily, so an empty buffer grew the
+        # RSS as a long recording filled it (the live view's 25 Hz overview by ~3 MB over its first hour)
+        self._t_s = np.full(capacity, np.nan)
+        self._values = np.full((capacity, n_values), np.nan)
         self._head = 0
         self._size = 0
         self.rows_total = 0

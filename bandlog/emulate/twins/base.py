@@ -34,8 +34,11 @@ class ServiceSpec:
     characteristics: tuple[CharSpec, ...]
 
 
-KEEP_SAMPLES = 100_000
-"""Samples a twin keeps for tests to compare against (~100 s at 1 kHz); older ones are counted only."""
+KEEP_SAMPLES = 10_000
+"""Samples a twin keeps for tests to compare against (100 s at 100 Hz, 10 s at 1 kHz); older ones are
+counted only. A block of one notification costs ~450 bytes per sample (a SampleBlock and its small
+arrays): 100,000 kept grew every 100 Hz emulated recording by ~45 MB over its first 17 minutes,
+~19 MB of it after the 10th (bench/memory.py); 10,000 cover every test's stream."""
 
 
 class SentSamples:
