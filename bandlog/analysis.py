@@ -166,14 +166,13 @@ class Analyzer:
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
+        """Feed the machine each gap-free stretch of the frame (a gap drops the rep in progress)."""
         assert frame.force_n is not None and frame.dforce_nps is not None and frame.force_raw_n is not None
-        step = machine.step
-        gaps = frame.gap_before.tolist()
-        rows = zip(frame.t_s.tolist(), frame.force_n.tolist(), frame.dforce_nps.tolist(), frame.force_raw_n.tolist(), gaps)
-        for t, f, df, raw, gap in rows:
-            if gap:
+        edges = sorted({0, len(frame), *np.flatnonzero(frame.gap_before).tolist()})
+        for a, b in zip(edges[:-1], edges[1:]):
+            if frame.gap_before[a]:
                 machine.reset()
-            step(t, f, df, raw)
+            machine.run(frame.t_s[a:b], frame.force_n[a:b], frame.dforce_nps[a:b], frame.force_raw_n[a:b])
 
     def _replay_unsigned(self, machine: ImuMachine, sign: int) -> None:
         for t, angle, rate, still, force, dforce, gap in self._unsigned:

@@ -15,6 +15,7 @@ from bandlog.results import tension_threshold_n
 MAX_REST_SAMPLES = 4000
 """Cap on samples kept per rest period (its median is all that is used)."""
 MIN_REST_SAMPLES = 5
+RECENT_REST = 400
 RECENT_REPS = 15
 GATE_REPS = 3
 
@@ -49,8 +50,12 @@ class ForceLevels:
     def rest_n(self) -> float | None:
         """The latest rest level (the rest in progress once it has a few samples)."""
         if len(self._current_rest) >= MIN_REST_SAMPLES:
-            return statistics.median(self._current_rest[-400:])
+            return statistics.median(self.rest_window_n())
         return self.last_rest_n
+
+    def rest_window_n(self) -> list[float]:
+        """The rest samples the level in progress is the median of (the newest RECENT_REST)."""
+        return self._current_rest[-RECENT_REST:]
 
     def range_n(self) -> float | None:
         """Working range R = typical rep peak - rest, or None before the first rep."""

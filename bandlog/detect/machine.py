@@ -38,6 +38,7 @@ from bisect import bisect_left
 from collections import deque
 from itertools import islice
 
+from bandlog.detect.bulk import ACTIVE_SCAN, IDLE_SCAN, run_lengths, streak_starts
 from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
 from bandlog.detect.levels import MAX_REST_SAMPLES, ForceLevels
 from bandlog.detect.params import DetectorParams
@@ -79,19 +80,6 @@ TRANSITIONS: dict[State, dict[Trigger, State]] = {
     State.ECCENTRIC: {Trigger.ECC_EXIT: State.SETTLING, Trigger.ABORT: State.IDLE},
     State.SETTLING: {Trigger.RESUME: State.ECCENTRIC, Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
 }
-
-
-IDLE_SCAN = 4096
-"""Samples looked ahead at once for the next one that can change an idle machine's state."""
-ACTIVE_SCAN = 1024
-"""The same inside a cycle (a few seconds at most pass between its changes)."""
-
-
-def _run_lengths(condition: np.ndarray, carry: int) -> np.ndarray:
-    """Debounce counters: how many samples in a row, up to each, met `condition` (`carry` before)."""
-    index = np.arange(1, condition.shape[0] + 1)
-    last_unmet = np.maximum.accumulate(np.where(condition, 0, index))
-    return np.where(last_unmet == 0, index + carry, index - last_unmet)
 
 
 def _samples(seconds: float, dt_s: float) -> int:
@@ -209,7 +197,7 @@ class ImuMachine(MachineBase):
         n = len(t_l)
         p = self.params
         # step counts these in every state from the rate alone, so they are known for all samples now
-        counts = (_run_lengths(rate > p.flexion_enter_dps, self.n_flex), _run_lengths(rate < p.ecc_enter_dps, self.n_ecc))
+        counts = (run_lengths(rate > p.flexion_enter_dps, self.n_flex), run_lengths(rate < p.ecc_enter_dps, self.n_ecc))
         i = 0
         while i < n:
             if self.state is State.IDLE:
@@ -284,12 +272,12 @@ class ImuMachine(MachineBase):
         state = self.state
         counters: dict[str, np.ndarray] = {}
         if state is State.LOADING:
-            counters["n_top"] = _run_lengths(rate < p.top_rate_dps, self.n_top)
+            counters["n_top"] = run_lengths(rate < p.top_rate_dps, self.n_top)
             acts = (n_ecc >= self.k_ecc) | (counters["n_top"] >= self.k_top) | (t - self.rep_start_s > p.rep_max_s)
         elif state is State.TOP:
             acts = (n_ecc >= self.k_ecc) | (n_flex >= self.k_flex) | (t - self.state_since_s > p.top_timeout_s)
         elif state is State.SETTLING:
-            counters["n_settle"] = _run_lengths((p.ecc_exit_dps < rate) & (rate < p.top_rate_dps), self.n_settle)
+            counters["n_settle"] = run_lengths((p.ecc_exit_dps < rate) & (rate < p.top_rate_dps), self.n_settle)
             acts = (n_ecc >= self.k_ecc) | (n_flex >= 1) | (counters["n_settle"] >= self.k_settle) | (t - self.exit_s > p.settle_max_s)
         else:
             acts, stall_from, slack = self._eccentric_acts(t, angle, rate, n_flex, counters)
@@ -328,16 +316,11 @@ class ImuMachine(MachineBase):
         with np.errstate(divide="ignore", invalid="ignore"):
             mean_rate = np.where(elapsed > 0, (top - angle) / elapsed, 0.0)
         exit_rate = -np.maximum(-p.ecc_exit_dps, p.ecc_exit_fraction * mean_rate)
-        counters["n_exit"] = _run_lengths(near_bottom & (rate > exit_rate), self.n_exit)
-        stalled = rate > p.ecc_exit_dps
-        run = _run_lengths(stalled, 0)
-        index = np.arange(len(t))
-        first = index - run + 1
-        carried = (first == 0) & (self.stall_start_s is not None)
-        since = np.where(carried, self.stall_start_s if self.stall_start_s is not None else 0.0, t[np.minimum(first, len(t) - 1)])
-        long_stall = stalled & ((run > 1) | carried) & (t - since >= p.stall_max_s)
+        counters["n_exit"] = run_lengths(near_bottom & (rate > exit_rate), self.n_exit)
+        since, ongoing = streak_starts(rate > p.ecc_exit_dps, t, self.stall_start_s)
+        long_stall = ongoing & (t - since >= p.stall_max_s)
         acts = (n_flex >= self.k_flex) | (counters["n_exit"] >= self.k_exit) | long_stall
-        return acts, np.where(stalled, since, np.nan), slack
+        return acts, since, slack
 
     # -- one sample -------------------------------------------------------------------------------
     def step(self, t: float, angle: float, rate: float, still: bool, force: float, dforce: float) -> None:

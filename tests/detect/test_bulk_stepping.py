@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from bandlog.analysis import Analyzer
-from bandlog.detect.machine import ImuMachine, _run_lengths
+from bandlog.detect.bulk import run_lengths
+from bandlog.detect.machine import ImuMachine
 from bandlog.detect.trace import RepCandidate
 from bandlog.metrics import TensionRecord, tension_time_s
 
@@ -117,7 +118,7 @@ def test_run_lengths_are_debounce_counters(carry: int) -> None:
     for met in condition.tolist():
         count = count + 1 if met else 0
         expected.append(count)
-    assert _run_lengths(condition, carry).tolist() == expected
+    assert run_lengths(condition, carry).tolist() == expected
 
 
 def test_tension_record_counts_as_the_trace_did() -> None:
