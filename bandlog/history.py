@@ -104,7 +104,7 @@ def write_simulated_history(
     Existing files of the same name are left alone (calling twice writes nothing new). `rate_hz` and
     `reps_per_set` (about 7 s a rep, plus 7 s) let benchmarks write longer, denser logs than the demo's.
     """
-    from bandlog.io.csv_log import CsvLogSink
+    from bandlog.io.csv_log import write_recording
     from bandlog.sim import random_spec, simulate_session
 
     if first_day is None:
@@ -133,12 +133,7 @@ def write_simulated_history(
                 stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=rate_hz,
                                   channels=block.channel_names()),
             )
-            sink = CsvLogSink(path)
-            try:
-                sink.on_start(meta)
-                sink.on_samples(block)
-            finally:
-                sink.close()
+            write_recording(path, meta, block)
             log.debug("wrote %s", path)
         paths.append(path)
         if progress is not None:

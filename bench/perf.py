@@ -91,7 +91,7 @@ def generated_log(minutes: float, folder: Path | None = None) -> Path:
     path = folder / f"sim-force-imu-{minutes:g}min-{RATE_HZ:g}hz-seed{SEED}-v{GENERATOR_VERSION}.csv"
     if path.exists():
         return path
-    from bandlog.io.csv_log import CsvLogSink
+    from bandlog.io.csv_log import write_recording
     from bandlog.meta import RecordingMeta
     from bandlog.samples import StreamInfo
     from bandlog.sim import random_spec, simulate_session
@@ -108,12 +108,7 @@ def generated_log(minutes: float, folder: Path | None = None) -> Path:
     )
     partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
-    sink = CsvLogSink(partial)
-    try:
-        sink.on_start(meta)
-        sink.on_samples(block)
-    finally:
-        sink.close()
+    write_recording(partial, meta, block)
     os.replace(partial, path)
     return path
 

@@ -235,6 +235,16 @@ class CsvLogSink(Sink):
         raise self._failed from error
 
 
+def write_recording(path: str | os.PathLike[str], meta: RecordingMeta, block: SampleBlock) -> None:
+    """A whole recording written at once (simulated history, benchmarks) by the writer a live one uses."""
+    sink = CsvLogSink(path)
+    try:
+        sink.on_start(meta)
+        sink.on_samples(block)
+    finally:
+        sink.close()
+
+
 def _rows_on_disk(path: Path) -> int | None:
     """Complete sample rows in the file as it is on disk (a failed write may have left part of a
     batch there), so the sentence after a write error gives the exact count; None if unreadable."""

@@ -21,6 +21,7 @@ refuses a chunk is it read line by line in Python, to name the bad line and cell
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import logging
@@ -191,22 +192,25 @@ def _open(path: Path) -> io.BufferedReader:
         raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _read(file: io.BufferedReader, path: Path, size: int) -> bytes:
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """An OS error while reading `path` as the log's one-sentence error."""
     try:
-        return file.read(size)
+        yield
     except IsADirectoryError:
         raise LogFormatError(f"{path} is a directory, not a log file") from None
     except OSError as error:
         raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _read(file: io.BufferedReader, path: Path, size: int) -> bytes:
+    with _reading(path):
+        return file.read(size)
 
 
 def _readinto(file: io.BufferedReader, path: Path, into: memoryview) -> int:
-    try:
+    with _reading(path):
         return file.readinto(into)
-    except IsADirectoryError:
-        raise LogFormatError(f"{path} is a directory, not a log file") from None
-    except OSError as error:
-        raise LogFormatError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def _encoding(first: bytes) -> tuple[str, int]:

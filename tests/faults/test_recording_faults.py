@@ -351,24 +351,29 @@ def test_the_soak_matches_a_host_dated_log_by_time_and_still_finds_a_missing_sam
     assert (check.lost_to_faults, check.unexplained) == ((1, 0) if faulted else (0, 1))
 
 
+def _force_at_rest(soak, n: int, interval_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A PASCO force at rest as its twin sent it (n samples, interval_s apart, three quantised values)
+    and the log's values carrying each of them (a truth file's rows, the log's channel columns)."""
+    truth = np.full((n, len(soak.TRUTH_COLUMNS)), np.nan)
+    truth[:, 0] = interval_s * np.arange(n)
+    truth[:, 1] = 0.0
+    truth[:, 2] = np.random.default_rng(1).choice([12.04, 12.13, 12.22], n)
+    truth[:, 9] = np.arange(n)
+    values = np.full((n, len(soak.FRAME_CHANNELS)), np.nan)
+    values[:, 0] = truth[:, 2]
+    return truth, values
+
+
 def test_the_soak_matches_a_row_of_a_slow_round_between_its_neighbours_and_still_finds_a_phantom() -> None:
     """A row whose polling round took 180 ms is dated at the round's midpoint, up to 90 ms from the
     instant the sensor read it, beyond 3 intervals: it was counted "phantom" and its sample
     "unexplained" (a 20-minute PASCO soak). It lies between the rows either side, and is matched
     there; a row with values no sample had is still a phantom."""
     soak = load_bench("soak")
-    rng = np.random.default_rng(1)
-    n = 600
-    truth = np.full((n, len(soak.TRUTH_COLUMNS)), np.nan)
-    truth[:, 0] = 0.0135 * np.arange(n)
-    truth[:, 1] = 0.0
-    truth[:, 2] = rng.choice([12.04, 12.13, 12.22], n)
+    truth, values = _force_at_rest(soak, 600, 0.0135)
     truth[300:, 0] += 0.18  # a slow round: the sensor read sample 300 late in it
-    truth[:, 9] = np.arange(n)
     log_t_s = truth[:, 0].copy()
     log_t_s[300] -= 0.09  # dated at the round's midpoint
-    values = np.full((n, len(soak.FRAME_CHANNELS)), np.nan)
-    values[:, 0] = truth[:, 2]
     check = soak.compare_host_dated(truth, values, log_t_s, [], [0])
     assert (check.phantom, check.unexplained, check.time_slips) == (0, 0, 1)
     values[450, 0] = 13.0  # a value the sensor never sent
@@ -382,17 +387,11 @@ def test_the_soak_aligns_jittered_host_dated_rows_without_one_taking_its_neighbo
     neighbour's sample, and the neighbour became a "phantom" (408 phantoms, 421 "unexplained" in a
     20-minute PASCO soak on a loaded machine): rows are aligned as one chain in time order now."""
     soak = load_bench("soak")
-    rng = np.random.default_rng(1)
     n = 800
-    truth = np.full((n, len(soak.TRUTH_COLUMNS)), np.nan)
-    truth[:, 0] = 0.0167 * np.arange(n)
-    truth[:, 1] = 0.0
-    truth[:, 2] = rng.choice([12.04, 12.13, 12.22], n)
-    truth[:, 9] = np.arange(n)
+    truth, values = _force_at_rest(soak, n, 0.0167)
+    rng = np.random.default_rng(2)
     late = rng.random(n) < 0.1
     log_t_s = truth[:, 0] + np.where(late, rng.uniform(0, 0.04, n), rng.uniform(-0.002, 0.002, n))
-    values = np.full((n, len(soak.FRAME_CHANNELS)), np.nan)
-    values[:, 0] = truth[:, 2]
     check = soak.compare_host_dated(truth, values, log_t_s, [], [0])
     assert (check.phantom, check.unexplained, check.before_start, check.after_stop) == (0, 0, 0, 0)
     assert check.time_slips > 0  # the late rows are still reported as slips
