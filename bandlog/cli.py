@@ -122,16 +122,16 @@ def configure_logging(verbose: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:  # building the parser imports every verb: Ctrl-C that early is still one line
+    try:  # building the parser imports the verbs, logging is set up: Ctrl-C that early is still one line
         parser = build_parser(verbs=set(argv))
+        args = parser.parse_args(argv)
+        if not getattr(args, "_run", None):
+            parser.print_help()
+            return ExitStatus.USAGE
+        configure_logging(args.verbose)
     except KeyboardInterrupt:
         print("bandlog: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
-    args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
-        parser.print_help()
-        return ExitStatus.USAGE
-    configure_logging(args.verbose)
     try:
         return int(args._run(args))
     except BandlogError as error:

@@ -280,7 +280,7 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("after_s", [0.05, 1.2])  # loading the verbs (not the instant before main's try); scanning and connecting
+@pytest.mark.parametrize("after_s", [0.01, 0.05, 1.2])  # parsing, logging set-up; loading the verbs; scanning and connecting
 def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path, after_s: float) -> None:
     out = tmp_path / "early.csv"
     argv = ["record", "--emulate", "--device", "gdx-for", "--leg", "left", "--view", "none", "--out", str(out)]
