@@ -168,8 +168,7 @@ class Analyzer:
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
         """Feed the machine each gap-free stretch of the frame (a gap drops the rep in progress)."""
         assert frame.force_n is not None and frame.dforce_nps is not None and frame.force_raw_n is not None
-        edges = sorted({0, len(frame), *np.flatnonzero(frame.gap_before).tolist()})
-        for a, b in zip(edges[:-1], edges[1:]):
+        for a, b in _stretches(frame.gap_before, 0):
             if frame.gap_before[a]:
                 machine.reset()
             machine.run(frame.t_s[a:b], frame.force_n[a:b], frame.dforce_nps[a:b], frame.force_raw_n[a:b])
@@ -197,8 +196,7 @@ class Analyzer:
         if self._unsigned:
             self._replay_unsigned(machine, sign)
         t, angle, rate, still = columns[:4]
-        edges = sorted({signed, n, *(np.flatnonzero(frame.gap_before[signed:]) + signed).tolist()})
-        for a, b in zip(edges[:-1], edges[1:]):
+        for a, b in _stretches(frame.gap_before, signed):
             if frame.gap_before[a]:
                 machine.reset()
             machine.run(t[a:b], sign * angle[a:b], sign * rate[a:b], still[a:b], force[a:b], dforce[a:b])
@@ -234,6 +232,12 @@ class Analyzer:
                     self.rejected.append(RejectedCandidate(item.t_s, item.detected_at_s, item.code, item.reason))
                 events.append(item)
         return events
+
+
+def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
+    """(begin, end) of the gap-free stretches of samples from `start` on: each begins at `start` or at a gap."""
+    edges = sorted({start, len(gap_before), *(np.flatnonzero(gap_before[start:]) + start).tolist()})
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _kinematics(frame: Frame, track: KneeTrack) -> Kinematics:
