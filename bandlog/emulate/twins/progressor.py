@@ -8,7 +8,6 @@ anywhere, e.g. just below 2^32 to test the wrap; `sent_samples` then holds the u
 from __future__ import annotations
 
 import itertools
-
 import logging
 
 import numpy as np
@@ -155,11 +154,12 @@ class ProgressorTwin(PeripheralTwin):
             return []
         due = round((now_s - self._t0_s) * 1e6) // PERIOD_US + 1
         sizes: list[int] = []
-        while due - self._next_index - sum(sizes) >= (size := 1 + (self._notifications + len(sizes)) % 2):
+        count = 0
+        while due - self._next_index - count >= (size := 1 + (self._notifications + len(sizes)) % 2):
             sizes.append(size)
+            count += size
         if not sizes:
             return []
-        count = sum(sizes)
         counter_us = self.start_counter_us + (self._next_index + np.arange(count, dtype=np.int64)) * PERIOD_US
         # the motion sampled once for the whole tick, not once per notification: it is the costly part
         weight_kg = (self._raw_kg((counter_us - self.start_counter_us) * 1e-6) - self.tare_kg).astype(np.float32)
