@@ -11,8 +11,9 @@
 - Angle for the state machine: integrated bias-corrected knee rate (no filter delay, no zero),
   relative to where it started. Absolute knee flexion (for display): gravity fused with the gyro
   (tilt.py), NaN until the shank direction and sign are known.
-- Per frame, only the recurrences (the bias over still samples, the axis over motion samples, the
-  sign and gravity while needed) run sample by sample; angle and rate are array arithmetic.
+- Per frame, the bias is a linear filter over the still samples (lfilter, state carried), the axis
+  a power iteration over motion samples; only the axis and (while needed) the sign and gravity run
+  sample by sample. Angle and rate are array arithmetic.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.signal import lfilter
 
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
@@ -37,6 +39,8 @@ MIN_GRAVITY_IN_PLANE = 0.5
 vertical, like a forearm rotating at the elbow, turns without tilting)."""
 BIAS_WAIT_S = 4.0
 """How long to wait for a still window before estimating the gyro bias from the movement itself."""
+BIAS_BLOCK_MIN = 256
+"""Still candidates the bias filter takes at first after a gate miss (doubling while all stay inside)."""
 TILT_CHUNK = 512
 """Samples converted to Python lists at a time for the per-sample sign and gravity loop."""
 QUASI_STILL_DPS = 5.0
@@ -90,16 +94,19 @@ def fallback_bias(gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray | None, dt
     return [float(v) for v in across + along * k]
 
 
-def _hold(n: int, at: list[int], columns: Sequence[list[float]], start: Sequence[float]) -> np.ndarray:
-    """(n, 3) rows: `start` until the first index in `at`, then the values `columns` give (x, y and
-    z, one per index in `at`) from its index on."""
+def _hold(n: int, at: np.ndarray, rows: np.ndarray, start: Sequence[float]) -> np.ndarray:
+    """(n, 3) rows: `start` until the first index in `at`, then the row of `rows` given at each
+    index in `at` from that index on."""
     which = np.zeros(n, np.int64)
     which[at] = np.arange(1, len(at) + 1)
-    table = np.empty((len(at) + 1, 3))
-    table[0] = start
-    for k, column in enumerate(columns):
-        table[1:, k] = column
+    table = np.concatenate([np.asarray(start, dtype=np.float64)[None, :], np.asarray(rows, dtype=np.float64).reshape(-1, 3)])
     return table[np.maximum.accumulate(which)]
+
+
+def _within_gate(gyro_dps: np.ndarray, bias_dps: np.ndarray, gate2: float) -> np.ndarray:
+    """Rows of the slow gyro within the still gate of the bias (row by row, or one bias row for all)."""
+    d = gyro_dps - bias_dps
+    return d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2 < gate2
 
 
 class KneeEstimator:
@@ -211,9 +218,9 @@ class KneeEstimator:
         return fallback_bias(gyro_slow, acc, self.dt_s)
 
     def _process(self, frame: Frame, candidates: np.ndarray) -> KneeTrack:
-        """The frame's knee track. Only the recurrences run sample by sample, each over the samples
-        where it can change: the bias over still candidates, the axis over motion samples, the sign
-        and gravity tracking while they are needed. The rest is whole-array arithmetic, written in
+        """The frame's knee track. The recurrences run only over the samples where they can change:
+        the bias over still candidates (as a filter), the axis over motion samples, the sign and
+        gravity tracking while they are needed. The rest is whole-array arithmetic, written in
         the same operation order as the recurrences, so the result is the same to the last bit."""
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
         assert self.bias is not None  # process() holds frames until it is known
@@ -243,37 +250,55 @@ class KneeEstimator:
     def _track_bias(self, gyro_slow_dps: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias in force at each sample, still flags): the bias is replaced by the first still
         window's slow gyro (if it came from the movement) and then follows each later still sample
-        within the gate as an exponential average; other samples leave it unchanged."""
+        within the gate as an exponential average; other samples leave it unchanged.
+
+        The average runs as a linear filter over runs of candidates (lfilter, its state carried
+        exactly, so blocks give the same bits as one pass); each run is cut at the first sample
+        outside the gate, and the samples after it are skipped while they stay outside."""
         assert self.bias is not None
         n = gyro_slow_dps.shape[0]
-        still = np.zeros(n, bool)
         changed = np.flatnonzero(candidates)
+        rows = gyro_slow_dps[changed]
+        m = changed.size
         alpha = min(1.0, self.dt_s / self.params.bias_tau_s)
         gate2 = self.params.still_bias_gate_dps**2
         start = list(self.bias)
-        b0, b1, b2 = start
-        from_still = self.bias_from_still
-        kept: list[int] = []
-        values: tuple[list[float], list[float], list[float]] = ([], [], [])
-        x_add, y_add, z_add = (column.append for column in values)
-        rows = gyro_slow_dps[changed]
-        for i, g0, g1, g2 in zip(changed.tolist(), rows[:, 0].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist()):
-            if not from_still:
-                b0, b1, b2 = g0, g1, g2
-                from_still = True
-            elif (g0 - b0) ** 2 + (g1 - b1) ** 2 + (g2 - b2) ** 2 < gate2:
-                b0 += alpha * (g0 - b0)
-                b1 += alpha * (g1 - b1)
-                b2 += alpha * (g2 - b2)
-            else:
+        bias = np.array(start)
+        kept = np.zeros(m, bool)
+        values = np.empty((m, 3))
+        i = 0
+        if m and not self.bias_from_still:
+            bias = rows[0].copy()
+            kept[0], values[0] = True, bias
+            self.bias_from_still = True
+            i = 1
+        block = BIAS_BLOCK_MIN
+        while i < m:
+            part = rows[i : i + block]
+            averaged = lfilter([alpha], [1.0, alpha - 1.0], part, axis=0, zi=((1.0 - alpha) * bias)[None, :])[0]
+            before = np.concatenate([bias[None, :], averaged[:-1]])
+            inside = _within_gate(part, before, gate2)
+            accepted = len(part) if inside.all() else int(np.argmin(inside))
+            kept[i : i + accepted] = True
+            values[i : i + accepted] = averaged[:accepted]
+            if accepted:
+                bias = averaged[accepted - 1]
+            i += accepted
+            if accepted == len(part):
+                block *= 2  # a long still stretch: fewer, bigger filter calls
                 continue
-            kept.append(i)
-            x_add(b0)
-            y_add(b1)
-            z_add(b2)
-        self.bias, self.bias_from_still = [b0, b1, b2], from_still
-        still[kept] = True
-        return _hold(n, kept, values, start), still
+            block = BIAS_BLOCK_MIN
+            while i < m:  # outside the gate: the bias holds until a sample comes back inside it
+                part = rows[i : i + BIAS_BLOCK_MIN]
+                inside = _within_gate(part, bias[None, :], gate2)
+                if inside.any():
+                    i += int(np.argmax(inside))
+                    break
+                i += len(part)
+        self.bias = [float(v) for v in bias]
+        still = np.zeros(n, bool)
+        still[changed[kept]] = True
+        return _hold(n, changed[kept], values[kept], start), still
 
     def _track_axis(self, v: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(axis in force at each sample, whether one is known yet): one power-iteration step on the
@@ -282,7 +307,7 @@ class KneeEstimator:
         moving = np.flatnonzero(motion)
         start = self.axis
         if moving.size == 0:
-            return _hold(n, [], ([], [], []), start or [0.0, 0.0, 0.0]), np.full(n, start is not None)
+            return _hold(n, moving, np.empty((0, 3)), start or [0.0, 0.0, 0.0]), np.full(n, start is not None)
         m = v[moving]
         mx, my, mz = m[:, 0], m[:, 1], m[:, 2]
         s = self._s
@@ -304,7 +329,7 @@ class KneeEstimator:
             z_add(a2)
         self.axis = [a0, a1, a2]
         known = np.ones(n, bool) if start is not None else np.arange(n) >= moving[0]
-        return _hold(n, moving.tolist(), values, start or [0.0, 0.0, 0.0]), known
+        return _hold(n, moving, np.array(values).T, start or [0.0, 0.0, 0.0]), known
 
     def _track_sign_and_tilt(
         self, frame: Frame, bias: np.ndarray, v: np.ndarray, axis_before: list[float] | None, axis: np.ndarray,
