@@ -192,16 +192,15 @@ class ImuMachine(MachineBase):
         state can change. Between those, samples are taken in bulk: what they touch (history,
         trace, debounce counters, rest samples, the stall start and the slack count) is set here as
         stepping would set it, from the same comparisons made over the arrays."""
-        rows = [a.tolist() for a in (t, angle, rate, force)]  # what the history and trace keep
-        t_l, angle_l, rate_l, force_l = rows
-        n = len(t_l)
+        rows = (t, angle, rate, force)  # what the history and trace keep (as lists, a slice at a time)
+        n = len(t)
         p = self.params
         # step counts these in every state from the rate alone, so they are known for all samples now
         counts = (run_lengths(rate > p.flexion_enter_dps, self.n_flex), run_lengths(rate < p.ecc_enter_dps, self.n_ecc))
         i = 0
         while i < n:
             if self.state is State.IDLE:
-                if not self._acts_at(rate_l[i]):
+                if not self._acts_at(float(rate[i])):
                     i = self._idle_bulk(rows, counts, still, i, min(n, i + IDLE_SCAN))
                     continue
             else:
@@ -210,7 +209,7 @@ class ImuMachine(MachineBase):
                 if j > i:
                     i = j
                     continue
-            self.step(t_l[i], angle_l[i], rate_l[i], bool(still[i]), force_l[i], float(dforce[i]))
+            self.step(float(t[i]), float(angle[i]), float(rate[i]), bool(still[i]), float(force[i]), float(dforce[i]))
             i += 1
 
     def _acts_at(self, rate: float) -> bool:
@@ -221,7 +220,7 @@ class ImuMachine(MachineBase):
         return flex or (ecc and not self.seen_cycle)
 
     def _idle_bulk(
-        self, rows: list[list[float]], counts: tuple[np.ndarray, np.ndarray], still: np.ndarray, start: int, stop: int
+        self, rows: tuple[np.ndarray, ...], counts: tuple[np.ndarray, np.ndarray], still: np.ndarray, start: int, stop: int
     ) -> int:
         """Take idle samples start.. in bulk up to the first that may act (or stop); return its index.
         A flexion that has not yet risen flexion_min_deg above the lowest remembered angle is not
@@ -229,27 +228,27 @@ class ImuMachine(MachineBase):
         n_flex, n_ecc = counts[0][start:stop], counts[1][start:stop]
         flexing = n_flex >= self.k_flex
         acts = flexing | (n_ecc >= self.k_ecc) if not self.seen_cycle else flexing.copy()
-        t_l, angle_l, rate_l, force_l = rows
+        t, angle, force = rows[0], rows[1], rows[3]
         if flexing.any():
-            self._drop_small_flexions(acts, flexing, t_l, angle_l, start, stop)
+            self._drop_small_flexions(acts, flexing, t, angle, start, stop)
         end = start + int(np.argmax(acts)) if acts.any() else stop
         if end == start:
             return start
         self.n_flex, self.n_ecc = int(n_flex[end - start - 1]), int(n_ecc[end - start - 1])
         first = max(start, end - (self.history.maxlen or 0))
-        self.history.extend(zip(t_l[first:end], angle_l[first:end], rate_l[first:end], force_l[first:end]))
+        self.history.extend(zip(*(a[first:end].tolist() for a in rows)))
         if self.has_force:
             resting = np.flatnonzero(still[start:end]) + start
-            self.levels.rest_samples([force_l[k] for k in resting[: MAX_REST_SAMPLES].tolist()])
+            self.levels.rest_samples(force[resting[:MAX_REST_SAMPLES]].tolist())
         return end
 
     def _drop_small_flexions(
-        self, acts: np.ndarray, flexing: np.ndarray, t_l: list[float], angle_l: list[float], start: int, stop: int
+        self, acts: np.ndarray, flexing: np.ndarray, t: np.ndarray, angle: np.ndarray, start: int, stop: int
     ) -> None:
         """Clear `acts` at flexing samples before the first one _maybe_start would act on. In place."""
         keep = self.history.maxlen or 0
-        angles = np.array([h[1] for h in self.history] + angle_l[start:stop])
-        times = [h[0] for h in self.history] + t_l[start:stop]
+        angles = np.concatenate([np.fromiter((h[1] for h in self.history), float, len(self.history)), angle[start:stop]])
+        times = [h[0] for h in self.history] + t[start:stop].tolist()
         since = bisect_left(times, self.last_end_s)  # a cycle may not start inside the last one
         offset = len(self.history)
         other = acts & ~flexing
@@ -257,12 +256,12 @@ class ImuMachine(MachineBase):
         for k in np.flatnonzero(flexing[:limit]).tolist():
             at = offset + k
             low = max(since, at - keep + 1) if since <= at else at
-            if angle_l[start + k] - angles[low : at + 1].min() >= self.params.flexion_min_deg:
+            if float(angle[start + k]) - float(angles[low : at + 1].min()) >= self.params.flexion_min_deg:
                 return
             acts[k] = False
 
     def _active_bulk(
-        self, rows: list[list[float]], counts: tuple[np.ndarray, np.ndarray], t: np.ndarray, angle: np.ndarray,
+        self, rows: tuple[np.ndarray, ...], counts: tuple[np.ndarray, np.ndarray], t: np.ndarray, angle: np.ndarray,
         rate: np.ndarray, dforce: np.ndarray, start: int,
     ) -> int:
         """Take samples of a cycle in progress in bulk, from `start` up to the first at which the
@@ -293,14 +292,12 @@ class ImuMachine(MachineBase):
             if self.has_force:
                 self.slack_n += int(np.count_nonzero(slack[:end] & (dforce[:end] >= 0.0)))
         stop = start + end
-        t_l, angle_l, rate_l, force_l = rows
-        first = max(start, stop - (self.history.maxlen or 0))
-        self.history.extend(zip(t_l[first:stop], angle_l[first:stop], rate_l[first:stop], force_l[first:stop]))
+        taken = [a[start:stop].tolist() for a in rows]
+        kept = stop - max(start, stop - (self.history.maxlen or 0))
+        self.history.extend(zip(*(column[len(column) - kept :] for column in taken)))
         tr = self.trace
-        tr.t.extend(t_l[start:stop])
-        tr.angle.extend(angle_l[start:stop])
-        tr.rate.extend(rate_l[start:stop])
-        tr.force.extend(force_l[start:stop])
+        for trace_column, column in zip((tr.t, tr.angle, tr.rate, tr.force), taken):
+            trace_column.extend(column)
         return stop
 
     def _eccentric_acts(
