@@ -5,17 +5,15 @@ run); this file only finds and dispatches them, so adding a verb touches nothing
 Start-up stays light: only the standard library's argparse and the verb modules (light by their own
 rule, see bandlog/commands/__init__.py) load before a verb runs, and only the verbs named on the
 command line get their options built, so `bandlog --help` does not import what `analyze` needs.
+`bandlog --help` (or `-h`, or no words) at a width bandlog/_top_help.py holds does not even build the
+parser: it prints argparse's own text for that width, stored there (see bandlog.help_format).
 """
 
 from __future__ import annotations
 
-import argparse
 import enum
-import importlib
 import os
 import sys
-from collections.abc import Collection, Sequence
-from types import ModuleType
 
 from bandlog import __version__, commands
 from bandlog.errors import (
@@ -27,6 +25,12 @@ from bandlog.errors import (
     LogWriteError,
     SampleTimeError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Collection, Sequence
+    from types import ModuleType
 
 
 class ExitStatus(enum.IntEnum):
@@ -61,17 +65,37 @@ def command_modules() -> list[ModuleType]:
     """Every verb module in bandlog.commands, in a stable order (ORDER, then name).
 
     Found by listing the package's folder: pkgutil.iter_modules would import inspect, a tenth of
-    what `bandlog --help` may cost.
+    what `bandlog --help` may cost; imported by __import__, as importlib would bring warnings.
     """
     names = sorted({
         entry.removesuffix(".py") for folder in commands.__path__ for entry in os.listdir(folder)
         if entry.endswith(".py") and not entry.startswith("_")
     })
-    modules = [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
+    modules = [__import__(f"{commands.__name__}.{name}", fromlist=["NAME"]) for name in names]
     return sorted(modules, key=lambda m: getattr(m, "ORDER", 100))
 
 
+def terminal_columns() -> int:
+    """shutil.get_terminal_size()'s columns, by the same rule (COLUMNS, else the size of sys.__stdout__,
+    else 80), without importing shutil: it brings bz2, lzma and zlib, a tenth of `bandlog --help`."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # no stdout, closed, detached or not a terminal
+            columns = 0
+    return columns or 80
+
+
+PROG = "bandlog"
+DESCRIPTION = "Measure eccentric hamstring work on a resistance band with a BLE force/IMU sensor."
 DATA_DIR_HELP = "where recordings and the session index live (default: $BANDLOG_HOME or the user data folder)"
+VERBOSE_HELP = (
+    "log more: -v info, -vv debug; the Bluetooth libraries (bleak, bumble) only log errors, their warnings at -vv and debug at -vvv"
+)
 
 
 def build_parser(verbs: Collection[str] | None = None) -> argparse.ArgumentParser:
@@ -80,20 +104,18 @@ def build_parser(verbs: Collection[str] | None = None) -> argparse.ArgumentParse
     main() passes the words of the command line, so the one verb that runs (or prints its --help) is
     complete while the others cost no more than their NAME and HELP.
     """
-    parser = argparse.ArgumentParser(
-        prog="bandlog",
-        description="Measure eccentric hamstring work on a resistance band with a BLE force/IMU sensor.",
-    )
+    import argparse
+
+    from bandlog.help_format import HelpFormatter, RawDescriptionHelpFormatter
+
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
-    parser.add_argument("--version", action="version", version=f"bandlog {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0,
-        help="log more: -v info, -vv debug; the Bluetooth libraries (bleak, bumble) only log errors, their warnings at -vv and debug at -vvv",
-    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP,
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    formatter_class=RawDescriptionHelpFormatter)
         sub.set_defaults(_run=module.run)
         if verbs is None or module.NAME in verbs:
             # also after the verb (`bandlog sessions --data-dir X`); SUPPRESS keeps one given before it
@@ -120,9 +142,42 @@ def configure_logging(verbose: int) -> None:
         logging.getLogger(name).setLevel(_THIRD_PARTY_LEVELS[step])
 
 
+HELP_WORDS = ((), ("-h",), ("--help",))
+"""Command lines that print the top-level help: with no words it exits USAGE, else OK (as argparse)."""
+
+
+def stored_top_help(argv: Sequence[str]) -> str | None:
+    """`bandlog --help`'s text without argparse, when bandlog/_top_help.py holds it for this terminal width,
+    this Python and these verbs (stored by bandlog.help_format, which tests/cli proves byte-identical to
+    argparse's); None otherwise, and argparse prints it."""
+    if tuple(argv) not in HELP_WORDS:
+        return None
+    from bandlog import _top_help
+
+    if _top_help.PYTHON != sys.version_info[:2] or _top_help.INPUTS != help_inputs():
+        return None
+    return _top_help.HELP_BY_COLUMNS.get(terminal_columns())
+
+
+def help_inputs() -> tuple[object, ...]:
+    """What the top-level help says, argparse's layout apart: the stored text is not served when these
+    changed since (a changed option of the top-level parser itself fails tests/cli/test_help_format.py)."""
+    verbs = tuple((module.NAME, module.HELP) for module in command_modules())
+    return (PROG, DESCRIPTION, DATA_DIR_HELP, VERBOSE_HELP, verbs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:  # building the parser imports the verbs, logging is set up: Ctrl-C that early is still one line
+        text = stored_top_help(argv)
+        if text is not None:
+            try:  # as argparse's print_help: no stdout, or a closed pipe, is not an error
+                sys.stdout.write(text)
+            except (AttributeError, OSError):
+                pass
+            if argv:
+                sys.exit(ExitStatus.OK)  # as argparse's --help does
+            return ExitStatus.USAGE
         parser = build_parser(verbs=set(argv))
         args = parser.parse_args(argv)
         if not getattr(args, "_run", None):

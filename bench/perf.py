@@ -6,6 +6,7 @@
     read_log(path)                       pandas.read_csv(path, comment="#")
     analyze(path) (read+detect+metrics)  the same read_csv
     `bandlog --help`                     `python -c pass` (both subprocesses)
+    `bandlog --help` at 81 columns       `python -c pass`
     `bandlog analyze --help`             `python -c pass`
 
 The log is a simulated recording (bandlog.sim: sets of reps with rests between them, sensor noise,
@@ -18,6 +19,12 @@ its load, the ratios are the figures to compare. --quick is the CI subset (5 min
 issue-13 benches that exist, each with its own defaults and its own reference (bench/index_scale.py
 and bench/index_speed.py: the index, warm `sessions` and `progress`; bench/memory.py: the RSS of a
 long recording).
+
+The start-up figures run the `bandlog` script beside this interpreter, as a user would, without COLUMNS
+(80 columns, as in a pipe: the top-level help comes from bandlog/_top_help.py) and with COLUMNS=81 (a
+width not stored: argparse builds the help). They depend on how bandlog is installed, which the run
+prints: a plain `pip install .` (README, CI) is the install to quote; an editable one (`pip install -e`)
+slows `python -c pass` too, with its import hook, and so shows smaller ratios.
 """
 
 from __future__ import annotations
@@ -154,25 +161,43 @@ def bandlog_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bandlog"]
 
 
+def install_kind() -> str:
+    """'plain' or 'editable': how bandlog is installed in this interpreter's site-packages (see the
+    module's docstring), from pip's direct_url.json (not a bandlog.egg-info in the current folder)."""
+    import json
+    import sysconfig
+    from importlib.metadata import Distribution
+
+    found = list(Distribution.discover(name="bandlog", path=[sysconfig.get_paths()["purelib"]]))
+    if not found:
+        return "not installed (python -m bandlog from the source tree)"
+    direct_url = json.loads(found[0].read_text("direct_url.json") or "{}")
+    return "editable" if direct_url.get("dir_info", {}).get("editable") else "plain"
+
+
 def startup_pairs(repeats: int, cache: Path | None = None) -> list[Pair]:
-    """`bandlog --help` and `bandlog analyze --help` against `python -c pass`, all subprocesses.
+    """`bandlog --help` (at 80 and 81 columns) and `bandlog analyze --help` against `python -c pass`,
+    all subprocesses.
 
     Both sides run with their bytecode cached, as after `pip install` (which compiles it), even where
     PYTHONDONTWRITEBYTECODE is set: the .pyc files go to `cache` (PYTHONPYCACHEPREFIX; default:
     bandlog-perf/pycache in the temp folder), not into the source tree, and a first untimed run
     writes them.
     """
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONDONTWRITEBYTECODE", "COLUMNS")}
     env["PYTHONPYCACHEPREFIX"] = str(cache or Path(tempfile.gettempdir()) / "bandlog-perf" / "pycache")
 
-    def command(argv: Sequence[str]) -> Callable[[], object]:
-        return lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env)
+    def command(argv: Sequence[str], columns: str | None = None) -> Callable[[], object]:
+        run_env = env if columns is None else {**env, "COLUMNS": columns}
+        return lambda: subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=run_env)
 
     python_pass = command([sys.executable, "-c", "pass"])
     for warm_up in (python_pass, command([*bandlog_command(), "analyze", "--help"])):
         warm_up()  # bytecode written, files in the OS cache
     return [
         time_pair("bandlog --help", command([*bandlog_command(), "--help"]), "python -c pass", python_pass, repeats),
+        time_pair("bandlog --help at 81 columns", command([*bandlog_command(), "--help"], columns="81"), "python -c pass",
+                  python_pass, repeats),
         time_pair("bandlog analyze --help", command([*bandlog_command(), "analyze", "--help"]), "python -c pass", python_pass, repeats),
     ]
 
@@ -222,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"log: {run.path} ({run.path.stat().st_size / 1e6:.1f} MB, {run.rows} rows, {minutes:g} min at {RATE_HZ:g} Hz, "
           f"{run.reps} reps found)")
     print(f"{repeats} pairs per log figure, {repeats * STARTUP_REPEATS_PER_REPEAT} per start-up figure, each pair in turn; "
-          f"{os.cpu_count()} CPUs{load}")
+          f"{os.cpu_count()} CPUs{load}; bandlog's install: {install_kind()}")
     print(table(run.pairs))
     print(f"({time.perf_counter() - started:.0f} s)")
     status = 0

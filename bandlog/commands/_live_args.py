@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    import argparse
+
     from bandlog.pipeline import Sink
 
 
 def add_live_arguments(parser: argparse.ArgumentParser, default_view: str = "auto") -> None:
+    from pathlib import Path
+
     parser.add_argument(
         "--view",
         choices=("auto", "window", "tui", "none"),

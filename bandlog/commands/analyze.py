@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import math
 import sys
-from pathlib import Path
 
 from bandlog.errors import ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
     from bandlog.api import AnalysisResult
@@ -24,6 +22,7 @@ JSON_HINT = "(--format json lists them)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     import textwrap
+    from pathlib import Path
 
     from bandlog.commands._detector_args import add_exercise_argument
     from bandlog.explain import columns_legend
@@ -39,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def plain(value: Any) -> Any:
     """A JSON-ready scalar: numpy types unwrapped, NaN as None."""
+    import math
+
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):

@@ -13,14 +13,17 @@ run adds its recording and rewrites the simulated history an earlier run wrote, 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from bandlog.commands._live_args import add_live_arguments, live_sinks
 from bandlog.errors import BandlogError, ConfigError, LogWriteError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
 
 NAME = "demo"
 HELP = ("no sensor needed: record an emulated set over a virtual BLE link, analyse it, and chart weeks of progress, "
@@ -43,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import datetime
+    from pathlib import Path
 
     from bandlog import history
     from bandlog.cli import build_parser
@@ -108,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 def _demo_logs(home: Path, real_home: Path, *, chosen: bool) -> dict[Path, str]:
     """The logs the demo made in `home` (path -> what made it up). ConfigError, before anything is
     written, when `home` is (or is inside) the real data folder or holds a recording the demo did not make."""
+    from pathlib import Path
+
     from bandlog.explain import counted
     from bandlog.history import SIMULATED_BY as HISTORY
     from bandlog.history import simulated_by

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from bandlog.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
 
 NAME = "plot"
 HELP = "chart one session: force and knee angle with eccentric phases shaded, and eccentric duration per rep"
@@ -14,6 +16,8 @@ FORMATS = (".png", ".svg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
     from bandlog.commands._detector_args import add_exercise_argument
 
     parser.add_argument("file", type=Path, help="a recording (bandlog log or a supported export)")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from bandlog.commands.sessions import LEG_STYLES
 from bandlog.errors import BandlogError, ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    import argparse
     from datetime import date
     from pathlib import Path
     from typing import Any

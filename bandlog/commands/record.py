@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import math
 import sys
-from pathlib import Path
 
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
 
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
@@ -18,6 +18,8 @@ NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
     from bandlog.commands._recording_args import add_meta_arguments
     from bandlog.emulate.faults import FAULT_KEYS
 
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import math
 
     from bandlog.commands._recording_args import meta_from_args
     from bandlog.commands._rep_table import print_result

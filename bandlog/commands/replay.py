@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from bandlog.commands._live_args import add_live_arguments, hold_windows, live_sinks
 from bandlog.errors import ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    import argparse
+
     from bandlog.io.logdata import LogData
     from bandlog.pipeline import Sink
 
@@ -19,6 +18,8 @@ ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
     from bandlog.commands._detector_args import add_exercise_argument
 
     parser.add_argument("file", type=Path, help="the log to replay")
@@ -33,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_sinks(args: argparse.Namespace, log: "LogData", set_index: int) -> "list[Sink]":
     """The sinks one replayed set streams through: the same live view as `bandlog record`."""
+    import argparse
+
     target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
     if args.snapshot is not None and set_index > 0:
         args = argparse.Namespace(**{**vars(args), "snapshot": args.snapshot.with_stem(f"{args.snapshot.stem}-set{set_index + 1}")})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
+    import argparse
+
     from bandlog.commands._table_fit import Column
 
 NAME = "sessions"

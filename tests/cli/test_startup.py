@@ -4,6 +4,7 @@ bench/perf.py's figure, bounded in tests/perf)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,15 +16,17 @@ HEAVY = ("numpy", "pandas", "asyncio", "matplotlib", "scipy", "bleak", "bumble",
 VERBS = [module.NAME for module in cli.command_modules()]
 
 
-def imported_by(code: str) -> list[str]:
-    """The modules a fresh interpreter holds after running `code` (its output silenced)."""
+def imported_by(code: str, columns: int = 80) -> list[str]:
+    """The modules a fresh interpreter holds after running `code` (its output silenced) for a terminal
+    `columns` wide: bandlog/_top_help.py holds the top-level help at 80 (a pipe's width), not at 81."""
     script = (
         "import contextlib, io, json, sys\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
         + "".join(f"    {line}\n" for line in code.splitlines())
         + "print(json.dumps(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "COLUMNS": str(columns)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
     return json.loads(out.splitlines()[-1])
 
 
@@ -46,9 +49,25 @@ def test_parsing_and_help_import_nothing_heavy(code: str) -> None:
 def test_bandlog_help_builds_no_verb_options() -> None:
     """Listing the verbs needs their NAME and HELP only: what their options need (the detector's
     exercises, the fault keys, the legend of analyze's epilog) loads for the verb on the command line."""
-    loaded = imported_by(running(["--help"]))
+    loaded = imported_by(running(["--help"]), columns=81)
     ours = [name for name in loaded if name.startswith("bandlog.") and name.split(".")[1] != "commands"]
-    assert ours == ["bandlog.cli", "bandlog.errors"]
+    assert ours == ["bandlog._top_help", "bandlog.cli", "bandlog.errors", "bandlog.help_format"]
+
+
+@pytest.mark.parametrize("columns", [80, 81])
+def test_bandlog_help_imports_no_pathlib_nor_shutil(columns: int) -> None:
+    """pathlib (with urllib.parse and ipaddress, imported by the verb modules for `type=Path`) and
+    shutil (with bz2 and lzma, imported by argparse for the terminal's width) were a third of what
+    `bandlog --help` cost beyond Python's own start-up."""
+    loaded = set(imported_by(running(["--help"]), columns)) - set(imported_by("pass"))  # an editable install's finder has pathlib
+    assert [name for name in ("pathlib", "shutil", "urllib.parse", "bz2") if name in loaded] == []
+
+
+def test_the_stored_bandlog_help_imports_no_argparse() -> None:
+    """At a stored width (80: also a pipe's) the help is printed as stored, without building a parser:
+    argparse with gettext and locale, textwrap, and the parser's build were most of what was left."""
+    loaded = set(imported_by(running(["--help"], []), columns=80)) - set(imported_by("pass"))
+    assert [name for name in ("argparse", "gettext", "locale", "textwrap", "bandlog.help_format") if name in loaded] == []
 
 
 def test_a_verb_named_on_the_command_line_gets_its_options(capsys: pytest.CaptureFixture[str]) -> None:
