@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from bandlog.errors import BandlogError as BandlogError
-
-__version__ = "0.1.0"
+from bandlog.core.errors import BandlogError as BandlogError
+from bandlog.core.version import __version__ as __version__
 
 TYPE_CHECKING = False
 """typing.TYPE_CHECKING without importing typing (a tenth of `bandlog --help`): type checkers take
-any TYPE_CHECKING as true. bandlog.commands modules use the same line for the same reason."""
+any TYPE_CHECKING as true. bandlog.cli.commands modules use the same line for the same reason."""
 if TYPE_CHECKING:
     from typing import Any
 
-    from bandlog.api import analyze as analyze
-    from bandlog.api import read_log as read_log
+    from bandlog.app.api import analyze as analyze
+    from bandlog.app.api import read_log as read_log
 
-_LAZY = {"read_log": "bandlog.api", "analyze": "bandlog.api"}
-__all__ = ["BandlogError", "analyze", "read_log", "__version__"]
+_LAZY = {"read_log": "bandlog.app.api", "analyze": "bandlog.app.api"}
+__all__ = ["BandlogError", "__version__", "analyze", "read_log"]
 
 
 def __dir__() -> list[str]:

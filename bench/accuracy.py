@@ -70,7 +70,7 @@ class Tally:
     pulls_counted: int = 0
     iso_tut_tension_err_pct: list[float] = field(default_factory=list)
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         for name, value in vars(other).items():
             if isinstance(value, list):
                 getattr(self, name).extend(value)
@@ -124,7 +124,7 @@ def session_classes(spec) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
 
 
 def _score_eccentrics(tally: Tally, session, reps, events, summary) -> None:  # type: ignore[no-untyped-def]
-    from bandlog.detect.events import EccentricEnded
+    from bandlog.core.events import EccentricEnded
 
     truth_reps = session.truth_reps
     whole = [r for r in truth_reps if not r.truncated]
@@ -176,8 +176,8 @@ def _score_pulls(tally: Tally, session, reps, summary) -> None:  # type: ignore[
 
 def score_session(seed: int) -> dict[tuple[str, str], Tally]:
     """Tallies of one session keyed by (detector, class)."""
-    from bandlog.analysis import Analyzer
-    from bandlog.detect.events import RepCompleted
+    from bandlog.core.events import RepCompleted
+    from bandlog.detect.analysis import Analyzer
     from bandlog.sim import random_scenario, random_spec, simulate_session
 
     spec = random_spec(seed, **random_scenario(seed))

@@ -16,13 +16,13 @@ import argparse
 import asyncio
 import time
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.base import StreamOptions
 from bandlog.devices.gdx_for import GdxForProfile
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.gdx_for import GdxForTwin
-from bandlog.errors import DecodeError
-from bandlog.samples import SampleBlock
 from bandlog.sources.ble import stream
 
 OPTIONS = StreamOptions(sample_rate_hz=100.0)

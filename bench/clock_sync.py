@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bandlog.samples import SampleBlock
+from bandlog.core.samples import SampleBlock
 from bandlog.sim import random_spec, simulate_session
 from bandlog.sources.clock_sync import ClockAligner
 

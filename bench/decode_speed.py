@@ -16,6 +16,7 @@ import asyncio
 import struct
 import time
 
+from bandlog.core.link import Notification
 from bandlog.devices.base import DeviceProfile
 from bandlog.devices.gdx_for import GdxForProfile
 from bandlog.devices.progressor import ProgressorProfile
@@ -23,7 +24,6 @@ from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.base import PeripheralTwin
 from bandlog.emulate.twins.gdx_for import GdxForTwin
 from bandlog.emulate.twins.progressor import ProgressorTwin
-from bandlog.link import Notification
 
 
 async def record(profile: DeviceProfile, twin: PeripheralTwin, seconds: float) -> tuple[list[Notification], object]:

@@ -4,7 +4,7 @@ prints (the least any warm listing can do), each pair measured in the same run.
 
     python bench/index_scale.py [--sessions 1000] [--long] [--repeat 5] [--cold-sample 60] [--cold-full]
 
-The logs are simulated once (bandlog.history, on every core) into /tmp/h3_sessions/<variant>/ and reused
+The logs are simulated once (bandlog.progress.history, on every core) into /tmp/h3_sessions/<variant>/ and reused
 by later runs; `--long` writes ~90 s sessions at 100 Hz instead of the demo's ~65 s at 50 Hz. Cold
 figures: `--cold-sample` logs indexed alternately by one process and by the pool (each from an empty
 index), which gives the per-log cost and the pool's speed-up; `--cold-full` then times the whole folder
@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
-from bandlog import history, index
+from bandlog.progress import history, index
 
 CACHE_ROOT = Path("/tmp/h3_sessions")
 WEEKS_PER_CHUNK = 5

@@ -16,10 +16,10 @@ import argparse
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from bandlog import history, index, report
+from bandlog.progress import history, index, report
 
 
 def _timed(label: str, action: Callable[[], object], baseline_s: float | None = None) -> float:

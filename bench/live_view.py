@@ -21,14 +21,14 @@ os.environ["MPLBACKEND"] = "Agg"
 
 import numpy as np
 
-from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepStarted
+from bandlog.core.events import EccentricEnded, EccentricStarted, Event, RepStarted
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.pipeline import Kinematics
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.live.cue import TickCue
 from bandlog.live.model import LiveModel
 from bandlog.live.mpl_view import MplView
 from bandlog.live.sink import LiveSink
-from bandlog.motion import PeriodicMotion
-from bandlog.pipeline import Kinematics
-from bandlog.status import LinkState, LinkStatus
 
 PERIOD_S = 6.0
 

@@ -5,7 +5,7 @@
 Builds four seed files from one simulated set (a bandlog log, a Tindeq, a Vernier and a generic CSV
 export), then applies 1-3 random mutations per run (delete/duplicate/swap lines, flip or insert
 bytes, blank a cell or make it nan/inf/huge/tiny/text, truncate, insert CR/NUL/long cells, shuffle,
-reverse or equalise times, re-encode as UTF-16...) and runs `bandlog.api.read_log` + `analyze` on
+reverse or equalise times, re-encode as UTF-16...) and runs `bandlog.app.api.read_log` + `analyze` on
 each. Properties:
 
 - nothing but a BandlogError is raised (anything else is a foreign exception, and is printed);
@@ -28,16 +28,16 @@ import logging
 import random
 import tempfile
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from bandlog.errors import BandlogError
+from bandlog.core.errors import BandlogError
 
 MAX_SECONDS = 5.0
 MEMORY_RATIO = 3.0
@@ -54,8 +54,8 @@ Mutation = Callable[[bytes, random.Random], bytes]
 
 def write_seeds(directory: Path, seed: int = 7) -> dict[str, Path]:
     """One simulated 2-rep set written as each format bandlog reads."""
+    from bandlog.core.meta import RecordingMeta
     from bandlog.io.csv_log import CsvLogSink
-    from bandlog.meta import RecordingMeta
     from bandlog.sim import random_spec, simulate_session
 
     block = simulate_session(random_spec(seed, n_sets=1, reps_per_set=2)).record(rate_hz=50.0, channels="force+imu")
@@ -288,7 +288,7 @@ class Outcome:
 
 def run_one(path: Path) -> Outcome:
     """read_log + analyze on one file; a non-BandlogError is recorded as `foreign` with where it came from."""
-    from bandlog.api import analyze, read_log
+    from bandlog.app.api import analyze, read_log
 
     size = path.stat().st_size
     started = time.perf_counter()
@@ -299,7 +299,7 @@ def run_one(path: Path) -> Outcome:
     except BandlogError as error:
         outcome.error = str(error)
         log = None
-    except Exception as error:  # noqa: BLE001 - the point of the fuzzer
+    except Exception as error:
         outcome.foreign = _describe(error)
         log = None
     finally:
@@ -310,7 +310,7 @@ def run_one(path: Path) -> Outcome:
             outcome.reps = int(analyze(log).summary["reps"])
         except BandlogError as error:
             outcome.error = str(error)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             outcome.foreign = _describe(error)
     outcome.seconds = time.perf_counter() - started
     return outcome

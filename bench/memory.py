@@ -29,15 +29,15 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Sink
-from bandlog.samples import SampleBlock
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Sink
+from bandlog.core.samples import SampleBlock
 
 WARM_MIN = 10.0
 GROWTH_BOUND_MB = 20.0
@@ -158,7 +158,7 @@ def live_sink(view: str, target_ecc_s: float) -> Sink | None:
 
 def record(minutes: float, speed: float, device: str, view: str, seed: int, trace: bool, folder: Path) -> tuple[MemoryProbe, object, float]:
     """One emulated recording of `minutes` through session.record_stream; (probe, result, wall s)."""
-    from bandlog.session import RecordRequest, record_stream
+    from bandlog.app.session import RecordRequest, record_stream
     from bandlog.sim import random_spec, simulate_session
 
     duration_s = minutes * 60

@@ -18,12 +18,12 @@ import argparse
 import asyncio
 import time
 
+from bandlog.core.samples import SampleBlock
 from bandlog.devices import registry
 from bandlog.devices.base import StreamOptions
 from bandlog.devices.pasco import PascoProfile
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.pasco import PascoTwin
-from bandlog.samples import SampleBlock
 from bandlog.sources.ble import stream
 
 KEY = PascoProfile.key

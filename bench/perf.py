@@ -21,7 +21,7 @@ and bench/index_speed.py: the index, warm `sessions` and `progress`; bench/memor
 long recording).
 
 The start-up figures run the `bandlog` script beside this interpreter, as a user would, without COLUMNS
-(80 columns, as in a pipe: the top-level help comes from bandlog/_top_help.py) and with COLUMNS=81 (a
+(80 columns, as in a pipe: the top-level help comes from bandlog/cli/_top_help.py) and with COLUMNS=81 (a
 width not stored: argparse builds the help). They depend on how bandlog is installed, which the run
 prints: a plain `pip install .` (README, CI) is the install to quote; an editable one (`pip install -e`)
 slows `python -c pass` too, with its import hook, and so shows smaller ratios.
@@ -36,9 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 RATE_HZ = 200.0
 SEED = 13
@@ -98,9 +98,9 @@ def generated_log(minutes: float, folder: Path | None = None) -> Path:
     path = folder / f"sim-force-imu-{minutes:g}min-{RATE_HZ:g}hz-seed{SEED}-v{GENERATOR_VERSION}.csv"
     if path.exists():
         return path
+    from bandlog.core.meta import RecordingMeta
+    from bandlog.core.samples import StreamInfo
     from bandlog.io.csv_log import write_recording
-    from bandlog.meta import RecordingMeta
-    from bandlog.samples import StreamInfo
     from bandlog.sim import random_spec, simulate_session
 
     n_sets = max(2, round(minutes / MINUTES_PER_SET))
@@ -135,8 +135,8 @@ def log_pairs(path: Path, repeats: int) -> tuple[list[Pair], tuple[int, int]]:
     log's rows and reps (from the last analyze: the log is seen to hold reps)."""
     import pandas as pd
 
-    import bandlog.analysis  # noqa: F401  (the detector's own imports are not what is timed)
-    from bandlog.api import AnalysisResult, analyze, read_log
+    import bandlog.detect.analysis  # noqa: F401  (the detector's own imports are not what is timed)
+    from bandlog.app.api import AnalysisResult, analyze, read_log
 
     def read_csv() -> object:
         return pd.read_csv(path, comment="#")

@@ -26,14 +26,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from bandlog.meta import RecordingMeta
-from bandlog.motion import MotionSource
-from bandlog.pipeline import PipelineResult
-from bandlog.session import RecordRequest, emulated_twins, record_stream
+from bandlog.app.session import RecordRequest, emulated_twins, record_stream
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.motion import MotionSource
+from bandlog.core.pipeline import PipelineResult
 from bandlog.sim import random_spec, simulate_session
 from bandlog.sources.ble_link import BleakLink
 
@@ -62,7 +63,7 @@ async def bare_subscriber(motion: MotionSource, seconds: float) -> int:
 
     from bandlog.devices import registry
     from bandlog.emulate.stack import emulated_sensors
-    from bandlog.sources.ble import find_device
+    from bandlog.sources.ble_scan import find_device
 
     async with emulated_sensors(emulated_twins(lambda: motion), speed=1.0) as world:
         device, key = await find_device(DEVICE, timeout_s=CONNECT_TIMEOUT_S, backends=world.backends)

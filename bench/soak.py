@@ -37,21 +37,21 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from bandlog.analysis import Analyzer
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Pipeline, Sink
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus
+from bandlog.detect.analysis import Analyzer
 from bandlog.emulate.faults import Faults
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Pipeline, Sink
-from bandlog.samples import SampleBlock
-from bandlog.schema import FRAME_CHANNELS, TIME_COLUMN
-from bandlog.status import LinkStatus
+from bandlog.io.schema import FRAME_CHANNELS, TIME_COLUMN
 
 PROFILES = ("bandlog-open", "gdx-for", "pasco-force-accel", "progressor", "sig-force", "thingy52", "witmotion")
 PAIR = ("progressor", "witmotion")
@@ -517,7 +517,7 @@ async def _record_one(profile: str, minutes: float, speed: float, seed: int, out
     return result
 
 
-def _finish(result: SoakResult, started: float, probe: "RssProbe", keeper: "StatusKeeper", out: Path) -> bool:
+def _finish(result: SoakResult, started: float, probe: RssProbe, keeper: StatusKeeper, out: Path) -> bool:
     """Wall time, memory and the link's own counts into the result; False when no log was written."""
     result.wall_s = time.monotonic() - started
     result.rss_start_mb, result.rss_end_mb = probe.start_mb, probe.end_mb
@@ -605,7 +605,7 @@ KILL_CHILD = textwrap.dedent(
     base.SentSamples.append = noting
     if sys.argv[2] == "moving":  # the leg moves from the first sample: the tare searches its full 5 s
         import bandlog.sim
-        from bandlog.motion import PeriodicMotion
+        from bandlog.core.motion import PeriodicMotion
         bandlog.sim.simulate_session = lambda spec: PeriodicMotion(duration_s=600.0)
     from bandlog.cli import main
     sys.exit(main(sys.argv[3:]))

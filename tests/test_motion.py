@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.motion import PeriodicMotion
+from bandlog.core.motion import PeriodicMotion
 
 
 def test_gyro_is_the_derivative_of_the_accelerometer_tilt() -> None:

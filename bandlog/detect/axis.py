@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import lfilter
 
+from bandlog.detect.axis_sign import SignEvidence
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
-from bandlog.detect.axis_sign import SignEvidence
 from bandlog.detect.tilt import ShankTilt
 
 log = logging.getLogger(__name__)

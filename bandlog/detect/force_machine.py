@@ -21,9 +21,9 @@ from collections import deque
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
 from bandlog.detect import force_fit
 from bandlog.detect.bulk import ACTIVE_SCAN, run_lengths, streak_starts
-from bandlog.detect.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
 from bandlog.detect.levels import MAX_REST_SAMPLES, MIN_REST_SAMPLES, RECENT_REST
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
 from bandlog.detect.params import DetectorParams

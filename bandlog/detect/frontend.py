@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bandlog.core.errors import SampleTimeError
+from bandlog.core.samples import SampleBlock
 from bandlog.detect.filters import Derivative, Lowpass, Median3
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.repair import ValueRepair
-from bandlog.errors import SampleTimeError
-from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 

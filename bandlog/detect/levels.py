@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 
-from bandlog.results import tension_threshold_n
+from bandlog.core.results import tension_threshold_n
 
 MAX_REST_SAMPLES = 4000
 """Cap on samples kept per rest period (its median is all that is used)."""

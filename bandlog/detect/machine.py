@@ -14,7 +14,7 @@ to the rate a minimum-jerk profile has 1 degree before its end). A short stall m
 inside the eccentric. Decisions are made late but *dated* early: onset and offset are back-dated
 to 1 degree of displacement from the top and the bottom (the ground-truth definition), by reading
 the rep's trace. EccentricEnded is the live cue and comes as soon as the end is likely; the rep's
-final numbers (RepCompleted, built by bandlog.analysis) wait until the knee has settled, so a
+final numbers (RepCompleted, built by bandlog.detect.analysis) wait until the knee has settled, so a
 stall near the bottom can still extend the eccentric. Every transition is listed in TRANSITIONS;
 `_fire` refuses anything else. The force-only variant (force_machine.py) uses the same table.
 
@@ -38,13 +38,13 @@ from bisect import bisect_left
 from collections import deque
 from itertools import islice
 
+import numpy as np
+
+from bandlog.core.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
 from bandlog.detect.bulk import ACTIVE_SCAN, IDLE_SCAN, run_lengths, streak_starts
-from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepRejected, RepStarted
 from bandlog.detect.levels import MAX_REST_SAMPLES, ForceLevels
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_crossing, last_above
-
-import numpy as np
 
 HISTORY_S = 3.0
 SLACK_ZONE_FRACTION = 0.5
@@ -94,7 +94,7 @@ class MachineBase:
         self.dt_s = dt_s
         self.state = State.IDLE
         self.events: list[Event | RepCandidate] = []
-        """Output in order; a RepCandidate stands where bandlog.analysis puts its RepCompleted."""
+        """Output in order; a RepCandidate stands where bandlog.detect.analysis puts its RepCompleted."""
         self.levels = ForceLevels()
         self.trace = RepTrace()
         self.rep_start_s = 0.0

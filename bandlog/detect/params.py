@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
 
 EXERCISES = ("knee", "other")
 """'knee': the seated reverse curl, with knee-tuned gates (ROM >= 30 deg, 1.5-20 s reps).

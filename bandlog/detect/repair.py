@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.samples import SampleBlock
+from bandlog.core.samples import SampleBlock
 
 MAX_ABS_VALUE = 1e9
 """No channel (N, m/s^2, deg/s) reaches this: a larger value is corrupt, and would overflow the filters."""

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from functools import cache
-from typing import Sequence
 
+from bandlog.core.errors import ConfigError
 from bandlog.devices.base import DeviceProfile
-from bandlog.errors import ConfigError
 
 
 @cache

@@ -23,12 +23,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
+from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
 from bandlog.devices.base import DROPPED_PACKETS, DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
 from bandlog.devices.device_clock import DeviceClock
-from bandlog.errors import ConfigError, DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.motion import STANDARD_GRAVITY_MS2
-from bandlog.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Sample:
         _check_range("acc_raw/gyro_raw", (*self.acc_raw, *self.gyro_raw), -32768, 32767)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Sample":
+    def from_bytes(cls, data: bytes) -> Sample:
         if len(data) != SAMPLE_LEN or data[0] & REPLY_MARK:
             raise DecodeError("not a 20-byte bandlog-open sample", data)
         seq, t_us, force, *imu = _SAMPLE.unpack(data)
@@ -136,7 +136,7 @@ class Reply:
             raise ConfigError(f"a reply payload holds at most {MAX_REPLY_PAYLOAD} bytes, got {len(self.payload)}")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Reply":
+    def from_bytes(cls, data: bytes) -> Reply:
         if not 3 <= len(data) <= SAMPLE_LEN or data[0] != REPLY_MARK:
             raise DecodeError("not a bandlog-open reply", data)
         return cls(opcode=data[1], status=data[2], payload=bytes(data[3:]))
@@ -161,7 +161,7 @@ class Command:
             raise ConfigError(f"opcode 0x{self.opcode:02x} takes {self._ARG_LEN.get(self.opcode, 0)} argument bytes")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Command":
+    def from_bytes(cls, data: bytes) -> Command:
         try:
             return cls(opcode=data[0], argument=bytes(data[1:]))
         except (IndexError, ConfigError) as error:
@@ -171,12 +171,12 @@ class Command:
         return bytes((self.opcode,)) + self.argument
 
     @classmethod
-    def set_rate(cls, rate_hz: int) -> "Command":
+    def set_rate(cls, rate_hz: int) -> Command:
         _check_range("rate_hz", (rate_hz,), *RATE_RANGE_HZ)
         return cls(Opcode.SET_RATE, struct.pack("<H", rate_hz))
 
     @classmethod
-    def calibrate(cls, known_force_n: float) -> "Command":
+    def calibrate(cls, known_force_n: float) -> Command:
         return cls(Opcode.CALIBRATE, struct.pack("<i", round(known_force_n / FORCE_N_PER_LSB)))
 
 
@@ -196,7 +196,7 @@ class DeviceInfo:
     firmware: str
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> "DeviceInfo":
+    def from_payload(cls, payload: bytes) -> DeviceInfo:
         if len(payload) < 3:
             raise DecodeError("bandlog-open INFO reply is too short", payload)
         try:

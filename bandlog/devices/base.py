@@ -8,11 +8,12 @@ Each module exposes its profile class as the module attribute PROFILE; the regis
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
-from bandlog.link import GattLink, Notification
-from bandlog.samples import SampleBlock, StreamInfo
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.samples import SampleBlock, StreamInfo
 
 DROPPED_PACKETS = "dropped_packets"
 """Notice kind: value = packets the device sent that never arrived (the session counts them)."""
@@ -53,7 +54,7 @@ class DecodeOutput:
 class StreamDecoder(abc.ABC):
     """Sans-I/O decoder for one connection's notification stream (keeps reassembly/clock state).
 
-    feed() raises bandlog.errors.DecodeError for a bad packet and stays usable for the next one.
+    feed() raises bandlog.core.errors.DecodeError for a bad packet and stays usable for the next one.
     Blocks never carry a non-finite value and t_s never goes back within one decoder's stream;
     samples dropped to keep that promise are reported with a SKIPPED_SAMPLES notice.
     """

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from bandlog.errors import ConfigError, DecodeError
+from bandlog.core.errors import ConfigError, DecodeError
 
 COMMAND_HEADER = 0x58
 MEASUREMENT_LEAD = 0x20
@@ -72,7 +72,7 @@ class Command:
         return bytes(packet)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Command":
+    def from_bytes(cls, data: bytes) -> Command:
         data = bytes(data)
         if len(data) < COMMAND_HEADER_LEN + 1:
             raise DecodeError("GDX command shorter than its header", data)

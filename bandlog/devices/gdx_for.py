@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, SampleBlock, StreamInfo
 from bandlog.devices.base import DROPPED_PACKETS, DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.devices.gdx_codec import (
     Command,
@@ -32,9 +36,6 @@ from bandlog.devices.gdx_codec import (
 )
 from bandlog.devices.gdx_records import DeviceInfo, DeviceStatus, SensorInfo, SensorMask
 from bandlog.devices.gdx_stream import RAD_S_TO_DPS, MeasurementPacket, Reassembler, decode_packet, fragments
-from bandlog.errors import ConfigError, DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 

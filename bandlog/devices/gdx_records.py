@@ -11,8 +11,8 @@ import struct
 from dataclasses import dataclass
 from typing import Self
 
+from bandlog.core.errors import ConfigError, DecodeError
 from bandlog.devices.gdx_codec import check_uint
-from bandlog.errors import ConfigError, DecodeError
 
 
 def _exact(data: bytes, size: int, what: str) -> bytes:

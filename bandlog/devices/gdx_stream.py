@@ -15,8 +15,8 @@ from typing import Self
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
 from bandlog.devices.gdx_codec import COMMANDS, MEASUREMENT_LEAD, Reply, check_uint
-from bandlog.errors import ConfigError, DecodeError
 
 log = logging.getLogger(__name__)
 

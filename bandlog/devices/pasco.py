@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, ClassVar, Sequence
+from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
@@ -37,10 +41,7 @@ from bandlog.devices.pasco_codec import (
     parse_uuid,
     service_uuid,
 )
-from bandlog.devices.pasco_poll import FALLBACK_AFTER_TIMEOUTS, Poller, PolledSample, PollPlan, RoundBook, request_read
-from bandlog.errors import ConfigError, DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
+from bandlog.devices.pasco_poll import FALLBACK_AFTER_TIMEOUTS, PolledSample, Poller, PollPlan, RoundBook, request_read
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Sequence, Union
+from typing import Union
 
-from bandlog.errors import ConfigError, DecodeError
+from bandlog.core.errors import ConfigError, DecodeError
 
 DEVICE_SERVICE = 0
 """Device-level service; the sensor on interface channel N is service N + 1."""
@@ -99,7 +100,7 @@ class ReadOneSample:
         return bytes((READ_ONE_SAMPLE, self.packet_size))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ReadOneSample":
+    def from_bytes(cls, data: bytes) -> ReadOneSample:
         if len(data) != 2 or data[0] != READ_ONE_SAMPLE or data[1] == 0:
             raise DecodeError("not a PASCO read-one-sample command", data)
         return cls(data[1])
@@ -125,7 +126,7 @@ class GenericResponse:
         return bytes((GENERIC_RESPONSE, self.status, self.command)) + self.payload
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "GenericResponse":
+    def from_bytes(cls, data: bytes) -> GenericResponse:
         if len(data) < 3 or data[0] != GENERIC_RESPONSE:
             raise DecodeError("a PASCO generic response is 0xC0, status, command, payload", data)
         return cls(data[1], data[2], bytes(data[3:]))
@@ -219,7 +220,7 @@ class ForceRaw:
         return self.raw in (0, 0xFFFF) or abs(self.force_n) > FORCE_RANGE_N
 
     @classmethod
-    def from_force_n(cls, force_n: float) -> "ForceRaw":
+    def from_force_n(cls, force_n: float) -> ForceRaw:
         """The count a sensor reports for force_n, clipped to the uint16 range as its ADC would be."""
         return cls(min(max(round(FORCE_ZERO_RAW + force_n / FORCE_N_PER_COUNT), 0), 0xFFFF))
 
@@ -227,7 +228,7 @@ class ForceRaw:
         return _UINT16.pack(self.raw)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ForceRaw":
+    def from_bytes(cls, data: bytes) -> ForceRaw:
         if len(data) != _UINT16.size:
             raise DecodeError(f"a PASCO force sample is {_UINT16.size} bytes, got {len(data)}", data)
         return cls(_UINT16.unpack(data)[0])
@@ -249,7 +250,7 @@ class TriadRaw:
         return (self.x * per_count, self.y * per_count, self.z * per_count)
 
     @classmethod
-    def from_values(cls, values: Sequence[float], per_count: float) -> "TriadRaw":
+    def from_values(cls, values: Sequence[float], per_count: float) -> TriadRaw:
         """The counts a sensor reports for (x, y, z) values, clipped to int16 as its ADC would be."""
         if len(values) != 3:
             raise ConfigError(f"a triad has three values, got {len(values)}")
@@ -260,7 +261,7 @@ class TriadRaw:
         return _INT16X3.pack(self.x, self.y, self.z)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "TriadRaw":
+    def from_bytes(cls, data: bytes) -> TriadRaw:
         if len(data) != _INT16X3.size:
             raise DecodeError(f"a PASCO accel/gyro sample is {_INT16X3.size} bytes, got {len(data)}", data)
         return cls(*_INT16X3.unpack(data))

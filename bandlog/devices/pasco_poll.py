@@ -19,9 +19,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
+from bandlog.core.errors import ConfigError, ConnectionLostError, ProtocolError
+from bandlog.core.link import GattLink
 from bandlog.devices.pasco_codec import (
     DEVICE_SERVICE,
     SEND_COMMAND_CHAR,
@@ -32,8 +34,6 @@ from bandlog.devices.pasco_codec import (
     TriadRaw,
     char_uuid,
 )
-from bandlog.errors import ConfigError, ConnectionLostError, ProtocolError
-from bandlog.link import GattLink
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class PollPlan:
             raise ConfigError("a PASCO poll plan needs the reply service of every channel")
 
     @classmethod
-    def pipelined(cls, reply_services: Mapping[Channel, int]) -> "PollPlan":
+    def pipelined(cls, reply_services: Mapping[Channel, int]) -> PollPlan:
         """As few stages as keep every reply attributable: a channel that answers on service 0 never
         shares a stage with another service-0 channel of the same sample size."""
         services = tuple(reply_services[c] for c in Channel)
@@ -80,7 +80,7 @@ class PollPlan:
         stages.append(tuple(current))
         return cls(tuple(stages), services)
 
-    def one_at_a_time(self) -> "PollPlan":
+    def one_at_a_time(self) -> PollPlan:
         return PollPlan(tuple((c,) for c in Channel), self.reply_services)
 
     def describe(self) -> str:

@@ -12,6 +12,10 @@ import logging
 
 import numpy as np
 
+from bandlog.core.errors import DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
+from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.devices.device_clock import COUNTER_SPAN_US as COUNTER_SPAN_US
 from bandlog.devices.device_clock import DeviceClock, Timed
@@ -25,10 +29,6 @@ from bandlog.devices.progressor_codec import (
     WeightPacket,
     decode_response,
 )
-from bandlog.errors import DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.motion import STANDARD_GRAVITY_MS2
-from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 

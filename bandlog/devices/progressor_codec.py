@@ -14,7 +14,7 @@ from typing import Self
 
 import numpy as np
 
-from bandlog.errors import ConfigError, DecodeError
+from bandlog.core.errors import ConfigError, DecodeError
 
 MAX_PAYLOAD = 255
 WEIGHT_SAMPLE_BYTES = 8

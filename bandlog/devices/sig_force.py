@@ -19,10 +19,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import GattLink, Notification
-from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class ForceReading:
             raise ConfigError(f"force must be a sint32 other than 0x7FFFFFFF (unknown), got {self.millinewtons!r} mN")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ForceReading":
+    def from_bytes(cls, data: bytes) -> ForceReading:
         if len(data) != _SINT32.size:
             raise DecodeError(f"SIG Force value must be {_SINT32.size} bytes, got {len(data)}", data)
         (raw,) = _SINT32.unpack(data)

@@ -18,11 +18,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
+from bandlog.core.samples import ACC_CHANNELS, GYRO_CHANNELS, SampleBlock, StreamInfo
 from bandlog.devices.base import DecodeOutput, DeviceProfile, StreamDecoder, StreamOptions
-from bandlog.errors import ConfigError, DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.motion import STANDARD_GRAVITY_MS2
-from bandlog.samples import ACC_CHANNELS, GYRO_CHANNELS, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class MotionConfig:
                 raise ConfigError(f"Thingy {name} must be an integer in {low}..{high}, got {value!r}")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "MotionConfig":
+    def from_bytes(cls, data: bytes) -> MotionConfig:
         if len(data) != _CONFIG.size:
             raise DecodeError(f"Thingy motion configuration must be {_CONFIG.size} bytes, got {len(data)}", data)
         try:
@@ -108,7 +108,7 @@ class RawMotion:
                 raise ConfigError(f"{name} must be 3 int16 values, got {values!r}")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "RawMotion":
+    def from_bytes(cls, data: bytes) -> RawMotion:
         if len(data) != _RAW.size:
             raise DecodeError(f"Thingy raw motion data must be {_RAW.size} bytes, got {len(data)}", data)
         v = _RAW.unpack(data)

@@ -19,11 +19,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
+from bandlog.core.samples import ACC_CHANNELS, GYRO_CHANNELS, SampleBlock, StreamInfo
 from bandlog.devices.base import DAMAGED_PACKETS, DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import GattLink, Notification
-from bandlog.motion import STANDARD_GRAVITY_MS2
-from bandlog.samples import ACC_CHANNELS, GYRO_CHANNELS, SampleBlock, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ImuFrame:
         _check_int16(self.angle_raw, 3, "angle_raw")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ImuFrame":
+    def from_bytes(cls, data: bytes) -> ImuFrame:
         if len(data) != FRAME_LEN or data[0] != HEADER or data[1] != KIND_IMU:
             raise DecodeError("not a 20-byte WitMotion 0x55 0x61 frame", data)
         v = _INT16.unpack_from(data, 2)
@@ -125,7 +125,7 @@ class RegisterReply:
         _check_int16(self.values, 8, "values")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "RegisterReply":
+    def from_bytes(cls, data: bytes) -> RegisterReply:
         if len(data) != FRAME_LEN or data[0] != HEADER or data[1] != KIND_REGISTER:
             raise DecodeError("not a 20-byte WitMotion 0x55 0x71 register reply", data)
         start, *values = _REGISTERS.unpack_from(data, 2)
@@ -147,7 +147,7 @@ class Command:
             raise ConfigError(f"command register must be u8 and value u16, got {self.register!r}, {self.value!r}")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Command":
+    def from_bytes(cls, data: bytes) -> Command:
         if len(data) != 5 or data[0] != 0xFF or data[1] != 0xAA:
             raise DecodeError("not a 5-byte WitMotion FF AA command", data)
         return cls(register=data[2], value=data[3] | data[4] << 8)
@@ -156,19 +156,19 @@ class Command:
         return bytes((0xFF, 0xAA, self.register, self.value & 0xFF, self.value >> 8))
 
     @classmethod
-    def unlock(cls) -> "Command":
+    def unlock(cls) -> Command:
         return cls(REG_UNLOCK, UNLOCK_VALUE)
 
     @classmethod
-    def save(cls) -> "Command":
+    def save(cls) -> Command:
         return cls(REG_SAVE, 0)
 
     @classmethod
-    def set_rate(cls, code: int) -> "Command":
+    def set_rate(cls, code: int) -> Command:
         return cls(REG_RATE, code)
 
     @classmethod
-    def read_register(cls, register: int) -> "Command":
+    def read_register(cls, register: int) -> Command:
         return cls(REG_READ, register)
 
 

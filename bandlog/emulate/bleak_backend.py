@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import uuid as uuid_module
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Protocol
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -23,12 +24,22 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError, BleakGATTProtocolError
 from bumble import att, core, hci
 from bumble.core import AdvertisingData
-from bumble.device import Advertisement, Connection, Peer
+from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
 
-if TYPE_CHECKING:
-    from bandlog.emulate.stack import EmulatedWorld
+
+class EmulatedWorld(Protocol):
+    """What the bleak backends need of a virtual link (bandlog.emulate.stack.EmulatedWorld is one)."""
+
+    central: Device
+
+    async def acquire_scanning(self) -> None: ...
+
+    async def release_scanning(self) -> None: ...
+
+    async def connect(self, address: hci.Address, timeout_s: float) -> Connection: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +68,7 @@ def bleak_uuid(uuid: core.UUID) -> str:
     return str(uuid_module.UUID(bytes=bytes(reversed(uuid.to_bytes(force_128=True)))))
 
 
-def advertisement_data(advertisement: Advertisement) -> tuple[Optional[str], AdvertisementData]:
+def advertisement_data(advertisement: Advertisement) -> tuple[str | None, AdvertisementData]:
     """Bumble advertisement -> (local name, bleak AdvertisementData).
 
     The virtual controller repeats the advertising data as scan response, and Bumble merges the
@@ -100,8 +111,8 @@ class EmulatedBleakScanner(BaseBleakScanner):
 
     def __init__(
         self,
-        detection_callback: Optional[AdvertisementDataCallback],
-        service_uuids: Optional[list[str]],
+        detection_callback: AdvertisementDataCallback | None,
+        service_uuids: list[str] | None,
         scanning_mode: str = "active",
         **kwargs: Any,
     ) -> None:
@@ -173,8 +184,8 @@ class EmulatedBleakClient(BaseBleakClient):
         timeout_s = float(kwargs.get("timeout", self._timeout))
         try:
             connection = await self.world.connect(self._peer_address, timeout_s)
-        except asyncio.TimeoutError:
-            raise asyncio.TimeoutError(f"no connection to {self.address} within {timeout_s:g} s") from None
+        except TimeoutError:
+            raise TimeoutError(f"no connection to {self.address} within {timeout_s:g} s") from None
         self._connection = connection
         self._disconnecting = False
         connection.on(connection.EVENT_DISCONNECTION, self._on_disconnection)
@@ -217,7 +228,7 @@ class EmulatedBleakClient(BaseBleakClient):
             await asyncio.wait_for(
                 self.world.central.disconnect(connection, hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR), timeout=2.0
             )
-        except (asyncio.TimeoutError, hci.HCI_Error) as error:
+        except (TimeoutError, hci.HCI_Error) as error:
             logger.warning("disconnect from %s did not complete cleanly: %s", self.address, error)
         finally:
             self._forget()
@@ -299,7 +310,7 @@ def _gatt_errors() -> Iterator[None]:
     except att.ATT_Error as error:
         raise BleakGATTProtocolError(int(error.error_code)) from error
     except core.TimeoutError as error:
-        raise asyncio.TimeoutError(str(error)) from error
+        raise TimeoutError(str(error)) from error
     except asyncio.CancelledError as error:
         task = asyncio.current_task()
         if task is not None and task.cancelling():

@@ -7,10 +7,10 @@ Pure data, the default damage function and the `--faults` text form; the periphe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
 
 
 def cut_last_byte(payload: bytes) -> bytes:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from bandlog.core.errors import ConfigError, ProtocolError
+from bandlog.core.link import Notification
 from bandlog.emulate.twins.base import NOTIFY, WRITE, WRITE_WITHOUT_RESPONSE, CharSpec, Outgoing, PeripheralTwin
-from bandlog.errors import ConfigError, ProtocolError
-from bandlog.link import Notification
 
 
 class LoopbackLink:

@@ -13,12 +13,13 @@ import contextlib
 import logging
 import math
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from bumble import att, data_types, gatt, hci
 from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 
+from bandlog.core.samples import SampleBlock
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.twins.base import (
     NOTIFY,
@@ -28,7 +29,6 @@ from bandlog.emulate.twins.base import (
     Outgoing,
     PeripheralTwin,
 )
-from bandlog.samples import SampleBlock
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class EmulatedPeripheral:
             return
         try:
             await asyncio.wait_for(self.device.disconnect(connection, reason), timeout=2.0)
-        except (asyncio.TimeoutError, hci.HCI_Error) as error:
+        except (TimeoutError, hci.HCI_Error) as error:
             logger.warning("%s: disconnect did not complete cleanly: %s", self.twin.name, error)
 
     # -- streaming ---------------------------------------------------------------------------

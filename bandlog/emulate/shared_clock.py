@@ -9,12 +9,12 @@ the moment its stream (re)starts, so every sensor observes the movement at the s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from bandlog.motion import MotionSource
-from bandlog.samples import SampleBlock
+from bandlog.core.motion import MotionSource
+from bandlog.core.samples import SampleBlock
 
 RESTART_STEP_S = 0.5
 """Stream time going back by more than this is a new stream (the twin restarted after a reconnect)."""
@@ -35,7 +35,7 @@ class SharedClockMotion:
             self._zero_s = now
         return now - self._zero_s
 
-    def view(self, motion: MotionSource | None = None) -> "SensorView":
+    def view(self, motion: MotionSource | None = None) -> SensorView:
         """A view for one sensor; `motion` lets it see its own version of the movement on the same
         clock (e.g. a sensor whose readings lag behind the others)."""
         return SensorView(self, motion or self.motion)

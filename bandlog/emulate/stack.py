@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bumble import hci
 from bumble.controller import Controller
@@ -24,10 +25,10 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from bandlog.core.errors import ConfigError
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.peripheral import EmulatedPeripheral
 from bandlog.emulate.twins.base import PeripheralTwin
-from bandlog.errors import ConfigError
 
 if TYPE_CHECKING:
     from bleak.backends.client import BaseBleakClient
@@ -122,7 +123,7 @@ class EmulatedWorld:
         async with self.connect_lock:
             try:
                 return await asyncio.wait_for(self.central.connect(address, timeout=None), timeout_s)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self.central_controller.pending_le_connection = None
                 self.central.le_connecting = False
                 for connection in list(self.central.connections.values()):

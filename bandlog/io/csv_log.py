@@ -1,4 +1,4 @@
-"""bandlog's own CSV log: the writer sink and the reader (format defined in bandlog.schema).
+"""bandlog's own CSV log: the writer sink and the reader (format defined in bandlog.io.schema).
 
 The writer is built to survive a crash: samples are appended as text lines and flushed + fsync'd at
 least every `flush_interval_s`, so a process killed with SIGKILL loses at most that much, and the
@@ -11,22 +11,23 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO
 
 import numpy as np
 
-from bandlog import __version__
-from bandlog.errors import LogFormatError, LogWriteError
+from bandlog.core.errors import LogFormatError, LogWriteError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Sink, Tare, tared
+from bandlog.core.results import RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus, link_summary
+from bandlog.core.version import __version__
 from bandlog.io.logdata import LogData, build_samples
-from bandlog.io.textfile import HEAD_LINES, UNTERMINATED, TextFile, read_rows
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Sink, Tare, tared
-from bandlog.results import RepMetrics, SetSummary
-from bandlog.samples import SampleBlock
-from bandlog.schema import (
+from bandlog.io.schema import (
     FRAME_CHANNELS,
     HOST_TIME_COLUMN,
     LOG_COLUMNS,
@@ -41,7 +42,7 @@ from bandlog.schema import (
     parse_gap_line,
     parse_header_line,
 )
-from bandlog.status import LinkStatus, link_summary
+from bandlog.io.textfile import HEAD_LINES, UNTERMINATED, TextFile, read_rows
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _open_new(path: Path) -> IO[str]:
 
 
 class CsvLogSink(Sink):
-    """Writes one recording to a bandlog CSV log as it streams (see bandlog.schema for the layout)."""
+    """Writes one recording to a bandlog CSV log as it streams (see bandlog.io.schema for the layout)."""
 
     def __init__(
         self,
@@ -263,7 +264,7 @@ def _rows_on_disk(path: Path) -> int | None:
 
 
 def _with_start_now(meta: RecordingMeta) -> RecordingMeta:
-    return replace(meta, start_utc=datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    return replace(meta, start_utc=datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
 def format_rows(block: SampleBlock) -> list[str]:

@@ -22,18 +22,18 @@ counted in `LogData.repairs` so the user sees it:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from bandlog.errors import LogFormatError
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
-from bandlog.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock
-from bandlog.schema import FRAME_CHANNELS, HOST_TIME_COLUMN, SET_COLUMN, TIME_COLUMN
+from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock
+from bandlog.io.schema import FRAME_CHANNELS, HOST_TIME_COLUMN, SET_COLUMN, TIME_COLUMN
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,18 @@ verb reads them like any other log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Sink, SourceItem, Tare
+from bandlog.core.results import RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus
 from bandlog.io.csv_log import CsvLogSink
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Sink, SourceItem, Tare
-from bandlog.results import RepMetrics, SetSummary
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkStatus
 
 log = logging.getLogger(__name__)
 

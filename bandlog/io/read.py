@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
 from bandlog.io import csv_log, generic_csv, tindeq_export, vernier_export
 from bandlog.io.logdata import LogData
+from bandlog.io.schema import SCHEMA_KEY
 from bandlog.io.textfile import TextFile, read_text
-from bandlog.schema import SCHEMA_KEY
 
 FORMATS = ("bandlog", tindeq_export.FORMAT, vernier_export.FORMAT, generic_csv.FORMAT)
 

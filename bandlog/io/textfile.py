@@ -14,8 +14,9 @@ Every reader goes through here, so every format gets the same guarantees:
 
 Reading costs little more than `pandas.read_csv` on the same file (bench/log_io.py): a chunk's bytes
 go to pandas' C parser as they were read (UTF-8 or ASCII text is never decoded), checked by a few
-vectorised passes over the bytes (line ends, commas, the rare comment or blank line). Only when pandas
-refuses a chunk is it read line by line in Python, to name the bad line and cell.
+vectorised passes over the bytes (line ends, commas, the rare comment or blank line), and parsed
+PARSE_ROWS rows at a time straight into the columns. Only when pandas refuses a chunk is it read line
+by line in Python, to name the bad line and cell.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ SHARE_OF_FILE = 8
 pandas' tokens, several times the text) then stay small beside the file whatever its size."""
 SMALL_FILE_BYTES = 2 << 20
 """A file up to this size is read in one chunk (one pandas call; its buffers are a few MB at most)."""
+PARSE_ROWS = 16384
+"""Rows pandas parses at a time, straight into the columns: its buffers for a piece (the tokens, several
+times the text, and the column arrays) stay small and are reused. Sized for a whole chunk instead, they
+were mapped afresh from the OS and page-faulted for every chunk: 60,000 faults for the 1 h log, half
+as much again as the parsing itself (bench/log_io.py prints the faults of both readers)."""
 MIN_READ_BYTES = 4096
 TRANSCODED_READ_BYTES = 64 * 1024
 """Bytes read at a time from a UTF-16/32 file: its text is held three times over while it is decoded
@@ -425,8 +431,18 @@ def read_rows(
         # line is such a row, or one pandas refuses: a line short of commas (a blank one too) leaves
         # another with too many, and pandas refuses a row with too many cells when it reads them all.
         plain = every and not chunk.contains(b"#") and chunk.commas == (len(columns) - 1) * chunk.count
+        pieces = None
         if plain:
             rows, comment = np.ones(chunk.count, dtype=bool), np.zeros(chunk.count, dtype=bool)
+        elif every and (chunk.terminated or not chunk.final) and (found := _comment_lines(chunk, len(columns))) is not None:
+            # The same with a few comment (gap) lines, found from their '#' bytes, not from every line's bounds
+            indices, spans = found
+            rows = np.ones(chunk.count, dtype=bool)
+            rows[indices] = False
+            comment, plain = ~rows, True
+            if keep_comment is not None and comments is not None:
+                comments.extend(line for line in (_decode(chunk.data[a : b - 1]) for a, b in spans) if keep_comment(line))
+            pieces = _between(chunk, spans)
         else:
             rows, comment = _data_lines(chunk, keep_comment, comments)
         last = chunk.count - 1
@@ -440,7 +456,7 @@ def read_rows(
                     comments.pop()
                     _dropped_last(where, chunk.first_number + last, repairs)
         if rows.any():
-            table.append(_parse(chunk, rows, comment, columns, where, use, plain), chunk.size)
+            _parse(chunk, rows, comment, columns, where, use, plain, table, pieces)
             numbers.append(chunk.first_number + np.flatnonzero(rows))
     return table.values(), np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
 
@@ -455,9 +471,14 @@ class _Table:
         self.rows = 0
         self.bytes = 0
 
-    def append(self, columns: list[np.ndarray], chunk_bytes: int) -> None:
-        n = len(columns[0]) if columns else 0
+    def reserve(self, rows: int, chunk_bytes: int) -> None:
+        """Room for a chunk of `rows` rows and `chunk_bytes` bytes, before its pieces are appended."""
         self.bytes += chunk_bytes
+        if self.rows + rows > self.data.shape[1]:
+            self._grow(self.rows + rows)
+
+    def append(self, columns: list[np.ndarray]) -> None:
+        n = len(columns[0]) if columns else 0
         if self.rows + n > self.data.shape[1]:
             self._grow(self.rows + n)
         for row, column in zip(self.data, columns):
@@ -491,6 +512,47 @@ def _dropped_last(where: str, number: int, repairs: dict[str, int] | None) -> No
         repairs[UNTERMINATED] = 1  # a file has one last line, whoever noticed it first
 
 
+def _comment_lines(chunk: Chunk, ncols: int) -> tuple[list[int], list[tuple[int, int]]] | None:
+    """(indices, byte spans with their '\\n') of a terminated chunk's lines that start with '#', when its
+    other lines hold the commas of rows of `ncols` cells (else None, as when '#' is too common to visit).
+
+    Found from the '#' bytes, counting line ends only up to the last comment: for the usual few gap
+    lines far cheaper than every line's bounds (`Chunk.ends`). Blank lines need no looking for: like
+    a short row, one leaves the commas short unless another row has too many, which pandas refuses.
+    """
+    buffer, begin, end = chunk.buffer, chunk.begin, chunk.end
+    data = np.frombuffer(buffer, dtype=np.uint8, count=end)
+    indices: list[int] = []
+    spans: list[tuple[int, int]] = []
+    line, counted, commas = 0, begin, 0
+    visits = 1 + chunk.count // 8
+    at = buffer.find(b"#", begin, end)
+    while at >= 0:
+        visits -= 1
+        if not visits:
+            return None
+        if at > begin and buffer[at - 1] != _NEWLINE:  # a '#' inside a row: pandas will judge the cell
+            at = buffer.find(b"#", at + 1, end)
+            continue
+        line += int(np.count_nonzero(data[counted:at] == _NEWLINE))
+        stop = buffer.find(b"\n", at, end) + 1  # the chunk is terminated: every line has its '\n'
+        indices.append(line)
+        spans.append((at - begin, stop - begin))
+        commas += buffer.count(b",", at, stop)
+        line, counted = line + 1, stop
+        at = buffer.find(b"#", stop, end)
+    if chunk.commas - commas != (ncols - 1) * (chunk.count - len(indices)):
+        return None
+    return indices, spans
+
+
+def _between(chunk: Chunk, spans: list[tuple[int, int]]) -> list[memoryview]:
+    """The chunk's bytes around the given (start, stop) spans, as views."""
+    view = chunk.data
+    edges = [0, *(edge for span in spans for edge in span), chunk.size]
+    return [view[a:b] for a, b in zip(edges[::2], edges[1::2]) if b > a]
+
+
 def _data_lines(
     chunk: Chunk, keep_comment: Callable[[str], bool] | None, comments: list[str] | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -513,20 +575,24 @@ def _data_lines(
 
 
 def _parse(
-    chunk: Chunk, rows: np.ndarray, comment: np.ndarray, columns: Sequence[str], where: str, use: list[int], checked: bool
-) -> list[np.ndarray]:
-    """The `use` columns of the chunk's data rows as float arrays, by pandas' C parser over the bytes.
+    chunk: Chunk, rows: np.ndarray, comment: np.ndarray, columns: Sequence[str], where: str, use: list[int], checked: bool,
+    table: _Table, pieces: list[memoryview] | None = None,
+) -> None:
+    """Append the `use` columns of the chunk's data rows to `table`, by pandas' C parser over the bytes.
 
     What pandas does not check is checked first on the bytes (unless `checked`): every row has
     len(columns) cells (when all columns are used, the commas add up and pandas refuses a row with too
     many; otherwise they are counted per row). Quotes are not honoured by pandas here, so a quoted number
     fails like any bad cell. Anything pandas refuses is read line by line instead, which names the bad
-    line (and reads quoted cells).
+    line (and reads quoted cells); what pandas had appended of the chunk is taken back first. `pieces`
+    are the bytes of the data rows when the caller has them (else they are found from `rows`).
     """
     import pandas as pd
 
     ncols, nrows = len(columns), int(np.count_nonzero(rows))
     every = _all_used(columns, use)
+    table.reserve(nrows, chunk.size)
+    shortcut = checked
     if not checked:
         if every:
             commas = chunk.commas - sum(line.count(",") for line in _lines(chunk, np.flatnonzero(comment)))
@@ -534,20 +600,29 @@ def _parse(
         else:
             checked = bool((_cell_counts(chunk)[rows] == ncols).all())
     if not checked:
-        return _parse_lines(chunk, rows, columns, where, use)
+        table.append(_parse_lines(chunk, rows, columns, where, use))
+        return
+    start = table.rows
     try:
-        frame = pd.read_csv(
-            _Segments(chunk, rows), header=None, low_memory=False, names=list(range(ncols)),
-            usecols=None if every else use, dtype="float64", keep_default_na=False,
+        with pd.read_csv(
+            _Segments(_row_pieces(chunk, rows) if pieces is None else pieces), header=None, low_memory=False,
+            names=list(range(ncols)), usecols=None if every else use, dtype="float64", keep_default_na=False,
             # every spelling of NaN holds an 'n' or 'N'; without one the empty cell is the only NA (pandas checks one faster)
             na_values=NA_VALUES if chunk.contains(b"n") or chunk.contains(b"N") else [""],
-            skip_blank_lines=False, engine="c", quoting=csv.QUOTE_NONE,
-        )
+            skip_blank_lines=False, engine="c", quoting=csv.QUOTE_NONE, chunksize=PARSE_ROWS,
+        ) as reader:
+            for frame in reader:
+                table.append([frame[j].to_numpy(dtype=np.float64) for j in use])
+        if table.rows - start == nrows:
+            return
     except (ValueError, pd.errors.ParserError):
-        return _parse_lines(chunk, rows, columns, where, use)
-    if len(frame) != nrows:  # pandas saw other row breaks than we did; trust the line split
-        return _parse_lines(chunk, rows, columns, where, use)
-    return [frame[j].to_numpy(dtype=np.float64) for j in use]
+        pass
+    # pandas refused a row, or saw other row breaks than we did (trust the line split): line by line.
+    # The caller's shortcut counted commas only, so a blank line may be among the rows: it is none.
+    table.rows = start
+    if shortcut:
+        rows &= _data_lines(chunk, None, None)[0]
+    table.append(_parse_lines(chunk, rows, columns, where, use))
 
 
 def _all_used(columns: Sequence[str], use: Sequence[int]) -> bool:
@@ -558,22 +633,25 @@ def _lines(chunk: Chunk, indices: np.ndarray) -> list[str]:
     return [chunk.line(index) for index in indices.tolist()]
 
 
-class _Segments:
-    """The chunk's data rows as a binary file for pandas: the runs of consecutive data lines, read
-    straight from the chunk's buffer (comment and blank lines are skipped, nothing is copied whole)."""
+def _row_pieces(chunk: Chunk, rows: np.ndarray) -> list[memoryview]:
+    """The runs of consecutive data lines of the chunk, as views of its buffer."""
+    if rows.all():
+        return [chunk.data]
+    starts, stops = chunk.bounds()
+    edges = np.flatnonzero(np.diff(rows.astype(np.int8), prepend=0, append=0))
+    first, after = edges[::2], edges[1::2]
+    ends = np.minimum(stops[after - 1] + 1, chunk.size)  # with the last line's '\n' where it has one
+    view = chunk.data
+    return [view[a:b] for a, b in zip(starts[first].tolist(), ends.tolist())]
 
-    def __init__(self, chunk: Chunk, rows: np.ndarray) -> None:
+
+class _Segments:
+    """Pieces of a chunk (its data rows) as one binary file for pandas, read straight from the chunk's
+    buffer (comment and blank lines are skipped, nothing is copied whole)."""
+
+    def __init__(self, pieces: list[memoryview]) -> None:
         self._at = 0
-        if rows.all():
-            self._pieces = [chunk.data]
-            return
-        starts, stops = chunk.bounds()
-        edges = np.flatnonzero(np.diff(rows.astype(np.int8), prepend=0, append=0))
-        first, after = edges[::2], edges[1::2]
-        ends = np.minimum(stops[after - 1] + 1, chunk.size)  # with the last line's '\n' where it has one
-        view = memoryview(chunk.data)
-        self._pieces = [view[a:b] for a, b in zip(starts[first].tolist(), ends.tolist())]
-        self._pieces.reverse()
+        self._pieces = pieces[::-1]
 
     def read(self, size: int = -1) -> bytes:
         while self._pieces:

@@ -30,12 +30,12 @@ import re
 
 import numpy as np
 
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
+from bandlog.io.schema import N_PER_KGF
 from bandlog.io.textfile import TextFile, read_rows, split_cells
-from bandlog.meta import RecordingMeta
-from bandlog.samples import FORCE_CHANNEL, StreamInfo
-from bandlog.schema import N_PER_KGF
 
 FORMAT = "tindeq"
 HEADER = "time,weight"

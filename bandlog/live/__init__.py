@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
 from bandlog.live.cue import TickCue, terminal_bell
 from bandlog.live.model import LiveModel
 from bandlog.live.sink import FrontEnd, LiveSink

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from bandlog.live.model import LiveModel
 

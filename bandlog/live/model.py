@@ -10,12 +10,12 @@ from __future__ import annotations
 import enum
 import logging
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-from bandlog.detect.events import (
+from bandlog.core.events import (
     EccentricEnded,
     EccentricStarted,
     Event,
@@ -23,13 +23,13 @@ from bandlog.detect.events import (
     RepRejected,
     RepStarted,
 )
-from bandlog.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, split_flags
+from bandlog.core.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
+from bandlog.core.pipeline import Gap, Kinematics
+from bandlog.core.results import RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus, losses_phrase
+from bandlog.detect.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, split_flags
 from bandlog.live.ring import RingBuffer, decimate_keep
-from bandlog.meta import DEFAULT_TARGET_ECC_S, RecordingMeta
-from bandlog.pipeline import Gap, Kinematics
-from bandlog.results import RepMetrics, SetSummary
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkState, LinkStatus, losses_phrase
 
 log = logging.getLogger(__name__)
 

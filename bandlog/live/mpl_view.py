@@ -14,13 +14,14 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from bandlog.errors import LogWriteError
-from bandlog.explain import split_flags
+from bandlog.core.errors import LogWriteError
+from bandlog.detect.explain import split_flags
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 

@@ -7,18 +7,19 @@ fails (a closed window, a broken terminal) is dropped with a warning, and the re
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
-from bandlog.detect.events import Event
-from bandlog.errors import BandlogError
+from bandlog.core.errors import BandlogError
+from bandlog.core.events import Event
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Kinematics, Sink
+from bandlog.core.results import RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus
 from bandlog.live.cue import TickCue
 from bandlog.live.model import LiveModel
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Kinematics, Sink
-from bandlog.results import RepMetrics, SetSummary
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkStatus
 
 log = logging.getLogger(__name__)
 

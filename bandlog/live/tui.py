@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from rich.cells import cell_len
@@ -20,7 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bandlog.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
+from bandlog.detect.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 

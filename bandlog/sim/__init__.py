@@ -4,7 +4,7 @@
     spec = random_spec(seed, **random_scenario(seed))     # ... recorded the way real clips go wrong
     session = simulate_session(spec)                        # deterministic for a given spec
     session.truth_reps, session.truth_sets, session.distractors
-    session.sample(t_s) -> SampleBlock                      # a bandlog.motion.MotionSource
+    session.sample(t_s) -> SampleBlock                      # a bandlog.core.motion.MotionSource
     session.record(rate_hz=100.0, channels="force+imu", ble_loss=True) -> SampleBlock
 """
 

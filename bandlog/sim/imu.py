@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.motion import STANDARD_GRAVITY_MS2
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.sim.noise import hashed_normals
 from bandlog.sim.spec import SessionSpec
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.results import tempo_class, tension_threshold_n
+from bandlog.core.results import tempo_class, tension_threshold_n
 from bandlog.sim.kinematics import GRID_HZ, Trajectory
 from bandlog.sim.spec import SessionSpec
 from bandlog.sim.truth import TruthRep, TruthSet, eccentric_labels
@@ -66,7 +66,7 @@ def set_truths(
 ) -> tuple[TruthSet, ...]:
     """Per-set TUTs over what the recording holds (window_s): TUT_ecc = sum of the eccentric
     durations of the reps it holds whole; TUT_tension = time the noise-free force exceeds
-    bandlog.results.tension_threshold_n(median bottom-rest force, median rep peak)."""
+    bandlog.core.results.tension_threshold_n(median bottom-rest force, median rep peak)."""
     n = force_n.size
     out = []
     first_s, last_s = window_s if window_s is not None else (0.0, trajectory.duration_s)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from bandlog.results import NO_TEMPO
+from bandlog.core.results import NO_TEMPO
 from bandlog.sim.kinematics import GRID_HZ, Trajectory
 from bandlog.sim.spec import SessionSpec
 from bandlog.sim.truth import TruthRep

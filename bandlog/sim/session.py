@@ -3,7 +3,7 @@
 simulate_session(spec) lays out the reps, computes the knee angle, band tension and labels once;
 SimulatedSession.sample(t) then interpolates the grid and adds the (hashed, hence repeatable) sensor
 noise, which keeps it cheap for the few-sample calls of an emulated sensor. It implements
-bandlog.motion.MotionSource.
+bandlog.core.motion.MotionSource.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from bandlog.errors import ConfigError
-from bandlog.results import MODES
-from bandlog.samples import SampleBlock
+from bandlog.core.errors import ConfigError
+from bandlog.core.results import MODES
+from bandlog.core.samples import SampleBlock
 from bandlog.sim.band import band_tension_n, elongation_pct
 from bandlog.sim.distractors import apply_force_distractors, fidget_rotation, place_distractors, trapezoid
 from bandlog.sim.imu import shank_imu

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
 from bandlog.sim.band import BAND_COLOURS, band_length_m, elongation_pct
 
 MAX_ELONGATION_PCT = 250.0
@@ -335,7 +335,7 @@ def validate_spec(spec: SessionSpec) -> None:
         (0.0 <= spec.p_drop <= 1.0 and 0.0 <= spec.p_stall <= 1.0, "p_drop and p_stall must be within 0-1"),
         (spec.colour in BAND_COLOURS, f"colour must be one of {', '.join(BAND_COLOURS)}"),
         (spec.strands in (1, 2), "strands must be 1 or 2"),
-        (10.0 <= spec.rom_deg and spec.ext_deg + spec.rom_deg <= MAX_FLEXION_DEG, "rom_deg/ext_deg out of range"),
+        (spec.rom_deg >= 10.0 and spec.ext_deg + spec.rom_deg <= MAX_FLEXION_DEG, "rom_deg/ext_deg out of range"),
         (spec.relax_tau_s > 0 and spec.hysteresis_switch_pct > 0, "relax_tau_s and hysteresis_switch_pct must be > 0"),
         (0.0 <= spec.ble_loss_frac < 0.5, "ble_loss_frac must be within 0-0.5"),
         (spec.notify_interval_s > 0, "notify_interval_s must be > 0"),

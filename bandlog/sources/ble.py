@@ -11,83 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from bandlog.devices import match_advertisement, registry
+from bandlog.core.meta import RecordingMeta
 from bandlog.devices.base import StreamOptions
-from bandlog.errors import DeviceNotFoundError
-from bandlog.meta import RecordingMeta
+from bandlog.sources.ble_scan import Backends
 
 if TYPE_CHECKING:
-    from bandlog.pipeline import SourceItem
+    from bandlog.core.pipeline import SourceItem
 
 logger = logging.getLogger(__name__)
-
-Backends = tuple[Any, Any]
-"""(BaseBleakScanner subclass, BaseBleakClient subclass), e.g. EmulatedWorld.backends; None = the OS stack."""
-
-
-@dataclass(frozen=True)
-class FoundDevice:
-    """A supported sensor seen in a scan."""
-
-    name: str
-    address: str
-    rssi: int | None
-    profile: str
-
-
-async def scan(timeout_s: float = 5.0, *, backends: Backends | None = None) -> list[FoundDevice]:
-    """Supported sensors advertising within timeout_s, strongest signal first."""
-    from bleak import BleakScanner
-
-    from bandlog.sources.ble_link import adapter_errors
-
-    with adapter_errors():
-        seen = await BleakScanner.discover(timeout_s, return_adv=True, backend=_scanner(backends))
-    found = []
-    for device, adv in seen.values():
-        name = adv.local_name or device.name
-        profile = match_advertisement(name, adv.service_uuids)
-        if profile is not None:
-            found.append(FoundDevice(name or "", device.address, adv.rssi, profile.key))
-    found.sort(key=lambda d: -(d.rssi if d.rssi is not None else -999))
-    return found
-
-
-async def find_device(target: str, *, timeout_s: float, backends: Backends | None) -> tuple[Any, str]:
-    """The first advertiser matching target (name, address, or profile key): (BLEDevice, profile key)."""
-    from bleak import BleakScanner
-
-    from bandlog.sources.ble_link import adapter_errors
-
-    wanted = target.strip()
-    by_kind = wanted.lower() in registry()
-    seen: dict[str, str] = {}
-    found: asyncio.Future[tuple[Any, str]] = asyncio.get_running_loop().create_future()
-
-    def on_advertisement(device: Any, adv: Any) -> None:
-        name = adv.local_name or device.name or ""
-        profile = match_advertisement(name, adv.service_uuids)
-        if profile is None or found.done():
-            return
-        seen[device.address] = f"{name} ({profile.key})"
-        if (
-            (by_kind and profile.key == wanted.lower())
-            or name == wanted
-            or device.address.lower() == wanted.lower()
-        ):
-            found.set_result((device, profile.key))
-
-    with adapter_errors():
-        async with BleakScanner(on_advertisement, backend=_scanner(backends)):
-            try:
-                return await asyncio.wait_for(asyncio.shield(found), timeout_s)
-            except asyncio.TimeoutError:
-                pass
-    others = ", ".join(sorted(seen.values())) or "no supported sensor at all"
-    raise DeviceNotFoundError(f"no sensor matching {target!r} found within {timeout_s:g} s (seen: {others})")
 
 
 async def stream(
@@ -157,5 +91,3 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-def _scanner(backends: Backends | None) -> Any:
-    return None if backends is None else backends[0]

@@ -1,6 +1,6 @@
 """GattLink over bleak, plus the translation of bleak/OS failures into bandlog errors.
 
-Device profiles only see the GattLink protocol (bandlog.link); this is the one implementation for
+Device profiles only see the GattLink protocol (bandlog.core.link); this is the one implementation for
 live sensors. The same class serves real adapters and the emulated Bumble world: only the bleak
 backend differs. Notifications are queued with their host arrival time on the session clock.
 """
@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from bleak import BleakClient
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError, BleakGATTProtocolError
 
-from bandlog.errors import BluetoothUnavailableError, ConnectionLostError, ProtocolError
-from bandlog.link import Notification
+from bandlog.core.errors import BluetoothUnavailableError, ConnectionLostError, ProtocolError
+from bandlog.core.link import Notification
 
 if TYPE_CHECKING:
     from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -125,7 +126,7 @@ class BleakLink:
             yield
         except BleakGATTProtocolError as error:
             raise ProtocolError(f"{what} refused by {self.client.address}: {error.args[-1]}") from error
-        except (BleakError, EOFError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, BleakError, EOFError, OSError) as error:
             if not self.client.is_connected:
                 self.mark_lost()
                 raise ConnectionLostError(f"link to {self.client.address} lost during {what}") from error

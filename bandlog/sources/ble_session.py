@@ -13,24 +13,32 @@ import collections
 import logging
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from bleak.exc import BleakError
 
+from bandlog.core.errors import BandlogError, ConfigError, ConnectionLostError, DecodeError, ProtocolError
+from bandlog.core.link import Notification
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, SourceItem, Tare, tared
+from bandlog.core.samples import SampleBlock, StreamInfo
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.devices import get_profile
-from bandlog.devices.base import DAMAGED_PACKETS, DROPPED_PACKETS, SKIPPED_SAMPLES, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
-from bandlog.errors import BandlogError, ConfigError, ConnectionLostError, DecodeError, ProtocolError
-from bandlog.link import Notification
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, SourceItem, Tare, tared
-from bandlog.samples import SampleBlock, StreamInfo
-from bandlog.sources.ble import Backends, find_device
+from bandlog.devices.base import (
+    DAMAGED_PACKETS,
+    DROPPED_PACKETS,
+    SKIPPED_SAMPLES,
+    DeviceNotice,
+    DeviceProfile,
+    StreamDecoder,
+    StreamOptions,
+)
 from bandlog.sources.ble_link import BleakLink, connect
+from bandlog.sources.ble_scan import Backends, find_device
 from bandlog.sources.tare import SoftwareTare
 from bandlog.sources.timeline import ArrivalLossFinder, Timeline
-from bandlog.status import LinkState, LinkStatus
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +131,7 @@ class BleSession:
         if failure is not None:
             raise ConnectionLostError(f"could not connect to {self.device_name} within {FIRST_CONNECT_WINDOW_S:g} s ({failure})")
         assert self._profile is not None and self._link is not None
-        start_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        start_utc = datetime.now(UTC).isoformat(timespec="milliseconds")
         info = self._info
         search: list[SourceItem] = []
         if self.tare:

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from bandlog.errors import ConfigError
-from bandlog.samples import SampleBlock
+from bandlog.core.errors import ConfigError
+from bandlog.core.samples import SampleBlock
 from bandlog.sources.host_clock import HostClockFit
 from bandlog.sources.lag_fit import GRID_HZ, lag_fit
 

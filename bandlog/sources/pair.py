@@ -16,20 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Tare, tared
+from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
+from bandlog.core.status import LOSS_COUNTING, LinkState, LinkStatus
 from bandlog.devices.base import StreamOptions
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Tare, tared
-from bandlog.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
-from bandlog.sources.ble import Backends, stream
+from bandlog.sources.ble import stream
+from bandlog.sources.ble_scan import Backends
 from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair_merge import PairMerger
-from bandlog.status import LOSS_COUNTING, LinkState, LinkStatus
 
 if TYPE_CHECKING:
-    from bandlog.pipeline import SourceItem
+    from bandlog.core.pipeline import SourceItem
 
 logger = logging.getLogger(__name__)
 
@@ -143,14 +145,14 @@ async def _pump(role: str, source: AsyncIterator[SourceItem], queue: asyncio.Que
     queue.put_nowait((role, None))
 
 
-async def _finish_force(pair: "_Pair", queue: asyncio.Queue[_Item], force_task: asyncio.Task[None]) -> list[SourceItem]:
+async def _finish_force(pair: _Pair, queue: asyncio.Queue[_Item], force_task: asyncio.Task[None]) -> list[SourceItem]:
     """The IMU has ended: take force until it covers the last IMU sample (bounded), then stop it."""
     out: list[SourceItem] = []
     deadline = time.monotonic() + FINAL_WAIT_S
     while pair.waiting_for_force() and not force_task.done():
         try:
             role, item = await asyncio.wait_for(queue.get(), max(deadline - time.monotonic(), 0.0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if item is None or isinstance(item, BaseException):
             break

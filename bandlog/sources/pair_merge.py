@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bandlog.pipeline import Gap, SourceItem
-from bandlog.samples import SampleBlock
+from bandlog.core.pipeline import Gap, SourceItem
+from bandlog.core.samples import SampleBlock
 from bandlog.sources.clock_sync import ClockAligner
 
 logger = logging.getLogger(__name__)

@@ -4,21 +4,22 @@ Yields the RecordingMeta, then SampleBlocks of about `block_s` of device time, t
 the point in the stream where the link dropped, and a LinkStatus(REPLAYING) about once a second of
 device time, ending with LinkStatus(ENDED). With `speed` the stream is paced against the device
 clock (1.0 = real time, 10.0 = ten times faster); with speed=None it runs as fast as possible and is
-exactly what `bandlog.api.analyze` uses, so replaying and analysing a log cannot disagree.
+exactly what `bandlog.app.api.analyze` uses, so replaying and analysing a log cannot disagree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bandlog.errors import ConfigError
-from bandlog.pipeline import Gap, SourceItem
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkState, LinkStatus
+from bandlog.core.errors import ConfigError
+from bandlog.core.pipeline import Gap, SourceItem
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus
 
 if TYPE_CHECKING:
     from bandlog.io.logdata import LogData
@@ -48,7 +49,7 @@ def split_points(t_s: np.ndarray, block_s: float, gaps: list[Gap]) -> tuple[np.n
     return bounds, at
 
 
-def gaps_for_set(log: "LogData", block: SampleBlock) -> list[Gap]:
+def gaps_for_set(log: LogData, block: SampleBlock) -> list[Gap]:
     """The gaps that fall inside this set (all of them when the log has one set)."""
     if log.n_sets <= 1:
         return sorted(log.gaps, key=lambda g: g.start_s)
@@ -57,7 +58,7 @@ def gaps_for_set(log: "LogData", block: SampleBlock) -> list[Gap]:
 
 
 async def replay_source(
-    log: "LogData",
+    log: LogData,
     set_index: int = 0,
     speed: float | None = None,
     block_s: float = 0.1,

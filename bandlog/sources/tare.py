@@ -15,7 +15,7 @@ import logging
 
 import numpy as np
 
-from bandlog.samples import SampleBlock
+from bandlog.core.samples import SampleBlock
 
 logger = logging.getLogger(__name__)
 

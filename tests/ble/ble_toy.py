@@ -16,11 +16,20 @@ import struct
 
 import numpy as np
 
+from bandlog.core.errors import DecodeError, ProtocolError
+from bandlog.core.link import GattLink, Notification
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder
-from bandlog.emulate.twins.base import NOTIFY, READ, WRITE, WRITE_WITHOUT_RESPONSE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
-from bandlog.errors import DecodeError, ProtocolError
-from bandlog.link import GattLink, Notification
-from bandlog.samples import SampleBlock, StreamInfo
+from bandlog.emulate.twins.base import (
+    NOTIFY,
+    READ,
+    WRITE,
+    WRITE_WITHOUT_RESPONSE,
+    CharSpec,
+    Outgoing,
+    PeripheralTwin,
+    ServiceSpec,
+)
 
 SERVICE_UUID = "0000a000-7e57-4b1e-8a1e-000000000001"
 CONTROL_UUID = "0000a001-7e57-4b1e-8a1e-000000000001"

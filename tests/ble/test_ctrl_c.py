@@ -14,7 +14,7 @@ CHILD = textwrap.dedent(
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a background shell may ignore it
     from bandlog.emulate.stack import emulated_sensors
     from bandlog.emulate.twins.progressor import ProgressorTwin
-    from bandlog.samples import SampleBlock
+    from bandlog.core.samples import SampleBlock
     from bandlog.sources.ble import stream
 
     async def main() -> int:

@@ -4,12 +4,12 @@ measures the whole recording; these pin each bound that was found growing)."""
 from __future__ import annotations
 
 import tracemalloc
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
+from bandlog.core.samples import SampleBlock
 from bandlog.emulate.twins.gdx_for import GdxForTwin
-from bandlog.samples import SampleBlock
 
 
 def _growth_mb(warm_up: Callable[[], None], more: Callable[[], None]) -> float:

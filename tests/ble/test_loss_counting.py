@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bandlog import cli
-from bandlog.status import LinkStatus, LinkState, link_summary, losses_phrase
+from bandlog.core.status import LinkState, LinkStatus, link_summary, losses_phrase
 
 
 @pytest.mark.parametrize(

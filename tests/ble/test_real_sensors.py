@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus
 from bandlog.devices.base import StreamOptions
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.gdx_for import GdxForTwin
 from bandlog.emulate.twins.progressor import ProgressorTwin
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
-from bandlog.samples import SampleBlock
-from bandlog.sources.ble import scan, stream
-from bandlog.status import LinkStatus
+from bandlog.sources.ble import stream
+from bandlog.sources.ble_scan import scan
 
 
 async def collect(source) -> list:

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 from ble_toy import START, STOP, StillThenPull, ToyTwin, sent_force
 
+from bandlog.core.errors import ConnectionLostError, DeviceNotFoundError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Tare, tared
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
-from bandlog.errors import ConnectionLostError, DeviceNotFoundError
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Tare, tared
-from bandlog.samples import SampleBlock
-from bandlog.sources.ble import scan, stream
-from bandlog.status import LinkState, LinkStatus
+from bandlog.sources.ble import stream
+from bandlog.sources.ble_scan import scan
 
 pytestmark = pytest.mark.usefixtures("toy_profile")
 

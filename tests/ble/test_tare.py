@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bandlog.samples import SampleBlock
+from bandlog.core.samples import SampleBlock
 from bandlog.sources.tare import SoftwareTare
 
 

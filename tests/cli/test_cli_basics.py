@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bandlog import cli
-from bandlog.errors import BluetoothUnavailableError, ConfigError, LogFormatError
+from bandlog.core.errors import BluetoothUnavailableError, ConfigError, LogFormatError
 
 HEAVY_MODULES = ("numpy", "pandas", "matplotlib", "scipy", "bleak", "bumble", "rich")
 
@@ -57,8 +57,8 @@ def test_the_lazy_api_is_listed_by_dir() -> None:
 def test_the_flags_and_stalls_legend_names_every_flag_and_the_readme_carries_it() -> None:
     from pathlib import Path
 
-    from bandlog.explain import columns_legend
-    from bandlog.results import REP_FLAGS
+    from bandlog.core.results import REP_FLAGS
+    from bandlog.detect.explain import columns_legend
 
     legend = columns_legend()
     assert all(f"{key}: {text}" in legend for key, text in REP_FLAGS.items())

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bandlog import cli, history, index, paths
+from bandlog import cli
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import StreamInfo
+from bandlog.io import paths
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.samples import StreamInfo
+from bandlog.progress import history, index
 
 FAST = ["--speed", "40", "--reps", "1", "--weeks", "1", "--view", "none"]
 
@@ -163,7 +165,7 @@ def test_empty_or_relative_xdg_data_home_means_unset(
     monkeypatch.setenv("BANDLOG_HOME", "")
     assert paths.data_home() == default
     monkeypatch.setenv("XDG_DATA_HOME", "data")
-    with caplog.at_level(logging.WARNING, logger="bandlog.paths"):
+    with caplog.at_level(logging.WARNING, logger="bandlog.io.paths"):
         assert paths.data_home() == default
     assert "ignored XDG_DATA_HOME=data: it is not an absolute path" in caplog.text
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))

@@ -1,5 +1,5 @@
 """Every --help is argparse's own text, byte for byte, though the CLI sizes it without shutil and
-prints the top-level one from bandlog/_top_help.py at the widths stored there (issue 13: start-up)."""
+prints the top-level one from bandlog/cli/_top_help.py at the widths stored there (issue 13: start-up)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bandlog import _top_help, cli, help_format
+from bandlog import cli
+from bandlog.cli import _top_help, help_format, help_store
 
 VERBS = [module.NAME for module in cli.command_modules()]
 WIDTHS = (60, 80, 120, 200)
@@ -65,7 +66,7 @@ def test_help_without_columns_is_argparses_own(capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize("columns", sorted(_top_help.HELP_BY_COLUMNS))
 def test_the_stored_help_is_argparses_own_at_every_stored_width(columns: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Byte for byte, with argparse's formatter, at each width the stored text is served for."""
-    if _top_help.PYTHON != sys.version_info[:2]:
+    if sys.version_info[:2] != _top_help.PYTHON:
         pytest.skip(f"stored for Python {_top_help.PYTHON}: not served here (argparse prints the help)")
     monkeypatch.setenv("COLUMNS", str(columns))
     parser = cli.build_parser(verbs=())
@@ -74,12 +75,12 @@ def test_the_stored_help_is_argparses_own_at_every_stored_width(columns: int, mo
 
 
 def test_the_stored_help_is_up_to_date() -> None:
-    """A changed top-level help, verb or verb HELP needs `python -m bandlog.help_format` (the fast path
+    """A changed top-level help, verb or verb HELP needs `python -m bandlog.cli.help_store` (the fast path
     would not serve the stale text, so `bandlog --help` would only be slower)."""
-    if _top_help.PYTHON != sys.version_info[:2]:
+    if sys.version_info[:2] != _top_help.PYTHON:
         pytest.skip(f"stored for Python {_top_help.PYTHON}")
-    assert Path(_top_help.__file__).read_text(encoding="utf-8") == help_format.stored_module_text(), (
-        "bandlog/_top_help.py is stale: run `python -m bandlog.help_format`"
+    assert Path(_top_help.__file__).read_text(encoding="utf-8") == help_store.stored_module_text(), (
+        "bandlog/cli/_top_help.py is stale: run `python -m bandlog.cli.help_store`"
     )
 
 

@@ -9,14 +9,15 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from bandlog import cli
-from bandlog.errors import ConfigError
-from bandlog.meta import RecordingMeta
+from bandlog.core.errors import ConfigError
+from bandlog.core.meta import RecordingMeta
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ def test_paired_recording_refuses_a_leftover_journal_before_connecting(
 
 def test_record_stream_checks_the_path_before_connecting(tmp_path: Path, connections: list[str]) -> None:
     """The library entry point (used by record and demo) refuses a bad path before the link too."""
-    from bandlog.session import RecordRequest, record_stream
+    from bandlog.app.session import RecordRequest, record_stream
 
     with pytest.raises(ConfigError, match="is a folder"):
         asyncio.run(record_stream(RecordRequest("gdx-for", tmp_path, RecordingMeta())))
@@ -143,7 +144,7 @@ def test_bad_out_at_the_terminal(tmp_path: Path) -> None:
 NOISY_COMMAND = """
 import logging, sys
 from bandlog import cli
-from bandlog.commands import sessions
+from bandlog.cli.commands import sessions
 
 def noisy(args):
     logging.getLogger("bumble.controller").warning("!!! no connection for handle 0x0001")

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bandlog.commands._table_fit import PATH, TEXT, WHOLE, Column, fit, render_table
+from bandlog.cli.commands._table_fit import PATH, TEXT, WHOLE, Column, fit, render_table
 
 WORDS = ("date", "leg", "ecc", "TUT", "(s)", "peak", "force", "(N)", "mean", "target", "within", "±20", "%", "file", "band")
 

@@ -17,9 +17,10 @@ import pytest
 from rich.cells import cell_len
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "progress"))  # the fake rep logs of tests/progress
-from progress_fakes import FakeBackend, rep_table, write_fake_log  # noqa: E402
+from progress_fakes import FakeBackend, rep_table, write_fake_log
 
-from bandlog import cli, index  # noqa: E402
+from bandlog import cli
+from bandlog.progress import index
 
 WIDTHS = (60, 80, 120)
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -184,7 +185,7 @@ def rep_expected(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_rep_table_fits_without_cutting_a_number(width: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from bandlog.commands._rep_table import print_set
+    from bandlog.cli.commands._rep_table import print_set
 
     rows = rep_rows()
     summary = {"reps": 4, "eccentrics": 3, "tut_ecc_s": 7.46, "tut_tension_s": 11.2, "mean_ecc_duration_s": 2.49,
@@ -204,7 +205,7 @@ def test_rep_table_fits_without_cutting_a_number(width: int, capsys: pytest.Capt
 def test_progress_table_fits_without_cutting_a_number(
     home: Path, width: int, by: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bandlog.trends import by_grouping
+    from bandlog.progress.trends import by_grouping
 
     data, when = by_grouping(index.load_sessions(home), by)
     decimals = ".0f" if by == "week" else ".1f"
@@ -228,7 +229,7 @@ def test_progress_table_fits_without_cutting_a_number(
 def test_fit_keeps_whole_columns_whole_even_when_nothing_else_fits() -> None:
     """A terminal narrower than the columns that may not be dropped: the table is wider than asked
     (the terminal wraps it), its note says so, and still no number is cut."""
-    from bandlog.commands._table_fit import Column, fit, fit_note
+    from bandlog.cli.commands._table_fit import Column, fit, fit_note
 
     columns = (Column("date", "date"), Column("force", "peak force (N)"), Column("band", "band", "text"))
     fitted = fit(columns, [{"date": "2026-01-05", "force": "12345.6", "band": "green"}], 20, drop_order=("band",))
@@ -242,7 +243,7 @@ def test_fit_keeps_whole_columns_whole_even_when_nothing_else_fits() -> None:
     ("theraband gold + black", "text", 10, "theraband…"),
 ])
 def test_shortening_cuts_names_not_numbers(text: str, kind: str, width: int, shown: str) -> None:
-    from bandlog.commands._table_fit import Column, fit
+    from bandlog.cli.commands._table_fit import Column, fit
 
     fitted = fit((Column("n", "n"), Column("x", "x", kind)), [{"n": "1234.5", "x": text}], width + 3 * 2 + 1 + 6)
     assert fitted.rows == (("1234.5", shown),) and fitted.shortened == ("x",)

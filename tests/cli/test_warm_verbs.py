@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "progress"))  # the fake rep logs of tests/progress
-from progress_fakes import FakeBackend, write_fake_log, write_weeks  # noqa: E402
+from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
-from bandlog import cli, index, report  # noqa: E402
+from bandlog import cli
+from bandlog.progress import index, report
 
 HEAVY = ("pandas", "numpy", "matplotlib", "scipy", "rich.table", "rich.progress")
 
@@ -91,7 +92,7 @@ def test_progress_draws_its_charts_once_until_the_index_changes(home: Path, monk
 
 
 def test_progress_png_is_stored_with_the_index_too(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bandlog import plots
+    from bandlog.progress import plots
 
     calls: list[str] = []
     real = plots.progress_figure
@@ -104,7 +105,7 @@ def test_progress_png_is_stored_with_the_index_too(home: Path, monkeypatch: pyte
 
 def test_indexing_off_a_terminal_prints_plain_progress_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from bandlog.commands import _indexing
+    from bandlog.cli.commands import _indexing
 
     fake = FakeBackend()
     monkeypatch.setattr(index, "_default_read", fake.read)
@@ -120,7 +121,7 @@ def test_indexing_off_a_terminal_prints_plain_progress_lines(tmp_path: Path, mon
 def test_progress_whose_charts_cannot_be_stored_still_writes_them(home: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """A cache that cannot be written (here: SQLite refuses the table) costs the next run's time, nothing else."""
-    from bandlog import index_store
+    from bandlog.progress import index_store
 
     drawn = _drawn(monkeypatch)
     monkeypatch.setattr(index_store, "_CHARTS", "CREATE TABLE charts (no closing parenthesis")

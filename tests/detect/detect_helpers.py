@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from bandlog.results import RepMetrics
+from bandlog.core.results import RepMetrics
 from bandlog.sim import SimulatedSession, random_spec, simulate_session
 
 

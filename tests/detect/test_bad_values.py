@@ -12,18 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from detect_helpers import short_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bandlog.analysis import Analyzer
-from bandlog.api import analyze
-from bandlog.errors import BandlogError, SampleTimeError
+from bandlog.app.api import analyze
+from bandlog.core.errors import BandlogError, SampleTimeError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import MODES, RepMetrics, SetSummary
+from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock, StreamInfo
+from bandlog.detect.analysis import Analyzer
 from bandlog.io.csv_log import CsvLogSink
-from bandlog.meta import RecordingMeta
-from bandlog.results import MODES, RepMetrics, SetSummary
-from bandlog.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock, StreamInfo
-
-from detect_helpers import short_session
 
 COLUMNS = (FORCE_CHANNEL, *ACC_CHANNELS, *GYRO_CHANNELS)
 BAD_VALUES = (math.nan, math.inf, -math.inf)

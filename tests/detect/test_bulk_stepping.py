@@ -11,14 +11,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detect_helpers import short_session
 
-from bandlog.analysis import Analyzer
+from bandlog.detect.analysis import Analyzer
 from bandlog.detect.bulk import run_lengths
 from bandlog.detect.machine import ImuMachine
+from bandlog.detect.metrics import TensionRecord, tension_time_s
 from bandlog.detect.trace import RepCandidate
-from bandlog.metrics import TensionRecord, tension_time_s
-
-from detect_helpers import short_session
 
 
 def _plain(item: object) -> object:

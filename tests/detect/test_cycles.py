@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from detect_helpers import short_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bandlog.analysis import Analyzer
-from bandlog.detect.events import RepCompleted, RepRejected
-from bandlog.results import REJECT_REASONS, REP_FLAGS, RepMetrics
-from bandlog.samples import SampleBlock
-
-from detect_helpers import short_session
+from bandlog.core.events import RepCompleted, RepRejected
+from bandlog.core.results import REJECT_REASONS, REP_FLAGS, RepMetrics
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.analysis import Analyzer
 
 
 def _rows(block: SampleBlock, cuts: list[int] = (), **kwargs) -> tuple[list[RepMetrics], list[RepRejected], Analyzer]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from bandlog.analysis import Analyzer, analyze_block
-from bandlog.detect.events import EccentricEnded, RepCompleted
-from bandlog.samples import SampleBlock
-
 from detect_helpers import matched, short_session
+
+from bandlog.core.events import EccentricEnded, RepCompleted
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.analysis import Analyzer, analyze_block
 
 BOUNDS_S = {"force+imu": (0.08, 0.25), "imu": (0.08, 0.25), "force": (0.45, 2.0)}
 """(median, max) |onset or offset error| per session. Force-only times are estimates (science.md
@@ -122,7 +121,7 @@ def test_a_force_only_set_with_the_band_shortest_before_extension_says_its_eccen
 ) -> None:
     """Force alone cannot see the last degrees of an eccentric when the band is shortest before the
     knee is straight (an anchor below the knee); the set used to say nothing about it."""
-    from bandlog.analysis import SHORTEST_BEFORE_EXTENSION_NOTE
+    from bandlog.detect.analysis import SHORTEST_BEFORE_EXTENSION_NOTE
     from bandlog.sim import random_scenario, random_spec, simulate_session
 
     spec = random_spec(seed, **random_scenario(seed))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from detect_helpers import short_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bandlog.analysis import Analyzer, analyze_block
-from bandlog.detect.events import RepCompleted
-from bandlog.results import MODES
-
-from detect_helpers import short_session
+from bandlog.core.events import RepCompleted
+from bandlog.core.results import MODES
+from bandlog.detect.analysis import Analyzer, analyze_block
 
 
 def _events(block, cuts: list[int]) -> list:

@@ -7,13 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bandlog.analysis import Analyzer, mode_for
+from bandlog.core.errors import ConfigError
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.analysis import Analyzer, mode_for
 from bandlog.detect.filters import Derivative, Lowpass, Median3
 from bandlog.detect.machine import TRANSITIONS, ImuMachine, State, Trigger
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import falling_crossing, last_above
-from bandlog.errors import ConfigError
-from bandlog.samples import SampleBlock
 
 
 def test_filters_carry_state_across_calls() -> None:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from detect_helpers import short_session
+from test_bulk_stepping import _plain
 
-from bandlog.analysis import Analyzer
+from bandlog.core.events import RepRejected
 from bandlog.detect import force_machine
-from bandlog.detect.events import RepRejected
+from bandlog.detect.analysis import Analyzer
 from bandlog.detect.bulk import ACTIVE_SCAN
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.machine import State, Trigger
 from bandlog.detect.trace import RepCandidate
-
-from detect_helpers import short_session
-from test_bulk_stepping import _plain
 
 
 class _Recorded(ForceMachine):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-
-from bandlog.analysis import analyze_block
-from bandlog.detect import force_fit
-
 from detect_helpers import matched, short_session
+
+from bandlog.detect import force_fit
+from bandlog.detect.analysis import analyze_block
 
 
 def _hold_then_fall(dt: float, noise_n: float) -> tuple[np.ndarray, np.ndarray]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-from bandlog.analysis import Analyzer, analyze_block
-from bandlog.detect.params import DetectorParams
-from bandlog.samples import SampleBlock
-from bandlog.sim import random_spec, simulate_session
-
 from detect_helpers import matched, short_session
+
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.analysis import Analyzer, analyze_block
+from bandlog.detect.params import DetectorParams
+from bandlog.sim import random_spec, simulate_session
 
 
 def _angles(block: SampleBlock, params: DetectorParams, chunk: int = 250) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bandlog import api, cli
+from bandlog import cli
+from bandlog.app import api
 from bandlog.io.read import read_log
 
 SPAR = Path(__file__).resolve().parents[1] / "data" / "spar"
@@ -73,8 +74,8 @@ def test_cli_analyze_with_exercise_other_prints_the_json_document(capsys: pytest
 
 
 def test_blocks_of_any_size_give_the_same_reps_without_a_still_start() -> None:
-    from bandlog.analysis import Analyzer
-    from bandlog.detect.events import RepCompleted
+    from bandlog.core.events import RepCompleted
+    from bandlog.detect.analysis import Analyzer
 
     block = read_log(SPAR / "spar_ir_s3.csv").sets()[0]
 

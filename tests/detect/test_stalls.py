@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.analysis import analyze_block
+from bandlog.detect.analysis import analyze_block
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import count_stalls
 from bandlog.sim import random_spec, simulate_session

@@ -18,10 +18,10 @@ from devices_strategies import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bandlog.core.errors import ConfigError, DecodeError
 from bandlog.devices import gdx_codec as gc
 from bandlog.devices.gdx_records import DeviceInfo, DeviceStatus, SensorInfo, SensorMask
 from bandlog.devices.gdx_stream import MeasurementPacket, OtherMeasurement, decode_packet
-from bandlog.errors import ConfigError, DecodeError
 
 RECORDS = (SensorMask, DeviceStatus, DeviceInfo, SensorInfo)
 

@@ -7,6 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
+from bandlog.core.link import Notification
+from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock
 from bandlog.devices import gdx_codec as gc
 from bandlog.devices.base import StreamOptions
 from bandlog.devices.gdx_for import COMMAND_UUID, RESPONSE_UUID, GdxForProfile, choose_period_us, requested_period_us
@@ -15,9 +18,6 @@ from bandlog.devices.gdx_stream import MeasurementPacket, fragments
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins import twin_registry
 from bandlog.emulate.twins.gdx_for import GdxForTwin, TwinSensor, default_sensors
-from bandlog.errors import ConfigError, DecodeError, ProtocolError
-from bandlog.link import Notification
-from bandlog.samples import SAMPLE_CHANNELS, SampleBlock
 
 
 async def stream_for(profile: GdxForProfile, link: LoopbackLink, seconds: float) -> SampleBlock:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.link import Notification
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.gdx_for import RESPONSE_UUID, GdxDecoder, GdxForProfile, judge_counter
 from bandlog.devices.gdx_stream import MeasurementPacket, fragments
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.gdx_for import GdxForTwin
-from bandlog.errors import DecodeError
-from bandlog.link import Notification
-from bandlog.samples import SampleBlock
 
 PERIOD_S = 0.01
 

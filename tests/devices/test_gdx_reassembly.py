@@ -8,9 +8,9 @@ from devices_strategies import gdx_packets, measurement_packets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bandlog.core.errors import ConfigError, DecodeError
 from bandlog.devices.gdx_codec import Reply
 from bandlog.devices.gdx_stream import MeasurementPacket, Reassembler, fragments
-from bandlog.errors import ConfigError, DecodeError
 
 
 def run(fragments_in: list[bytes]) -> tuple[list[bytes], int]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bandlog.core.errors import ConfigError, ProtocolError
 from bandlog.devices.progressor import CONTROL_UUID, DATA_UUID
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.progressor import ProgressorTwin
-from bandlog.errors import ConfigError, ProtocolError
 
 
 async def test_gatt_rules_are_enforced() -> None:

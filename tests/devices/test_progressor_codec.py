@@ -8,6 +8,9 @@ from devices_strategies import control_commands, mutated, progressor_payloads, p
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.link import Notification
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.devices.progressor import DATA_UUID, ProgressorDecoder
 from bandlog.devices.progressor_codec import (
     BatteryVoltage,
@@ -20,9 +23,6 @@ from bandlog.devices.progressor_codec import (
     WeightPacket,
     decode_response,
 )
-from bandlog.errors import DecodeError
-from bandlog.link import Notification
-from bandlog.motion import STANDARD_GRAVITY_MS2
 
 
 @given(control_commands)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bandlog.core.errors import ProtocolError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, PeriodicMotion
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.progressor import CONTROL_UUID, DATA_UUID, ProgressorProfile
 from bandlog.devices.progressor_codec import (
     BatteryVoltage,
@@ -17,9 +20,6 @@ from bandlog.devices.progressor_codec import (
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins import twin_registry
 from bandlog.emulate.twins.progressor import ProgressorTwin
-from bandlog.errors import ProtocolError
-from bandlog.motion import STANDARD_GRAVITY_MS2, PeriodicMotion
-from bandlog.samples import SampleBlock
 
 
 async def decode_for(decoder, link: LoopbackLink, seconds: float) -> tuple[SampleBlock, list]:

@@ -10,16 +10,18 @@ import os
 import random
 import sqlite3
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "progress"))  # the fake rep logs of tests/progress
-from progress_fakes import FakeBackend, write_fake_log, write_weeks  # noqa: E402
+from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
-from bandlog import cli, index  # noqa: E402
+from bandlog import cli
+from bandlog.progress import index
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 NEEDS_PERMISSIONS = pytest.mark.skipif(AS_ROOT, reason="root ignores file permissions; the simulated variant covers this")

@@ -15,7 +15,7 @@ from bench_loader import load_bench
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("bandlog.analysis", reason="the Analyzer is written by another helper")
+pytest.importorskip("bandlog.detect.analysis", reason="the Analyzer is written by another helper")
 
 fuzz = load_bench("log_fuzz")
 

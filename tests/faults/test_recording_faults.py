@@ -18,22 +18,22 @@ from typing import IO
 
 import numpy as np
 import pytest
+from bench_loader import load_bench
 
 from bandlog import cli
+from bandlog.core.errors import ConfigError
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkStatus
 from bandlog.emulate.faults import Faults, parse_faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.base import SentSamples
 from bandlog.emulate.twins.gdx_for import GdxForTwin
 from bandlog.emulate.twins.progressor import ProgressorTwin
-from bandlog.errors import ConfigError
 from bandlog.io.csv_log import CsvLogSink
-from bandlog.motion import PeriodicMotion
 from bandlog.io.read import read_log
-from bandlog.pipeline import Gap
-from bandlog.samples import SampleBlock
 from bandlog.sources.ble import stream
-from bandlog.status import LinkStatus
-from bench_loader import load_bench
 
 
 async def collect(source) -> list:
@@ -124,8 +124,8 @@ def test_a_twin_keeps_only_its_last_samples_and_counts_the_rest() -> None:
 
 
 def test_the_log_holds_the_tare_search_untared_then_rewrites_it_tared(tmp_path: Path) -> None:
-    from bandlog.meta import RecordingMeta
-    from bandlog.pipeline import Tare
+    from bandlog.core.meta import RecordingMeta
+    from bandlog.core.pipeline import Tare
 
     path = tmp_path / "tare.csv"
     sink = CsvLogSink(path, flush_interval_s=0.0)

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "progress"))  # the fake rep logs of tests/progress
-from progress_fakes import FakeBackend, write_fake_log  # noqa: E402
+from progress_fakes import FakeBackend, write_fake_log
 
-from bandlog import cli, index  # noqa: E402
-from bandlog.text_safety import chart_text, csv_safe, csv_safe_frame, printable  # noqa: E402
+from bandlog import cli
+from bandlog.core.text_safety import chart_text, csv_safe, csv_safe_frame, printable
+from bandlog.progress import index
 
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "@SUM(1+1)", "-2+3", "=cmd|' /C calc'!A0", "+A1", "\t=1", "\r=1", " =1+1"]
 ESCAPES = "\x1b[2J\x1b[31mred\x1b[0m\x1b]0;pwned\x07\x9b1m\x07\x00\x7f\u202egreen"
@@ -92,7 +93,7 @@ def test_progress_report_and_table_carry_no_control_characters(hostile_home: Pat
 
 
 def test_a_chart_titled_with_hostile_text_draws_it_as_typed(tmp_path: Path) -> None:
-    from bandlog.plots import session_figure
+    from bandlog.progress.plots import session_figure
 
     samples = pd.DataFrame({"t_s": [0.0, 1.0, 2.0], "force_n": [0.0, 5.0, 0.0]})
     reps = pd.DataFrame(columns=["rep", "start_s", "end_s", "ecc_start_s", "ecc_end_s", "ecc_duration_s", "tempo", "flags"])

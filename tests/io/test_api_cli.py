@@ -12,16 +12,16 @@ import pytest
 
 import bandlog
 from bandlog import cli
-from bandlog.api import analyze, combine_summaries, run_set
+from bandlog.app.api import analyze, combine_summaries, run_set
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Pipeline
+from bandlog.core.results import REP_COLUMNS, SUMMARY_COLUMNS, SetSummary
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Pipeline
-from bandlog.results import REP_COLUMNS, SUMMARY_COLUMNS, SetSummary
-from bandlog.samples import SampleBlock, StreamInfo
 from bandlog.sources.replay import replay_source
 
-pytest.importorskip("bandlog.analysis", reason="the Analyzer is written by another helper")
+pytest.importorskip("bandlog.detect.analysis", reason="the Analyzer is written by another helper")
 
 
 def simulated(seed: int, channels: str = "force+imu") -> SampleBlock:
@@ -45,7 +45,7 @@ def imu_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def imu_result(imu_log: Path) -> bandlog.api.AnalysisResult:
+def imu_result(imu_log: Path) -> bandlog.app.api.AnalysisResult:
     return analyze(imu_log)
 
 
@@ -58,7 +58,7 @@ def test_analyze_finds_reps_with_the_documented_columns(imu_result) -> None:  # 
 
 
 async def test_paced_replay_with_other_blocks_gives_the_same_reps(imu_log: Path, imu_result) -> None:  # type: ignore[no-untyped-def]
-    from bandlog.analysis import Analyzer
+    from bandlog.detect.analysis import Analyzer
 
     log = read_log(imu_log)
     paced = await run_set(log, 0, 3.0, speed=400.0)
@@ -151,7 +151,7 @@ def test_cli_csv_is_the_reps_table(imu_log: Path, imu_result, capsys) -> None:  
 
 
 def test_cli_table_and_replay_print_the_same_summary(imu_log: Path, imu_result, capsys) -> None:  # type: ignore[no-untyped-def]
-    from bandlog.commands._rep_table import summary_line
+    from bandlog.cli.commands._rep_table import summary_line
 
     expected = summary_line(imu_result.summary)
     assert cli.main(["analyze", str(imu_log)]) == 0

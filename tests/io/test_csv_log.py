@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bandlog.errors import LogFormatError, LogWriteError
+from bandlog.core.errors import LogFormatError, LogWriteError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
-from bandlog.samples import SampleBlock, StreamInfo
-from bandlog.schema import LOG_COLUMNS
+from bandlog.io.schema import LOG_COLUMNS
 
 META = RecordingMeta(
     start_utc="2026-11-28T22:15:30.125+00:00", leg="left", band="red", notes="=cmd|' /C calc'!A0\nsecond line",
@@ -268,7 +268,7 @@ def test_header_only_log_reads_as_no_samples(tmp_path: Path) -> None:
 def test_a_recording_closes_with_what_its_link_lost(tmp_path: Path) -> None:
     # the counts were shown at the end of `record` and in the live view, but the log itself did not
     # say whether it was whole
-    from bandlog.status import LinkState, LinkStatus
+    from bandlog.core.status import LinkState, LinkStatus
 
     path = tmp_path / "link.csv"
     sink = CsvLogSink(path)

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import SampleBlock
 from bandlog.io import textfile
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.logdata import MISSING
 from bandlog.io.read import read_log
 from bandlog.io.textfile import MAX_LINE_CHARS, UNTERMINATED
-from bandlog.meta import RecordingMeta
-from bandlog.samples import SampleBlock
 
 READ_BYTES = 100_000
 """Bytes per read in the tests that cross chunk boundaries (see small_chunks)."""
@@ -166,3 +166,81 @@ def test_peak_memory_is_well_under_twice_the_file(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(log.samples) == 40_000
     assert peak < 1.5 * size, f"peak {peak / size:.2f}x the file size"
+
+
+def test_a_row_pandas_refuses_late_in_a_chunk_is_read_once_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas parses a chunk PARSE_ROWS rows at a time, straight into the columns; when it refuses a
+    row after earlier pieces went in (a quoted number: pandas reads no quotes here), what it had put in
+    is taken back and the chunk read line by line: every row once, the quoted value read. A bad cell
+    there is still named by its line."""
+    monkeypatch.setattr(textfile, "PARSE_ROWS", 500)
+    path = tmp_path / "rec.csv"
+    block = force_imu_log(path, 3000)  # one chunk, six pieces
+    lines = path.read_text().split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("t_s,")) + 1 + 2600
+    cells = lines[at].split(",")
+    cells[2] = '"12.5"'
+    lines[at] = ",".join(cells)
+    path.write_text("\n".join(lines))
+    log = read_log(path)
+    expected = block.force_n.copy()
+    expected[2600] = 12.5
+    assert len(log.samples) == 3000
+    np.testing.assert_array_equal(log.samples["force_n"], expected)
+    np.testing.assert_array_equal(log.samples["t_s"], block.t_s)
+    cells[2] = "5x"
+    lines[at] = ",".join(cells)
+    path.write_text("\n".join(lines))
+    with pytest.raises(LogFormatError, match=rf"non-numeric cells at line {at + 1} \(force_n='5x'\)"):
+        read_log(path)
+
+
+def test_a_blank_line_balanced_by_a_long_row_in_one_chunk_is_not_named(tmp_path: Path) -> None:
+    """The comma total of a chunk cannot tell a blank line plus a row of 17 cells from two good rows;
+    pandas refuses the long row, and the line-by-line reading must then skip the blank line, not
+    report it as a row of one cell (it did)."""
+    path = tmp_path / "rec.csv"
+    force_imu_log(path, 3000)
+    lines = path.read_text().split("\n")
+    header = next(i for i, line in enumerate(lines) if line.startswith("t_s,"))
+    lines[header + 40] = ""
+    lines[header + 900] += ",7" * 8
+    path.write_text("\n".join(lines))
+    with pytest.raises(LogFormatError, match=rf"wrong number of cells: line {header + 901} has 17; expected 9"):
+        read_log(path)
+
+
+def gap_log(path: Path, n: int) -> tuple[SampleBlock, list[str]]:
+    """A log with gap and comment lines (one right under the header, a run of three, one with commas)."""
+    block = force_imu_log(path, n)
+    lines = path.read_text().split("\n")
+    header = next(i for i, line in enumerate(lines) if line.startswith("t_s,"))
+    gaps = [f"# gap: start_s={k}.5 end_s={k}.75 reason=link lost" for k in range(6)]
+    for at, line in sorted([(1, gaps[0]), (700, gaps[1]), (700, "# note, with, commas"), (700, gaps[2]), (1999, gaps[3]),
+                            (2500, "#"), (n - 1, gaps[4]), (n, gaps[5])], reverse=True):
+        lines.insert(header + at, line)
+    path.write_text("\n".join(lines))
+    return block, lines
+
+
+def test_comment_lines_found_from_their_hash_read_as_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gap lines found from their '#' bytes (without every line's bounds) give what the general path
+    gives, in one chunk and across chunks; a '#' inside a row is a bad cell named by its line."""
+    path = tmp_path / "rec.csv"
+    block, lines = gap_log(path, 3000)
+    fast = read_log(path)
+    assert len(fast.gaps) == 6 and fast.repairs == {}
+    np.testing.assert_array_equal(fast.samples["t_s"], block.t_s)
+    np.testing.assert_array_equal(fast.samples["gyro_z_dps"], block.gyro_dps[:, 2])
+    use_small_chunks(monkeypatch)
+    assert read_log(path).gaps == fast.gaps
+    monkeypatch.setattr(textfile, "_comment_lines", lambda chunk, ncols: None)
+    general = read_log(path)
+    pd.testing.assert_frame_equal(general.samples, fast.samples)
+    assert general.gaps == fast.gaps
+    monkeypatch.undo()
+    at = next(i for i, line in enumerate(lines) if line.startswith("t_s,")) + 1500
+    lines[at] = lines[at].replace(",", ",#", 1)
+    path.write_text("\n".join(lines))
+    with pytest.raises(LogFormatError, match=rf"non-numeric cells at line {at + 1} \(t_host_s='#"):
+        read_log(path)

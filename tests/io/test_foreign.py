@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
 from bandlog.io.read import read_log
 
 G = 9.80665

@@ -19,8 +19,8 @@ CHILD = textwrap.dedent(
     import os, sys, time
     import numpy as np
     from bandlog.io.csv_log import CsvLogSink
-    from bandlog.meta import RecordingMeta
-    from bandlog.samples import SampleBlock
+    from bandlog.core.meta import RecordingMeta
+    from bandlog.core.samples import SampleBlock
 
     log_path, progress_path = sys.argv[1], sys.argv[2]
     progress = os.open(progress_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bandlog import cli
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
 from bandlog.io.read import read_log
 
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from bandlog import cli
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import SampleBlock
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.logdata import MISSING, NUDGED, OUT_OF_ORDER, REPEATED
 from bandlog.io.read import read_log
 from bandlog.io.textfile import UNTERMINATED
-from bandlog.meta import RecordingMeta
-from bandlog.samples import SampleBlock
 
 N_PER_KGF = 9.80665
 
@@ -222,8 +222,8 @@ def repaired_log(tmp_path: Path) -> Path:
 
 
 def test_repairs_in_the_api_result_json_and_table(repaired_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("bandlog.analysis", reason="the Analyzer is written by another helper")
-    from bandlog.api import analyze
+    pytest.importorskip("bandlog.detect.analysis", reason="the Analyzer is written by another helper")
+    from bandlog.app.api import analyze
 
     assert analyze(repaired_log).repairs == {OUT_OF_ORDER: 1, MISSING: 1}
     assert cli.main(["analyze", str(repaired_log), "--format", "json"]) == 0

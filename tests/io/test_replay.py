@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Pipeline
+from bandlog.core.results import SetSummary
+from bandlog.core.samples import SampleBlock, StreamInfo
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Pipeline
-from bandlog.results import SetSummary
-from bandlog.samples import SampleBlock, StreamInfo
 from bandlog.sources.replay import replay_source
-from bandlog.status import LinkState, LinkStatus
 
 META = RecordingMeta(start_utc="2026-01-01T10:00:00+00:00", leg="right",
                      stream=StreamInfo(profile="progressor", model="Progressor", name="Progressor_1234", sample_rate_hz=80.0))

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from bandlog import cli
-from bandlog.api import analyze, combine_summaries
-from bandlog.commands._rep_table import footnotes, summary_line
-from bandlog.detect.events import Event, RepCompleted, RepRejected
+from bandlog.app.api import analyze, combine_summaries
+from bandlog.cli.commands._rep_table import footnotes, summary_line
+from bandlog.core.events import Event, RepCompleted, RepRejected
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import NO_TEMPO, REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS, RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.io.csv_log import CsvLogSink
-from bandlog.meta import RecordingMeta
-from bandlog.results import NO_TEMPO, REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS, RepMetrics, SetSummary
-from bandlog.samples import SampleBlock, StreamInfo
 
 
 def row(rep: int, start_s: float, ecc_s: float | None, flags: str = "") -> RepMetrics:
@@ -46,7 +46,7 @@ SCRIPT: list[Event] = [
 
 
 class ScriptedAnalyzer:
-    """Stands in for bandlog.analysis.Analyzer: emits SCRIPT at the end, remembers how it was built."""
+    """Stands in for bandlog.detect.analysis.Analyzer: emits SCRIPT at the end, remembers how it was built."""
 
     built: list[dict[str, Any]] = []
 
@@ -92,9 +92,9 @@ def force_pulls(pulls: list[tuple[float, float, float]], rate_hz: float = 80.0) 
 
 @pytest.fixture
 def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import bandlog.analysis
+    import bandlog.detect.analysis
 
-    monkeypatch.setattr(bandlog.analysis, "Analyzer", ScriptedAnalyzer)
+    monkeypatch.setattr(bandlog.detect.analysis, "Analyzer", ScriptedAnalyzer)
     ScriptedAnalyzer.built = []
     return write_force_log(tmp_path / "scripted.csv", force_pulls([(50.0, 1.0, 3.5)]))
 
@@ -201,7 +201,7 @@ def test_real_detector_rows_and_rejections_agree_across_api_json_and_table(mixed
 
 
 def test_a_set_the_knee_gates_turn_away_gets_a_hint_to_try_another_exercise() -> None:
-    from bandlog.commands._rep_table import footnotes
+    from bandlog.cli.commands._rep_table import footnotes
 
     rows = [{"flags": ""}]
     codes = ["too_short"] * 5

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bandlog.meta import RecordingMeta
-from bandlog.samples import StreamInfo
-from bandlog.schema import (
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import StreamInfo
+from bandlog.io.schema import (
     SCHEMA_VERSION,
     decode_text,
     encode_text,

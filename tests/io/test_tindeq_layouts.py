@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bandlog import cli
-from bandlog.errors import LogFormatError
+from bandlog.core.errors import LogFormatError
 from bandlog.io.logdata import LEFTOVER
 from bandlog.io.read import read_log
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from bandlog.detect.events import EccentricEnded, EccentricStarted, Event, RepCompleted, RepRejected, RepStarted
-from bandlog.meta import RecordingMeta
-from bandlog.motion import PeriodicMotion
-from bandlog.pipeline import Kinematics, Pipeline, Sink
-from bandlog.results import NO_TEMPO, RepMetrics, SetSummary, tempo_class
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkState, LinkStatus
+from bandlog.core.events import EccentricEnded, EccentricStarted, Event, RepCompleted, RepRejected, RepStarted
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.pipeline import Kinematics, Pipeline, Sink
+from bandlog.core.results import NO_TEMPO, RepMetrics, SetSummary, tempo_class
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus
 
 LATENCY_S = 0.2
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from live_simset import rep_events, run_set
 
-from bandlog.detect.events import EccentricEnded, EccentricStarted, RepRejected
+from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import SampleBlock
 from bandlog.live.cue import BEL, Metronome, TickCue, terminal_bell
 from bandlog.live.model import LiveModel, SpanOutcome, TimerState
 from bandlog.live.ring import RingBuffer, decimate_keep
 from bandlog.live.sink import LiveSink
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap
-from bandlog.samples import SampleBlock
 
 
 def feed_until(model: LiveModel, t_end_s: float, t_start_s: float = 0.0, rate_hz: float = 100.0) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 from live_simset import rejection, run_set
 from rich.console import Console
 
-from bandlog.detect.events import EccentricStarted, RepCompleted
+from bandlog.core.events import EccentricStarted, RepCompleted
+from bandlog.core.results import NO_TEMPO, RepMetrics
 from bandlog.live.model import LiveModel, SpanOutcome, TimerState
 from bandlog.live.mpl_view import CYCLE_GID, MplView
 from bandlog.live.sink import LiveSink
 from bandlog.live.tui import render
-from bandlog.results import NO_TEMPO, RepMetrics
 
 
 def text_of(model: LiveModel) -> str:

@@ -16,15 +16,15 @@ from live_simset import run_set
 from rich.console import Console
 from rich.style import Style
 
-from bandlog.detect.events import EccentricStarted
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
+from bandlog.core.events import EccentricStarted
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.live import display_available, make_live_sink
 from bandlog.live.model import LiveModel, TimerState
 from bandlog.live.mpl_view import MplView
 from bandlog.live.sink import LiveSink
 from bandlog.live.tui import TIMER_STYLES, TuiView, render, sparkline, timer_text
-from bandlog.samples import SampleBlock
-from bandlog.status import LinkState, LinkStatus
 
 
 def text_of(model: LiveModel) -> str:

@@ -15,12 +15,12 @@ import pytest
 from live_simset import run_set
 from matplotlib.colors import to_rgba
 
-from bandlog.detect.events import EccentricEnded, EccentricStarted
+from bandlog.core.events import EccentricEnded, EccentricStarted
+from bandlog.core.pipeline import Pipeline, Sink
+from bandlog.core.samples import SampleBlock
 from bandlog.live.model import LiveModel, TimerState
 from bandlog.live.mpl_view import TIMER_COLOURS, MplView
 from bandlog.live.sink import LiveSink
-from bandlog.pipeline import Pipeline, Sink
-from bandlog.samples import SampleBlock
 
 
 class FakeClock:
@@ -170,7 +170,7 @@ def test_a_window_without_a_gui_toolkit_is_one_sentence_not_a_silent_agg(monkeyp
     import pytest
 
     import bandlog.live as live
-    from bandlog.errors import ConfigError
+    from bandlog.core.errors import ConfigError
 
     monkeypatch.setattr(live, "display_available", lambda env=None, platform=None: True)
     monkeypatch.setattr(live, "_interactive_backend_loaded", lambda: False)

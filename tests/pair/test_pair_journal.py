@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bandlog.analysis import Analyzer
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Tare
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.analysis import Analyzer
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.pair_journal import PART_KEY, PairJournal, journal_path
 from bandlog.io.read import read_log
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Tare
-from bandlog.samples import SampleBlock
 
 
 def _imu_block(t0_s: float, n: int = 10) -> SampleBlock:
@@ -84,7 +84,7 @@ KILLED_CHILD = textwrap.dedent(
     """
     import sys
     import bandlog.sim
-    from bandlog.motion import PeriodicMotion
+    from bandlog.core.motion import PeriodicMotion
     bandlog.sim.simulate_session = lambda spec: PeriodicMotion(duration_s=600.0, period_s=1e6)  # no reps: no alignment
     from bandlog.cli import main
     sys.exit(main(sys.argv[1:]))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
-from bandlog.pipeline import Gap
-from bandlog.samples import SampleBlock
-from bandlog.sources.pair_merge import MAX_HOLE_S, PairMerger
 from bench_loader import load_bench
+
+from bandlog.core.pipeline import Gap
+from bandlog.core.samples import SampleBlock
+from bandlog.sources.pair_merge import MAX_HOLE_S, PairMerger
 
 
 def _replay(merger: PairMerger, devices, hole: tuple[float, float]) -> list:
@@ -92,8 +92,8 @@ def test_a_link_loss_before_the_clocks_are_aligned_keeps_what_was_held() -> None
 def test_a_recording_that_ends_during_the_tare_search_keeps_every_sample() -> None:
     # the force held while the software tare searched is merged at the end: what that merge settles
     # must go out too (it used to be dropped when the clocks aligned on it)
-    from bandlog.pipeline import Tare
-    from bandlog.meta import RecordingMeta
+    from bandlog.core.meta import RecordingMeta
+    from bandlog.core.pipeline import Tare
     from bandlog.sources.pair import FORCE, IMU, _Pair
 
     bench = load_bench("clock_sync")

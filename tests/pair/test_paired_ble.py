@@ -11,21 +11,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bandlog.analysis import Analyzer
-from bandlog.api import read_log
+from bandlog.app.api import read_log
+from bandlog.core.errors import DeviceNotFoundError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Gap, Pipeline, PipelineResult
+from bandlog.core.samples import SampleBlock
+from bandlog.core.status import LinkState, LinkStatus
+from bandlog.detect.analysis import Analyzer
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.shared_clock import SensorView, SharedClockMotion
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.progressor import ProgressorTwin
 from bandlog.emulate.twins.witmotion import WitMotionTwin
-from bandlog.errors import DeviceNotFoundError
-from bandlog.meta import RecordingMeta
-from bandlog.pipeline import Gap, Pipeline, PipelineResult
-from bandlog.samples import SampleBlock
 from bandlog.sim import SimulatedSession, random_spec, simulate_session
 from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair import paired_stream
-from bandlog.status import LinkState, LinkStatus
 
 estimates: list = []
 """The aligner's estimate after every merged block of the last recording."""

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pasco_strategies import force_samples, mutated, read_commands, replies, triad_samples
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
     Channel,
@@ -23,8 +25,6 @@ from bandlog.devices.pasco_codec import (
     parse_uuid,
     service_uuid,
 )
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2
 
 
 @given(read_commands)

@@ -7,6 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
+from bandlog.core.errors import ConfigError, ConnectionLostError, ProtocolError
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock
 from bandlog.devices import registry
 from bandlog.devices.pasco import MEASURE_ROUNDS, PascoProfile
 from bandlog.devices.pasco_codec import SEND_COMMAND_CHAR, Channel, char_uuid, service_uuid
@@ -14,9 +17,6 @@ from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins import twin_registry
 from bandlog.emulate.twins.base import Outgoing
 from bandlog.emulate.twins.pasco import PascoTwin
-from bandlog.errors import ConfigError, ConnectionLostError, ProtocolError
-from bandlog.motion import PeriodicMotion
-from bandlog.samples import SAMPLE_CHANNELS, SampleBlock
 
 MOTION = PeriodicMotion(period_s=2.0, peak_force_n=40.0)
 FIRST = 1 + MEASURE_ROUNDS

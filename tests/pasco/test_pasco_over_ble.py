@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.samples import SampleBlock, StreamInfo
+from bandlog.core.status import LinkStatus
 from bandlog.devices.pasco import MEASURE_ROUNDS
 from bandlog.emulate.faults import Faults
 from bandlog.emulate.stack import emulated_sensors
 from bandlog.emulate.twins.pasco import PascoTwin
-from bandlog.motion import PeriodicMotion
-from bandlog.samples import SampleBlock, StreamInfo
-from bandlog.sources.ble import scan, stream
-from bandlog.status import LinkStatus
+from bandlog.sources.ble import stream
+from bandlog.sources.ble_scan import scan
 
 MOTION = PeriodicMotion(period_s=2.0, peak_force_n=40.0)
 FIRST = 1 + MEASURE_ROUNDS

@@ -7,6 +7,8 @@ import logging
 import numpy as np
 import pytest
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import Notification
 from bandlog.devices.pasco import RATE_NOTICE_EVERY_S, PascoDecoder
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
@@ -20,8 +22,6 @@ from bandlog.devices.pasco_codec import (
     char_uuid,
 )
 from bandlog.devices.pasco_poll import PollPlan, RoundBook
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import Notification
 
 F, A, G = Channel.FORCE, Channel.ACCEL, Channel.GYRO
 OWN = {F: 1, A: 2, G: 3}

@@ -8,7 +8,7 @@ ATTEMPTS times in all, and its best ratio kept, so one burst of load elsewhere d
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from bench_loader import load_bench

@@ -7,16 +7,17 @@ genuine parsing, hashing and file-system changes without needing the detector.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
-from bandlog.errors import LogFormatError
-from bandlog.meta import RecordingMeta
-from bandlog.results import REP_COLUMNS, tempo_class
+from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import REP_COLUMNS, tempo_class
 
 MARKER = "# fake-rep-log"
 
@@ -53,7 +54,7 @@ def write_fake_log(path: Path, start_utc: str, leg: str | None, ecc_durations_s:
 
 @dataclass
 class FakeBackend:
-    """read/analyze pair for bandlog.index.update_index that records every call."""
+    """read/analyze pair for bandlog.progress.index.update_index that records every call."""
 
     read_calls: list[Path] = field(default_factory=list)
     analyze_calls: list[Path] = field(default_factory=list)
@@ -84,7 +85,7 @@ class FakeBackend:
         return SimpleNamespace(reps=reps, summary=summary)
 
     def update(self, home: Path, **kwargs: Any) -> Any:
-        from bandlog.index import update_index
+        from bandlog.progress.index import update_index
 
         return update_index(home, read=self.read, analyze=self.analyze, **kwargs)
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_fake_log
 
-from bandlog import history, index, plots, report, trends
+from bandlog.progress import history, index, plots, report, trends
 
 CODE_NAME = re.compile(r"[A-Za-z]+_[A-Za-z]+")
 """A column or variable name (tut_ecc_s, TUT_ecc) where words belong."""
@@ -142,7 +142,7 @@ def test_a_rep_inside_the_grey_band_is_green_and_the_legend_says_what_green_mean
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """One simulated session with force and IMU, and the same session's force column alone."""
-    from bandlog.api import read_log
+    from bandlog.app.api import read_log
 
     home = tmp_path_factory.mktemp("meaning")
     path = history.write_simulated_history(home, weeks=1, sessions_per_week=1, seed=2, first_day=date(2026, 1, 5))[0]
@@ -152,7 +152,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_a_force_only_chart_says_its_timings_are_estimated(simulated: tuple[Path, Path]) -> None:
-    from bandlog.session_chart import load_session_chart
+    from bandlog.progress.session_chart import load_session_chart
 
     with_imu, force_only = simulated
     chart = load_session_chart(force_only)
@@ -167,7 +167,7 @@ def test_a_force_only_chart_says_its_timings_are_estimated(simulated: tuple[Path
 
 
 def test_the_knee_trace_says_why_it_starts_late(simulated: tuple[Path, Path]) -> None:
-    from bandlog.session_chart import load_session_chart
+    from bandlog.progress.session_chart import load_session_chart
 
     chart = load_session_chart(simulated[0])
     assert chart.knee is not None

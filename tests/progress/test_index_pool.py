@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from progress_fakes import BuggyBackend, CrashingBackend, FakeBackend, write_fake_log, write_weeks
 
-from bandlog import index
+from bandlog.progress import index
 
 
 def _stored(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,10 +13,10 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_fake_log
 
-from bandlog import index, plots, report, trends
-from bandlog.meta import RecordingMeta
-from bandlog.results import NO_TEMPO
-from bandlog.session_chart import SessionChart
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import NO_TEMPO
+from bandlog.progress import index, plots, report, trends
+from bandlog.progress.session_chart import SessionChart
 
 
 def _samples(duration_s: float = 30.0) -> pd.DataFrame:

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_weeks
 
-from bandlog import index, plots, trends
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
+from bandlog.progress import index, plots, trends
 
 
 def _bars(ax: Axes) -> list[Rectangle]:
@@ -76,7 +76,7 @@ def test_session_figure_has_a_knee_panel_only_when_given_one() -> None:
     t = np.arange(0, 20, 0.01)
     knee = plots.session_figure(_samples(20.0), reps, 3.0, knee=(t, 50 + 40 * np.cos(t), "angle"), title="x")
     assert len(knee.axes) == 3
-    assert "knee flexion angle (°)" == knee.axes[1].get_ylabel() and len(_spans(knee.axes[1])) == 2
+    assert knee.axes[1].get_ylabel() == "knee flexion angle (°)" and len(_spans(knee.axes[1])) == 2
     with pytest.raises(ConfigError):
         plots.plot_knee(t, t, reps, 3.0, kind="torque")
 
@@ -164,7 +164,7 @@ def test_charts_of_an_empty_table_say_no_data() -> None:
 
 
 def test_cli_metric_names_match_the_chart_names() -> None:
-    from bandlog.commands import progress
+    from bandlog.cli.commands import progress
 
     assert progress.METRICS == plots.PROGRESS_METRICS
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bandlog import cli, history, index
+from bandlog import cli
+from bandlog.progress import history, index
 
 FIRST_MONDAY = date(2026, 1, 5)
 
@@ -42,7 +43,7 @@ def test_plan_tells_the_progression_story() -> None:
 
 
 def test_history_writes_readable_logs_once(tmp_path: Path) -> None:
-    from bandlog.api import read_log
+    from bandlog.app.api import read_log
 
     seen: list[tuple[int, int]] = []
     paths = history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=3, first_day=FIRST_MONDAY,
@@ -60,7 +61,7 @@ def test_history_writes_readable_logs_once(tmp_path: Path) -> None:
 
 def test_history_for_benchmarks_writes_denser_longer_logs(tmp_path: Path) -> None:
     """bench/index_scale.py --long: ~90 s sessions at 100 Hz (12 reps) instead of ~65 s at 50 Hz."""
-    from bandlog.api import analyze, read_log
+    from bandlog.app.api import analyze, read_log
 
     path = history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=3, first_day=FIRST_MONDAY,
                                            rate_hz=100.0, reps_per_set=12)[0]
@@ -128,8 +129,8 @@ def test_plot_verb_errors_are_one_sentence(home: Path, tmp_path: Path, capsys: p
 def test_knee_panel_comes_from_the_detector_and_needs_the_imu(home: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from bandlog.api import read_log
-    from bandlog.session_chart import knee_trace
+    from bandlog.app.api import read_log
+    from bandlog.progress.session_chart import knee_trace
 
     log = read_log(sorted((home / "recordings").glob("*.csv"))[0])
     trace = knee_trace(log, 3.0)
@@ -145,7 +146,7 @@ def test_indexing_on_a_terminal_draws_a_progress_bar(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from bandlog.commands._indexing import refresh_index
+    from bandlog.cli.commands._indexing import refresh_index
 
     history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1, seed=2, first_day=FIRST_MONDAY)
     screen = io.StringIO()

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
-from bandlog import index
-from bandlog.meta import RecordingMeta
+from bandlog.core.meta import RecordingMeta
+from bandlog.progress import index
 
 
 def _rows(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.figure import Figure
 from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
-from bandlog import index, plots, report
-from bandlog.errors import LogWriteError
+from bandlog.core.errors import LogWriteError
+from bandlog.progress import index, plots, report
 
 EXTERNAL = re.compile(r"https?://|<script|<link|<iframe|\bsrc=\"(?!data:)|url\(", re.IGNORECASE)
 

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sensors_strategies import mutated, open_commands, open_replies, open_samples
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import Notification
 from bandlog.devices import bandlog_open as bo
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import Notification
 
 
 def test_sample_layout_matches_the_profile_document() -> None:

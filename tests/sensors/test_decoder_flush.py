@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.base import SKIPPED_SAMPLES
 from bandlog.devices.device_clock import DeviceClock
 from bandlog.devices.gdx_for import GdxDecoder, GdxForProfile
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.gdx_for import GdxForTwin
-from bandlog.samples import SampleBlock
 
 
 def test_device_clock_counts_a_sample_still_held_at_the_end() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bandlog.core.errors import ProtocolError
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.devices import bandlog_open as bo
 from bandlog.devices import sig_force as sf
 from bandlog.devices import thingy52 as th
@@ -12,13 +15,10 @@ from bandlog.devices import witmotion as wm
 from bandlog.devices.base import DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.bandlog_open import BandlogOpenTwin
+from bandlog.emulate.twins.base import Outgoing
 from bandlog.emulate.twins.sig_force import SigForceTwin
 from bandlog.emulate.twins.thingy52 import Thingy52Twin
-from bandlog.emulate.twins.base import Outgoing
 from bandlog.emulate.twins.witmotion import WitMotionTwin
-from bandlog.errors import ProtocolError
-from bandlog.motion import PeriodicMotion
-from bandlog.samples import SampleBlock, StreamInfo
 
 MOTION = PeriodicMotion(period_s=2.5, peak_force_n=40.0)
 

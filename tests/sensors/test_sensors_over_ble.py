@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bandlog.core.motion import PeriodicMotion
+from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.devices import registry
 from bandlog.devices import witmotion as wm
 from bandlog.emulate.stack import emulated_sensors
@@ -13,9 +15,8 @@ from bandlog.emulate.twins.bandlog_open import BandlogOpenTwin
 from bandlog.emulate.twins.sig_force import SigForceTwin
 from bandlog.emulate.twins.thingy52 import Thingy52Twin
 from bandlog.emulate.twins.witmotion import WitMotionTwin
-from bandlog.motion import PeriodicMotion
-from bandlog.samples import SampleBlock, StreamInfo
-from bandlog.sources.ble import scan, stream
+from bandlog.sources.ble import stream
+from bandlog.sources.ble_scan import scan
 
 MOTION = PeriodicMotion(period_s=2.0, peak_force_n=40.0)
 KEYS = ("witmotion", "thingy52", "sig-force", "bandlog-open")

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sensors_strategies import mutated, sig_readings
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import Notification
 from bandlog.devices import sig_force as sf
 from bandlog.emulate.twins.sig_force import SigForceTwin
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import Notification
 
 
 @pytest.mark.parametrize(

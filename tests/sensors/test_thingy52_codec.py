@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sensors_strategies import mutated, thingy_configs, thingy_raw
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import Notification
 from bandlog.devices import thingy52 as th
 from bandlog.devices.base import StreamOptions
 from bandlog.emulate.twins.thingy52 import Thingy52Twin, firmware_pack
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import Notification
 
 
 def test_default_configuration_bytes() -> None:

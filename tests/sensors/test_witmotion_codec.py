@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sensors_strategies import mutated, wit_commands, wit_frames, wit_replies
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.link import Notification
 from bandlog.devices import witmotion as wm
 from bandlog.devices.base import DAMAGED_PACKETS
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.link import Notification
 
 PACKETS = (wm.ImuFrame, wm.RegisterReply, wm.Command)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bandlog.results import tempo_class, tension_threshold_n
+from bandlog.core.results import tempo_class, tension_threshold_n
 from bandlog.sim import SimulatedSession, random_spec, simulate_session
 from bandlog.sim.plan import FAST_RANGE_S, MIN_COMPLIANT_S, VERY_SLOW_RANGE_S
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bandlog.errors import ConfigError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.errors import ConfigError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
 from bandlog.sim import SimulatedSession, random_spec, simulate_session
 
 SHORT = {"n_sets": 1, "reps_per_set": 4, "rest_between_sets_s": 20.0}

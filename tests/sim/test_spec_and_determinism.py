@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bandlog.errors import ConfigError
+from bandlog.core.errors import ConfigError
 from bandlog.sim import BAND_COLOURS, random_scenario, random_spec, simulate_session
 from bandlog.sim.band import elongation_pct
 from bandlog.sim.spec import MAX_ELONGATION_PCT

@@ -12,15 +12,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.samples import StreamInfo
 from bandlog.io.csv_log import CsvLogSink
-from bandlog.meta import RecordingMeta
-from bandlog.samples import StreamInfo
-from bandlog.schema import FRAME_CHANNELS
+from bandlog.io.schema import FRAME_CHANNELS
 
 APT_TIMEOUT_S = 600.0
 XVFB_SCREEN = "1280x800x24"

@@ -10,17 +10,17 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from rich.console import Console
 
-from bandlog.api import analyze, read_log
+from bandlog.app.api import analyze, read_log
+from bandlog.core.results import NO_TEMPO, RepMetrics, SetSummary
 from bandlog.live.model import LiveModel
 from bandlog.live.tui import render, spark_width
-from bandlog.results import NO_TEMPO, RepMetrics, SetSummary
 
 TIMEOUT_S = 25.0
 TIMER = re.compile(r"eccentric: (\d+\.\d s|--) / target 3\.0 s")

@@ -13,19 +13,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image, ImageGrab
 
-from bandlog.api import analyze, read_log
-from bandlog.detect.events import EccentricStarted
+from bandlog.app.api import analyze, read_log
+from bandlog.core.events import EccentricStarted
+from bandlog.core.samples import SampleBlock
 from bandlog.live.model import LiveModel, SpanOutcome, TimerState
 from bandlog.live.mpl_view import FORCE_COLOUR, SPAN_ALPHA, SPAN_COLOURS, SUMMARY_BOX_COLOUR, TIMER_COLOURS, MplView
-from bandlog.samples import SampleBlock
 
 SHOTS = Path("/tmp/e_shots")
 PLOT_SHARE = 0.70

@@ -15,6 +15,9 @@ import struct
 
 import numpy as np
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.bandlog_open import (
     ACC_G_PER_LSB,
     COMMAND_UUID,
@@ -36,9 +39,7 @@ from bandlog.devices.bandlog_open import (
 )
 from bandlog.emulate.faults import cut_last_byte
 from bandlog.emulate.twins.base import NOTIFY, WRITE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
-from bandlog.errors import DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
-from bandlog.samples import SampleBlock
+
 
 def _round(values: np.ndarray, lsb: float) -> list[int]:
     return [int(v) for v in np.rint(np.asarray(values) / lsb)]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import abc
 import collections
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
 
+from bandlog.core.motion import MotionSource, PeriodicMotion
+from bandlog.core.samples import SampleBlock
 from bandlog.emulate.faults import damage_length_byte
-from bandlog.motion import MotionSource, PeriodicMotion
-from bandlog.samples import SampleBlock
 
 READ = "read"
 WRITE = "write"

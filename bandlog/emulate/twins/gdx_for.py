@@ -9,11 +9,14 @@ exclusions and prove the profile assumes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, SampleBlock
 from bandlog.devices.gdx_codec import (
     COMMAND_HEADER,
     Command,
@@ -41,9 +44,6 @@ from bandlog.emulate.twins.base import (
     PeripheralTwin,
     ServiceSpec,
 )
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
-from bandlog.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, SampleBlock
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.motion import MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.pasco import NAME_MARK
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
@@ -35,9 +38,6 @@ from bandlog.devices.pasco_codec import (
     service_uuid,
 )
 from bandlog.emulate.twins.base import NOTIFY, WRITE, WRITE_WITHOUT_RESPONSE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.motion import MotionSource
-from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 

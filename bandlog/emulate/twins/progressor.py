@@ -12,6 +12,9 @@ import logging
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError, DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.progressor import CONTROL_UUID, COUNTER_SPAN_US, DATA_UUID, SAMPLE_RATE_HZ, SERVICE_UUID
 from bandlog.devices.progressor_codec import (
     BatteryVoltage,
@@ -32,9 +35,6 @@ from bandlog.emulate.twins.base import (
     PeripheralTwin,
     ServiceSpec,
 )
-from bandlog.errors import ConfigError, DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
-from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from bandlog.core.errors import ConfigError
+from bandlog.core.motion import MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.sig_force import FORCE_UUID, N_PER_LSB, SERVICE_UUID, ForceReading
-from bandlog.emulate.twins._rate_schedule import RateSchedule
 from bandlog.emulate.faults import cut_last_byte
+from bandlog.emulate.twins._rate_schedule import RateSchedule
 from bandlog.emulate.twins.base import NOTIFY, READ, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
-from bandlog.errors import ConfigError
-from bandlog.motion import MotionSource
-from bandlog.samples import SampleBlock
 
 
 class SigForceTwin(PeripheralTwin):

@@ -12,6 +12,9 @@ import logging
 
 import numpy as np
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.thingy52 import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
@@ -22,12 +25,9 @@ from bandlog.devices.thingy52 import (
     RawMotion,
     thingy_uuid,
 )
-from bandlog.emulate.twins._rate_schedule import RateSchedule
 from bandlog.emulate.faults import cut_last_byte
+from bandlog.emulate.twins._rate_schedule import RateSchedule
 from bandlog.emulate.twins.base import NOTIFY, READ, WRITE, CharSpec, Outgoing, PeripheralTwin, ServiceSpec
-from bandlog.errors import DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
-from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,9 @@ import math
 
 import numpy as np
 
+from bandlog.core.errors import DecodeError
+from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
+from bandlog.core.samples import SampleBlock
 from bandlog.devices.witmotion import (
     ACC_G_PER_LSB,
     ANGLE_DEG_PER_LSB,
@@ -32,6 +35,7 @@ from bandlog.devices.witmotion import (
     RegisterReply,
 )
 from bandlog.emulate.faults import cut_last_byte
+from bandlog.emulate.twins._rate_schedule import RateSchedule
 from bandlog.emulate.twins.base import (
     NOTIFY,
     WRITE,
@@ -41,10 +45,6 @@ from bandlog.emulate.twins.base import (
     PeripheralTwin,
     ServiceSpec,
 )
-from bandlog.emulate.twins._rate_schedule import RateSchedule
-from bandlog.errors import DecodeError
-from bandlog.motion import STANDARD_GRAVITY_MS2, MotionSource
-from bandlog.samples import SampleBlock
 
 log = logging.getLogger(__name__)
 

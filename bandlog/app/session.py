@@ -1,0 +1,152 @@
+"""Recording orchestration: one BLE stream through the pipeline into a log, a live view and a result.
+
+This module and cli/__init__.py are the only places that see every stage. `bandlog record` and `bandlog
+demo` both come through record_stream(), so the demo exercises exactly the path a real sensor takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bandlog.core.errors import LogWriteError
+from bandlog.core.meta import RecordingMeta
+from bandlog.core.pipeline import Pipeline, PipelineResult, Sink
+from bandlog.devices.base import StreamOptions
+
+if TYPE_CHECKING:
+    from bandlog.core.motion import MotionSource
+    from bandlog.emulate.faults import Faults
+    from bandlog.emulate.stack import EmulatedWorld
+    from bandlog.emulate.twins.base import PeripheralTwin
+
+
+@dataclass(frozen=True)
+class RecordRequest:
+    """Everything a recording needs besides where the bytes come from."""
+
+    target: str
+    out_path: Path
+    meta: RecordingMeta
+    options: StreamOptions = StreamOptions()
+    tare: bool = True
+    duration_s: float | None = None
+    imu_target: str | None = None
+    """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
+
+
+def check_log_path(path: Path, *, paired: bool = False) -> None:
+    """Refuse, in one sentence and before any sensor is connected, a log path that cannot become a new
+    log: a folder, an existing file (a log is never overwritten), or a place that cannot be written;
+    for a paired recording, also a start-up journal left by an earlier one. Otherwise the sensor
+    would be connected and streaming before the log failed to open."""
+    from bandlog.io.pair_journal import ROLES, journal_path
+    from bandlog.io.paths import check_new_output
+
+    if os.path.lexists(path) and not path.is_dir():
+        raise LogWriteError(f"cannot write the log {path}: the file already exists (bandlog never overwrites a log)")
+    check_new_output(path, "log", overwrite=False)  # a folder
+    folder = Path(os.path.abspath(path)).parent
+    while not os.path.lexists(folder) and folder != folder.parent:  # the log's missing folders are made
+        folder = folder.parent
+    if not folder.is_dir():
+        raise LogWriteError(f"cannot write the log {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LogWriteError(f"cannot write the log {path}: permission denied in the folder {folder}")
+    if not paired:
+        return
+    for role in ROLES:
+        journal = journal_path(path, role)
+        if os.path.lexists(journal):
+            raise LogWriteError(
+                f"cannot write the log {path}: {journal.name} beside it is the start of an earlier paired recording "
+                "that was stopped before its clocks aligned; move it away or choose another --out"
+            )
+
+
+def emulated_twins(motion_for_twin: Callable[[], MotionSource]) -> list[PeripheralTwin]:
+    """One emulated twin of every supported sensor, each driven by the movement motion_for_twin() gives it."""
+    from bandlog.emulate.twins import twin_registry
+
+    return [twin_class(motion_for_twin()) for twin_class in twin_registry().values()]
+
+
+@contextlib.asynccontextmanager
+async def maybe_emulated(
+    motion: MotionSource | None, speed: float, *, shared_clock: bool = False, faults: Faults | None = None
+) -> AsyncIterator[EmulatedWorld | None]:
+    """The emulated BLE world when a motion source is given, otherwise nothing (real adapters).
+
+    shared_clock: several sensors record together, so they must see the movement at the same
+    instants rather than each from its own stream start.
+    """
+    if motion is None:
+        yield None
+        return
+    from bandlog.emulate.stack import emulated_sensors
+
+    if shared_clock:
+        import asyncio
+
+        from bandlog.emulate.shared_clock import SharedClockMotion
+
+        loop = asyncio.get_running_loop()
+        shared = SharedClockMotion(motion, lambda: loop.time() * speed)
+        twins = emulated_twins(shared.view)
+    else:
+        twins = emulated_twins(lambda: motion)
+    every = {twin.name: faults for twin in twins} if faults is not None else None
+    async with emulated_sensors(twins, speed=speed, faults=every) as world:
+        yield world
+
+
+async def record_stream(
+    request: RecordRequest,
+    live_sinks: Sequence[Sink] = (),
+    *,
+    motion: MotionSource | None = None,
+    speed: float = 1.0,
+    faults: Faults | None = None,
+) -> PipelineResult:
+    """Stream the requested sensor into a CSV log (and any live sinks) until duration or Ctrl-C.
+
+    With `motion`, every supported sensor is emulated on a virtual BLE link driven by it, and the
+    client reaches them through the same bleak code as real devices. With `request.imu_target`,
+    force and motion come from two sensors merged onto one time base (bandlog.sources.pair).
+    """
+    from bandlog.detect.analysis import Analyzer
+    from bandlog.io.csv_log import CsvLogSink
+    from bandlog.sources.ble import stream
+
+    check_log_path(request.out_path, paired=request.imu_target is not None)
+    log_sink = CsvLogSink(request.out_path)
+    journal = None
+    if request.imu_target is not None:  # nothing reaches the log until the clocks align: keep each device's own
+        from bandlog.io.pair_journal import PairJournal
+
+        journal = PairJournal(request.out_path, log_sink)
+    sinks = [log_sink, *([journal] if journal is not None else []), *live_sinks]
+    pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks)
+    async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
+        backends = None if world is None else world.backends
+        if journal is not None:
+            from bandlog.sources.pair import paired_stream
+
+            source = paired_stream(
+                request.target, request.imu_target, force_options=request.options, tare=request.tare,
+                meta=request.meta, backends=backends, duration_s=request.duration_s, journal=journal.write,
+            )
+        else:
+            source = stream(
+                request.target,
+                options=request.options,
+                tare=request.tare,
+                meta=request.meta,
+                backends=backends,
+                duration_s=request.duration_s,
+            )
+        return await pipeline.run(source)

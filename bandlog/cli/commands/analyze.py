@@ -1,0 +1,113 @@
+"""`bandlog analyze FILE`: reps and set summary of a log, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import sys
+
+from bandlog.core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from bandlog.app.api import AnalysisResult
+
+NAME = "analyze"
+HELP = "detect reps in a log (bandlog or a supported export) and print them as a table, JSON or CSV"
+ORDER = 50
+FORMATS = ("table", "json", "csv")
+JSON_HINT = "(--format json lists them)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    import textwrap
+    from pathlib import Path
+
+    from bandlog.cli.commands._detector_args import add_exercise_argument
+    from bandlog.detect.explain import columns_legend
+
+    parser.epilog = "columns of the reps table:\n" + "\n".join(
+        textwrap.fill(line, 88, subsequent_indent="    ", break_on_hyphens=False) for line in columns_legend().splitlines()
+    )
+    parser.add_argument("file", type=Path, help="the log to analyse")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="table (default, for reading), json (one object) or csv (the reps table)")
+    parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    add_exercise_argument(parser)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready scalar: numpy types unwrapped, NaN as None."""
+    import math
+
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def as_json(
+    summary: dict[str, Any], reps: list[dict[str, Any]], rejected: list[dict[str, Any]],
+    read: dict[str, Any] | None = None,
+) -> str:
+    """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
+    "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}}`, nulls as null:
+    every candidate is accounted for, and so is every repair the reader made."""
+    import json
+
+    from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
+    from bandlog.detect.explain import rejection_counts
+    from bandlog.io.schema import SET_COLUMN
+
+    document = {
+        "summary": {
+            **{key: plain(summary[key]) for key in SUMMARY_COLUMNS},
+            "rejected_by_reason": rejection_counts(str(r["code"]) for r in rejected),
+        },
+        "reps": [{key: plain(rep[key]) for key in REP_COLUMNS} for rep in reps],
+        "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
+        "read": read if read is not None else {"format": None, "repairs": {}},
+    }
+    return json.dumps(document, allow_nan=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bandlog.app.api import analyze, read_log
+    from bandlog.core.text_safety import csv_safe_frame
+
+    if args.target_ecc is not None and not args.target_ecc > 0:
+        raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
+    log = read_log(args.file)
+    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise)
+    reps = result.reps.astype(object).to_dict("records")
+    rejected = result.rejected.astype(object).to_dict("records")
+    if args.format == "json":
+        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}))
+    elif args.format == "csv":
+        csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        print_tables(args.file.name, result, reps, rejected, args.exercise)
+    return 0
+
+
+def print_tables(
+    name: str, result: AnalysisResult, reps: list[dict[str, Any]], rejected: list[dict[str, Any]], exercise: str = "knee"
+) -> None:
+    """Each set's table, summary and footnotes, then the whole log's summary when it has several sets."""
+    from bandlog.cli.commands._rep_table import print_set, summary_line
+    from bandlog.detect.explain import repairs_footnote
+
+    n_sets = len(result.sets)
+    for set_summary in result.sets:
+        number = set_summary["set"]
+        label = f"set {number} of {n_sets}"
+        print_set(
+            [r for r in reps if r["set"] == number], set_summary, [str(r["code"]) for r in rejected if r["set"] == number],
+            title=f"{name} ({result.log.format}), {label}", label=label, lists_hint=JSON_HINT, exercise=exercise,
+        )
+    if n_sets > 1:
+        print(f"all sets: {summary_line(result.summary)}")
+    repaired = repairs_footnote(result.repairs)
+    if repaired:
+        print(f"  {repaired}")

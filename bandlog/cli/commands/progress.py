@@ -1,0 +1,179 @@
+"""`bandlog progress`: eccentric work over weeks, per leg: charts (PNG/SVG) or one HTML report."""
+
+from __future__ import annotations
+
+from bandlog.cli.commands.sessions import LEG_STYLES
+from bandlog.core.errors import BandlogError, ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+    from datetime import date
+    from pathlib import Path
+    from typing import Any
+
+    import pandas as pd
+
+    from bandlog.cli.commands._table_fit import Column
+
+NAME = "progress"
+HELP = "chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, left/right asymmetry"
+ORDER = 64
+METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
+"""Same names as bandlog.progress.plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
+FORMATS = (".png", ".svg", ".html")
+DROP_ORDER = ("sessions", "band", "adherence", "reps", "mean_ecc_duration_s")
+"""On a narrow terminal these columns are left out, first named first; the date, leg, TUT and peak force always show."""
+
+
+def table_columns(by: str) -> tuple[Column, ...]:
+    """The terminal table's columns for --by `by`: the numbers the charts draw."""
+    from bandlog.cli.commands._table_fit import TEXT, Column
+
+    measures = (
+        Column("reps", "reps"), Column("tut_ecc_s", "ecc TUT (s)"), Column("mean_ecc_duration_s", "mean ecc (s)"),
+        Column("adherence", "within ±20 %"),
+    )
+    if by == "week":
+        return (Column("week", "week of", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+                Column("sessions", "sessions"), *measures, Column("peak_force_n", "best peak (N)"))
+    return (Column("date", "date", justify="left"), Column("leg", "leg", justify="left", styles=LEG_STYLES),
+            Column("band", "band", TEXT, "left"), *measures, Column("peak_force_n", "peak force (N)"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    from bandlog.cli.commands._indexing import add_filters
+
+    parser.add_argument("--metric", action="append", choices=METRICS, help="chart only this (repeatable; default: all)")
+    parser.add_argument("--by", choices=("session", "week"), default="week", help="one point per session or per week (default)")
+    add_filters(parser)
+    parser.add_argument("--out", type=Path, help="FILE.png, FILE.svg or FILE.html (default: a new reports/progress-DATE.html in the data dir)")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists (default: refuse)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime
+
+    from bandlog.cli.commands._indexing import leg_filter, none_found, parse_since, refresh_index
+    from bandlog.io.paths import check_new_output, data_home, unused_path, write_output
+    from bandlog.progress.index import session_records
+    from bandlog.progress.index_store import load_charts, store_charts
+    from bandlog.progress.report import stamp, write_report
+
+    home = data_home(args.data_dir)
+    out: Path = args.out or unused_path(home / "reports" / f"progress-{datetime.now():%Y-%m-%d}.html")
+    kind = out.suffix.lower()
+    if kind not in FORMATS:
+        raise ConfigError(f"--out must end in .png, .svg or .html, not {out.name!r}")
+    check_new_output(out, "chart" if kind != ".html" else "report", overwrite=args.force)
+    since = parse_since(args.since)
+    refresh_index(home)
+    records = session_records(home, leg=leg_filter(args.leg), since=since)
+    if not records:
+        raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart"))
+    metrics = tuple(dict.fromkeys(args.metric or METRICS))
+    legs = "both legs" if args.leg == "both" else f"{args.leg} leg"
+    subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since else "")
+    key = output_key(records, args.by, metrics, kind, subtitle)
+    drawn = load_charts(home, key)  # the same sessions, options and day as a run before: nothing to draw again
+    if drawn is None:
+        drawn = _draw(records, args.by, metrics, subtitle, kind)
+        store_charts(home, key, drawn)
+    if kind == ".html":
+        write_report(out, stamp(drawn["report"].decode("utf-8")), overwrite=args.force)
+    else:
+        write_output(out, "chart", lambda handle: handle.write(drawn["figure"]), overwrite=args.force)
+    hint = "a wider terminal or the HTML report shows them" if kind == ".html" else "a wider terminal shows them"
+    rows, notes = json.loads(drawn["table"])
+    _print_table(rows, notes, args.by, hint)
+    print(f"wrote {out}")
+    return 0
+
+
+DRAWN_BY = ("bandlog.progress.plots", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.core.text_safety", "bandlog.core.results", __name__)
+"""The modules that turn sessions into this verb's output: a change to any of them draws it again."""
+
+
+def output_key(records: list[dict[str, Any]], *options: object, today: date | None = None) -> str:
+    """What one run's output shows, as the key it is stored under in the session index: every value of
+    the `records` charted (so any change to the index draws it again), the `options`, today's date (the
+    running week is drawn apart; so nothing stored lives longer than a day) and the code that draws it."""
+    import hashlib
+    import importlib.util
+    import os
+    from datetime import date
+
+    digest = hashlib.sha256(repr((options, (today or date.today()).isoformat())).encode())
+    for name in DRAWN_BY:
+        origin = getattr(importlib.util.find_spec(name), "origin", None)
+        stat = os.stat(origin) if origin else None
+        digest.update(repr((name, stat and (stat.st_size, stat.st_mtime_ns))).encode())
+    for record in records:
+        digest.update(repr(tuple(record.items())).encode())
+    return digest.hexdigest()
+
+
+def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subtitle: str, kind: str) -> dict[str, bytes]:
+    """Everything the verb shows, drawn: the report (undated: see report.stamp) or the figure, and the
+    terminal table's rows and notes (as JSON, fitted to the terminal when printed)."""
+    import io
+    import json
+
+    from bandlog.progress.index import sessions_frame
+    from bandlog.progress.report import GENERATED_SLOT, progress_report
+
+    sessions = sessions_frame(records)
+    drawn = {"table": json.dumps(_table_rows(sessions, by)).encode("utf-8")}
+    if kind == ".html":
+        drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT).encode("utf-8")
+    else:
+        from bandlog.progress.plots import progress_figure
+
+        fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=kind.lstrip("."), dpi=100)
+        drawn["figure"] = buffer.getvalue()
+    return drawn
+
+
+def _table_rows(sessions: pd.DataFrame, by: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The terminal table's cells, per week (or per session) and leg, and a note for the week still running."""
+    import pandas as pd
+
+    from bandlog.progress.trends import by_grouping
+
+    table, when = by_grouping(sessions, by)
+    decimals = 0 if by == "week" else 1
+
+    def number(value: object, spec: str) -> str:
+        return "-" if pd.isna(value) else format(value, spec)
+
+    rows = [
+        {
+            when: pd.Timestamp(row[when]).date().isoformat(), "leg": str(row["leg"]), "band": str(row.get("band", "")),
+            "sessions": number(row.get("sessions"), ".0f"), "reps": number(row["reps"], ".0f"),
+            "tut_ecc_s": number(row["tut_ecc_s"], f".{decimals}f"), "mean_ecc_duration_s": number(row["mean_ecc_duration_s"], ".1f"),
+            "adherence": number(row["adherence"], ".0%"), "peak_force_n": number(row["peak_force_n"], f".{decimals}f"),
+        }
+        for row in table.to_dict("records")
+    ]
+    notes = []
+    if by == "week" and "week_days" in table:
+        running = table.loc[table["week_days"] < 7, ["week", "week_days"]].drop_duplicates("week")
+        for week, days in running.itertuples(index=False):
+            notes.append(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)")
+    return rows, notes
+
+
+def _print_table(rows: list[dict[str, str]], notes: list[str], by: str, hint: str) -> None:
+    """A short per-week (or per-session), per-leg summary on the terminal, so the verb says something
+    without opening the file; fitted to the terminal, and saying which week is still running."""
+    from bandlog.cli.commands._table_fit import output_width, print_table, print_wrapped
+
+    width = output_width()
+    print_table(f"per {by}", table_columns(by), rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    for note in notes:
+        print_wrapped(note, width)

@@ -1,0 +1,107 @@
+"""`bandlog record`: stream a sensor live, detect eccentrics as they happen, log every sample."""
+
+from __future__ import annotations
+
+import sys
+
+from bandlog.cli.commands._live_args import add_live_arguments, hold_windows, live_sinks
+from bandlog.core.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
+if TYPE_CHECKING:
+    import argparse
+
+NAME = "record"
+HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
+ORDER = 20
+NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right charts (add --leg left or right)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pathlib import Path
+
+    from bandlog.cli.commands._recording_args import add_meta_arguments
+    from bandlog.emulate.faults import FAULT_KEYS
+
+    parser.add_argument(
+        "--device", required=True, metavar="NAME|ADDRESS|PROFILE",
+        help="the sensor: its advertised name, its address, or a profile key (gdx-for, progressor, ...) for the first one found",
+    )
+    parser.add_argument(
+        "--imu", metavar="NAME|ADDRESS|PROFILE",
+        help="a separate motion sensor on the shank (e.g. witmotion); --device is then the force sensor, and both are recorded as one",
+    )
+    parser.add_argument("--emulate", action="store_true", help="record from emulated sensors on a virtual BLE link (no hardware)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --emulate: run the emulated set X times faster than real time")
+    parser.add_argument("--seed", type=int, default=1, help="with --emulate: which simulated set to play (default: %(default)s)")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of samples (default: until Ctrl-C, or the end of the emulated set)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="log file (default: a new file under recordings/ in the data dir)")
+    parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate; a rate it cannot do is refused")
+    parser.add_argument(
+        "--faults", metavar="SPEC",
+        help="with --emulate: inject faults on every emulated sensor, e.g. drop=0.01,corrupt=0.001,disconnect_every=120"
+        f" (keys: {', '.join(FAULT_KEYS)})",
+    )
+    parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
+    add_meta_arguments(parser)
+    add_live_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import math
+
+    from bandlog.app.session import RecordRequest, check_log_path, record_stream
+    from bandlog.cli.commands._recording_args import meta_from_args
+    from bandlog.cli.commands._rep_table import print_result
+    from bandlog.core.status import link_summary
+    from bandlog.devices.base import StreamOptions
+    from bandlog.io.paths import data_home, new_recording_path
+
+    if args.duration is not None and not args.duration > 0:
+        raise ConfigError(f"--duration must be positive, not {args.duration}")
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise ConfigError(f"--speed must be a positive number, not {args.speed}")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigError(f"--rate must be a positive number of samples per second, not {args.rate:g}")
+    if args.faults is not None and not args.emulate:
+        raise ConfigError("--faults injects faults into emulated sensors: add --emulate")
+    faults = None
+    if args.faults is not None:
+        from bandlog.emulate.faults import parse_faults
+
+        faults = parse_faults(args.faults)
+    meta = meta_from_args(args)
+    if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
+        raise ConfigError("--imu must name a different sensor than --device")
+    label = args.device if args.imu is None else f"{args.device}+{args.imu}"
+    out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
+    check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
+    if meta.leg is None:
+        print(NO_LEG_NOTE)
+    motion = None
+    duration = args.duration
+    if args.emulate:
+        from bandlog.sim import random_spec, simulate_session
+
+        motion = simulate_session(random_spec(args.seed, n_sets=1, target_ecc_s=meta.target_ecc_s))
+        duration = duration or motion.duration_s
+    request = RecordRequest(
+        target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
+        tare=not args.no_tare, duration_s=duration, imu_target=args.imu,
+    )
+    views = live_sinks(args, meta.target_ecc_s)
+    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults))
+    if result.meta is None:
+        print(f"stopped before {label} was connected: no samples, no log written", file=sys.stderr)
+        from bandlog.cli import ExitStatus  # here: cli imports the commands
+
+        return ExitStatus.INTERRUPTED
+    print_result(result, out, title=out.name)
+    if result.link is not None:
+        print(f"link: {link_summary(result.link)}")
+    if result.gaps:
+        print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
+    print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")
+    hold_windows(views)
+    return 0

@@ -1,0 +1,147 @@
+"""Decoded samples: the one shape data takes between the device decoders and everything downstream.
+
+A SampleBlock holds n consecutive samples from one device stream. Times are in seconds: `t_s` on the
+device's clock since the stream started (reconstructed from the device counter or sample index where
+the device has no clock), `t_host_s` the host arrival time on the session's monotonic clock. Channels
+a device does not measure are None, never zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORCE_CHANNEL = "force_n"
+ACC_CHANNELS = ("acc_x_ms2", "acc_y_ms2", "acc_z_ms2")
+GYRO_CHANNELS = ("gyro_x_dps", "gyro_y_dps", "gyro_z_dps")
+SAMPLE_CHANNELS = (FORCE_CHANNEL, *ACC_CHANNELS, *GYRO_CHANNELS)
+"""Every measured channel, named with its unit, in log column order."""
+
+
+def _as_1d(values: np.ndarray | Sequence[float], n: int, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {array.shape}")
+    return array
+
+
+def _as_xyz(values: np.ndarray | Sequence[Sequence[float]], n: int, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n, 3):
+        raise ValueError(f"{name} must have shape ({n}, 3), got {array.shape}")
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class SampleBlock:
+    """n samples of one stream; arrays are float64 and must not be mutated after construction."""
+
+    t_s: np.ndarray
+    force_n: np.ndarray | None = None
+    acc_ms2: np.ndarray | None = None
+    gyro_dps: np.ndarray | None = None
+    t_host_s: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        t_s = np.asarray(self.t_s, dtype=np.float64).reshape(-1)
+        n = t_s.shape[0]
+        object.__setattr__(self, "t_s", t_s)
+        if self.force_n is not None:
+            object.__setattr__(self, "force_n", _as_1d(self.force_n, n, "force_n"))
+        if self.acc_ms2 is not None:
+            object.__setattr__(self, "acc_ms2", _as_xyz(self.acc_ms2, n, "acc_ms2"))
+        if self.gyro_dps is not None:
+            object.__setattr__(self, "gyro_dps", _as_xyz(self.gyro_dps, n, "gyro_dps"))
+        if self.t_host_s is not None:
+            object.__setattr__(self, "t_host_s", _as_1d(self.t_host_s, n, "t_host_s"))
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    @property
+    def has_force(self) -> bool:
+        return self.force_n is not None
+
+    @property
+    def has_imu(self) -> bool:
+        return self.gyro_dps is not None
+
+    def channel_names(self) -> tuple[str, ...]:
+        """The SAMPLE_CHANNELS this block carries, in log column order."""
+        names: list[str] = []
+        if self.force_n is not None:
+            names.append(FORCE_CHANNEL)
+        if self.acc_ms2 is not None:
+            names.extend(ACC_CHANNELS)
+        if self.gyro_dps is not None:
+            names.extend(GYRO_CHANNELS)
+        return tuple(names)
+
+    def slice(self, start: int, stop: int) -> SampleBlock:
+        """Samples start..stop-1 as a new block (views, not copies)."""
+
+        def cut(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[start:stop]
+
+        return SampleBlock(
+            t_s=self.t_s[start:stop],
+            force_n=cut(self.force_n),
+            acc_ms2=cut(self.acc_ms2),
+            gyro_dps=cut(self.gyro_dps),
+            t_host_s=cut(self.t_host_s),
+        )
+
+    def take(self, index: np.ndarray) -> SampleBlock:
+        """The samples a boolean mask or an index array selects, in one vectorised copy."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+
+        return SampleBlock(
+            t_s=self.t_s[index],
+            force_n=pick(self.force_n),
+            acc_ms2=pick(self.acc_ms2),
+            gyro_dps=pick(self.gyro_dps),
+            t_host_s=pick(self.t_host_s),
+        )
+
+    @staticmethod
+    def concat(blocks: Sequence[SampleBlock]) -> SampleBlock:
+        """Join blocks that carry the same channels, in order."""
+        if not blocks:
+            return SampleBlock(t_s=np.empty(0))
+
+        def join(get: str) -> np.ndarray | None:
+            parts = [getattr(b, get) for b in blocks]
+            if all(p is None for p in parts):
+                return None
+            if any(p is None for p in parts):
+                raise ValueError(f"cannot concatenate blocks with and without {get}")
+            return np.concatenate(parts)
+
+        return SampleBlock(
+            t_s=np.concatenate([b.t_s for b in blocks]),
+            force_n=join("force_n"),
+            acc_ms2=join("acc_ms2"),
+            gyro_dps=join("gyro_dps"),
+            t_host_s=join("t_host_s"),
+        )
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a device told us about itself when its stream started; it goes into the log header."""
+
+    profile: str
+    model: str
+    name: str = ""
+    address: str = ""
+    firmware: str = ""
+    sample_rate_hz: float | None = None
+    channels: tuple[str, ...] = ()
+    battery_percent: float | None = None
+    battery_mv: float | None = None
+    hardware_tare: bool = False
+    extra: dict[str, str] = field(default_factory=dict)

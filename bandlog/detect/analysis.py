@@ -1,0 +1,261 @@
+"""The Analyzer the pipeline runs: front end -> knee estimator -> state machine -> metrics.
+
+The mode follows the channels of the first block: force + gyro -> 'force+imu', force alone ->
+'force', gyro alone -> 'imu'. `analyze_block` is the same streaming machine run over one block,
+so batch and live results cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+
+from bandlog.core.errors import ConfigError
+from bandlog.core.events import Event, RepCompleted, RepRejected
+from bandlog.core.pipeline import Kinematics
+from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
+from bandlog.core.samples import SampleBlock
+from bandlog.detect.axis import KneeEstimator, KneeTrack
+from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
+from bandlog.detect.force_machine import ForceMachine
+from bandlog.detect.frontend import Frame, Frontend
+from bandlog.detect.machine import ImuMachine, MachineBase
+from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
+from bandlog.detect.params import DetectorParams, for_exercise
+from bandlog.detect.trace import RepCandidate
+
+log = logging.getLogger(__name__)
+
+
+def mode_for(block: SampleBlock) -> str:
+    """'force+imu', 'force' or 'imu' from the channels a block carries."""
+    if block.gyro_dps is not None:
+        return "force+imu" if block.force_n is not None else "imu"
+    if block.force_n is not None:
+        return "force"
+    raise ConfigError("the samples carry neither force nor gyro data, so there is nothing to analyse")
+
+
+SHORTEST_BEFORE_EXTENSION_NOTE = (
+    "the band is shortest before the knee is straight (anchored below the knee?): force alone hardly sees the "
+    "last degrees of each eccentric, so eccentric times may read up to ~10 % short; a motion sensor on the shin, "
+    "or an anchor at knee height or above, times them fully"
+)
+"""A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall."""
+
+class Analyzer:
+    """Streaming detector + metrics (implements bandlog.core.pipeline.Analyzer)."""
+
+    def __init__(
+        self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee", kinematics: bool = True
+    ) -> None:
+        """`kinematics`: keep per-sample knee estimates for last_kinematics() (a live view or chart);
+        batch analysis turns them off to save the gravity tracking they need. Reps do not depend on it."""
+        if target_ecc_s <= 0:
+            raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
+        self.target_ecc_s = target_ecc_s
+        self.exercise = exercise
+        self.kinematics = kinematics
+        self.params = for_exercise(params or DetectorParams(), exercise)
+        self.mode: str | None = None
+        self._channels: tuple[str, ...] | None = None
+        self._frontend = Frontend(self.params)
+        self._machine: MachineBase | None = None
+        self._knee: KneeEstimator | None = None
+        self._sign_review = SignReview()
+        self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
+        """Samples seen before the axis sign was known (replayed through the machine once it is)."""
+        self.reps: list[RepMetrics] = []
+        self.rejected: list[RejectedCandidate] = []
+        self._tension: list[TensionRecord] = []
+        """What the summary needs of each rep's trace; the traces themselves go with the events."""
+        self._kinematics: Kinematics | None = None
+        self._finished = False
+
+    def feed(self, block: SampleBlock) -> list[Event]:
+        if self._finished:
+            raise ConfigError("this analyzer has finished; start a new one for more samples")
+        if len(block) == 0:
+            self._kinematics = None
+            return []
+        channels = block.channel_names()
+        if self._channels is None:
+            self.mode = mode_for(block)
+            self._channels = channels
+        elif channels != self._channels:
+            raise ConfigError(f"the sample channels changed mid-recording (from {self._channels} to {channels})")
+        return self._run(self._frontend.push(block))
+
+    def finish(self) -> list[Event]:
+        """End of the recording: close the cycle still open, flagged `truncated` if it was cut."""
+        if self._finished:
+            return []
+        events = self._run(self._frontend.flush())
+        self._finished = True
+        machine = self._machine
+        if machine is None:
+            return events
+        if isinstance(machine, ImuMachine) and self._knee is not None:
+            for frame, track in self._knee.finish():
+                self._run_imu(machine, frame, track)
+            if self._unsigned and self._knee.sign != 0:
+                self._replay_unsigned(machine, self._knee.sign)
+        last_t = float(machine.trace.t[-1]) if len(machine.trace) else machine.rep_start_s
+        machine.close(last_t)
+        return events + self._convert(machine.drain())
+
+    def summary(self) -> SetSummary:
+        working = self._machine.levels.range_n() if self._machine is not None else None
+        summary = set_summary(self.reps, self._tension, self.mode or "force+imu", working, len(self.rejected), self.notes())
+        fe = self._frontend
+        return replace(summary, samples_filled=fe.values_filled, samples_dropped=fe.samples_dropped)
+
+    def notes(self) -> list[str]:
+        """Guesses the detector had to make and samples it repaired or dropped, in words (they go
+        into the summary, so the table and the live view say so too)."""
+        notes = list(self._knee.notes) if self._knee is not None else []
+        if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
+            notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
+        fe = self._frontend
+        if fe.values_filled:
+            notes.append(f"{fe.values_filled} missing or non-finite values filled from their neighbours")
+        if fe.samples_out_of_order:
+            notes.append(f"{fe.samples_out_of_order} samples dropped: their time was not a number or did not advance")
+        if fe.holes_unfilled:
+            notes.append(
+                f"{fe.holes_unfilled} holes in the sample times left as gaps: the times are far sparser than the "
+                f"{fe.dt_s:g} s interval learned at the start"
+            )
+        if fe.samples_in_long_runs:
+            notes.append(f"{fe.samples_in_long_runs} samples dropped in runs of missing values too long to fill (gaps)")
+        return notes
+
+    def last_kinematics(self) -> Kinematics | None:
+        return self._kinematics
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _setup(self) -> MachineBase:
+        fe = self._frontend
+        assert fe.dt_s is not None
+        if self.mode == "force":
+            return ForceMachine(self.params, fe.dt_s, fe.force_delay_s, fe.force_rate_delay_s)
+        has_force = self.mode == "force+imu"
+        self._knee = KneeEstimator(
+            self.params, fe.dt_s, use_force_sign=has_force, use_pose=self.exercise == "knee", absolute_angle=self.kinematics
+        )
+        return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
+
+    def _run(self, frame: Frame | None) -> list[Event]:
+        if frame is None or len(frame) == 0:
+            self._kinematics = None
+            return []
+        if self._machine is None:
+            self._machine = self._setup()
+        machine = self._machine
+        if isinstance(machine, ForceMachine):
+            self._run_force(machine, frame)
+            self._kinematics = None
+        else:
+            assert isinstance(machine, ImuMachine) and self._knee is not None
+            tracks = self._knee.process(frame)
+            for f, track in tracks:
+                self._run_imu(machine, f, track)
+            self._kinematics = Kinematics.concat([_kinematics(f, t) for f, t in tracks]) if tracks and self.kinematics else None
+        return self._convert(machine.drain())
+
+    def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
+        """Feed the machine each gap-free stretch of the frame (a gap drops the rep in progress)."""
+        assert frame.force_n is not None and frame.dforce_nps is not None and frame.force_raw_n is not None
+        for a, b in _stretches(frame.gap_before, 0):
+            if frame.gap_before[a]:
+                machine.reset()
+            machine.run(frame.t_s[a:b], frame.force_n[a:b], frame.dforce_nps[a:b], frame.force_raw_n[a:b])
+
+    def _replay_unsigned(self, machine: ImuMachine, sign: int) -> None:
+        for t, angle, rate, still, force, dforce, gap in self._unsigned:
+            if gap:
+                machine.reset()
+            machine.step(t, sign * angle, sign * rate, still, force, dforce)
+        self._unsigned.clear()
+
+    def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
+        """Feed the machine; samples from before the axis sign is known are held, then replayed."""
+        n = len(frame)
+        zeros = np.zeros(n)
+        force = frame.force_n if frame.force_n is not None else zeros
+        dforce = frame.dforce_nps if frame.dforce_nps is not None else zeros
+        columns = (frame.t_s, track.angle_u_deg, track.rate_u_dps, track.still, force, dforce, frame.gap_before)
+        signed = int(np.argmax(track.sign != 0)) if track.sign.any() else n  # the sign, once known, stays
+        if signed:
+            self._unsigned.extend(zip(*(c[:signed].tolist() for c in columns)))
+        if signed == n:
+            return
+        sign = int(track.sign[signed])
+        if self._unsigned:
+            self._replay_unsigned(machine, sign)
+        t, angle, rate, still = columns[:4]
+        for a, b in _stretches(frame.gap_before, signed):
+            if frame.gap_before[a]:
+                machine.reset()
+            machine.run(t[a:b], sign * angle[a:b], sign * rate[a:b], still[a:b], force[a:b], dforce[a:b])
+
+    def _review_sign(self, rep: RepCandidate) -> None:
+        """Reverse the axis sign for what follows if finished reps keep contradicting it."""
+        knee, machine = self._knee, self._machine
+        if knee is None or not isinstance(machine, ImuMachine) or rep.force_n is None or rep.angle_deg is None:
+            return
+        if "band_slack" in rep.flags or not self._sign_review.contradicts(rep.angle_deg, rep.force_n):
+            return
+        knee.sign = -knee.sign
+        machine.reset()
+        knee.notes.append(
+            f"axis sign reversed at {rep.detected_at_s:.1f} s: the band force fell as the knee flexed in "
+            f"{REVIEW_CONTRADICTIONS} reps in a row; rows before that time may be inverted"
+        )
+
+    def _convert(self, items: list[Event | RepCandidate]) -> list[Event]:
+        """Give each finished rep its metrics row, in the order the machine produced them."""
+        events: list[Event] = []
+        for item in items:
+            if isinstance(item, RepCandidate):
+                self._review_sign(item)
+                metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n)
+                self.reps.append(metrics)
+                record = TensionRecord.of(item)
+                if record is not None:
+                    self._tension.append(record)
+                events.append(RepCompleted(metrics, item.detected_at_s))
+            else:
+                if isinstance(item, RepRejected):
+                    self.rejected.append(RejectedCandidate(item.t_s, item.detected_at_s, item.code, item.reason))
+                events.append(item)
+        return events
+
+
+def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
+    """(begin, end) of the gap-free stretches of samples from `start` on: each begins at `start` or at a gap."""
+    edges = sorted({start, len(gap_before), *(np.flatnonzero(gap_before[start:]) + start).tolist()})
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _kinematics(frame: Frame, track: KneeTrack) -> Kinematics:
+    """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown)."""
+    sign_f = track.sign[frame.real].astype(np.float64)
+    if frame.acc_ms2 is not None:
+        angle_deg = track.knee_deg[frame.real]
+    else:  # no gravity reference: the angle relative to where the recording began
+        angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
+    rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
+    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
+
+
+def analyze_block(
+    block: SampleBlock, target_ecc_s: float = 3.0, params: DetectorParams | None = None
+) -> tuple[list[RepMetrics], SetSummary]:
+    """Batch analysis: the streaming Analyzer fed the whole block at once."""
+    analyzer = Analyzer(target_ecc_s, params, kinematics=False)
+    analyzer.feed(block)
+    analyzer.finish()
+    return list(analyzer.reps), analyzer.summary()

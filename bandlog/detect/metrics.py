@@ -1,0 +1,138 @@
+"""Per-rep and per-set numbers from what the detector found (science.md 5.3-5.4).
+
+Everything here reads a RepCandidate's trace; nothing re-detects. A field the available signals
+cannot give is None: no IMU -> no ROM or velocities; no force -> no force, impulse or TUT_tension.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bandlog.core.results import RepMetrics, SetSummary, tempo_class, tension_threshold_n
+from bandlog.detect.trace import RepCandidate
+
+FAST_RELEASE_S = 1.0
+"""An eccentric shorter than this is the band let go, not lowered (science.md 0.4: fast is <= 2 s)."""
+
+
+def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np.ndarray:
+    """Mask of trace samples inside [start, end], shifted by the channel's filter delay."""
+    return (t_s >= start_s + delay_s) & (t_s <= end_s + delay_s)
+
+
+def tension_time_s(t_s: np.ndarray, force_n: np.ndarray, threshold_n: float) -> float:
+    """Time the force spends above threshold, counting each regular-grid sample as one interval."""
+    return float(np.count_nonzero(force_n > threshold_n)) * _interval_s(t_s)
+
+
+def _interval_s(t_s: np.ndarray) -> float:
+    """The regular grid's sample interval (0 for fewer than two samples: no time to count)."""
+    return float(np.median(np.diff(t_s))) if t_s.size >= 2 else 0.0
+
+
+@dataclass(frozen=True)
+class TensionRecord:
+    """What the set's TUT_tension needs of one finished rep, so its trace can be released: the force
+    samples sorted (a count above any threshold is a binary search) and the sample interval."""
+
+    rest_force_n: float
+    sorted_force_n: np.ndarray
+    dt_s: float
+
+    @staticmethod
+    def of(candidate: RepCandidate) -> TensionRecord | None:
+        """None for a rep without force (or without a rest force to measure from)."""
+        c = candidate
+        if c.force_n is None or c.rest_force_n is None:
+            return None
+        return TensionRecord(c.rest_force_n, np.sort(c.force_n), _interval_s(c.t_s))
+
+    def time_above_s(self, threshold_n: float) -> float:
+        """tension_time_s of the rep's trace at this threshold."""
+        above = self.sorted_force_n.size - int(np.searchsorted(self.sorted_force_n, threshold_n, side="right"))
+        return float(above) * self.dt_s
+
+
+def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None) -> RepMetrics:
+    """One row of the analyze table; `threshold_n` is the current TUT_tension threshold, if known.
+    A cycle without an eccentric keeps its force and tension fields; its eccentric fields are None."""
+    c = candidate
+    duration_s = c.ecc_end_s - c.ecc_start_s if c.ecc_start_s is not None and c.ecc_end_s is not None else None
+    flags = list(c.flags)
+    tut_tension = peak_force = mean_force = impulse = None
+    if c.force_n is not None:
+        peak_force = float(c.force_n.max())
+        if duration_s is not None:
+            in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.force_delay_s)  # type: ignore[arg-type]
+            if in_ecc.any():
+                mean_force = float(c.force_n[in_ecc].mean())
+                impulse = mean_force * duration_s
+        if threshold_n is not None:
+            tut_tension = tension_time_s(c.t_s, c.force_n, threshold_n)
+    if duration_s is not None and duration_s < FAST_RELEASE_S:
+        flags.append("fast_release")
+    mean_velocity = peak_velocity = None
+    if c.rate_dps is not None and c.rom_deg is not None and duration_s is not None:
+        mean_velocity = c.rom_deg / duration_s if duration_s > 0 else None
+        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.rate_delay_s)  # type: ignore[arg-type]
+        if in_ecc.any():
+            extension = -c.rate_dps[in_ecc]
+            peak_velocity = float(extension.max())
+            if peak_velocity > 3.0 * max(float(np.median(extension)), 1e-9):
+                flags.append("drop")
+    return RepMetrics(
+        rep=rep,
+        start_s=c.start_s,
+        end_s=c.end_s,
+        ecc_start_s=c.ecc_start_s,
+        ecc_end_s=c.ecc_end_s,
+        ecc_duration_s=duration_s,
+        tut_tension_s=tut_tension,
+        peak_force_n=peak_force,
+        mean_ecc_force_n=mean_force,
+        ecc_impulse_ns=impulse,
+        rom_deg=c.rom_deg,
+        mean_ecc_velocity_dps=mean_velocity,
+        peak_ecc_velocity_dps=peak_velocity,
+        tempo=tempo_class(duration_s, target_ecc_s),
+        stalls=c.stalls,
+        flags=";".join(flags),
+        estimated=c.estimated,
+    )
+
+
+def set_summary(
+    reps: Sequence[RepMetrics],
+    tension: Sequence[TensionRecord],
+    mode: str,
+    range_n: float | None,
+    rejected: int = 0,
+    notes: Sequence[str] = (),
+) -> SetSummary:
+    """Totals over the accepted reps. TUT_tension is recomputed with the final working range R,
+    so early reps (counted before R had settled) are treated like late ones; each rep's threshold
+    stays relative to its own rest force, which keeps load-cell drift out of it."""
+    tut_tension = None
+    if mode != "imu":
+        tut_tension = 0.0
+        if range_n is not None:
+            for record in tension:
+                threshold = tension_threshold_n(record.rest_force_n, record.rest_force_n + range_n)
+                tut_tension += record.time_above_s(threshold)
+    peaks = [r.peak_force_n for r in reps if r.peak_force_n is not None]
+    durations = [r.ecc_duration_s for r in reps if r.ecc_duration_s is not None]
+    return SetSummary(
+        reps=len(reps),
+        tut_ecc_s=float(sum(durations)),
+        tut_tension_s=tut_tension,
+        mean_ecc_duration_s=statistics.fmean(durations) if durations else None,
+        peak_force_n=max(peaks) if peaks else None,
+        mode=mode,
+        eccentrics=len(durations),
+        rejected=rejected,
+        notes="; ".join(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,211 @@
+"""A self-contained HTML progress report: every chart and the session table in ONE file.
+
+The file has to open offline, be mailed to a physio, and still work in years: charts are PNGs
+embedded as data URIs, styles are inline, and there are no scripts and no external references.
+Every value from a log (band names, paths) is HTML-escaped, so a log cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bandlog.core.text_safety import printable
+from bandlog.detect.explain import counted
+from bandlog.io.paths import write_output
+
+if TYPE_CHECKING:  # imported where used: `bandlog progress` reusing a stored report needs neither
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
+p.meta { color: #666; margin-top: 0; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
+th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+td.left { color: #1f6fb4; font-weight: 600; } td.right { color: #e07b00; font-weight: 600; }
+"""
+
+SESSION_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"), ("eccentrics", "with eccentric"),
+    ("rejected", "not counted"), ("tut_ecc_s", "eccentric TUT (s)"), ("mean_ecc_duration_s", "mean eccentric (s)"),
+    ("target_ecc_s", "target (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
+    ("mean_force_n", "mean eccentric force (N)"), ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"),
+    ("mode", "sensors"), ("path", "file"),
+)
+WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("week", "week of"), ("leg", "leg"), ("sessions", "sessions"), ("reps", "reps"), ("eccentrics", "with eccentric"),
+    ("tut_ecc_s", "eccentric TUT (s)"),
+    ("mean_ecc_duration_s", "mean eccentric (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "best peak force (N)"),
+)
+"""`peak_force_n` of a week is its best session peak (trends.weekly), hence 'best' as in the charts."""
+_TEXT_COLUMNS = {"date", "week", "leg", "band", "mode", "path"}
+_COUNT_COLUMNS = {"reps", "eccentrics", "rejected"}
+"""Counts print as integers even when pandas summed them as floats."""
+_TEXT_CLASS = ' class="text"'
+
+
+def _esc(text: str) -> str:
+    """HTML-escape, and break '://' with an entity so no URL text appears in the file (it reads the same);
+    control characters (a band name with terminal escapes) are dropped, as in every table bandlog prints."""
+    return html.escape(printable(text)).replace("://", "&#58;//")
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes without metadata (so no URL hides in the image either)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def figure_data_uri(fig: Figure | bytes, dpi: int = 100) -> str:
+    """The figure (or its figure_png bytes) as a base64 PNG data URI."""
+    png = fig if isinstance(fig, bytes) else figure_png(fig, dpi)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _missing(value: object) -> bool:
+    """None, NaN, NaT or pandas.NA: the cells shown as "–"."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
+
+
+def _cell(column: str, value: object) -> str:
+    if _missing(value):
+        text = "–"
+    elif isinstance(value, datetime):  # a pandas.Timestamp
+        text = value.date().isoformat()
+    elif column == "adherence":
+        text = f"{float(value):.0%}"  # type: ignore[arg-type]
+    elif column in _COUNT_COLUMNS:
+        text = str(int(value))  # type: ignore[call-overload]
+    elif isinstance(value, float):
+        text = f"{value:.1f}"
+    else:
+        text = str(value)
+    classes = []
+    if column in _TEXT_COLUMNS:
+        classes.append("text")
+    if column == "leg" and text in ("left", "right"):
+        classes.append(text)
+    attr = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{attr}>{_esc(text)}</td>"
+
+
+def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
+    """An escaped HTML table of the named (column, heading) pairs present in `frame`."""
+    present = [(c, h) for c, h in columns if c in frame.columns]
+    head = "".join(f'<th{_TEXT_CLASS if c in _TEXT_COLUMNS else ""}>{_esc(h)}</th>' for c, h in present)
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append("<tr>" + "".join(_cell(c, record[c]) for c, _ in present) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _weeks_so_far(table: pd.DataFrame) -> pd.DataFrame:
+    """The weekly table with the week still running named as such in its `week` cell (its sums are partial)."""
+    import pandas as pd
+
+    from bandlog.progress.trends import WEEK_DAYS
+
+    if table.empty:
+        return table
+    running = table["week_days"] < WEEK_DAYS
+    week = pd.to_datetime(table["week"]).dt.date.astype(str)
+    so_far = week + " (so far: " + table["week_days"].astype(int).astype(str) + f" of {WEEK_DAYS} days)"
+    return table.assign(week=week.where(~running, so_far))
+
+
+_TIME_FORMAT = "%Y-%m-%d %H:%M"
+GENERATED_SLOT = "\0generated\0"
+"""Stands for the time in a report built ahead of time (see stamp); no value from a log can contain it,
+as every one goes through text_safety.printable, which drops NUL."""
+
+
+def stamp(report: str, generated: datetime | None = None) -> str:
+    """A report built with `generated=GENERATED_SLOT`, dated `generated` (default: now)."""
+    return report.replace(GENERATED_SLOT, (generated or datetime.now()).strftime(_TIME_FORMAT))
+
+
+def build_report(
+    sessions: pd.DataFrame,
+    charts: Mapping[str, Figure | bytes],
+    title: str = "bandlog progress",
+    subtitle: str = "",
+    generated: datetime | str | None = None,
+) -> str:
+    """The whole report as one HTML string: a figure per chart (caption = its key; a Figure or its PNG
+    bytes), weekly and session tables. `generated` may be GENERATED_SLOT, to be `stamp`ed later."""
+    from bandlog.progress.trends import ASYMMETRY_FORMULA, weekly
+
+    when = generated if isinstance(generated, str) else (generated or datetime.now()).strftime(_TIME_FORMAT)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{counted(len(sessions), "session")} · generated {when}</p>',
+        "<h2>Charts</h2>",
+    ]
+    for caption, fig in charts.items():
+        parts.append(
+            f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}">'
+            f"<figcaption>{_esc(caption)}</figcaption></figure>"
+        )
+    parts.append("<h2>Per week</h2>")
+    estimated = ("mode" in sessions) and bool((sessions["mode"] == "force").any())
+    parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.'
+                 + (' Sessions with sensors "force" were timed from force alone: their eccentric timings are estimated.'
+                    if estimated else "") + "</p>")
+    parts.append(html_table(_weeks_so_far(weekly(sessions)), WEEKLY_TABLE_COLUMNS))
+    parts.append("<h2>Sessions</h2>")
+    parts.append(html_table(sessions, SESSION_TABLE_COLUMNS))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None) -> dict[str, bytes]:
+    """One PNG per progress metric (all by default), by its chart's title: the report's figures."""
+    from matplotlib.figure import Figure
+
+    from bandlog.progress.plots import PROGRESS_METRICS, progress_chart
+
+    charts: dict[str, bytes] = {}
+    for metric in metrics or PROGRESS_METRICS:
+        fig = Figure(figsize=(10, 3.6), layout="constrained")
+        ax = progress_chart(metric, sessions, by, ax=fig.add_subplot())
+        charts[ax.get_title(loc="left")] = figure_png(fig)
+    return charts
+
+
+def progress_report(
+    sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "",
+    generated: datetime | str | None = None,
+) -> str:
+    """The standard progress report: one chart per progress metric, then the tables."""
+    return build_report(sessions, progress_pngs(sessions, by, metrics), subtitle=subtitle, generated=generated)
+
+
+def write_report(path: Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write the report (creating the folder); an existing file is kept unless `overwrite`, and a
+    failure is one LogWriteError sentence."""
+    data = text.encode("utf-8")
+    path = write_output(Path(path), "report", lambda handle: handle.write(data), overwrite=overwrite)
+    log.info("wrote report %s (%d bytes)", path, len(text))
+    return path
