@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import struct
 import time
+from typing import Any
 
 from bandlog.core.link import Notification
 from bandlog.devices.base import DeviceProfile
@@ -80,7 +81,7 @@ def main() -> int:
     for label, profile, twin, naive, rate_hz in cases:
         notifications, info = asyncio.run(record(profile, twin, args.seconds))
 
-        def ours(items: list[Notification]) -> int:
+        def ours(items: list[Notification], profile: Any = profile, info: Any = info) -> int:
             decoder = profile.new_decoder(info)
             return sum(len(b) for n in items for b in decoder.feed(n).blocks)
 

@@ -7,8 +7,10 @@ Writes a force+IMU recording through CsvLogSink in BLE-sized blocks (5 samples),
 bandlog.read_log; the baselines are DataFrame.to_csv (float_format=repr-free default) and
 pd.read_csv(comment="#") on the same data, measured in the same run. Reads are interleaved pairs
 (--repeats of them, the order alternating), each side's median and min are printed with the ratio of
-the medians, in wall and in CPU time (the CPU ratio is steadier on a machine others load). A live
-stream needs the writer at >= 1x real time; this shows the margin.
+the medians, in wall and in CPU time (the CPU ratio is steadier on a machine others load), and the
+minor page faults of a read (fresh memory mapped for big buffers cost read_log half as much again as
+its parsing until it parsed in pieces). A live stream needs the writer at >= 1x real time; this shows
+the margin.
 
 Memory: each reader once more in a fresh child process, its peak RSS growth during the call (the
 high-water mark after the call, reset before it, less the RSS before it) beside the file size. Issue 13's target is

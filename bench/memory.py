@@ -151,7 +151,7 @@ def live_sink(view: str, target_ecc_s: float) -> Sink | None:
     model = LiveModel(target_ecc_s=target_ecc_s)
     views = []
     if view == "tui":
-        console = Console(file=open(os.devnull, "w"), force_terminal=True, width=100, height=40)
+        console = Console(file=open(os.devnull, "w"), force_terminal=True, width=100, height=40)  # noqa: SIM115 (lives as long as the view)
         views.append(TuiView(model, console=console))
     return LiveSink(model, views, cue=TickCue(None))
 

@@ -118,7 +118,7 @@ class TruthFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file = open(path, "wb")
+        self._file = open(path, "wb")  # noqa: SIM115 (kept open across sends, closed by close())
         self.samples = 0
         self.sends = 0
 
@@ -709,7 +709,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated profile keys")
     parser.add_argument("--no-pair", action="store_true", help="skip the two-device soak")
     parser.add_argument("--kills", type=int, default=0, help="instead of soaking: SIGKILL this many recordings")
-    parser.add_argument("--pair-kills", action="store_true", help="with --kills: kill paired recordings (%s)" % " + ".join(PAIR))
+    parser.add_argument("--pair-kills", action="store_true", help="with --kills: kill paired recordings ({})".format(" + ".join(PAIR)))
     parser.add_argument("--kill-device", default="gdx-for", help="with --kills: the emulated sensor recorded (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, metavar="DIR", help="write the logs and truth files here and keep them (default: a temporary folder)")

@@ -62,10 +62,9 @@ async def test_gatt_read_write_notify_round_trip() -> None:
 
 
 async def test_unsupported_operations_answer_att_errors() -> None:
-    async with emulated_sensors([ToyTwin()]) as world:
-        async with BleakClient("D0:BA:4D:00:01:01", backend=world.backends[1], timeout=2.0) as client:
-            with pytest.raises(BleakGATTProtocolError):
-                await client.read_gatt_char(DATA_UUID)  # notify-only
+    async with emulated_sensors([ToyTwin()]) as world, BleakClient("D0:BA:4D:00:01:01", backend=world.backends[1], timeout=2.0) as client:
+        with pytest.raises(BleakGATTProtocolError):
+            await client.read_gatt_char(DATA_UUID)  # notify-only
             with pytest.raises(BleakGATTProtocolError):
                 await client.write_gatt_char(INFO_UUID, b"x", response=True)  # read-only
 

@@ -191,6 +191,6 @@ async def test_a_sensor_that_vanishes_after_the_scan_is_a_clear_error(monkeypatc
 
         monkeypatch.setattr(ble_session, "find_device", find_then_vanish)
         monkeypatch.setattr(ble_session, "FIRST_CONNECT_WINDOW_S", 0.8)
-        with pytest.raises(ConnectionLostError, match="could not connect to Toy 0001 within 0.8 s"):
+        with pytest.raises(ConnectionLostError, match=r"could not connect to Toy 0001 within 0\.8 s"):
             await collect(stream("toy", backends=world.backends))
         assert not world.central.connections

@@ -102,7 +102,7 @@ def test_an_emulation_so_fast_that_a_period_is_under_the_host_jitter_guesses_no_
     """20x at 100 Hz: 0.5 ms a period. A busy event loop moves a run of arrivals by more than that
     (a paired recording at 10x had one invented loss in its middle, now and then, in CI); losses
     there are not countable, and the link status says so instead of "0 lost"."""
-    dev_s, host_s, true_s = _arrivals(3000, 100.0, {800, 1800}, ratio=20.0, jitter_s=0.0003)
+    dev_s, host_s, _true_s = _arrivals(3000, 100.0, {800, 1800}, ratio=20.0, jitter_s=0.0003)
     finder = ArrivalLossFinder(0.01)
     assert finder.countable  # not known before the clock ratio is measured
     placed_s, counted = _feed_all(finder, dev_s, host_s)

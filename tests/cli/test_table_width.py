@@ -153,7 +153,7 @@ def test_sessions_piped_prints_the_whole_table(home: Path, capsys: pytest.Captur
     monkeypatch.delenv("COLUMNS", raising=False)
     assert cli.main(["--data-dir", str(home), "sessions"]) == 0
     out = read_out(capsys)
-    headers, rows = parse_tables(out)[0]
+    headers, _rows = parse_tables(out)[0]
     assert len(headers) == 10 and "not shown" not in out and "shortened" not in out
     assert f"{LONG_FOLDER}/2026-01-05T120000_left_reverse-hamstring-curl.csv" in out and LONG_BAND in out
 

@@ -3,6 +3,7 @@ sample intervals are one sentence, and time that repeats or runs backwards stays
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -42,7 +43,7 @@ def _clean(mode: str) -> list[RepMetrics]:
 def _run(block: SampleBlock, cuts: tuple[int, ...] = ()) -> tuple[list[RepMetrics], SetSummary]:
     analyzer = Analyzer()
     edges = [0, *sorted(set(cuts)), len(block)]
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         analyzer.feed(block.slice(a, b))
     analyzer.finish()
     return list(analyzer.reps), analyzer.summary()
@@ -189,7 +190,7 @@ def _imu_block(t_s: np.ndarray) -> SampleBlock:
     rng = np.random.default_rng(0)
     n = len(t_s)
     return SampleBlock(
-        t_s=t_s, force_n=20.0 + rng.normal(size=n), acc_ms2=rng.normal(size=(n, 3)) + [0.0, 0.0, 9.8], gyro_dps=rng.normal(size=(n, 3))
+        t_s=t_s, force_n=20.0 + rng.normal(size=n), acc_ms2=rng.normal(size=(n, 3)) + np.array([0.0, 0.0, 9.8]), gyro_dps=rng.normal(size=(n, 3))
     )
 
 
@@ -270,7 +271,8 @@ def test_samples_spread_over_microseconds_fail_fast() -> None:
 def test_a_force_cycle_cut_after_nine_samples_is_used_unsmoothed() -> None:
     """A cycle of 9 samples (a rise the recording cut at once; found by fuzzing hostile logs) raised
     scipy's ValueError from the zero-phase smoother, which pads 9 samples each side."""
-    from bandlog.detect.force_machine import SMOOTH_PAD, ForceMachine
+    from bandlog.detect.force_cycle import SMOOTH_PAD
+    from bandlog.detect.force_machine import ForceMachine
     from bandlog.detect.params import DetectorParams
 
     machine = ForceMachine(DetectorParams(), 0.01, 0.0, 0.0)
@@ -313,7 +315,7 @@ def test_value_repair_is_the_same_however_the_samples_are_split(bad: list[tuple[
 
     def repaired(edges: list[int]) -> tuple[SampleBlock, int, int]:
         repair = ValueRepair(0.5)
-        parts = [repair.push(block.slice(a, b)) for a, b in zip(edges[:-1], edges[1:])]
+        parts = [repair.push(block.slice(a, b)) for a, b in itertools.pairwise(edges)]
         tail = repair.flush()
         out = SampleBlock.concat([*parts, *([tail] if tail is not None else [])])
         return out, repair.values_filled, repair.samples_dropped

@@ -37,7 +37,7 @@ def gyro_with_outliers(seed: int, n: int, params: DetectorParams) -> tuple[np.nd
     """Slow gyro near a drifting bias, with bursts outside the gate, and still candidates that come
     and go (runs of every length, some gate misses inside them)."""
     rng = np.random.default_rng(seed)
-    drift = np.cumsum(rng.normal(0, 0.002, (n, 3)), axis=0) + [0.4, -0.3, 0.2]
+    drift = np.cumsum(rng.normal(0, 0.002, (n, 3)), axis=0) + np.array([0.4, -0.3, 0.2])
     gyro = drift + rng.normal(0, 0.05, (n, 3))
     bursts = rng.random(n) < 0.03
     gyro[bursts] += rng.choice([-1, 1], (int(bursts.sum()), 3)) * params.still_bias_gate_dps * rng.uniform(1.2, 3, (int(bursts.sum()), 1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from detect_helpers import short_session
@@ -18,7 +20,7 @@ def _rows(block: SampleBlock, cuts: list[int] = (), **kwargs) -> tuple[list[RepM
     analyzer = Analyzer(target_ecc_s=kwargs.pop("target_ecc_s", 4.0), **kwargs)
     edges = [0, *sorted(set(cuts)), len(block)]
     events = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         events += analyzer.feed(block.slice(a, b))
     events += analyzer.finish()
     rows = [e.metrics for e in events if isinstance(e, RepCompleted)]
@@ -32,7 +34,7 @@ def assert_no_overlap(rows: list[RepMetrics]) -> None:
         if row.ecc_start_s is not None:
             assert row.start_s <= row.ecc_start_s <= row.ecc_end_s <= row.end_s + 1e-9
         assert all(flag in REP_FLAGS for flag in row.flags.split(";") if flag)
-    for before, after in zip(rows, rows[1:]):
+    for before, after in itertools.pairwise(rows):
         assert after.start_s >= before.end_s - 1e-9, f"rep {after.rep} starts inside rep {before.rep}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from detect_helpers import short_session
@@ -17,7 +19,7 @@ def _events(block, cuts: list[int]) -> list:
     analyzer = Analyzer(target_ecc_s=4.0)
     edges = [0, *sorted(set(cuts)), len(block)]
     events = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         events += analyzer.feed(block.slice(a, b))
     return events + analyzer.finish()
 

@@ -7,6 +7,8 @@ time, and require identical output and identical state after.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from detect_helpers import short_session
@@ -47,7 +49,7 @@ def _compare(
     Return the events and the transitions made."""
     bulk, stepped = (_Recorded(Analyzer().params, dt_s, 0.05, 0.1) for _ in range(2))
     edges = [0, *splits, len(inputs[0])]
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         bulk.run(*(x[a:b] for x in inputs))
         assert _machine_state(bulk) == _machine_state_after(stepped, inputs, a, b)
     events = bulk.drain()

@@ -121,7 +121,7 @@ async def test_silent_device_times_out_with_protocol_error() -> None:
     twin = GdxForTwin()
     twin.on_write = lambda char_uuid, data, now_s: []  # type: ignore[method-assign]
     link = LoopbackLink(twin)
-    with pytest.raises(ProtocolError, match="did not answer|no notification"):
+    with pytest.raises(ProtocolError, match=r"did not answer|no notification"):
         await GdxForProfile(reply_timeout_s=0.5).start(link)
     assert link.now_s == pytest.approx(0.5)
 

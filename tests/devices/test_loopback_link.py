@@ -28,7 +28,7 @@ async def test_notifications_need_a_subscription_and_time_is_virtual() -> None:
     twin = ProgressorTwin()
     link = LoopbackLink(twin, step_s=0.01)
     await link.write(CONTROL_UUID, b"\x6b", response=True)
-    with pytest.raises(ProtocolError, match="within 0.3 s"):
+    with pytest.raises(ProtocolError, match=r"within 0\.3 s"):
         await link.next_notification(0.3)
     assert link.now_s == pytest.approx(0.3)
     await link.subscribe(DATA_UUID.upper())

@@ -90,7 +90,7 @@ def test_vernier_runs_analyse_as_sets_like_their_own_logs(tmp_path: Path) -> Non
     for k, run in enumerate(runs, start=1):
         pad = n - len(run)
 
-        def col(values: np.ndarray) -> list[str]:
+        def col(values: np.ndarray, pad: int = pad) -> list[str]:
             return [repr(float(v)) for v in values] + [""] * pad
 
         columns[f"Run {k}: Time (s)"] = col(run.t_s)

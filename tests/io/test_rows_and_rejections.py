@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -48,7 +48,7 @@ SCRIPT: list[Event] = [
 class ScriptedAnalyzer:
     """Stands in for bandlog.detect.analysis.Analyzer: emits SCRIPT at the end, remembers how it was built."""
 
-    built: list[dict[str, Any]] = []
+    built: ClassVar[list[dict[str, Any]]] = []
 
     def __init__(self, target_ecc_s: float = 3.0, params: Any = None, exercise: str = "knee", kinematics: bool = True) -> None:
         ScriptedAnalyzer.built.append({"target_ecc_s": target_ecc_s, "exercise": exercise})

@@ -50,7 +50,7 @@ def test_no_confidence_before_the_reps_and_knee_axis_sign_does_not_matter() -> N
     results = []
     for case in (devices, flipped):
         aligner = ClockAligner()
-        t, err, _ = bench.replay(case, aligner)
+        _t, err, _ = bench.replay(case, aligner)
         results.append(err)
         first = aligner.history[0]
         # a measurement needs about two reps of knee travel: none from the still lead-in alone

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from bench_loader import load_bench
 
@@ -56,7 +58,7 @@ def test_merged_samples_carry_the_force_of_their_instant_and_a_gap_where_it_was_
     assert np.median(np.abs(merged.force_n - truth)) < 0.3
     # items are in time order: the gap sits between the blocks around it
     times = [(i.t_s[0], i.t_s[-1]) if isinstance(i, SampleBlock) else (i.start_s, i.end_s) for i in out]
-    assert all(a[1] <= b[0] for a, b in zip(times, times[1:]))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(times))
 
 
 def _still_pair(imu_s: float, force_s: float) -> tuple[PairMerger, np.ndarray]:

@@ -96,7 +96,7 @@ def _truth_offset_s(force_view: SensorView, imu_view: SensorView) -> float:
 
 
 async def test_progressor_and_witmotion_become_one_aligned_recording() -> None:
-    result, items, aligner, force_view, imu_view = await _record(4)
+    result, items, _aligner, force_view, imu_view = await _record(4)
     session = _session(4)
     truth_s = _truth_offset_s(force_view, imu_view)
     imu_line = imu_view.anchors_s[0] - IMU_DELAY_S  # motion time = IMU time + this
@@ -133,7 +133,7 @@ async def test_progressor_and_witmotion_become_one_aligned_recording() -> None:
 
 @pytest.mark.parametrize("dropping", ["progressor", "witmotion"])
 async def test_either_device_dropping_mid_recording_is_survived(dropping: str) -> None:
-    result, items, aligner, force_view, imu_view = await _record(4, {dropping: Faults(disconnect_at_s=(30.0,))})
+    result, items, aligner, _force_view, imu_view = await _record(4, {dropping: Faults(disconnect_at_s=(30.0,))})
     gaps = [i for i in items if isinstance(i, Gap)]
     assert len(gaps) == 1 and 0 < gaps[0].end_s - gaps[0].start_s < 5.0
     reason = "force sensor" if dropping == "progressor" else "motion sensor"

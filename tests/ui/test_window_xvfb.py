@@ -144,7 +144,7 @@ def test_live_window_shows_shaded_eccentrics_and_the_timer_then_q_closes_it(
         assert screen.xdotool("search", "--name", "^bandlog live$"), "a window titled 'bandlog live' is mapped"
         left, top, width, height = live.getbbox()
         assert (left, top) == (0, 0) and width >= 1000 and height >= 550, "the 11 x 6 in figure at 100 dpi and its toolbar"
-        plots, panel = screen.parts(live)  # type: ignore[misc]
+        plots, _panel = screen.parts(live)  # type: ignore[misc]
         assert count(plots, rgb8(FORCE_COLOUR)) > 200, "the force line is drawn"
         assert (plots.sum(axis=-1) > 700).mean() > 0.5, "the plots are mostly white paper, not blank or black"
 
