@@ -27,6 +27,7 @@ from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkStatus, link_summary
 from bandlog.core.version import __version__
 from bandlog.io.logdata import LogData, build_samples
+from bandlog.io.rows import UNTERMINATED, read_rows
 from bandlog.io.schema import (
     FRAME_CHANNELS,
     HOST_TIME_COLUMN,
@@ -42,7 +43,7 @@ from bandlog.io.schema import (
     parse_gap_line,
     parse_header_line,
 )
-from bandlog.io.textfile import HEAD_LINES, UNTERMINATED, TextFile, read_rows
+from bandlog.io.textfile import HEAD_LINES, TextFile
 
 log = logging.getLogger(__name__)
 

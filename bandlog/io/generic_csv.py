@@ -20,8 +20,9 @@ from bandlog.core.errors import LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.samples import StreamInfo
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
+from bandlog.io.rows import read_rows, split_cells
 from bandlog.io.schema import DPS_PER_RADS, HOST_TIME_COLUMN, N_PER_KGF, N_PER_LBF, SET_COLUMN, STANDARD_GRAVITY_MS2
-from bandlog.io.textfile import TextFile, read_rows, split_cells
+from bandlog.io.textfile import TextFile
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,9 @@ from bandlog.core.errors import LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.samples import FORCE_CHANNEL, StreamInfo
 from bandlog.io.logdata import LogData, build_samples, estimate_rate_hz
+from bandlog.io.rows import read_rows, split_cells
 from bandlog.io.schema import N_PER_KGF
-from bandlog.io.textfile import TextFile, read_rows, split_cells
+from bandlog.io.textfile import TextFile
 
 FORMAT = "tindeq"
 HEADER = "time,weight"

@@ -15,11 +15,12 @@ import pytest
 from bandlog.core.errors import LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.samples import SampleBlock
-from bandlog.io import textfile
+from bandlog.io import rows, textfile
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.logdata import MISSING
 from bandlog.io.read import read_log
-from bandlog.io.textfile import MAX_LINE_CHARS, UNTERMINATED
+from bandlog.io.rows import UNTERMINATED
+from bandlog.io.textfile import MAX_LINE_CHARS
 
 READ_BYTES = 100_000
 """Bytes per read in the tests that cross chunk boundaries (see small_chunks)."""
@@ -173,7 +174,7 @@ def test_a_row_pandas_refuses_late_in_a_chunk_is_read_once_line_by_line(tmp_path
     row after earlier pieces went in (a quoted number: pandas reads no quotes here), what it had put in
     is taken back and the chunk read line by line: every row once, the quoted value read. A bad cell
     there is still named by its line."""
-    monkeypatch.setattr(textfile, "PARSE_ROWS", 500)
+    monkeypatch.setattr(rows, "PARSE_ROWS", 500)
     path = tmp_path / "rec.csv"
     block = force_imu_log(path, 3000)  # one chunk, six pieces
     lines = path.read_text().split("\n")
@@ -234,7 +235,7 @@ def test_comment_lines_found_from_their_hash_read_as_line_by_line(tmp_path: Path
     np.testing.assert_array_equal(fast.samples["gyro_z_dps"], block.gyro_dps[:, 2])
     use_small_chunks(monkeypatch)
     assert read_log(path).gaps == fast.gaps
-    monkeypatch.setattr(textfile, "_comment_lines", lambda chunk, ncols: None)
+    monkeypatch.setattr(rows, "_comment_lines", lambda chunk, ncols: None)
     general = read_log(path)
     pd.testing.assert_frame_equal(general.samples, fast.samples)
     assert general.gaps == fast.gaps

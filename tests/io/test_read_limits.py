@@ -20,7 +20,7 @@ from bandlog.core.samples import SampleBlock
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.logdata import MISSING, NUDGED, OUT_OF_ORDER, REPEATED
 from bandlog.io.read import read_log
-from bandlog.io.textfile import UNTERMINATED
+from bandlog.io.rows import UNTERMINATED
 
 N_PER_KGF = 9.80665
 
