@@ -133,7 +133,7 @@ async def record_stream(
     pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks)
     async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
         backends = None if world is None else world.backends
-        if journal is not None:
+        if journal is not None and request.imu_target is not None:  # the journal exists only for a pair
             from bandlog.sources.pair import paired_stream
 
             source = paired_stream(

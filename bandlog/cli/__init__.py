@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # building the parser imports the verbs, logging is set up: Ctrl-C that early is still one line
         text = stored_top_help(argv)
         if text is not None:
-            try:  # as argparse's print_help: no stdout, or a closed pipe, is not an error
+            try:  # noqa: SIM105 (contextlib is not loaded at start-up) no stdout, or a closed pipe, is no error (argparse)
                 sys.stdout.write(text)
             except (AttributeError, OSError):
                 pass

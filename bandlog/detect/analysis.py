@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from bandlog.detect.axis import KneeEstimator, KneeTrack
 from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
-from bandlog.detect.machine import ImuMachine, MachineBase
+from bandlog.detect.imu_machine import ImuMachine
+from bandlog.detect.machine import MachineBase
 from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
 from bandlog.detect.params import DetectorParams, for_exercise
 from bandlog.detect.trace import RepCandidate
@@ -237,7 +239,7 @@ class Analyzer:
 def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
     """(begin, end) of the gap-free stretches of samples from `start` on: each begins at `start` or at a gap."""
     edges = sorted({start, len(gap_before), *(np.flatnonzero(gap_before[start:]) + start).tolist()})
-    return list(zip(edges[:-1], edges[1:]))
+    return list(pairwise(edges))
 
 
 def _kinematics(frame: Frame, track: KneeTrack) -> Kinematics:

@@ -106,7 +106,8 @@ def _hold(n: int, at: np.ndarray, rows: np.ndarray, start: Sequence[float]) -> n
 def _within_gate(gyro_dps: np.ndarray, bias_dps: np.ndarray, gate2: float) -> np.ndarray:
     """Rows of the slow gyro within the still gate of the bias (row by row, or one bias row for all)."""
     d = gyro_dps - bias_dps
-    return d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2 < gate2
+    within: np.ndarray = d[:, 0] ** 2 + d[:, 1] ** 2 + d[:, 2] ** 2 < gate2
+    return within
 
 
 class KneeEstimator:
@@ -213,8 +214,8 @@ class KneeEstimator:
     def _bias_from_held(self, n: int) -> list[float]:
         """fallback_bias over the first n held samples."""
         frames = [f for f, _ in self._held]
-        gyro_slow = np.concatenate([f.gyro_slow_dps for f in frames])[:n]  # type: ignore[misc]
-        acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:n] if frames[0].acc_slow_ms2 is not None else None  # type: ignore[misc]
+        gyro_slow = np.concatenate([f.gyro_slow_dps for f in frames])[:n]
+        acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:n] if frames[0].acc_slow_ms2 is not None else None
         return fallback_bias(gyro_slow, acc, self.dt_s)
 
     def _process(self, frame: Frame, candidates: np.ndarray) -> KneeTrack:

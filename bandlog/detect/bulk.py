@@ -1,6 +1,6 @@
 """Array forms of the per-sample counters the state machines keep, for stepping them in bulk.
 
-Both machines (machine.py, force_machine.py) take the samples between their state changes in
+Both machines (imu_machine.py, force_machine.py) take the samples between their state changes in
 bulk; these give, for every sample of a block at once, what stepping it would have left in a
 debounce counter or a stall start, so the bulk paths and `step` cannot drift apart.
 """

@@ -34,6 +34,7 @@ class Lowpass:
             base = sosfilt_zi(self.sos)
             first = x[0]
             self._zi = base[..., None] * first if x.ndim == 2 else base * first
+        y: np.ndarray
         y, self._zi = sosfilt(self.sos, x, axis=0, zi=self._zi)
         return y
 
@@ -51,7 +52,8 @@ class Median3:
         padded = np.concatenate([history, x])
         self._history = padded[-2:].copy()
         stacked = np.stack([padded[:-2], padded[1:-1], padded[2:]])
-        return np.median(stacked, axis=0)
+        median: np.ndarray = np.median(stacked, axis=0)
+        return median
 
 
 class Derivative:

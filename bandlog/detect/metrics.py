@@ -19,9 +19,11 @@ FAST_RELEASE_S = 1.0
 """An eccentric shorter than this is the band let go, not lowered (science.md 0.4: fast is <= 2 s)."""
 
 
-def _window(t_s: np.ndarray, start_s: float, end_s: float, delay_s: float) -> np.ndarray:
-    """Mask of trace samples inside [start, end], shifted by the channel's filter delay."""
-    return (t_s >= start_s + delay_s) & (t_s <= end_s + delay_s)
+def _in_ecc(c: RepCandidate, delay_s: float) -> np.ndarray:
+    """Mask of trace samples inside the eccentric, shifted by the channel's filter delay (none without one)."""
+    if c.ecc_start_s is None or c.ecc_end_s is None:
+        return np.zeros(c.t_s.shape, dtype=bool)
+    return (c.t_s >= c.ecc_start_s + delay_s) & (c.t_s <= c.ecc_end_s + delay_s)
 
 
 def tension_time_s(t_s: np.ndarray, force_n: np.ndarray, threshold_n: float) -> float:
@@ -67,7 +69,7 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
     if c.force_n is not None:
         peak_force = float(c.force_n.max())
         if duration_s is not None:
-            in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.force_delay_s)  # type: ignore[arg-type]
+            in_ecc = _in_ecc(c, c.force_delay_s)
             if in_ecc.any():
                 mean_force = float(c.force_n[in_ecc].mean())
                 impulse = mean_force * duration_s
@@ -78,7 +80,7 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
     mean_velocity = peak_velocity = None
     if c.rate_dps is not None and c.rom_deg is not None and duration_s is not None:
         mean_velocity = c.rom_deg / duration_s if duration_s > 0 else None
-        in_ecc = _window(c.t_s, c.ecc_start_s, c.ecc_end_s, c.rate_delay_s)  # type: ignore[arg-type]
+        in_ecc = _in_ecc(c, c.rate_delay_s)
         if in_ecc.any():
             extension = -c.rate_dps[in_ecc]
             peak_velocity = float(extension.max())

@@ -111,7 +111,7 @@ class Sample:
         if len(data) != SAMPLE_LEN or data[0] & REPLY_MARK:
             raise DecodeError("not a 20-byte bandlog-open sample", data)
         seq, t_us, force, *imu = _SAMPLE.unpack(data)
-        return cls(seq, t_us, int.from_bytes(force, "little", signed=True), tuple(imu[0:3]), tuple(imu[3:6]))  # type: ignore[arg-type]
+        return cls(seq, t_us, int.from_bytes(force, "little", signed=True), tuple(imu[0:3]), tuple(imu[3:6]))
 
     def __bytes__(self) -> bytes:
         force = self.force_raw.to_bytes(3, "little", signed=True)

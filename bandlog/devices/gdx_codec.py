@@ -14,6 +14,12 @@ from typing import ClassVar, Self
 
 from bandlog.core.errors import ConfigError, DecodeError
 
+SERVICE_UUID = "d91714ef-28b9-4f91-ba16-f0d9a604f112"
+COMMAND_UUID = "f4bf14a6-c7d5-4b6d-8aa8-df1a7c83adcb"
+"""Commands are written here, in <=20-byte chunks."""
+RESPONSE_UUID = "b41e6675-a329-40e0-aa01-44d2f444babe"
+"""Replies and measurements are both notified here (see gdx_stream.py)."""
+
 COMMAND_HEADER = 0x58
 MEASUREMENT_LEAD = 0x20
 REPLY_LEAD = 0x58
@@ -31,7 +37,7 @@ def check_uint(name: str, value: int, bits: int) -> None:
         raise ConfigError(f"{name} must be an unsigned {bits}-bit integer, got {value!r}")
 
 
-def checksum(packet: bytes) -> int:
+def checksum(packet: bytes | bytearray) -> int:
     """Sum of the packet bytes mod 256 with byte 3 (the checksum slot) counted as 0."""
     return (sum(packet) - packet[3]) & 0xFF
 

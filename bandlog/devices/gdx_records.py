@@ -171,8 +171,11 @@ class DeviceInfo:
         data = _exact(data, _INFO.size, "GET_DEVICE_INFO")
         f = _INFO.unpack(data)
         return cls(
-            _text(f[0], "order code", data), _text(f[1], "serial", data), _text(f[2], "name", data),
-            *f[3:13], f[13], f[14], _text(f[15], "description", data),
+            order_code=_text(f[0], "order code", data), serial=_text(f[1], "serial", data), name=_text(f[2], "name", data),
+            manufacturer_id=f[3], mfg_year=f[4], mfg_month=f[5], mfg_day=f[6],
+            main_fw_major=f[7], main_fw_minor=f[8], main_fw_build=f[9],
+            ble_fw_major=f[10], ble_fw_minor=f[11], ble_fw_build=f[12],
+            ble_address=f[13], nv_memory_size=f[14], description=_text(f[15], "description", data),
         )
 
 

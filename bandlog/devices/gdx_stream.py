@@ -88,7 +88,7 @@ class MeasurementPacket:
             return NotImplemented
         return bytes(self) == bytes(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like any eq-only class; typeshed types __hash__ as a method
 
     def __bytes__(self) -> bytes:
         head = bytes([MEASUREMENT_LEAD, self.length]) + self.reserved

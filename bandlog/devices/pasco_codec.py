@@ -15,7 +15,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Union
 
 from bandlog.core.errors import ConfigError, DecodeError
 
@@ -176,7 +175,7 @@ class OtherPacket:
         return bytes((self.code,)) + self.payload
 
 
-Reply = Union[GenericResponse, PeriodicData, SensorIdEvent, OtherPacket]
+Reply = GenericResponse | PeriodicData | SensorIdEvent | OtherPacket
 
 
 def decode_reply(data: bytes) -> Reply:
@@ -267,7 +266,7 @@ class TriadRaw:
         return cls(*_INT16X3.unpack(data))
 
 
-Sample = Union[ForceRaw, TriadRaw]
+Sample = ForceRaw | TriadRaw
 
 
 def decode_sample(channel: Channel, payload: bytes) -> Sample:

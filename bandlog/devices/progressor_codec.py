@@ -146,7 +146,7 @@ class WeightPacket:
             return NotImplemented
         return bytes(self) == bytes(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like any eq-only class; typeshed types __hash__ as a method
 
     def __bytes__(self) -> bytes:
         records = np.empty(len(self), dtype=[("kg", "<f4"), ("us", "<u4")])

@@ -13,8 +13,9 @@ import contextlib
 import logging
 import uuid as uuid_module
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol, get_args
 
+from bleak.assigned_numbers import CharacteristicPropertyName
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -43,15 +44,23 @@ class EmulatedWorld(Protocol):
 
 logger = logging.getLogger(__name__)
 
-_UUID_LIST_TYPES = (
+# Literal types, so Bumble's typed overloads of AdvertisingData.get_all apply to the loop variable.
+_UuidListType = Literal[
     AdvertisingData.Type.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.Type.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.Type.COMPLETE_LIST_OF_32_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.Type.INCOMPLETE_LIST_OF_32_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.Type.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
     AdvertisingData.Type.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-)
-_PROPERTY_NAMES = (
+]
+_ServiceDataType = Literal[
+    AdvertisingData.Type.SERVICE_DATA_16_BIT_UUID,
+    AdvertisingData.Type.SERVICE_DATA_32_BIT_UUID,
+    AdvertisingData.Type.SERVICE_DATA_128_BIT_UUID,
+]
+_UUID_LIST_TYPES: tuple[_UuidListType, ...] = get_args(_UuidListType)
+_SERVICE_DATA_TYPES: tuple[_ServiceDataType, ...] = get_args(_ServiceDataType)
+_PROPERTY_NAMES: tuple[tuple[Characteristic.Properties, CharacteristicPropertyName], ...] = (
     (Characteristic.Properties.BROADCAST, "broadcast"),
     (Characteristic.Properties.READ, "read"),
     (Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
@@ -85,12 +94,8 @@ def advertisement_data(advertisement: Advertisement) -> tuple[str | None, Advert
                     service_uuids.append(text)
     manufacturer_data = {company: bytes(value) for company, value in data.get_all(AdvertisingData.Type.MANUFACTURER_SPECIFIC_DATA)}
     service_data: dict[str, bytes] = {}
-    for type_id in (
-        AdvertisingData.Type.SERVICE_DATA_16_BIT_UUID,
-        AdvertisingData.Type.SERVICE_DATA_32_BIT_UUID,
-        AdvertisingData.Type.SERVICE_DATA_128_BIT_UUID,
-    ):
-        for uuid, value in data.get_all(type_id):
+    for service_data_type in _SERVICE_DATA_TYPES:
+        for uuid, value in data.get_all(service_data_type):
             service_data[bleak_uuid(uuid)] = bytes(value)
     tx_power = data.get(AdvertisingData.Type.TX_POWER_LEVEL)
     return name, AdvertisementData(
@@ -208,7 +213,7 @@ class EmulatedBleakClient(BaseBleakClient):
                     characteristic,
                     characteristic.handle,
                     bleak_uuid(characteristic.uuid),
-                    [name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag],  # type: ignore[misc]
+                    [name for flag, name in _PROPERTY_NAMES if characteristic.properties & flag],
                     lambda: self.mtu_size - 3,
                     bleak_service,
                 )

@@ -103,6 +103,6 @@ def parse_faults(spec: str) -> Faults:
         except ValueError:
             raise ConfigError(f"--faults: {key} must be {meaning}, not {raw.strip()!r}") from None
     try:
-        return Faults(**values)  # type: ignore[arg-type]
+        return Faults(**values)  # type: ignore[arg-type]  # keys come from _SPEC_KEYS: numeric fields only
     except ConfigError as error:
         raise ConfigError(f"--faults {spec!r}: {error}") from None

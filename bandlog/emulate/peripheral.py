@@ -3,7 +3,9 @@
 The twin holds the protocol (pure, clocked by `now_s`); this module is the I/O around it: it turns
 the twin's services into a Bumble GATT server, routes writes and CCCD changes to the twin, runs a
 ticker that polls the twin for streaming notifications, advertises again after every disconnect,
-and injects the faults a test asks for. Imported lazily: bumble is loaded only when emulating.
+and injects the faults a test asks for. What Bumble needs from the twin's declared layout (and
+where its server is stricter or laxer than a device) is gatt_layout.py. Imported lazily: bumble is
+loaded only when emulating.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from bumble import att, data_types, gatt, hci
-from bumble.core import AdvertisingData
+from bumble import att, gatt, hci
 from bumble.device import Connection, Device
 
 from bandlog.core.samples import SampleBlock
 from bandlog.emulate.faults import Faults
+from bandlog.emulate.gatt_layout import advertising_data, bumble_properties, guard_write_kinds
 from bandlog.emulate.twins.base import (
     NOTIFY,
     READ,
-    WRITE,
-    WRITE_WITHOUT_RESPONSE,
     Outgoing,
     PeripheralTwin,
 )
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 TICK_S = 0.004
 """Real seconds between twin polls; the twin decides what is due, so this only sets burst size."""
 ADVERTISING_INTERVAL_MS = 20.0
-SIG_BASE_SUFFIX = "-0000-1000-8000-00805f9b34fb"
 LINK_LOSS_REASON = hci.HCI_CONNECTION_TIMEOUT_ERROR
 """What a central sees when a device walks out of range: supervision timeout."""
 MAX_TICK_WORK_S = 0.05
@@ -121,9 +121,9 @@ class EmulatedPeripheral:
         for service in self.twin.services:
             characteristics = []
             for spec in service.characteristics:
-                characteristic = gatt.Characteristic(
+                characteristic: gatt.Characteristic[bytes] = gatt.Characteristic(
                     spec.uuid,
-                    _bumble_properties(spec.properties),
+                    bumble_properties(spec.properties),
                     gatt.Characteristic.Permissions.READABLE | gatt.Characteristic.Permissions.WRITEABLE,
                     gatt.CharacteristicValue(read=self._reader(spec.uuid, spec.properties), write=self._writer(spec.uuid)),
                 )
@@ -137,52 +137,13 @@ class EmulatedPeripheral:
         for characteristic, properties in declared:
             self._properties_by_handle[characteristic.handle] = properties
         self.device.gatt_server.max_mtu = att.ATT_DEFAULT_MTU
-        self._guard_write_kinds()
-
-    def _guard_write_kinds(self) -> None:
-        """Bumble's server accepts any write; a real device rejects the kind it does not support."""
-        server = self.device.gatt_server
-        accept_request = server.on_att_write_request
-        accept_command = server.on_att_write_command
-        properties_by_handle = self._properties_by_handle
-
-        def on_att_write_request(bearer: att.Bearer, request: att.ATT_Write_Request) -> None:
-            properties = properties_by_handle.get(request.attribute_handle)
-            if properties is not None and WRITE not in properties:
-                raise att.ATT_Error(att.ErrorCode.WRITE_NOT_PERMITTED, request.attribute_handle)
-            accept_request(bearer, request)
-
-        def on_att_write_command(bearer: att.Bearer, request: att.ATT_Write_Command) -> None:
-            properties = properties_by_handle.get(request.attribute_handle)
-            if properties is not None and WRITE_WITHOUT_RESPONSE not in properties:
-                logger.warning("%s: ignored write without response to handle 0x%04X", self.twin.name, request.attribute_handle)
-                return
-            accept_command(bearer, request)
-
-        server.on_att_write_request = on_att_write_request  # type: ignore[method-assign]
-        server.on_att_write_command = on_att_write_command  # type: ignore[method-assign]
-
-    def _advertising_data(self) -> bytes:
-        """Name plus advertised service UUIDs (16-bit form for SIG UUIDs), in one payload.
-
-        A real sensor splits these over its advertisement and scan response, which a scanner
-        merges. Bumble's virtual controller never sends the scan response data (it repeats the
-        advertising data instead) but accepts more than 31 bytes, so everything goes in here.
-        """
-        short = [u for u in map(gatt.UUID, self.twin.advertised_service_uuids) if _sig_16_bit(u) is not None]
-        long = [u for u in map(gatt.UUID, self.twin.advertised_service_uuids) if _sig_16_bit(u) is None]
-        structures: list[object] = [data_types.CompleteLocalName(self.twin.name)]
-        if short:
-            structures.append(data_types.CompleteListOf16BitServiceUUIDs([_sig_16_bit(u) for u in short]))
-        if long:
-            structures.append(data_types.CompleteListOf128BitServiceUUIDs(long))
-        return bytes(AdvertisingData(structures))  # type: ignore[arg-type]
+        guard_write_kinds(self.device.gatt_server, self._properties_by_handle, self.twin.name)
 
     async def _advertise(self) -> None:
         if self._closing:
             return
         await self.device.start_advertising(
-            advertising_data=self._advertising_data(),
+            advertising_data=advertising_data(self.twin.name, self.twin.advertised_service_uuids),
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
         )
@@ -200,7 +161,7 @@ class EmulatedPeripheral:
 
         return read
 
-    def _writer(self, uuid: str) -> Callable[[Connection, bytes], object]:
+    def _writer(self, uuid: str) -> Callable[[Connection, bytes], Awaitable[None]]:
         async def write(_connection: Connection, value: bytes) -> None:
             try:
                 replies = self.twin.on_write(uuid, bytes(value), self.now_s())
@@ -389,32 +350,7 @@ class EmulatedPeripheral:
             hit = [any(hit)] * len(blocks)
         self.truth_listener(list(zip(blocks, hit)))
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _sig_16_bit(uuid: gatt.UUID) -> gatt.UUID | None:
-    """The 16-bit form of a UUID on the Bluetooth SIG base, else None."""
-    text = uuid.to_hex_str("-").lower()
-    if len(text) == 36 and text.startswith("0000") and text.endswith(SIG_BASE_SUFFIX):
-        return gatt.UUID.from_16_bits(int(text[4:8], 16))
-    if len(text) == 4:
-        return uuid
-    return None
-
-
-def _bumble_properties(properties: frozenset[str]) -> gatt.Characteristic.Properties:
-    flags = gatt.Characteristic.Properties(0)
-    mapping = {
-        READ: gatt.Characteristic.Properties.READ,
-        WRITE: gatt.Characteristic.Properties.WRITE,
-        WRITE_WITHOUT_RESPONSE: gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
-        NOTIFY: gatt.Characteristic.Properties.NOTIFY,
-    }
-    for name in properties:
-        if name not in mapping:
-            raise ValueError(f"unsupported characteristic property {name!r}")
-        flags |= mapping[name]
-    return flags

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from bandlog.core.errors import LogFormatError
 from bandlog.io import csv_log, generic_csv, tindeq_export, vernier_export
@@ -16,7 +17,20 @@ from bandlog.io.logdata import LogData
 from bandlog.io.schema import SCHEMA_KEY
 from bandlog.io.textfile import TextFile, read_text
 
-FORMATS = ("bandlog", tindeq_export.FORMAT, vernier_export.FORMAT, generic_csv.FORMAT)
+
+class ForeignFormat(Protocol):
+    """What each foreign-export module provides (a module satisfies a Protocol: no class needed)."""
+
+    @property
+    def FORMAT(self) -> str: ...
+
+    def looks_like(self, text: TextFile) -> bool: ...
+
+    def read(self, text: TextFile) -> LogData: ...
+
+
+FOREIGN: tuple[ForeignFormat, ...] = (tindeq_export, vernier_export, generic_csv)
+"""Tried in this order, most specific first."""
 
 EXPECTED = (
     "expected a bandlog log (first line '# bandlog_schema: N'), a Tindeq export (header 'time,weight'), "
@@ -34,7 +48,7 @@ def detect_format(text: TextFile) -> str:
     """The name of the format `text` is in; LogFormatError saying what was expected otherwise."""
     if is_bandlog(text):
         return "bandlog"
-    for module in (tindeq_export, vernier_export, generic_csv):
+    for module in FOREIGN:
         if module.looks_like(text):
             return module.FORMAT
     raise LogFormatError(f"{text.path} is not a log bandlog can read: {EXPECTED}")
@@ -50,5 +64,5 @@ def read_log(path: str | os.PathLike[str]) -> LogData:
     fmt = detect_format(text)
     if fmt == "bandlog":
         return csv_log.read_bandlog(text)
-    reader = {m.FORMAT: m for m in (tindeq_export, vernier_export, generic_csv)}[fmt]
+    reader = {m.FORMAT: m for m in FOREIGN}[fmt]
     return reader.read(text)

@@ -10,20 +10,23 @@ the per-rep table and time under tension), which is what `snapshot=` saves.
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bandlog.core.errors import LogWriteError
 from bandlog.detect.explain import split_flags
+from bandlog.live.axis_limits import fit_ylim, padded_limits
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
+
+if TYPE_CHECKING:  # matplotlib is imported when a view is made, not with this module
+    from matplotlib.patches import FancyBboxPatch
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +59,6 @@ FORCE_FLOOR_N = 10.0
 TABLE_ROWS = 12
 HOLD_POLL_S = 0.1
 """How often the held end-of-set window checks for Ctrl-C from the terminal."""
-
-
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 x 10^k at or above value (value > 0)."""
-    exponent = math.floor(math.log10(value))
-    for mantissa in (1.0, 2.0, 5.0, 10.0):
-        if mantissa * 10.0**exponent >= value:
-            return mantissa * 10.0**exponent
-    return 10.0 ** (exponent + 1)
-
-
-def _padded_limits(values: np.ndarray, floor_span: float) -> tuple[float, float] | None:
-    """Limits on a round step with a quarter-step margin, at least floor_span wide."""
-    finite = values[np.isfinite(values)]
-    if finite.shape[0] == 0:
-        return None
-    low, high = float(finite.min()), float(finite.max())
-    step = _nice_ceiling(max(high - low, floor_span)) / 10.0
-    low_lim, high_lim = math.floor(low / step - 0.25) * step, math.ceil(high / step + 0.25) * step
-    return low_lim, max(high_lim, low_lim + floor_span)
 
 
 class MplView:
@@ -162,7 +145,7 @@ class MplView:
                                            family="monospace", animated=True)
         self._plot_artists = [self.force_line, self.knee_line, self.force_missing, self.knee_missing]
         self._info_artists = [self.rep_text, self.timer_text, self.last_rep_text, self.link_text]
-        self._animated = self._plot_artists + self._info_artists
+        self._animated = [*self._plot_artists, *self._info_artists]
         self._info_drawn: tuple[object, ...] | None = None
 
     def _on_close(self, _event: object) -> None:
@@ -205,8 +188,8 @@ class MplView:
             self.knee_line.set_data([], [])
         self.knee_missing.set_visible(kind is None)
         window_full = model.start_s is not None and now_s - model.start_s >= model.window_s
-        needs_full |= self._fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full, room_below=False)
-        needs_full |= self._fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full, room_below=kind == "rate")
+        needs_full |= fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full, room_below=False)
+        needs_full |= fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full, room_below=kind == "rate")
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
         return needs_full
@@ -217,7 +200,7 @@ class MplView:
         Text is the costliest thing matplotlib draws, so the plots and the info panel are separate
         blit regions, and the panel is redrawn only when one of its texts or colours changed.
         """
-        canvas = self.figure.canvas
+        canvas: Any = self.figure.canvas  # blitting canvases (Agg, the GUI ones) have copy_from_bbox; the base type does not
         info_key = self._info_key()
         if needs_full or self._background is None:
             canvas.draw()
@@ -254,35 +237,7 @@ class MplView:
         return Bbox.from_extents(self.ax_info.bbox.x0 - 4, fig_box.y0, fig_box.x1, fig_box.y1)
 
     def _info_key(self) -> tuple[object, ...]:
-        return tuple((a.get_text(), a.get_color(), a.get_visible()) for a in self._info_artists) + (
-            self.timer_colour(),)
-
-    def _fit_ylim(self, ax: Any, values: np.ndarray, floor_span: float, may_shrink: bool = True,
-                  room_below: bool = True) -> bool:
-        """Rescale when data leaves the range (while the window fills, at least doubling it, so a rising
-        signal costs few full redraws) or, once it is full, when the data's own range is under 70 % of
-        it; True if changed. room_below=False for a signal that rests near zero and does not go far
-        under it (a tared force, a knee angle): the doubling then only ever goes up (a knee angle
-        falling to -2 deg had the axis reach down to -200 deg)."""
-        limits = _padded_limits(values, floor_span)
-        if limits is None:
-            return False
-        low, high = ax.get_ylim()
-        finite = values[np.isfinite(values)]
-        if float(finite.min()) < low or float(finite.max()) > high:
-            new_low, new_high = limits
-            grow = 2.0 * (high - low) - (new_high - new_low)
-            if grow > 0 and not may_shrink:  # still filling the window: the signal is rising, leave room
-                if float(finite.max()) > high:
-                    new_high += grow
-                elif room_below:
-                    new_low -= grow
-            ax.set_ylim(new_low, new_high)
-            return True
-        if may_shrink and (limits[1] - limits[0]) < 0.7 * (high - low):
-            ax.set_ylim(*limits)
-            return True
-        return False
+        return (*((a.get_text(), a.get_color(), a.get_visible()) for a in self._info_artists), self.timer_colour())
 
     def _place_spans(self, spans: list[EccentricSpan], now_s: float) -> None:
         for ax, pool in self._span_pools.items():
@@ -304,7 +259,7 @@ class MplView:
         self.rep_text.set_text(f"reps {model.rep_count}")
         timer = model.timer()
         self.timer_text.set_text(timer.label())
-        self.timer_text.get_bbox_patch().set_facecolor(TIMER_COLOURS[timer.state])
+        self._timer_box().set_facecolor(TIMER_COLOURS[timer.state])
         self.timer_text.set_color("black" if timer.state is TimerState.IDLE else "white")
         last = model.last_rep_label().replace(": ", ":\n", 1)
         if model.rejected:
@@ -312,8 +267,15 @@ class MplView:
         self.last_rep_text.set_text(last)
         self.link_text.set_text("link:\n" + model.link_label(sep="\n"))
 
+    def _timer_box(self) -> FancyBboxPatch:
+        box = self.timer_text.get_bbox_patch()
+        assert box is not None  # the timer text is made with a bbox
+        return box
+
     def timer_colour(self) -> tuple[float, float, float, float]:
-        return tuple(self.timer_text.get_bbox_patch().get_facecolor())  # type: ignore[return-value]
+        from matplotlib.colors import to_rgba  # typed as four floats; get_facecolor() is typed as any colour
+
+        return to_rgba(self._timer_box().get_facecolor())
 
     def shaded_spans(self) -> list[Any]:
         """The eccentric shadings currently drawn on the force axes."""
@@ -357,7 +319,7 @@ class MplView:
         self.ax_force.set_xlim(0.0, max(end_s - origin_s, 1.0))
         for ax, values, floor_span in ((self.ax_force, force[:, 0], FORCE_FLOOR_N),
                                        (self.ax_knee, knee_values, KNEE_FLOOR[kind])):
-            limits = _padded_limits(values, floor_span)
+            limits = padded_limits(values, floor_span)
             if limits is not None:
                 ax.set_ylim(*limits)
         self.ax_knee.set_xlabel("time in set (s)")
@@ -376,7 +338,7 @@ class MplView:
             self.timer_text.set_text(f"TUT eccentric {summary.tut_ecc_s:.1f} s\nTUT tension {tension}")
         else:
             self.timer_text.set_text("set ended")
-        self.timer_text.get_bbox_patch().set_facecolor(SUMMARY_BOX_COLOUR)
+        self._timer_box().set_facecolor(SUMMARY_BOX_COLOUR)
         self.timer_text.set_color("black")
         eccentrics = sum(r.ecc_duration_s is not None for r in model.reps)
         self.last_rep_text.set_text(f"target {model.target_ecc_s:.1f} s" +
@@ -392,8 +354,10 @@ class MplView:
                  "--" if r.peak_force_n is None else f"{r.peak_force_n:.0f}",
                  "--" if r.rom_deg is None else f"{r.rom_deg:.0f}"] for r in reps]
         height = min(0.55, 0.045 * (len(rows) + 1))
+        from matplotlib.transforms import Bbox
+
         table = self.ax_info.table(cellText=rows, colLabels=["rep", "ecc s", "tempo", "peak N", "ROM"],
-                                   bbox=(0.0, 0.52 - height, 1.0, height), cellLoc="center")
+                                   bbox=Bbox.from_bounds(0.0, 0.52 - height, 1.0, height), cellLoc="center")
         table.auto_set_font_size(False)
         table.set_fontsize(8.5)
         notes = [f"(last {TABLE_ROWS} of {model.rep_count} reps)"] if model.rep_count > TABLE_ROWS else []

@@ -116,7 +116,7 @@ class LiveSink(Sink):
             log.error("live-view snapshot not written: %s", self.snapshot_error)
             return
         try:
-            saver.save(self.snapshot)  # type: ignore[attr-defined]
+            saver.save(self.snapshot)
             log.info("live-view snapshot written to %s", self.snapshot)
         except BandlogError as error:
             self.snapshot_error = str(error)

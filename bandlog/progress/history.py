@@ -60,7 +60,7 @@ def plan_history(first_day: date, weeks: int, sessions_per_week: int, seed: int)
     """The sessions write_simulated_history will write, oldest first (pure; nothing is simulated)."""
     if weeks < 1 or not 1 <= sessions_per_week <= 7:
         raise ConfigError(f"need at least 1 week and 1-7 sessions a week, not weeks={weeks}, sessions_per_week={sessions_per_week}")
-    plan = []
+    plan: list[PlannedSession] = []
     step_weeks = -(-weeks // len(BANDS))
     for week in range(weeks):
         progress = week / max(1, weeks - 1)  # 0 in the first week, 1 in the last

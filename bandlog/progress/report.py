@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsFloat, SupportsInt
 
 from bandlog.core.text_safety import printable
 from bandlog.detect.explain import counted
@@ -90,10 +90,10 @@ def _cell(column: str, value: object) -> str:
         text = "–"
     elif isinstance(value, datetime):  # a pandas.Timestamp
         text = value.date().isoformat()
-    elif column == "adherence":
-        text = f"{float(value):.0%}"  # type: ignore[arg-type]
-    elif column in _COUNT_COLUMNS:
-        text = str(int(value))  # type: ignore[call-overload]
+    elif column == "adherence" and isinstance(value, SupportsFloat):  # a number (Python, numpy or pandas)
+        text = f"{float(value):.0%}"
+    elif column in _COUNT_COLUMNS and isinstance(value, SupportsInt):
+        text = str(int(value))
     elif isinstance(value, float):
         text = f"{value:.1f}"
     else:
@@ -184,7 +184,7 @@ def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[st
     """One PNG per progress metric (all by default), by its chart's title: the report's figures."""
     from matplotlib.figure import Figure
 
-    from bandlog.progress.plots import PROGRESS_METRICS, progress_chart
+    from bandlog.progress.trend_plots import PROGRESS_METRICS, progress_chart
 
     charts: dict[str, bytes] = {}
     for metric in metrics or PROGRESS_METRICS:

@@ -10,6 +10,7 @@ dF_v/dt = k_v de/dt - F_v/tau, which makes force sag during the hold at the top.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 from scipy.signal import lfilter
@@ -94,7 +95,7 @@ def hysteresis_state(e_base_pct: np.ndarray, switch_pct: float) -> np.ndarray:
     boundaries = np.append(run_starts, e_base_pct.size)
     z_now = 0.0
     z[: boundaries[0]] = z_now
-    for start, stop in zip(boundaries[:-1], boundaries[1:]):
+    for start, stop in pairwise(boundaries):
         s = direction[start]
         ref = travelled[start - 1] if start > 0 else 0.0
         seg = s + (z_now - s) * np.exp(-(travelled[start:stop] - ref) / switch_pct)

@@ -52,7 +52,7 @@ def place_distractors(
         if length <= FIDGET_S + MARGIN_S:
             continue
         items = _candidates(spec, length, rng)
-        rng.shuffle(items)  # type: ignore[arg-type]
+        rng.shuffle(items)
         while items and sum(d.end_s for d in items) + MARGIN_S * (len(items) - 1) > length:
             items.pop()
         if not items:

@@ -109,6 +109,36 @@ def fit_eccentric(
     return t, theta
 
 
+@dataclass(frozen=True)
+class _Flex:
+    """Passive flexion from from_deg to to_deg, with the thigh pushed in by wobble_deg."""
+
+    a_s: float
+    b_s: float
+    from_deg: float
+    to_deg: float
+    wobble_deg: float
+
+
+@dataclass(frozen=True)
+class _Hold:
+    a_s: float
+    b_s: float
+    top_deg: float
+    drift_deg: float
+    tremor_dps: float
+
+
+@dataclass(frozen=True)
+class _Ecc:
+    """The fitted eccentric, local time t_s from a_s."""
+
+    a_s: float
+    b_s: float
+    t_s: np.ndarray
+    theta_deg: np.ndarray
+
+
 def _fill(t_grid: np.ndarray, a_s: float, b_s: float) -> slice:
     i0 = int(math.ceil(a_s * GRID_HZ - 1e-9))
     i1 = int(math.ceil(b_s * GRID_HZ - 1e-9))
@@ -118,7 +148,7 @@ def _fill(t_grid: np.ndarray, a_s: float, b_s: float) -> slice:
 def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajectory:
     """Lay out every rep in time and synthesise the angle on the grid."""
     dt = 1.0 / GRID_HZ
-    pieces: list[tuple[float, float, str, object]] = []
+    pieces: list[_Flex | _Hold | _Ecc] = []
     reps: list[RepTimes] = []
     set_bounds: list[tuple[float, float]] = []
     t_now = spec.lead_in_s
@@ -133,9 +163,9 @@ def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajector
             t_ecc, theta_ecc = fit_eccentric(plan, start_deg, top_label, spec, dt)
             ecc_end = ecc_start + float(t_ecc[-1])
             end = ecc_end + plan.rest_s
-            pieces.append((t_now, top_s, "flex", (bottom, plan.top_deg, plan.thigh_wobble_deg)))
-            pieces.append((top_s, ecc_start, "hold", (plan.top_deg, plan.hold_drift_deg, plan.tremor_dps)))
-            pieces.append((ecc_start, ecc_end, "ecc", (t_ecc, theta_ecc)))
+            pieces.append(_Flex(t_now, top_s, bottom, plan.top_deg, plan.thigh_wobble_deg))
+            pieces.append(_Hold(top_s, ecc_start, plan.top_deg, plan.hold_drift_deg, plan.tremor_dps))
+            pieces.append(_Ecc(ecc_start, ecc_end, t_ecc, theta_ecc))
             reps.append(RepTimes(plan, t_now, top_s, ecc_start, ecc_end, end))
             bottom = plan.bottom_deg
             t_now = end
@@ -150,25 +180,23 @@ def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajector
     hold_tremor_dps = np.zeros(n)
     moving = np.zeros(n, dtype=bool)
     last_bottom = spec.ext_deg
-    for a, b, kind, data in pieces:
+    for piece in pieces:
+        a, b = piece.a_s, piece.b_s
         sl = _fill(t, a, b)
         tt = t[sl]
-        if kind == "flex":
-            lo, hi, wobble = data  # type: ignore[misc]
+        if isinstance(piece, _Flex):
             tau = (tt - a) / (b - a)
-            theta_base[sl] = lo + (hi - lo) * min_jerk(tau)
-            thigh[sl] = wobble * np.sin(np.pi * tau) ** 2
+            theta_base[sl] = piece.from_deg + (piece.to_deg - piece.from_deg) * min_jerk(tau)
+            thigh[sl] = piece.wobble_deg * np.sin(np.pi * tau) ** 2
             moving[sl] = True
-        elif kind == "hold":
-            top, drift, tremor = data  # type: ignore[misc]
+        elif isinstance(piece, _Hold):
             tau = (tt - a) / (b - a) if b > a else np.zeros_like(tt)
-            theta_base[sl] = top + drift * min_jerk(tau)
-            hold_tremor_dps[sl] = tremor
+            theta_base[sl] = piece.top_deg + piece.drift_deg * min_jerk(tau)
+            hold_tremor_dps[sl] = piece.tremor_dps
         else:
-            t_ecc, theta_ecc = data  # type: ignore[misc]
-            theta_base[sl] = np.interp(tt - a, t_ecc, theta_ecc)
+            theta_base[sl] = np.interp(tt - a, piece.t_s, piece.theta_deg)
             moving[sl] = True
-            last_bottom = float(theta_ecc[-1])
+            last_bottom = float(piece.theta_deg[-1])
             # the rest after this eccentric holds the bottom until the next piece overwrites it
             theta_base[sl.stop :] = last_bottom
     still_tremor = np.where(hold_tremor_dps > 0, hold_tremor_dps, STILL_TREMOR_FRAC * spec.tremor_dps)

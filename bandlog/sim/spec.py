@@ -142,7 +142,7 @@ def _uniform_rotation(rng: np.random.Generator) -> tuple[tuple[float, float, flo
             [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
         ]
     )
-    return tuple(tuple(float(v) for v in row) for row in m)  # type: ignore[return-value]
+    return tuple(_vec3(row) for row in m)
 
 
 def _vec3(values: np.ndarray) -> tuple[float, float, float]:

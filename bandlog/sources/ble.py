@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 from bandlog.core.meta import RecordingMeta
@@ -36,7 +36,7 @@ async def stream(
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
     host_t0_s: float | None = None,
-) -> AsyncIterator[SourceItem]:
+) -> AsyncGenerator[SourceItem, None]:
     """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus, Gap and Tare items.
 
     The meta comes as soon as the sensor streams, before any tare: with a software tare, the

@@ -3,7 +3,8 @@
 `bandlog.sources.ble.stream()` drives it: open() once, then pump() until `finished`, close() always.
 Each call returns the pipeline items it produced, so the generator around it stays trivial and all
 cleanup happens in one place. Device time restarts at zero on every new connection; the Timeline
-shifts it so t_s runs on continuously, with a Gap where the link was down.
+shifts it so t_s runs on continuously, with a Gap where the link was down. This module holds the
+link's lifecycle; decoding what arrives and counting its losses is reception.py's (sans I/O).
 """
 
 from __future__ import annotations
@@ -19,26 +20,18 @@ from typing import Any
 import numpy as np
 from bleak.exc import BleakError
 
-from bandlog.core.errors import BandlogError, ConfigError, ConnectionLostError, DecodeError, ProtocolError
-from bandlog.core.link import Notification
+from bandlog.core.errors import BandlogError, ConfigError, ConnectionLostError, ProtocolError
 from bandlog.core.meta import RecordingMeta
-from bandlog.core.pipeline import Gap, SourceItem, Tare, tared
+from bandlog.core.pipeline import SourceItem, Tare, tared
 from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.core.status import LinkState, LinkStatus
 from bandlog.devices import get_profile
-from bandlog.devices.base import (
-    DAMAGED_PACKETS,
-    DROPPED_PACKETS,
-    SKIPPED_SAMPLES,
-    DeviceNotice,
-    DeviceProfile,
-    StreamDecoder,
-    StreamOptions,
-)
+from bandlog.devices.base import DeviceProfile, StreamOptions
 from bandlog.sources.ble_link import BleakLink, connect
 from bandlog.sources.ble_scan import Backends, find_device
+from bandlog.sources.reception import Reception
 from bandlog.sources.tare import SoftwareTare
-from bandlog.sources.timeline import ArrivalLossFinder, Timeline
+from bandlog.sources.timeline import ArrivalLossFinder
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +50,10 @@ BACKOFF_S = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
 _RECOVERABLE = (BandlogError, BleakError, asyncio.TimeoutError, OSError, EOFError)
 
 
-class BleSession:
+class BleSession(Reception):
+    """One live recording: the link's lifecycle (scan, connect, reconnect, stop), the tare and the
+    duration limit, and the LinkStatus; what arrives over the link is Reception's."""
+
     def __init__(
         self,
         target: str,
@@ -72,6 +68,7 @@ class BleSession:
         reconnect_timeout_s: float,
         host_t0_s: float | None = None,
     ) -> None:
+        super().__init__(target)
         self.target = target
         self.options = options
         self.tare = tare
@@ -84,36 +81,19 @@ class BleSession:
         self.t0_s = time.monotonic() if host_t0_s is None else host_t0_s
         self.started = False
         self.finished = False
-        self.device_name = target
         self.samples_total = 0
-        self.dropped = 0
-        self.corrupted = 0
-        self.skipped = 0
         self.reconnects = 0
-        self.battery_percent: float | None = None
         self._device: Any = None
         self._profile_cls: type[DeviceProfile] | None = None
         self._profile: DeviceProfile | None = None
         self._link: BleakLink | None = None
-        self._decoder: StreamDecoder | None = None
         self._tare_offset_n: float | None = None
         self._tarer: SoftwareTare | None = None
         """The software tare while it searches; samples pass untared until it decides."""
-        self._timeline = Timeline()
-        self._finder: ArrivalLossFinder | None = None
-        """For sensors timed by sample index: finds lost notifications from arrival times."""
-        self._held: SampleBlock | None = None
-        """Samples the finder holds until their dating is settled."""
-        self._in_bad_run = False
-        self._damage_credit = 0
-        """Damaged packets counted but not yet followed by a placed sample: the gap they leave in the
-        sample counter or the time line is the same packet, so it is not counted again as dropped."""
-        self._sample_after_damage = True
         self._duration_reached = False
         self._lost_at_s: float | None = None
         self._rate_window: collections.deque[tuple[float, int]] = collections.deque()
         self._state = LinkState.SCANNING
-        self._message = ""
         self._last_status_key: tuple[Any, ...] | None = None
         self._last_status_s = float("-inf")
 
@@ -144,7 +124,9 @@ class BleSession:
                 search.append(Tare(decided=False))
         self.started = True
         meta = replace(self.meta, start_utc=start_utc, stream=info)
-        return [meta, *search, self._status(force=True)]
+        status = self._status(force=True)
+        assert status is not None  # started: a forced status always comes
+        return [meta, *search, status]
 
     async def pump(self) -> list[SourceItem]:
         """Wait for the next notifications (or handle a lost link); the items they produce."""
@@ -250,101 +232,7 @@ class BleSession:
             first = await self._link.next_notification(STALL_TIMEOUT_S)
         except (ConnectionLostError, ProtocolError) as error:
             return await self._on_link_lost(error)
-        notifications = [first, *self._link.drain()]
-        blocks = self._decode(notifications)
-        if not blocks:
-            return []
-        block = SampleBlock.concat(blocks)
-        if self._finder is None:
-            return self._place(block, notifications[0].t_host_s, notifications[-1].t_host_s)
-        held = block if self._held is None else SampleBlock.concat([self._held, block])
-        host_s = held.t_host_s if held.t_host_s is not None else np.full(len(held), notifications[-1].t_host_s)
-        released = self._finder.feed(block.t_s, host_s[len(held) - len(block):])
-        self._held = held.slice(released.count, len(held))
-        self._count_found(released.lost)
-        if not released.count:
-            return []
-        out = replace(held.slice(0, released.count), t_s=released.t_device_s)
-        return self._place(out, float(host_s[0]), float(host_s[released.count - 1]))
-
-    def _count_found(self, lost: int) -> None:
-        """Lost notifications the finder dated: counted as dropped and logged, so the user sees them."""
-        if lost:
-            self.dropped += lost
-            logger.warning("%d notification(s) from %s never arrived (found from arrival times)", lost, self.device_name)
-
-    def _flush(self) -> list[SourceItem]:
-        """The link ended: what the decoder and the loss finder still hold, placed (nothing is lost unseen)."""
-        blocks: list[SampleBlock] = []
-        if self._decoder is not None:
-            output = self._decoder.flush()
-            blocks.extend(b for b in output.blocks if len(b))
-            for notice in output.notices:
-                self._on_notice(notice)
-        if self._finder is not None and self._held is not None and len(self._held):
-            released = self._finder.flush()
-            self._count_found(released.lost)
-            blocks.insert(0, replace(self._held, t_s=released.t_device_s))
-        self._held = None
-        if not blocks:
-            return []
-        block = SampleBlock.concat(blocks)
-        host_s = block.t_host_s if block.t_host_s is not None else np.zeros(len(block))
-        return self._place(block, float(host_s[0]), float(host_s[-1]))
-
-    def _decode(self, notifications: list[Notification]) -> list[SampleBlock]:
-        assert self._decoder is not None
-        blocks: list[SampleBlock] = []
-        for notification in notifications:
-            try:
-                output = self._decoder.feed(notification)
-            except DecodeError as error:
-                # A damaged packet spans several notifications (fragments that cannot be placed
-                # until the decoder resynchronises): a run of failures counts as one bad packet.
-                if not self._in_bad_run:
-                    self.corrupted += 1
-                    self._damage_credit += 1
-                    self._sample_after_damage = False
-                    logger.warning("skipped a bad packet from %s: %s", self.device_name, error)
-                else:
-                    logger.debug("skipped the rest of a bad packet: %s", error)
-                self._in_bad_run = True
-                continue
-            self._in_bad_run = False
-            blocks.extend(block for block in output.blocks if len(block))
-            self._sample_after_damage = self._sample_after_damage or any(len(b) for b in output.blocks)
-            for notice in output.notices:
-                self._on_notice(notice)
-        return blocks
-
-    def _on_notice(self, notice: DeviceNotice) -> None:
-        if "battery" in notice.kind and notice.value is not None:
-            self.battery_percent = float(notice.value)
-        if notice.kind in ("dropped", DROPPED_PACKETS) and notice.value is not None:
-            self._count_dropped(int(notice.value))
-        if notice.kind == DAMAGED_PACKETS and notice.value is not None:
-            self.corrupted += int(notice.value)
-        if notice.kind == SKIPPED_SAMPLES and notice.value is not None:
-            self.skipped += int(notice.value)
-        if "low" in notice.kind:
-            self._message = notice.message or "battery low"
-        logger.info("%s says %s: %s %s", self.device_name, notice.kind, notice.message, "" if notice.value is None else notice.value)
-
-    def _place(self, block: SampleBlock, first_host_s: float, last_host_s: float) -> list[SourceItem]:
-        """Shift device time onto the session time line; a Gap first after a reconnect."""
-        placed = self._timeline.place(block.t_s, first_host_s, last_host_s)
-        if self._finder is None and not (self._decoder is not None and self._decoder.counts_lost):
-            self._count_dropped(placed.jumps)  # each jump is at least one lost notification
-        if self._sample_after_damage:
-            self._damage_credit = 0
-        gap: list[SourceItem] = [] if placed.gap is None else [Gap(*placed.gap)]
-        return [*gap, replace(block, t_s=placed.t_s)]
-
-    def _count_dropped(self, packets: int) -> None:
-        """Packets missing from the stream, less those already counted as damaged."""
-        credit = min(self._damage_credit, packets)
-        self._damage_credit -= credit
-        self.dropped += packets - credit
+        return self._receive([first, *self._link.drain()])
 
     def _finalise(self, items: list[SourceItem]) -> list[SourceItem]:
         """Apply the tare (or feed its search) and the duration limit; count what leaves."""

@@ -273,15 +273,16 @@ class ClockAligner:
     # -- measuring ---------------------------------------------------------------------------
 
     def _maybe_measure(self) -> None:
-        if not self.ready or self._imu.last_s is None:
+        force = self._force
+        if not self.ready or self._imu.last_s is None or force.start_s is None or force.last_s is None:
             return
         if self._next_try_s is None:
             self._next_try_s = self._imu.last_s + MIN_WINDOW_S
         if self._imu.last_s < self._next_try_s:
             return
         search_s = TRACK_SEARCH_S if self._measurements and self._misses < MAX_MISSES else SEARCH_S
-        end_s = min(self._imu.last_s, float(self.imu_time(self._force.last_s))) - search_s - EDGE_S
-        start_s = max(end_s - WINDOW_S, self._imu.start_s or 0.0, float(self.imu_time(self._force.start_s))) + search_s + EDGE_S
+        end_s = min(self._imu.last_s, float(self.imu_time(force.last_s))) - search_s - EDGE_S
+        start_s = max(end_s - WINDOW_S, self._imu.start_s or 0.0, float(self.imu_time(force.start_s))) + search_s + EDGE_S
         if end_s - start_s < MIN_WINDOW_S:
             return
         self._next_try_s = self._imu.last_s + STEP_S

@@ -14,9 +14,10 @@ and Gaps. The final LinkStatus carries the clock offset and drift found.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
@@ -78,10 +79,10 @@ async def paired_stream(
     """
     host_t0_s = time.monotonic()
     queue: asyncio.Queue[_Item] = asyncio.Queue()
-    common = dict(reconnect=reconnect, backends=backends, scan_timeout_s=scan_timeout_s,
-                  reconnect_timeout_s=reconnect_timeout_s, host_t0_s=host_t0_s)
-    force_source = stream(force_target, options=force_options, tare=tare, meta=meta, **common)  # type: ignore[arg-type]
-    imu_source = stream(imu_target, options=imu_options, tare=False, meta=meta, duration_s=duration_s, **common)  # type: ignore[arg-type]
+    open_stream = functools.partial(stream, reconnect=reconnect, backends=backends, scan_timeout_s=scan_timeout_s,
+                                    reconnect_timeout_s=reconnect_timeout_s, host_t0_s=host_t0_s, meta=meta)
+    force_source = open_stream(force_target, options=force_options, tare=tare)
+    imu_source = open_stream(imu_target, options=imu_options, tare=False, duration_s=duration_s)
     pair = _Pair(meta, aligner)
     force_task = asyncio.create_task(_pump(FORCE, force_source, queue), name="paired force stream")
     imu_task: asyncio.Task[None] | None = None
@@ -130,7 +131,7 @@ async def paired_stream(
         raise failure
 
 
-async def _pump(role: str, source: AsyncIterator[SourceItem], queue: asyncio.Queue[_Item]) -> None:
+async def _pump(role: str, source: AsyncGenerator[SourceItem, None], queue: asyncio.Queue[_Item]) -> None:
     """Move one device's items to the shared queue; its error or its end (None) comes last."""
     try:
         async for item in source:
@@ -141,7 +142,7 @@ async def _pump(role: str, source: AsyncIterator[SourceItem], queue: asyncio.Que
         queue.put_nowait((role, error))
         return
     finally:
-        await source.aclose()  # type: ignore[attr-defined]
+        await source.aclose()
     queue.put_nowait((role, None))
 
 
@@ -198,7 +199,7 @@ class _Pair:
             device.status = item
             if item.state is LinkState.ENDED:
                 return self._with_meta(out)
-            return self._with_meta(out) + [self.status()]
+            return [*self._with_meta(out), self.status()]
         return self._with_meta(out)
 
     def _force_tare(self, tare: Tare) -> list[SourceItem]:

@@ -92,11 +92,11 @@ def test_progress_draws_its_charts_once_until_the_index_changes(home: Path, monk
 
 
 def test_progress_png_is_stored_with_the_index_too(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bandlog.progress import plots
+    from bandlog.progress import trend_plots
 
     calls: list[str] = []
-    real = plots.progress_figure
-    monkeypatch.setattr(plots, "progress_figure", lambda *a, **k: calls.append("drawn") or real(*a, **k))
+    real = trend_plots.progress_figure
+    monkeypatch.setattr(trend_plots, "progress_figure", lambda *a, **k: calls.append("drawn") or real(*a, **k))
     out = home / "p.png"
     for _ in range(2):
         assert cli.main(["--data-dir", str(home), "progress", "--out", str(out), "--force"]) == 0

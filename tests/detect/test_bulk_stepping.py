@@ -15,7 +15,7 @@ from detect_helpers import short_session
 
 from bandlog.detect.analysis import Analyzer
 from bandlog.detect.bulk import run_lengths
-from bandlog.detect.machine import ImuMachine
+from bandlog.detect.imu_machine import ImuMachine
 from bandlog.detect.metrics import TensionRecord, tension_time_s
 from bandlog.detect.trace import RepCandidate
 

@@ -11,7 +11,8 @@ from bandlog.core.errors import ConfigError
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.analysis import Analyzer, mode_for
 from bandlog.detect.filters import Derivative, Lowpass, Median3
-from bandlog.detect.machine import TRANSITIONS, ImuMachine, State, Trigger
+from bandlog.detect.imu_machine import ImuMachine
+from bandlog.detect.machine import TRANSITIONS, State, Trigger
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import falling_crossing, last_above
 

@@ -12,7 +12,8 @@ from bandlog.core.link import Notification
 from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock
 from bandlog.devices import gdx_codec as gc
 from bandlog.devices.base import StreamOptions
-from bandlog.devices.gdx_for import COMMAND_UUID, RESPONSE_UUID, GdxForProfile, choose_period_us, requested_period_us
+from bandlog.devices.gdx_channels import choose_period_us, requested_period_us
+from bandlog.devices.gdx_for import COMMAND_UUID, RESPONSE_UUID, GdxForProfile
 from bandlog.devices.gdx_records import SensorInfo
 from bandlog.devices.gdx_stream import MeasurementPacket, fragments
 from bandlog.emulate.loopback import LoopbackLink

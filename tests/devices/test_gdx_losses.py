@@ -8,7 +8,8 @@ import pytest
 from bandlog.core.errors import DecodeError
 from bandlog.core.link import Notification
 from bandlog.core.samples import SampleBlock
-from bandlog.devices.gdx_for import RESPONSE_UUID, GdxDecoder, GdxForProfile, judge_counter
+from bandlog.devices.gdx_decoder import GdxDecoder, judge_counter
+from bandlog.devices.gdx_for import RESPONSE_UUID, GdxForProfile
 from bandlog.devices.gdx_stream import MeasurementPacket, fragments
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.gdx_for import GdxForTwin

@@ -184,13 +184,13 @@ def test_a_knee_angle_dipping_under_zero_does_not_stretch_the_axis_far_below() -
     axis reached -200 deg for a trace between 0 and 105 (seen in a real window under Xvfb)."""
     import matplotlib.pyplot as plt
 
-    from bandlog.live.mpl_view import MplView
+    from bandlog.live.axis_limits import fit_ylim
 
     _, ax = plt.subplots()
     ax.set_ylim(0.0, 20.0)
     rise = np.linspace(25.0, 105.0, 50)
     for values in (rise[:1], rise, np.concatenate([rise, np.linspace(105.0, -2.0, 80)])):
-        MplView._fit_ylim(MplView.__new__(MplView), ax, values, 20.0, may_shrink=False, room_below=False)
+        fit_ylim(ax, values, 20.0, may_shrink=False, room_below=False)
     low, high = ax.get_ylim()
     assert -30.0 <= low <= -2.0 and high >= 105.0
     plt.close("all")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_fake_log
 
-from bandlog.progress import history, index, plots, report, trends
+from bandlog.progress import history, index, plots, report, trend_plots, trends
 
 CODE_NAME = re.compile(r"[A-Za-z]+_[A-Za-z]+")
 """A column or variable name (tut_ecc_s, TUT_ecc) where words belong."""
@@ -42,7 +42,7 @@ def running(tmp_path: Path, backend: FakeBackend) -> pd.DataFrame:
 
 
 def _partial_artists(ax: Axes) -> list[object]:
-    return [a for a in ax.get_children() if a.get_gid() == plots.PARTIAL_GID]
+    return [a for a in ax.get_children() if a.get_gid() == trend_plots.PARTIAL_GID]
 
 
 def test_week_days_counts_the_days_of_the_running_week() -> None:
@@ -55,19 +55,19 @@ def test_the_running_week_is_drawn_hollow_and_labelled_with_its_days(running: pd
     days = date.today().weekday() + 1
     table = trends.weekly(running)
     assert list(table["week_days"]) == [7, 7, days, days]
-    ax = plots.plot_tut(running, by="week")
+    ax = trend_plots.plot_tut(running, by="week")
     partial = _partial_artists(ax)
     hollow = [a for a in partial if isinstance(a, Rectangle)]
     assert len(hollow) == 2  # one per leg, hatched, no fill in the leg's colour
     assert all(a.get_hatch() and mcolors.to_hex(a.get_facecolor()) == "#ffffff" for a in hollow)
     solid = [b for b in ax.patches if b not in hollow]
-    assert len(solid) == 2 and {mcolors.to_hex(b.get_facecolor()) for b in solid} == {plots.LEG_COLOURS["left"], plots.LEG_COLOURS["right"]}
+    assert len(solid) == 2 and {mcolors.to_hex(b.get_facecolor()) for b in solid} == {trend_plots.LEG_COLOURS["left"], trend_plots.LEG_COLOURS["right"]}
     labels = [a.get_text() for a in partial if hasattr(a, "get_text")]
     assert labels == [f"week so far\n({days} of 7 days)"]
     assert "hollow: week so far" in [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"(so far: {days} of 7 days)</td>" in report.progress_report(running, metrics=["tut"])
     # line charts: the running week is an open marker, not joined to the whole weeks' line
-    for chart in (plots.plot_ecc_duration(running, by="week"), plots.plot_force_trend(running, by="week")):
+    for chart in (trend_plots.plot_ecc_duration(running, by="week"), trend_plots.plot_force_trend(running, by="week")):
         markers = [a for a in _partial_artists(chart) if hasattr(a, "get_marker")]
         assert markers and all(m.get_markerfacecolor() == "white" and m.get_linestyle() == "None" for m in markers)
         joined = [line for line in chart.lines if line.get_label() in ("left", "right", "left peak, best")]
@@ -75,7 +75,7 @@ def test_the_running_week_is_drawn_hollow_and_labelled_with_its_days(running: pd
 
 
 def test_a_session_chart_per_session_has_no_partial_week(running: pd.DataFrame) -> None:
-    assert _partial_artists(plots.plot_tut(running, by="session")) == []
+    assert _partial_artists(trend_plots.plot_tut(running, by="session")) == []
 
 
 def test_a_weeks_peak_force_is_its_best_session_peak_in_chart_and_report(tmp_path: Path, backend: FakeBackend) -> None:
@@ -85,7 +85,7 @@ def test_a_weeks_peak_force_is_its_best_session_peak_in_chart_and_report(tmp_pat
     sessions = index.load_sessions(tmp_path)
     assert sorted(sessions["peak_force_n"]) == [67.0, 87.0]
     assert trends.weekly(sessions)["peak_force_n"].tolist() == [87.0]
-    ax = plots.plot_force_trend(sessions, by="week")
+    ax = trend_plots.plot_force_trend(sessions, by="week")
     (peak_line,) = [line for line in ax.lines if "peak" in line.get_label()]
     assert list(peak_line.get_ydata()) == [87.0] and "best" in peak_line.get_label()
     assert "best" in ax.get_title(loc="left")
@@ -106,14 +106,14 @@ def test_every_axis_label_is_words_with_a_unit(running: pd.DataFrame) -> None:
     reps = rep_table([3.0, 2.2])
     t = np.arange(0.0, 20.0, 0.01)
     samples = pd.DataFrame({"t_s": t, "force_n": 30 + 20 * np.sin(t), "set": 1})
-    figures = [plots.progress_figure(running, by="week"), plots.progress_figure(running, by="session"),
+    figures = [trend_plots.progress_figure(running, by="week"), trend_plots.progress_figure(running, by="session"),
                plots.session_figure(samples, reps, 3.0, knee=(t, 50 + 40 * np.cos(t), "angle"))]
     for fig in figures:
         for where, text in _label_texts(fig):
             assert not CODE_NAME.search(text), f"{where} label {text!r} shows a code name"
         for ax in fig.axes:
             assert UNIT.search(ax.get_ylabel()), f"y label {ax.get_ylabel()!r} has no unit"
-    tut = plots.plot_tut(running, by="week")
+    tut = trend_plots.plot_tut(running, by="week")
     assert tut.get_ylabel() == "eccentric time under tension (s)"
 
 
@@ -183,10 +183,10 @@ def test_the_knee_trace_says_why_it_starts_late(simulated: tuple[Path, Path]) ->
 
 
 def test_progress_charts_count_the_force_only_sessions_as_estimated(running: pd.DataFrame) -> None:
-    assert "estimated" not in plots.plot_tut(running).get_xlabel()
+    assert "estimated" not in trend_plots.plot_tut(running).get_xlabel()
     one_force_only = running.assign(mode=["force"] + ["force+imu"] * (len(running) - 1))
     for metric in ("tut", "duration", "tempo"):
-        label = plots.progress_chart(metric, one_force_only).get_xlabel()
+        label = trend_plots.progress_chart(metric, one_force_only).get_xlabel()
         assert f"1 of {len(running)} sessions force only: their eccentric timings are estimated" in label
     assert "timed from force alone" in report.progress_report(one_force_only, metrics=["tut"])
     assert "timed from force alone" not in report.progress_report(running, metrics=["tut"])

@@ -15,7 +15,7 @@ from progress_fakes import FakeBackend, rep_table, write_fake_log
 
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.results import NO_TEMPO
-from bandlog.progress import index, plots, report, trends
+from bandlog.progress import chart_style, index, plots, report, trends
 from bandlog.progress.session_chart import SessionChart
 
 
@@ -33,7 +33,7 @@ def test_force_chart_hatches_the_whole_cycle_of_a_row_without_an_eccentric() -> 
     ax = plots.plot_force(_samples(), reps, 3.0)
     (cycle,) = _hatched(ax)
     assert (cycle.get_x(), cycle.get_width()) == pytest.approx((10.0, 4.0))  # start_s .. end_s of rep 2
-    assert mcolors.to_rgb(cycle.get_edgecolor()) == pytest.approx(mcolors.to_rgb(plots.TEMPO_COLOURS[NO_TEMPO]))
+    assert mcolors.to_rgb(cycle.get_edgecolor()) == pytest.approx(mcolors.to_rgb(chart_style.TEMPO_COLOURS[NO_TEMPO]))
     assert [t.get_text() for t in ax.texts] == ["3.2 s", "isometric pull, no eccentric", "2.5 s"]
 
 

@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_weeks
 
 from bandlog.core.errors import ConfigError
-from bandlog.progress import index, plots, trends
+from bandlog.progress import index, plots, trend_plots, trends
 
 
 def _bars(ax: Axes) -> list[Rectangle]:
@@ -92,25 +92,25 @@ def test_sets_with_restarting_clocks_are_stitched_side_by_side() -> None:
 
 
 def test_tut_chart_per_week_has_one_bar_per_leg_and_week(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_tut(sessions, by="week")
+    ax = trend_plots.plot_tut(sessions, by="week")
     bars = ax.patches
     assert len(bars) == 3 * 2
     colours = {mcolors.to_hex(b.get_facecolor()) for b in bars}
-    assert colours == {plots.LEG_COLOURS["left"], plots.LEG_COLOURS["right"]}
+    assert colours == {trend_plots.LEG_COLOURS["left"], trend_plots.LEG_COLOURS["right"]}
     weekly = trends.weekly(sessions)
     assert sorted(b.get_height() for b in bars) == pytest.approx(sorted(weekly["tut_ecc_s"]))
     assert ax.get_ylabel() == "eccentric time under tension (s)"
 
 
 def test_tut_chart_per_session_has_a_line_per_leg(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_tut(sessions, by="session")
+    ax = trend_plots.plot_tut(sessions, by="session")
     assert [line.get_label() for line in ax.lines] == ["left", "right"]
     assert all(len(line.get_xdata()) == 6 for line in ax.lines)
-    assert [mcolors.to_hex(line.get_color()) for line in ax.lines] == [plots.LEG_COLOURS["left"], plots.LEG_COLOURS["right"]]
+    assert [mcolors.to_hex(line.get_color()) for line in ax.lines] == [trend_plots.LEG_COLOURS["left"], trend_plots.LEG_COLOURS["right"]]
 
 
 def test_duration_chart_shows_the_target_band(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_ecc_duration(sessions, by="week")
+    ax = trend_plots.plot_ecc_duration(sessions, by="week")
     assert len(ax.collections) == 1  # the ±20 % band
     band = ax.collections[0].get_paths()[0].vertices
     assert band[:, 1].min() == pytest.approx(2.4) and band[:, 1].max() == pytest.approx(3.6)
@@ -121,13 +121,13 @@ def test_duration_chart_shows_the_target_band(sessions: pd.DataFrame) -> None:
 
 
 def test_force_chart_draws_peak_and_mean_per_leg(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_force_trend(sessions, by="session")
+    ax = trend_plots.plot_force_trend(sessions, by="session")
     assert sorted(line.get_label() for line in ax.lines) == ["left mean", "left peak", "right mean", "right peak"]
     assert ax.get_ylabel() == "force (N)"
 
 
 def test_tempo_chart_stacks_the_three_classes(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_tempo_mix(sessions, by="week")
+    ax = trend_plots.plot_tempo_mix(sessions, by="week")
     assert len(ax.patches) == 3 * 3
     totals: dict[float, float] = {}
     for bar in ax.patches:
@@ -136,7 +136,7 @@ def test_tempo_chart_stacks_the_three_classes(sessions: pd.DataFrame) -> None:
 
 
 def test_asymmetry_chart_states_its_formula_and_sign(sessions: pd.DataFrame) -> None:
-    ax = plots.plot_asymmetry(sessions)
+    ax = trend_plots.plot_asymmetry(sessions)
     assert len(ax.patches) == 3
     left = [(60 + 5 * w) * 1.1 + 4 for w in range(3)]  # session peak = the 5th rep's, base + 4 N
     right = [60 + 5 * w + 4 for w in range(3)]
@@ -144,29 +144,29 @@ def test_asymmetry_chart_states_its_formula_and_sign(sessions: pd.DataFrame) -> 
     assert [b.get_height() for b in ax.patches] == pytest.approx(expected)
     assert "stronger" in ax.get_xlabel() and "left" in ax.get_xlabel()
     one_leg = sessions[sessions["leg"] == "left"]
-    assert "needs both legs" in plots.plot_asymmetry(one_leg).get_title(loc="left")
+    assert "needs both legs" in trend_plots.plot_asymmetry(one_leg).get_title(loc="left")
 
 
 def test_progress_figure_has_one_panel_per_metric(sessions: pd.DataFrame) -> None:
-    fig = plots.progress_figure(sessions, by="week")
-    assert len(fig.axes) == len(plots.PROGRESS_METRICS)
+    fig = trend_plots.progress_figure(sessions, by="week")
+    assert len(fig.axes) == len(trend_plots.PROGRESS_METRICS)
     assert all(ax.get_title(loc="left") for ax in fig.axes)
-    assert len(plots.progress_figure(sessions, metrics=["tut", "asymmetry"]).axes) == 2
+    assert len(trend_plots.progress_figure(sessions, metrics=["tut", "asymmetry"]).axes) == 2
     with pytest.raises(ConfigError, match="unknown progress metric"):
-        plots.progress_figure(sessions, metrics=["speed"])
+        trend_plots.progress_figure(sessions, metrics=["speed"])
 
 
 def test_charts_of_an_empty_table_say_no_data() -> None:
     empty = pd.DataFrame(columns=index.SESSION_COLUMNS)
-    for metric in plots.PROGRESS_METRICS:
-        ax = plots.progress_chart(metric, empty)
+    for metric in trend_plots.PROGRESS_METRICS:
+        ax = trend_plots.progress_chart(metric, empty)
         assert any("no data" in t.get_text() for t in ax.texts)
 
 
 def test_cli_metric_names_match_the_chart_names() -> None:
     from bandlog.cli.commands import progress
 
-    assert progress.METRICS == plots.PROGRESS_METRICS
+    assert progress.METRICS == trend_plots.PROGRESS_METRICS
 
 
 def test_asymmetry_formula_is_signed_percentage_difference() -> None:
@@ -193,6 +193,6 @@ def test_weekly_charts_of_a_long_history_tick_on_mondays(sessions: pd.DataFrame,
     days and keeps Mondays, so it found none and searched to the year 9999 (a minute per chart)."""
     row = sessions.iloc[[0]]
     shifted = [row.assign(date=row["date"] + pd.Timedelta(weeks=w), week=row["week"] + pd.Timedelta(weeks=w)) for w in range(weeks)]
-    ax = plots.progress_chart("tut", pd.concat(shifted, ignore_index=True), "week")
+    ax = trend_plots.progress_chart("tut", pd.concat(shifted, ignore_index=True), "week")
     ticks = [mdates.num2date(x) for x in ax.get_xticks()]
     assert 3 <= len(ticks) <= 10 and {t.weekday() for t in ticks} == {0}

@@ -12,7 +12,7 @@ import pytest
 from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
 from bandlog.core.meta import RecordingMeta
-from bandlog.progress import index
+from bandlog.progress import index, index_rows
 
 
 def _rows(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -146,7 +146,7 @@ def test_session_row_derives_week_adherence_and_tempo_counts() -> None:
 
     reps = rep_table([3.0, 3.5, 2.5, 1.5, 4.0], target_ecc_s=3.0)
     meta = RecordingMeta(start_utc="2026-01-08T12:00:00+00:00", leg="left", band="red", target_ecc_s=3.0)
-    row = index.session_row(meta, reps, {"reps": 5, "tut_ecc_s": 14.5, "mode": "force"}, mtime_ns=0)
+    row = index_rows.session_row(meta, reps, {"reps": 5, "tut_ecc_s": 14.5, "mode": "force"}, mtime_ns=0)
     assert row["week"] == "2026-01-05" and row["date"] == "2026-01-08"  # a Thursday; its ISO week starts Monday 5th
     assert row["adherence"] == pytest.approx(3 / 5)  # 3.0, 3.5, 2.5 lie within 2.4..3.6 s
     assert (row["slow_reps"], row["moderate_reps"], row["fast_reps"]) == (3, 1, 1)
@@ -159,6 +159,6 @@ def test_session_without_start_time_is_dated_by_file_mtime() -> None:
     from progress_fakes import rep_table
 
     mtime_ns = int(pd.Timestamp("2026-03-04T12:00:00Z").value)
-    row = index.session_row(RecordingMeta(start_utc=""), rep_table([3.0]), {}, mtime_ns=mtime_ns)
+    row = index_rows.session_row(RecordingMeta(start_utc=""), rep_table([3.0]), {}, mtime_ns=mtime_ns)
     assert row["date"] == "2026-03-04" and row["week"] == "2026-03-02"
     assert row["start_utc"].startswith("2026-03-04T12:00:00")

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from progress_fakes import FakeBackend, write_fake_log, write_weeks
 
 from bandlog.core.errors import LogWriteError
-from bandlog.progress import index, plots, report
+from bandlog.progress import index, report, trend_plots
 
 EXTERNAL = re.compile(r"https?://|<script|<link|<iframe|\bsrc=\"(?!data:)|url\(", re.IGNORECASE)
 
@@ -29,7 +29,7 @@ def sessions(tmp_path: Path, backend: FakeBackend) -> pd.DataFrame:
 def test_report_embeds_every_chart_and_references_nothing_outside(sessions: pd.DataFrame) -> None:
     text = report.progress_report(sessions, by="week")
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(images) == len(plots.PROGRESS_METRICS)
+    assert len(images) == len(trend_plots.PROGRESS_METRICS)
     assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for data in images)
     assert EXTERNAL.search(text) is None
     for caption in ("Eccentric time under tension per week", "Left/right asymmetry per week"):

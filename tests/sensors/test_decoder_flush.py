@@ -7,7 +7,8 @@ import numpy as np
 from bandlog.core.samples import SampleBlock
 from bandlog.devices.base import SKIPPED_SAMPLES
 from bandlog.devices.device_clock import DeviceClock
-from bandlog.devices.gdx_for import GdxDecoder, GdxForProfile
+from bandlog.devices.gdx_decoder import GdxDecoder
+from bandlog.devices.gdx_for import GdxForProfile
 from bandlog.emulate.loopback import LoopbackLink
 from bandlog.emulate.twins.gdx_for import GdxForTwin
 

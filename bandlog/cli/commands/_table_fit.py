@@ -249,11 +249,11 @@ def render_table(fitted: FittedTable, paint: Callable[[str, str], str] | None = 
     widths = fitted.widths
 
     def rule(kind: str) -> str:
-        left, fill, between, right = _BOX[kind]
+        left, fill, between, right = tuple(_BOX[kind])  # one character each
         return left + between.join(fill * (width + 2) for width in widths) + right
 
     def cells(kind: str, texts: Sequence[str], styles: Sequence[str]) -> str:
-        left, between, right = _BOX[kind]
+        left, between, right = tuple(_BOX[kind])
         parts = []
         for column, width, text, style in zip(fitted.columns, widths, texts, styles):
             pad = " " * (width - _len(text))

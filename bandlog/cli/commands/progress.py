@@ -20,7 +20,7 @@ NAME = "progress"
 HELP = "chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, left/right asymmetry"
 ORDER = 64
 METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
-"""Same names as bandlog.progress.plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
+"""Same names as bandlog.progress.trend_plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
 FORMATS = (".png", ".svg", ".html")
 DROP_ORDER = ("sessions", "band", "adherence", "reps", "mean_ecc_duration_s")
 """On a narrow terminal these columns are left out, first named first; the date, leg, TUT and peak force always show."""
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-DRAWN_BY = ("bandlog.progress.plots", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.core.text_safety", "bandlog.core.results", __name__)
+DRAWN_BY = ("bandlog.progress.trend_plots", "bandlog.progress.chart_style", "bandlog.progress.index_rows", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.core.text_safety", "bandlog.core.results", __name__)
 """The modules that turn sessions into this verb's output: a change to any of them draws it again."""
 
 
@@ -130,7 +130,7 @@ def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subt
     if kind == ".html":
         drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT).encode("utf-8")
     else:
-        from bandlog.progress.plots import progress_figure
+        from bandlog.progress.trend_plots import progress_figure
 
         fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}")
         buffer = io.BytesIO()

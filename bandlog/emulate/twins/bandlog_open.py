@@ -45,8 +45,10 @@ def _round(values: np.ndarray, lsb: float) -> list[int]:
     return [int(v) for v in np.rint(np.asarray(values) / lsb)]
 
 
-def _clip_int16(values: np.ndarray, lsb: float) -> list[int]:
-    return [int(v) for v in np.clip(np.rint(np.asarray(values) / lsb), -32768, 32767)]
+def _clip_int16(values: np.ndarray, lsb: float) -> tuple[int, int, int]:
+    """An (x, y, z) reading in counts of lsb, clipped to int16."""
+    x, y, z = (int(v) for v in np.clip(np.rint(np.asarray(values) / lsb), -32768, 32767))
+    return x, y, z
 
 
 class BandlogOpenTwin(PeripheralTwin):
@@ -193,8 +195,8 @@ class BandlogOpenTwin(PeripheralTwin):
                     seq=self._seq,
                     t_us=(self._start_us + offset) % 2**32,
                     force_raw=forces[i],
-                    acc_raw=tuple(_clip_int16(acc[i] / STANDARD_GRAVITY_MS2, ACC_G_PER_LSB)),  # type: ignore[arg-type]
-                    gyro_raw=tuple(_clip_int16(gyro[i], GYRO_DPS_PER_LSB)),  # type: ignore[arg-type]
+                    acc_raw=_clip_int16(acc[i] / STANDARD_GRAVITY_MS2, ACC_G_PER_LSB),
+                    gyro_raw=_clip_int16(gyro[i], GYRO_DPS_PER_LSB),
                 )
             )
             self._seq = (self._seq + 1) % SEQ_MODULO

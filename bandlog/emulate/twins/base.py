@@ -12,6 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
+from bandlog.core.errors import ConfigError
 from bandlog.core.motion import MotionSource, PeriodicMotion
 from bandlog.core.samples import SampleBlock
 from bandlog.emulate.faults import damage_length_byte
@@ -97,6 +100,14 @@ class PeripheralTwin(abc.ABC):
         self.sent_samples = SentSamples()
         """The samples streamed, exactly as encoded (the truth tests compare against); bounded."""
 
+    def sample_imu(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(acc_ms2, gyro_dps) of the motion at device times t_s, for a twin that measures nothing else:
+        a motion source without them cannot drive it."""
+        truth = self.motion.sample(t_s)
+        if truth.acc_ms2 is None or truth.gyro_dps is None:
+            raise ConfigError(f"the {self.default_name} twin needs a motion source that produces acceleration and rotation")
+        return truth.acc_ms2, truth.gyro_dps
+
     @property
     @abc.abstractmethod
     def services(self) -> tuple[ServiceSpec, ...]:
@@ -136,5 +147,5 @@ class PeripheralTwin(abc.ABC):
         """Notifications a real device sends when its battery runs low (none if it has none)."""
         return []
 
-    def on_disconnect(self, now_s: float) -> None:
+    def on_disconnect(self, now_s: float) -> None:  # noqa: B027 (a hook: most twins have nothing to forget)
         """The link dropped: a real device stops streaming and forgets subscriptions."""

@@ -154,11 +154,11 @@ class PascoTwin(PeripheralTwin):
         if channel is Channel.FORCE:
             force_n = 0.0 if truth.force_n is None else float(truth.force_n[0])
             force = ForceRaw.from_force_n(force_n + self.zero_offset_n)
-            return force, SampleBlock(t_s=t, force_n=[force.force_n])
+            return force, SampleBlock(t_s=t, force_n=np.array([force.force_n]))
         values = truth.acc_ms2 if channel is Channel.ACCEL else truth.gyro_dps
         per_count = ACC_MS2_PER_COUNT if channel is Channel.ACCEL else GYRO_DPS_PER_COUNT
         triad = TriadRaw.from_values([0.0, 0.0, 0.0] if values is None else values[0].tolist(), per_count)
-        block_values = [triad.scaled(per_count)]
+        block_values = np.array([triad.scaled(per_count)])
         if channel is Channel.ACCEL:
             return triad, SampleBlock(t_s=t, acc_ms2=block_values)
         return triad, SampleBlock(t_s=t, gyro_dps=block_values)

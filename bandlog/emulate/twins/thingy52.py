@@ -108,9 +108,9 @@ class Thingy52Twin(PeripheralTwin):
         _, t_s = self._schedule.take_due(now_s)
         if len(t_s) == 0:
             return []
-        truth = self.motion.sample(t_s)
-        acc = firmware_pack(truth.acc_ms2 / STANDARD_GRAVITY_MS2, ACC_INTEGER_BITS)
-        gyro = firmware_pack(truth.gyro_dps, GYRO_INTEGER_BITS)
+        acc_ms2, gyro_dps = self.sample_imu(t_s)
+        acc = firmware_pack(acc_ms2 / STANDARD_GRAVITY_MS2, ACC_INTEGER_BITS)
+        gyro = firmware_pack(gyro_dps, GYRO_INTEGER_BITS)
         compass = firmware_pack(np.broadcast_to(EARTH_FIELD_UT, (len(t_s), 3)), COMPASS_INTEGER_BITS)
         packets = [
             RawMotion(tuple(acc[i].tolist()), tuple(gyro[i].tolist()), tuple(compass[i].tolist())) for i in range(len(t_s))

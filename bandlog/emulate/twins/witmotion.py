@@ -132,10 +132,10 @@ class WitMotionTwin(PeripheralTwin):
         count = len(t_s)
         if count == 0:
             return []
-        truth = self.motion.sample(t_s)
-        acc_raw = _to_int16(truth.acc_ms2 / STANDARD_GRAVITY_MS2, ACC_G_PER_LSB)
-        gyro_raw = _to_int16(truth.gyro_dps, GYRO_DPS_PER_LSB)
-        angle_raw = _to_int16(_tilt_angles_deg(truth.acc_ms2), ANGLE_DEG_PER_LSB)
+        acc_ms2, gyro_dps = self.sample_imu(t_s)
+        acc_raw = _to_int16(acc_ms2 / STANDARD_GRAVITY_MS2, ACC_G_PER_LSB)
+        gyro_raw = _to_int16(gyro_dps, GYRO_DPS_PER_LSB)
+        angle_raw = _to_int16(_tilt_angles_deg(acc_ms2), ANGLE_DEG_PER_LSB)
         frames = [
             ImuFrame(tuple(acc_raw[i].tolist()), tuple(gyro_raw[i].tolist()), tuple(angle_raw[i].tolist()))
             for i in range(count)

@@ -1,0 +1,231 @@
+"""The force-only machine's memory of the cycle in progress, and what a finished cycle becomes.
+
+Once a cycle is over its onset and offset are re-dated by hinge fits over the finished rep
+(force_fit.py) on a zero-phase smoothing of its force, the hold before the fall is measured, the
+gates (duration, weak, no force drop, grab or isometric hold) are applied, and the cycle leaves as a
+RepCandidate or a RepRejected. That is arithmetic over the whole cycle, done once, so it is kept
+apart from the per-sample rules that decide when a cycle starts and ends (force_steps.py).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from bandlog.detect import force_fit
+from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
+from bandlog.detect.params import DetectorParams
+from bandlog.detect.trace import RepCandidate, RepTrace
+
+DIP_REPS = 5
+DIP_NOISE_SDS = 6.0
+"""A dip must also exceed this many SDs of the force's noise at rest (a noisy light band wobbles
+by a few per cent of its range within a second)."""
+LEVEL_NOISE_WINDOW = 400
+NOISE_LAG_S = 0.25
+"""The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
+NOISE_WINDOW = 600
+SMOOTH_HZ = 2.0
+"""Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
+SMOOTH_PAD = 9
+"""Samples sosfiltfilt pads each end with (its default for one 2nd-order section): a shorter cycle
+(a rise cut by the recording's end) is used unsmoothed."""
+
+class ForceCycle(MachineBase):
+    """What the force-only machine remembers, and the finishing of each cycle."""
+
+    def __init__(self, params: DetectorParams, dt_s: float, force_delay_s: float, rate_delay_s: float) -> None:
+        super().__init__(params, dt_s)
+        p = params
+        self.force_delay_s = force_delay_s
+        self.rate_delay_s = rate_delay_s
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.raw: list[float] = []
+        """Despiked unfiltered force alongside the trace (the hinge fits read it)."""
+        self.k_top = _samples(p.debounce_top_s, dt_s)
+        self.k_ecc = _samples(p.force_ecc_min_s, dt_s)
+        self.k_resume = _samples(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = _samples(p.debounce_exit_s, dt_s)
+        self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self.rest_guess_n: float | None = None
+        self.armed = True
+        """Level hysteresis: a new rep may start only after the force fell back near rest."""
+        self.rate_noise_nps = 0.0
+        self.level_noise_n = 0.0
+        self._rest_forces: deque[float] = deque(maxlen=LEVEL_NOISE_WINDOW)
+        self._noise_lag = _samples(NOISE_LAG_S, dt_s)
+        self.dips_n: deque[float] = deque(maxlen=DIP_REPS)
+        """How far the force fell under its rest just before each recent rep's rise."""
+        self.opening: list[tuple[float, float, float, float]] | None = []
+        """Samples from the recording's start until its first rest is known (None once checked)."""
+        self.bump_n = 0.0
+        """Height of a rise in progress that is clear of the noise but short of a rep (0 if none)."""
+        self.bump_start_s = 0.0
+        self._idle_rates: deque[float] = deque(maxlen=NOISE_WINDOW)
+        self._idle_count = 0
+        self._reset_rep()
+
+    def _reset_rep(self) -> None:
+        self.rep_rest_n = 0.0
+        self.peak_n = 0.0
+        self.state_since_s = 0.0
+        self.onset_s = 0.0
+        self.exit_s = 0.0
+        self.end_estimate_s = 0.0
+        self.last_move_s = 0.0
+        self.stalls = 0
+        self.stall_start_s: float | None = None
+        self.exit_index = 0
+        self.cut_start = False
+        """The recording began inside this cycle."""
+        self._last_below_rest = False
+        self.ended_by_rise = False
+        """The cycle was closed by the next rep's rise (its trace ends inside that rise)."""
+        self.released = False
+        """The load came off without the eccentric gate ever confirming a fall (a release)."""
+        self.rest_index = 0
+        """Last trace sample at which the force rested after the fall (the cycle's analysable end)."""
+        self.cue_sent = False
+
+    def reset(self) -> None:
+        if self.state is not State.IDLE:
+            self._reject("data_gap", "data gap inside the rep", self.rep_start_s)
+        self.history.clear()
+        self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+    def _range(self) -> float:
+        return max(self.peak_n - self.rep_rest_n, 1e-6)
+
+    def _smooth(self) -> np.ndarray:
+        """Zero-phase low-pass of the finished cycle's despiked force (peak, bottom and fit windows)."""
+        raw = np.asarray(self.raw)
+        fs_hz = 1.0 / self.dt_s
+        if raw.size <= SMOOTH_PAD:
+            return raw
+        smooth: np.ndarray = sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw, padlen=SMOOTH_PAD)
+        return smooth
+
+    def _refined_times(self, smooth: np.ndarray) -> tuple[float, float]:
+        """(onset, offset) of the finished rep from hinge fits, falling back to the live estimates."""
+        p = self.params
+        onset, end = self.onset_s, max(self.end_estimate_s, self.onset_s)
+        raw = np.asarray(self.raw)
+        if raw.size < 4 * force_fit.MIN_BINS:
+            return onset, end
+        # up to where the force last rested: a cycle ended by the next rise must not read that rise
+        # (or, anchor below the knee, the dip that starts it) as its own bottom
+        rested = self.rest_index + 1 if self.ended_by_rise and self.rest_index > self.exit_index else raw.size
+        raw, smooth = raw[:rested], smooth[:rested]
+        t = np.asarray(self.trace.t)[:rested] - self.dt_s  # the 3-sample median runs one sample late
+        last = min(max(self.exit_index, 1), raw.size - 1)
+        peak = int(np.argmax(smooth[: last + 1]))
+        bottom = peak + int(np.argmin(smooth[peak:]))
+        working = float(smooth[peak] - smooth[bottom])
+        if working <= 0.0 or bottom - peak < 2:
+            return onset, end
+        fitted_onset = force_fit.refine_onset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_onset_level)
+        fitted_end = force_fit.refine_offset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_offset_level)
+        ceiling_n = self.rep_rest_n + p.force_rep_exit * working
+        rebound_end = None
+        if self._dips_before_rises(working):
+            rebound_end = force_fit.refine_rebound(
+                t, raw, smooth, bottom, self.dt_s, working, p.rebound_fraction, p.force_fit_window, p.force_offset_level, ceiling_n
+            )
+        onset = fitted_onset if fitted_onset is not None else onset
+        end = fitted_end if fitted_end is not None else end
+        if rebound_end is not None:
+            end = max(end, rebound_end)
+        return onset, max(end, onset)
+
+    def shortest_before_extension(self) -> bool:
+        """Whether this set's band is shortest before the knee is straight (an anchor below the knee),
+        seen in the dip that starts each rise: the last degrees of an eccentric then barely change the
+        force, so force alone reads the eccentrics a little short."""
+        working = self.levels.range_n()
+        return working is not None and working > 0 and self._dips_before_rises(working)
+
+    def _dips_before_rises(self, working_n: float) -> bool:
+        """Do this set's rises start with a dip under the rest (the band shortest mid-range)?"""
+        floor_n = max(self.params.dip_fraction * working_n, DIP_NOISE_SDS * self.level_noise_n)
+        return len(self.dips_n) >= 1 and statistics.median(self.dips_n) >= floor_n
+
+    def _hold_s(self, smooth: np.ndarray, onset_s: float) -> float:
+        """How long the force stayed near its peak before the fall began."""
+        t = np.asarray(self.trace.t)
+        before = t <= onset_s
+        if not before.any():
+            return 0.0
+        peak = float(smooth[before].max())
+        near = np.flatnonzero(before & (smooth >= peak - self.params.hold_band * max(peak - self.rep_rest_n, 1e-6)))
+        return float(t[near[-1]] - t[near[0]]) if near.size else 0.0
+
+    def _finalize(self, t: float, truncated: bool = False) -> None:
+        p = self.params
+        self.armed = True  # the force came down (or the next flexion already began)
+        force = np.asarray(self.trace.force)
+        working = self._range()
+        known = self.levels.gate_range_n()
+        smooth = self._smooth()
+        onset, ecc_end = self._refined_times(smooth)
+        if self.released:  # a hinge fit would read the sag of a held pull as a slow start
+            onset = ecc_end = self.onset_s
+        truncated = truncated or self.cut_start
+        flags = ["truncated"] if truncated else []
+        end_s = ecc_end
+        ecc: tuple[float | None, float | None] = (onset, ecc_end)
+        rejection = None if truncated else self._duration_gate(ecc_end)
+        if ecc_end - onset < p.force_min_ecc_s and not truncated:
+            hold_s = self._hold_s(smooth, onset)
+            if hold_s >= p.isometric_hold_s:
+                flags += ["no_eccentric", "isometric"]
+                ecc = (None, None)
+                rejection = None
+            elif rejection is None:  # force-only cannot tell a let-go knee from a band grabbed or re-tied
+                rejection = "grab", f"force fell in {ecc_end - onset:.2f} s after a {hold_s:.1f} s hold: no eccentric"
+        if known is not None and working < p.force_weak_fraction * known:
+            rejection = "weak", f"force rise {working:.1f} N, under {p.force_weak_fraction:.0%} of the working range"
+        elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working and not truncated:
+            rejection = "no_force_drop", "force did not drop"
+        if rejection is not None:
+            self._reject(*rejection, t)
+            return
+        if not truncated:
+            self.levels.add_rep(self.rep_rest_n, self.peak_n)
+        self._emit(t, end_s, ecc[0], ecc[1], flags, force)
+
+    def _finalize_held(self, t: float) -> None:
+        """The recording ended while the load was still up: a cycle with no eccentric, cut short."""
+        end_s = float(self.trace.t[-1]) if len(self.trace) else t
+        self._emit(t, end_s, None, None, ["no_eccentric", "truncated"], np.asarray(self.trace.force))
+
+    def _emit(
+        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, flags: list[str], force: np.ndarray
+    ) -> None:
+        self.events.append(
+            RepCandidate(
+                start_s=self.rep_start_s,
+                end_s=end_s,
+                ecc_start_s=ecc_start_s,
+                ecc_end_s=ecc_end_s,
+                detected_at_s=t,
+                t_s=np.asarray(self.trace.t),
+                angle_deg=None,
+                rate_dps=None,
+                force_n=force,
+                rom_deg=None,
+                rest_force_n=self.rep_rest_n,
+                tension_threshold_n=self.levels.threshold_n(self.rep_rest_n),
+                stalls=self.stalls,
+                flags=tuple(flags),
+                estimated=True,
+                rate_delay_s=0.0,
+                force_delay_s=self.force_delay_s,
+            )
+        )
+        self.last_end_s = end_s
+        self.trace = RepTrace()
+        self._fire(Trigger.SETTLED)

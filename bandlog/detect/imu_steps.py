@@ -1,0 +1,344 @@
+"""The knee-rate machine one sample at a time: its handlers, which make every transition.
+
+`ImuSteps.step` reads one sample and acts as the state's handler says (machine.py explains the
+states and holds the table); it is the whole detector, sample by sample. imu_machine.py builds the
+machine the analyzer runs on top of it, taking the samples between state changes in bulk: kept
+apart so the rules read in one place, without the array bookkeeping that only makes them fast.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from itertools import islice
+
+import numpy as np
+
+from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
+from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
+from bandlog.detect.params import DetectorParams
+from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_crossing, last_above
+
+SLACK_ZONE_FRACTION = 0.5
+"""The band-slack check looks at the upper half of each eccentric only."""
+
+
+
+class ImuSteps(MachineBase):
+    """Knee-rate driven machine (force+imu and imu modes), stepped one sample at a time. Force, if
+    given, only gates and flags."""
+
+    def __init__(self, params: DetectorParams, dt_s: float, has_force: bool, rate_delay_s: float, force_delay_s: float) -> None:
+        super().__init__(params, dt_s)
+        p = params
+        self.has_force = has_force
+        self.rate_delay_s = rate_delay_s
+        self.force_delay_s = force_delay_s
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.k_flex = _samples(p.debounce_flexion_s, dt_s)
+        self.k_top = _samples(p.debounce_top_s, dt_s)
+        self.k_ecc = _samples(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = _samples(p.debounce_exit_s, dt_s)
+        self.k_settle = _samples(p.settle_s, dt_s)
+        self.k_slack = _samples(p.slack_s, dt_s)
+        self.seen_cycle = False
+        """Whether any cycle has begun: only before the first can the recording join one mid-way."""
+        self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+    def _reset_rep(self) -> None:
+        self.state_since_s = 0.0
+        self.rep_base_deg = 0.0
+        self.top_deg = 0.0
+        self.onset_s = 0.0
+        self.entry_index = 0
+        self.exit_s = 0.0
+        self.stall_start_s: float | None = None
+        self.rep_rest_n = 0.0
+        self.slack_n = 0
+        self.cue_sent = False
+        self.cut_start = False
+        """The recording began inside this cycle (its flexion, perhaps its top, were not seen)."""
+
+    def reset(self) -> None:
+        """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
+        if self.state is not State.IDLE:
+            self.events.append(RepRejected(self.rep_start_s, "data gap inside the rep", self.rep_start_s, "data_gap"))
+            self._fire(Trigger.ABORT)
+        self.trace = RepTrace()
+        self.history.clear()
+        self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
+        self._reset_rep()
+
+
+    # -- one sample -------------------------------------------------------------------------------
+    def step(self, t: float, angle: float, rate: float, still: bool, force: float, dforce: float) -> None:
+        p = self.params
+        self.history.append((t, angle, rate, force))
+        self.n_flex = self.n_flex + 1 if rate > p.flexion_enter_dps else 0
+        self.n_ecc = self.n_ecc + 1 if rate < p.ecc_enter_dps else 0
+        state = self.state
+        if state is State.IDLE:
+            if still and self.has_force:
+                self.levels.rest_sample(force)
+            if self.n_flex >= self.k_flex:
+                self._maybe_start(t, angle)
+            elif self.n_ecc >= self.k_ecc and not self.seen_cycle:
+                self._join_eccentric(t)
+            return
+        self.trace.append(t, angle, rate, force)
+        if state is State.LOADING:
+            self._loading(t, rate)
+        elif state is State.TOP:
+            self._top(t)
+        elif state is State.ECCENTRIC:
+            self._eccentric(t, angle, rate, dforce)
+        else:
+            self._settling(t, rate)
+
+    def _maybe_start(self, t: float, angle: float) -> None:
+        history = self.history
+        first = 0 if history[0][0] >= self.last_end_s else self._earliest_start([h[0] for h in history])
+        # most calls end here (a flexion still too small), so the history is only copied after it
+        if angle - min(h[1] for h in islice(history, first, None)) < self.params.flexion_min_deg:
+            return
+        hist = list(history)[first:]
+        angles = [h[1] for h in hist]
+        base = min(angles)
+        low = len(angles) - 1 - angles[::-1].index(base)
+        times = [h[0] for h in hist]
+        start = falling_crossing(times[::-1], angles[::-1], base + self.params.refine_deg, 0, len(angles) - low)
+        self.levels.close_rest()
+        self._reset_rep()
+        rest = self.levels.rest_n()
+        # no still rest yet (a clip that never holds still): the force where the knee was lowest,
+        # as a median of the samples round it, not the single noisiest minimum
+        self.rep_rest_n = rest if rest is not None else statistics.median(h[3] for h in hist[max(0, low - self.k_top) : low + self.k_top + 1])
+        self.rep_start_s = start if start is not None else times[low]
+        self.rep_base_deg = base
+        self.trace = RepTrace()
+        for h in hist[low:]:
+            self.trace.append(*h)
+        self.state_since_s = t
+        self.n_top = 0
+        self.seen_cycle = True
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.FLEXION)
+
+    def _join_eccentric(self, t: float) -> None:
+        """The recording began mid-rep (a clip trimmed to the movement): the knee is already on its
+        way down. The cycle is kept, flagged truncated; its eccentric is timed from the highest
+        point seen, which is its real onset only if the recording began before the knee left the top."""
+        self.seen_cycle = True
+        hist = list(self.history)
+        self._reset_rep()
+        self.cut_start = True
+        self.rep_start_s = hist[0][0]
+        self.trace = RepTrace()
+        for h in hist:
+            self.trace.append(*h)
+        self.rep_base_deg = min(h[1] for h in hist)
+        self.state_since_s = t
+        self.events.append(RepStarted(self.rep_start_s, t))
+        self._fire(Trigger.JOINED)
+        self._enter_eccentric(t, fire=False)
+
+    def _loading(self, t: float, rate: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self._enter_eccentric(t)
+            return
+        self.n_top = self.n_top + 1 if rate < p.top_rate_dps else 0
+        if self.n_top >= self.k_top:
+            self.state_since_s = t
+            self._fire(Trigger.TOP_REACHED)
+        elif t - self.rep_start_s > p.rep_max_s:
+            self._reject("never_stopped", "flexion never stopped", t)
+
+    def _top(self, t: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self._enter_eccentric(t)
+        elif self.n_flex >= self.k_flex:
+            self.n_top = 0
+            self._fire(Trigger.FLEXION)
+        elif t - self.state_since_s > p.top_timeout_s:
+            self._finalize_without_eccentric(t, "no_eccentric")
+
+    def _enter_eccentric(self, t: float, fire: bool = True) -> None:
+        tr = self.trace
+        entry = len(tr) - 1
+        top_index = max(range(entry + 1), key=tr.angle.__getitem__)
+        self.top_deg = tr.angle[top_index]
+        onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.params.refine_deg, top_index, entry + 1)
+        self.onset_s = onset if onset is not None else tr.t[entry - self.k_ecc + 1]
+        self.entry_index = top_index
+        self.stall_start_s = None
+        self.n_exit = 0
+        self.events.append(EccentricStarted(self.onset_s, t))
+        if fire:
+            self._fire(Trigger.ECC_ENTER)
+
+    def _eccentric(self, t: float, angle: float, rate: float, dforce: float) -> None:
+        p = self.params
+        # a band that does not let go as the knee extends is slack or slipped, but only in the upper
+        # part of the movement: with the anchor below the knee the band lengthens again over the
+        # last 15-30 degrees, so a rising force there is geometry (science.md 1.4)
+        upper = angle - self.rep_base_deg > SLACK_ZONE_FRACTION * (self.top_deg - self.rep_base_deg)
+        if self.has_force and upper and rate < p.ecc_enter_dps and dforce >= 0.0:
+            self.slack_n += 1
+        if self.n_flex >= self.k_flex:  # the knee bends again: whatever this was has ended
+            self._exit(t, t - self.k_flex * self.dt_s)
+            return
+        depth = self.top_deg - self.rep_base_deg
+        near_bottom = angle - self.rep_base_deg < p.end_zone_fraction * depth
+        elapsed = t - self.onset_s
+        mean_rate = (self.top_deg - angle) / elapsed if elapsed > 0 else 0.0
+        exit_rate = -max(-p.ecc_exit_dps, p.ecc_exit_fraction * mean_rate)
+        self.n_exit = self.n_exit + 1 if (near_bottom and rate > exit_rate) else 0
+        if self.n_exit >= self.k_exit:
+            self._exit(t, t - (self.k_exit - 1) * self.dt_s - self.rate_delay_s)
+            return
+        if rate > p.ecc_exit_dps:
+            if self.stall_start_s is None:
+                self.stall_start_s = t
+            elif t - self.stall_start_s >= p.stall_max_s:
+                self._exit(t, self.stall_start_s - self.rate_delay_s)
+        else:
+            self.stall_start_s = None
+
+    def _exit(self, t: float, end_estimate_s: float) -> None:
+        self.exit_s = t
+        self.n_settle = 0
+        if not self.cue_sent:
+            self.events.append(EccentricEnded(max(end_estimate_s, self.onset_s), self.onset_s, t))
+            self.cue_sent = True
+        self._fire(Trigger.ECC_EXIT)
+
+    def _settling(self, t: float, rate: float) -> None:
+        p = self.params
+        if self.n_ecc >= self.k_ecc:
+            self.stall_start_s = None
+            self.n_exit = 0
+            self._fire(Trigger.RESUME)
+            return
+        self.n_settle = self.n_settle + 1 if p.ecc_exit_dps < rate < p.top_rate_dps else 0
+        if self.n_flex >= 1:  # the next flexion began before the knee had rested for long
+            self._finalize(t, next_began=True)
+        elif self.n_settle >= self.k_settle or t - self.exit_s > p.settle_max_s:
+            self._finalize(t)
+
+    def _min_rom(self) -> float:
+        p = self.params
+        if not self.accepted_roms:
+            return p.min_rom_deg
+        return max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:]))
+
+    def _finalize(self, t: float, truncated: bool = False, next_began: bool = False) -> None:
+        p = self.params
+        tr = self.trace
+        n = len(tr)
+        # where the knee came to rest; if the next rep has already begun, the lowest point between
+        stop = n
+        if next_began:
+            low = min(range(self.entry_index, n), key=tr.angle.__getitem__)
+            end_deg, stop = tr.angle[low], low + 1
+        else:
+            end_deg = statistics.fmean(tr.angle[-self.k_exit :])
+        # the offset: the knee last passes 1 degree above where it came to rest
+        offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, stop)
+        ecc_end = offset if offset is not None else self.exit_s
+        ecc_end = max(ecc_end, self.onset_s)
+        rom = self.top_deg - end_deg
+        truncated = truncated or self.cut_start
+        flags = ["truncated"] if truncated else []
+        rejection = None if truncated else self._duration_gate(ecc_end)
+        # a cut eccentric is judged by the flexion that loaded it (its own range is partial)
+        rejection = self._range_rejection(max(rom, self.top_deg - self.rep_base_deg) if truncated else rom, rom) or rejection
+        force = np.asarray(tr.force) if self.has_force else None
+        if force is not None and (self.slack_n >= self.k_slack or self._force_drop_too_small(force)):
+            flags.append("band_slack")
+        if rejection is not None:
+            self._reject(*rejection, t)
+            return
+        if not truncated:
+            self.accepted_roms.append(rom)
+        if force is not None and "band_slack" not in flags and not truncated:
+            self.levels.add_rep(self.rep_rest_n, float(force.max()))
+        self._emit(t, ecc_end, self.onset_s, ecc_end, rom, flags, force)
+
+    def _finalize_without_eccentric(self, t: float, *flags: str) -> None:
+        """The knee went up and never came down under control (held past the timeout, or the
+        recording ended first): still a loading cycle, with its tension, and no eccentric to time."""
+        tr = self.trace
+        rom = max(tr.angle) - min(tr.angle) if len(tr) else 0.0
+        rejection = self._range_rejection(rom, rom)
+        if rejection is not None:
+            self._reject(*rejection, t)
+            return
+        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), np.asarray(tr.force) if self.has_force else None)
+
+    def _range_rejection(self, judged_deg: float, rom_deg: float) -> tuple[str, str] | None:
+        """('small_range', reason) when the movement judged is under the ROM gate, else None."""
+        min_rom = self._min_rom()
+        if judged_deg < min_rom:
+            return "small_range", f"range of motion {rom_deg:.0f} deg, under {min_rom:.0f} deg"
+        return None
+
+    def _emit(
+        self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, rom: float, flags: list[str],
+        force: np.ndarray | None,
+    ) -> None:
+        """Hand the finished cycle on; its trace becomes arrays once, here."""
+        p = self.params
+        tr = self.trace
+        t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
+        stalls = 0
+        if ecc_start_s is not None and ecc_end_s is not None:
+            stalls = count_stalls(
+                t_s, angle_deg, rate_dps, ecc_start_s, ecc_end_s, self.rate_delay_s,
+                min_s=p.debounce_stall_s, rate_fraction=p.stall_rate_fraction, floor_dps=p.stall_floor_dps,
+                edge_fraction=p.stall_edge_fraction,
+            )
+        self.events.append(
+            RepCandidate(
+                start_s=self.rep_start_s,
+                end_s=end_s,
+                ecc_start_s=ecc_start_s,
+                ecc_end_s=ecc_end_s,
+                detected_at_s=t,
+                t_s=t_s,
+                angle_deg=angle_deg,
+                rate_dps=rate_dps,
+                force_n=force,
+                rom_deg=rom,
+                rest_force_n=self.rep_rest_n if force is not None else None,
+                tension_threshold_n=self.levels.threshold_n(self.rep_rest_n) if force is not None else None,
+                stalls=stalls,
+                flags=tuple(flags),
+                estimated=False,
+                rate_delay_s=self.rate_delay_s,
+                force_delay_s=self.force_delay_s,
+            )
+        )
+        self.last_end_s = end_s
+        self.trace = RepTrace()
+        self._fire(Trigger.SETTLED)
+
+    def close(self, t: float) -> None:
+        """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
+        when its eccentric was cut (a cycle merely settling at the bottom is complete)."""
+        if self.state is State.ECCENTRIC:
+            self._exit(t, t - self.rate_delay_s)
+            self._finalize(t, truncated=True)
+        elif self.state is State.SETTLING:
+            self._finalize(t)
+        elif self.state in (State.LOADING, State.TOP):
+            self._finalize_without_eccentric(t, "no_eccentric", "truncated")
+
+    def _force_drop_too_small(self, force: np.ndarray) -> bool:
+        """The knee went down but the band did not let go: it is slack (or slipped)."""
+        working = self.levels.range_n()
+        if working is None:
+            return False
+        return float(force.max() - force[-1]) < self.params.min_force_drop_fraction * working

@@ -1,0 +1,130 @@
+"""Analysing the logs an index update found: each into its rows or a reason, here or in a pool.
+
+An update (bandlog.progress.index) decides which logs are new or changed; this reads and analyses
+them, in this process or in a pool of processes (bandlog.progress.process_pool) once there is enough
+to gain from one, and turns every failure into a reason, so one log never stops the others. Kept
+apart from the refresh because it is the one part that runs outside the update's process and
+transaction: a worker imports this module, not the index's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bandlog.core.errors import BandlogError
+from bandlog.core.results import REP_COLUMNS
+from bandlog.progress.index_rows import _plain, session_row
+from bandlog.progress.process_pool import pool_map
+
+log = logging.getLogger(__name__)
+
+ReadLog = Callable[[Path], Any]
+"""Reads a log; the result needs `.meta` (RecordingMeta). Default: bandlog.app.api.read_log."""
+Analyze = Callable[[Any], Any]
+"""Analyses what ReadLog returned; the result needs `.reps` (DataFrame) and `.summary` (dict)."""
+Progress = Callable[[int, int, Path], None]
+"""Called as (files_done, files_to_analyse, path) while analysing."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _why(error: OSError) -> str:
+    """'permission denied', 'input/output error'...: the OS reason, to end a sentence."""
+    return (error.strerror or str(error)).lower()
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """What analysing one log gave (in a worker process or this one): its session row and its reps'
+    rows ("set" first, then REP_COLUMNS), or why not. A `remember`ed failure is stored, so the log is
+    not retried until it changes; the others (permissions, I/O, a crash) may pass, so are retried."""
+
+    row: dict[str, Any] | None = None
+    reps: list[list[Any]] = field(default_factory=list)
+    sha256: str | None = None
+    failure: str | None = None
+    remember: bool = False
+    vanished: bool = False
+
+
+def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sha: str | None = None) -> _Analysed:
+    """Hash (unless `sha` is known), read and analyse one log; every failure becomes a reason, so one
+    log never stops the others."""
+    try:
+        sha = sha or _sha256(path)
+        log_data = read(path)
+        result = analyze(log_data)
+        row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns)
+        reps = [[int(record.get("set", 1) or 1), *(_plain(record.get(c)) for c in REP_COLUMNS)]
+                for record in result.reps.to_dict("records")]
+    except FileNotFoundError:  # deleted while being read: gone, not broken
+        return _Analysed(vanished=True)
+    except OSError as error:  # a permission or I/O problem may pass
+        return _Analysed(failure=f"cannot read it ({_why(error)})")
+    except (BandlogError, ValueError, KeyError) as error:
+        return _Analysed(failure=str(error) or type(error).__name__, remember=True)
+    except Exception as error:  # a bug in bandlog: said, not remembered (a fixed bandlog retries the log)
+        log.debug("analysing %s failed", path, exc_info=True)
+        return _Analysed(failure=f"bandlog failed analysing it ({type(error).__name__}: {error}); please report this")
+    return _Analysed(row=row, reps=reps, sha256=sha)
+
+
+POOL_MIN_BYTES = 32 << 20
+"""With `workers=None`, logs are analysed in a process pool only when at least this many bytes of them
+are to be analysed (about 70 logs of a minute at 50 Hz): on 2 cores a pool's start-up (a fork server
+importing numpy, pandas and scipy, then its workers) cost more than it saved for 16 such logs and
+about broke even at 40 (bench/index_scale.py), as analysing one now takes only 35-70 ms."""
+WORKER_PRELOAD = ("bandlog.app.api", "bandlog.detect.analysis")
+"""What analysing a log imports: imported once for all the workers (process_pool.pool_map's `preload`)."""
+
+
+@dataclass(frozen=True)
+class _Analyser:
+    """How an update analyses its logs: which functions, and in how many processes."""
+
+    read: ReadLog
+    analyze: Analyze
+    workers: int
+    by_size: bool
+    """Whether a pool waits for POOL_MIN_BYTES (workers=None) or is used whenever workers > 1 (asked for)."""
+
+    def run(self, jobs: list[tuple[str, Path, os.stat_result, str | None]], finished: dict[tuple[str, str | None], _Analysed],
+            progress: Progress | None) -> None:
+        """Analyse each job not yet `finished` into `finished`, as each completes (so an interruption keeps them)."""
+        left = [job for job in jobs if (job[0], job[3]) not in finished]
+        total, done = len(jobs), len(jobs) - len(left)
+        workers = min(self.workers, len(left))
+        if self.by_size and sum(job[2].st_size for job in left) < POOL_MIN_BYTES:
+            workers = 1
+        if workers <= 1:
+            for rel, path, stat, sha in left:
+                finished[rel, sha] = _analyse_file(path, stat.st_mtime_ns, self.read, self.analyze, sha)
+                done += 1
+                if progress is not None:
+                    progress(done, total, path)
+            return
+
+        left.sort(key=lambda job: -job[2].st_size)  # longest first, so no core idles at the end
+
+        def on_done(i: int, outcome: _Analysed | None) -> None:
+            nonlocal done
+            rel, path, _stat, sha = left[i]
+            finished[rel, sha] = outcome or _Analysed(failure="the process analysing it stopped unexpectedly (out of memory?)")
+            done += 1
+            if progress is not None:
+                progress(done, total, path)
+
+        pool_map(_analyse_file, [(path, stat.st_mtime_ns, self.read, self.analyze, sha) for _rel, path, stat, sha in left],
+                 workers, on_done, preload=WORKER_PRELOAD)

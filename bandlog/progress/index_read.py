@@ -1,0 +1,95 @@
+"""Reading the session index back: its sessions and reps as plain records or DataFrames.
+
+The index's readers only query (on an index healed by bandlog.progress.index_store if need be); they
+never refresh it, which is the caller's choice (bandlog.progress.index.update_index, run by the CLI
+before it reads). Kept apart from the refresh so each reads on its own; bandlog.progress.index
+re-exports these, so the index's public names stay there.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bandlog.progress.index_store import with_index
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog sessions` never needs it
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+def _where(leg: str | None, since: date | str | None, alias: str = "") -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if leg and leg != "both":
+        clauses.append(f"{alias}leg = ?")
+        params.append(leg)
+    if since:
+        clauses.append(f"{alias}date >= ?")
+        params.append(since.isoformat() if isinstance(since, date) else str(since))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _query(home: Path, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(column names, rows) of `sql` on a healed index; what was done to the index is logged as a
+    warning, since no report carries it here."""
+    notices: list[str] = []
+
+    def work(conn: sqlite3.Connection) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = conn.execute(sql, params)
+        rows = cursor.fetchall()
+        return [d[0] for d in cursor.description], rows
+
+    result = with_index(home, work, notices)
+    for notice in notices:
+        log.warning(notice)
+    return result
+
+
+def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows as a DataFrame, as pandas.read_sql_query builds it, with `date`/`week` as datetimes."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
+    for name in ("date", "week"):
+        frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
+def _sessions_sql(leg: str | None, since: date | str | None) -> tuple[str, list[Any]]:
+    where, params = _where(leg, since)
+    return f"SELECT * FROM sessions{where} ORDER BY start_utc, path", params
+
+
+def session_records(home: Path, *, leg: str | None = None, since: date | str | None = None) -> list[dict[str, Any]]:
+    """The sessions table as plain dicts (dates as 'YYYY-MM-DD' text), oldest first: what a listing
+    needs, without the second or so pandas takes to import."""
+    columns, rows = _query(home, *_sessions_sql(leg, since))
+    return [dict(zip(columns, row)) for row in rows]
+
+
+def load_sessions(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
+    """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg and start date."""
+    return _frame(*_query(home, *_sessions_sql(leg, since)))
+
+
+def sessions_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """session_records (at least one) as load_sessions gives them."""
+    return _frame(list(records[0]), [tuple(record.values()) for record in records])
+
+
+def load_reps(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
+    """Every indexed rep with its session's date, week, leg and target, oldest session first."""
+    where, params = _where(leg, since, alias="s.")
+    frame = _frame(*_query(
+        home,
+        "SELECT r.*, s.date, s.week, s.leg, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
+        f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
+        params,
+    ))
+    frame["estimated"] = frame["estimated"].astype(bool)
+    return frame
