@@ -137,3 +137,10 @@ def test_no_import_cycles() -> None:
     found = [" <-> ".join(c) + " (packages)" for c in cycles({place(m) for m in MODULES}, by_place)]
     found += [" <-> ".join(c) + " (modules)" for c in cycles(set(MODULES), by_module)]
     assert not found, "import cycles (move the shared part down a layer, do not hide it in a lazy import):\n  " + "\n  ".join(found)
+
+
+def test_architecture_md_describes_every_package() -> None:
+    """A newcomer finds where a change goes from ARCHITECTURE.md: every package in LAYERS has its paragraph."""
+    text = (Path(__file__).resolve().parents[2] / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = sorted(name for layer in LAYERS[:-1] for name in layer if f"**`{name}/`**" not in text)  # the last: the front door
+    assert not missing, f"ARCHITECTURE.md has no paragraph for: {', '.join(missing)}"
