@@ -23,20 +23,20 @@ TEMPO_COLOURS = {"slow": "#2a9d55", "moderate": "#f0b429", "fast": "#d1495b", NO
 TARGET_COLOUR = "#444444"
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 3.5)) -> Axes:
+def axes_for(ax: Axes | None, size: tuple[float, float] = (8.0, 3.5)) -> Axes:
     if ax is not None:
         return ax
     return Figure(figsize=size, layout="constrained").add_subplot()
 
 
-def _tidy(ax: Axes, title: str, ylabel: str) -> None:
+def tidy(ax: Axes, title: str, ylabel: str) -> None:
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
     ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
 
 
-def _no_data(ax: Axes, title: str) -> Axes:
+def no_data(ax: Axes, title: str) -> Axes:
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
     ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#888888")
     ax.set_xticks([])
@@ -44,7 +44,7 @@ def _no_data(ax: Axes, title: str) -> Axes:
     return ax
 
 
-def _legend(ax: Axes, extra: Sequence[Artist] = (), **kwargs: object) -> None:
+def legend(ax: Axes, extra: Sequence[Artist] = (), **kwargs: object) -> None:
     """Legends sit outside the plot on the right, so they never cover data. Without `handles`: the
     labelled artists, then `extra` proxy handles (e.g. from _mark_partial_weeks)."""
     if "handles" not in kwargs:

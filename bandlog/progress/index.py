@@ -29,7 +29,7 @@ from typing import Any
 from bandlog.core.errors import BandlogError
 from bandlog.core.results import REP_COLUMNS
 from bandlog.io.paths import recordings_dir
-from bandlog.progress.index_analysis import Analyze, Progress, ReadLog, _Analysed, _Analyser, _sha256, _why
+from bandlog.progress.index_analysis import Analysed, Analyser, Analyze, Progress, ReadLog, file_sha256, os_reason
 from bandlog.progress.index_read import load_reps as load_reps  # re-exported: the index's public names stay here
 from bandlog.progress.index_read import load_sessions as load_sessions
 from bandlog.progress.index_read import session_records as session_records
@@ -97,7 +97,7 @@ def list_logs(home: Path, report: IndexReport) -> dict[str, Path]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise BandlogError(f"cannot read the recordings folder {root}: {_why(error)}") from error
+        raise BandlogError(f"cannot read the recordings folder {root}: {os_reason(error)}") from error
     problems: list[OSError] = []
     found: dict[str, Path] = {}
     for folder, _dirs, files in os.walk(root, onerror=problems.append):
@@ -109,9 +109,9 @@ def list_logs(home: Path, report: IndexReport) -> dict[str, Path]:
     for problem in problems:
         where = Path(problem.filename or root)
         if where == root:
-            raise BandlogError(f"cannot read the recordings folder {root}: {_why(problem)}") from problem
+            raise BandlogError(f"cannot read the recordings folder {root}: {os_reason(problem)}") from problem
         if not isinstance(problem, FileNotFoundError):  # a folder deleted mid-walk just has no logs now
-            report.unreadable_dirs.append((where.relative_to(home).as_posix(), _why(problem)))
+            report.unreadable_dirs.append((where.relative_to(home).as_posix(), os_reason(problem)))
     return dict(sorted(found.items()))
 
 
@@ -133,8 +133,8 @@ def update_index(
     """
     home = Path(home)
     notices: list[str] = []
-    finished: dict[tuple[str, str | None], _Analysed] = {}  # kept across with_index's retries: a healed index is not re-analysed
-    analyser = _Analyser(read or _default_read, analyze or _default_analyze, workers or default_workers(), workers is None)
+    finished: dict[tuple[str, str | None], Analysed] = {}  # kept across with_index's retries: a healed index is not re-analysed
+    analyser = Analyser(read or _default_read, analyze or _default_analyze, workers or default_workers(), workers is None)
 
     def work(conn: sqlite3.Connection) -> IndexReport:
         report = IndexReport()
@@ -162,8 +162,8 @@ class _Plan:
 
 
 def _update(
-    conn: sqlite3.Connection, home: Path, analyser: _Analyser, progress: Progress | None, report: IndexReport,
-    finished: dict[tuple[str, str | None], _Analysed],
+    conn: sqlite3.Connection, home: Path, analyser: Analyser, progress: Progress | None, report: IndexReport,
+    finished: dict[tuple[str, str | None], Analysed],
 ) -> None:
     if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":  # garbage pages behind a sound header
         raise DamagedIndex("database disk image is malformed")
@@ -182,7 +182,7 @@ def _update(
                 report.vanished.append(rel)
             continue
         except OSError as error:
-            report.failed.append((rel, f"cannot read it ({_why(error)})"))
+            report.failed.append((rel, f"cannot read it ({os_reason(error)})"))
             continue
         if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns):
             report.unchanged += 1
@@ -216,12 +216,12 @@ def _classify(
         plan.to_analyse.append((rel, path, stat, None))
         return
     try:
-        sha = _sha256(path)
+        sha = file_sha256(path)
     except FileNotFoundError:
         plan.vanished_logs.append(rel)
         return
     except OSError as error:
-        report.failed.append((rel, f"cannot read it ({_why(error)})"))
+        report.failed.append((rel, f"cannot read it ({os_reason(error)})"))
         return
     if rel in known and known[rel][3] == sha:
         plan.touched.append((rel, stat))  # touched, not changed: remember the new stat, keep the analysis
@@ -233,7 +233,7 @@ def _classify(
         plan.to_analyse.append((rel, path, stat, sha))
 
 
-def _write(conn: sqlite3.Connection, plan: _Plan, finished: dict[tuple[str, str | None], _Analysed], report: IndexReport) -> None:
+def _write(conn: sqlite3.Connection, plan: _Plan, finished: dict[tuple[str, str | None], Analysed], report: IndexReport) -> None:
     """Everything the update found, in one transaction: a session's row and its reps arrive together or not at all."""
     with conn:
         for rel in plan.forget_failures:
@@ -262,7 +262,7 @@ def _forget_vanished(conn: sqlite3.Connection, rel: str, report: IndexReport) ->
     report.vanished.append(rel)
 
 
-def _store(conn: sqlite3.Connection, rel: str, stat: os.stat_result, sha: str | None, outcome: _Analysed, report: IndexReport) -> None:
+def _store(conn: sqlite3.Connection, rel: str, stat: os.stat_result, sha: str | None, outcome: Analysed, report: IndexReport) -> None:
     """One analysed log into the index (inside _write's transaction): its session and reps, or its failure."""
     if outcome.vanished:
         _forget_vanished(conn, rel, report)

@@ -19,7 +19,7 @@ from typing import Any
 
 from bandlog.core.errors import BandlogError
 from bandlog.core.results import REP_COLUMNS
-from bandlog.progress.index_rows import _plain, session_row
+from bandlog.progress.index_rows import session_row, sql_value
 from bandlog.progress.process_pool import pool_map
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ Progress = Callable[[int, int, Path], None]
 """Called as (files_done, files_to_analyse, path) while analysing."""
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -40,13 +40,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _why(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
     """'permission denied', 'input/output error'...: the OS reason, to end a sentence."""
     return (error.strerror or str(error)).lower()
 
 
 @dataclass(frozen=True)
-class _Analysed:
+class Analysed:
     """What analysing one log gave (in a worker process or this one): its session row and its reps'
     rows ("set" first, then REP_COLUMNS), or why not. A `remember`ed failure is stored, so the log is
     not retried until it changes; the others (permissions, I/O, a crash) may pass, so are retried."""
@@ -59,26 +59,26 @@ class _Analysed:
     vanished: bool = False
 
 
-def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sha: str | None = None) -> _Analysed:
+def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sha: str | None = None) -> Analysed:
     """Hash (unless `sha` is known), read and analyse one log; every failure becomes a reason, so one
     log never stops the others."""
     try:
-        sha = sha or _sha256(path)
+        sha = sha or file_sha256(path)
         log_data = read(path)
         result = analyze(log_data)
         row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns)
-        reps = [[int(record.get("set", 1) or 1), *(_plain(record.get(c)) for c in REP_COLUMNS)]
+        reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS)]
                 for record in result.reps.to_dict("records")]
     except FileNotFoundError:  # deleted while being read: gone, not broken
-        return _Analysed(vanished=True)
+        return Analysed(vanished=True)
     except OSError as error:  # a permission or I/O problem may pass
-        return _Analysed(failure=f"cannot read it ({_why(error)})")
+        return Analysed(failure=f"cannot read it ({os_reason(error)})")
     except (BandlogError, ValueError, KeyError) as error:
-        return _Analysed(failure=str(error) or type(error).__name__, remember=True)
+        return Analysed(failure=str(error) or type(error).__name__, remember=True)
     except Exception as error:  # a bug in bandlog: said, not remembered (a fixed bandlog retries the log)
         log.debug("analysing %s failed", path, exc_info=True)
-        return _Analysed(failure=f"bandlog failed analysing it ({type(error).__name__}: {error}); please report this")
-    return _Analysed(row=row, reps=reps, sha256=sha)
+        return Analysed(failure=f"bandlog failed analysing it ({type(error).__name__}: {error}); please report this")
+    return Analysed(row=row, reps=reps, sha256=sha)
 
 
 POOL_MIN_BYTES = 32 << 20
@@ -91,7 +91,7 @@ WORKER_PRELOAD = ("bandlog.app.api", "bandlog.detect.analysis")
 
 
 @dataclass(frozen=True)
-class _Analyser:
+class Analyser:
     """How an update analyses its logs: which functions, and in how many processes."""
 
     read: ReadLog
@@ -100,7 +100,7 @@ class _Analyser:
     by_size: bool
     """Whether a pool waits for POOL_MIN_BYTES (workers=None) or is used whenever workers > 1 (asked for)."""
 
-    def run(self, jobs: list[tuple[str, Path, os.stat_result, str | None]], finished: dict[tuple[str, str | None], _Analysed],
+    def run(self, jobs: list[tuple[str, Path, os.stat_result, str | None]], finished: dict[tuple[str, str | None], Analysed],
             progress: Progress | None) -> None:
         """Analyse each job not yet `finished` into `finished`, as each completes (so an interruption keeps them)."""
         left = [job for job in jobs if (job[0], job[3]) not in finished]
@@ -118,10 +118,10 @@ class _Analyser:
 
         left.sort(key=lambda job: -job[2].st_size)  # longest first, so no core idles at the end
 
-        def on_done(i: int, outcome: _Analysed | None) -> None:
+        def on_done(i: int, outcome: Analysed | None) -> None:
             nonlocal done
             rel, path, _stat, sha = left[i]
-            finished[rel, sha] = outcome or _Analysed(failure="the process analysing it stopped unexpectedly (out of memory?)")
+            finished[rel, sha] = outcome or Analysed(failure="the process analysing it stopped unexpectedly (out of memory?)")
             done += 1
             if progress is not None:
                 progress(done, total, path)

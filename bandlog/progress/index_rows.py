@@ -34,7 +34,7 @@ def adheres(ecc_duration_s: Any, target_ecc_s: Any) -> Any:
     return abs(ecc_duration_s - target_ecc_s) <= ADHERENCE_TOLERANCE * target_ecc_s
 
 
-def _plain(value: Any) -> Any:
+def sql_value(value: Any) -> Any:
     """numpy scalars and NaN -> plain Python values / NULL, so SQLite stores them faithfully."""
     if value is None:
         return None
@@ -77,7 +77,7 @@ def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, A
         return None if values.empty else float(getattr(values, how)())
 
     def summary_or(name: str, fallback: float | None) -> Any:
-        value = _plain(summary.get(name))
+        value = sql_value(summary.get(name))
         return fallback if value is None else value
 
     n_reps = int(summary_or("reps", len(reps)))

@@ -17,7 +17,7 @@ from bandlog.core.errors import ConfigError
 from bandlog.core.results import NO_TEMPO
 from bandlog.core.text_safety import chart_text
 from bandlog.detect.explain import no_eccentric_label
-from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, _axes, _legend, _no_data, _tidy
+from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import ADHERENCE_TOLERANCE, adheres, target_band_s
 
 TARGET_CLASSES = ("short", "on_target", "long")
@@ -99,21 +99,21 @@ def _float(value: object) -> float:
 def plot_force(samples: pd.DataFrame, reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None = None) -> Axes:
     """Band force over time, each eccentric phase shaded by where it falls against the target band
     (target_class) and labelled with its duration; timings from force alone say they are estimated."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = "Band force with eccentric phases"
     if samples.empty or "force_n" not in samples or samples["force_n"].isna().all():
-        return _no_data(ax, title)
+        return no_data(ax, title)
     ax.plot(samples["t_s"], samples["force_n"], color="#333333", lw=0.9)
     low, high = float(samples["force_n"].min()), float(samples["force_n"].max())
     ax.set_ylim(min(0.0, low), high + 0.15 * (high - min(0.0, low)))  # headroom for the duration labels
     classes = _shade_reps(ax, reps, target_ecc_s, label=True)
-    _tidy(ax, title, "band force (N)")
+    tidy(ax, title, "band force (N)")
     ax.set_xlabel("time (s)")
     if estimated_timings(reps):
         ax.set_title(ESTIMATED_NOTE, loc="right", fontsize=8, color="#a03030")
     handles = _class_handles(target_ecc_s, classes)
     if handles:
-        _legend(ax, handles=handles, title="eccentric phase", title_fontsize=8)
+        legend(ax, handles=handles, title="eccentric phase", title_fontsize=8)
     return ax
 
 
@@ -128,13 +128,13 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ec
     the stretch before the estimate exists is hatched and says why (KNEE_LEAD_IN_REASON)."""
     if kind not in ("angle", "rate"):
         raise ConfigError(f"knee chart kind must be 'angle' or 'rate', not {kind!r}")
-    ax = _axes(ax)
+    ax = axes_for(ax)
     ax.plot(t_s, values, color="#5a3d8a", lw=0.9)
     _shade_reps(ax, reps, target_ecc_s, label=False)
     if kind == "angle":
-        _tidy(ax, "Knee flexion angle", "knee flexion angle (°)")
+        tidy(ax, "Knee flexion angle", "knee flexion angle (°)")
     else:
-        _tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
+        tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
     ax.set_xlabel("time (s)")
     _knee_lead_ins(ax, np.asarray(t_s, dtype=float), np.asarray(values, dtype=float), kind)
     return ax
@@ -189,10 +189,10 @@ def _shade_reps(ax: Axes, reps: pd.DataFrame, target_ecc_s: float, label: bool) 
 def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None = None) -> Axes:
     """Eccentric duration per rep as bars coloured by target_class: green exactly when the bar ends
     inside the grey target +- 20 % band."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Eccentric duration per rep (target {target_ecc_s:g} s)"
     if reps.empty:
-        return _no_data(ax, title)
+        return no_data(ax, title)
     x = np.arange(1, len(reps) + 1)
     durations = pd.to_numeric(reps["ecc_duration_s"], errors="coerce").to_numpy(dtype=float)
     timed = np.isfinite(durations)
@@ -214,12 +214,12 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
         handles.append(Patch(facecolor="none", edgecolor=TEMPO_COLOURS[NO_TEMPO], hatch=NO_ECCENTRIC_HATCH,
                              label="no eccentric"))
     handles.append(Patch(color=TARGET_COLOUR, alpha=0.15, label=f"target band: {target_ecc_s:g} s ±{ADHERENCE_TOLERANCE:.0%}"))
-    _legend(ax, handles=handles)
+    legend(ax, handles=handles)
     ylabel = "eccentric duration (s)"
     if estimated_timings(reps):
         title += ", " + ESTIMATED_NOTE
         ylabel = "eccentric duration, estimated (s)"
-    _tidy(ax, title, ylabel)
+    tidy(ax, title, ylabel)
     return ax
 
 

@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from bandlog.core.errors import ConfigError
 from bandlog.core.results import FAST_UNDER_S
 from bandlog.core.text_safety import chart_text
-from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, _axes, _legend, _no_data, _tidy
+from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import ADHERENCE_TOLERANCE, target_band_s
 from bandlog.progress.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly_asymmetry
 
@@ -121,15 +121,15 @@ def _estimated_note(ax: Axes, sessions: pd.DataFrame) -> None:
 
 def plot_tut(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
     """Eccentric time under tension (s) per session or per week, per leg; the running week hollow."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Eccentric time under tension per {by}"
     if sessions.empty:
-        return _no_data(ax, title)
+        return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     _leg_series(ax, table, x_col, "tut_ecc_s", bars=by == "week")
-    _legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=by == "week"))
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=by == "week"))
     ax.set_ylim(bottom=0)
-    _tidy(ax, title, "eccentric time under tension (s)")
+    tidy(ax, title, "eccentric time under tension (s)")
     _date_axis(ax, by)
     _estimated_note(ax, sessions)
     return ax
@@ -137,10 +137,10 @@ def plot_tut(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -
 
 def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None) -> Axes:
     """Mean eccentric duration (s) per session or week and leg, against the target +- 20 % band."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Mean eccentric duration per {by} vs target ±{ADHERENCE_TOLERANCE:.0%}"
     if sessions.empty:
-        return _no_data(ax, title)
+        return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     target = table.groupby(x_col)["target_ecc_s"].mean().sort_index()
     ax.fill_between(target.index, *target_band_s(target),
@@ -148,8 +148,8 @@ def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | No
     ax.step(target.index, target, where="mid", color=TARGET_COLOUR, ls="--", lw=1, label="target")
     _leg_series(ax, table, x_col, "mean_ecc_duration_s")
     ax.set_ylim(bottom=0)
-    _legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
-    _tidy(ax, title, "mean eccentric duration (s)")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    tidy(ax, title, "mean eccentric duration (s)")
     _date_axis(ax, by)
     _estimated_note(ax, sessions)
     return ax
@@ -158,27 +158,27 @@ def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | No
 def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None) -> Axes:
     """Peak force (solid, circles) and mean eccentric force (dashed, squares) in N, per session or week
     and leg; per week the peak is the week's best session peak (trends.weekly), the mean an average."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Peak and mean eccentric force per {by}"
     if by == "week":
         title = "Peak force (the week's best) and mean eccentric force (the week's average)"
     if sessions.empty:
-        return _no_data(ax, title)
+        return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     _leg_series(ax, table, x_col, "peak_force_n", label_suffix=" peak" + (", best" if by == "week" else ""))
     _leg_series(ax, table, x_col, "mean_force_n", ls="--", marker="s", label_suffix=" mean" + (", average" if by == "week" else ""))
-    _legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
-    _tidy(ax, title, "force (N)")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    tidy(ax, title, "force (N)")
     _date_axis(ax, by)
     return ax
 
 
 def plot_tempo_mix(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
     """Reps per tempo class (TEMPO_LABELS), stacked, per session or week (legs shown together)."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Reps per tempo class per {by}"
     if sessions.empty:
-        return _no_data(ax, title)
+        return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     counts = table.groupby(x_col)[list(TEMPO_COUNT_COLUMNS.values())].sum().sort_index()
     running = set(table.loc[_partial(table), x_col])
@@ -191,8 +191,8 @@ def plot_tempo_mix(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = N
             if x in running:
                 bar.set(facecolor="white", edgecolor=TEMPO_COLOURS[tempo], hatch=PARTIAL_HATCH, gid=PARTIAL_GID)
         bottom += counts[column].to_numpy(dtype=float)
-    _legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=True))
-    _tidy(ax, title, "reps")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=True))
+    tidy(ax, title, "reps")
     _date_axis(ax, by)
     _estimated_note(ax, sessions)
     return ax
@@ -200,11 +200,11 @@ def plot_tempo_mix(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = N
 
 def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axes | None = None) -> Axes:
     """Weekly left/right asymmetry (%) of `metric`; formula: trends.ASYMMETRY_FORMULA (Bishop % difference)."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     title = f"Left/right asymmetry per week, {METRIC_LABELS.get(metric, metric)}"
     table = weekly_asymmetry(sessions, metric) if not sessions.empty else pd.DataFrame()
     if table.empty:
-        return _no_data(ax, title + ": needs both legs in a week")
+        return no_data(ax, title + ": needs both legs in a week")
     colours = [LEG_COLOURS["left"] if v >= 0 else LEG_COLOURS["right"] for v in table["asymmetry_pct"]]
     bars = ax.bar(table["week"], table["asymmetry_pct"], width=5.0, color=colours)
     for bar, colour, running in zip(bars, colours, _partial(table)):
@@ -219,8 +219,8 @@ def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axe
     ax.text(0.01, 0.97, "left stronger ↑", transform=ax.transAxes, va="top", fontsize=8, color=LEG_COLOURS["left"])
     ax.text(0.01, 0.03, "right stronger ↓", transform=ax.transAxes, va="bottom", fontsize=8, color=LEG_COLOURS["right"])
     if partial_handles:
-        _legend(ax, handles=partial_handles)
-    _tidy(ax, title, "left/right difference (%)")
+        legend(ax, handles=partial_handles)
+    tidy(ax, title, "left/right difference (%)")
     _date_axis(ax, "week")
     ax.set_xlabel(f"week starting  ·  {ASYMMETRY_FORMULA} (dotted: ±10 %)", fontsize=8)
     return ax

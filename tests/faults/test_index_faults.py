@@ -219,18 +219,18 @@ def test_an_unreadable_subfolder_is_named_and_its_sessions_kept(home: Path, monk
 def test_an_unreadable_log_is_skipped_named_and_retried_once_readable(home: Path, monkeypatch: pytest.MonkeyPatch,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     new = write_fake_log(home / "recordings" / "2026-02-02T120000_left.csv", "2026-02-02T12:00:00+00:00", "left", [3.0])
-    real_sha = index_analysis._sha256  # a new log is hashed where it is analysed
+    real_sha = index_analysis.file_sha256  # a new log is hashed where it is analysed
 
     def sha(path: Path) -> str:
         if path == new:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_sha(path)
 
-    monkeypatch.setattr(index_analysis, "_sha256", sha)
+    monkeypatch.setattr(index_analysis, "file_sha256", sha)
     table, err = _sessions_csv(home, capsys)
     assert len(table) == 4
     assert err == [f"bandlog: skipped recordings/{new.name}: cannot read it (permission denied)"]
-    monkeypatch.setattr(index_analysis, "_sha256", real_sha)  # permission given back: size and mtime unchanged
+    monkeypatch.setattr(index_analysis, "file_sha256", real_sha)  # permission given back: size and mtime unchanged
     table, err = _sessions_csv(home, capsys)
     assert len(table) == 5 and err == []
 

@@ -59,8 +59,8 @@ def test_touched_but_identical_file_is_hashed_not_reanalysed(tmp_path: Path, bac
     stat = paths[0].stat()
     os.utime(paths[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     hashed: list[Path] = []
-    real_sha = index._sha256
-    monkeypatch.setattr(index, "_sha256", lambda p: hashed.append(p) or real_sha(p))
+    real_sha = index.file_sha256
+    monkeypatch.setattr(index, "file_sha256", lambda p: hashed.append(p) or real_sha(p))
     assert backend.update(tmp_path).unchanged == len(paths)
     assert backend.analyze_calls == [] and hashed == [paths[0]]
     backend.update(tmp_path)  # the new mtime was remembered: no hashing the next time
