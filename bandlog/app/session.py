@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bandlog.core.errors import LogWriteError
+from bandlog.core.errors import ConfigError, LogWriteError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Pipeline, PipelineResult, Sink
 from bandlog.devices.base import StreamOptions
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bandlog.emulate.faults import Faults
     from bandlog.emulate.stack import EmulatedWorld
     from bandlog.emulate.twins.base import PeripheralTwin
+    from bandlog.io.raw_capture import RawCapture
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,11 @@ class RecordRequest:
     duration_s: float | None = None
     imu_target: str | None = None
     """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
+    raw_path: Path | None = None
+    """Also keep every byte exchanged with the sensor in this raw capture (bandlog.io.raw_capture)."""
 
 
-def check_log_path(path: Path, *, paired: bool = False) -> None:
+def check_log_path(path: Path, *, paired: bool = False, what: str = "log") -> None:
     """Refuse, in one sentence and before any sensor is connected, a log path that cannot become a new
     log: a folder, an existing file (a log is never overwritten), or a place that cannot be written;
     for a paired recording, also a start-up journal left by an earlier one. Otherwise the sensor
@@ -48,15 +51,15 @@ def check_log_path(path: Path, *, paired: bool = False) -> None:
     from bandlog.io.paths import check_new_output
 
     if os.path.lexists(path) and not path.is_dir():
-        raise LogWriteError(f"cannot write the log {path}: the file already exists (bandlog never overwrites a log)")
-    check_new_output(path, "log", overwrite=False)  # a folder
+        raise LogWriteError(f"cannot write the {what} {path}: the file already exists (bandlog never overwrites a {what})")
+    check_new_output(path, what, overwrite=False)  # a folder
     folder = Path(os.path.abspath(path)).parent
     while not os.path.lexists(folder) and folder != folder.parent:  # the log's missing folders are made
         folder = folder.parent
     if not folder.is_dir():
-        raise LogWriteError(f"cannot write the log {path}: {folder} is a file, not a folder")
+        raise LogWriteError(f"cannot write the {what} {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise LogWriteError(f"cannot write the log {path}: permission denied in the folder {folder}")
+        raise LogWriteError(f"cannot write the {what} {path}: permission denied in the folder {folder}")
     if not paired:
         return
     for role in ROLES:
@@ -123,6 +126,12 @@ async def record_stream(
     from bandlog.sources.ble import stream
 
     check_log_path(request.out_path, paired=request.imu_target is not None)
+    raw = None
+    if request.raw_path is not None:
+        from bandlog.io.raw_capture import RawCaptureWriter
+
+        check_raw_path(request.raw_path, request)
+        raw = RawCaptureWriter(request.raw_path)
     log_sink = CsvLogSink(request.out_path)
     journal = None
     if request.imu_target is not None:  # nothing reaches the log until the clocks align: keep each device's own
@@ -148,5 +157,47 @@ async def record_stream(
                 meta=request.meta,
                 backends=backends,
                 duration_s=request.duration_s,
+                raw=raw,
             )
-        return await pipeline.run(source)
+        try:
+            return await pipeline.run(source)
+        finally:
+            if raw is not None:
+                raw.close()
+
+
+def check_raw_path(path: Path, request: RecordRequest) -> None:
+    """Refuse, before any sensor is connected, a raw capture that cannot be written: the same rules
+    as the log (never overwritten), not the log itself, and not for a paired recording (one file
+    would have to hold two devices' conversations: not supported yet)."""
+    if request.imu_target is not None:
+        raise ConfigError("--raw records one sensor; a paired recording (--imu) cannot keep a raw capture yet")
+    if path.is_dir():
+        raise ConfigError(f"--raw {path} is a folder; give the raw capture a file name")
+    if os.path.abspath(path) == os.path.abspath(request.out_path):
+        raise ConfigError(f"--raw {path} is the log itself; give the raw capture its own file name")
+    check_log_path(path, what="raw capture")
+
+
+async def replay_raw_capture(
+    capture: RawCapture,
+    live_sinks: Sequence[Sink] = (),
+    *,
+    out_path: Path | None = None,
+    target_ecc_s: float | None = None,
+    exercise: str = "knee",
+) -> PipelineResult:
+    """Decode a raw capture (bandlog.io.raw_capture.read_raw_capture) again through today's profile,
+    in the pipeline a live recording uses: the same analyzer (target: the recording's own unless
+    given), a new log at `out_path` if given, and any live sinks."""
+    from bandlog.detect.analysis import Analyzer
+    from bandlog.io.csv_log import CsvLogSink
+    from bandlog.sources.raw_replay import raw_replay_stream
+
+    sinks: list[Sink] = list(live_sinks)
+    if out_path is not None:
+        check_log_path(out_path)
+        sinks.insert(0, CsvLogSink(out_path))
+    target = capture.header.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
+    pipeline = Pipeline(Analyzer(target_ecc_s=target, exercise=exercise), sinks)
+    return await pipeline.run(raw_replay_stream(capture))

@@ -22,6 +22,7 @@ from bandlog.core.errors import (
     BluetoothUnavailableError,
     ConfigError,
     DeviceNotFoundError,
+    DeviceRefusedError,
     LogFormatError,
     LogWriteError,
     SampleTimeError,
@@ -43,12 +44,15 @@ class ExitStatus(enum.IntEnum):
     DEVICE_NOT_FOUND = 4
     BAD_INPUT = 5
     WRITE_FAILED = 6
+    DEVICE_REFUSED = 7
+    """The sensor refused us (bonded to another host, notifications refused): not fixed by retrying as is."""
     INTERRUPTED = 130
 
 
 _EXIT_BY_ERROR: tuple[tuple[type[BandlogError], ExitStatus], ...] = (
     (BluetoothUnavailableError, ExitStatus.NO_BLUETOOTH),
     (DeviceNotFoundError, ExitStatus.DEVICE_NOT_FOUND),
+    (DeviceRefusedError, ExitStatus.DEVICE_REFUSED),
     (LogFormatError, ExitStatus.BAD_INPUT),
     (SampleTimeError, ExitStatus.BAD_INPUT),
     (LogWriteError, ExitStatus.WRITE_FAILED),

@@ -33,6 +33,30 @@ class BluetoothUnavailableError(BandlogError):
     """No usable Bluetooth adapter or BLE stack on this machine."""
 
 
+class BluetoothOffError(BluetoothUnavailableError):
+    """The adapter is there but switched off."""
+
+
+class BluetoothPermissionError(BluetoothUnavailableError):
+    """This user or program may not use Bluetooth (Linux groups or capabilities, macOS privacy, Windows policy)."""
+
+
+class BluetoothBusyError(BluetoothUnavailableError):
+    """The stack is busy with another operation (BlueZ's "Operation already in progress"); it may free up."""
+
+
+class DeviceRefusedError(ProtocolError):
+    """The sensor, or the OS on its behalf, refused us; retrying the same way will not change its mind."""
+
+
+class DeviceBondError(DeviceRefusedError):
+    """The sensor is bonded to another host, or forgot its bond with this one."""
+
+
+class NotificationsRefusedError(DeviceRefusedError):
+    """The sensor would not turn on the notifications its stream needs."""
+
+
 class DeviceNotFoundError(BandlogError):
     """No supported sensor matched the request during the scan."""
 

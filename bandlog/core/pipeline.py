@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -66,6 +66,14 @@ class Analyzer(Protocol):
     def last_kinematics(self) -> Kinematics | None:
         """Per-sample knee angle / angular velocity estimates for the block fed last, if any."""
         ...
+
+
+@runtime_checkable
+class ReadsMeta(Protocol):
+    """An analyzer that also reads the recording's metadata (the force sensor's range, the tare offset);
+    the pipeline hands it each RecordingMeta, and the meta again once a software tare is decided."""
+
+    def on_meta(self, meta: RecordingMeta) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ class Pipeline:
                 sink.on_gap(item)
         elif isinstance(item, RecordingMeta):
             self.meta = item
+            self._tell_meta()
             for sink in self.sinks:
                 sink.on_start(item)
         else:
@@ -182,6 +191,10 @@ class Pipeline:
                 sink.on_kinematics(kinematics)
         self._dispatch(events)
 
+    def _tell_meta(self) -> None:
+        if self.meta is not None and isinstance(self.analyzer, ReadsMeta):
+            self.analyzer.on_meta(self.meta)
+
     def _on_tare(self, tare: Tare) -> None:
         """Start holding the analyzer's input (search begins), or release it tared (offset known)."""
         if not tare.decided:
@@ -189,6 +202,7 @@ class Pipeline:
         else:
             if self.meta is not None:
                 self.meta = replace(self.meta, tare_offset_n=tare.offset_n)
+                self._tell_meta()
             held, self._untared = self._untared or [], None
             for block in held:
                 self._analyze(tared(block, tare.offset_n))

@@ -24,6 +24,7 @@ REP_FLAGS: dict[str, str] = {
     "truncated": "the recording started or ended inside this cycle; its numbers are partial",
     "drop": "control lost: a burst over 3x the eccentric's median speed",
     "band_slack": "the knee moved but the band force did not follow (slack band or slipped sensor)",
+    "saturated": "the force reached the sensor's range limit and clipped: peak, mean force and impulse read low",
 }
 """Every flag a rep row can carry, with the sentence the CLI and report show for it."""
 

@@ -145,3 +145,24 @@ class StreamInfo:
     battery_mv: float | None = None
     hardware_tare: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def force_range_n(self) -> tuple[float, float] | None:
+        """(lowest, highest) force the sensor can read, in N, from extra[FORCE_RANGE_KEY]; None when
+        the device did not say (or the entry is not two ordered numbers)."""
+        parts = self.extra.get(FORCE_RANGE_KEY, "").split()
+        try:
+            low_n, high_n = (float(p) for p in parts)
+        except ValueError:
+            return None
+        return (low_n, high_n) if low_n < high_n else None
+
+
+FORCE_RANGE_KEY = "force_range_n"
+"""StreamInfo.extra key for the force sensor's range, 'low high' in N (the header line
+`# stream.force_range_n: -50 50`): a replay knows where readings clip, as the live analysis did."""
+
+
+def force_range_extra(low_n: float, high_n: float) -> dict[str, str]:
+    """The StreamInfo.extra entry that records a force range (read back by StreamInfo.force_range_n)."""
+    return {FORCE_RANGE_KEY: f"{low_n:.17g} {high_n:.17g}"}

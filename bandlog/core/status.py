@@ -38,6 +38,8 @@ def link_summary(status: LinkStatus) -> str:
         parts.append(f"{status.corrupted_packets} damaged")
     if status.skipped_samples:
         parts.append(f"{status.skipped_samples} samples skipped (impossible time or value)")
+    if status.trimmed_packets:
+        parts.append(f"{status.trimmed_packets} packets with extra bytes ignored")
     if status.reconnects:
         parts.append(f"{status.reconnects} reconnect{'' if status.reconnects == 1 else 's'}")
     return ", ".join(parts)
@@ -59,6 +61,9 @@ class LinkStatus:
     corrupted_packets: int = 0
     skipped_samples: int = 0
     """Samples that arrived but were dropped: an impossible device timestamp or a NaN/inf value."""
+    trimmed_packets: int = 0
+    """Packets read after ignoring bytes that carry no data (text after a NUL, padding, bytes after
+    the rows), as the vendors' parsers do: not damage, but shown, since a real unit differs from the spec."""
     reconnects: int = 0
     battery_percent: float | None = None
     message: str = ""

@@ -7,6 +7,7 @@ so batch and live results cannot disagree.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import replace
 from itertools import pairwise
@@ -15,11 +16,13 @@ import numpy as np
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.events import Event, RepCompleted, RepRejected
+from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Kinematics
 from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.axis import KneeEstimator, KneeTrack
 from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
+from bandlog.detect.explain import saturation_note
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.imu_machine import ImuMachine
@@ -47,8 +50,13 @@ SHORTEST_BEFORE_EXTENSION_NOTE = (
 )
 """A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall."""
 
+SATURATION_MARGIN = 0.01
+"""A force reading within this fraction of the range's half-span of a limit counts as at the limit
+(0.5 N of +-50 N): a clipped reading sits at or just inside it, depending on the unit's last count."""
+
+
 class Analyzer:
-    """Streaming detector + metrics (implements bandlog.core.pipeline.Analyzer)."""
+    """Streaming detector + metrics (implements bandlog.core.pipeline.Analyzer and ReadsMeta)."""
 
     def __init__(
         self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee", kinematics: bool = True
@@ -75,6 +83,26 @@ class Analyzer:
         """What the summary needs of each rep's trace; the traces themselves go with the events."""
         self._kinematics: Kinematics | None = None
         self._finished = False
+        self.force_range_n: tuple[float, float] | None = None
+        """The force sensor's (lowest, highest) reading in N, from the recording's metadata."""
+        self._clip_limits_n: tuple[float, float] | None = None
+        """The range's limits as the fed (tared) force sees them, pulled in by SATURATION_MARGIN."""
+        self.samples_saturated = 0
+        self._saturated_t_s: list[float] = []
+        """Times of force samples at a range limit not yet placed in a finished rep (ascending)."""
+
+    def on_meta(self, meta: RecordingMeta) -> None:
+        """Learn the force sensor's range and the tare offset, so readings at the range limit are found
+        (the fed force is tared: a limit of 50 N with a 2 N tare is reached at 48 N)."""
+        stream_range = meta.stream.force_range_n if meta.stream is not None else None
+        self.force_range_n = stream_range
+        if stream_range is None:
+            self._clip_limits_n = None
+            return
+        low_n, high_n = stream_range
+        margin_n = SATURATION_MARGIN * (high_n - low_n) / 2
+        offset_n = meta.tare_offset_n or 0.0
+        self._clip_limits_n = (low_n + margin_n - offset_n, high_n - margin_n - offset_n)
 
     def feed(self, block: SampleBlock) -> list[Event]:
         if self._finished:
@@ -88,6 +116,12 @@ class Analyzer:
             self._channels = channels
         elif channels != self._channels:
             raise ConfigError(f"the sample channels changed mid-recording (from {self._channels} to {channels})")
+        if self._clip_limits_n is not None and block.force_n is not None:
+            low_n, high_n = self._clip_limits_n
+            at_limit = (block.force_n <= low_n) | (block.force_n >= high_n)
+            if at_limit.any():
+                self.samples_saturated += int(np.count_nonzero(at_limit))
+                self._saturated_t_s.extend(block.t_s[at_limit].tolist())
         return self._run(self._frontend.push(block))
 
     def finish(self) -> list[Event]:
@@ -120,6 +154,9 @@ class Analyzer:
         notes = list(self._knee.notes) if self._knee is not None else []
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
+        if self.samples_saturated and self.force_range_n is not None:
+            saturated_reps = sum("saturated" in r.flags.split(";") for r in self.reps)
+            notes.append(saturation_note(self.samples_saturated, saturated_reps, self.force_range_n))
         fe = self._frontend
         if fe.values_filled:
             notes.append(f"{fe.values_filled} missing or non-finite values filled from their neighbours")
@@ -223,7 +260,9 @@ class Analyzer:
         for item in items:
             if isinstance(item, RepCandidate):
                 self._review_sign(item)
-                metrics = rep_metrics(item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n)
+                metrics = rep_metrics(
+                    item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n, saturated=self._clipped_in(item)
+                )
                 self.reps.append(metrics)
                 record = TensionRecord.of(item)
                 if record is not None:
@@ -234,6 +273,15 @@ class Analyzer:
                     self.rejected.append(RejectedCandidate(item.t_s, item.detected_at_s, item.code, item.reason))
                 events.append(item)
         return events
+
+    def _clipped_in(self, rep: RepCandidate) -> bool:
+        """Whether a force sample at the range limit fell inside this rep; the times up to its end are
+        then done with (reps come in order and never overlap)."""
+        times = self._saturated_t_s
+        first = bisect.bisect_left(times, rep.start_s)
+        done = bisect.bisect_right(times, rep.end_s)
+        del times[:done]
+        return done > first
 
 
 def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:

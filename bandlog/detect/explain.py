@@ -76,6 +76,26 @@ def columns_legend() -> str:
     return "\n".join(lines)
 
 
+SATURATION_HINT = "a lighter band, a single strand, or a force sensor with more range"
+"""What to change when the band pulls harder than the force sensor can read."""
+
+
+def saturation_note(samples: int, reps: int, range_n: tuple[float, float]) -> str:
+    """The set's note on clipped force, with what to change; e.g. '40 force samples at the sensor's
+    -50..50 N range limit (clipped), in 2 reps flagged saturated: use a lighter band, ...'."""
+    low_n, high_n = range_n
+    where = f"in {counted(reps, 'rep')} flagged saturated" if reps else "outside any rep"
+    return (f"{_count_phrase(samples, 'force samples')} at the sensor's {low_n:g}..{high_n:g} N range limit (clipped), "
+            f"{where}: use {SATURATION_HINT}")
+
+
+def saturation_warning(reps: int) -> str:
+    """The live view's line once reps have clipped; '' while none has."""
+    if not reps:
+        return ""
+    return f"force clipped at the sensor's range in {counted(reps, 'rep')}: use {SATURATION_HINT}"
+
+
 def counted(n: int, noun: str) -> str:
     """'1 week', '4 weeks': a count with its noun, singular for one."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

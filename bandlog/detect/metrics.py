@@ -59,9 +59,13 @@ class TensionRecord:
         return float(above) * self.dt_s
 
 
-def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None) -> RepMetrics:
+def rep_metrics(
+    candidate: RepCandidate, rep: int, target_ecc_s: float, threshold_n: float | None, *, saturated: bool = False
+) -> RepMetrics:
     """One row of the analyze table; `threshold_n` is the current TUT_tension threshold, if known.
-    A cycle without an eccentric keeps its force and tension fields; its eccentric fields are None."""
+    A cycle without an eccentric keeps its force and tension fields; its eccentric fields are None.
+    `saturated`: a force sample inside the cycle sat at the sensor's range limit (flagged, since its
+    forces then read low)."""
     c = candidate
     duration_s = c.ecc_end_s - c.ecc_start_s if c.ecc_start_s is not None and c.ecc_end_s is not None else None
     flags = list(c.flags)
@@ -86,6 +90,8 @@ def rep_metrics(candidate: RepCandidate, rep: int, target_ecc_s: float, threshol
             peak_velocity = float(extension.max())
             if peak_velocity > 3.0 * max(float(np.median(extension)), 1e-9):
                 flags.append("drop")
+    if saturated:
+        flags.append("saturated")
     return RepMetrics(
         rep=rep,
         start_s=c.start_s,

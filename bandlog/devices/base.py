@@ -21,6 +21,9 @@ SKIPPED_SAMPLES = "skipped_samples"
 """Notice kind: value = samples that arrived but were dropped (impossible time, non-finite value)."""
 DAMAGED_PACKETS = "damaged_packets"
 """Notice kind: value = malformed packets the decoder threw away while keeping its place (counted)."""
+TRIMMED_PACKETS = "trimmed_packets"
+"""Notice kind: value = packets read after ignoring bytes that carry no data (text after a NUL, bytes
+after a packet's rows, a frame's padding), as the vendors' own parsers do (counted, not an error)."""
 CLOCK_RESTARTED = "clock_restarted"
 """Notice kind: the device clock stepped back and stayed there; time was continued, not rewound."""
 
@@ -43,6 +46,11 @@ class DecodeOutput:
         """Report samples dropped by the decoder, so the link status counts them."""
         if count > 0:
             self.notices.append(DeviceNotice(SKIPPED_SAMPLES, f"{count} sample(s) skipped: {why}", float(count)))
+
+    def trimmed(self, count: int, why: str) -> None:
+        """Report packets whose extra bytes were ignored, so the link status counts them."""
+        if count > 0:
+            self.notices.append(DeviceNotice(TRIMMED_PACKETS, f"{count} packet(s) read without their extra bytes: {why}", float(count)))
 
     def clock_restarted(self, count: int, device: str) -> None:
         """Report a device clock that went back and stayed back: later samples were re-placed."""

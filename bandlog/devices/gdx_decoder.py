@@ -75,18 +75,21 @@ class GdxDecoder(StreamDecoder):
     packet counter in byte 2 when it behaves as one (every lost packet, whether no fragment of it
     arrived or only some), otherwise by the rows of packets the reassembler had to abandon. The
     lost rows advance the sample index, and a DROPPED_PACKETS notice reports them. Rows with a
-    NaN or infinite value are skipped and counted; the packet's other rows are kept. The first
-    packets wait (a few tens of ms) until byte 2 is judged.
+    NaN or infinite value are skipped and counted; the packet's other rows are kept. Bytes after
+    a packet's rows are ignored and counted (TRIMMED_PACKETS), as are `trimmed_replies`: replies the
+    profile read before the stream while ignoring bytes in them (reported with the first output).
+    The first packets wait (a few tens of ms) until byte 2 is judged.
     """
 
     counts_lost = True
 
-    def __init__(self, plan: ChannelPlan, period_s: float) -> None:
+    def __init__(self, plan: ChannelPlan, period_s: float, trimmed_replies: int = 0) -> None:
         self._plan = plan
         self._period_s = period_s
         self._index = 0
         self._reassembler = Reassembler()
         self._pending = DecodeOutput()
+        self._pending.trimmed(trimmed_replies, "GDX replies with bytes after a text field's NUL or after the record")
         names = plan.channel_names
         infos = [plan.sensors[n] for n in names]
         spans = [max(i.max_value - i.min_value, 0.0) for i in infos]
@@ -133,6 +136,7 @@ class GdxDecoder(StreamDecoder):
             if not isinstance(packet, MeasurementPacket):
                 log.debug("ignoring %s in the GDX stream", type(packet).__name__)
                 continue
+            out.trimmed(int(bool(packet.trailing)), "a GDX packet had bytes after its rows")
             values: np.ndarray | None
             finite: np.ndarray | None
             try:

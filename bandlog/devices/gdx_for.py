@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
 from bandlog.core.link import GattLink
-from bandlog.core.samples import StreamInfo
+from bandlog.core.samples import FORCE_CHANNEL, StreamInfo, force_range_extra
 from bandlog.devices.base import DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.devices.gdx_channels import ChannelPlan, choose_period_us, plan_channels, requested_period_us
 from bandlog.devices.gdx_codec import COMMAND_UUID as COMMAND_UUID  # re-exported: the profile's GATT layout
@@ -48,6 +48,15 @@ REPLY_TIMEOUT_S = 5.0
 """godirect-js waits 5 s for each reply."""
 
 
+def _force_range(plan: ChannelPlan) -> dict[str, str]:
+    """The force channel's range as its sensor record states it (where readings clip), for the log's metadata."""
+    force = plan.sensors.get(FORCE_CHANNEL)
+    if force is None or not force.min_value < force.max_value:
+        return {}
+    scale = plan.scales.get(FORCE_CHANNEL, 1.0)
+    return force_range_extra(force.min_value * scale, force.max_value * scale)
+
+
 class GdxForProfile(DeviceProfile):
     key = "gdx-for"
     model = "Vernier Go Direct Force and Acceleration (GDX-FOR)"
@@ -63,6 +72,8 @@ class GdxForProfile(DeviceProfile):
         self._replies = Reassembler()
         self._plan: ChannelPlan | None = None
         self._period_us: int | None = None
+        self._trimmed_replies = 0
+        """Replies read while ignoring bytes (after a record, after a text field's NUL); the decoder reports them."""
 
     async def _command(self, link: GattLink, build: Callable[[int], Command]) -> Reply:
         """Write one command in <=20-byte chunks and wait for the reply echoing its id and counter."""
@@ -96,19 +107,26 @@ class GdxForProfile(DeviceProfile):
                 ):
                     return packet
 
-    @staticmethod
-    def _record(reply: Reply, kind: type[_Record], size: int, label: str) -> _Record:
-        """Decode a reply payload; extra trailing bytes (newer firmware) are ignored."""
+    def _record(self, reply: Reply, kind: type[_Record], size: int, label: str) -> _Record:
+        """Decode a reply payload; bytes after the record (newer firmware) or after a text field's
+        NUL are ignored, as Vernier's parsers do, and counted."""
         try:
-            return kind.from_bytes(reply.payload[:size])
+            record = kind.from_bytes(reply.payload[:size])
         except DecodeError as error:
             raise ProtocolError(f"GDX device sent a malformed {label} reply: {error}") from error
+        tails = getattr(record, "text_tails", ())
+        if len(reply.payload) > size or tails:
+            self._trimmed_replies += 1
+            log.info("GDX %s reply: ignored %d byte(s) after the record and text after a NUL in %s",
+                     label, max(0, len(reply.payload) - size), [name for name, _ in tails] or "no field")
+        return record
 
     async def start(self, link: GattLink) -> StreamInfo:
         requested_us = requested_period_us(self.options.sample_rate_hz or DEFAULT_RATE_HZ)
         await link.subscribe(RESPONSE_UUID)
         self._replies = Reassembler()
         self._counter = 0xFF  # INIT resets the rolling counter, so INIT itself carries 0xFE
+        self._trimmed_replies = 0
         await self._command(link, Init)
         status = self._record(await self._command(link, GetStatus), DeviceStatus, 12, "GET_STATUS")
         info = self._record(await self._command(link, GetDeviceInfo), DeviceInfo, 152, "GET_DEVICE_INFO")
@@ -146,13 +164,14 @@ class GdxForProfile(DeviceProfile):
                 "period_us": str(period_us),
                 "sensors": ",".join(f"{n}={s.sensor_number}" for n, s in plan.sensors.items()),
                 "default_sensor_mask": f"0x{default.mask:08x}",
+                **_force_range(plan),
             },
         )
 
     def new_decoder(self, info: StreamInfo) -> StreamDecoder:
         if self._plan is None or self._period_us is None:
             raise ConfigError("GdxForProfile.new_decoder() needs a successful start() first")
-        return GdxDecoder(self._plan, self._period_us * 1e-6)
+        return GdxDecoder(self._plan, self._period_us * 1e-6, self._trimmed_replies)
 
     async def stop(self, link: GattLink) -> None:
         self._replies = Reassembler()

@@ -4,6 +4,9 @@ Replies and measurements share one notify characteristic and arrive split into f
 framing is the length byte, so one lost or corrupted fragment could shift every later packet. The
 Reassembler therefore checks each packet header as it grows and resynchronises on the next
 fragment that starts a packet, so a bad fragment costs at most the packet it hit.
+
+A packet longer than its rows x channels (its length byte counting bytes after the rows) is read and
+the extra bytes ignored, as Vernier's parsers do (protocols.md 10); shorter cannot be, and raises.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ class MeasurementPacket:
 
     values has shape (rows, channels), columns in ascending sensor-number order, dtype float32 so
     the exact bits survive a round trip (NaNs included). Bytes 2-3 and the byte after the row
-    count are undocumented and kept as read.
+    count are undocumented and kept as read, as are `trailing` bytes after the rows (no data: the
+    decoder ignores and counts them).
     """
 
     channel_mask: int
@@ -54,6 +58,7 @@ class MeasurementPacket:
     wide: bool = False
     reserved: bytes = b"\x00\x00"
     spare: int = 0
+    trailing: bytes = b""
 
     def __post_init__(self) -> None:
         check_uint("channel_mask", self.channel_mask, 32 if self.wide else 16)
@@ -66,6 +71,7 @@ class MeasurementPacket:
         n_channels = len(self.sensor_numbers)
         if values.ndim != 2 or values.shape[1] != n_channels:
             raise ConfigError(f"values must have shape (rows, {n_channels}), got {values.shape}")
+        object.__setattr__(self, "trailing", bytes(self.trailing))
         if values.shape[0] > 255 or self.length > MAX_PACKET_LEN:
             raise ConfigError(f"{values.shape[0]} rows x {n_channels} channels do not fit one packet")
         values.setflags(write=False)
@@ -81,7 +87,8 @@ class MeasurementPacket:
 
     @property
     def length(self) -> int:
-        return _header_len(self.wide) + 4 * int(np.size(self.values))
+        """The length byte: header, rows and any trailing bytes."""
+        return _header_len(self.wide) + 4 * int(np.size(self.values)) + len(self.trailing)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MeasurementPacket):
@@ -96,7 +103,7 @@ class MeasurementPacket:
             head += bytes([WIDE_REAL32]) + struct.pack("<I", self.channel_mask)
         else:
             head += bytes([NORMAL_REAL32]) + struct.pack("<H", self.channel_mask)
-        return head + bytes([self.rows, self.spare]) + self.values.tobytes()
+        return head + bytes([self.rows, self.spare]) + self.values.tobytes() + self.trailing
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -114,10 +121,11 @@ class MeasurementPacket:
         n_channels = mask.bit_count()
         if n_channels == 0:
             raise DecodeError("measurement packet with an empty channel mask", data)
-        if len(data) != head + 4 * rows * n_channels:
-            raise DecodeError(f"{rows} rows x {n_channels} channels disagree with {len(data)} bytes", data)
-        values = np.frombuffer(data, dtype="<f4", offset=head).reshape(rows, n_channels)
-        return cls(mask, values, wide, data[2:4], spare)
+        end = head + 4 * rows * n_channels
+        if len(data) < end:
+            raise DecodeError(f"{rows} rows x {n_channels} channels disagree with {len(data)} bytes (too few)", data)
+        values = np.frombuffer(data, dtype="<f4", count=rows * n_channels, offset=head).reshape(rows, n_channels)
+        return cls(mask, values, wide, data[2:4], spare, data[end:])
 
 
 @dataclass(frozen=True)
@@ -162,8 +170,10 @@ def decode_packet(data: bytes) -> GdxPacket:
     return OtherMeasurement.from_bytes(data)
 
 
-def _header_problem(buf: bytes | bytearray) -> str | None:
-    """Why this (possibly partial) packet prefix cannot be the start of a real packet, or None."""
+def _header_problem(buf: bytes | bytearray, exact: bool = False) -> str | None:
+    """Why this (possibly partial) packet prefix cannot be the start of a real packet, or None.
+
+    A length byte may exceed what the rows need (trailing bytes, ignored) unless `exact`."""
     if len(buf) < 2:
         return None
     length = buf[1]
@@ -195,7 +205,7 @@ def _header_problem(buf: bytes | bytearray) -> str | None:
         return None
     else:
         return f"unknown measurement type 0x{kind:02x}"
-    if expected != length:
+    if expected > length or (exact and expected != length):
         return f"length byte {length} disagrees with the rows and channels ({expected})"
     return None
 
@@ -205,7 +215,9 @@ def _starts_measurement(fragment: bytes) -> bool:
 
     Used to resynchronise mid-packet: every real measurement start passes it, while a continuation
     fragment passes it by chance with odds of about one in a million (lead byte, type byte and a
-    length byte that must agree with rows x channels).
+    length byte that must agree with rows x channels). The length must agree exactly: allowing
+    trailing bytes here would make those odds a few hundred times worse, so a packet with trailing
+    bytes is not a resynchronisation point (after a loss it may be lost too, and counted).
     """
     if len(fragment) < 5 or fragment[0] != MEASUREMENT_LEAD:
         return False
@@ -213,7 +225,7 @@ def _starts_measurement(fragment: bytes) -> bool:
     needed = 10 if kind == WIDE_REAL32 else 8 if kind == NORMAL_REAL32 or kind in SINGLE_CHANNEL_TYPES else None
     if needed is None or len(fragment) < needed:
         return False
-    return _header_problem(fragment) is None and len(fragment) <= fragment[1]
+    return _header_problem(fragment, exact=True) is None and len(fragment) <= fragment[1]
 
 
 def _header_rows(buf: bytes | bytearray) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 
 from bandlog.core.errors import ConfigError, DecodeError, ProtocolError
 from bandlog.core.link import GattLink, Notification
-from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo
+from bandlog.core.samples import SAMPLE_CHANNELS, SampleBlock, StreamInfo, force_range_extra
 from bandlog.devices.base import DecodeOutput, DeviceNotice, DeviceProfile, StreamDecoder, StreamOptions
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
@@ -213,6 +213,7 @@ class PascoProfile(DeviceProfile):
                 "read_round_trip_ms": f"{1e3 * (answered_s[-1] - answered_s[0]) / (len(answered_s) - 1):.1f}",
                 "time_base": "host time, midpoint of each round's force read",
                 "force_sign": "pull positive (inferred from PASCO's push-positive convention, unverified)",
+                **force_range_extra(-FORCE_RANGE_N, FORCE_RANGE_N),
             },
         )
 

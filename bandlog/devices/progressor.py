@@ -3,7 +3,9 @@
 Force only, fixed ~80 Hz, device microsecond timestamps (protocols.md section 1). Replies carry no
 opcode, so queries go one at a time and the next code-0 response is taken as the answer. The
 uint32 us counter wraps after about 71.6 minutes; the decoder unwraps it so t_s stays continuous,
-and skips (and counts) a sample whose timestamp the samples around it contradict.
+and skips (and counts) a sample whose timestamp the samples around it contradict. As tolerant as the
+vendors' parsers (protocols.md section 10): NaN weights are skipped and a clone's frame padding is
+ignored, both counted for the link status.
 """
 
 from __future__ import annotations
@@ -44,17 +46,21 @@ class ProgressorDecoder(StreamDecoder):
     """Weight packets -> force blocks in newtons on the unwrapped device clock.
 
     Timestamps go through a DeviceClock, so a stale or corrupted one is skipped instead of being
-    taken for a counter wrap; NaN/inf weights are missing samples (skipped, counted).
+    taken for a counter wrap; NaN/inf weights are missing samples (skipped, counted). Padded frames
+    are counted (TRIMMED_PACKETS), with `trimmed_replies` the profile read before the stream.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, trimmed_replies: int = 0) -> None:
         self._clock: DeviceClock[tuple[float, float]] = DeviceClock(1.0 / SAMPLE_RATE_HZ)
+        self._pending = DecodeOutput()
+        self._pending.trimmed(trimmed_replies, "Progressor replies were padded past their length byte")
 
     def feed(self, notification: Notification) -> DecodeOutput:
-        out = DecodeOutput()
         if notification.char_uuid.lower() != DATA_UUID:
-            return out
-        packet = decode_response(notification.payload)
+            return DecodeOutput()
+        packet = decode_response(notification.payload)  # a bad packet raises before the held notices are taken
+        out, self._pending = self._pending, DecodeOutput()
+        out.trimmed(int(bool(packet.padding)), "a Progressor frame was padded past its length byte")
         if isinstance(packet, LowPowerWarning):
             out.notices.append(DeviceNotice("low_battery", "Progressor battery low; it switches itself off soon"))
         elif isinstance(packet, WeightPacket) and len(packet):
@@ -64,7 +70,7 @@ class ProgressorDecoder(StreamDecoder):
         return out
 
     def flush(self) -> DecodeOutput:
-        out = DecodeOutput()
+        out, self._pending = self._pending, DecodeOutput()
         out.skipped(self._clock.flush(), "the last Progressor timestamp had no later sample to confirm it")
         return out
 
@@ -99,6 +105,8 @@ class ProgressorProfile(DeviceProfile):
     def __init__(self, options: StreamOptions | None = None, *, reply_timeout_s: float = REPLY_TIMEOUT_S) -> None:
         super().__init__(options)
         self.reply_timeout_s = reply_timeout_s
+        self._trimmed_replies = 0
+        """Padded replies read by start(); the decoder reports them."""
 
     async def _send(self, link: GattLink, opcode: Opcode) -> None:
         await link.write(CONTROL_UUID, bytes(ControlCommand(opcode)), response=True)
@@ -121,6 +129,7 @@ class ProgressorProfile(DeviceProfile):
                 log.debug("while waiting for %s: %s", opcode.name, error)
                 continue
             if isinstance(packet, CommandResponse):
+                self._trimmed_replies += bool(packet.padding)
                 return packet.payload
 
     async def start(self, link: GattLink) -> StreamInfo:
@@ -128,6 +137,7 @@ class ProgressorProfile(DeviceProfile):
         if requested is not None and requested != SAMPLE_RATE_HZ:
             log.info("the Progressor samples at a fixed %.0f Hz; %.1f Hz cannot be honoured", SAMPLE_RATE_HZ, requested)
         await link.subscribe(DATA_UUID)
+        self._trimmed_replies = 0
         await self._send(link, Opcode.STOP_WEIGHT)  # queries are answered reliably only while stopped
         try:
             version = TextReply.from_bytes(await self._query(link, Opcode.GET_VERSION)).text
@@ -146,7 +156,7 @@ class ProgressorProfile(DeviceProfile):
         )
 
     def new_decoder(self, info: StreamInfo) -> StreamDecoder:
-        return ProgressorDecoder()
+        return ProgressorDecoder(self._trimmed_replies)
 
     async def tare(self, link: GattLink) -> bool:
         """Hardware tare; the device only honours it while streaming, which is when bandlog calls it."""

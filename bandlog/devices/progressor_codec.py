@@ -1,8 +1,11 @@
 """Tindeq Progressor TLV packets as pure byte codecs (protocols.md section 1).
 
 Host->device: opcode, optional length byte, payload. Device->host: response code, length, payload.
-Decoding is strict (length bytes must agree with the data), so whatever decodes re-encodes to the
-same bytes. Weight samples are kept as float32/uint32 arrays so their exact bits survive.
+Some clones pad device->host frames to a fixed size (a length byte smaller than the frame, protocols.md
+section 10): the bytes past the payload are ignored, as Tindeq's client and Grip Connect do, and each
+response keeps them (`padding`) so that it still re-encodes to the same bytes. Anything else is
+strict: a length byte larger than the frame cannot be, and raises. Weight samples are kept as
+float32/uint32 arrays so their exact bits survive.
 """
 
 from __future__ import annotations
@@ -87,15 +90,15 @@ class ControlCommand:
         return cls(Opcode(data[0]), data[2:], True)
 
 
-def _unframe(data: bytes, code: ResponseCode | None = None) -> bytes:
-    """The payload of a response frame, after checking its code and length byte."""
+def _unframe(data: bytes, code: ResponseCode | None = None) -> tuple[bytes, bytes]:
+    """(payload, padding) of a response frame, after checking its code and length byte."""
     if len(data) < 2:
         raise DecodeError("Progressor response shorter than its 2-byte header", data)
     if code is not None and data[0] != code:
         raise DecodeError(f"expected Progressor response code {int(code)}, got {data[0]}", data)
-    if data[1] != len(data) - 2:
+    if data[1] > len(data) - 2:
         raise DecodeError(f"Progressor length byte says {data[1]}, got {len(data) - 2} payload bytes", data)
-    return data[2:]
+    return data[2 : 2 + data[1]], data[2 + data[1] :]
 
 
 @dataclass(frozen=True)
@@ -103,25 +106,32 @@ class CommandResponse:
     """Code 0: the answer to the last query. Replies do not echo the opcode (match by order)."""
 
     payload: bytes = b""
+    padding: bytes = b""
+    """Bytes after the payload in a padded frame; kept only to re-encode exactly."""
 
     def __post_init__(self) -> None:
         if len(self.payload) > MAX_PAYLOAD:
             raise ConfigError("Progressor response payload longer than 255 bytes")
 
     def __bytes__(self) -> bytes:
-        return bytes([ResponseCode.COMMAND, len(self.payload)]) + self.payload
+        return bytes([ResponseCode.COMMAND, len(self.payload)]) + self.payload + self.padding
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        return cls(_unframe(bytes(data), ResponseCode.COMMAND))
+        return cls(*_unframe(bytes(data), ResponseCode.COMMAND))
 
 
 @dataclass(frozen=True, eq=False)
 class WeightPacket:
-    """Code 1: samples of float32 kg + uint32 microseconds since the start command."""
+    """Code 1: samples of float32 kg + uint32 microseconds since the start command.
+
+    `padding`: bytes a clone sent after the samples (a fixed-size frame); kept only to re-encode exactly.
+    A frame's padding is no sample, so its length need not be a multiple of 8.
+    """
 
     weight_kg: np.ndarray
     t_us: np.ndarray
+    padding: bytes = b""
 
     def __post_init__(self) -> None:
         weight = np.array(self.weight_kg, dtype="<f4", copy=True).reshape(-1)
@@ -132,6 +142,7 @@ class WeightPacket:
             raise ConfigError("t_us must be uint32 microsecond counts")
         if weight.size * WEIGHT_SAMPLE_BYTES > MAX_PAYLOAD:
             raise ConfigError(f"{weight.size} samples do not fit one packet (max 31)")
+        object.__setattr__(self, "padding", bytes(self.padding))
         t_us = t_us.astype("<u4")
         weight.setflags(write=False)
         t_us.setflags(write=False)
@@ -151,30 +162,33 @@ class WeightPacket:
     def __bytes__(self) -> bytes:
         records = np.empty(len(self), dtype=[("kg", "<f4"), ("us", "<u4")])
         records["kg"], records["us"] = self.weight_kg, self.t_us
-        return bytes([ResponseCode.WEIGHT, len(self) * WEIGHT_SAMPLE_BYTES]) + records.tobytes()
+        return bytes([ResponseCode.WEIGHT, len(self) * WEIGHT_SAMPLE_BYTES]) + records.tobytes() + self.padding
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         data = bytes(data)
-        payload = _unframe(data, ResponseCode.WEIGHT)
+        payload, padding = _unframe(data, ResponseCode.WEIGHT)
         if len(payload) % WEIGHT_SAMPLE_BYTES:
             raise DecodeError(f"weight payload of {len(payload)} bytes is not a multiple of 8", data)
         records = np.frombuffer(payload, dtype=[("kg", "<f4"), ("us", "<u4")])
-        return cls(records["kg"], records["us"])
+        return cls(records["kg"], records["us"], padding)
 
 
 @dataclass(frozen=True)
 class LowPowerWarning:
     """Code 4, no payload: the device is about to switch itself off."""
 
+    padding: bytes = b""
+
     def __bytes__(self) -> bytes:
-        return bytes([ResponseCode.LOW_POWER, 0])
+        return bytes([ResponseCode.LOW_POWER, 0]) + self.padding
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        if _unframe(bytes(data), ResponseCode.LOW_POWER):
+        payload, padding = _unframe(bytes(data), ResponseCode.LOW_POWER)
+        if payload:
             raise DecodeError("low-power warning must have no payload", data)
-        return cls()
+        return cls(padding)
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,7 @@ class OtherResponse:
 
     code: ResponseCode
     payload: bytes = b""
+    padding: bytes = b""
 
     def __post_init__(self) -> None:
         if self.code in (ResponseCode.COMMAND, ResponseCode.WEIGHT, ResponseCode.LOW_POWER):
@@ -191,15 +206,15 @@ class OtherResponse:
             raise ConfigError("Progressor response payload longer than 255 bytes")
 
     def __bytes__(self) -> bytes:
-        return bytes([self.code, len(self.payload)]) + self.payload
+        return bytes([self.code, len(self.payload)]) + self.payload + self.padding
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         data = bytes(data)
-        payload = _unframe(data)
+        payload, padding = _unframe(data)
         if data[0] not in ResponseCode._value2member_map_ or data[0] in (0, 1, 4):
             raise DecodeError(f"unexpected Progressor response code {data[0]}", data)
-        return cls(ResponseCode(data[0]), payload)
+        return cls(ResponseCode(data[0]), payload, padding)
 
 
 ProgressorResponse = CommandResponse | WeightPacket | LowPowerWarning | OtherResponse

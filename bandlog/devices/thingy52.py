@@ -42,13 +42,12 @@ ACC_G_PER_LSB = 1.0 / 1024.0
 GYRO_DPS_PER_LSB = 1.0 / 32.0  # aiothingy uses 1/256: wrong for Nordic's Q11.5 packing
 COMPASS_UT_PER_LSB = 1.0 / 16.0
 
-# Limits the firmware enforces on configuration writes (ble_tms.h; ble_tms.c rejects anything else).
+# Limits firmware v2+ enforces on configuration writes (ble_tms.c's write authorisation rejects
+# anything else; protocols.md 5.2 and 10: older notes allowing a 5000 ms compass interval or 1 Hz are wrong).
 PEDO_INTERVAL_MS = (100, 5000)
 TEMP_INTERVAL_MS = (100, 5000)
-COMPASS_INTERVAL_MS = (100, 5000)
-MOTION_FREQ_HZ = (1, 200)
-REQUEST_FREQ_HZ = (5, 200)
-"""What bandlog asks for: the documented processing range (the firmware would accept 1 Hz)."""
+COMPASS_INTERVAL_MS = (100, 1000)
+MOTION_FREQ_HZ = (5, 200)
 DEFAULT_CONFIG_FIELDS = (1000, 500, 500, 10, 1)
 PREFERRED_RATE_HZ = 100
 
@@ -169,16 +168,16 @@ class Thingy52Profile(DeviceProfile):
         self._config_to_restore: MotionConfig | None = None
 
     def requested_rate_hz(self) -> int:
-        """The whole-Hz motion frequency to ask for, clamped to 5..200 Hz."""
+        """The whole-Hz motion frequency to ask for, clamped to the firmware's 5..200 Hz."""
         wanted = self.options.sample_rate_hz or PREFERRED_RATE_HZ
-        low, high = REQUEST_FREQ_HZ
+        low, high = MOTION_FREQ_HZ
         return int(min(max(round(wanted), low), high))
 
     async def start(self, link: GattLink) -> StreamInfo:
         found = MotionConfig.from_bytes(await link.read(CONFIG_UUID))
         wanted = replace(found, motion_freq_hz=self.requested_rate_hz())
         if wanted != found:
-            await link.write(CONFIG_UUID, bytes(wanted), response=True)
+            await _configure(link, wanted)
             self._config_to_restore = found
         battery_percent = await _read_battery_percent(link)
         await link.subscribe(RAW_UUID)
@@ -201,6 +200,21 @@ class Thingy52Profile(DeviceProfile):
         if self._config_to_restore is not None:
             await link.write(CONFIG_UUID, bytes(self._config_to_restore), response=True)
             self._config_to_restore = None
+
+
+async def _configure(link: GattLink, wanted: MotionConfig) -> None:
+    """Write the configuration and read it back: a unit that refused it (an error, or a write that
+    left the old one) would otherwise stream at a rate other than the one its samples are timed by."""
+    refused = (f"the Thingy:52 refused the motion configuration (motion {wanted.motion_freq_hz} Hz, compass "
+               f"{wanted.compass_interval_ms} ms; firmware v2 accepts {MOTION_FREQ_HZ[0]}-{MOTION_FREQ_HZ[1]} Hz and "
+               f"{COMPASS_INTERVAL_MS[0]}-{COMPASS_INTERVAL_MS[1]} ms)")
+    try:
+        await link.write(CONFIG_UUID, bytes(wanted), response=True)
+        kept = await link.read(CONFIG_UUID)
+    except ProtocolError as error:
+        raise ProtocolError(f"{refused}: {error}") from error
+    if kept != bytes(wanted):
+        raise ProtocolError(f"{refused}: it kept {kept.hex(' ')}; try another --rate, or update its firmware")
 
 
 async def _read_battery_percent(link: GattLink) -> float | None:

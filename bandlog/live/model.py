@@ -28,7 +28,7 @@ from bandlog.core.pipeline import Gap, Kinematics
 from bandlog.core.results import RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkState, LinkStatus, losses_phrase
-from bandlog.detect.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, split_flags
+from bandlog.detect.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, saturation_warning, split_flags
 from bandlog.live.ring import RingBuffer, decimate_keep
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class LiveModel:
         self.last_rejection = ""
         self.rejected_by_code: Counter[str] = Counter()
         """Rejected candidates per REJECT_REASONS code, for the end-of-set footnote."""
+        self.saturated_reps = 0
+        """Reps whose force clipped at the sensor's range (flagged `saturated`): the view warns at once."""
         self.status: LinkStatus | None = None
         self.gaps: deque[Gap] = deque(maxlen=MAX_SPANS)
         self.summary: SetSummary | None = None
@@ -187,6 +189,7 @@ class LiveModel:
         """The pipeline's rep list is authoritative for the final table."""
         self.summary = summary
         self.reps = deque(reps, maxlen=max(MAX_SPANS, len(reps)))
+        self.saturated_reps = sum("saturated" in split_flags(r.flags) for r in reps)
         for span in self.spans:
             if span.is_open:
                 span.end_s = self.now_s if self.now_s is not None else span.start_s
@@ -235,6 +238,7 @@ class LiveModel:
         """A finished row; without an eccentric, a span still open inside its cycle is closed as such."""
         self.reps.append(rep)
         self.rep_in_progress = False
+        self.saturated_reps += "saturated" in split_flags(rep.flags)
         if rep.ecc_start_s is not None:
             span = self._span_near(rep.ecc_start_s)
             if span is not None:
@@ -333,6 +337,8 @@ class LiveModel:
         if self.status is not None and self.status.state is not LinkState.REPLAYING:  # a log has no link to lose
             parts.append(losses_phrase(self.status))
             parts.append(f"corrupted {self.status.corrupted_packets}")
+            if self.status.trimmed_packets:
+                parts.append(f"trimmed {self.status.trimmed_packets}")
             if self.status.reconnects:
                 parts.append(f"reconnects {self.status.reconnects}")
             if self.status.battery_percent is not None:
@@ -340,6 +346,10 @@ class LiveModel:
         if self.gaps:
             parts.append(f"gaps {len(self.gaps)}")
         return sep.join(parts)
+
+    def saturation_label(self) -> str:
+        """The warning and what to change once a rep's force clipped at the sensor's range; '' until then."""
+        return saturation_warning(self.saturated_reps)
 
     def last_rep_label(self) -> str:
         """e.g. 'last rep #3: 3.2 s slow, peak 41 N, ROM 95 deg' or '... #4: isometric pull, no eccentric, ...'."""

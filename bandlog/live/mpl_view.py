@@ -264,6 +264,8 @@ class MplView:
         last = model.last_rep_label().replace(": ", ":\n", 1)
         if model.rejected:
             last += f"\nrejected {model.rejected} ({model.last_rejection})"
+        if model.saturated_reps:
+            last += f"\n{model.saturation_label()}"
         self.last_rep_text.set_text(last)
         self.link_text.set_text("link:\n" + model.link_label(sep="\n"))
 
@@ -343,7 +345,8 @@ class MplView:
         eccentrics = sum(r.ecc_duration_s is not None for r in model.reps)
         self.last_rep_text.set_text(f"target {model.target_ecc_s:.1f} s" +
                                     (f"\n{eccentrics} with an eccentric" if eccentrics != model.rep_count else "") +
-                                    (f"\nrejected {model.rejected}" if model.rejected else ""))
+                                    (f"\nrejected {model.rejected}" if model.rejected else "") +
+                                    (f"\n{model.saturation_label()}" if model.saturated_reps else ""))
         self.link_text.set_visible(False)
         reps = list(model.reps)[-TABLE_ROWS:]
         if not reps:

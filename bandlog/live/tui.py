@@ -90,10 +90,11 @@ def _live_part(model: LiveModel, width: int) -> RenderableType:
         knee_t_s, knee = model.knee_window(kind)
         lines.add_row("knee" if kind == "angle" else "knee/s", sparkline(knee_t_s, knee, start_s, model.window_s, width))
     lines.add_row("ecc", span_row(model.spans_in_window(), start_s, now_s, model.window_s, width))
+    saturation = model.saturation_label()
     return Group(
         timer_text(model),
         Text(model.last_rep_label() + (f"   rejected {model.rejected}" if model.rejected else "")),
-        Text(""),
+        Text(saturation, style="bold yellow") if saturation else Text(""),
         lines,
         Text(f"last {model.window_s:.0f} s", style="dim"),
     )
@@ -127,6 +128,8 @@ def rep_table(model: LiveModel) -> Table:
 def _final_part(model: LiveModel) -> RenderableType:
     summary = model.summary
     lines: list[RenderableType] = [rep_table(model)]
+    if model.saturation_label():
+        lines.append(Text(model.saturation_label(), style="bold yellow"))
     if summary is not None:
         tension = "--" if summary.tut_tension_s is None else f"{summary.tut_tension_s:.1f} s"
         mean = "--" if summary.mean_ecc_duration_s is None else f"{summary.mean_ecc_duration_s:.1f} s"

@@ -10,6 +10,7 @@ latter. bleak is imported lazily (inside the functions) so `bandlog --help` stay
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ from bandlog.sources.ble_scan import Backends
 
 if TYPE_CHECKING:
     from bandlog.core.pipeline import SourceItem
+    from bandlog.io.raw_capture import RawCaptureWriter
+    from bandlog.sources.ble_session import BleSession
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ async def stream(
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
     host_t0_s: float | None = None,
+    raw: RawCaptureWriter | None = None,
 ) -> AsyncGenerator[SourceItem, None]:
     """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus, Gap and Tare items.
 
@@ -46,12 +50,16 @@ async def stream(
     t_host_s counts from host_t0_s (a time.monotonic() value; default: when the stream starts), so
     streams of several sensors given the same value share one host time base.
 
+    raw: also write every byte crossing the link to this raw capture (`bandlog record --raw`).
+
     Ends normally when duration_s of device time is reached or when the consuming task is
     cancelled (Ctrl-C): the device is stopped and the link closed first. Raises
     ConnectionLostError only after reconnecting failed for reconnect_timeout_s, having yielded
-    everything received before.
+    everything received before. Before the first item, a failure of the OS Bluetooth stack that
+    retrying cannot fix (switched off, not permitted, bonded to another host, notifications
+    refused) is raised at once, in one sentence with its fix (bandlog.sources.ble_errors).
     """
-    from bandlog.sources.ble_session import STOP_TIMEOUT_S, USER_STOP_TIMEOUT_S, BleSession
+    from bandlog.sources.ble_session import BleSession
 
     session = BleSession(
         target,
@@ -64,7 +72,17 @@ async def stream(
         scan_timeout_s=scan_timeout_s,
         reconnect_timeout_s=reconnect_timeout_s,
         host_t0_s=host_t0_s,
+        raw=raw,
     )
+    async with contextlib.aclosing(drive(session)) as items:  # closed with the stream, never left to the GC
+        async for item in items:
+            yield item
+
+
+async def drive(session: BleSession) -> AsyncGenerator[SourceItem, None]:
+    """A session as a stream: open(), pump() until finished, close() always, then what it still held."""
+    from bandlog.sources.ble_session import STOP_TIMEOUT_S, USER_STOP_TIMEOUT_S
+
     stopped_by = "duration reached"
     try:
         for item in await session.open():
@@ -75,7 +93,7 @@ async def stream(
     except asyncio.CancelledError:
         stopped_by = "stopped by user"
         _uncancel()
-        logger.info("stream cancelled: stopping %s", target)
+        logger.info("stream cancelled: stopping %s", session.target)
     finally:
         await session.close(USER_STOP_TIMEOUT_S if stopped_by == "stopped by user" else STOP_TIMEOUT_S)
     if session.started:

@@ -1,4 +1,4 @@
-"""GattLink over bleak, plus the translation of bleak/OS failures into bandlog errors.
+"""GattLink over bleak, its GATT failures as bandlog errors (the OS stack's own: ble_errors.py).
 
 Device profiles only see the GattLink protocol (bandlog.core.link); this is the one implementation for
 live sensors. The same class serves real adapters and the emulated Bumble world: only the bleak
@@ -15,39 +15,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bleak import BleakClient
-from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError, BleakGATTProtocolError
+from bleak.exc import BleakError, BleakGATTProtocolError
 
-from bandlog.core.errors import BluetoothUnavailableError, ConnectionLostError, ProtocolError
+from bandlog.core.errors import ConnectionLostError, ProtocolError
 from bandlog.core.link import Notification
 
 if TYPE_CHECKING:
     from bleak.backends.characteristic import BleakGATTCharacteristic
 
 logger = logging.getLogger(__name__)
-
-NO_ADAPTER_HINT = "is Bluetooth switched on and is the Bluetooth service running? `bandlog scan --emulate` works without one"
-
-
-@contextlib.contextmanager
-def adapter_errors() -> Iterator[None]:
-    """The many ways 'there is no Bluetooth here' surfaces at scan time, as one BluetoothUnavailableError.
-
-    Only for scanning, which always comes first: later D-Bus errors (a refused connection, say)
-    are ordinary link failures and are retried, not reported as a missing adapter.
-
-    BlueZ without a system D-Bus raises FileNotFoundError (this machine); a D-Bus that refuses
-    raises ConnectionRefusedError or BleakDBusError; other platforms raise BleakError("No
-    Bluetooth adapters found") or BleakBluetoothNotAvailableError.
-    """
-    try:
-        yield
-    except (FileNotFoundError, ConnectionRefusedError, BleakDBusError, BleakBluetoothNotAvailableError) as error:
-        raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
-    except BleakError as error:
-        if "adapter" in str(error).lower():
-            raise BluetoothUnavailableError(f"no Bluetooth adapter is available ({NO_ADAPTER_HINT})") from error
-        raise
-
 
 class BleakLink:
     """A connected BleakClient seen as a GattLink. `lost` is set when the link drops by itself."""

@@ -31,9 +31,9 @@ async def scan(timeout_s: float = 5.0, *, backends: Backends | None = None) -> l
     """Supported sensors advertising within timeout_s, strongest signal first."""
     from bleak import BleakScanner
 
-    from bandlog.sources.ble_link import adapter_errors
+    from bandlog.sources.ble_errors import scan_errors
 
-    with adapter_errors():
+    with scan_errors():
         seen = await BleakScanner.discover(timeout_s, return_adv=True, backend=_scanner(backends))
     found = []
     for device, adv in seen.values():
@@ -49,7 +49,7 @@ async def find_device(target: str, *, timeout_s: float, backends: Backends | Non
     """The first advertiser matching target (name, address, or profile key): (BLEDevice, profile key)."""
     from bleak import BleakScanner
 
-    from bandlog.sources.ble_link import adapter_errors
+    from bandlog.sources.ble_errors import scan_errors
 
     wanted = target.strip()
     by_kind = wanted.lower() in registry()
@@ -69,7 +69,7 @@ async def find_device(target: str, *, timeout_s: float, backends: Backends | Non
         ):
             found.set_result((device, profile.key))
 
-    with adapter_errors():
+    with scan_errors():
         async with BleakScanner(on_advertisement, backend=_scanner(backends)):
             try:
                 return await asyncio.wait_for(asyncio.shield(found), timeout_s)

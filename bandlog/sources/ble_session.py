@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import logging
 import time
 from dataclasses import replace
@@ -27,8 +28,11 @@ from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.core.status import LinkState, LinkStatus
 from bandlog.devices import get_profile
 from bandlog.devices.base import DeviceProfile, StreamOptions
-from bandlog.sources.ble_link import BleakLink, connect
+from bandlog.io.raw_capture import RawCaptureWriter, RawEvent, RawHeader
+from bandlog.sources.ble_errors import platform_error, retry_may_help
+from bandlog.sources.ble_link import connect
 from bandlog.sources.ble_scan import Backends, find_device
+from bandlog.sources.raw_link import RawTeeLink, SessionLink
 from bandlog.sources.reception import Reception
 from bandlog.sources.tare import SoftwareTare
 from bandlog.sources.timeline import ArrivalLossFinder
@@ -67,6 +71,7 @@ class BleSession(Reception):
         scan_timeout_s: float,
         reconnect_timeout_s: float,
         host_t0_s: float | None = None,
+        raw: RawCaptureWriter | None = None,
     ) -> None:
         super().__init__(target)
         self.target = target
@@ -78,6 +83,8 @@ class BleSession(Reception):
         self.duration_s = duration_s
         self.scan_timeout_s = scan_timeout_s
         self.reconnect_timeout_s = reconnect_timeout_s
+        self.raw = raw
+        """Where every byte crossing the link is also written (`record --raw`), or None."""
         self.t0_s = time.monotonic() if host_t0_s is None else host_t0_s
         self.started = False
         self.finished = False
@@ -86,7 +93,7 @@ class BleSession(Reception):
         self._device: Any = None
         self._profile_cls: type[DeviceProfile] | None = None
         self._profile: DeviceProfile | None = None
-        self._link: BleakLink | None = None
+        self._link: SessionLink | None = None
         self._tare_offset_n: float | None = None
         self._tarer: SoftwareTare | None = None
         """The software tare while it searches; samples pass untared until it decides."""
@@ -103,15 +110,23 @@ class BleSession(Reception):
         """Scan, connect, start (and a hardware tare); the RecordingMeta, a Tare(decided=False)
         when a software tare will search the first samples (pump() feeds it), and a status."""
         logger.info("scanning for %r", self.target)
-        self._device, key = await find_device(self.target, timeout_s=self.scan_timeout_s, backends=self.backends)
+        self._device, key = await self._find()
         self._profile_cls = get_profile(key)
         self.device_name = self._device.name or self._device.address
+        if self.raw is not None:
+            self.raw.start(RawHeader(
+                profile=key, address=str(self._device.address), name=self._device.name or "", target=self.target,
+                sample_rate_hz=self.options.sample_rate_hz, tare=self.tare, reconnect=self.reconnect,
+                duration_s=self.duration_s, meta=self.meta,
+            ))
         self._state = LinkState.CONNECTING
         failure = await self._connect_until(time.monotonic() + FIRST_CONNECT_WINDOW_S)
         if failure is not None:
             raise ConnectionLostError(f"could not connect to {self.device_name} within {FIRST_CONNECT_WINDOW_S:g} s ({failure})")
         assert self._profile is not None and self._link is not None
         start_utc = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if self.raw is not None:
+            self.raw.event(RawEvent("started", time.monotonic() - self.t0_s, start_utc=start_utc))
         info = self._info
         search: list[SourceItem] = []
         if self.tare:
@@ -151,12 +166,30 @@ class BleSession(Reception):
 
     # -- connecting --------------------------------------------------------------------------
 
-    async def _connect_and_start(self, timeout_s: float) -> None:
-        assert self._profile_cls is not None
+    async def _find(self) -> tuple[Any, str]:
+        """The device to connect to and its profile key (a raw replay finds them in the capture)."""
+        return await find_device(self.target, timeout_s=self.scan_timeout_s, backends=self.backends)
+
+    async def _open_link(self, timeout_s: float) -> SessionLink:
+        """Connect; with raw capture on, the link's traffic is also written to the capture."""
         backend = None if self.backends is None else self.backends[1]
         link = await connect(self._device, backend=backend, timeout_s=timeout_s, session_t0_s=self.t0_s)
+        return link if self.raw is None else RawTeeLink(link, self.raw)
+
+    def _new_profile(self, link: SessionLink) -> DeviceProfile:
+        """A fresh profile for this connection. One that reads the host clock (PASCO's poller) reads the
+        link's when the link keeps one (raw capture records its readings, raw replay serves them)."""
+        assert self._profile_cls is not None
+        now_s = getattr(link, "now_s", None)
+        if now_s is not None and "clock" in inspect.signature(self._profile_cls).parameters:
+            return self._profile_cls(self.options, clock=now_s)  # type: ignore[call-arg]  # checked just above
+        return self._profile_cls(self.options)
+
+    async def _connect_and_start(self, timeout_s: float) -> None:
+        assert self._profile_cls is not None
+        link = await self._open_link(timeout_s)
         try:
-            profile = self._profile_cls(self.options)
+            profile = self._new_profile(link)
             info = await profile.start(link)
             _check_rate(self.options.sample_rate_hz, info, self.device_name)
         except BaseException:
@@ -188,7 +221,13 @@ class BleSession(Reception):
             except ConfigError:
                 raise  # the caller asked for something impossible: retrying will not help
             except _RECOVERABLE as error:
-                last_error = str(error) or type(error).__name__
+                known = platform_error(error, device=str(self._device.address))
+                if known is not None and not retry_may_help(known) and not self.started:
+                    # switched off, not permitted, bonded elsewhere, refused: retrying will not help, say so now
+                    if known is error:
+                        raise
+                    raise known from error
+                last_error = str(known or error) or type(error).__name__
                 logger.info("connection attempt %d to %s failed: %s", attempt, self.device_name, last_error)
                 continue
             self._message = f"connected after {attempt} attempt(s)" if attempt > 1 else ""
@@ -290,7 +329,7 @@ class BleSession(Reception):
         if not self.started:
             return None
         now_s = time.monotonic()
-        key = (self._state, self.dropped, self.corrupted, self.skipped, self.reconnects, self.battery_percent, self._message)
+        key = (self._state, self.dropped, self.corrupted, self.skipped, self.trimmed, self.reconnects, self.battery_percent, self._message)
         if not force and key == self._last_status_key and now_s - self._last_status_s < STATUS_EVERY_S:
             return None
         while self._rate_window and self._rate_window[0][0] < now_s - STATUS_EVERY_S:
@@ -306,6 +345,7 @@ class BleSession(Reception):
             losses=self._losses(),
             corrupted_packets=self.corrupted,
             skipped_samples=self.skipped,
+            trimmed_packets=self.trimmed,
             reconnects=self.reconnects,
             battery_percent=self.battery_percent,
             message=self._message,
@@ -329,7 +369,7 @@ def _check_rate(asked_hz: float | None, info: StreamInfo, device: str) -> None:
         )
 
 
-async def _disconnect(link: BleakLink, timeout_s: float = STOP_TIMEOUT_S) -> None:
+async def _disconnect(link: SessionLink, timeout_s: float = STOP_TIMEOUT_S) -> None:
     link.closing = True
     try:
         await asyncio.wait_for(link.client.disconnect(), timeout_s)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap, Tare, tared
-from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo
+from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo, force_range_extra
 from bandlog.core.status import LOSS_COUNTING, LinkState, LinkStatus
 from bandlog.devices.base import StreamOptions
 from bandlog.sources.ble import stream
@@ -238,8 +238,10 @@ class _Pair:
             info = replace(info, channels=(FORCE_CHANNEL, *[c for c in info.channels if c != FORCE_CHANNEL]))
         if force_meta is not None and force_meta.stream is not None:
             extra.update(flatten_stream_info(force_meta.stream, FORCE_PREFIX))
-            if info is not None:  # the log's tare flag is about the force channel
-                info = replace(info, hardware_tare=force_meta.stream.hardware_tare)
+            if info is not None:  # the log's tare flag and force range are about the force channel
+                force_range = force_meta.stream.force_range_n
+                info = replace(info, hardware_tare=force_meta.stream.hardware_tare,
+                               extra={**info.extra, **(force_range_extra(*force_range) if force_range else {})})
         extra.update(self._clock_fields())
         return replace(
             imu_meta,
@@ -279,6 +281,7 @@ class _Pair:
             losses=max((s.losses for s in parts), key=LOSS_COUNTING.index, default="counted"),
             corrupted_packets=sum(s.corrupted_packets for s in parts),
             skipped_samples=sum(s.skipped_samples for s in parts),
+            trimmed_packets=sum(s.trimmed_packets for s in parts),
             reconnects=sum(s.reconnects for s in parts),
             battery_percent=min(batteries) if batteries else None,
             message=f"{per_device}; {self._clock_message()}",

@@ -19,7 +19,14 @@ from bandlog.core.errors import DecodeError
 from bandlog.core.link import Notification
 from bandlog.core.pipeline import Gap, SourceItem
 from bandlog.core.samples import SampleBlock
-from bandlog.devices.base import DAMAGED_PACKETS, DROPPED_PACKETS, SKIPPED_SAMPLES, DeviceNotice, StreamDecoder
+from bandlog.devices.base import (
+    DAMAGED_PACKETS,
+    DROPPED_PACKETS,
+    SKIPPED_SAMPLES,
+    TRIMMED_PACKETS,
+    DeviceNotice,
+    StreamDecoder,
+)
 from bandlog.sources.timeline import ArrivalLossFinder, Timeline
 
 logger = logging.getLogger(__name__)
@@ -33,6 +40,7 @@ class Reception:
         self.dropped = 0
         self.corrupted = 0
         self.skipped = 0
+        self.trimmed = 0
         self.battery_percent: float | None = None
         self._message = ""
         self._decoder: StreamDecoder | None = None
@@ -46,6 +54,11 @@ class Reception:
         """Damaged packets counted but not yet followed by a placed sample: the gap they leave in the
         sample counter or the time line is the same packet, so it is not counted again as dropped."""
         self._sample_after_damage = True
+        self._skip_credit = (0, 0)
+        """Samples the decoder skipped (before the last placed block, since it): the time-line step
+        each leaves is no lost notification. It shows in the block placed after the skip or the next
+        one (a decoder may hold a sample back), so a credit lasts two blocks; a skipped run next to
+        a real loss makes one step, and so counts one loss short."""
 
     def _receive(self, notifications: list[Notification]) -> list[SourceItem]:
         """These notifications' blocks and Gaps on the continuous time line (what the loss finder
@@ -125,6 +138,9 @@ class Reception:
             self.corrupted += int(notice.value)
         if notice.kind == SKIPPED_SAMPLES and notice.value is not None:
             self.skipped += int(notice.value)
+            self._skip_credit = (self._skip_credit[0], self._skip_credit[1] + int(notice.value))
+        if notice.kind == TRIMMED_PACKETS and notice.value is not None:
+            self.trimmed += int(notice.value)
         if "low" in notice.kind:
             self._message = notice.message or "battery low"
         logger.info("%s says %s: %s %s", self.device_name, notice.kind, notice.message, "" if notice.value is None else notice.value)
@@ -133,7 +149,10 @@ class Reception:
         """Shift device time onto the session time line; a Gap first after a reconnect."""
         placed = self._timeline.place(block.t_s, first_host_s, last_host_s)
         if self._finder is None and not (self._decoder is not None and self._decoder.counts_lost):
-            self._count_dropped(placed.jumps)  # each jump is at least one lost notification
+            # each jump is at least one lost notification, unless a skipped sample left it
+            self._count_dropped(placed.jumps - min(sum(self._skip_credit), placed.jumps))
+        older, newer = self._skip_credit
+        self._skip_credit = (max(0, newer - max(0, placed.jumps - older)), 0)
         if self._sample_after_damage:
             self._damage_credit = 0
         gap: list[SourceItem] = [] if placed.gap is None else [Gap(*placed.gap)]

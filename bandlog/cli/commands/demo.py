@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     home = Path(os.path.abspath(Path(args.data_dir).expanduser())) if args.data_dir else demo_home(real_home)
     own = _demo_logs(home, real_home, chosen=bool(args.data_dir))
     print(f"bandlog demo: every file goes into the demo folder {home}\n  (your data folder {real_home} is not touched)")
-    spec = random_spec(DEMO_SEED, n_sets=1, reps_per_set=args.reps, target_ecc_s=3.0, colour="green", strands=2)
+    spec = random_spec(DEMO_SEED, n_sets=1, reps_per_set=args.reps, target_ecc_s=3.0, colour="green", strands=1)
     set_motion = simulate_session(spec)
     meta = RecordingMeta(
         leg="right", band=f"{spec.colour} x{spec.strands}", exercise="reverse hamstring curl",

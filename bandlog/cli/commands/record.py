@@ -36,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="with --emulate: which simulated set to play (default: %(default)s)")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of samples (default: until Ctrl-C, or the end of the emulated set)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="log file (default: a new file under recordings/ in the data dir)")
+    parser.add_argument(
+        "--raw", type=Path, metavar="FILE",
+        help="also keep every byte exchanged with the sensor in FILE (JSON lines; `bandlog replay --raw FILE` decodes it again)",
+    )
     parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate; a rate it cannot do is refused")
     parser.add_argument(
         "--faults", metavar="SPEC",
@@ -49,9 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import dataclasses
     import math
 
-    from bandlog.app.session import RecordRequest, check_log_path, record_stream
+    from bandlog.app.session import RecordRequest, check_log_path, check_raw_path, record_stream
     from bandlog.cli.commands._recording_args import meta_from_args
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.status import link_summary
@@ -76,7 +81,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--imu must name a different sensor than --device")
     label = args.device if args.imu is None else f"{args.device}+{args.imu}"
     out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
+    request = RecordRequest(
+        target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
+        tare=not args.no_tare, imu_target=args.imu, raw_path=args.raw,
+    )
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
+    if args.raw is not None:
+        check_raw_path(args.raw, request)
     if meta.leg is None:
         print(NO_LEG_NOTE)
     motion = None
@@ -86,10 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
         motion = simulate_session(random_spec(args.seed, n_sets=1, target_ecc_s=meta.target_ecc_s))
         duration = duration or motion.duration_s
-    request = RecordRequest(
-        target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
-        tare=not args.no_tare, duration_s=duration, imu_target=args.imu,
-    )
+    request = dataclasses.replace(request, duration_s=duration)
     views = live_sinks(args, meta.target_ecc_s)
     result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults))
     if result.meta is None:
@@ -103,5 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")
+    if args.raw is not None:
+        print(f"raw capture written to {args.raw} (`bandlog replay --raw {args.raw}` decodes it again)")
     hold_windows(views)
     return 0

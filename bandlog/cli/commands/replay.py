@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
     parser.add_argument("--set", type=int, dest="set_number", metavar="N", help="replay only set N, counting from 1 (default: every set in turn)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    parser.add_argument(
+        "--raw", action="store_true",
+        help="FILE is a raw capture (`record --raw`): decode its bytes again through today's decoders, as fast as possible",
+    )
+    parser.add_argument("--out", type=Path, metavar="LOG", help="with --raw: also write the decoded samples to this new log")
     add_exercise_argument(parser)
     add_live_arguments(parser)
 
@@ -60,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
     from bandlog.app.api import read_log
 
+    if args.raw:
+        return _replay_raw(args)
+    if args.out is not None:
+        raise ConfigError("--out writes the log decoded from a raw capture: add --raw")
     log = read_log(args.file)
     indices = check_options(args, log.n_sets)
     asyncio.run(_replay(args, log, indices))
@@ -88,3 +97,30 @@ async def _replay(args: argparse.Namespace, log: LogData, indices: list[int]) ->
     repaired = repairs_footnote(log.repairs)
     if repaired:
         print(f"  {repaired}")
+
+
+def _replay_raw(args: argparse.Namespace) -> int:
+    """The raw capture through the pipeline a live recording uses (same analyzer, same live view)."""
+    import asyncio
+
+    from bandlog.app.session import replay_raw_capture
+    from bandlog.cli.commands._rep_table import print_result
+    from bandlog.core.status import link_summary
+    from bandlog.io.raw_capture import read_raw_capture
+
+    if args.set_number is not None or args.fast or args.speed != 1.0:
+        given = "--set" if args.set_number is not None else "--fast" if args.fast else "--speed"
+        raise ConfigError(f"{given} cannot be used with --raw: a raw capture replays its one set as it ran, as fast as possible")
+    if args.target_ecc is not None and not args.target_ecc > 0:
+        raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
+    capture = read_raw_capture(args.file)
+    target = capture.header.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
+    views = live_sinks(args, target)
+    result = asyncio.run(replay_raw_capture(capture, views, out_path=args.out, target_ecc_s=target, exercise=args.exercise))
+    print_result(result, args.out or args.file, title=f"{args.file.name} (raw capture)", exercise=args.exercise)
+    if result.link is not None:
+        print(f"link: {link_summary(result.link)}")
+    if args.out is not None:
+        print(f"log written to {args.out} ({result.samples_total} samples)")
+    hold_windows(views)
+    return 0

@@ -3,14 +3,16 @@
 Sans-I/O and deterministic: commands arrive as <=20-byte writes, replies and measurements leave as
 <=20-byte notifications (ATT MTU 23), and samples are taken from the motion source at exact sample
 times. The sensor table is a constructor argument so tests can renumber channels or add mutual
-exclusions and prove the profile assumes nothing.
+exclusions and prove the profile assumes nothing. `text_after_nul` and `trailing_bytes` make it send
+what Vernier's parsers tolerate (protocols.md 10): stale bytes after a text field's NUL, and bytes
+after a measurement packet's rows.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +49,15 @@ from bandlog.emulate.twins.base import (
 
 log = logging.getLogger(__name__)
 
+FORCE_RANGE_N = 50.0
+"""The GDX-FOR's force range, +- this (its sensor record says so, and readings clip there)."""
+
+STALE_TEXT = b"\xffold"
+"""What `text_after_nul` leaves after a text field's NUL: not UTF-8, so only a decoder that stops at
+the NUL reads the field."""
+TRAILING_BYTE = 0xA5
+"""What `trailing_bytes` appends after a measurement packet's rows (not zero, so it cannot pass as padding)."""
+
 DEFAULT_NUMBERING: Mapping[str, int] = {name: i + 1 for i, name in enumerate(SAMPLE_CHANNELS)}
 """Vernier's numbering: 1 force, 2-4 acceleration X/Y/Z, 5-7 gyro X/Y/Z (protocols.md 2.10)."""
 
@@ -68,9 +79,9 @@ def default_sensors(numbering: Mapping[str, int] = DEFAULT_NUMBERING) -> tuple[T
     acc_max = 16 * STANDARD_GRAVITY_MS2
     gyro_max = 2000.0 / RAD_S_TO_DPS
     specs: dict[str, tuple[str, str, float, float]] = {
-        # The real GDX-FOR is believed to read +-50 N; the twin reports +-200 N so that resistance
-        # band forces fit without clipping (protocols.md 2.11 / 8).
-        FORCE_CHANNEL: ("Force", "N", 200.0, 0.1),
+        # The real GDX-FOR reads +-50 N (protocols.md 10, confirmed by Vernier's Scratch extension):
+        # band forces beyond it clip, on the twin as on the unit (see _reading).
+        FORCE_CHANNEL: ("Force", "N", FORCE_RANGE_N, 0.1),
         **{n: (f"{a}-axis acceleration", "m/s²", acc_max, 0.05) for n, a in zip(ACC_CHANNELS, "XYZ")},
         **{n: (f"{a}-axis gyro", "rad/s", gyro_max, 0.01) for n, a in zip(GYRO_CHANNELS, "XYZ")},
     }
@@ -107,14 +118,24 @@ class GdxForTwin(PeripheralTwin):
         wide_packets: bool = False,
         rows_per_packet: int = 3,
         battery_percent: int = 87,
+        text_after_nul: bool = False,
+        trailing_bytes: int = 0,
     ) -> None:
         super().__init__(motion, name=name)
         if rows_per_packet < 1:
             raise ConfigError(f"rows_per_packet must be at least 1, got {rows_per_packet}")
+        if not 0 <= trailing_bytes <= 64:
+            raise ConfigError(f"trailing_bytes must be 0-64, got {trailing_bytes}")
         self.sensors = tuple(sensors) if sensors is not None else default_sensors()
         self.wide_packets = wide_packets
         self.rows_per_packet = rows_per_packet
         self.battery_percent = battery_percent
+        self.text_after_nul = text_after_nul
+        self.trailing_bytes = trailing_bytes
+        if text_after_nul:  # the stale bytes must fit the fields (raises ConfigError now, not mid-conversation)
+            DeviceInfo(name=self.name[:32], text_tails=self._stale_text("name"))
+            for sensor in self.sensors:
+                replace(sensor.info, text_tails=self._stale_text("description", "units"))
         self.commands: list[Command] = []
         """Every command received, decoded (tests check counters and order)."""
         self._inbox = bytearray()
@@ -195,7 +216,8 @@ class GdxForTwin(PeripheralTwin):
                                     manufacturer_id=0x08F7, mfg_year=2021, mfg_month=3, mfg_day=14,
                                     main_fw_major=1, main_fw_minor=6, main_fw_build=38, ble_fw_major=2,
                                     ble_fw_minor=3, ble_fw_build=5, ble_address=bytes.fromhex("c9e8a1b2c3d4"),
-                                    nv_memory_size=4096, description="Go Direct Force and Acceleration"))
+                                    nv_memory_size=4096, description="Go Direct Force and Acceleration",
+                                    text_tails=self._stale_text("name")))
         if isinstance(command, GetSensorAvailableMask):
             return bytes(SensorMask(available))
         if isinstance(command, GetDefaultSensorsMask):
@@ -204,7 +226,7 @@ class GdxForTwin(PeripheralTwin):
         if isinstance(command, GetSensorInfo):
             for sensor in self.sensors:
                 if sensor.info.sensor_number == command.sensor_number:
-                    return bytes(sensor.info)
+                    return bytes(replace(sensor.info, text_tails=self._stale_text("description", "units")))
             return bytes(SensorInfo(sensor_number=command.sensor_number % 128, description="", units="", sensor_id=0))
         if isinstance(command, SetMeasurementPeriod):
             self._period_us = command.period_us
@@ -212,6 +234,9 @@ class GdxForTwin(PeripheralTwin):
         if isinstance(command, StartMeasurements):
             return self._start(command.channel_mask, now_s)
         return b"\x01"
+
+    def _stale_text(self, *fields: str) -> tuple[tuple[str, bytes], ...]:
+        return tuple((name, STALE_TEXT) for name in fields) if self.text_after_nul else ()
 
     def _start(self, mask: int, now_s: float) -> bytes:
         enabled = tuple(s for s in self.sensors if mask >> s.info.sensor_number & 1)
@@ -231,7 +256,7 @@ class GdxForTwin(PeripheralTwin):
         if not self._streaming:
             return []
         wide = self.wide_packets or any(s.info.sensor_number >= 16 for s in self._enabled)
-        room = (255 - (11 if wide else 9)) // (4 * len(self._enabled))
+        room = (255 - (11 if wide else 9) - self.trailing_bytes) // (4 * len(self._enabled))
         rows = min(self.rows_per_packet, room)
         due = round((now_s - self._t0_s) * 1e6) // self._period_us + 1
         out: list[Outgoing] = []
@@ -249,7 +274,8 @@ class GdxForTwin(PeripheralTwin):
         values = np.stack([columns[s.channel] for s in self._enabled], axis=1)
         mask = sum(1 << s.info.sensor_number for s in self._enabled)
         # byte 2: a rolling packet counter, as the command header's byte 2 (start // rows counts packets)
-        packet = MeasurementPacket(mask, values, wide=wide, reserved=bytes([start // rows % 256, 0]))
+        trailing = bytes([TRAILING_BYTE]) * self.trailing_bytes
+        packet = MeasurementPacket(mask, values, wide=wide, reserved=bytes([start // rows % 256, 0]), trailing=trailing)
         if not self._subscribed:
             return []
         sent = {name: v.astype(np.float64) for name, v in columns.items()}
@@ -267,10 +293,12 @@ class GdxForTwin(PeripheralTwin):
 
     @staticmethod
     def _reading(truth: SampleBlock, sensor: TwinSensor) -> np.ndarray:
-        """What the sensor measures at those times, in its own units."""
+        """What the sensor measures at those times, in its own units; force clips at the range its record states."""
         n = len(truth)
         if sensor.channel == FORCE_CHANNEL:
-            return truth.force_n if truth.force_n is not None else np.zeros(n)
+            force_n = truth.force_n if truth.force_n is not None else np.zeros(n)
+            low, high = sensor.info.min_value, sensor.info.max_value
+            return np.clip(force_n, low, high) if low < high else force_n
         if sensor.channel in ACC_CHANNELS:
             acc = truth.acc_ms2 if truth.acc_ms2 is not None else np.zeros((n, 3))
             return acc[:, ACC_CHANNELS.index(sensor.channel)]

@@ -2,7 +2,7 @@
 
 Sans-I/O and deterministic. Each read request is processed in turn by one simulated MCU: the
 answer is due `reply_latency_s` after the device is free, carries the motion sampled at that
-moment as raw counts (clipped like an ADC: force saturates near +-59 N), and goes out on the
+moment as raw counts (force clipped at the PS-3202's +-50 N range, as the unit reads), and goes out on the
 channel's own reply characteristic, or on the device service 0 with `replies_on_device_service`
 (some PASCO sensors do that). `sent_samples` holds one single-channel block per answer sent, on
 the device clock, with the values exactly as a decoder recovers them.
@@ -23,6 +23,7 @@ from bandlog.devices.pasco import NAME_MARK
 from bandlog.devices.pasco_codec import (
     ACC_MS2_PER_COUNT,
     DEVICE_SERVICE,
+    FORCE_RANGE_N,
     GYRO_DPS_PER_COUNT,
     READ_ONE_SAMPLE,
     RECEIVE_REPLY_CHAR,
@@ -153,7 +154,7 @@ class PascoTwin(PeripheralTwin):
         t = np.array([t_s])
         if channel is Channel.FORCE:
             force_n = 0.0 if truth.force_n is None else float(truth.force_n[0])
-            force = ForceRaw.from_force_n(force_n + self.zero_offset_n)
+            force = ForceRaw.from_force_n(min(max(force_n + self.zero_offset_n, -FORCE_RANGE_N), FORCE_RANGE_N))
             return force, SampleBlock(t_s=t, force_n=np.array([force.force_n]))
         values = truth.acc_ms2 if channel is Channel.ACCEL else truth.gyro_dps
         per_count = ACC_MS2_PER_COUNT if channel is Channel.ACCEL else GYRO_DPS_PER_COUNT

@@ -3,6 +3,9 @@
 Sans-I/O and deterministic. Notifications carry one, then two samples in turn (both fit 20 bytes),
 so decoders are exercised on both batch sizes. `start_counter_us` starts the microsecond counter
 anywhere, e.g. just below 2^32 to test the wrap; `sent_samples` then holds the unwrapped times.
+Two variants real units and clones send (protocols.md 10): `frame_size` pads every notification to
+that many bytes (the length byte unchanged), and `nan_every` sends every n-th weight as NaN (left
+out of `sent_samples`, counted in `nan_sent`).
 """
 
 from __future__ import annotations
@@ -56,16 +59,24 @@ class ProgressorTwin(PeripheralTwin):
         firmware: str = "1.3.4",
         progressor_id: int = 0x00A1_B2C3_D4E5,
         error_info: str = "",
+        frame_size: int = 0,
+        nan_every: int = 0,
     ) -> None:
         super().__init__(motion, name=name)
         if not 0 <= start_counter_us < COUNTER_SPAN_US:
             raise ConfigError(f"start_counter_us must fit a uint32, got {start_counter_us}")
+        if not 0 <= frame_size <= 244 or nan_every < 0:  # 244: the largest notification (ATT MTU 247)
+            raise ConfigError(f"frame_size must be 0-244 bytes and nan_every >= 0, got {frame_size}, {nan_every}")
         self.zero_offset_kg = zero_offset_kg
         self.start_counter_us = start_counter_us
         self.battery_mv = battery_mv
         self.firmware = firmware
         self.progressor_id = progressor_id
         self.error_info = error_info
+        self.frame_size = frame_size
+        self.nan_every = nan_every
+        self.nan_sent = 0
+        """Weights sent as NaN (nan_every)."""
         self.tare_kg = 0.0
         """What the last hardware tare subtracts (the raw reading at that moment)."""
         self.commands: list[ControlCommand] = []
@@ -116,7 +127,9 @@ class ProgressorTwin(PeripheralTwin):
         return force_n / STANDARD_GRAVITY_MS2 + self.zero_offset_kg
 
     def _send(self, packet: bytes) -> list[Outgoing]:
-        return [Outgoing(DATA_UUID, packet)] if self._subscribed else []
+        """Notify a frame, padded to frame_size when it is shorter (a clone's fixed-size frames)."""
+        padded = packet.ljust(self.frame_size, b"\x00")
+        return [Outgoing(DATA_UUID, padded)] if self._subscribed else []
 
     def on_write(self, char_uuid: str, data: bytes, now_s: float) -> list[Outgoing]:
         if char_uuid.lower() != CONTROL_UUID or self._asleep:
@@ -163,15 +176,21 @@ class ProgressorTwin(PeripheralTwin):
         counter_us = self.start_counter_us + (self._next_index + np.arange(count, dtype=np.int64)) * PERIOD_US
         # the motion sampled once for the whole tick, not once per notification: it is the costly part
         weight_kg = (self._raw_kg((counter_us - self.start_counter_us) * 1e-6) - self.tare_kg).astype(np.float32)
+        if self.nan_every:
+            weight_kg[(self._next_index + np.arange(count)) % self.nan_every == self.nan_every - 1] = np.nan
         self._next_index += count
         self._notifications += len(sizes)
         if not self._subscribed:
             return []
         out: list[Outgoing] = []
         for start, stop in itertools.pairwise([0, *itertools.accumulate(sizes)]):
-            self.sent_samples.append(
-                SampleBlock(t_s=counter_us[start:stop] * 1e-6, force_n=weight_kg[start:stop].astype(np.float64) * STANDARD_GRAVITY_MS2)
-            )
+            sent = np.isfinite(weight_kg[start:stop])
+            self.nan_sent += int(np.count_nonzero(~sent))
+            if sent.any():
+                self.sent_samples.append(SampleBlock(
+                    t_s=counter_us[start:stop][sent] * 1e-6,
+                    force_n=weight_kg[start:stop][sent].astype(np.float64) * STANDARD_GRAVITY_MS2,
+                ))
             out += self._send(bytes(WeightPacket(weight_kg[start:stop], counter_us[start:stop] % COUNTER_SPAN_US)))
         return out
 

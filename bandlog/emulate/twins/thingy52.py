@@ -2,8 +2,9 @@
 
 Packing copies the firmware (m_motion.c): the driver's Q16.16 value has its integer part clamped to
 the Q-format range (accel -32..31 g, gyro -1024..1023 deg/s, compass -2048..2047 uT), then is
-shifted right, i.e. truncated, not rounded. Configuration writes outside the firmware's limits are
-refused and leave the configuration as it was, as ble_tms.c's write authorisation does.
+shifted right, i.e. truncated, not rounded. Configuration writes outside firmware v2's limits
+(compass interval 100-1000 ms, motion frequency 5-200 Hz: MotionConfig checks them) are refused and
+leave the configuration as it was, as ble_tms.c's write authorisation does.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import logging
 
 import numpy as np
 
-from bandlog.core.errors import DecodeError
+from bandlog.core.errors import ConfigError, DecodeError
 from bandlog.core.motion import STANDARD_GRAVITY_MS2, MotionSource
 from bandlog.core.samples import SampleBlock
 from bandlog.devices.thingy52 import (
     BATTERY_LEVEL_UUID,
     BATTERY_SERVICE_UUID,
     CONFIG_UUID,
+    MOTION_FREQ_HZ,
     MOTION_SERVICE_UUID,
     RAW_UUID,
     MotionConfig,
@@ -59,9 +61,16 @@ class Thingy52Twin(PeripheralTwin):
         name: str | None = None,
         config: MotionConfig | None = None,
         battery_percent: int = 87,
+        motion_freq_hz: tuple[int, int] = MOTION_FREQ_HZ,
     ) -> None:
+        """`motion_freq_hz`: the motion frequencies this unit's firmware accepts (firmware v2's by
+        default; narrower stands for a unit that refuses what bandlog believes it accepts)."""
         super().__init__(motion, name=name)
         self.config = config or MotionConfig()
+        self.motion_freq_hz = motion_freq_hz
+        if not motion_freq_hz[0] <= self.config.motion_freq_hz <= motion_freq_hz[1]:
+            raise ConfigError(f"this Thingy twin's firmware accepts {motion_freq_hz[0]}-{motion_freq_hz[1]} Hz, "
+                              f"so it cannot hold a {self.config.motion_freq_hz} Hz configuration")
         self.battery_percent = battery_percent
         self._schedule = RateSchedule(self.config.motion_freq_hz)
 
@@ -85,10 +94,16 @@ class Thingy52Twin(PeripheralTwin):
         if char_uuid != CONFIG_UUID:
             return []
         try:
-            self.config = MotionConfig.from_bytes(data)
+            config = MotionConfig.from_bytes(data)
         except DecodeError as error:
             log.warning("Thingy twin refuses configuration write: %s", error)
             return []
+        low, high = self.motion_freq_hz
+        if not low <= config.motion_freq_hz <= high:
+            log.warning("Thingy twin refuses configuration write: motion %d Hz is outside its firmware's %d-%d Hz",
+                        config.motion_freq_hz, low, high)
+            return []
+        self.config = config
         self._schedule.set_rate(self.config.motion_freq_hz)
         return []
 
