@@ -54,11 +54,6 @@ class Reception:
         """Damaged packets counted but not yet followed by a placed sample: the gap they leave in the
         sample counter or the time line is the same packet, so it is not counted again as dropped."""
         self._sample_after_damage = True
-        self._skip_credit = (0, 0)
-        """Samples the decoder skipped (before the last placed block, since it): the time-line step
-        each leaves is no lost notification. It shows in the block placed after the skip or the next
-        one (a decoder may hold a sample back), so a credit lasts two blocks; a skipped run next to
-        a real loss makes one step, and so counts one loss short."""
 
     def _receive(self, notifications: list[Notification]) -> list[SourceItem]:
         """These notifications' blocks and Gaps on the continuous time line (what the loss finder
@@ -138,7 +133,6 @@ class Reception:
             self.corrupted += int(notice.value)
         if notice.kind == SKIPPED_SAMPLES and notice.value is not None:
             self.skipped += int(notice.value)
-            self._skip_credit = (self._skip_credit[0], self._skip_credit[1] + int(notice.value))
         if notice.kind == TRIMMED_PACKETS and notice.value is not None:
             self.trimmed += int(notice.value)
         if "low" in notice.kind:
@@ -149,10 +143,7 @@ class Reception:
         """Shift device time onto the session time line; a Gap first after a reconnect."""
         placed = self._timeline.place(block.t_s, first_host_s, last_host_s)
         if self._finder is None and not (self._decoder is not None and self._decoder.counts_lost):
-            # each jump is at least one lost notification, unless a skipped sample left it
-            self._count_dropped(placed.jumps - min(sum(self._skip_credit), placed.jumps))
-        older, newer = self._skip_credit
-        self._skip_credit = (max(0, newer - max(0, placed.jumps - older)), 0)
+            self._count_dropped(placed.jumps)  # each jump is at least one lost notification
         if self._sample_after_damage:
             self._damage_credit = 0
         gap: list[SourceItem] = [] if placed.gap is None else [Gap(*placed.gap)]

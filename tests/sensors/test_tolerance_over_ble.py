@@ -73,11 +73,14 @@ async def test_padded_progressor_frames_are_read_and_counted() -> None:
     assert "packets with extra bytes ignored" in shown(status)
 
 
-async def test_nan_progressor_weights_are_skipped_counted_and_not_taken_for_losses() -> None:
+async def test_nan_progressor_weights_are_skipped_and_counted() -> None:
+    """Skipped and counted as skipped samples. The step each leaves in the time line is still also
+    counted as a lost notification (a credit for skipped samples made a soak test's loss accounting
+    slip now and then under load; it was taken back until that is understood)."""
     twin = ProgressorTwin(MOTION, nan_every=5)
     got, status = await record(twin)
     assert_same_samples(got, twin)  # the twin leaves its NaN samples out of sent_samples
     assert np.isfinite(got.force_n if got.force_n is not None else []).all()
     assert 0 < twin.nan_sent - 1 <= status.skipped_samples <= twin.nan_sent + 1  # the last one may not have arrived
-    assert status.dropped_packets == 0 and status.corrupted_packets == 0
+    assert status.corrupted_packets == 0
     assert "samples skipped" in shown(status)
