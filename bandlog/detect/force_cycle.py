@@ -16,7 +16,7 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from bandlog.detect import force_fit
-from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
+from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, samples_in
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace
 
@@ -42,13 +42,13 @@ class ForceCycle(MachineBase):
         p = params
         self.force_delay_s = force_delay_s
         self.rate_delay_s = rate_delay_s
-        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=samples_in(HISTORY_S, dt_s))
         self.raw: list[float] = []
         """Despiked unfiltered force alongside the trace (the hinge fits read it)."""
-        self.k_top = _samples(p.debounce_top_s, dt_s)
-        self.k_ecc = _samples(p.force_ecc_min_s, dt_s)
-        self.k_resume = _samples(p.debounce_ecc_enter_s, dt_s)
-        self.k_exit = _samples(p.debounce_exit_s, dt_s)
+        self.k_top = samples_in(p.debounce_top_s, dt_s)
+        self.k_ecc = samples_in(p.force_ecc_min_s, dt_s)
+        self.k_resume = samples_in(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = samples_in(p.debounce_exit_s, dt_s)
         self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0
         self.rest_guess_n: float | None = None
         self.armed = True
@@ -56,7 +56,7 @@ class ForceCycle(MachineBase):
         self.rate_noise_nps = 0.0
         self.level_noise_n = 0.0
         self._rest_forces: deque[float] = deque(maxlen=LEVEL_NOISE_WINDOW)
-        self._noise_lag = _samples(NOISE_LAG_S, dt_s)
+        self._noise_lag = samples_in(NOISE_LAG_S, dt_s)
         self.dips_n: deque[float] = deque(maxlen=DIP_REPS)
         """How far the force fell under its rest just before each recent rep's rise."""
         self.opening: list[tuple[float, float, float, float]] | None = []

@@ -15,7 +15,7 @@ from itertools import islice
 import numpy as np
 
 from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
-from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, _samples
+from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, samples_in
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_crossing, last_above
 
@@ -34,13 +34,13 @@ class ImuSteps(MachineBase):
         self.has_force = has_force
         self.rate_delay_s = rate_delay_s
         self.force_delay_s = force_delay_s
-        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=_samples(HISTORY_S, dt_s))
-        self.k_flex = _samples(p.debounce_flexion_s, dt_s)
-        self.k_top = _samples(p.debounce_top_s, dt_s)
-        self.k_ecc = _samples(p.debounce_ecc_enter_s, dt_s)
-        self.k_exit = _samples(p.debounce_exit_s, dt_s)
-        self.k_settle = _samples(p.settle_s, dt_s)
-        self.k_slack = _samples(p.slack_s, dt_s)
+        self.history: deque[tuple[float, float, float, float]] = deque(maxlen=samples_in(HISTORY_S, dt_s))
+        self.k_flex = samples_in(p.debounce_flexion_s, dt_s)
+        self.k_top = samples_in(p.debounce_top_s, dt_s)
+        self.k_ecc = samples_in(p.debounce_ecc_enter_s, dt_s)
+        self.k_exit = samples_in(p.debounce_exit_s, dt_s)
+        self.k_settle = samples_in(p.settle_s, dt_s)
+        self.k_slack = samples_in(p.slack_s, dt_s)
         self.seen_cycle = False
         """Whether any cycle has begun: only before the first can the recording join one mid-way."""
         self.n_flex = self.n_top = self.n_ecc = self.n_exit = self.n_settle = 0

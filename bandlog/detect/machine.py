@@ -76,7 +76,8 @@ TRANSITIONS: dict[State, dict[Trigger, State]] = {
 }
 
 
-def _samples(seconds: float, dt_s: float) -> int:
+def samples_in(seconds: float, dt_s: float) -> int:
+    """Samples a duration spans at this sample interval (at least one: a debounce never takes zero)."""
     return max(1, int(round(seconds / dt_s)))
 
 
