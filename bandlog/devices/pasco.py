@@ -143,6 +143,7 @@ class PascoProfile(DeviceProfile):
     name_prefixes: ClassVar[tuple[str, ...]] = (NAME_MARK,)
     measures_force: ClassVar[bool] = True
     measures_imu: ClassVar[bool] = True
+    reads_host_clock: ClassVar[bool] = True
 
     def __init__(
         self,

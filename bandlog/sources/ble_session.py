@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import inspect
 import logging
 import time
 from dataclasses import replace
@@ -181,8 +180,8 @@ class BleSession(Reception):
         link's when the link keeps one (raw capture records its readings, raw replay serves them)."""
         assert self._profile_cls is not None
         now_s = getattr(link, "now_s", None)
-        if now_s is not None and "clock" in inspect.signature(self._profile_cls).parameters:
-            return self._profile_cls(self.options, clock=now_s)  # type: ignore[call-arg]  # checked just above
+        if now_s is not None and self._profile_cls.reads_host_clock:
+            return self._profile_cls(self.options, clock=now_s)  # type: ignore[call-arg]  # reads_host_clock: it takes clock=
         return self._profile_cls(self.options)
 
     async def _connect_and_start(self, timeout_s: float) -> None:

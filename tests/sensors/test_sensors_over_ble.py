@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,11 @@ async def test_three_seconds_over_the_virtual_radio(twin, speed: float, monkeypa
             assert getattr(got, channel) is None
         else:
             np.testing.assert_array_equal(getattr(got, channel), sent_values[: len(got)])
+
+
+def test_a_profile_says_whether_it_reads_the_host_clock_as_its_constructor_does() -> None:
+    """The session hands `clock=` to a profile that declares reads_host_clock (raw capture records the
+    readings): the declaration and the constructor must agree, or a capture would miss them."""
+    for key, profile in registry().items():
+        takes_clock = "clock" in inspect.signature(profile).parameters
+        assert profile.reads_host_clock == takes_clock, key
