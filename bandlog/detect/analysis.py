@@ -22,7 +22,7 @@ from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.axis import KneeEstimator, KneeTrack
 from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
-from bandlog.detect.explain import saturation_note
+from bandlog.detect.explain import saturation_note, split_flags
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.imu_machine import ImuMachine
@@ -155,7 +155,7 @@ class Analyzer:
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
         if self.samples_saturated and self.force_range_n is not None:
-            saturated_reps = sum("saturated" in r.flags.split(";") for r in self.reps)
+            saturated_reps = sum("saturated" in split_flags(r.flags) for r in self.reps)
             notes.append(saturation_note(self.samples_saturated, saturated_reps, self.force_range_n))
         fe = self._frontend
         if fe.values_filled:
