@@ -58,7 +58,12 @@ _REASONS = {
 }
 
 
-def _open_new(path: Path) -> IO[str]:
+def write_error_reason(error: OSError) -> str:
+    """Why a write failed, in words that end a sentence ('the disk is full', ...)."""
+    return _REASONS.get(error.errno or 0, error.strerror or str(error))
+
+
+def open_new(path: Path) -> IO[str]:
     """Create the parent directory if needed and open a new file; never overwrite an existing log."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return open(path, "x", encoding="utf-8", newline="")
@@ -72,7 +77,7 @@ class CsvLogSink(Sink):
         path: str | os.PathLike[str],
         flush_interval_s: float = 0.5,
         *,
-        opener: Callable[[Path], IO[str]] = _open_new,
+        opener: Callable[[Path], IO[str]] = open_new,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
@@ -229,7 +234,7 @@ class CsvLogSink(Sink):
         self._pending_samples = 0
 
     def _fail(self, error: OSError) -> None:
-        reason = _REASONS.get(error.errno or 0, error.strerror or str(error))
+        reason = write_error_reason(error)
         kept_n = _rows_on_disk(self.path) if self._file is not None else None
         kept_n = self.samples_written if kept_n is None else kept_n
         kept = f"; the {kept_n} samples written before are kept" if kept_n else ""

@@ -40,6 +40,7 @@ from typing import IO, Any
 from bandlog.core.errors import LogFormatError, LogWriteError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.version import __version__
+from bandlog.io.csv_log import open_new, write_error_reason
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,9 @@ class RawCaptureWriter:
         if self._file is not None:
             raise LogWriteError(f"the raw capture {self.path} is already started; one file holds one session")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115  # held open for the whole session, closed by close()
+            self._file = open_new(self.path)  # held open for the whole session, closed by close()
         except OSError as error:
-            raise LogWriteError(f"cannot write the raw capture {self.path}: {error.strerror or error}") from error
+            raise LogWriteError(f"cannot write the raw capture {self.path}: {write_error_reason(error)}") from error
         self._pending.append(_dumps(_header_dict(header)))
         self._flush()
 
@@ -157,7 +157,7 @@ class RawCaptureWriter:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as error:
-            raise LogWriteError(f"cannot write the raw capture {self.path}: {error.strerror or error}") from error
+            raise LogWriteError(f"cannot write the raw capture {self.path}: {write_error_reason(error)}") from error
         self._last_flush_s = self._clock()
 
 
