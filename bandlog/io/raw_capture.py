@@ -247,7 +247,7 @@ def _parse_header(line: dict[str, Any], path: Path) -> RawHeader:
             bandlog_version=str(line.get("bandlog_version", "")),
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise LogFormatError(f"{path.name} line 1 is not a valid raw capture header ({error!r})") from error
+        raise LogFormatError(f"{path.name} line 1 is not a valid raw capture header ({_what_is_wrong(error)})") from error
 
 
 def _parse_event(line: dict[str, Any], path: Path, number: int) -> RawEvent:
@@ -263,10 +263,15 @@ def _parse_event(line: dict[str, Any], path: Path, number: int) -> RawEvent:
             connection=None if line.get("conn") is None else int(line["conn"]),
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise LogFormatError(f"{path.name} line {number}: a bad {kind} event ({error!r})") from error
+        raise LogFormatError(f"{path.name} line {number}: a bad {kind} event ({_what_is_wrong(error)})") from error
     if kind == "fail" and event.op not in OPERATIONS:
         raise LogFormatError(f"{path.name} line {number}: a fail event at unknown operation {event.op!r}")
     return event
+
+
+def _what_is_wrong(error: KeyError | TypeError | ValueError) -> str:
+    """A field's problem in words: "no 'profile' field" rather than KeyError('profile')."""
+    return f"no {error.args[0]!r} field" if isinstance(error, KeyError) else str(error)
 
 
 def _opt_float(value: object) -> float | None:
