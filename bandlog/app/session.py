@@ -40,6 +40,9 @@ class RecordRequest:
     """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
     raw_path: Path | None = None
     """Also keep every byte exchanged with the sensor in this raw capture (bandlog.io.raw_capture)."""
+    sensors_home: Path | None = None
+    """The data folder whose sensor checks (`bandlog check`) correct the force sensor's readings;
+    None: no correction is looked up (the demo)."""
 
 
 def check_log_path(path: Path, *, paired: bool = False, what: str = "log") -> None:
@@ -138,6 +141,13 @@ async def record_stream(
         from bandlog.io.pair_journal import PairJournal
 
         journal = PairJournal(request.out_path, log_sink)
+    calibration_for = None
+    if request.sensors_home is not None:
+        import functools
+
+        from bandlog.io.sensor_checks import load_calibration
+
+        calibration_for = functools.partial(load_calibration, request.sensors_home)
     sinks = [log_sink, *([journal] if journal is not None else []), *live_sinks]
     pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks)
     async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
@@ -148,6 +158,7 @@ async def record_stream(
             source = paired_stream(
                 request.target, request.imu_target, force_options=request.options, tare=request.tare,
                 meta=request.meta, backends=backends, duration_s=request.duration_s, journal=journal.write,
+                calibration_for=calibration_for,
             )
         else:
             source = stream(
@@ -158,6 +169,7 @@ async def record_stream(
                 backends=backends,
                 duration_s=request.duration_s,
                 raw=raw,
+                calibration_for=calibration_for,
             )
         try:
             return await pipeline.run(source)

@@ -65,6 +65,10 @@ class ConnectionLostError(BandlogError):
     """The link dropped and could not be re-established."""
 
 
+class CheckFailedError(BandlogError):
+    """`bandlog check` could not finish its measurement (the stream ended, the load never hung still)."""
+
+
 class LogFormatError(BandlogError, ValueError):
     """A log file is not in a format bandlog reads, or has bad rows."""
 

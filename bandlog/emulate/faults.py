@@ -57,6 +57,9 @@ class Faults:
     """Share of streaming notifications damaged (the damage lands on a packet's first notification)."""
     corrupt_every_s: float | None = None
     disconnect_every_s: float | None = None
+    force_gain: float = 1.0
+    """The twin reads force as the true force times this: -1 is a sensor whose pulls read negative
+    (the PASCO's sign is unverified), 0.9 one reading 10 % low; what `bandlog check` must catch."""
 
     def __post_init__(self) -> None:
         for name in ("drop_fraction", "corrupt_fraction"):
@@ -67,6 +70,8 @@ class Faults:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
+        if not (math.isfinite(self.force_gain) and self.force_gain != 0):
+            raise ConfigError(f"force_gain must be a non-zero number (-1 for a wrong sign), got {self.force_gain}")
 
 
 _SPEC_KEYS: dict[str, tuple[str, str]] = {
@@ -76,6 +81,7 @@ _SPEC_KEYS: dict[str, tuple[str, str]] = {
     "disconnect_every": ("disconnect_every_s", "seconds between link losses"),
     "low_battery_at": ("low_battery_at_s", "device seconds"),
     "seed": ("seed", "a whole number"),
+    "force_gain": ("force_gain", "a non-zero factor on the force read (-1: wrong sign)"),
 }
 FAULT_KEYS = tuple(_SPEC_KEYS)
 """The keys `record --faults` takes (its help lists them from here)."""

@@ -79,6 +79,8 @@ class EmulatedWorld:
         raise KeyError(name_or_key)
 
     async def add(self, twin: PeripheralTwin, faults: Faults | None = None) -> EmulatedPeripheral:
+        if faults is not None:
+            twin.misread_force(faults.force_gain)
         index = len(self.peripherals)
         address = peripheral_address(index)
         controller = Controller(f"peripheral-{index}", link=self.link, public_address=address)

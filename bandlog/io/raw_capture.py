@@ -14,7 +14,8 @@ The format is JSON lines, open and readable by any tool (README, "Raw capture"):
     {"ev": "clock", "t": 0.4712}
 
 Line 1 is the header (device profile, address, name, and what the session was asked: rate, tare,
-duration, reconnect, the recording's metadata). Then one event per line in the order the session's
+duration, reconnect, the recording's metadata, and `force_calibration`: the correction from
+`bandlog check` the session applied to the force, or null). Then one event per line in the order the session's
 code met them: `t` is host seconds on the session clock (for a notification, its arrival time, the
 Notification.t_host_s the decoder saw), written with full float precision; `first` marks a
 notification that began a batch the session decoded together (the rest were already queued). A
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from bandlog.core.calibration import ForceCalibration
 from bandlog.core.errors import LogFormatError, LogWriteError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.version import __version__
@@ -69,6 +71,8 @@ class RawHeader:
     duration_s: float | None = None
     meta: RecordingMeta = RecordingMeta()
     bandlog_version: str = __version__
+    calibration: ForceCalibration | None = None
+    """The force correction the live session applied (`bandlog check`): a replay applies the same."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,9 @@ def _header_dict(header: RawHeader) -> dict[str, Any]:
         RAW_FORMAT_KEY: RAW_FORMAT_VERSION, "bandlog_version": header.bandlog_version, "profile": header.profile,
         "address": header.address, "name": header.name, "target": header.target, "sample_rate_hz": header.sample_rate_hz,
         "tare": header.tare, "reconnect": header.reconnect, "duration_s": header.duration_s, "meta": meta,
+        "force_calibration": None if header.calibration is None else {
+            "scale": header.calibration.scale, "source": header.calibration.source,
+        },
     }
 
 
@@ -240,11 +247,13 @@ def _parse_header(line: dict[str, Any], path: Path) -> RawHeader:
         raise LogFormatError(f"{path.name} is raw capture version {version}; this bandlog reads version {RAW_FORMAT_VERSION}")
     try:
         meta = RecordingMeta(**{k: v for k, v in dict(line.get("meta") or {}).items() if k in META_FIELDS})
+        found = line.get("force_calibration")
+        calibration = None if found is None else ForceCalibration(scale=float(found["scale"]), source=str(found["source"]))
         return RawHeader(
             profile=str(line["profile"]), address=str(line["address"]), name=str(line["name"]), target=str(line["target"]),
             sample_rate_hz=_opt_float(line.get("sample_rate_hz")), tare=bool(line.get("tare", True)),
             reconnect=bool(line.get("reconnect", True)), duration_s=_opt_float(line.get("duration_s")), meta=meta,
-            bandlog_version=str(line.get("bandlog_version", "")),
+            bandlog_version=str(line.get("bandlog_version", "")), calibration=calibration,
         )
     except (KeyError, TypeError, ValueError) as error:
         raise LogFormatError(f"{path.name} line 1 is not a valid raw capture header ({_what_is_wrong(error)})") from error

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from bandlog.core.meta import RecordingMeta
@@ -20,6 +20,7 @@ from bandlog.devices.base import StreamOptions
 from bandlog.sources.ble_scan import Backends
 
 if TYPE_CHECKING:
+    from bandlog.core.calibration import ForceCalibration
     from bandlog.core.pipeline import SourceItem
     from bandlog.io.raw_capture import RawCaptureWriter
     from bandlog.sources.ble_session import BleSession
@@ -40,6 +41,7 @@ async def stream(
     reconnect_timeout_s: float = 60.0,
     host_t0_s: float | None = None,
     raw: RawCaptureWriter | None = None,
+    calibration_for: Callable[[str], ForceCalibration | None] | None = None,
 ) -> AsyncGenerator[SourceItem, None]:
     """Stream one sensor: RecordingMeta once, then SampleBlocks, LinkStatus, Gap and Tare items.
 
@@ -51,6 +53,9 @@ async def stream(
     streams of several sensors given the same value share one host time base.
 
     raw: also write every byte crossing the link to this raw capture (`bandlog record --raw`).
+
+    calibration_for: the force correction stored for a device address (`bandlog check`), applied
+    to a force sensor's samples before the tare and recorded in the meta's stream info.
 
     Ends normally when duration_s of device time is reached or when the consuming task is
     cancelled (Ctrl-C): the device is stopped and the link closed first. Raises
@@ -73,6 +78,7 @@ async def stream(
         reconnect_timeout_s=reconnect_timeout_s,
         host_t0_s=host_t0_s,
         raw=raw,
+        calibration_for=calibration_for,
     )
     async with contextlib.aclosing(drive(session)) as items:  # closed with the stream, never left to the GC
         async for item in items:

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 from bleak.exc import BleakError
 
+from bandlog.core.calibration import ForceCalibration
 from bandlog.core.errors import BandlogError, ConfigError, ConnectionLostError, ProtocolError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import SourceItem, Tare, tared
@@ -71,6 +73,7 @@ class BleSession(Reception):
         reconnect_timeout_s: float,
         host_t0_s: float | None = None,
         raw: RawCaptureWriter | None = None,
+        calibration_for: Callable[[str], ForceCalibration | None] | None = None,
     ) -> None:
         super().__init__(target)
         self.target = target
@@ -84,6 +87,10 @@ class BleSession(Reception):
         self.reconnect_timeout_s = reconnect_timeout_s
         self.raw = raw
         """Where every byte crossing the link is also written (`record --raw`), or None."""
+        self.calibration_for = calibration_for
+        """The force correction stored for a device address by `bandlog check` (None: none is applied)."""
+        self.calibration: ForceCalibration | None = None
+        """The correction this recording applies to the force, before the tare (None: none)."""
         self.t0_s = time.monotonic() if host_t0_s is None else host_t0_s
         self.started = False
         self.finished = False
@@ -112,11 +119,15 @@ class BleSession(Reception):
         self._device, key = await self._find()
         self._profile_cls = get_profile(key)
         self.device_name = self._device.name or self._device.address
+        if self.calibration_for is not None and self._profile_cls.measures_force:
+            self.calibration = self.calibration_for(str(self._device.address))
+            if self.calibration is not None:
+                logger.info("force from %s corrected by its check: %s", self.device_name, self.calibration.describe())
         if self.raw is not None:
             self.raw.start(RawHeader(
                 profile=key, address=str(self._device.address), name=self._device.name or "", target=self.target,
                 sample_rate_hz=self.options.sample_rate_hz, tare=self.tare, reconnect=self.reconnect,
-                duration_s=self.duration_s, meta=self.meta,
+                duration_s=self.duration_s, meta=self.meta, calibration=self.calibration,
             ))
         self._state = LinkState.CONNECTING
         failure = await self._connect_until(time.monotonic() + FIRST_CONNECT_WINDOW_S)
@@ -197,6 +208,8 @@ class BleSession(Reception):
         self._info: StreamInfo = replace(
             info, name=info.name or self.device_name, address=info.address or self._device.address
         )
+        if self.calibration is not None:
+            self._info = self.calibration.apply_to_info(self._info)
         self._link, self._profile = link, profile
         self._decoder = profile.new_decoder(self._info)
         self._timeline.new_connection(info.sample_rate_hz)
@@ -279,6 +292,8 @@ class BleSession(Reception):
             if isinstance(item, SampleBlock):
                 if self.finished:
                     continue
+                if self.calibration is not None:
+                    item = self.calibration.apply(item)
                 if self.duration_s is not None and item.t_s[-1] >= self.duration_s:
                     item = item.slice(0, int(np.searchsorted(item.t_s, self.duration_s, side="left")))
                     self.finished = self._duration_reached = True

@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
+from bandlog.core.calibration import CALIBRATION_KEYS
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap, Tare, tared
 from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo, force_range_extra
@@ -32,6 +33,7 @@ from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair_merge import PairMerger
 
 if TYPE_CHECKING:
+    from bandlog.core.calibration import ForceCalibration
     from bandlog.core.pipeline import SourceItem
 
 logger = logging.getLogger(__name__)
@@ -67,12 +69,14 @@ async def paired_stream(
     reconnect_timeout_s: float = 60.0,
     aligner: ClockAligner | None = None,
     journal: Callable[[str, SourceItem], None] | None = None,
+    calibration_for: Callable[[str], ForceCalibration | None] | None = None,
 ) -> AsyncIterator[SourceItem]:
     """Stream a force sensor and a motion sensor as one recording (see module docstring).
 
     Pass `aligner` to watch the clock estimate as it develops (a live view, a test), and `journal`
     to be given each device's own items, role first, before they are merged (bandlog.io.pair_journal
-    keeps them on disk until the merged log can).
+    keeps them on disk until the merged log can). `calibration_for`: the force sensor's stored
+    correction by address (`bandlog check`), as for `stream()`.
     duration_s counts on the IMU's time line. Ends like `stream()`: normally at the duration or when
     the consuming task is cancelled, after both links are closed; a device that cannot reconnect
     (or cannot be found) ends the recording with its error once everything merged so far is out.
@@ -81,7 +85,7 @@ async def paired_stream(
     queue: asyncio.Queue[_Item] = asyncio.Queue()
     open_stream = functools.partial(stream, reconnect=reconnect, backends=backends, scan_timeout_s=scan_timeout_s,
                                     reconnect_timeout_s=reconnect_timeout_s, host_t0_s=host_t0_s, meta=meta)
-    force_source = open_stream(force_target, options=force_options, tare=tare)
+    force_source = open_stream(force_target, options=force_options, tare=tare, calibration_for=calibration_for)
     imu_source = open_stream(imu_target, options=imu_options, tare=False, duration_s=duration_s)
     pair = _Pair(meta, aligner)
     force_task = asyncio.create_task(_pump(FORCE, force_source, queue), name="paired force stream")
@@ -238,10 +242,11 @@ class _Pair:
             info = replace(info, channels=(FORCE_CHANNEL, *[c for c in info.channels if c != FORCE_CHANNEL]))
         if force_meta is not None and force_meta.stream is not None:
             extra.update(flatten_stream_info(force_meta.stream, FORCE_PREFIX))
-            if info is not None:  # the log's tare flag and force range are about the force channel
+            if info is not None:  # the log's tare flag, force range and force correction are the force channel's
                 force_range = force_meta.stream.force_range_n
+                correction = {k: v for k, v in force_meta.stream.extra.items() if k in CALIBRATION_KEYS}
                 info = replace(info, hardware_tare=force_meta.stream.hardware_tare,
-                               extra={**info.extra, **(force_range_extra(*force_range) if force_range else {})})
+                               extra={**info.extra, **(force_range_extra(*force_range) if force_range else {}), **correction})
         extra.update(self._clock_fields())
         return replace(
             imu_meta,

@@ -45,6 +45,7 @@ class RawReplaySession(BleSession):
             header.target, options=StreamOptions(sample_rate_hz=header.sample_rate_hz), tare=header.tare,
             reconnect=header.reconnect, meta=header.meta, backends=None, duration_s=header.duration_s,
             scan_timeout_s=0.0, reconnect_timeout_s=REPLAY_RECONNECT_S,
+            calibration_for=lambda _address: header.calibration,
         )
         self.capture = capture
         self.extra_writes = 0

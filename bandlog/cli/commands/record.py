@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.app.session import RecordRequest, check_log_path, check_raw_path, record_stream
     from bandlog.cli.commands._recording_args import meta_from_args
     from bandlog.cli.commands._rep_table import print_result
+    from bandlog.core.calibration import force_correction
     from bandlog.core.status import link_summary
     from bandlog.devices.base import StreamOptions
     from bandlog.io.paths import data_home, new_recording_path
@@ -80,10 +81,11 @@ def run(args: argparse.Namespace) -> int:
     if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
         raise ConfigError("--imu must name a different sensor than --device")
     label = args.device if args.imu is None else f"{args.device}+{args.imu}"
-    out = args.out or new_recording_path(data_home(args.data_dir), label.replace(":", "").replace(" ", "_"))
+    home = data_home(args.data_dir)
+    out = args.out or new_recording_path(home, label.replace(":", "").replace(" ", "_"))
     request = RecordRequest(
         target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
-        tare=not args.no_tare, imu_target=args.imu, raw_path=args.raw,
+        tare=not args.no_tare, imu_target=args.imu, raw_path=args.raw, sensors_home=home,
     )
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
     if args.raw is not None:
@@ -106,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
         return ExitStatus.INTERRUPTED
     print_result(result, out, title=out.name)
+    if (correction := force_correction(result.meta)) is not None:
+        print(f"force corrected by the sensor's check: {correction}")
     if result.link is not None:
         print(f"link: {link_summary(result.link)}")
     if result.gaps:

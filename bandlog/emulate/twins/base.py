@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import collections
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -80,6 +80,22 @@ class SentSamples:
         return self._blocks[index]
 
 
+class _ForceGain:
+    """A MotionSource whose force is another's times a gain (what a miscalibrated sensor reads)."""
+
+    def __init__(self, motion: MotionSource, gain: float) -> None:
+        self.motion = motion
+        self.gain = gain
+
+    @property
+    def duration_s(self) -> float:
+        return self.motion.duration_s
+
+    def sample(self, t_s: np.ndarray) -> SampleBlock:
+        block = self.motion.sample(t_s)
+        return block if block.force_n is None else replace(block, force_n=block.force_n * self.gain)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A notification the twin wants sent on a characteristic."""
@@ -99,6 +115,12 @@ class PeripheralTwin(abc.ABC):
         self.name = name or self.default_name
         self.sent_samples = SentSamples()
         """The samples streamed, exactly as encoded (the truth tests compare against); bounded."""
+
+    def misread_force(self, gain: float) -> None:
+        """From now on read force as the true force times `gain` (a wrong sign or gain, as a real
+        unit may have: `bandlog check` must find it); 1.0 changes nothing."""
+        if gain != 1.0:
+            self.motion = _ForceGain(self.motion, gain)
 
     def sample_imu(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(acc_ms2, gyro_dps) of the motion at device times t_s, for a twin that measures nothing else:
