@@ -11,6 +11,7 @@ import bisect
 import logging
 from dataclasses import replace
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from bandlog.detect.imu_machine import ImuMachine
 from bandlog.detect.machine import MachineBase
 from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
 from bandlog.detect.params import DetectorParams, for_exercise
+from bandlog.detect.rate_limits import RATE_LIMITS, MeasuredRate, RateLimit
 from bandlog.detect.trace import RepCandidate
 
 log = logging.getLogger(__name__)
@@ -59,10 +61,17 @@ class Analyzer:
     """Streaming detector + metrics (implements bandlog.core.pipeline.Analyzer and ReadsMeta)."""
 
     def __init__(
-        self, target_ecc_s: float = 3.0, params: DetectorParams | None = None, exercise: str = "knee", kinematics: bool = True
+        self,
+        target_ecc_s: float = 3.0,
+        params: DetectorParams | None = None,
+        exercise: str = "knee",
+        kinematics: bool = True,
+        rate_limits: tuple[RateLimit, ...] = RATE_LIMITS,
     ) -> None:
         """`kinematics`: keep per-sample knee estimates for last_kinematics() (a live view or chart);
-        batch analysis turns them off to save the gravity tracking they need. Reps do not depend on it."""
+        batch analysis turns them off to save the gravity tracking they need. Reps do not depend on it.
+        `rate_limits`: metrics left None in a rep when the rate measured up to its end is below their
+        minimum (bench/rate_limits.py passes none, to measure them at every rate)."""
         if target_ecc_s <= 0:
             raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
         self.target_ecc_s = target_ecc_s
@@ -90,6 +99,10 @@ class Analyzer:
         self.samples_saturated = 0
         self._saturated_t_s: list[float] = []
         """Times of force samples at a range limit not yet placed in a finished rep (ascending)."""
+        self.rate_limits = rate_limits
+        self._rate = MeasuredRate()
+        self._left_out: dict[RateLimit, int] = {}
+        """Reps whose metric was left None because the measured rate was below its minimum."""
 
     def on_meta(self, meta: RecordingMeta) -> None:
         """Learn the force sensor's range and the tare offset, so readings at the range limit are found
@@ -169,7 +182,18 @@ class Analyzer:
             )
         if fe.samples_in_long_runs:
             notes.append(f"{fe.samples_in_long_runs} samples dropped in runs of missing values too long to fill (gaps)")
+        rate_hz = self.measured_rate_hz
+        for limit, count in self._left_out.items():
+            share = "" if count == len(self.reps) else f" in {count} of {len(self.reps)} reps"
+            measured = f"{rate_hz:.1f} Hz measured" if rate_hz is not None else "rate not measured"
+            notes.append(f"{limit.label} left out{share}: {measured}, {limit.min_rate_hz:g} Hz needed")
         return notes
+
+    @property
+    def measured_rate_hz(self) -> float | None:
+        """Samples per second of covered time (gaps excluded) over the recording so far; None before
+        two samples in a row. This, never the nominal rate, decides which metrics are left out."""
+        return self._rate.overall()
 
     def last_kinematics(self) -> Kinematics | None:
         return self._kinematics
@@ -192,6 +216,7 @@ class Analyzer:
             return []
         if self._machine is None:
             self._machine = self._setup()
+        self._rate.push(frame.t_s, frame.real, frame.gap_before)
         machine = self._machine
         if isinstance(machine, ForceMachine):
             self._run_force(machine, frame)
@@ -260,9 +285,9 @@ class Analyzer:
         for item in items:
             if isinstance(item, RepCandidate):
                 self._review_sign(item)
-                metrics = rep_metrics(
+                metrics = self._within_rate(rep_metrics(
                     item, len(self.reps) + 1, self.target_ecc_s, item.tension_threshold_n, saturated=self._clipped_in(item)
-                )
+                ), item.end_s)
                 self.reps.append(metrics)
                 record = TensionRecord.of(item)
                 if record is not None:
@@ -273,6 +298,19 @@ class Analyzer:
                     self.rejected.append(RejectedCandidate(item.t_s, item.detected_at_s, item.code, item.reason))
                 events.append(item)
         return events
+
+    def _within_rate(self, metrics: RepMetrics, end_s: float) -> RepMetrics:
+        """The rep with each metric its rate cannot support left None, decided from the rate measured
+        from the recording's start to the rep's end (the same samples live and in a replay)."""
+        rate_hz = self._rate.until(end_s)
+        dropped = [
+            limit for limit in self.rate_limits
+            if rate_hz is not None and rate_hz < limit.min_rate_hz and getattr(metrics, limit.metric) is not None
+        ]
+        for limit in dropped:
+            self._left_out[limit] = self._left_out.get(limit, 0) + 1
+        cleared: dict[str, Any] = {limit.metric: None for limit in dropped}  # RATE_LIMITS names fields that may be None
+        return replace(metrics, **cleared) if dropped else metrics
 
     def _clipped_in(self, rep: RepCandidate) -> bool:
         """Whether a force sample at the range limit fell inside this rep; the times up to its end are
