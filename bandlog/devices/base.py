@@ -103,6 +103,9 @@ class DeviceProfile(abc.ABC):
     host_timed: ClassVar[bool] = False
     """True when samples are dated by host arrival (no counter, clock or known rate): a lost
     notification leaves no trace, so the link status says losses cannot be counted."""
+    wake_hint: ClassVar[str] = ""
+    """For a device that switches itself off: one clause on why it may not be found and what to do,
+    added to the not-found and could-not-reconnect errors; empty for one that stays on."""
     reads_host_clock: ClassVar[bool] = False
     """True when the profile dates its own requests by a host clock (a `clock=` argument): the session
     hands it the link's clock, so a raw capture records each reading and its replay serves them."""

@@ -1,6 +1,9 @@
 """Tindeq Progressor: the protocol conversation and the weight-stream decoder.
 
-Force only, fixed ~80 Hz, device microsecond timestamps (protocols.md section 1). Replies carry no
+Force only, fixed ~80 Hz, device microsecond timestamps (protocols.md section 1). The unit switches
+itself off after 10 minutes without measuring (protocols.md 1.1): a session keeps it measuring from
+start() to stop() (start's queries pause the stream only between STOP and START, a few replies long),
+and `wake_hint` tells the user what to do when it is gone. Replies carry no
 opcode, so queries go one at a time and the next code-0 response is taken as the answer. The
 uint32 us counter wraps after about 71.6 minutes; the decoder unwraps it so t_s stays continuous,
 and skips (and counts) a sample whose timestamp the samples around it contradict. As tolerant as the
@@ -101,6 +104,10 @@ class ProgressorProfile(DeviceProfile):
     name_prefixes = ("Progressor",)
     measures_force = True
     measures_imu = False
+    wake_hint = (
+        "a Tindeq Progressor switches itself off after 10 minutes without measuring: "
+        "press its button to wake it, then record again"
+    )
 
     def __init__(self, options: StreamOptions | None = None, *, reply_timeout_s: float = REPLY_TIMEOUT_S) -> None:
         super().__init__(options)

@@ -16,7 +16,7 @@ import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from bumble import att, gatt, hci
 from bumble.device import Connection, Device
@@ -45,6 +45,18 @@ MAX_BACKLOG_S = 0.5
 """Real seconds a device may fall behind its clock, catching up later, before the clock is held back."""
 SLOW_WARNING_S = 1.0
 """Real seconds' worth of device time held back before the user is told the emulation runs slower."""
+
+POWER_CHECK_S = 0.02
+"""Real seconds between asking a twin that can switch itself off whether it is still on."""
+
+
+@runtime_checkable
+class SwitchesItselfOff(Protocol):
+    """A twin whose device powers itself off (the Progressor after 10 idle minutes): while it says it is
+    off, the peripheral drops the link and does not advertise; when it is on again, it advertises."""
+
+    def powered_on(self, now_s: float) -> bool: ...
+
 
 TruthListener = Callable[[list[tuple[SampleBlock, bool]]], None]
 """Called with the blocks one send carried, each with whether a drop or corruption hit it (when the
@@ -83,6 +95,7 @@ class EmulatedPeripheral:
         self._properties_by_handle: dict[int, frozenset[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._power_watch: asyncio.Task[None] | None = None
         self._closing = False
         self._corrupt_next_send = False
 
@@ -101,16 +114,17 @@ class EmulatedPeripheral:
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
         await self.device.power_on()
         await self._advertise()
+        if isinstance(self.twin, SwitchesItselfOff):
+            self._power_watch = asyncio.create_task(self._watch_power(self.twin), name=f"power {self.twin.name}")
 
     async def stop(self) -> None:
         self._closing = True
         if self._unreported.append in self.twin.sent_samples.listeners:
             self.twin.sent_samples.listeners.remove(self._unreported.append)
-        if self._ticker is not None:
-            self._ticker.cancel()
-        for task in list(self._tasks):
+        background = [t for t in (self._ticker, self._power_watch) if t is not None]
+        for task in [*background, *self._tasks]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *(t for t in [self._ticker] if t), return_exceptions=True)
+        await asyncio.gather(*self._tasks, *background, return_exceptions=True)
         if self.connection is not None:
             await self._disconnect(hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR)
         await self.device.stop_advertising()
@@ -140,7 +154,7 @@ class EmulatedPeripheral:
         guard_write_kinds(self.device.gatt_server, self._properties_by_handle, self.twin.name)
 
     async def _advertise(self) -> None:
-        if self._closing:
+        if self._closing or (isinstance(self.twin, SwitchesItselfOff) and not self.twin.powered_on(self.now_s())):
             return
         await self.device.start_advertising(
             advertising_data=advertising_data(self.twin.name, self.twin.advertised_service_uuids),
@@ -208,6 +222,25 @@ class EmulatedPeripheral:
             await asyncio.wait_for(self.device.disconnect(connection, reason), timeout=2.0)
         except (TimeoutError, hci.HCI_Error) as error:
             logger.warning("%s: disconnect did not complete cleanly: %s", self.twin.name, error)
+
+    async def _watch_power(self, twin: SwitchesItselfOff) -> None:
+        """A device that switched itself off vanishes: its link drops as if out of range (supervision
+        timeout) and it stops advertising; once it is on again (its button) it advertises again."""
+        off = False
+        while not self._closing:
+            await asyncio.sleep(POWER_CHECK_S)
+            if not twin.powered_on(self.now_s()):
+                if not off:
+                    logger.info("%s: switched off at device time %.3f s", self.twin.name, self.now_s())
+                off = True
+                if self.connection is not None:
+                    await self._disconnect(LINK_LOSS_REASON)
+                if self.device.is_advertising:
+                    await self.device.stop_advertising()
+            elif off:  # woken: advertise again (while it was off, nothing else did)
+                off = False
+                logger.info("%s: switched on at device time %.3f s", self.twin.name, self.now_s())
+                await self._advertise()
 
     # -- streaming ---------------------------------------------------------------------------
 

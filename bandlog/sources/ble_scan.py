@@ -12,6 +12,7 @@ from typing import Any
 
 from bandlog.core.errors import DeviceNotFoundError
 from bandlog.devices import match_advertisement, registry
+from bandlog.devices.base import DeviceProfile
 
 Backends = tuple[Any, Any]
 """(BaseBleakScanner subclass, BaseBleakClient subclass), e.g. EmulatedWorld.backends; None = the OS stack."""
@@ -76,7 +77,20 @@ async def find_device(target: str, *, timeout_s: float, backends: Backends | Non
             except TimeoutError:
                 pass
     others = ", ".join(sorted(seen.values())) or "no supported sensor at all"
-    raise DeviceNotFoundError(f"no sensor matching {target!r} found within {timeout_s:g} s (seen: {others})")
+    message = f"no sensor matching {target!r} found within {timeout_s:g} s (seen: {others})"
+    raise DeviceNotFoundError(with_wake_hint(message, profile_named(wanted)))
+
+
+def profile_named(target: str) -> type[DeviceProfile] | None:
+    """The profile a target names by its key or by its device's advertised name; None for an address
+    or a name no profile claims."""
+    return registry().get(target.lower()) or match_advertisement(target)
+
+
+def with_wake_hint(message: str, profile: type[DeviceProfile] | None) -> str:
+    """message, plus the profile's hint when its device switches itself off (why it may be gone, what to do)."""
+    hint = profile.wake_hint if profile is not None else ""
+    return f"{message}; {hint}" if hint else message
 
 
 def _scanner(backends: Backends | None) -> Any:

@@ -32,7 +32,7 @@ from bandlog.devices.base import DeviceProfile, StreamOptions
 from bandlog.io.raw_capture import RawCaptureWriter, RawEvent, RawHeader
 from bandlog.sources.ble_errors import platform_error, retry_may_help
 from bandlog.sources.ble_link import connect
-from bandlog.sources.ble_scan import Backends, find_device
+from bandlog.sources.ble_scan import Backends, find_device, with_wake_hint
 from bandlog.sources.raw_link import RawTeeLink, SessionLink
 from bandlog.sources.reception import Reception
 from bandlog.sources.tare import SoftwareTare
@@ -132,7 +132,9 @@ class BleSession(Reception):
         self._state = LinkState.CONNECTING
         failure = await self._connect_until(time.monotonic() + FIRST_CONNECT_WINDOW_S)
         if failure is not None:
-            raise ConnectionLostError(f"could not connect to {self.device_name} within {FIRST_CONNECT_WINDOW_S:g} s ({failure})")
+            raise ConnectionLostError(with_wake_hint(
+                f"could not connect to {self.device_name} within {FIRST_CONNECT_WINDOW_S:g} s ({failure})", self._profile_cls
+            ))
         assert self._profile is not None and self._link is not None
         start_utc = datetime.now(UTC).isoformat(timespec="milliseconds")
         if self.raw is not None:
@@ -251,9 +253,10 @@ class BleSession(Reception):
         failure = await self._connect_until(self._lost_at_s + self.reconnect_timeout_s)
         if failure is not None:
             self.finished = True
-            raise ConnectionLostError(
-                f"lost the link to {self.device_name} and could not reconnect within {self.reconnect_timeout_s:g} s ({failure})"
-            )
+            raise ConnectionLostError(with_wake_hint(
+                f"lost the link to {self.device_name} and could not reconnect within {self.reconnect_timeout_s:g} s ({failure})",
+                self._profile_cls,
+            ))
         self.reconnects += 1
         self._lost_at_s = None
         status = self._status(force=True)

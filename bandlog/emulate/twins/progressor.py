@@ -5,7 +5,8 @@ so decoders are exercised on both batch sizes. `start_counter_us` starts the mic
 anywhere, e.g. just below 2^32 to test the wrap; `sent_samples` then holds the unwrapped times.
 Two variants real units and clones send (protocols.md 10): `frame_size` pads every notification to
 that many bytes (the length byte unchanged), and `nan_every` sends every n-th weight as NaN (left
-out of `sent_samples`, counted in `nan_sent`).
+out of `sent_samples`, counted in `nan_sent`). A real unit switches itself off after 10 minutes
+without measuring (IDLE_POWER_OFF_S): the twin does too, and `press_button` wakes it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ from bandlog.emulate.twins.base import (
 log = logging.getLogger(__name__)
 
 PERIOD_US = round(1e6 / SAMPLE_RATE_HZ)
+IDLE_POWER_OFF_S = 600.0
+"""Device seconds without measuring after which the unit switches itself off (protocols.md 1.1).
+Tindeq's text says "after 10 min of inactivity when not connected"; whether a connected unit that
+is not measuring also sleeps is unverified, so the twin is conservative and counts any time not
+measuring (never started, or stopped with STOP_WEIGHT), connected or not: a session that keeps the
+stream running must not meet it."""
 
 
 class ProgressorTwin(PeripheralTwin):
@@ -61,10 +68,13 @@ class ProgressorTwin(PeripheralTwin):
         error_info: str = "",
         frame_size: int = 0,
         nan_every: int = 0,
+        idle_power_off_s: float = IDLE_POWER_OFF_S,
     ) -> None:
         super().__init__(motion, name=name)
         if not 0 <= start_counter_us < COUNTER_SPAN_US:
             raise ConfigError(f"start_counter_us must fit a uint32, got {start_counter_us}")
+        if idle_power_off_s <= 0:
+            raise ConfigError(f"idle_power_off_s must be positive, got {idle_power_off_s}")
         if not 0 <= frame_size <= 244 or nan_every < 0:  # 244: the largest notification (ATT MTU 247)
             raise ConfigError(f"frame_size must be 0-244 bytes and nan_every >= 0, got {frame_size}, {nan_every}")
         self.zero_offset_kg = zero_offset_kg
@@ -75,6 +85,8 @@ class ProgressorTwin(PeripheralTwin):
         self.error_info = error_info
         self.frame_size = frame_size
         self.nan_every = nan_every
+        self.idle_power_off_s = idle_power_off_s
+        """Device seconds without measuring before it switches off (shorter in tests)."""
         self.nan_sent = 0
         """Weights sent as NaN (nan_every)."""
         self.tare_kg = 0.0
@@ -83,6 +95,11 @@ class ProgressorTwin(PeripheralTwin):
         self._subscribed = False
         self._streaming = False
         self._asleep = False
+        self._idle_since_s = 0.0
+        """Device time the measuring last stopped (0: never started; the clock starts at first contact)."""
+        self._button_pressed = False
+        self.power_offs = 0
+        """Times the unit switched itself off for want of measuring."""
         self._t0_s = 0.0
         self._next_index = 0
         self._notifications = 0
@@ -111,13 +128,34 @@ class ProgressorTwin(PeripheralTwin):
     def asleep(self) -> bool:
         return self._asleep
 
+    def powered_on(self, now_s: float) -> bool:
+        """Whether the unit is on at device time now_s; after idle_power_off_s without measuring it
+        switches off (and stays off until `press_button`). The peripheral asks this to drop the link
+        and stop advertising, as a unit that switched itself off does."""
+        if self._button_pressed:
+            self._button_pressed, self._asleep, self._idle_since_s = False, False, now_s
+        if not self._asleep and not self._streaming and now_s - self._idle_since_s >= self.idle_power_off_s:
+            self._asleep = True
+            self.power_offs += 1
+            log.info("Progressor twin switched itself off after %.0f s without measuring", now_s - self._idle_since_s)
+        return not self._asleep
+
+    def press_button(self) -> None:
+        """The user presses the button: a unit that is off wakes (at the next device time it is asked
+        about), and the idle time starts again."""
+        self._button_pressed = True
+
+    def _stop_measuring(self, now_s: float) -> None:
+        if self._streaming:
+            self._streaming, self._idle_since_s = False, now_s
+
     def on_subscribe(self, char_uuid: str, enabled: bool, now_s: float) -> list[Outgoing]:
         if char_uuid.lower() == DATA_UUID:
             self._subscribed = enabled
         return []
 
     def on_disconnect(self, now_s: float) -> None:
-        self._streaming = False
+        self._stop_measuring(now_s)
         self._subscribed = False
 
     def _raw_kg(self, t_s: np.ndarray) -> np.ndarray:
@@ -132,7 +170,7 @@ class ProgressorTwin(PeripheralTwin):
         return [Outgoing(DATA_UUID, padded)] if self._subscribed else []
 
     def on_write(self, char_uuid: str, data: bytes, now_s: float) -> list[Outgoing]:
-        if char_uuid.lower() != CONTROL_UUID or self._asleep:
+        if char_uuid.lower() != CONTROL_UUID or not self.powered_on(now_s):
             return []
         try:
             command = ControlCommand.from_bytes(data)
@@ -149,9 +187,10 @@ class ProgressorTwin(PeripheralTwin):
         elif op == Opcode.START_WEIGHT:
             self._streaming, self._t0_s, self._next_index = True, now_s, 0
         elif op == Opcode.STOP_WEIGHT:
-            self._streaming = False
+            self._stop_measuring(now_s)
         elif op == Opcode.SLEEP:
-            self._streaming, self._asleep = False, True
+            self._stop_measuring(now_s)
+            self._asleep = True
         elif op == Opcode.GET_VERSION:
             return self._send(bytes(CommandResponse(bytes(TextReply(self.firmware)))))
         elif op == Opcode.GET_ERROR_INFO:
@@ -163,7 +202,7 @@ class ProgressorTwin(PeripheralTwin):
         return []
 
     def poll(self, now_s: float) -> list[Outgoing]:
-        if not self._streaming:
+        if not self.powered_on(now_s) or not self._streaming:
             return []
         due = round((now_s - self._t0_s) * 1e6) // PERIOD_US + 1
         sizes: list[int] = []
