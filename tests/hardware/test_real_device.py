@@ -131,3 +131,36 @@ async def test_tare_zeroes_the_force_at_rest(hardware: HardwareTarget, capsys: p
     _say(capsys, f"tare: {'hardware' if meta.stream.hardware_tare else f'software, offset {tares[-1].offset_n} N'}; "
          f"at rest after it: median {np.median(force_n):+.3f} N, sd {np.std(force_n):.3f} N over {len(force_n)} samples")
     assert abs(float(np.median(force_n))) < TARE_TOLERANCE_N
+
+
+async def test_the_guided_check(hardware: HardwareTarget, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bandlog check`'s measurement: the rate over 10 s, loss and noise at rest; for a force sensor with
+    BANDLOG_TEST_LOAD_KG set, the sign and gain from that known mass. The check's figures are kept in
+    BANDLOG_TEST_OUT (sensors/ADDRESS.json): a failing sign here is the finding to report (PASCO)."""
+    import bandlog.app.check as app_check
+    from bandlog.app.check import CheckRequest, check_sensor
+    from bandlog.io.sensor_checks import save_check
+
+    load = os.environ.get("BANDLOG_TEST_LOAD_KG", "").strip()
+    load_kg = float(load) if load and hardware.profile.measures_force else None
+    monkeypatch.setattr(app_check, "LOAD_WAIT_S", _prompt_s())
+
+    async def ask(rest: object, info: object, load_n: float) -> None:
+        _say(capsys, f"now hang the {load_n / 9.80665:g} kg load from the hook (band side) and let it hang still; "
+             f"it is read once still, within {_prompt_s():g} s")
+
+    _say(capsys, "leave the sensor unloaded and still for 10 s")
+    check = await check_sensor(CheckRequest(hardware.target, load_kg=load_kg), ask_for_load=ask)
+    path = save_check(_out_dir(tmp_path), address=check.info.address, profile=check.info.profile, model=check.info.model,
+                      check=check.to_dict(), calibration=check.calibration)
+    rest = check.rest
+    _say(capsys, f"check: {rest.rate_hz} Hz reached (nominal {rest.nominal_rate_hz}), force noise {rest.force_noise_n} N, "
+         f"gyro noise {rest.gyro_noise_dps} deg/s, gravity {rest.gravity_ms2} m/s2; figures in {path}")
+    assert rest.rate_ok and rest.noise_ok and rest.gravity_ok
+    if check.load is None:
+        _say(capsys, "no load step (set BANDLOG_TEST_LOAD_KG=2 to check a force sensor's sign and gain)")
+        return
+    _say(capsys, f"load: {check.load.measured_n:+.3f} N read for {check.load.expected_n:.3f} N (gain {check.load.gain:.4f})")
+    assert check.load.sign_ok, "a pull reads negative on this unit: report it (the check stores the correction)"
+    assert check.load.gain_ok

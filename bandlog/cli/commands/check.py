@@ -22,6 +22,8 @@ NAME = "check"
 HELP = "check a sensor once: rate, loss, noise, and a known load for its sign and gain (applied to later recordings)"
 ORDER = 15
 OK, LOOK = "ok", "CHECK"
+LOW_BATTERY_PERCENT = 20.0
+"""Below this the battery is flagged: a long set may not finish."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,7 +150,10 @@ def _print_rest(rest: RestFigures, info: StreamInfo) -> None:
     print(f"{info.model} '{info.name}' at {info.address}")
     _row("firmware", info.firmware or "not reported by this sensor")
     battery = info.battery_percent
-    _row("battery", "not reported by this sensor" if battery is None else f"{battery:.0f} %", "" if battery is None else (OK if battery >= 20 else LOOK))
+    if battery is not None:
+        _row("battery", f"{battery:.0f} %", OK if battery >= LOW_BATTERY_PERCENT else LOOK)
+    else:
+        _row("battery", "not reported by this sensor" if info.battery_mv is None else f"{info.battery_mv:.0f} mV (no percentage reported)")
     nominal = ("this sensor sets no fixed rate" if rest.nominal_rate_hz is None
                else f"nominal {rest.nominal_rate_hz:g} Hz; {RATE_OK_FRACTION:.0%} of it passes")
     rate = "?" if rest.rate_hz is None else f"{rest.rate_hz:.1f} Hz"
