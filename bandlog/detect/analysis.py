@@ -30,7 +30,7 @@ from bandlog.detect.imu_machine import ImuMachine
 from bandlog.detect.machine import MachineBase
 from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
 from bandlog.detect.params import DetectorParams, for_exercise
-from bandlog.detect.rate_limits import RATE_LIMITS, MeasuredRate, RateLimit
+from bandlog.detect.rate_limits import RATE_LIMITS, MeasuredRate, RateLimit, segmentation_note
 from bandlog.detect.trace import RepCandidate
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ class Analyzer:
         if fe.samples_in_long_runs:
             notes.append(f"{fe.samples_in_long_runs} samples dropped in runs of missing values too long to fill (gaps)")
         rate_hz = self.measured_rate_hz
+        if (sparse := segmentation_note(rate_hz)) is not None:
+            notes.append(sparse)
         for limit, count in self._left_out.items():
             share = "" if count == len(self.reps) else f" in {count} of {len(self.reps)} reps"
             measured = f"{rate_hz:.1f} Hz measured" if rate_hz is not None else "rate not measured"

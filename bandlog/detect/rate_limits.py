@@ -38,6 +38,18 @@ class RateLimit:
 
 RATE_LIMITS: tuple[RateLimit, ...] = (RateLimit("peak_ecc_velocity_dps", "peak eccentric speed", 19.5),)
 """Minimums in measured Hz (what MeasuredRate gives), from the bench figures above."""
+SEGMENTATION_MIN_RATE_HZ = 12.0
+"""Below this measured rate the reps themselves are uncertain (rep F1 1.000 from 12 Hz, 0.935 at
+10 Hz, 0.65 at 8 Hz in the bench above), and with them every tempo: the set's notes say so, as
+tensr flags segmentation and tempo at 8 Hz. Their values stay (a rough count beats none), marked."""
+
+
+def segmentation_note(rate_hz: float | None) -> str | None:
+    """The set note for a recording too sparse to segment reliably; None when the rate suffices."""
+    if rate_hz is None or rate_hz >= SEGMENTATION_MIN_RATE_HZ:
+        return None
+    return (f"reps and tempo uncertain: {rate_hz:.1f} Hz measured, {SEGMENTATION_MIN_RATE_HZ:g} Hz needed "
+            "for reliable rep detection (a sensor set to a higher rate, or closer to the computer)")
 
 
 class MeasuredRate:

@@ -105,3 +105,14 @@ def test_events_carry_the_same_rows_as_the_analyzer() -> None:
     block = recording(15.0)
     events = analyzer.feed(block) + analyzer.finish()
     assert [e.metrics for e in events if isinstance(e, RepCompleted)] == analyzer.reps
+
+
+@pytest.mark.parametrize(("rate_hz", "flagged"), [(8.0, True), (10.0, True), (15.0, False), (50.0, False)])
+def test_a_rate_too_sparse_to_segment_marks_reps_and_tempo_uncertain(rate_hz: float, flagged: bool) -> None:
+    """Under 12 Hz measured the reps themselves are uncertain (bench/rate_limits.py): the set says so."""
+    analyzer = analyse(recording(rate_hz))
+    notes = analyzer.summary().notes
+    assert ("reps and tempo uncertain: " in notes) == flagged
+    if flagged:
+        measured = analyzer.measured_rate_hz
+        assert measured is not None and f"{measured:.1f} Hz measured, 12 Hz needed" in notes
