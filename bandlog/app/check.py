@@ -20,10 +20,11 @@ from bandlog.core.errors import CheckFailedError, ConfigError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.core.samples import SampleBlock, StreamInfo
-from bandlog.core.status import LinkStatus
+from bandlog.core.status import LinkState, LinkStatus
 from bandlog.core.version import __version__
 from bandlog.detect.sensor_check import LoadStep, RestFigures, find_load_step, rest_figures
 from bandlog.devices.base import StreamOptions
+from bandlog.sources.ble import STOPPED_BY_USER, stream
 from bandlog.sources.ble_scan import Backends
 
 REST_S = 10.0
@@ -89,6 +90,10 @@ class SensorCheck:
         }
 
 
+class CheckStopped(CheckFailedError):
+    """The user stopped the check (Ctrl-C) before it finished."""
+
+
 class _Collected:
     """Samples and the latest link status of one stream, as they come."""
 
@@ -127,7 +132,6 @@ async def check_sensor(
     """Run the check. `ask_for_load(rest, info, load_n)` returns once the user says the load hangs
     (the CLI waits for Enter; an emulated check hangs it itself). Raises CheckFailedError, in one
     sentence with what to do, when the stream ends early or the load is never seen still."""
-    from bandlog.sources.ble import stream
 
     collected = _Collected()
     source = stream(request.target, options=request.options, tare=False, backends=backends)
@@ -175,11 +179,15 @@ def _stream_info(collected: _Collected) -> StreamInfo:
 
 
 async def _until(items: AsyncIterator[object], collected: _Collected, done: Callable[[], bool], phase: str) -> None:
-    """Take items until done() is true after one; the stream ending first fails the check."""
+    """Take items until done() is true after one; the stream ending first fails the check (or, when
+    the user stopped it with Ctrl-C, raises CheckStopped)."""
     async for item in items:
         collected.take(item)
         if collected.blocks and done():
             return
+    status = collected.status
+    if status is not None and status.state is LinkState.ENDED and status.message == STOPPED_BY_USER:
+        raise CheckStopped(f"the check was stopped {phase}: nothing was stored")
     raise CheckFailedError(f"the sensor stopped streaming {phase}: the check needs an unbroken stream; run it again")
 
 

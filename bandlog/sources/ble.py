@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+STOPPED_BY_USER = "stopped by user"
+"""The last LinkStatus's message when the stream ended because its task was cancelled (Ctrl-C)."""
+DURATION_REACHED = "duration reached"
+
 
 async def stream(
     target: str,
@@ -89,7 +93,7 @@ async def drive(session: BleSession) -> AsyncGenerator[SourceItem, None]:
     """A session as a stream: open(), pump() until finished, close() always, then what it still held."""
     from bandlog.sources.ble_session import STOP_TIMEOUT_S, USER_STOP_TIMEOUT_S
 
-    stopped_by = "duration reached"
+    stopped_by = DURATION_REACHED
     try:
         for item in await session.open():
             yield item
@@ -97,11 +101,11 @@ async def drive(session: BleSession) -> AsyncGenerator[SourceItem, None]:
             for item in await session.pump():
                 yield item
     except asyncio.CancelledError:
-        stopped_by = "stopped by user"
+        stopped_by = STOPPED_BY_USER
         _uncancel()
         logger.info("stream cancelled: stopping %s", session.target)
     finally:
-        await session.close(USER_STOP_TIMEOUT_S if stopped_by == "stopped by user" else STOP_TIMEOUT_S)
+        await session.close(USER_STOP_TIMEOUT_S if stopped_by == STOPPED_BY_USER else STOP_TIMEOUT_S)
     if session.started:
         for item in session.leftover():
             yield item

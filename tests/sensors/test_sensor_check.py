@@ -3,13 +3,14 @@ every later recording of that sensor applying it (log header, raw capture and it
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bandlog.app.check import CheckRequest, SensorCheck, check_sensor
+from bandlog.app.check import CheckRequest, CheckStopped, SensorCheck, check_sensor
 from bandlog.app.session import RecordRequest, maybe_emulated, record_stream, replay_raw_capture
 from bandlog.cli import main
 from bandlog.core.calibration import FORCE_SCALE_KEY, ForceCalibration, force_correction
@@ -210,3 +211,20 @@ def test_cli_check_of_a_wrong_sign_pasco_then_its_next_recording(tmp_path: Path,
     (samples,) = read_log(log).sets()
     assert samples.force_n is not None and np.max(samples.force_n) > 10.0 and np.min(samples.force_n) > -3.0
     assert "# stream.force_scale: '-1" in log.read_text(encoding="utf-8")
+
+
+async def test_ctrl_c_stops_the_check_without_a_false_failure() -> None:
+    """Ctrl-C ends the stream cleanly (as for a recording): the check says it was stopped, not that the
+    sensor failed, and the CLI stores nothing (exit 130, seen in a terminal under tmux)."""
+    async with maybe_emulated(KnownLoadBench(), 10.0) as world:
+        assert world is not None
+
+        async def never_answered(rest: object, info: object, load_n: float) -> None:
+            await asyncio.sleep(3600)
+
+        task = asyncio.create_task(check_sensor(CheckRequest("gdx-for", rest_s=2.0), ask_for_load=never_answered,
+                                                backends=world.backends))
+        await asyncio.sleep(1.0)  # connected and measuring at rest (2 s of device time take 0.2 s at 10x)
+        task.cancel()
+        with pytest.raises(CheckStopped, match="the check was stopped while waiting for the load: nothing was stored"):
+            await task

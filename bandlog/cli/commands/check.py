@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rest-s", type=float, default=10.0, metavar="S", help="seconds still and unloaded, over which rate, loss and noise are measured (default: %(default)g)")
     parser.add_argument("--no-save", action="store_true", help="show the figures but store nothing (later recordings stay as they are)")
     parser.add_argument("--rate", type=float, metavar="HZ", help="ask the sensor for this sample rate (as `record --rate`)")
-    parser.add_argument("--emulate", action="store_true", help="check an emulated sensor on a virtual BLE link; the emulated user hangs the load")
+    parser.add_argument("--emulate", action="store_true", help="check an emulated sensor on a virtual BLE link (Enter hangs the emulated load)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --emulate: run X times faster than real time")
     parser.add_argument(
         "--faults", metavar="SPEC",
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import math
 
-    from bandlog.app.check import CheckRequest
+    from bandlog.app.check import CheckRequest, CheckStopped
     from bandlog.core.errors import ConfigError
     from bandlog.devices.base import StreamOptions
     from bandlog.io.paths import data_home
@@ -67,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
     if request.load_kg is not None and not args.emulate and not sys.stdin.isatty():
         raise ConfigError("the load step waits for you to press Enter: run `bandlog check` in a terminal, or add --no-load")
     print(f"Checking {args.device}: keep the sensor still and unloaded for {request.rest_s:g} s.")
-    check = asyncio.run(_check(request, args))
+    try:
+        check = asyncio.run(_check(request, args))
+    except CheckStopped as stopped:
+        from bandlog.cli import ExitStatus  # here: cli imports the commands
+
+        print(str(stopped), file=sys.stderr)
+        return ExitStatus.INTERRUPTED
     _print_check(check)
     if args.no_save:
         print("nothing stored (--no-save)")
@@ -98,7 +104,12 @@ async def _check(request: CheckRequest, args: argparse.Namespace) -> SensorCheck
     bench = KnownLoadBench(load_kg=request.load_kg or 0.0)
 
     async def hang_it(rest: RestFigures, info: StreamInfo, load_n: float) -> None:
-        _print_rest(rest, info)
+        """In a terminal you press Enter as with a real sensor, and the emulated load hangs; otherwise
+        (a script, a test) the emulated person hangs it at once."""
+        if sys.stdin.isatty():
+            await _ask_user(rest, info, load_n)
+        else:
+            _print_rest(rest, info)
         print(f"(emulated) the {request.load_kg:g} kg load is hung from the hook")
         bench.hang()
 
