@@ -17,7 +17,7 @@ import numpy as np
 
 from bandlog.core.events import Event
 from bandlog.core.meta import RecordingMeta
-from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
+from bandlog.core.results import RejectedCandidate, RepMetrics, SetRating, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkStatus
 
@@ -44,7 +44,7 @@ class Tare:
     decided: bool = True
 
 
-SourceItem = RecordingMeta | SampleBlock | LinkStatus | Gap | Tare
+SourceItem = RecordingMeta | SampleBlock | LinkStatus | Gap | Tare | SetRating
 
 
 def tared(block: SampleBlock, offset_n: float | None) -> SampleBlock:
@@ -121,6 +121,9 @@ class Sink:
     def on_tare(self, tare: Tare) -> None:
         pass
 
+    def on_rating(self, rating: SetRating) -> None:
+        """The user rated a set (RPE, pain): the log keeps it, a view confirms it."""
+
     def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
         pass
 
@@ -139,6 +142,8 @@ class PipelineResult:
     """Candidates the detector saw and did not count as reps, in the order it decided."""
     link: LinkStatus | None = None
     """The source's last LinkStatus (losses, damage, reconnects); None for a source without one."""
+    ratings: tuple[SetRating, ...] = ()
+    """The user's set ratings (RPE, pain), in the order they came."""
 
 
 class Pipeline:
@@ -153,6 +158,7 @@ class Pipeline:
         self.gaps: list[Gap] = []
         self.samples_total = 0
         self.link: LinkStatus | None = None
+        self.ratings: list[SetRating] = []
         self._untared: list[SampleBlock] | None = None
         """Blocks held from the analyzer while a software tare is searched for (None: no search)."""
 
@@ -180,6 +186,10 @@ class Pipeline:
             self._tell_meta()
             for sink in self.sinks:
                 sink.on_start(item)
+        elif isinstance(item, SetRating):
+            self.ratings.append(item)
+            for sink in self.sinks:
+                sink.on_rating(item)
         else:
             raise TypeError(f"not a pipeline item: {item!r}")
 
@@ -235,7 +245,8 @@ class Pipeline:
             for sink in self.sinks:
                 sink.close()
         return PipelineResult(
-            self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected), self.link
+            self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected), self.link,
+            tuple(self.ratings),
         )
 
     async def run(self, source: AsyncIterable[SourceItem]) -> PipelineResult:

@@ -9,8 +9,11 @@ RejectedCandidates, counted in the summary and listed beside the reps.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from bandlog.core.errors import ConfigError
 
 TEMPO_CLASSES = ("slow", "moderate", "fast")
 NO_TEMPO = "none"
@@ -111,6 +114,32 @@ class SetSummary:
     samples_dropped: int = 0
     """Samples not analysed: their time was not a number or did not advance, or they sat in a run of
     missing values too long to fill (analysed as a gap in the data)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SetRating:
+    """How a set felt, rated by the user after it (Exxentric kMeter's per-set RPE and pain, 0-10).
+
+    Either may be None (not asked, or skipped). `t_s` is the recording's device time when it was
+    given, so a replay puts it back in the same place."""
+
+    set_number: int
+    rpe: int | None
+    pain: int | None
+    t_s: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.set_number, bool) or not isinstance(self.set_number, int) or self.set_number < 1:
+            raise ConfigError(f"a set rating needs a set number from 1, not {self.set_number!r}")
+        for name in ("rpe", "pain"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10):
+                raise ConfigError(f"{'RPE' if name == 'rpe' else 'pain'} is a whole number from 0 to 10, not {value!r}")
+        if not math.isfinite(self.t_s):
+            raise ConfigError(f"a set rating needs a finite time, not {self.t_s!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

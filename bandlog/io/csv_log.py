@@ -22,7 +22,7 @@ import numpy as np
 from bandlog.core.errors import LogFormatError, LogWriteError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap, Sink, Tare, tared
-from bandlog.core.results import RepMetrics, SetSummary
+from bandlog.core.results import RepMetrics, SetRating, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkStatus, link_summary
 from bandlog.core.version import __version__
@@ -42,6 +42,8 @@ from bandlog.io.schema import (
     meta_from_header,
     parse_gap_line,
     parse_header_line,
+    parse_rating_line,
+    rating_line,
 )
 from bandlog.io.textfile import HEAD_LINES, TextFile
 
@@ -172,6 +174,15 @@ class CsvLogSink(Sink):
         self._link = status
         if self._file is not None and self._failed is None:
             self._maybe_flush()
+
+    def on_rating(self, rating: SetRating) -> None:
+        """A set rating becomes a `# rating:` line where it was given, written at once."""
+        self._check_writable()
+        line = rating_line(rating)
+        self._pending.append(line)
+        if self._untared is not None:
+            self._untared.append(line)
+        self._flush()
 
     def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
         if self._file is not None and self._failed is None:
@@ -322,16 +333,36 @@ def read_bandlog(text: TextFile) -> LogData:
     comments: list[str] = []
     values, line_numbers = read_rows(
         text, header_index + 1, columns, where, last_line="drop",
-        keep_comment=lambda line: line.startswith("# gap"), comments=comments, repairs=repairs,
+        keep_comment=lambda line: line.startswith(("# gap", "# rating")), comments=comments, repairs=repairs,
     )
     gaps = [Gap(*gap) for gap in map(parse_gap_line, comments) if gap is not None]
+    ratings = _ratings(comments, where, repairs)
     by_name = {name: values[:, i] for i, name in enumerate(columns)}
     del values
     samples = build_samples(
         by_name.pop(TIME_COLUMN), {k: by_name.pop(k) for k in FRAME_CHANNELS}, where, line_numbers,
         by_name.pop(HOST_TIME_COLUMN), repairs=repairs,
     )
-    return LogData(text.path, "bandlog", meta, samples, gaps, repairs)
+    return LogData(text.path, "bandlog", meta, samples, gaps, repairs, ratings)
+
+
+def _ratings(comments: list[str], where: str, repairs: dict[str, int]) -> list[SetRating]:
+    """The log's set ratings; a damaged line is skipped, counted in the repairs and logged (the samples
+    around it stay readable)."""
+    ratings = []
+    for line in comments:
+        try:
+            rating = parse_rating_line(line, where)
+        except LogFormatError as error:
+            log.warning("%s", error)
+            repairs[DAMAGED_RATINGS] = repairs.get(DAMAGED_RATINGS, 0) + 1
+            continue
+        if rating is not None:
+            ratings.append(rating)
+    return ratings
+
+
+DAMAGED_RATINGS = "damaged set rating lines skipped"
 
 
 def _is_data(lines: list[str], index: int) -> bool:

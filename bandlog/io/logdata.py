@@ -32,6 +32,7 @@ import pandas as pd
 from bandlog.core.errors import LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap
+from bandlog.core.results import SetRating
 from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock
 from bandlog.io.schema import FRAME_CHANNELS, HOST_TIME_COLUMN, SET_COLUMN, TIME_COLUMN
 
@@ -51,6 +52,8 @@ class LogData:
     gaps: list[Gap] = field(default_factory=list)
     repairs: dict[str, int] = field(default_factory=dict)
     """What the reader had to repair, e.g. {'out-of-order rows dropped': 2}; empty for a clean file."""
+    ratings: list[SetRating] = field(default_factory=list)
+    """The user's set ratings (RPE, pain), from `# rating:` lines, in file order."""
 
     @property
     def n_sets(self) -> int:

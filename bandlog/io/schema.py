@@ -20,8 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import fields
 
-from bandlog.core.errors import LogFormatError
+from bandlog.core.errors import ConfigError, LogFormatError
 from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import SetRating
 from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, StreamInfo
 
 SCHEMA_VERSION = 1
@@ -49,6 +50,7 @@ _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _HEADER_LINE_RE = re.compile(r"^#\s*([A-Za-z0-9_.\-]+): ?(.*)$")
+_RATING_RE = re.compile(r"^#\s*rating:\s*set=(\d+)\s+rpe=(\d+|-)\s+pain=(\d+|-)\s+t_s=(\S+)\s*$")
 _GAP_RE = re.compile(r"^#\s*gap:\s*start_s=(\S+)\s+end_s=(\S+)(?:\s+reason=(.*))?$")
 
 
@@ -141,6 +143,28 @@ def link_line(dropped: int, losses: str, damaged: int, skipped: int, reconnects:
     was shown it (the log alone then says whether it is whole)."""
     return (f"# link: dropped={dropped} losses={losses} damaged={damaged} skipped={skipped} "
             f"reconnects={reconnects} summary={encode_text(summary)}")
+
+
+def rating_line(rating: SetRating) -> str:
+    """The `# rating:` line a set rating becomes in the log (RPE and pain 0-10, `-` when not given)."""
+    def score(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    return f"# rating: set={rating.set_number} rpe={score(rating.rpe)} pain={score(rating.pain)} t_s={format_float(rating.t_s)}"
+
+
+def parse_rating_line(line: str, where: str) -> SetRating | None:
+    """The SetRating of a `# rating:` line; None for any other line; a damaged one is a LogFormatError."""
+    match = _RATING_RE.match(line.strip())
+    if match is None:
+        return None
+    try:
+        return SetRating(
+            set_number=int(match.group(1)), rpe=None if match.group(2) == "-" else int(match.group(2)),
+            pain=None if match.group(3) == "-" else int(match.group(3)), t_s=float(match.group(4)),
+        )
+    except (ValueError, ConfigError) as error:
+        raise LogFormatError(f"{where}: the set rating line {line.strip()!r} is damaged ({error})") from None
 
 
 def parse_gap_line(line: str) -> tuple[float, float, str] | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.pipeline import Gap, SourceItem
+from bandlog.core.results import SetRating
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkState, LinkStatus
 
@@ -47,6 +48,14 @@ def split_points(t_s: np.ndarray, block_s: float, gaps: list[Gap]) -> tuple[np.n
         cuts.add(index)
     bounds = np.array(sorted(cuts | {0, n}))
     return bounds, at
+
+
+def ratings_for_set(log: LogData, block: SampleBlock) -> list[SetRating]:
+    """The set ratings given during this set (all of them when the log has one set), in time order."""
+    if log.n_sets <= 1 or len(block) == 0:
+        return sorted(log.ratings, key=lambda r: r.t_s)
+    t0, t1 = float(block.t_s[0]), float(block.t_s[-1])
+    return sorted((r for r in log.ratings if t0 <= r.t_s <= t1), key=lambda r: r.t_s)
 
 
 def gaps_for_set(log: LogData, block: SampleBlock) -> list[Gap]:
@@ -82,6 +91,7 @@ async def replay_source(
     yield log.meta
     yield LinkStatus(LinkState.REPLAYING, device=device, message=f"replaying {where}")
     bounds, gaps_at = split_points(block.t_s, block_s, gaps_for_set(log, block))
+    ratings = ratings_for_set(log, block)  # each comes after the samples up to its time, as it did live
     start_wall = time.monotonic()
     t_first = float(block.t_s[0]) if len(block) else 0.0
     status_due = t_first + STATUS_EVERY_S
@@ -97,6 +107,8 @@ async def replay_source(
         else:
             await asyncio.sleep(0)
         yield piece
+        while ratings and ratings[0].t_s <= t_end:
+            yield ratings.pop(0)
         total += len(piece)
         if t_end >= status_due:
             span = t_end - last_status_t
@@ -106,4 +118,6 @@ async def replay_source(
             last_status_t, last_status_total = t_end, total
     for gap in gaps_at.get(len(block), ()):
         yield gap
+    for rating in ratings:  # given after the last sample
+        yield rating
     yield LinkStatus(LinkState.ENDED, device=device, samples_total=total, message=f"replayed {where}")

@@ -109,7 +109,7 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_lists_rows_without_an_eccentric_and_every_rejected_candidate(scripted: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(scripted), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps", "rejected", "read"}
+    assert set(document) == {"summary", "reps", "rejected", "read", "ratings"}
     summary = document["summary"]
     assert tuple(summary) == (*SUMMARY_COLUMNS, "rejected_by_reason")
     assert (summary["reps"], summary["eccentrics"], summary["rejected"]) == (3, 1, 3)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from bandlog.app.api import AnalysisResult
+    from bandlog.core.results import SetRating
 
 NAME = "analyze"
 HELP = "detect reps in a log (bandlog or a supported export) and print them as a table, JSON or CSV"
@@ -49,11 +50,12 @@ def plain(value: Any) -> Any:
 
 def as_json(
     summary: dict[str, Any], reps: list[dict[str, Any]], rejected: list[dict[str, Any]],
-    read: dict[str, Any] | None = None,
+    read: dict[str, Any] | None = None, ratings: list[dict[str, Any]] | None = None,
 ) -> str:
     """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
-    "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}}`, nulls as null:
-    every candidate is accounted for, and so is every repair the reader made."""
+    "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}, "ratings":
+    [{"set_number", "rpe", "pain", "t_s"}, ...]}`, nulls as null: every candidate is accounted for,
+    and so is every repair the reader made and every set rating the user gave."""
     import json
 
     from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
@@ -68,6 +70,7 @@ def as_json(
         "reps": [{key: plain(rep[key]) for key in REP_COLUMNS} for rep in reps],
         "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
         "read": read if read is not None else {"format": None, "repairs": {}},
+        "ratings": ratings or [],
     }
     return json.dumps(document, allow_nan=False)
 
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     reps = result.reps.astype(object).to_dict("records")
     rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
-        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}))
+        ratings = [rating.to_dict() for rating in log.ratings]
+        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings))
     elif args.format == "csv":
         csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
@@ -108,6 +112,17 @@ def print_tables(
         )
     if n_sets > 1:
         print(f"all sets: {summary_line(result.summary)}")
+    if result.log.ratings:
+        print(f"set ratings (0-10): {ratings_line(result.log.ratings)}")
     repaired = repairs_footnote(result.repairs)
     if repaired:
         print(f"  {repaired}")
+
+
+def ratings_line(ratings: list[SetRating]) -> str:
+    """'set 1: RPE 6, pain 2; set 2: RPE 8' (a score not given is left out)."""
+    parts = []
+    for rating in ratings:
+        scores = [f"{name} {value}" for name, value in (("RPE", rating.rpe), ("pain", rating.pain)) if value is not None]
+        parts.append(f"set {rating.set_number}: {', '.join(scores) or 'no score'}")
+    return "; ".join(parts)
