@@ -253,12 +253,17 @@ class CsvLogSink(Sink):
         raise self._failed from error
 
 
-def write_recording(path: str | os.PathLike[str], meta: RecordingMeta, block: SampleBlock) -> None:
-    """A whole recording written at once (simulated history, benchmarks) by the writer a live one uses."""
+def write_recording(
+    path: str | os.PathLike[str], meta: RecordingMeta, block: SampleBlock, ratings: Sequence[SetRating] = ()
+) -> None:
+    """A whole recording written at once (simulated history, benchmarks) by the writer a live one
+    uses; `ratings` (set ratings) follow the samples."""
     sink = CsvLogSink(path)
     try:
         sink.on_start(meta)
         sink.on_samples(block)
+        for rating in ratings:
+            sink.on_rating(rating)
     finally:
         sink.close()
 

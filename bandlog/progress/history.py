@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.meta import SIMULATED, RecordingMeta
+from bandlog.core.results import SetRating
 from bandlog.core.samples import StreamInfo
 from bandlog.io.paths import recordings_dir
 
@@ -54,6 +56,10 @@ class PlannedSession:
     colour: str
     strands: int
     seed: int
+    rpe: int
+    """The effort the simulated person rates the set (0-10): high at first, easing as they adapt."""
+    pain: int
+    """The pain they rate (0-10): the right leg, which is regaining its range, hurts at first."""
 
 
 def plan_history(first_day: date, weeks: int, sessions_per_week: int, seed: int) -> list[PlannedSession]:
@@ -71,11 +77,15 @@ def plan_history(first_day: date, weeks: int, sessions_per_week: int, seed: int)
             for leg_index, leg in enumerate(LEGS):
                 start = datetime.combine(day, time(17, 30 + 8 * leg_index)).astimezone()  # 17:30 local time
                 rom = 105.0 if leg == "left" else 85.0 + 20.0 * progress  # the right leg regains its range
+                jitter = random.Random(seed * 100_000 + len(plan))
+                pain = 3.0 * (1.0 - progress) if leg == "right" else 0.5
                 plan.append(PlannedSession(
                     start=start, leg=leg, week=week, target_ecc_s=target,
                     tempo_ecc_s=round(target * (0.7 + 0.4 * progress), 3),
                     p_fast=round(0.35 * (1.0 - progress) + 0.02, 3), rom_deg=rom,
                     colour=colour, strands=strands, seed=seed * 100_000 + len(plan),
+                    rpe=min(10, max(0, round(8.0 - 2.5 * progress + jitter.uniform(-1.0, 1.0)))),
+                    pain=min(10, max(0, round(pain + jitter.uniform(-0.8, 0.8)))),
                 ))
     return plan
 
@@ -133,7 +143,8 @@ def write_simulated_history(
                 stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=rate_hz,
                                   channels=block.channel_names()),
             )
-            write_recording(path, meta, block)
+            rated = SetRating(1, planned.rpe, planned.pain, float(block.t_s[-1]))  # rated when the set is over
+            write_recording(path, meta, block, ratings=[rated])
             log.debug("wrote %s", path)
         paths.append(path)
         if progress is not None:

@@ -9,11 +9,12 @@ here once, for the index's adherence column and the charts' "on target" colour (
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bandlog.core.meta import RecordingMeta
+from bandlog.core.results import SetRating
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog sessions` never needs it
     import pandas as pd
@@ -61,8 +62,11 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, Any], *, mtime_ns: int) -> dict[str, Any]:
-    """One sessions-table row from a log's metadata and its analysis (no path/stat fields)."""
+def session_row(
+    meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, Any], *, mtime_ns: int, ratings: Sequence[SetRating] = ()
+) -> dict[str, Any]:
+    """One sessions-table row from a log's metadata, its analysis and its set ratings (no path/stat
+    fields); `rpe` and `pain` are the means of the scores given (None when none was)."""
     import pandas as pd
 
     when = session_day(meta.start_utc or "", mtime_ns)
@@ -103,4 +107,11 @@ def session_row(meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, A
         "mode": summary_or("mode", None),
         "eccentrics": len(ecc),  # counted from the rows stored beside it, so the two always agree
         "rejected": int(summary_or("rejected", 0)),
+        "rpe": _mean_score([r.rpe for r in ratings]),
+        "pain": _mean_score([r.pain for r in ratings]),
     }
+
+
+def _mean_score(scores: Sequence[int | None]) -> float | None:
+    given = [s for s in scores if s is not None]
+    return sum(given) / len(given) if given else None

@@ -26,10 +26,11 @@ from bandlog.core.results import RepMetrics
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
 2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected.
-3: reps' set numbers count from 1, like everywhere a set is named."""
+3: reps' set numbers count from 1, like everywhere a set is named.
+4: sessions gained rpe and pain (means of the set ratings the user gave, 0-10)."""
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
 
@@ -50,7 +51,7 @@ CREATE TABLE sessions (
     start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
     reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
     mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
-    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER
+    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER, rpe REAL, pain REAL
 );
 CREATE TABLE reps (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,

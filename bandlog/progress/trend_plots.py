@@ -1,4 +1,5 @@
-"""Charts of progress over weeks: time under tension, eccentric duration, force, tempo mix, asymmetry.
+"""Charts of progress over weeks: time under tension, eccentric duration, force, tempo mix, reps on
+tempo, effort and pain as rated, asymmetry.
 
 Each reads the session index's table (per session, or per week through bandlog.progress.trends),
 draws one colour per leg, and draws the week still running hollow, saying so, so a low weekly sum
@@ -37,7 +38,7 @@ METRIC_LABELS = {"peak_force_n": "peak force (the week's best)", "mean_force_n":
 PARTIAL_GID = "partial-week"
 """gid of every artist that draws the week still running (hollow bars and markers, its label)."""
 PARTIAL_HATCH = "////"
-PROGRESS_METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
+PROGRESS_METRICS = ("tut", "duration", "force", "tempo", "adherence", "effort", "asymmetry")
 """Panels of the progress figure, in order; `bandlog progress --metric` picks among these."""
 
 
@@ -198,6 +199,44 @@ def plot_tempo_mix(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = N
     return ax
 
 
+def plot_adherence(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
+    """Share of the timed eccentrics on tempo (target +- 20 %, index_rows.adheres), per session or
+    week, per leg: tensr's adherence, the number a plan is judged by."""
+    ax = axes_for(ax)
+    title = f"Eccentrics on tempo (target ±{ADHERENCE_TOLERANCE:.0%}) per {by}"
+    if sessions.empty or pd.to_numeric(sessions["adherence"], errors="coerce").isna().all():
+        return no_data(ax, title + ": no timed eccentric yet")
+    table, x_col = by_grouping(sessions, by)
+    table = table.assign(adherence_pct=100.0 * pd.to_numeric(table["adherence"], errors="coerce"))
+    _leg_series(ax, table, x_col, "adherence_pct")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    ax.set_ylim(0, 105)
+    tidy(ax, title, "eccentrics on tempo (%)")
+    _date_axis(ax, by)
+    _estimated_note(ax, sessions)
+    return ax
+
+
+def plot_effort(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
+    """How the sets felt: RPE (solid) and pain (dashed), 0-10, per session or week, per leg, as the
+    user rated them after each set (kMeter's per-set RPE and pain): read beside the time under tension."""
+    ax = axes_for(ax)
+    title = f"Effort and pain per {by} (0-10, as rated after each set)"
+    rated = any(column in sessions and pd.to_numeric(sessions[column], errors="coerce").notna().any() for column in ("rpe", "pain"))
+    if sessions.empty or not rated:
+        no_data(ax, title + ": no set rated yet")
+        ax.set_ylabel("score (0-10)")  # the scale it will have, so the empty panel still says what it is
+        return ax
+    table, x_col = by_grouping(sessions, by)
+    _leg_series(ax, table, x_col, "rpe", label_suffix=" RPE")
+    _leg_series(ax, table, x_col, "pain", ls="--", marker="s", label_suffix=" pain")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    ax.set_ylim(0, 10.5)
+    tidy(ax, title, "score (0-10)")
+    _date_axis(ax, by)
+    return ax
+
+
 def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axes | None = None) -> Axes:
     """Weekly left/right asymmetry (%) of `metric`; formula: trends.ASYMMETRY_FORMULA (Bishop % difference)."""
     ax = axes_for(ax)
@@ -241,7 +280,7 @@ def progress_figure(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[
 
 
 def progress_chart(metric: str, sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
-    """One progress panel by name ('tut', 'duration', 'force', 'tempo', 'asymmetry')."""
+    """One progress panel by name (PROGRESS_METRICS)."""
     if metric == "tut":
         return plot_tut(sessions, by, ax=ax)
     if metric == "duration":
@@ -250,6 +289,10 @@ def progress_chart(metric: str, sessions: pd.DataFrame, by: str = "week", ax: Ax
         return plot_force_trend(sessions, by, ax=ax)
     if metric == "tempo":
         return plot_tempo_mix(sessions, by, ax=ax)
+    if metric == "adherence":
+        return plot_adherence(sessions, by, ax=ax)
+    if metric == "effort":
+        return plot_effort(sessions, by, ax=ax)
     if metric == "asymmetry":
         return plot_asymmetry(sessions, ax=ax)
     raise ConfigError(f"unknown progress metric {metric!r}; choose from {', '.join(PROGRESS_METRICS)}")

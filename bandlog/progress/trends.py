@@ -59,19 +59,23 @@ def week_days(weeks: pd.Series, today: date | None = None) -> pd.Series:
 def weekly(sessions: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """One row per (week, leg): volume summed, durations weighted by timed eccentrics, the week's best
     session peak (`peak_force_n`, the highest force of the week, as a session's is the highest of its
-    reps), mean forces averaged over sessions. Rows without an eccentric count as reps but not in the
+    reps), mean forces and set ratings (RPE, pain) averaged over the sessions that have them. Rows without an eccentric count as reps but not in the
     eccentric means. `week_days` < 7 marks the week still running on `today` (see week_days)."""
     if sessions.empty:
         return pd.DataFrame(columns=["week", "leg", "sessions", "reps", "eccentrics", "tut_ecc_s", "tut_tension_s",
                                      "mean_ecc_duration_s", "peak_force_n", "mean_force_n", "target_ecc_s",
-                                     "adherence", *TEMPO_COUNT_COLUMNS.values(), "week_days"])
+                                     "adherence", "rpe", "pain", *TEMPO_COUNT_COLUMNS.values(), "week_days"])
     frame = sessions.assign(leg=sessions["leg"].fillna("unknown"))
     eccentrics = pd.to_numeric(frame["eccentrics"], errors="coerce") if "eccentrics" in frame else frame["reps"]
     frame = frame.assign(
         _eccentrics=eccentrics.fillna(frame["reps"]),
         _tension=pd.to_numeric(frame["tut_tension_s"], errors="coerce"),
     )
-    frame = frame.assign(_adherent=pd.to_numeric(frame["adherence"], errors="coerce") * frame["_eccentrics"])
+    frame = frame.assign(
+        _adherent=pd.to_numeric(frame["adherence"], errors="coerce") * frame["_eccentrics"],
+        _rpe=pd.to_numeric(frame["rpe"], errors="coerce") if "rpe" in frame else np.nan,
+        _pain=pd.to_numeric(frame["pain"], errors="coerce") if "pain" in frame else np.nan,
+    )
     grouped = frame.groupby(["week", "leg"], sort=True)
     out = grouped.agg(
         sessions=("path", "count"),
@@ -83,6 +87,8 @@ def weekly(sessions: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
         mean_force_n=("mean_force_n", "mean"),
         target_ecc_s=("target_ecc_s", "mean"),
         _adherent=("_adherent", "sum"),
+        rpe=("_rpe", "mean"),
+        pain=("_pain", "mean"),
         **{col: (col, "sum") for col in TEMPO_COUNT_COLUMNS.values()},
     ).reset_index()
     timed = out["eccentrics"].where(out["eccentrics"] > 0)

@@ -22,7 +22,8 @@ from bandlog.progress import history, index, plots, report, trend_plots, trends
 
 CODE_NAME = re.compile(r"[A-Za-z]+_[A-Za-z]+")
 """A column or variable name (tut_ecc_s, TUT_ecc) where words belong."""
-UNIT = re.compile(r"\((s|N|°|°/s|%)\)$|^reps$|^rep$")
+UNIT = re.compile(r"\((s|N|°|°/s|%|0-10)\)$|^reps$|^rep$")
+"""A unit in brackets at the end (0-10: a rating scale), or a count."""
 
 
 def _local_noon(day: date) -> str:

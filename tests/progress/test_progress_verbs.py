@@ -11,6 +11,7 @@ import pytest
 from progress_fakes import FakeBackend, write_weeks
 
 from bandlog import cli
+from bandlog.progress.trend_plots import PROGRESS_METRICS
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_progress_html_report_by_default_in_the_data_dir(home: Path, capsys: pyt
     reports = list((home / "reports").glob("progress-*.html"))
     assert len(reports) == 1
     text = reports[0].read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,") == 5 and "left leg, per week" in text
+    assert text.count("data:image/png;base64,") == len(PROGRESS_METRICS) and "left leg, per week" in text
     assert "http" not in text.replace("&#58;", "")
 
 

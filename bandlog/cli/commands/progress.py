@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 NAME = "progress"
 HELP = "chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, left/right asymmetry"
 ORDER = 64
-METRICS = ("tut", "duration", "force", "tempo", "asymmetry")
+METRICS = ("tut", "duration", "force", "tempo", "adherence", "effort", "asymmetry")
 """Same names as bandlog.progress.trend_plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
 FORMATS = (".png", ".svg", ".html")
 DROP_ORDER = ("sessions", "band", "adherence", "reps", "mean_ecc_duration_s")
