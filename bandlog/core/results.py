@@ -25,7 +25,7 @@ REP_FLAGS: dict[str, str] = {
     "isometric": "force held near its peak with little movement, then released (a pull or hold)",
     "fast_release": "the eccentric took under 1 s: the band was let go rather than lowered",
     "truncated": "the recording started or ended inside this cycle; its numbers are partial",
-    "drop": "control lost: a burst over 3x the eccentric's median speed",
+    "drop": "control lost: a burst over 3x the eccentric's median moving speed (stalls left out)",
     "band_slack": "the knee moved but the band force did not follow (slack band or slipped sensor)",
     "saturated": "the force reached the sensor's range limit and clipped: peak, mean force and impulse read low",
 }

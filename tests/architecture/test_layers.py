@@ -18,7 +18,7 @@ import bandlog
 # bottom to top; "bandlog" is the front door (bandlog/__init__.py, __main__.py): nothing inside imports it
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
-    frozenset({"devices", "io", "detect", "sim"}),
+    frozenset({"devices", "io", "detect", "sim", "coach"}),
     frozenset({"sources", "emulate", "live"}),
     frozenset({"app"}),
     frozenset({"progress"}),

@@ -109,7 +109,7 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_lists_rows_without_an_eccentric_and_every_rejected_candidate(scripted: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(scripted), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps", "rejected", "read", "ratings"}
+    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan"}
     summary = document["summary"]
     assert tuple(summary) == (*SUMMARY_COLUMNS, "rejected_by_reason")
     assert (summary["reps"], summary["eccentrics"], summary["rejected"]) == (3, 1, 3)
@@ -168,7 +168,7 @@ def test_footnotes_say_nothing_when_nothing_needs_saying() -> None:
     assert summary_line(plain).startswith("2 reps, eccentric TUT")
     one = footnotes(plain, [{"flags": "drop"}], ["too_short"])
     assert one == ["1 candidate not counted as a rep: 1 over too quickly for a rep",
-                   "flags: drop: control lost: a burst over 3x the eccentric's median speed"]
+                   "flags: drop: control lost: a burst over 3x the eccentric's median moving speed (stalls left out)"]
 
 
 def test_combined_summary_adds_counts_and_keeps_each_note_once() -> None:
