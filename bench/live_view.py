@@ -25,7 +25,7 @@ from bandlog.core.events import EccentricEnded, EccentricStarted, Event, RepStar
 from bandlog.core.motion import PeriodicMotion
 from bandlog.core.pipeline import Kinematics
 from bandlog.core.status import LinkState, LinkStatus
-from bandlog.live.cue import TickCue
+from bandlog.live.cue import LiveCue
 from bandlog.live.model import LiveModel
 from bandlog.live.mpl_view import MplView
 from bandlog.live.sink import LiveSink
@@ -100,7 +100,7 @@ def draw_rates(frames: int) -> tuple[float, float, int]:
 def feed_cost(seconds: float) -> tuple[float, float, float]:
     """(CPU share in real time, microseconds per block as fast as possible, stream s per CPU s)."""
     rate_hz, block_n = 100.0, 10
-    sink = LiveSink(LiveModel(), [], cue=TickCue(None))
+    sink = LiveSink(LiveModel(), [], cue=LiveCue())
     stream = Stream(rate_hz, block_n)
     blocks = int(seconds * rate_hz / block_n)
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -111,7 +111,7 @@ def feed_cost(seconds: float) -> tuple[float, float, float]:
             time.sleep(delay)
     share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
 
-    fast = LiveSink(LiveModel(), [], cue=TickCue(None))
+    fast = LiveSink(LiveModel(), [], cue=LiveCue())
     stream = Stream(rate_hz, block_n)
     n_fast = 20000
     cpu0 = time.process_time()

@@ -143,7 +143,7 @@ def live_sink(view: str, target_ecc_s: float) -> Sink | None:
         return None
     from rich.console import Console
 
-    from bandlog.live.cue import TickCue
+    from bandlog.live.cue import LiveCue
     from bandlog.live.model import LiveModel
     from bandlog.live.sink import LiveSink
     from bandlog.live.tui import TuiView
@@ -153,7 +153,7 @@ def live_sink(view: str, target_ecc_s: float) -> Sink | None:
     if view == "tui":
         console = Console(file=open(os.devnull, "w"), force_terminal=True, width=100, height=40)  # noqa: SIM115 (lives as long as the view)
         views.append(TuiView(model, console=console))
-    return LiveSink(model, views, cue=TickCue(None))
+    return LiveSink(model, views, cue=LiveCue())
 
 
 def record(minutes: float, speed: float, device: str, view: str, seed: int, trace: bool, folder: Path) -> tuple[MemoryProbe, object, float]:

@@ -2,7 +2,8 @@
 
     make_live_sink(kind="auto") -> LiveSink   # add it to Pipeline(sinks=[...])
 
-"window" is a matplotlib figure redrawn with blitting; "tui" a rich dashboard in the terminal;
+"window" is a matplotlib figure redrawn with blitting; "tui" a rich dashboard in the terminal; "web"
+a page served to a browser (the phone beside the user);
 "auto" picks the window when a display is available, else the terminal; "none" draws nothing live
 (but still writes `snapshot` at the end if asked). matplotlib and rich load only when used.
 """
@@ -12,17 +13,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bandlog.core.errors import ConfigError
-from bandlog.live.cue import TickCue, terminal_bell
+from bandlog.live.cue import LiveCue
+from bandlog.live.cue_player import CuePlayer, open_player, terminal_bell
 from bandlog.live.model import LiveModel
 from bandlog.live.sink import FrontEnd, LiveSink
+from bandlog.live.web_protocol import RatingCallback
 
 log = logging.getLogger(__name__)
 
-KINDS = ("auto", "window", "tui", "none")
+KINDS = ("auto", "window", "tui", "web", "none")
 WINDOW_FPS = 30.0
 TUI_FPS = 8.0
 _OFFSCREEN_BACKENDS = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
@@ -59,15 +62,28 @@ def _window(model: LiveModel, interactive: bool, live_frames: bool = True) -> Fr
     return MplView(model, fps=WINDOW_FPS, interactive=interactive, live_frames=live_frames)
 
 
-def _check_snapshot(snapshot: str | os.PathLike[str] | None) -> Path | None:
-    if snapshot is None:
+def _check_output(value: str | os.PathLike[str] | None, suffix: str, what: str) -> Path | None:
+    """A file the live sink writes at the end: the right suffix, in a folder that exists (checked before recording)."""
+    if value is None:
         return None
-    path = Path(snapshot).expanduser()
-    if path.suffix.lower() != ".png":
-        raise ConfigError(f"the snapshot must be a .png file, got {str(path)!r}")
+    path = Path(value).expanduser()
+    if path.suffix.lower() != suffix:
+        raise ConfigError(f"{what} must be a {suffix} file, got {str(path)!r}")
     if not path.parent.is_dir():
-        raise ConfigError(f"the snapshot folder {str(path.parent)!r} does not exist")
+        raise ConfigError(f"{what} folder {str(path.parent)!r} does not exist")
     return path
+
+
+def _cue(quiet: bool, audible: bool, bell: Callable[[], None] | None, cue_wav: Path | None) -> LiveCue:
+    """Live sound only where someone watches (a terminal, a window): never from tests or --view none."""
+    player: CuePlayer | None = None
+    if quiet:
+        note = "cue sounds off (--quiet)"
+    elif not audible:
+        note = "no cue sounds: no live view in a terminal or window"
+    else:
+        player, note = open_player(bell)
+    return LiveCue(player, note, wav_path=cue_wav)
 
 
 def make_live_sink(
@@ -75,8 +91,20 @@ def make_live_sink(
     quiet: bool = False,
     snapshot: str | os.PathLike[str] | None = None,
     target_ecc_s: float = 3.0,
+    cue_wav: str | os.PathLike[str] | None = None,
+    web_lan: bool = False,
+    web_port: int | None = None,
+    on_rating: RatingCallback | None = None,
 ) -> LiveSink:
-    """A pipeline sink that shows the recording live; `quiet` silences the per-second eccentric tick.
+    """A pipeline sink that shows the recording live, with audible cues unless `quiet`.
+
+    Cue sounds go through sounddevice (PortAudio) when it loads and has an output device, else the
+    terminal bell; `sink.cue.note` says which and why. `cue_wav`: write the session's cue track there
+    at the end (also with `quiet`).
+
+    kind="web" serves the view to a browser (see bandlog.live.web): on 127.0.0.1, or with `web_lan`
+    on every interface behind a token; on `web_port` or a free port. A rating tapped on the page calls
+    `on_rating(set_number, rpe, pain)` on the pipeline's thread; the plan's state reaches it through the model.
 
     The recording's own target (RecordingMeta.target_ecc_s), when it arrives, replaces `target_ecc_s`.
     Raises ConfigError for an unknown kind, a non-positive target, a bad snapshot path, or
@@ -87,7 +115,13 @@ def make_live_sink(
         raise ConfigError(f"unknown live view {kind!r}; choose one of {', '.join(KINDS)}")
     if not target_ecc_s > 0:
         raise ConfigError(f"the target eccentric time must be positive, got {target_ecc_s!r} s")
-    snapshot_path = _check_snapshot(snapshot)
+    if kind != "web" and (web_lan or web_port is not None):
+        raise ConfigError("--web-lan and --web-port are options of the web view: add --view web")
+    if web_port is not None and not 0 <= web_port <= 65535:
+        raise ConfigError(f"the web view's port must be from 0 to 65535, got {web_port}")
+    snapshot_path = _check_output(snapshot, ".png", "the snapshot")
+    cue_wav_path = _check_output(cue_wav, ".wav", "the cue track")
+    audible = False
     model = LiveModel(target_ecc_s=target_ecc_s)
     views: list[FrontEnd] = []
     bell = None
@@ -102,6 +136,7 @@ def make_live_sink(
                     "package, or PyQt); use --view tui for the terminal view"
                 )
             views.append(_window(model, interactive=True))
+            audible = True
         elif _backend_forced_offscreen(os.environ):
             views.append(_window(model, interactive=False))
         else:
@@ -113,7 +148,13 @@ def make_live_sink(
         tui = TuiView(model, fps=TUI_FPS)
         views.append(tui)
         bell = tui.bell if tui.console.is_terminal else None
+        audible = tui.console.is_terminal
+    elif kind == "web":
+        from bandlog.live.web import WebView
+
+        views.append(WebView(model, lan=web_lan, port=web_port or 0, on_rating=on_rating))
+        bell = terminal_bell()
+        audible = True  # the laptop sounds the cues while the phone shows the view
     if snapshot_path is not None and not any(hasattr(v, "save") for v in views):
         views.append(_window(model, interactive=False, live_frames=False))
-    cue = TickCue(None if quiet else bell)
-    return LiveSink(model, views, cue=cue, snapshot=snapshot_path)
+    return LiveSink(model, views, cue=_cue(quiet, audible, bell, cue_wav_path), snapshot=snapshot_path)

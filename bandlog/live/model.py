@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bandlog.coach import CoachView, ControlLost
 from bandlog.core.events import (
     EccentricEnded,
     EccentricStarted,
@@ -29,6 +30,7 @@ from bandlog.core.results import RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkState, LinkStatus, losses_phrase
 from bandlog.detect.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, saturation_warning, split_flags
+from bandlog.live.coach_text import ALERT_S, coach_label, coach_message
 from bandlog.live.ring import RingBuffer, decimate_keep
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,12 @@ class LiveModel:
         self.gaps: deque[Gap] = deque(maxlen=MAX_SPANS)
         self.summary: SetSummary | None = None
         self.ended = False
+        self.coach_view: CoachView | None = None
+        """Where the plan stands (bandlog.coach), at the last block; None without a plan."""
+        self.coach_messages: deque[tuple[float, str]] = deque(maxlen=MAX_SPANS)
+        """(device time, words) of what the coach said: control lost, set done, rest over."""
+        self.control_lost = 0
+        """ControlLost events so far (every set), for the views' counters."""
         self.version = 0
         """Bumped on every change, so a front end can tell whether it has anything new to draw."""
 
@@ -170,6 +178,27 @@ class LiveModel:
             self._apply(event)
             self._advance(None, event.detected_at_s)
         self.version += 1
+
+    def add_coach(self, events: Sequence[object], view: CoachView | None) -> None:
+        """The coach's events after a block, and where the plan stands."""
+        self.coach_view = view
+        for event in events:
+            message = coach_message(event)
+            if message is not None:
+                self.coach_messages.append((float(getattr(event, "detected_at_s", self.now_s or 0.0)), message))
+            self.control_lost += isinstance(event, ControlLost)
+        self.version += 1
+
+    def coach_label(self) -> str:
+        """Where the plan stands, in one line ('' without a plan)."""
+        return coach_label(self.coach_view)
+
+    def coach_alert(self) -> str:
+        """The coach's latest message while it is fresh (ALERT_S of device time), else ''."""
+        if not self.coach_messages or self.now_s is None:
+            return ""
+        at_s, message = self.coach_messages[-1]
+        return message if self.now_s - at_s <= ALERT_S else ""
 
     def set_status(self, status: LinkStatus) -> None:
         self.status = status

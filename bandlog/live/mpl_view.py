@@ -256,7 +256,8 @@ class MplView:
 
     def _update_texts(self) -> None:
         model = self.model
-        self.rep_text.set_text(f"reps {model.rep_count}")
+        coach = model.coach_label()
+        self.rep_text.set_text(f"reps {model.rep_count}" + (f"\n{coach}" if coach else ""))
         timer = model.timer()
         self.timer_text.set_text(timer.label())
         self._timer_box().set_facecolor(TIMER_COLOURS[timer.state])
@@ -266,6 +267,8 @@ class MplView:
             last += f"\nrejected {model.rejected} ({model.last_rejection})"
         if model.saturated_reps:
             last += f"\n{model.saturation_label()}"
+        if alert := model.coach_alert():
+            last += f"\n{alert}"
         self.last_rep_text.set_text(last)
         self.link_text.set_text("link:\n" + model.link_label(sep="\n"))
 

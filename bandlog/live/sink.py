@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from bandlog.coach import CoachView, ControlLost, RestEnded, SetEnded
 from bandlog.core.errors import BandlogError
 from bandlog.core.events import Event
 from bandlog.core.meta import RecordingMeta
@@ -18,7 +19,7 @@ from bandlog.core.pipeline import Gap, Kinematics, Sink
 from bandlog.core.results import RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkStatus
-from bandlog.live.cue import TickCue
+from bandlog.live.cue import LiveCue
 from bandlog.live.model import LiveModel
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,9 @@ class FrontEnd(Protocol):
 
 
 class LiveSink(Sink):
-    """One model, any number of front ends, an optional tick cue and an optional PNG snapshot."""
+    """One model, any number of front ends, optional audible cues and an optional PNG snapshot."""
 
-    def __init__(self, model: LiveModel, views: Sequence[FrontEnd] = (), cue: TickCue | None = None,
+    def __init__(self, model: LiveModel, views: Sequence[FrontEnd] = (), cue: LiveCue | None = None,
                  snapshot: str | Path | None = None) -> None:
         self.model = model
         self.views = list(views)
@@ -55,7 +56,10 @@ class LiveSink(Sink):
         self._tick()
 
     def on_samples(self, block: SampleBlock) -> None:
+        read_s = self.model.now_s  # every earlier block has been through the detector
         self.model.add_samples(block)
+        if self.cue is not None and read_s is not None:
+            self.cue.read_until(self.model, read_s)
         self._tick()
 
     def on_kinematics(self, kinematics: Kinematics) -> None:
@@ -63,7 +67,23 @@ class LiveSink(Sink):
         self._tick()
 
     def on_events(self, events: Sequence[Event]) -> None:
-        self.model.add_events(events)
+        for event in events:  # one at a time: the cues due before each was detected are decided without it
+            if self.cue is not None:
+                self.cue.before_event(self.model, event.detected_at_s)
+            self.model.add_events([event])
+        self._tick()
+
+    def on_coach(self, events: Sequence[object], view: CoachView | None) -> None:
+        """The plan's state for every view, and its sounds: a set or the rest over, control lost."""
+        self.model.add_coach(events, view)
+        if self.cue is not None:
+            for event in events:
+                if isinstance(event, SetEnded):
+                    self.cue.set_ended(event.detected_at_s)
+                elif isinstance(event, RestEnded):
+                    self.cue.rest_ended(event.t_s)  # the planned instant (its deadline, never in the past of the stream)
+                elif isinstance(event, ControlLost):
+                    self.cue.control_lost(event.detected_at_s)
         self._tick()
 
     def on_status(self, status: LinkStatus) -> None:
@@ -75,6 +95,8 @@ class LiveSink(Sink):
         self._tick()
 
     def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
+        if self.cue is not None:
+            self.cue.read_all(self.model)
         self.model.end(summary, reps)
         for view in list(self.views):
             self._guard(view, view.draw_final)
@@ -84,6 +106,8 @@ class LiveSink(Sink):
         if self._closed:
             return
         self._closed = True
+        if self.cue is not None:
+            self.cue.close(self.model)
         for view in self.views:
             try:
                 view.close()
@@ -95,8 +119,6 @@ class LiveSink(Sink):
     # --- helpers ---
 
     def _tick(self) -> None:
-        if self.cue is not None:
-            self.cue.update(self.model)
         for view in list(self.views):
             self._guard(view, view.frame)
 

@@ -91,7 +91,10 @@ def _live_part(model: LiveModel, width: int) -> RenderableType:
         lines.add_row("knee" if kind == "angle" else "knee/s", sparkline(knee_t_s, knee, start_s, model.window_s, width))
     lines.add_row("ecc", span_row(model.spans_in_window(), start_s, now_s, model.window_s, width))
     saturation = model.saturation_label()
+    coach, alert = model.coach_label(), model.coach_alert()
+    plan_lines = [Text(coach, style="bold cyan"), Text(alert, style="bold magenta")] if coach else []  # only with a plan
     return Group(
+        *plan_lines,
         timer_text(model),
         Text(model.last_rep_label() + (f"   rejected {model.rejected}" if model.rejected else "")),
         Text(saturation, style="bold yellow") if saturation else Text(""),

@@ -14,7 +14,8 @@ from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap
 from bandlog.core.samples import SampleBlock
-from bandlog.live.cue import BEL, Metronome, TickCue, terminal_bell
+from bandlog.live.cue import CueSchedule, LiveCue
+from bandlog.live.cue_player import BEL, BellPlayer, terminal_bell
 from bandlog.live.model import LiveModel, SpanOutcome, TimerState
 from bandlog.live.ring import RingBuffer, decimate_keep
 from bandlog.live.sink import LiveSink
@@ -119,20 +120,20 @@ def test_gap_breaks_the_plotted_line() -> None:
 
 def test_metronome_ticks_once_per_whole_second_of_each_eccentric() -> None:
     model = LiveModel()
-    metronome = Metronome()
+    metronome = CueSchedule()
     feed_until(model, 5.2)
     model.add_events([EccentricStarted(t_s=5.0, detected_at_s=5.2)])
     ticks = []
     for k in range(1, 36):
         feed_until(model, 5.2 + k * 0.1, 5.2 + k * 0.1)
-        ticks.append(metronome.due(model))
-    assert sum(ticks) == 3  # at 1, 2 and 3 s of the eccentric (now = 8.7 s)
+        ticks.append(len(metronome.update(model)))
+    assert sum(ticks) == 3  # at 1, 2 and 3 s of the eccentric (now = 8.7 s); the 3rd is the 3 s target's chime
     model.add_events([EccentricEnded(t_s=8.8, ecc_start_s=5.0, detected_at_s=9.0)])
     feed_until(model, 12.0, 9.0)
-    assert metronome.due(model) == 0
+    assert metronome.update(model) == []
     model.add_events([EccentricStarted(t_s=11.0, detected_at_s=11.2)])
-    assert metronome.due(model) == 1
-    assert metronome.ticks_total == 4
+    assert len(metronome.update(model)) == 1
+    assert metronome.counts() == {"tick": 3, "target": 1}
 
 
 class FakeTerminal:
@@ -154,9 +155,11 @@ class FakeTerminal:
 def test_bell_rings_only_on_a_terminal_and_not_when_quiet() -> None:
     assert terminal_bell(FakeTerminal(tty=False)) is None  # type: ignore[arg-type]
     terminal = FakeTerminal(tty=True)
-    sink = LiveSink(LiveModel(), [], cue=TickCue(terminal_bell(terminal)))  # type: ignore[arg-type]
+    ring = terminal_bell(terminal)  # type: ignore[arg-type]
+    assert ring is not None
+    sink = LiveSink(LiveModel(), [], cue=LiveCue(BellPlayer(ring)))
     run_set(sink, n_reps=2, period_s=6.0)
-    assert terminal.written == BEL * 6  # 3 s eccentrics: ticks at 1, 2, 3 s, each rep
-    quiet = TickCue(None)
+    assert terminal.written == BEL * 6  # 3 s eccentrics: ticks at 1, 2 s and the target at 3 s, each rep
+    quiet = LiveCue(None)
     run_set(LiveSink(LiveModel(), [], cue=quiet), n_reps=2, period_s=6.0)
-    assert quiet.rings == 0 and quiet.metronome.ticks_total == 6
+    assert quiet.played == 0 and quiet.schedule.counts() == {"tick": 4, "target": 2}

@@ -107,7 +107,7 @@ def test_make_live_sink_picks_front_ends(tmp_path: Path, monkeypatch: pytest.Mon
     assert make_live_sink("none").views == []
     snap = make_live_sink("tui", snapshot=tmp_path / "s.png")
     assert [v.name for v in snap.views] == ["tui", "window"]
-    assert snap.cue is not None and snap.cue.bell is None  # not a terminal under pytest
+    assert snap.cue is not None and snap.cue.player is None  # not a terminal under pytest
     monkeypatch.setenv("MPLBACKEND", "")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
