@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from bandlog.core.pipeline import Pipeline, PipelineResult, Sink
+from bandlog.app.coaching import tracker_for
+from bandlog.coach import PlanReport
+from bandlog.core.pipeline import Coach, Pipeline, PipelineResult, Sink
 from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, RejectedCandidate, RepMetrics, SetSummary
 from bandlog.io.logdata import LogData
 from bandlog.io.read import read_log as _read_log
@@ -49,6 +51,9 @@ class AnalysisResult:
     """One SetSummary dict per set, each with its `set` index."""
     rejected: pd.DataFrame = field(default_factory=lambda: rejected_frame([]))
     """Candidates not counted as reps: REJECTED_COLUMNS plus `set`, so none is dropped silently."""
+    plan_reports: list[PlanReport] = field(default_factory=list)
+    """For a recording that followed a plan (`record --plan`): each log set against it, as the
+    coach followed it live (sets, reps on tempo, eccentric TUT against the prescription)."""
 
     @property
     def repairs(self) -> dict[str, int]:
@@ -85,15 +90,19 @@ async def analyze_async(
     """`analyze` for callers already inside an event loop."""
     log = log_or_path if isinstance(log_or_path, LogData) else read_log(log_or_path)
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    results = [
-        await run_set(log, index, target, exercise=exercise, block_s=BATCH_BLOCK_S) for index in range(max(1, log.n_sets))
-    ]
+    results, plan_reports = [], []
+    for index in range(max(1, log.n_sets)):
+        coach = tracker_for(log.meta)
+        results.append(await run_set(log, index, target, exercise=exercise, block_s=BATCH_BLOCK_S, coach=coach))
+        if coach is not None:
+            plan_reports.append(coach.report())
     return AnalysisResult(
         log=log,
         reps=reps_frame([r.reps for r in results]),
         summary=combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps]),
         sets=[{**r.summary.to_dict(), SET_COLUMN: number} for number, r in enumerate(results, start=1)],
         rejected=rejected_frame([r.rejected for r in results]),
+        plan_reports=plan_reports,
     )
 
 
@@ -105,12 +114,15 @@ async def run_set(
     sinks: Sequence[Sink] = (),
     exercise: str = "knee",
     block_s: float = REPLAY_BLOCK_S,
+    coach: Coach | None = None,
 ) -> PipelineResult:
     """One set of `log` through the pipeline: the shared path of `analyze` and `bandlog replay`.
-    `block_s`: device time per block fed to the detector (its results do not depend on it)."""
+    `block_s`: device time per block fed to the detector (its results do not depend on it).
+    `coach`: what follows the recording's plan (bandlog.app.coaching.tracker_for), if it had one."""
     from bandlog.detect.analysis import Analyzer
 
-    pipeline = Pipeline(Analyzer(target_ecc_s=target_ecc_s, exercise=exercise, kinematics=bool(sinks)), sinks)
+    analyzer = Analyzer(target_ecc_s=target_ecc_s, exercise=exercise, kinematics=bool(sinks))
+    pipeline = Pipeline(analyzer, sinks, coach=coach)
     return await pipeline.run(replay_source(log, set_index, speed=speed, block_s=block_s))
 
 

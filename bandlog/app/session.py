@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from bandlog.core.errors import ConfigError, LogWriteError
 from bandlog.core.meta import RecordingMeta
-from bandlog.core.pipeline import Pipeline, PipelineResult, Sink
+from bandlog.core.pipeline import Coach, Pipeline, PipelineResult, Sink
 from bandlog.devices.base import StreamOptions
 
 if TYPE_CHECKING:
+    from bandlog.app.user_input import UserInput
     from bandlog.core.motion import MotionSource
     from bandlog.emulate.faults import Faults
     from bandlog.emulate.stack import EmulatedWorld
@@ -117,13 +118,21 @@ async def record_stream(
     motion: MotionSource | None = None,
     speed: float = 1.0,
     faults: Faults | None = None,
+    coach: Coach | None = None,
+    user_input: UserInput | None = None,
 ) -> PipelineResult:
     """Stream the requested sensor into a CSV log (and any live sinks) until duration or Ctrl-C.
+
+    `coach` follows the recording's plan (default: bandlog.app.coaching.tracker_for(request.meta));
+    pass your own to read its report afterwards. With a plan the recording stops itself once the
+    coach says the plan is over. `user_input` takes the user's set ratings (the phone page's buttons)
+    into this recording's pipeline.
 
     With `motion`, every supported sensor is emulated on a virtual BLE link driven by it, and the
     client reaches them through the same bleak code as real devices. With `request.imu_target`,
     force and motion come from two sensors merged onto one time base (bandlog.sources.pair).
     """
+    from bandlog.app.coaching import tracker_for
     from bandlog.detect.analysis import Analyzer
     from bandlog.io.csv_log import CsvLogSink
     from bandlog.sources.ble import stream
@@ -149,7 +158,12 @@ async def record_stream(
 
         calibration_for = functools.partial(load_calibration, request.sensors_home)
     sinks = [log_sink, *([journal] if journal is not None else []), *live_sinks]
-    pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks)
+    coach = coach if coach is not None else tracker_for(request.meta)  # the plan (`--plan`) it follows, if any
+    pipeline = Pipeline(Analyzer(target_ecc_s=request.meta.target_ecc_s), sinks, coach=coach)
+    if user_input is not None:
+        import asyncio
+
+        user_input.attach(pipeline, asyncio.get_running_loop())
     async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
         backends = None if world is None else world.backends
         if journal is not None and request.imu_target is not None:  # the journal exists only for a pair
@@ -172,7 +186,7 @@ async def record_stream(
                 calibration_for=calibration_for,
             )
         try:
-            return await pipeline.run(source)
+            return await pipeline.run(source, stop_when_coached=True)
         finally:
             if raw is not None:
                 raw.close()
@@ -202,6 +216,7 @@ async def replay_raw_capture(
     """Decode a raw capture (bandlog.io.raw_capture.read_raw_capture) again through today's profile,
     in the pipeline a live recording uses: the same analyzer (target: the recording's own unless
     given), a new log at `out_path` if given, and any live sinks."""
+    from bandlog.app.coaching import tracker_for
     from bandlog.detect.analysis import Analyzer
     from bandlog.io.csv_log import CsvLogSink
     from bandlog.sources.raw_replay import raw_replay_stream
@@ -211,5 +226,5 @@ async def replay_raw_capture(
         check_log_path(out_path)
         sinks.insert(0, CsvLogSink(out_path))
     target = capture.header.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    pipeline = Pipeline(Analyzer(target_ecc_s=target, exercise=exercise), sinks)
+    pipeline = Pipeline(Analyzer(target_ecc_s=target, exercise=exercise), sinks, coach=tracker_for(capture.header.meta))
     return await pipeline.run(raw_replay_stream(capture))

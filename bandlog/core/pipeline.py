@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -97,6 +97,24 @@ class Kinematics:
         return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"))
 
 
+class Coach(Protocol):
+    """What follows the detector's events through a plan (bandlog.coach.SetTracker): the pipeline
+    feeds it each block's events with the block's last sample time, and passes on what it emits."""
+
+    def feed(self, events: Sequence[Event], now_s: float | None) -> Sequence[Any]: ...
+
+    def finish(self, last_t_s: float) -> Sequence[Any]: ...
+
+    def view(self, now_s: float) -> Any:
+        """What a live view shows at device time now_s (set and rep counters, the rest timer)."""
+        ...
+
+    @property
+    def done(self) -> bool:
+        """True once the plan is over: a live recording may stop there."""
+        ...
+
+
 class Sink:
     """A tap on the pipeline; override what you need. Must not block for long."""
 
@@ -124,6 +142,10 @@ class Sink:
     def on_rating(self, rating: SetRating) -> None:
         """The user rated a set (RPE, pain): the log keeps it, a view confirms it."""
 
+    def on_coach(self, events: Sequence[Any], view: Any) -> None:
+        """After each block, with a plan: what the coach emitted (bandlog.coach.events: set started or
+        ended, rest over, control lost; often none) and its view at the block's end (bandlog.coach.CoachView)."""
+
     def on_end(self, summary: SetSummary, reps: Sequence[RepMetrics]) -> None:
         pass
 
@@ -144,14 +166,23 @@ class PipelineResult:
     """The source's last LinkStatus (losses, damage, reconnects); None for a source without one."""
     ratings: tuple[SetRating, ...] = ()
     """The user's set ratings (RPE, pain), in the order they came."""
+    coach_events: tuple[Any, ...] = ()
+    """What the coach emitted, in order (empty without a plan)."""
 
 
 class Pipeline:
     """Routes source items through the analyzer to every sink; usable synchronously or async."""
 
-    def __init__(self, analyzer: Analyzer, sinks: Iterable[Sink] = ()) -> None:
+    def __init__(self, analyzer: Analyzer, sinks: Iterable[Sink] = (), coach: Coach | None = None) -> None:
         self.analyzer = analyzer
         self.sinks = list(sinks)
+        self.coach = coach
+        self.coach_events: list[Any] = []
+        self._last_t_s: float | None = None
+        self.last_sample_t_s: float | None = None
+        """Device time of the newest sample pushed (what a user's input is dated with)."""
+        self.finished = False
+        """True once finish() ran: the sinks are closed, nothing more may be pushed."""
         self.meta: RecordingMeta | None = None
         self.reps: list[RepMetrics] = []
         self.rejected: list[RejectedCandidate] = []
@@ -165,6 +196,8 @@ class Pipeline:
     def push(self, item: SourceItem) -> None:
         if isinstance(item, SampleBlock):
             self.samples_total += len(item)
+            if len(item):
+                self.last_sample_t_s = float(item.t_s[-1])
             for sink in self.sinks:
                 sink.on_samples(item)
             if self._untared is not None:
@@ -200,6 +233,18 @@ class Pipeline:
             for sink in self.sinks:
                 sink.on_kinematics(kinematics)
         self._dispatch(events)
+        now_s = float(block.t_s[-1]) if len(block) else None
+        if now_s is not None:
+            self._last_t_s = now_s
+        if self.coach is not None:
+            self._coached(self.coach.feed(events, now_s))
+
+    def _coached(self, coach_events: Sequence[Any]) -> None:
+        assert self.coach is not None
+        self.coach_events.extend(coach_events)
+        view = self.coach.view(self._last_t_s) if self._last_t_s is not None else None
+        for sink in self.sinks:
+            sink.on_coach(coach_events, view)
 
     def _tell_meta(self) -> None:
         if self.meta is not None and isinstance(self.analyzer, ReadsMeta):
@@ -234,10 +279,16 @@ class Pipeline:
 
     def finish(self) -> PipelineResult:
         """Flush the analyzer, tell sinks the set is over, close them (always, even on error)."""
+        self.finished = True
         try:
             if self._untared is not None:  # ended before the tare was decided: there is none
                 self._on_tare(Tare(None))
-            self._dispatch(self.analyzer.finish())
+            last_events = self.analyzer.finish()
+            self._dispatch(last_events)
+            if self.coach is not None:
+                self._coached(self.coach.feed(last_events, None))
+                if self._last_t_s is not None:
+                    self._coached(self.coach.finish(self._last_t_s))
             summary = self.analyzer.summary()
             for sink in self.sinks:
                 sink.on_end(summary, tuple(self.reps))
@@ -246,14 +297,21 @@ class Pipeline:
                 sink.close()
         return PipelineResult(
             self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected), self.link,
-            tuple(self.ratings),
+            tuple(self.ratings), tuple(self.coach_events),
         )
 
-    async def run(self, source: AsyncIterable[SourceItem]) -> PipelineResult:
-        """Consume a whole source, then finish. Sinks are closed even if the source fails."""
+    async def run(self, source: AsyncIterable[SourceItem], *, stop_when_coached: bool = False) -> PipelineResult:
+        """Consume a whole source, then finish. Sinks are closed even if the source fails.
+        `stop_when_coached`: end as soon as the coach says the plan is over (a hands-free live
+        recording stops itself at the end of its plan; the source is closed, stopping the device)."""
         try:
             async for item in source:
                 self.push(item)
+                if stop_when_coached and self.coach is not None and self.coach.done:
+                    aclose = getattr(source, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                    break
         except BaseException:
             for sink in self.sinks:
                 sink.close()

@@ -124,7 +124,7 @@ def test_combined_summary_has_exactly_the_set_summary_fields() -> None:
 def test_cli_json_is_one_object_with_exactly_the_documented_fields(imu_log: Path, imu_result, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(imu_log), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps", "rejected", "read", "ratings"}
+    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan"}
     assert document["read"] == {"format": "bandlog", "repairs": {}}
     assert document["ratings"] == []  # no set was rated
     assert tuple(document["summary"]) == (*SUMMARY_COLUMNS, "rejected_by_reason")

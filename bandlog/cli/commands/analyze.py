@@ -51,11 +51,13 @@ def plain(value: Any) -> Any:
 def as_json(
     summary: dict[str, Any], reps: list[dict[str, Any]], rejected: list[dict[str, Any]],
     read: dict[str, Any] | None = None, ratings: list[dict[str, Any]] | None = None,
+    plan: list[dict[str, Any]] | None = None,
 ) -> str:
     """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
     "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}, "ratings":
     [{"set_number", "rpe", "pain", "t_s"}, ...]}`, nulls as null: every candidate is accounted for,
-    and so is every repair the reader made and every set rating the user gave."""
+    and so is every repair the reader made and every set rating the user gave; "plan": one report per
+    log set against the plan the recording followed (empty without one)."""
     import json
 
     from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
@@ -71,6 +73,7 @@ def as_json(
         "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
         "read": read if read is not None else {"format": None, "repairs": {}},
         "ratings": ratings or [],
+        "plan": plan or [],
     }
     return json.dumps(document, allow_nan=False)
 
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
         ratings = [rating.to_dict() for rating in log.ratings]
-        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings))
+        plans = [report.to_dict() for report in result.plan_reports]
+        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings, plans))
     elif args.format == "csv":
         csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
@@ -112,6 +116,9 @@ def print_tables(
         )
     if n_sets > 1:
         print(f"all sets: {summary_line(result.summary)}")
+    for report in result.plan_reports:
+        for line in report.lines():
+            print(line)
     if result.log.ratings:
         print(f"set ratings (0-10): {ratings_line(result.log.ratings)}")
     repaired = repairs_footnote(result.repairs)

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from bandlog.cli.commands._live_args import add_live_arguments, live_sinks
+from bandlog.cli.commands._live_args import add_live_arguments, cue_lines, live_sinks
 from bandlog.core.errors import BandlogError, ConfigError, LogWriteError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=8.0, metavar="X", help="how much faster than real time the emulated set runs (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=6, help="reps in the recorded set (default: %(default)s)")
     parser.add_argument("--weeks", type=int, default=4, help="weeks of simulated history (default: %(default)s; 0 for none); rewritten on each run")
+    from bandlog.cli.commands._recording_args import add_plan_arguments
+
+    add_plan_arguments(parser)
     add_live_arguments(parser)
 
 
@@ -48,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
 
+    from bandlog.app.coaching import tracker_for, with_plan
     from bandlog.app.session import RecordRequest, record_stream
+    from bandlog.app.user_input import UserInput
     from bandlog.cli import build_parser
+    from bandlog.cli.commands._recording_args import plan_from_args
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.meta import SIMULATED, RecordingMeta
     from bandlog.detect.explain import counted
@@ -64,17 +70,29 @@ def run(args: argparse.Namespace) -> int:
     home = Path(os.path.abspath(Path(args.data_dir).expanduser())) if args.data_dir else demo_home(real_home)
     own = _demo_logs(home, real_home, chosen=bool(args.data_dir))
     print(f"bandlog demo: every file goes into the demo folder {home}\n  (your data folder {real_home} is not touched)")
-    spec = random_spec(DEMO_SEED, n_sets=1, reps_per_set=args.reps, target_ecc_s=3.0, colour="green", strands=1)
+    plan = plan_from_args(args)
+    sets = {"n_sets": 1, "reps_per_set": args.reps, "target_ecc_s": 3.0}
+    if plan is not None:  # the simulated person follows the plan: its sets, reps, tempo and rests
+        sets = {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "target_ecc_s": plan.ecc_s, "rest_between_sets_s": plan.rest_s}
+    spec = random_spec(DEMO_SEED, **sets, colour="green", strands=1)
     set_motion = simulate_session(spec)
     meta = RecordingMeta(
         leg="right", band=f"{spec.colour} x{spec.strands}", exercise="reverse hamstring curl",
         target_ecc_s=spec.target_ecc_s, notes="bandlog demo (emulated sensor)", extra={SIMULATED: SIMULATED_BY},
     )
+    if plan is not None:
+        meta = with_plan(meta, plan)
+    coach = tracker_for(meta)
     out = new_recording_path(home, f"demo-{args.device}")
-    print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s set at {args.speed:g}x speed")
+    what = "set" if plan is None else f"session ({plan.describe()}; hands-free: no key is pressed)"
+    print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s {what} at {args.speed:g}x speed")
     request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
-    result = asyncio.run(record_stream(request, live_sinks(args, meta.target_ecc_s), motion=set_motion, speed=args.speed))
-    print_result(result, out, title=f"recorded set ({out.name})")
+    user_input = UserInput()  # set ratings tapped on the phone page (--view web)
+    views = live_sinks(args, meta.target_ecc_s, on_rating=user_input.submit)
+    result = asyncio.run(record_stream(request, views, motion=set_motion, speed=args.speed, coach=coach, user_input=user_input))
+    print_result(result, out, title=f"recorded {'set' if plan is None else 'session'} ({out.name})")
+    for line in ([] if coach is None else coach.report().lines()) + cue_lines(views):
+        print(line)
     recordings = 1 + sum(by == SIMULATED_BY for by in own.values())
     written: list[tuple[str, Path, str]] = [("recording", out, f"this run's; each run adds one: {recordings} so far")]
     parser = build_parser(verbs=("plot", "progress"))

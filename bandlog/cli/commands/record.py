@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bandlog.cli.commands._live_args import add_live_arguments, hold_windows, live_sinks
+from bandlog.cli.commands._live_args import add_live_arguments, cue_lines, hold_windows, live_sinks
 from bandlog.core.errors import ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
@@ -20,7 +20,7 @@ NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pathlib import Path
 
-    from bandlog.cli.commands._recording_args import add_meta_arguments
+    from bandlog.cli.commands._recording_args import add_meta_arguments, add_plan_arguments
     from bandlog.emulate.faults import FAULT_KEYS
 
     parser.add_argument(
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
     add_meta_arguments(parser)
+    add_plan_arguments(parser)
     add_live_arguments(parser)
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from bandlog.app.session import RecordRequest, check_log_path, check_raw_path, record_stream
-    from bandlog.cli.commands._recording_args import meta_from_args
+    from bandlog.cli.commands._recording_args import meta_from_args, plan_from_args
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.calibration import force_correction
     from bandlog.core.status import link_summary
@@ -78,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
 
         faults = parse_faults(args.faults)
     meta = meta_from_args(args)
+    plan = plan_from_args(args)
+    if plan is not None:
+        from bandlog.app.coaching import with_plan
+
+        meta = with_plan(meta, plan)
     if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
         raise ConfigError("--imu must name a different sensor than --device")
     label = args.device if args.imu is None else f"{args.device}+{args.imu}"
@@ -97,17 +103,32 @@ def run(args: argparse.Namespace) -> int:
     if args.emulate:
         from bandlog.sim import random_spec, simulate_session
 
-        motion = simulate_session(random_spec(args.seed, n_sets=1, target_ecc_s=meta.target_ecc_s))
+        sets = {} if plan is None else {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "rest_between_sets_s": plan.rest_s}
+        motion = simulate_session(random_spec(args.seed, **{"n_sets": 1, **sets}, target_ecc_s=meta.target_ecc_s))
         duration = duration or motion.duration_s
     request = dataclasses.replace(request, duration_s=duration)
-    views = live_sinks(args, meta.target_ecc_s)
-    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults))
+    from bandlog.app.coaching import tracker_for
+    from bandlog.app.user_input import UserInput
+
+    user_input = UserInput()  # set ratings tapped on the phone page (--view web)
+    views = live_sinks(args, meta.target_ecc_s, on_rating=user_input.submit)
+
+    coach = tracker_for(meta)
+    if plan is not None:
+        print(f"plan: {plan.describe()}; no key needed: each set starts at its first rep, and the recording stops after the last")
+    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults, coach=coach,
+                                      user_input=user_input))
     if result.meta is None:
         print(f"stopped before {label} was connected: no samples, no log written", file=sys.stderr)
         from bandlog.cli import ExitStatus  # here: cli imports the commands
 
         return ExitStatus.INTERRUPTED
     print_result(result, out, title=out.name)
+    for line in cue_lines(views):
+        print(line)
+    if coach is not None:
+        for line in coach.report().lines():
+            print(line)
     if (correction := force_correction(result.meta)) is not None:
         print(f"force corrected by the sensor's check: {correction}")
     if result.link is not None:

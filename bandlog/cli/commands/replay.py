@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bandlog.cli.commands._live_args import add_live_arguments, hold_windows, live_sinks
+from bandlog.cli.commands._live_args import add_live_arguments, cue_lines, hold_windows, live_sinks
 from bandlog.core.errors import ConfigError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
@@ -42,8 +42,10 @@ def build_sinks(args: argparse.Namespace, log: LogData, set_index: int) -> list[
     import argparse
 
     target = log.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
-    if args.snapshot is not None and set_index > 0:
-        args = argparse.Namespace(**{**vars(args), "snapshot": args.snapshot.with_stem(f"{args.snapshot.stem}-set{set_index + 1}")})
+    for option in ("snapshot", "cue_wav"):  # one file per set: FILE-set2.png, FILE-set2.wav, ...
+        path = getattr(args, option)
+        if path is not None and set_index > 0:
+            args = argparse.Namespace(**{**vars(args), option: path.with_stem(f"{path.stem}-set{set_index + 1}")})
     return live_sinks(args, target)
 
 
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _replay(args: argparse.Namespace, log: LogData, indices: list[int]) -> None:
     from bandlog.app.api import combine_summaries, run_set
+    from bandlog.app.coaching import tracker_for
     from bandlog.cli.commands._rep_table import print_result, summary_line
     from bandlog.detect.explain import repairs_footnote
 
@@ -86,11 +89,14 @@ async def _replay(args: argparse.Namespace, log: LogData, indices: list[int]) ->
     results = []
     for set_index in indices:
         sinks = build_sinks(args, log, set_index)
-        result = await run_set(log, set_index, target, speed=speed, sinks=sinks, exercise=args.exercise)
+        coach = tracker_for(log.meta)  # a planned recording replays with its plan, as it ran live
+        result = await run_set(log, set_index, target, speed=speed, sinks=sinks, exercise=args.exercise, coach=coach)
         hold_windows(sinks)
         results.append(result)
         label = f"set {set_index + 1} of {n_sets}"
         print_result(result, args.file, title=f"{args.file.name}, {label}", label=label, exercise=args.exercise)
+        for line in ([] if coach is None else coach.report().lines()) + cue_lines(sinks):
+            print(line)
     if len(results) > 1:
         total = combine_summaries([r.summary for r in results], [rep for r in results for rep in r.reps])
         print(f"all sets: {summary_line(total)}")
@@ -118,6 +124,8 @@ def _replay_raw(args: argparse.Namespace) -> int:
     views = live_sinks(args, target)
     result = asyncio.run(replay_raw_capture(capture, views, out_path=args.out, target_ecc_s=target, exercise=args.exercise))
     print_result(result, args.out or args.file, title=f"{args.file.name} (raw capture)", exercise=args.exercise)
+    for line in cue_lines(views):
+        print(line)
     if result.link is not None:
         print(f"link: {link_summary(result.link)}")
     if args.out is not None:
