@@ -15,7 +15,7 @@ last time fed to a SetTracker on the plan "Nx8@4 rREST" (the session's own sets 
   true eccentric end. The truth: `drop` is TruthRep.drop (the model's burst of 4-5x the median speed);
   `fast` is a true eccentric (TruthRep.ecc_duration_s, 1 degree to 1 degree) under the rule's line,
   half the plan's 4 s (in this model exactly the reps of kind 'fast', 1.0-1.9 s; compliant ones are
-  2.1 s and up); `under` is a true eccentric under the plan's 4 s minus the 0.5 s tolerance right after
+  2.1 s and up); `under` is a true eccentric under the plan's 4 s minus 20 % (Plan.under) right after
   another one in the same set. Truncated truth reps are left out.
 - the plan report: reps done per set exact, reps on tempo against the truth's count, eccentric TUT
   against the truth's.
@@ -133,7 +133,7 @@ def truth_labels(session: Any, plan: Any) -> dict[str, set[int]]:
         before = reps[i - 1] if i > 0 else None
         if (
             before is not None and before.set_index == rep.set_index
-            and not plan.on_tempo(rep.ecc_duration_s) and not plan.on_tempo(before.ecc_duration_s)
+            and plan.under(rep.ecc_duration_s) and plan.under(before.ecc_duration_s)
         ):
             labels["under"].add(i)
     return labels

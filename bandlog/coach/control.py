@@ -11,8 +11,9 @@ detector sends it once the knee has settled, and no earlier event carries what t
 - drop: the detector flags `drop` (a burst over 3x the eccentric's median moving speed) only when the rep
   is complete; no earlier event carries it. It needs a motion sensor: force alone cannot see the
   knee's speed.
-- under: a rep off the plan's tempo (Plan.on_tempo, final timing; a row with no eccentric counts as
-  off tempo) right after another one in the same set; every further one in the run fires again.
+- under: a rep short of the plan's tempo band (Plan.under: under ecc_s - 20 %, final timing; a row
+  with no eccentric counts as short) right after another one in the same set; every further one in
+  the run fires again. A rep slower than the band is off tempo but not a loss of control.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class ControlRules:
             lost.append(ControlLost("drop", set_number, rep, at_s, event.detected_at_s, f"{speed}: over 3x the eccentric's median moving speed"))
         if m.ecc_duration_s is not None and m.ecc_duration_s < self.fast_limit_s:  # covers the detector's fast_release
             lost.append(ControlLost("fast", set_number, rep, at_s, event.detected_at_s, self._fast_words(m.ecc_duration_s)))
-        if self.plan.on_tempo(m.ecc_duration_s):
+        if not self.plan.under(m.ecc_duration_s):
             self._under_run = 0
         else:
             self._under_run += 1
@@ -58,7 +59,7 @@ class ControlRules:
                 timed = f"{m.ecc_duration_s:.1f} s" if m.ecc_duration_s is not None else "none timed"
                 lost.append(ControlLost(
                     "under", set_number, rep, at_s, event.detected_at_s,
-                    f"{self._under_run} eccentrics in a row under the planned {self.plan.ecc_s:g} s (this one {timed})",
+                    f"{self._under_run} eccentrics in a row short of the planned {self.plan.ecc_s:g} s -20 % (this one {timed})",
                 ))
         return lost
 

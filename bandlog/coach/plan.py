@@ -16,12 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from bandlog.core.errors import ConfigError
+from bandlog.core.results import ADHERENCE_TOLERANCE, adheres
 
 DEFAULT_REST_S = 120.0
-ON_TEMPO_TOLERANCE_S = 0.5
-"""A rep is on tempo when its eccentric lasts at least the plan's ecc_s minus this: half a second is
-what a lifter counting seconds cannot tell apart, and well above the detector's timing error with a
-motion sensor (median under 0.08 s on the motion model)."""
 
 LEG_CODES: dict[str, str] = {"L": "left", "R": "right", "LR": "both-alternating", "LLRR": "both-blocked"}
 """Plan-text code -> the legs a plan names (None when the plan names none: the recording's --leg)."""
@@ -85,8 +82,13 @@ class Plan:
         return "left" if first_leg else "right"
 
     def on_tempo(self, ecc_duration_s: float | None) -> bool:
-        """Whether an eccentric met the plan's tempo (within ON_TEMPO_TOLERANCE_S); none timed: no."""
-        return ecc_duration_s is not None and ecc_duration_s >= self.ecc_s - ON_TEMPO_TOLERANCE_S
+        """Whether an eccentric met the plan's tempo: ecc_s +- 20 %, the same rule as the index's
+        adherence and the charts' target band (core.results.adheres); none timed: no."""
+        return ecc_duration_s is not None and bool(adheres(ecc_duration_s, self.ecc_s))
+
+    def under(self, ecc_duration_s: float | None) -> bool:
+        """Whether an eccentric fell short of the plan's tempo band (under ecc_s - 20 %); none timed: yes."""
+        return ecc_duration_s is None or ecc_duration_s < self.ecc_s * (1.0 - ADHERENCE_TOLERANCE)
 
     def text(self) -> str:
         """The plan as `--plan` text (parse_plan(text()) gives the plan back, stop rules and name aside)."""

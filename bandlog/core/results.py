@@ -153,6 +153,17 @@ FAST_UNDER_S = 2.0
 """An eccentric shorter than this is 'fast', whatever the target."""
 
 
+ADHERENCE_TOLERANCE = 0.2
+"""A rep adheres to its prescribed tempo when its eccentric lasts target +- 20 % (tensr's adherence
+rule, science.md 4): the one rule behind the index's adherence, the charts' "on target" colour and a
+plan's reps on tempo."""
+
+
+def adheres(ecc_duration_s: Any, target_ecc_s: Any) -> Any:
+    """Whether an eccentric (or each of a Series or array) lies in the target band."""
+    return abs(ecc_duration_s - target_ecc_s) <= ADHERENCE_TOLERANCE * target_ecc_s
+
+
 def tempo_class(ecc_duration_s: float | None, target_ecc_s: float) -> str:
     """'slow' at or above the target, 'moderate' from FAST_UNDER_S up to it, 'fast' under it, 'none' without one."""
     if ecc_duration_s is None:

@@ -14,25 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bandlog.core.meta import RecordingMeta
-from bandlog.core.results import SetRating
+from bandlog.core.results import ADHERENCE_TOLERANCE, SetRating, adheres
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog sessions` never needs it
     import pandas as pd
 
-ADHERENCE_TOLERANCE = 0.2
-"""A rep adheres when its eccentric lasts target +- 20 % (tensr's adherence rule, science.md 4);
-adherence is the share of the timed eccentrics that do (rows without one are not counted)."""
 
 
 def target_band_s(target_ecc_s: Any) -> tuple[Any, Any]:
     """(shortest, longest) eccentric that adheres to `target_ecc_s` (a number or a Series)."""
     return target_ecc_s * (1 - ADHERENCE_TOLERANCE), target_ecc_s * (1 + ADHERENCE_TOLERANCE)
-
-
-def adheres(ecc_duration_s: Any, target_ecc_s: Any) -> Any:
-    """Whether an eccentric (or each of a Series) lies in the target band: the one test behind the
-    index's adherence and the charts' "on target" colour."""
-    return abs(ecc_duration_s - target_ecc_s) <= ADHERENCE_TOLERANCE * target_ecc_s
 
 
 def sql_value(value: Any) -> Any:

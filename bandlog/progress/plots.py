@@ -14,11 +14,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from bandlog.core.errors import ConfigError
-from bandlog.core.results import NO_TEMPO
+from bandlog.core.results import ADHERENCE_TOLERANCE, NO_TEMPO, adheres
 from bandlog.core.text_safety import chart_text
 from bandlog.detect.explain import no_eccentric_label
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
-from bandlog.progress.index_rows import ADHERENCE_TOLERANCE, adheres, target_band_s
+from bandlog.progress.index_rows import target_band_s
 
 TARGET_CLASSES = ("short", "on_target", "long")
 """Where one eccentric falls against the target band (see target_class)."""

@@ -21,10 +21,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from bandlog.core.errors import ConfigError
-from bandlog.core.results import FAST_UNDER_S
+from bandlog.core.results import ADHERENCE_TOLERANCE, FAST_UNDER_S
 from bandlog.core.text_safety import chart_text
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
-from bandlog.progress.index_rows import ADHERENCE_TOLERANCE, target_band_s
+from bandlog.progress.index_rows import target_band_s
 from bandlog.progress.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly_asymmetry
 
 LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
