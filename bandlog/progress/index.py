@@ -48,7 +48,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "path", "size", "mtime_ns", "sha256", "start_utc", "date", "week", "exercise", "leg", "band",
     "target_ecc_s", "reps", "tut_ecc_s", "tut_tension_s", "mean_ecc_duration_s", "peak_force_n",
     "mean_force_n", "ecc_impulse_ns", "slow_reps", "moderate_reps", "fast_reps", "adherence", "mode",
-    "eccentrics", "rejected", "rpe", "pain",
+    "eccentrics", "rejected", "rpe", "pain", "plan", "sets_done", "sets_planned", "plan_reps_on_tempo", "plan_reps_planned",
 )
 """Columns of the sessions table besides `id`. `week` is the ISO week's Monday (YYYY-MM-DD)."""
 

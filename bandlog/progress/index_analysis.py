@@ -66,7 +66,8 @@ def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sh
         sha = sha or file_sha256(path)
         log_data = read(path)
         result = analyze(log_data)
-        row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns, ratings=getattr(log_data, "ratings", ()))
+        row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns, ratings=getattr(log_data, "ratings", ()),
+                          plans=getattr(result, "plan_reports", ()))
         reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS)]
                 for record in result.reps.to_dict("records")]
     except FileNotFoundError:  # deleted while being read: gone, not broken

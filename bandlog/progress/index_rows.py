@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bandlog.coach import PlanReport
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.results import ADHERENCE_TOLERANCE, SetRating, adheres
 
@@ -54,10 +55,13 @@ def week_start(day: date) -> date:
 
 
 def session_row(
-    meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, Any], *, mtime_ns: int, ratings: Sequence[SetRating] = ()
+    meta: RecordingMeta, reps: pd.DataFrame, summary: Mapping[str, Any], *, mtime_ns: int, ratings: Sequence[SetRating] = (),
+    plans: Sequence[PlanReport] = (),
 ) -> dict[str, Any]:
-    """One sessions-table row from a log's metadata, its analysis and its set ratings (no path/stat
-    fields); `rpe` and `pain` are the means of the scores given (None when none was)."""
+    """One sessions-table row from a log's metadata, its analysis, its set ratings and, for a recording
+    that followed a plan, the coach's report (no path/stat fields); `rpe` and `pain` are the means of
+    the scores given (None when none was); `plan` is the plan's text, `sets_done`/`sets_planned` and
+    `plan_reps_on_tempo`/`plan_reps_planned` the session against it (None without a plan)."""
     import pandas as pd
 
     when = session_day(meta.start_utc or "", mtime_ns)
@@ -100,6 +104,11 @@ def session_row(
         "rejected": int(summary_or("rejected", 0)),
         "rpe": _mean_score([r.rpe for r in ratings]),
         "pain": _mean_score([r.pain for r in ratings]),
+        "plan": plans[0].plan.text() if plans else None,
+        "sets_done": sum(len(p.sets) for p in plans) if plans else None,
+        "sets_planned": sum(p.sets_planned for p in plans) if plans else None,
+        "plan_reps_on_tempo": sum(p.reps_on_tempo for p in plans) if plans else None,
+        "plan_reps_planned": sum(p.reps_planned for p in plans) if plans else None,
     }
 
 

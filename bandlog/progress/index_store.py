@@ -30,7 +30,8 @@ SCHEMA_VERSION = 4
 """Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
 2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected.
 3: reps' set numbers count from 1, like everywhere a set is named.
-4: sessions gained rpe and pain (means of the set ratings the user gave, 0-10)."""
+4: sessions gained rpe and pain (means of the set ratings the user gave, 0-10), and for a recording that
+   followed a plan its text, sets done and planned, and reps on tempo and planned."""
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
 
@@ -51,7 +52,8 @@ CREATE TABLE sessions (
     start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
     reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
     mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
-    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER, rpe REAL, pain REAL
+    fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER, rpe REAL, pain REAL,
+    plan TEXT, sets_done INTEGER, sets_planned INTEGER, plan_reps_on_tempo INTEGER, plan_reps_planned INTEGER
 );
 CREATE TABLE reps (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,

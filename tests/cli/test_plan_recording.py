@@ -10,13 +10,14 @@ import pytest
 
 from bandlog.cli import ExitStatus, main
 from bandlog.io.read import read_log
+from bandlog.progress import index
 from bandlog.sim import random_spec, simulate_session
 
 PLAN = "2x3@3 r15"
 
 
 def test_a_planned_emulated_recording_runs_hands_free_and_stops_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    log = tmp_path / "planned.csv"
+    log = tmp_path / "recordings" / "planned.csv"  # where the session index looks
     assert main(["--data-dir", str(tmp_path), "record", "--device", "gdx-for", "--emulate", "--speed", "20", "--seed", "4",
                  "--plan", PLAN, "--leg", "left", "--view", "none", "--out", str(log)]) == 0
     out = capsys.readouterr().out
@@ -34,6 +35,10 @@ def test_a_planned_emulated_recording_runs_hands_free_and_stops_itself(tmp_path:
     assert main(["analyze", str(log), "--format", "json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)["plan"]
     assert report["sets_planned"] == 2 and report["reps_done"] == 6 and [s["reps_done"] for s in report["sets"]] == [3, 3]
+    index.update_index(tmp_path)  # the session index keeps the session against its plan
+    (session,) = index.session_records(tmp_path)
+    assert (session["plan"], session["sets_done"], session["sets_planned"], session["plan_reps_planned"]) == (PLAN, 2, 2, 6)
+    assert session["plan_reps_on_tempo"] == report["reps_on_tempo"]
 
 
 def test_the_demo_follows_a_plan_with_no_key_pressed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
