@@ -168,6 +168,8 @@ class PipelineResult:
     """The user's set ratings (RPE, pain), in the order they came."""
     coach_events: tuple[Any, ...] = ()
     """What the coach emitted, in order (empty without a plan)."""
+    last_sample_t_s: float | None = None
+    """Device time of the newest sample (None without samples)."""
 
 
 class Pipeline:
@@ -297,7 +299,7 @@ class Pipeline:
                 sink.close()
         return PipelineResult(
             self.meta, tuple(self.reps), summary, tuple(self.gaps), self.samples_total, tuple(self.rejected), self.link,
-            tuple(self.ratings), tuple(self.coach_events),
+            tuple(self.ratings), tuple(self.coach_events), self.last_sample_t_s,
         )
 
     async def run(self, source: AsyncIterable[SourceItem], *, stop_when_coached: bool = False) -> PipelineResult:

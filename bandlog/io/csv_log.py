@@ -253,6 +253,19 @@ class CsvLogSink(Sink):
         raise self._failed from error
 
 
+def append_rating(path: str | os.PathLike[str], rating: SetRating) -> None:
+    """Add a set rating given after the recording ended (the CLI asks for the last set's) to its log,
+    as the `# rating:` line a live one would have written; the samples are not touched."""
+    path = Path(path)
+    try:
+        with open(path, "a", encoding="utf-8", newline="") as file:
+            file.write(rating_line(rating) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        raise LogWriteError(f"cannot add the set rating to {path}: {write_error_reason(error)}") from error
+
+
 def write_recording(
     path: str | os.PathLike[str], meta: RecordingMeta, block: SampleBlock, ratings: Sequence[SetRating] = ()
 ) -> None:

@@ -133,8 +133,10 @@ def test_ctrl_c_ends_a_recording_within_a_second_with_the_log_closed(terminal: T
     terminal.wait_for("the first rep on the dashboard", re.compile(r"reps 1 "))
     terminal.keys("C-c")
     pressed_s = time.monotonic()
-    done = terminal.wait_for("the shell prompt after Ctrl-C", EXIT)
+    terminal.wait_for("the set rating question after Ctrl-C", re.compile(r"How was set 1\?"))
     took_s = time.monotonic() - pressed_s
+    terminal.keys("Enter")  # skip it: the log is already closed
+    done = terminal.wait_for("the shell prompt after the question", EXIT)
     terminal.keys("stty -a | grep -ow -- -echo || echo echo-is-on", "Enter")
     terminal.wait_for("the terminal's echo setting", re.compile(r"^(-echo|echo-is-on)$", re.M), while_running=False)
     history = "\n".join(terminal.history())

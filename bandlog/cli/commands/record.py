@@ -10,6 +10,10 @@ from bandlog.core.errors import ConfigError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
+
+    from bandlog.coach import SetTracker
+    from bandlog.core.pipeline import PipelineResult
 
 NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
@@ -47,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f" (keys: {', '.join(FAULT_KEYS)})",
     )
     parser.add_argument("--no-tare", action="store_true", help="do not zero the force at the start")
+    parser.add_argument("--no-rating", action="store_true", help="do not ask how the set felt (RPE, pain) at the end")
     add_meta_arguments(parser)
     add_plan_arguments(parser)
     add_live_arguments(parser)
@@ -136,7 +141,25 @@ def run(args: argparse.Namespace) -> int:
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
     print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")
+    if not args.no_rating and sys.stdin.isatty() and result.last_sample_t_s is not None:
+        _rate_last_set(out, result, coach)
     if args.raw is not None:
         print(f"raw capture written to {args.raw} (`bandlog replay --raw {args.raw}` decodes it again)")
     hold_windows(views)
     return 0
+
+
+def _rate_last_set(out: Path, result: PipelineResult, coach: SetTracker | None) -> None:
+    """Ask how the last set felt, unless the phone page already rated it, and add it to the log."""
+    from bandlog.cli.commands._rating_prompt import ask_rating
+    from bandlog.core.results import SetRating
+    from bandlog.io.csv_log import append_rating
+
+    set_number = max(1, len(coach.results)) if coach is not None else 1
+    if any(rating.set_number == set_number for rating in result.ratings) or result.last_sample_t_s is None:
+        return
+    rpe, pain = ask_rating(set_number)
+    if rpe is None and pain is None:
+        return
+    append_rating(out, SetRating(set_number, rpe, pain, result.last_sample_t_s))
+    print(f"set {set_number} rated: " + ", ".join(f"{name} {value}" for name, value in (("RPE", rpe), ("pain", pain)) if value is not None))
