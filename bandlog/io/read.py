@@ -7,14 +7,16 @@ generic CSV with a time column and unit-named channels.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Protocol
 
 from bandlog.core.errors import LogFormatError
+from bandlog.core.meta import RecordingMeta
 from bandlog.io import csv_log, generic_csv, tindeq_export, vernier_export
 from bandlog.io.logdata import LogData
-from bandlog.io.schema import SCHEMA_KEY
+from bandlog.io.schema import SCHEMA_KEY, meta_from_header, parse_header_line
 from bandlog.io.textfile import TextFile, read_text
 
 
@@ -52,6 +54,17 @@ def detect_format(text: TextFile) -> str:
         if module.looks_like(text):
             return module.FORMAT
     raise LogFormatError(f"{text.path} is not a log bandlog can read: {EXPECTED}")
+
+
+def read_meta(path: str | os.PathLike[str]) -> RecordingMeta | None:
+    """A bandlog log's metadata from its header alone (the samples are not read, so a folder of long
+    recordings is checked fast); None for a foreign export, which has no such header. A file bandlog
+    cannot read raises its one-sentence LogFormatError."""
+    text = read_text(Path(path))
+    if not is_bandlog(text):
+        return None
+    header = itertools.takewhile(lambda line: line.startswith("#") or not line.strip(), text.head)
+    return meta_from_header([item for item in map(parse_header_line, header) if item is not None], str(path))
 
 
 def read_log(path: str | os.PathLike[str]) -> LogData:

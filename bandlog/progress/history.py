@@ -12,7 +12,6 @@ be told apart from a real recording.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -156,13 +155,7 @@ def simulated_by(path: Path) -> str:
     """What made the log at `path` up (meta.SIMULATED), read from its header alone, so checking a folder of
     long real recordings stays fast; "" for a real recording or a foreign export. A file bandlog cannot
     read raises its one-sentence BandlogError."""
-    from bandlog.io.read import is_bandlog
-    from bandlog.io.schema import meta_from_header, parse_header_line
-    from bandlog.io.textfile import read_text
+    from bandlog.io.read import read_meta
 
-    text = read_text(Path(path))
-    if not is_bandlog(text):
-        return ""
-    header = itertools.takewhile(lambda line: line.startswith("#") or not line.strip(), text.head)
-    items = [item for item in map(parse_header_line, header) if item is not None]
-    return meta_from_header(items, str(path)).simulated_by
+    meta = read_meta(path)
+    return "" if meta is None else meta.simulated_by
