@@ -117,16 +117,21 @@ def html_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _weeks_so_far(table: pd.DataFrame) -> pd.DataFrame:
-    """The weekly table with the week still running named as such in its `week` cell (its sums are partial)."""
+def _weeks_so_far(table: pd.DataFrame, first_week: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The weekly table with the week still running named as such in its `week` cell (its sums are partial);
+    with `first_week` (anonymised), weeks as "week N" counted from it instead of their dates."""
     import pandas as pd
 
+    from bandlog.progress.anonymise import week_numbers
     from bandlog.progress.trends import WEEK_DAYS
 
     if table.empty:
         return table
     running = table["week_days"] < WEEK_DAYS
-    week = pd.to_datetime(table["week"]).dt.date.astype(str)
+    if first_week is None:
+        week = pd.to_datetime(table["week"]).dt.date.astype(str)
+    else:
+        week = "week " + week_numbers(table["week"], first_week).astype(str)
     so_far = week + " (so far: " + table["week_days"].astype(int).astype(str) + f" of {WEEK_DAYS} days)"
     return table.assign(week=week.where(~running, so_far))
 
@@ -148,19 +153,26 @@ def build_report(
     title: str = "bandlog progress",
     subtitle: str = "",
     generated: datetime | str | None = None,
+    anonymise: bool = False,
+    noise: pd.DataFrame | None = None,
 ) -> str:
     """The whole report as one HTML string: a figure per chart (caption = its key; a Figure or its PNG
-    bytes), weekly and session tables. `generated` may be GENERATED_SLOT, to be `stamp`ed later."""
+    bytes), weekly and session tables. `generated` may be GENERATED_SLOT, to be `stamp`ed later.
+    `anonymise`: tables as bandlog.progress.anonymise says (no paths, days and weeks numbered), no date
+    generated, and its note at the top and the foot (the charts are the caller's: see progress_pngs)."""
+    from bandlog.progress import anonymise as anon
     from bandlog.progress.trends import ASYMMETRY_FORMULA, weekly
 
     when = generated if isinstance(generated, str) else (generated or datetime.now()).strftime(_TIME_FORMAT)
+    made = "anonymised" if anonymise else f"generated {when}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
-        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{counted(len(sessions), "session")} · generated {when}</p>',
+        f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{counted(len(sessions), "session")} · {made}</p>',
+        *([f'<p class="meta">{_esc(anon.ANONYMISED_NOTE)}</p>'] if anonymise else []),
         "<h2>Charts</h2>",
     ]
     for caption, fig in charts.items():
@@ -173,33 +185,48 @@ def build_report(
     parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.'
                  + (' Sessions with sensors "force" were timed from force alone: their eccentric timings are estimated.'
                     if estimated else "") + "</p>")
-    parts.append(html_table(_weeks_so_far(weekly(sessions)), WEEKLY_TABLE_COLUMNS))
+    first_week = sessions["week"].min() if anonymise and len(sessions) else None
+    parts.append(html_table(_weeks_so_far(weekly(sessions), first_week), WEEKLY_TABLE_COLUMNS))
+    if noise is not None and not noise.empty:  # reliability.noise_table: what counts as a real change
+        from bandlog.progress.reliability import NOISE_NOTE, NOISE_TABLE_COLUMNS, noise_summary
+
+        parts += ["<h2>Real change vs noise</h2>", f'<p class="meta">{_esc(NOISE_NOTE)}</p>',
+                  html_table(noise_summary(noise), NOISE_TABLE_COLUMNS)]
     parts.append("<h2>Sessions</h2>")
-    parts.append(html_table(sessions, SESSION_TABLE_COLUMNS))
+    parts.append(html_table(anon.session_table(sessions) if anonymise and len(sessions) else sessions, SESSION_TABLE_COLUMNS))
+    if anonymise:
+        parts.append(f"<footer><p class=\"meta\">{_esc(anon.ANONYMISED_NOTE)}</p></footer>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None) -> dict[str, bytes]:
-    """One PNG per progress metric (all by default), by its chart's title: the report's figures."""
+def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None,
+                  anonymise: bool = False, noise: pd.DataFrame | None = None) -> dict[str, bytes]:
+    """One PNG per progress metric (all by default), by its chart's title: the report's figures;
+    `anonymise` labels their date axes with day and week numbers instead (anonymise.relabel_date_axis)."""
     from matplotlib.figure import Figure
 
+    from bandlog.progress.anonymise import relabel_date_axis
     from bandlog.progress.trend_plots import PROGRESS_METRICS, progress_chart
 
     charts: dict[str, bytes] = {}
     for metric in metrics or PROGRESS_METRICS:
         fig = Figure(figsize=(10, 3.6), layout="constrained")
-        ax = progress_chart(metric, sessions, by, ax=fig.add_subplot())
+        ax = progress_chart(metric, sessions, by, ax=fig.add_subplot(), noise=noise)
+        if anonymise and len(sessions):
+            relabel_date_axis(ax, sessions["date"].min(), sessions["week"].min())
         charts[ax.get_title(loc="left")] = figure_png(fig)
     return charts
 
 
 def progress_report(
     sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "",
-    generated: datetime | str | None = None,
+    generated: datetime | str | None = None, anonymise: bool = False, noise: pd.DataFrame | None = None,
 ) -> str:
-    """The standard progress report: one chart per progress metric, then the tables."""
-    return build_report(sessions, progress_pngs(sessions, by, metrics), subtitle=subtitle, generated=generated)
+    """The standard progress report: one chart per progress metric, then the tables; `anonymise` as
+    bandlog.progress.anonymise says, in the tables and on the charts' date axes."""
+    return build_report(sessions, progress_pngs(sessions, by, metrics, anonymise, noise), subtitle=subtitle, generated=generated,
+                        anonymise=anonymise, noise=noise)
 
 
 def write_report(path: Path, text: str, *, overwrite: bool = False) -> Path:

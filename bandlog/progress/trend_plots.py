@@ -25,7 +25,8 @@ from bandlog.core.results import ADHERENCE_TOLERANCE, FAST_UNDER_S
 from bandlog.core.text_safety import chart_text
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import target_band_s
-from bandlog.progress.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly_asymmetry
+from bandlog.progress.reliability import Z95, asymmetry_noise, changes, row_sem
+from bandlog.progress.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly, weekly_asymmetry
 
 LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
 """Left is always blue and right always orange, in every chart."""
@@ -38,6 +39,11 @@ METRIC_LABELS = {"peak_force_n": "peak force (the week's best)", "mean_force_n":
 PARTIAL_GID = "partial-week"
 """gid of every artist that draws the week still running (hollow bars and markers, its label)."""
 PARTIAL_HATCH = "////"
+NOISE_GID = "noise-band"
+"""gid of the confidence bands (value +- 1.96 SEM, bandlog.progress.reliability)."""
+WITHIN_NOISE_GID = "within-noise"
+"""gid of every artist marking a change or a left/right difference within noise (under its MDC95)."""
+WITHIN_NOISE_COLOUR = "#c8c8c8"
 PROGRESS_METRICS = ("tut", "duration", "force", "tempo", "adherence", "effort", "asymmetry")
 """Panels of the progress figure, in order; `bandlog progress --metric` picks among these."""
 
@@ -120,6 +126,36 @@ def _estimated_note(ax: Axes, sessions: pd.DataFrame) -> None:
         ax.set_xlabel(f"{ax.get_xlabel()}  ·  {note}" if ax.get_xlabel() else note, fontsize=8)
 
 
+def _noise_marks(ax: Axes, table: pd.DataFrame, x_col: str, y_col: str, noise: pd.DataFrame | None,
+                 marker: str = "o") -> list[Artist]:
+    """Each leg's confidence band (value +- 1.96 SEM, its own noise: bandlog.progress.reliability) and a
+    grey-filled marker on each point whose change from the leg's previous point is within noise (under
+    the MDC95); the legend handles for both, or none when no leg's noise is known yet."""
+    if noise is None or table.empty:
+        return []
+    sem = row_sem(table, noise, y_col)
+    if sem.isna().all():
+        if not any(text.get_gid() == NOISE_GID for text in ax.texts):  # said once, not once per series
+            ax.text(0.99, 0.02, "noise not known yet (two sessions of a leg needed): no bands", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=7, color="#555555", gid=NOISE_GID)
+        return []
+    for leg, rows in _by_leg(table):
+        colour = LEG_COLOURS.get(leg, LEG_COLOURS["unknown"])
+        rows = rows.sort_values(x_col)
+        value = pd.to_numeric(rows[y_col], errors="coerce")
+        half = Z95 * sem[rows.index]
+        ax.fill_between(rows[x_col], value - half, value + half, color=colour, alpha=0.12, lw=0, gid=NOISE_GID)
+    steps = changes(table, noise, y_col, x_col)
+    running = set(table.loc[_partial(table), x_col])  # already drawn hollow: the week is not whole yet
+    calm = steps[~steps["real"].astype(bool) & steps["mdc"].notna() & ~steps[x_col].isin(running)]
+    for leg, rows in calm.groupby("leg"):
+        ax.plot(rows[x_col], rows["after"], ls="none", marker=marker, ms=5, mfc=WITHIN_NOISE_COLOUR,
+                mec=LEG_COLOURS.get(str(leg), LEG_COLOURS["unknown"]), gid=WITHIN_NOISE_GID)
+    return [Patch(facecolor=LEG_COLOURS["left"], alpha=0.2, label=f"shade round a line: ±{Z95:g} SEM (95 %, the leg's own noise)"),
+            Line2D([], [], ls="none", marker=marker, ms=5, mfc=WITHIN_NOISE_COLOUR, mec="#555555",
+                   label="grey: change from the point before within noise (< MDC95)")]
+
+
 def plot_tut(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
     """Eccentric time under tension (s) per session or per week, per leg; the running week hollow."""
     ax = axes_for(ax)
@@ -136,8 +172,10 @@ def plot_tut(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -
     return ax
 
 
-def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None) -> Axes:
-    """Mean eccentric duration (s) per session or week and leg, against the target +- 20 % band."""
+def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None,
+                      noise: pd.DataFrame | None = None) -> Axes:
+    """Mean eccentric duration (s) per session or week and leg, against the target +- 20 % band; with
+    the legs' `noise` (reliability.noise_table), confidence bands and changes within noise marked."""
     ax = axes_for(ax)
     title = f"Mean eccentric duration per {by} vs target ±{ADHERENCE_TOLERANCE:.0%}"
     if sessions.empty:
@@ -148,17 +186,20 @@ def plot_ecc_duration(sessions: pd.DataFrame, by: str = "session", ax: Axes | No
                     step="mid", color=TARGET_COLOUR, alpha=0.12, lw=0, label=f"target band (target ±{ADHERENCE_TOLERANCE:.0%})")
     ax.step(target.index, target, where="mid", color=TARGET_COLOUR, ls="--", lw=1, label="target")
     _leg_series(ax, table, x_col, "mean_ecc_duration_s")
+    marks = _noise_marks(ax, table, x_col, "mean_ecc_duration_s", noise)
     ax.set_ylim(bottom=0)
-    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False) + marks)
     tidy(ax, title, "mean eccentric duration (s)")
     _date_axis(ax, by)
     _estimated_note(ax, sessions)
     return ax
 
 
-def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None) -> Axes:
+def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | None = None,
+                     noise: pd.DataFrame | None = None) -> Axes:
     """Peak force (solid, circles) and mean eccentric force (dashed, squares) in N, per session or week
-    and leg; per week the peak is the week's best session peak (trends.weekly), the mean an average."""
+    and leg; per week the peak is the week's best session peak (trends.weekly), the mean an average.
+    With the legs' `noise` (reliability.noise_table), confidence bands and changes within noise marked."""
     ax = axes_for(ax)
     title = f"Peak and mean eccentric force per {by}"
     if by == "week":
@@ -168,7 +209,9 @@ def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | Non
     table, x_col = by_grouping(sessions, by)
     _leg_series(ax, table, x_col, "peak_force_n", label_suffix=" peak" + (", best" if by == "week" else ""))
     _leg_series(ax, table, x_col, "mean_force_n", ls="--", marker="s", label_suffix=" mean" + (", average" if by == "week" else ""))
-    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False))
+    marks = _noise_marks(ax, table, x_col, "peak_force_n", noise)
+    _noise_marks(ax, table, x_col, "mean_force_n", noise, marker="s")
+    legend(ax, extra=_mark_partial_weeks(ax, table, x_col, bars=False) + marks)
     tidy(ax, title, "force (N)")
     _date_axis(ax, by)
     return ax
@@ -237,8 +280,11 @@ def plot_effort(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None
     return ax
 
 
-def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axes | None = None) -> Axes:
-    """Weekly left/right asymmetry (%) of `metric`; formula: trends.ASYMMETRY_FORMULA (Bishop % difference)."""
+def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axes | None = None,
+                   noise: pd.DataFrame | None = None) -> Axes:
+    """Weekly left/right asymmetry (%) of `metric`; formula: trends.ASYMMETRY_FORMULA (Bishop % difference).
+    With the legs' `noise` (reliability.noise_table), a difference within the MDC95 of a difference (the
+    two legs' SEMs combined) is drawn grey and cross-hatched: not a real asymmetry."""
     ax = axes_for(ax)
     title = f"Left/right asymmetry per week, {METRIC_LABELS.get(metric, metric)}"
     table = weekly_asymmetry(sessions, metric) if not sessions.empty else pd.DataFrame()
@@ -246,10 +292,16 @@ def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axe
         return no_data(ax, title + ": needs both legs in a week")
     colours = [LEG_COLOURS["left"] if v >= 0 else LEG_COLOURS["right"] for v in table["asymmetry_pct"]]
     bars = ax.bar(table["week"], table["asymmetry_pct"], width=5.0, color=colours)
-    for bar, colour, running in zip(bars, colours, _partial(table)):
+    calm = _asymmetry_within_noise(sessions, table, metric, noise)
+    for bar, colour, running, within in zip(bars, colours, _partial(table), calm):
         if running:
             bar.set(facecolor="white", edgecolor=colour, hatch=PARTIAL_HATCH, gid=PARTIAL_GID)
+        elif within:
+            bar.set(facecolor=WITHIN_NOISE_COLOUR, edgecolor=colour, hatch="xx", gid=WITHIN_NOISE_GID)
     partial_handles = _mark_partial_weeks(ax, table, "week", bars=True)
+    if calm.any():
+        partial_handles.append(Patch(facecolor=WITHIN_NOISE_COLOUR, edgecolor="#555555", hatch="xx",
+                                     label="grey: within noise (< MDC95 of a left/right difference)"))
     ax.axhline(0, color="#333333", lw=0.8)
     for level in (-10, 10):
         ax.axhline(level, color=TARGET_COLOUR, ls=":", lw=0.8)
@@ -265,28 +317,41 @@ def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axe
     return ax
 
 
-def progress_figure(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] = PROGRESS_METRICS, title: str = "") -> Figure:
-    """The progress panels named in `metrics` (see PROGRESS_METRICS), stacked with a shared date axis."""
+def _asymmetry_within_noise(sessions: pd.DataFrame, table: pd.DataFrame, metric: str, noise: pd.DataFrame | None) -> np.ndarray:
+    """For each week of `table` (weekly_asymmetry), True when its left/right difference is within noise."""
+    if noise is None or noise.empty:
+        return np.zeros(len(table), dtype=bool)
+    calls = asymmetry_noise(weekly(sessions), noise, metric).set_index("week")
+    known = table["week"].map(calls["mdc"]).notna()
+    real = table["week"].map(calls["real"]).fillna(False).astype(bool)
+    return (known & ~real).to_numpy()
+
+
+def progress_figure(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] = PROGRESS_METRICS, title: str = "",
+                    noise: pd.DataFrame | None = None) -> Figure:
+    """The progress panels named in `metrics` (see PROGRESS_METRICS), stacked with a shared date axis;
+    `noise` (reliability.noise_table) adds confidence bands and marks what is within noise."""
     unknown = [m for m in metrics if m not in PROGRESS_METRICS]
     if unknown or not metrics:
         raise ConfigError(f"unknown progress metric {unknown or metrics!r}; choose from {', '.join(PROGRESS_METRICS)}")
     fig = Figure(figsize=(10, 3.0 * len(metrics) + 0.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(metrics), 1))
     for ax, metric in zip(axes, metrics):
-        progress_chart(metric, sessions, by, ax=ax)
+        progress_chart(metric, sessions, by, ax=ax, noise=noise)
     if title:
         fig.suptitle(title, fontsize=13)
     return fig
 
 
-def progress_chart(metric: str, sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None) -> Axes:
-    """One progress panel by name (PROGRESS_METRICS)."""
+def progress_chart(metric: str, sessions: pd.DataFrame, by: str = "week", ax: Axes | None = None,
+                   noise: pd.DataFrame | None = None) -> Axes:
+    """One progress panel by name (PROGRESS_METRICS); `noise` as progress_figure."""
     if metric == "tut":
         return plot_tut(sessions, by, ax=ax)
     if metric == "duration":
-        return plot_ecc_duration(sessions, by, ax=ax)
+        return plot_ecc_duration(sessions, by, ax=ax, noise=noise)
     if metric == "force":
-        return plot_force_trend(sessions, by, ax=ax)
+        return plot_force_trend(sessions, by, ax=ax, noise=noise)
     if metric == "tempo":
         return plot_tempo_mix(sessions, by, ax=ax)
     if metric == "adherence":
@@ -294,5 +359,5 @@ def progress_chart(metric: str, sessions: pd.DataFrame, by: str = "week", ax: Ax
     if metric == "effort":
         return plot_effort(sessions, by, ax=ax)
     if metric == "asymmetry":
-        return plot_asymmetry(sessions, ax=ax)
+        return plot_asymmetry(sessions, ax=ax, noise=noise)
     raise ConfigError(f"unknown progress metric {metric!r}; choose from {', '.join(PROGRESS_METRICS)}")

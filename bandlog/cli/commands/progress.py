@@ -51,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_filters(parser)
     parser.add_argument("--out", type=Path, help="FILE.png, FILE.svg or FILE.html (default: a new reports/progress-DATE.html in the data dir)")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists (default: refuse)")
+    parser.add_argument("--anonymise", action="store_true",
+                        help="for sharing: no file paths or dates in the report or charts (days and weeks numbered from the first session)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,11 +78,14 @@ def run(args: argparse.Namespace) -> int:
         raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart"))
     metrics = tuple(dict.fromkeys(args.metric or METRICS))
     legs = "both legs" if args.leg == "both" else f"{args.leg} leg"
-    subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since else "")
-    key = output_key(records, args.by, metrics, kind, subtitle)
+    subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since and not args.anonymise else "")
+    key = output_key(records, args.by, metrics, kind, subtitle, args.anonymise)
     drawn = load_charts(home, key)  # the same sessions, options and day as a run before: nothing to draw again
     if drawn is None:
-        drawn = _draw(records, args.by, metrics, subtitle, kind)
+        from bandlog.progress.index import load_reps
+
+        reps = load_reps(home, leg=leg_filter(args.leg), since=since)  # the legs' own noise: reliability.noise_table
+        drawn = _draw(records, args.by, metrics, subtitle, kind, args.anonymise, reps)
         store_charts(home, key, drawn)
     if kind == ".html":
         write_report(out, stamp(drawn["report"].decode("utf-8")), overwrite=args.force)
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-DRAWN_BY = ("bandlog.progress.trend_plots", "bandlog.progress.chart_style", "bandlog.progress.index_rows", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.core.text_safety", "bandlog.core.results", __name__)
+DRAWN_BY = ("bandlog.progress.trend_plots", "bandlog.progress.chart_style", "bandlog.progress.index_rows", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.progress.anonymise", "bandlog.progress.reliability", "bandlog.core.text_safety", "bandlog.core.results", __name__)
 """The modules that turn sessions into this verb's output: a change to any of them draws it again."""
 
 
@@ -116,25 +121,35 @@ def output_key(records: list[dict[str, Any]], *options: object, today: date | No
     return digest.hexdigest()
 
 
-def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subtitle: str, kind: str) -> dict[str, bytes]:
+def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subtitle: str, kind: str,
+          anonymise: bool = False, reps: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Everything the verb shows, drawn: the report (undated: see report.stamp) or the figure, and the
-    terminal table's rows and notes (as JSON, fitted to the terminal when printed)."""
+    terminal table's rows and notes (as JSON, fitted to the terminal when printed); `anonymise` as
+    bandlog.progress.anonymise says (the terminal table, seen only by the user, keeps its dates); the
+    sessions' `reps` give the charts their confidence bands and within-noise marks (reliability)."""
     import io
     import json
 
     from bandlog.progress.index import sessions_frame
+    from bandlog.progress.reliability import noise_table
     from bandlog.progress.report import GENERATED_SLOT, progress_report
 
     sessions = sessions_frame(records)
+    noise = noise_table(reps, sessions) if reps is not None else None
     drawn = {"table": json.dumps(_table_rows(sessions, by)).encode("utf-8")}
     if kind == ".html":
-        drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT).encode("utf-8")
+        drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT,
+                                          anonymise=anonymise, noise=noise).encode("utf-8")
     else:
+        from bandlog.progress.anonymise import relabel_date_axis
         from bandlog.progress.trend_plots import progress_figure
 
-        fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}")
+        fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}", noise=noise)
+        if anonymise:
+            for ax in fig.axes:
+                relabel_date_axis(ax, sessions["date"].min(), sessions["week"].min())
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=kind.lstrip("."), dpi=100)
+        fig.savefig(buffer, format=kind.lstrip("."), dpi=100, metadata={"Date": None} if anonymise and kind == ".svg" else None)
         drawn["figure"] = buffer.getvalue()
     return drawn
 
