@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from bandlog.cli.commands._table_fit import Column
 
 NAME = "progress"
-HELP = "chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, left/right asymmetry"
+HELP = ("chart progress over weeks: eccentric TUT, eccentric duration vs target, force, tempo mix, reps on tempo, "
+        "effort and pain, left/right asymmetry, with what is within noise marked")
 ORDER = 64
 METRICS = ("tut", "duration", "force", "tempo", "adherence", "effort", "asymmetry")
 """Same names as bandlog.progress.trend_plots.PROGRESS_METRICS (kept literal here so --help stays light)."""
