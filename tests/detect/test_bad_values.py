@@ -90,8 +90,15 @@ def _assert_costs_one_sample_each(
         _assert_same_reps(got, clean, ONE_SAMPLE_S)
         return
     lost, _ = _run(block.take(np.setdiff1d(np.arange(len(block)), rows)))
-    assert len(got) == len(clean)
-    _assert_same_reps(got, lost, 1e-4)  # up to rounding: fill times are computed, and near the start the rate too
+    assert len(got) == len(clean) == len(lost)
+    for rep, as_lost, as_clean in zip(got, lost, clean):
+        # up to rounding: fill times are computed, and near the start the rate too. A fill that rounds
+        # 1e-15 s differently can tip that fit the other way (row 1751 of seed 1, found by a 500-example
+        # run): then the bad value cost nothing at all, which is within "one sample" too
+        try:
+            _assert_same_reps([rep], [as_lost], 1e-4)
+        except AssertionError:
+            _assert_same_reps([rep], [as_clean], 1e-4)
 
 
 def _places(mode: str) -> np.ndarray:
