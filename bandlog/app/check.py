@@ -9,6 +9,7 @@ correction later recordings of this sensor apply (bandlog.core.calibration).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -117,8 +118,11 @@ class _Collected:
         return float(self.blocks[-1].t_s[-1]) - start_s
 
     def samples(self, since_s: float | None = None) -> SampleBlock:
-        block = SampleBlock.concat(self.blocks)
-        if since_s is None:
+        """The samples after `since_s` (all without it), joining only the blocks that reach past it:
+        the load search asks after every item, and must not rejoin the whole rest phase each time."""
+        blocks = self.blocks if since_s is None else [b for b in self.blocks if b.t_s[-1] > since_s]
+        block = SampleBlock.concat(blocks)
+        if since_s is None or not len(block):
             return block
         return block.slice(int(block.t_s.searchsorted(since_s, side="right")), len(block))
 
@@ -193,8 +197,6 @@ async def _until(items: AsyncIterator[object], collected: _Collected, done: Call
 
 async def _while_waiting(items: AsyncIterator[object], collected: _Collected, answer: Awaitable[None]) -> None:
     """Keep taking the stream while the user answers (so nothing queues up or stalls the link)."""
-    import asyncio
-
     task = asyncio.ensure_future(answer)
     try:
         await _until(items, collected, task.done, "while waiting for the load")

@@ -40,10 +40,10 @@ def load_calibration(home: Path, address: str) -> ForceCalibration | None:
     when its check found nothing to correct."""
     if not address.strip():
         return None
-    record = _read(check_file(home, address))
+    path = check_file(home, address)
+    record = _read(path)
     if record is None or record.get("calibration") is None:
         return None
-    path = check_file(home, address)
     try:
         found = record["calibration"]
         calibration = ForceCalibration(scale=float(found["scale"]), source=str(found["source"]))

@@ -7,7 +7,7 @@ page say the same thing: 'set 2/4 (left) · rep 3/8', 'rest 45 s left · next: s
 
 from __future__ import annotations
 
-from bandlog.coach import CoachView, ControlLost, PlanDone, RestEnded, SetEnded, SetStarted, SetWithdrawn, TrackerState
+from bandlog.coach import CoachView, ControlLost, PlanDone, RestEnded, SetEnded, SetWithdrawn, TrackerState
 
 ALERT_S = 6.0
 """How long (device time) a coach message stays on screen."""
@@ -50,6 +50,4 @@ def coach_message(event: object) -> str | None:
         return f"set {event.set_number} not started: {event.reason}"
     if isinstance(event, PlanDone):
         return f"plan done: {event.sets_done} sets"
-    if isinstance(event, SetStarted):
-        return None  # the counters say it
-    return None
+    return None  # a set start: the counters say it

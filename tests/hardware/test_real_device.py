@@ -21,6 +21,7 @@ import pytest
 from bandlog.app.api import read_log
 from bandlog.cli import ExitStatus, main
 from bandlog.core.meta import RecordingMeta
+from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.core.pipeline import SourceItem, Tare
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkState, LinkStatus
@@ -147,7 +148,7 @@ async def test_the_guided_check(hardware: HardwareTarget, capsys: pytest.Capture
     monkeypatch.setattr(app_check, "LOAD_WAIT_S", _prompt_s())
 
     async def ask(rest: object, info: object, load_n: float) -> None:
-        _say(capsys, f"now hang the {load_n / 9.80665:g} kg load from the hook (band side) and let it hang still; "
+        _say(capsys, f"now hang the {load_n / STANDARD_GRAVITY_MS2:g} kg load from the hook (band side) and let it hang still; "
              f"it is read once still, within {_prompt_s():g} s")
 
     _say(capsys, "leave the sensor unloaded and still for 10 s")

@@ -124,9 +124,10 @@ async def _ask_user(rest: RestFigures, info: StreamInfo, load_n: float) -> None:
     import asyncio
 
     from bandlog.core.errors import ConfigError
+    from bandlog.core.motion import STANDARD_GRAVITY_MS2
 
     _print_rest(rest, info)
-    print(f"Now hang the known load ({load_n / 9.80665:g} kg) from the hook so that the band side pulls; "
+    print(f"Now hang the known load ({load_n / STANDARD_GRAVITY_MS2:g} kg) from the hook so that the band side pulls; "
           "when it hangs still, press Enter.", flush=True)
     loop = asyncio.get_running_loop()
     line = await loop.run_in_executor(None, sys.stdin.readline) if sys.platform == "win32" else await _line_from_stdin(loop)

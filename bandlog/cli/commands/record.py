@@ -156,10 +156,10 @@ def _rate_last_set(out: Path, result: PipelineResult, coach: SetTracker | None) 
     from bandlog.io.csv_log import append_rating
 
     set_number = max(1, len(coach.results)) if coach is not None else 1
-    if any(rating.set_number == set_number for rating in result.ratings) or result.last_sample_t_s is None:
+    if any(rating.set_number == set_number for rating in result.ratings):
         return
     rpe, pain = ask_rating(set_number)
-    if rpe is None and pain is None:
+    if (rpe is None and pain is None) or result.last_sample_t_s is None:
         return
     append_rating(out, SetRating(set_number, rpe, pain, result.last_sample_t_s))
     print(f"set {set_number} rated: " + ", ".join(f"{name} {value}" for name, value in (("RPE", rpe), ("pain", pain)) if value is not None))
