@@ -15,6 +15,12 @@ class cannot hide in an average, with a naive force-slope baseline and its ratio
 floor is missed. `evaluate(seeds)` and `missed_floors(report)` are importable
 (tests/detect/test_accuracy_regression.py).
 Isometric pulls are force-gauge recordings: they are scored in force mode only.
+
+The seed's two standing exercises (issue 17: the active runner's stretch and the standing "L", foot
+planted, bandlog.sim.planted) are classes of their own, "runners-stretch" and "standing-l": a
+quarter as many sessions each (seeds 0.., `--exercise-sessions`), analysed with their exercise
+profile in IMU mode (no band is modelled, so force modes do not apply), with the IMU floors but
+onset/offset medians of 60 ms (the issue's Done-when).
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ MODES = ("force+imu", "force", "imu")
 RATES_HZ = (25.0, 50.0, 80.0, 100.0, 100.0, 200.0)
 IOU_MIN = 0.5
 BASELINE = "baseline"
-CLASSES = ("all", "anchor below", "anchor at", "anchor above", "still start", "no still start", "isometric")
-"""'all' and the classes before 'isometric' are eccentric sessions; 'isometric' are the pull sessions."""
+EXERCISE_CLASSES = ("runners-stretch", "standing-l")
+"""Planted-foot exercises, one class each (IMU mode, their own profile); their sessions are in no other class."""
+CLASSES = ("all", "anchor below", "anchor at", "anchor above", "still start", "no still start", "isometric", *EXERCISE_CLASSES)
+"""'all' and the classes before 'isometric' are reverse-curl eccentric sessions; 'isometric' are the
+pull sessions; then the other exercises."""
 
 IMU_FLOORS = {"f1_min": 0.99, "onset_med_ms": 40, "onset_p95_ms": 150, "offset_med_ms": 40, "offset_p95_ms": 150,
               "tut_ecc_err_pct": 3.0, "inverted_max": 0}
@@ -43,6 +52,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "force": {"f1_min": 0.98, "tut_tension_err_pct": 3.0, "tut_ecc_err_pct": 8.0, "inverted_max": 0},
 }
 ISOMETRIC_FLOORS = {"counted_min": 1.0, "iso_tut_tension_err_pct": 5.0}
+EXERCISE_FLOORS = {"f1_min": 0.98, "onset_med_ms": 60, "onset_p95_ms": 150, "offset_med_ms": 60, "offset_p95_ms": 150,
+                   "tut_ecc_err_pct": 3.0, "inverted_max": 0}
+"""The standing exercises' floors (imu mode): issue 17's Done-when (F1 >= 0.98, onset/offset median
+<= 60 ms) with the reverse curl's IMU P95, TUT_ecc and inversion floors."""
 NO_STILL_F1_MIN = 0.98
 
 
@@ -151,7 +164,7 @@ def _score_eccentrics(tally: Tally, session, reps, events, summary) -> None:  # 
         if true.ecc_duration_s < 2.0:
             tally.fast_truth += 1
             tally.fast_called_fast += rep.tempo == "fast"
-    flexions = [(r.start_s, r.top_s) for r in truth_reps]
+    flexions = [r.flexion_span_s for r in truth_reps]
     on_flexion = sum(max((iou(d, f) for f in flexions), default=0.0) > max((iou(d, t) for t in truth), default=0.0) for d in detected)
     tally.inverted += int(detected != [] and on_flexion > len(detected) / 2)
     true_tut_ecc = sum(r.ecc_duration_s for r in whole)
@@ -214,6 +227,27 @@ def score_session(seed: int) -> dict[tuple[str, str], Tally]:
     return out
 
 
+def score_exercise_session(seed: int, exercise: str) -> dict[tuple[str, str], Tally]:
+    """Tallies of one planted-foot session, analysed with its exercise profile in IMU mode."""
+    from bandlog.core.events import RepCompleted
+    from bandlog.detect.analysis import Analyzer
+    from bandlog.sim import random_spec, simulate_session
+
+    spec = random_spec(seed, exercise=exercise)
+    session = simulate_session(spec)
+    block = session.record(rate_hz=RATES_HZ[seed % len(RATES_HZ)], channels="imu")
+    analyzer = Analyzer(target_ecc_s=spec.target_ecc_s, exercise=exercise, kinematics=False)
+    events = analyzer.feed(block) + analyzer.finish()
+    tally = Tally(sessions=1)
+    _score_eccentrics(tally, session, [e.metrics for e in events if isinstance(e, RepCompleted)], events, analyzer.summary())
+    return {("imu", exercise): tally}
+
+
+def _score_job(job: tuple[int, str | None]) -> dict[tuple[str, str], Tally]:
+    seed, exercise = job
+    return score_session(seed) if exercise is None else score_exercise_session(seed, exercise)
+
+
 def _pct(values: list[float], q: float, scale: float = 1.0) -> float:
     return float(np.percentile(np.abs(values), q)) * scale if values else float("nan")
 
@@ -241,14 +275,19 @@ def figures(t: Tally) -> dict[str, float]:
     }
 
 
-def evaluate(seeds: list[int], workers: int = 2) -> dict[str, dict[str, dict[str, float]]]:
-    """Figures per detector and class: report[detector][class][metric]."""
+def evaluate(
+    seeds: list[int], workers: int = 2, exercise_seeds: list[int] | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Figures per detector and class: report[detector][class][metric]. Reverse-curl sessions for
+    `seeds`, and for `exercise_seeds` (default: none) a session of each planted-foot exercise."""
     totals: dict[tuple[str, str], Tally] = {}
+    jobs: list[tuple[int, str | None]] = [(s, None) for s in seeds]
+    jobs += [(s, name) for name in EXERCISE_CLASSES for s in exercise_seeds or []]
     if workers > 1:
         with Pool(workers) as pool:
-            results = pool.map(score_session, seeds, chunksize=1)
+            results = pool.map(_score_job, jobs, chunksize=1)
     else:
-        results = [score_session(s) for s in seeds]
+        results = [_score_job(job) for job in jobs]
     for result in results:
         for key, tally in result.items():
             totals.setdefault(key, Tally()).merge(tally)
@@ -271,7 +310,7 @@ def missed_floors(report: dict[str, dict[str, dict[str, float]]]) -> list[str]:
 
     for detector, floors in FLOORS.items():
         for name in report.get(detector, {}):
-            if name == "isometric":
+            if name == "isometric" or name in EXERCISE_CLASSES:
                 continue
             for metric, bound in floors.items():
                 if metric.endswith("_min"):
@@ -283,6 +322,9 @@ def missed_floors(report: dict[str, dict[str, dict[str, float]]]) -> list[str]:
         check(detector, "no still start", "f1", NO_STILL_F1_MIN, True)
     for metric, bound in ISOMETRIC_FLOORS.items():
         check("force", "isometric", metric.removesuffix("_min"), bound, metric.endswith("_min"))
+    for name in EXERCISE_CLASSES:
+        for metric, bound in EXERCISE_FLOORS.items():
+            check("imu", name, metric.removesuffix("_min").removesuffix("_max"), bound, metric.endswith("_min"))
     return missed
 
 
@@ -296,8 +338,9 @@ COLUMNS = [("sessions", "n", "{:.0f}"), ("f1", "F1", "{:.4f}"), ("precision", "P
            ("counted", "pulls", "{:.3f}"), ("iso_tut_tension_err_pct", "pullTUT%", "{:.2f}")]
 
 
-def print_report(report: dict[str, dict[str, dict[str, float]]], n: int, elapsed_s: float) -> None:
-    print(f"bandlog detector accuracy: {n} simulated sessions of the wider model, {elapsed_s:.0f} s")
+def print_report(report: dict[str, dict[str, dict[str, float]]], n: int, elapsed_s: float, n_exercise: int = 0) -> None:
+    standing = f" + {n_exercise} of each standing exercise" if n_exercise else ""
+    print(f"bandlog detector accuracy: {n} simulated sessions of the wider model{standing}, {elapsed_s:.0f} s")
     print("(|error| median/P95 in ms; TUT errors: per-session median |%| and P95; 'pulls' = isometric pulls counted;")
     print(" 'cut flag' = reps cut by the recording whose row says truncated; blank = not applicable)")
     print(f"{'detector':10s} {'class':15s} " + " ".join(f"{h:>8s}" for _, h, _ in COLUMNS))
@@ -321,11 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="40 sessions (a quick look; floors still checked)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--exercise-sessions", type=int, default=None,
+                        help="sessions of each standing exercise (default: a quarter of the reverse-curl sessions)")
     args = parser.parse_args(argv)
     n = 40 if args.quick else args.sessions
+    n_exercise = max(1, n // 4) if args.exercise_sessions is None else args.exercise_sessions
     started = time.perf_counter()
-    report = evaluate(list(range(n)), workers=args.workers)
-    print_report(report, n, time.perf_counter() - started)
+    report = evaluate(list(range(n)), workers=args.workers, exercise_seeds=list(range(n_exercise)))
+    print_report(report, n, time.perf_counter() - started, n_exercise)
     missed = missed_floors(report)
     for line in missed:
         print(f"FLOOR MISSED  {line}")

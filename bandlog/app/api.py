@@ -67,13 +67,15 @@ def read_log(path: PathLike) -> LogData:
 
 
 def analyze(
-    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str = "knee"
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None
 ) -> AnalysisResult:
     """Detect reps in every set of a log; `target_ecc_s` defaults to the log's own target tempo.
 
-    `exercise` is a bandlog.detect.params.EXERCISES key: 'knee' (the seated knee curl) or 'other'
-    (another band exercise: the gates are learned from the set itself). Works inside a running
-    event loop too (Jupyter): the replay then runs on a worker thread.
+    `exercise` is a bandlog.detect.exercises profile key ('reverse-curl', its old alias 'knee',
+    'runners-stretch', 'standing-l', or 'other': another band exercise, the gates learned from the
+    set itself); None picks the profile the log's header names (an unknown one: the reverse curl,
+    said in the summary's notes). Works inside a running event loop too (Jupyter): the replay then
+    runs on a worker thread.
     """
     coroutine = analyze_async(log_or_path, target_ecc_s, exercise)
     try:
@@ -85,7 +87,7 @@ def analyze(
 
 
 async def analyze_async(
-    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str = "knee"
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None
 ) -> AnalysisResult:
     """`analyze` for callers already inside an event loop."""
     log = log_or_path if isinstance(log_or_path, LogData) else read_log(log_or_path)
@@ -112,13 +114,14 @@ async def run_set(
     target_ecc_s: float,
     speed: float | None = None,
     sinks: Sequence[Sink] = (),
-    exercise: str = "knee",
+    exercise: str | None = None,
     block_s: float = REPLAY_BLOCK_S,
     coach: Coach | None = None,
 ) -> PipelineResult:
     """One set of `log` through the pipeline: the shared path of `analyze` and `bandlog replay`.
     `block_s`: device time per block fed to the detector (its results do not depend on it).
-    `coach`: what follows the recording's plan (bandlog.app.coaching.tracker_for), if it had one."""
+    `coach`: what follows the recording's plan (bandlog.app.coaching.tracker_for), if it had one.
+    `exercise`: a profile key, or None for the one the log's header names."""
     from bandlog.detect.analysis import Analyzer
 
     analyzer = Analyzer(target_ecc_s=target_ecc_s, exercise=exercise, kinematics=bool(sinks))

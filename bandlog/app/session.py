@@ -211,11 +211,12 @@ async def replay_raw_capture(
     *,
     out_path: Path | None = None,
     target_ecc_s: float | None = None,
-    exercise: str = "knee",
+    exercise: str | None = None,
 ) -> PipelineResult:
     """Decode a raw capture (bandlog.io.raw_capture.read_raw_capture) again through today's profile,
     in the pipeline a live recording uses: the same analyzer (target: the recording's own unless
-    given), a new log at `out_path` if given, and any live sinks."""
+    given), a new log at `out_path` if given, and any live sinks; `exercise`: a profile key, or None
+    for the one the capture's header names."""
     from bandlog.app.coaching import tracker_for
     from bandlog.detect.analysis import Analyzer
     from bandlog.io.csv_log import CsvLogSink

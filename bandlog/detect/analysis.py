@@ -23,13 +23,14 @@ from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.axis import KneeEstimator, KneeTrack
 from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
+from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile, profile_for_header
 from bandlog.detect.explain import saturation_note, split_flags
 from bandlog.detect.force_machine import ForceMachine
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.imu_machine import ImuMachine
 from bandlog.detect.machine import MachineBase
 from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
-from bandlog.detect.params import DetectorParams, for_exercise
+from bandlog.detect.params import DetectorParams
 from bandlog.detect.rate_limits import RATE_LIMITS, MeasuredRate, RateLimit, segmentation_note
 from bandlog.detect.trace import RepCandidate
 
@@ -64,23 +65,27 @@ class Analyzer:
         self,
         target_ecc_s: float = 3.0,
         params: DetectorParams | None = None,
-        exercise: str = "knee",
+        exercise: str | None = None,
         kinematics: bool = True,
         rate_limits: tuple[RateLimit, ...] = RATE_LIMITS,
     ) -> None:
         """`kinematics`: keep per-sample knee estimates for last_kinematics() (a live view or chart);
         batch analysis turns them off to save the gravity tracking they need. Reps do not depend on it.
         `rate_limits`: metrics left None in a rep when the rate measured up to its end is below their
-        minimum (bench/rate_limits.py passes none, to measure them at every rate)."""
+        minimum (bench/rate_limits.py passes none, to measure them at every rate).
+        `exercise`: a bandlog.detect.exercises profile key; None: the one the recording's header names
+        (on_meta, before the first samples), the reverse curl without one."""
         if target_ecc_s <= 0:
             raise ConfigError(f"target eccentric duration must be positive, got {target_ecc_s}")
         self.target_ecc_s = target_ecc_s
-        self.exercise = exercise
         self.kinematics = kinematics
-        self.params = for_exercise(params or DetectorParams(), exercise)
+        self._base_params = params
+        self._exercise_given = exercise is not None
+        self.exercise_note: str | None = None
+        """Why the exercise profile was guessed (a header naming no known profile), for the notes."""
+        self._use_profile(exercise_profile(exercise or DEFAULT_KEY))
         self.mode: str | None = None
         self._channels: tuple[str, ...] | None = None
-        self._frontend = Frontend(self.params)
         self._machine: MachineBase | None = None
         self._knee: KneeEstimator | None = None
         self._sign_review = SignReview()
@@ -104,9 +109,21 @@ class Analyzer:
         self._left_out: dict[RateLimit, int] = {}
         """Reps whose metric was left None because the measured rate was below its minimum."""
 
+    def _use_profile(self, profile: ExerciseProfile) -> None:
+        self.profile = profile
+        """The exercise (bandlog.detect.exercises: its gates, pose model and rest end)."""
+        self.exercise = profile.key
+        self.params = profile.params(self._base_params)
+        self._frontend = Frontend(self.params)
+
     def on_meta(self, meta: RecordingMeta) -> None:
         """Learn the force sensor's range and the tare offset, so readings at the range limit are found
-        (the fed force is tared: a limit of 50 N with a 2 N tare is reached at 48 N)."""
+        (the fed force is tared: a limit of 50 N with a 2 N tare is reached at 48 N); and, unless one
+        was given, the exercise profile from the header (only before the first samples)."""
+        if not self._exercise_given and self._channels is None:
+            profile, self.exercise_note = profile_for_header(meta.exercise)
+            if profile is not self.profile:
+                self._use_profile(profile)
         stream_range = meta.stream.force_range_n if meta.stream is not None else None
         self.force_range_n = stream_range
         if stream_range is None:
@@ -164,7 +181,8 @@ class Analyzer:
     def notes(self) -> list[str]:
         """Guesses the detector had to make and samples it repaired or dropped, in words (they go
         into the summary, so the table and the live view say so too)."""
-        notes = list(self._knee.notes) if self._knee is not None else []
+        notes = [self.exercise_note] if self.exercise_note else []
+        notes += self._knee.notes if self._knee is not None else []
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
         if self.samples_saturated and self.force_range_n is not None:
@@ -208,9 +226,13 @@ class Analyzer:
             return ForceMachine(self.params, fe.dt_s, fe.force_delay_s, fe.force_rate_delay_s)
         has_force = self.mode == "force+imu"
         self._knee = KneeEstimator(
-            self.params, fe.dt_s, use_force_sign=has_force, use_pose=self.exercise == "knee", absolute_angle=self.kinematics
+            self.params, fe.dt_s, use_force_sign=has_force, profile=self.profile,
+            absolute_angle=self.kinematics and self.profile.pose != "planted",
         )
-        return ImuMachine(self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s)
+        return ImuMachine(
+            self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s, loading_first=self.profile.loading_first,
+            slow_ends=self.profile.pose == "planted",
+        )
 
     def _run(self, frame: Frame | None) -> list[Event]:
         if frame is None or len(frame) == 0:
@@ -228,7 +250,8 @@ class Analyzer:
             tracks = self._knee.process(frame)
             for f, track in tracks:
                 self._run_imu(machine, f, track)
-            self._kinematics = Kinematics.concat([_kinematics(f, t) for f, t in tracks]) if tracks and self.kinematics else None
+            absolute = self.profile.pose != "planted"  # a planted shank turns too slowly to learn its direction
+            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute) for f, t in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
@@ -330,10 +353,11 @@ def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
     return list(pairwise(edges))
 
 
-def _kinematics(frame: Frame, track: KneeTrack) -> Kinematics:
-    """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown)."""
+def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True) -> Kinematics:
+    """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown); the
+    absolute angle from gravity unless `absolute` is False (ExerciseProfile.angle_meaning)."""
     sign_f = track.sign[frame.real].astype(np.float64)
-    if frame.acc_ms2 is not None:
+    if frame.acc_ms2 is not None and absolute:
         angle_deg = track.knee_deg[frame.real]
     else:  # no gravity reference: the angle relative to where the recording began
         angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)

@@ -3,8 +3,9 @@
 - Gyro bias: learned in still windows (ZUPT): the slow gyro barely varies and gravity does not turn.
 - Knee axis: the principal direction of the bias-corrected gyro over motion, found online by power
   iteration on the accumulated outer-product matrix (it never flips sign between updates).
-- Axis sign (flexion positive): the pose first (a shank near horizontal points forward, tilt.py),
-  else the force level and the movement pattern over one whole excursion (axis_sign.py).
+- Axis sign (flexion positive): the pose first (seated: a shank near horizontal points forward,
+  tilt.py), else the force level and the movement pattern over one whole excursion, or over three
+  with the foot planted, where gravity cannot tell (axis_sign.py, bandlog.detect.exercises).
 - No still window (a clip trimmed to the movement): frames are held for BIAS_WAIT_S, then the bias
   comes from the movement itself (fallback_bias: gravity against the integrated gyro) and the
   result's notes say so.
@@ -28,6 +29,7 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import lfilter
 
 from bandlog.detect.axis_sign import SignEvidence
+from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile
 from bandlog.detect.frontend import Frame
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.tilt import ShankTilt
@@ -114,8 +116,11 @@ class KneeEstimator:
     """Stateful per-sample gyro processing; feed Frames in order."""
 
     def __init__(
-        self, params: DetectorParams, dt_s: float, use_force_sign: bool, use_pose: bool = True, absolute_angle: bool = True
+        self, params: DetectorParams, dt_s: float, use_force_sign: bool, profile: ExerciseProfile | None = None,
+        absolute_angle: bool = True,
     ) -> None:
+        """`profile`: the exercise (default the reverse curl): its pose model says whether gravity may
+        decide the axis sign, its rest end and loading speed what the movement pattern means."""
         self.params = params
         self.absolute_angle = absolute_angle
         """Track gravity all along for the absolute knee angle (KneeTrack.knee_deg); without it, only
@@ -129,8 +134,13 @@ class KneeEstimator:
         self._s = [0.0] * 6  # xx, yy, zz, xy, xz, yz of the motion outer-product sum
         self.angle_u_deg = 0.0
         self.sign = 0
-        self.use_pose = use_pose
-        self._evidence = SignEvidence(dt_s, params.sign_excursion_deg, use_force_sign, quick_loading=use_pose)
+        profile = profile or exercise_profile(DEFAULT_KEY)
+        self.use_pose = profile.pose == "seated"
+        self.planted = profile.pose == "planted"
+        self._evidence = SignEvidence(
+            dt_s, params.sign_excursion_deg, use_force_sign, quick_loading=profile.quick_loading,
+            rest_flexed=profile.rest_end == "flexed", by_time=self.planted,
+        )
         self.tilt = ShankTilt(dt_s, params.tilt_tau_s)
         self.notes: list[str] = []
         """Guesses made along the way (how the bias was found, how the axis sign was decided)."""
@@ -303,13 +313,17 @@ class KneeEstimator:
 
     def _track_axis(self, v: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(axis in force at each sample, whether one is known yet): one power-iteration step on the
-        running outer-product sum at each motion sample."""
+        running outer-product sum at each motion sample. With the foot planted the shank turns a
+        few deg/s, slower than a fidget, so each motion sample counts once (unit vectors) instead
+        of by its rate squared."""
         n = v.shape[0]
         moving = np.flatnonzero(motion)
         start = self.axis
         if moving.size == 0:
             return _hold(n, moving, np.empty((0, 3)), start or [0.0, 0.0, 0.0]), np.full(n, start is not None)
         m = v[moving]
+        if self.planted:  # slow knee motion: a fidget's few fast samples must not outweigh it
+            m = m / np.linalg.norm(m, axis=1, keepdims=True)
         mx, my, mz = m[:, 0], m[:, 1], m[:, 2]
         s = self._s
         sums = [np.cumsum(np.concatenate([[s[k]], products]))[1:] for k, products in
@@ -378,8 +392,8 @@ class KneeEstimator:
         return n
 
     def _decide_sign(self, axis: list[float], angle_u_deg: float, rate_u_dps: float, force_n: float) -> int:
-        """0 while undecided; the pose first (knee exercise), else all the evidence of one whole
-        excursion out and back (axis_sign.py)."""
+        """0 while undecided; the pose first (seated knee exercise), else all the evidence of one whole
+        excursion out and back, or of several with the foot planted (axis_sign.py)."""
         if self.use_pose:
             pose = self.tilt.sign_from_pose(axis)
             if pose != 0:
@@ -389,7 +403,7 @@ class KneeEstimator:
         evidence.add(angle_u_deg, rate_u_dps, force_n)
         if not evidence.ready():
             return 0
-        sign = evidence.decide(wait_for_pose=self.use_pose and self.tilt.gravity is not None)
+        sign = evidence.decide(patient=self.planted or (self.use_pose and self.tilt.gravity is not None))
         if sign == 0:
             return 0
         if evidence.guessed:

@@ -10,8 +10,11 @@ whole session (every passive flexion reported as an eccentric), so no single ear
    correlation is strongly positive over a rep. (The force *slope* over the first degrees is not:
    an anchor below the knee makes the band shortest at 15-30 degrees, science.md 1.4, and the
    filtered slope lags a fast flexion.)
-3. The movement pattern: the passive flexion is much quicker than the controlled return (knee), and
-   the limb rests at the start position between reps (more slow time at that end; other exercises).
+3. The movement pattern: the loading flexion is much quicker than the controlled return (knee
+   exercises), and the limb rests at its rest end between reps (more slow time at that end): the
+   extended end for most exercises, the flexed end for one that starts bent (the runner's stretch,
+   bandlog.detect.exercises). With the foot planted there is no pose to wait for, so the pattern
+   waits for PATTERN_EXCURSIONS whole excursions instead of deciding on the first.
 
 Without a pose, nothing is decided before one whole excursion out and back has been seen; the
 analyzer holds those samples and replays them once the sign is known, so the first rep is kept.
@@ -29,6 +32,8 @@ BAND_SHARE = 0.3
 """An excursion visits the low and the high end: within this share of the span from each end."""
 SLOW_DPS = 10.0
 """Slower than this counts as dwelling (resting or holding) for the pattern cue."""
+MOVING_SHARE = 0.1
+"""by_time: faster than this share of the slower direction's 95th-percentile rate counts as moving."""
 MAX_WAIT_S = 60.0
 PATTERN_EXCURSIONS = 3
 """With an accelerometer the pose usually decides within a rep; the pattern alone waits this many
@@ -39,10 +44,20 @@ whole excursions for it first."""
 class SignEvidence:
     """Collects unsigned knee angle, rate and force until the sign can be decided."""
 
-    def __init__(self, dt_s: float, excursion_deg: float, use_force: bool, quick_loading: bool = True) -> None:
+    def __init__(
+        self, dt_s: float, excursion_deg: float, use_force: bool, quick_loading: bool = True, rest_flexed: bool = False,
+        by_time: bool = False,
+    ) -> None:
         self.dt_s = dt_s
         self.quick_loading = quick_loading
         """Knee exercise: the loading (passive flexion) is much quicker than the return."""
+        self.rest_flexed = rest_flexed
+        """The limb rests bent between reps (each rep starts with the eccentric): the dwell cue and the
+        first-movement guess point the other way."""
+        self.by_time = by_time
+        """Which way is the loading is read from the time spent moving each way over all the reps
+        seen, not from the fastest moments: with the foot planted the shank turns slowly both ways,
+        and one rushed eccentric must not outrun the flexions (exercise profiles, pose 'planted')."""
         self.excursion_deg = excursion_deg
         self.use_force = use_force
         self.angle_deg: list[float] = []
@@ -81,10 +96,10 @@ class SignEvidence:
         timed_out = len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
         return timed_out or (self.switches >= 2 and self.switches != self._tried_at)
 
-    def decide(self, wait_for_pose: bool = False) -> int:
+    def decide(self, patient: bool = False) -> int:
         """+1 or -1 from the force level if it is clear, else from the movement pattern; 0 to keep
-        waiting when a pose may still come (accelerometer, knee exercise) and fewer than
-        PATTERN_EXCURSIONS whole excursions have been seen."""
+        waiting when `patient` (a pose may still come, or the foot is planted and no pose will) and
+        fewer than PATTERN_EXCURSIONS whole excursions have been seen."""
         self._tried_at = self.switches
         angle = np.asarray(self.angle_deg)
         if self.use_force:
@@ -94,7 +109,7 @@ class SignEvidence:
                 if abs(r) >= FORCE_CORRELATION_MIN:
                     self.how = f"axis sign from the band force rising with flexion (r = {abs(r):.2f})"
                     return 1 if r > 0 else -1
-        if wait_for_pose and self.switches < 2 * PATTERN_EXCURSIONS and len(self.angle_deg) * self.dt_s < MAX_WAIT_S:
+        if patient and self.switches < 2 * PATTERN_EXCURSIONS and len(self.angle_deg) * self.dt_s < MAX_WAIT_S:
             return 0
         return self._from_pattern(angle, np.asarray(self.rate_dps))
 
@@ -105,18 +120,24 @@ class SignEvidence:
         high_end = angle > angle.max() - BAND_SHARE * span
         dwell = float(np.count_nonzero(slow & low_end) - np.count_nonzero(slow & high_end))
         dwell_vote = float(np.sign(dwell)) if abs(dwell) * self.dt_s >= 0.5 else 0.0
+        rest = -1 if self.rest_flexed else 1
+        dwell_vote *= rest
         up = float(np.percentile(rate[rate > 0], 95)) if (rate > 0).any() else 0.0
         down = float(np.percentile(-rate[rate < 0], 95)) if (rate < 0).any() else 0.0
         speed_vote = float(np.sign(up - down)) if max(up, down) > 1.2 * min(up, down) else 0.0
+        if self.by_time:  # the loading is the shorter way over the whole set, whatever the fastest reps did
+            moving = MOVING_SHARE * min(up, down)
+            time_up, time_down = float(np.count_nonzero(rate > moving)), float(np.count_nonzero(rate < -moving))
+            speed_vote = float(np.sign(time_down - time_up)) if max(time_up, time_down) > 1.2 * min(time_up, time_down) else 0.0
         # the knee is pushed into flexion passively (0.8-2 s) and lowered slowly (3-6 s): speed
         # first; other exercises load and return at similar speeds, so where the limb rests first
         score = speed_vote + 0.5 * dwell_vote if self.quick_loading else dwell_vote + 0.5 * speed_vote
         self.guessed = True
-        self.how = "axis sign from the movement (the leg rests at the start of each rep; loading is the quicker way)"
+        self.how = "axis sign from the movement (the leg rests at its rest end between reps; loading is the quicker way)"
         if score == 0.0:
-            self.how = "axis sign guessed: the first movement taken as loading (no force, pose or pattern to tell)"
+            self.how = "axis sign guessed: the first movement taken as leaving the rest end (no force, pose or pattern to tell)"
             first_move = angle[np.argmax(np.abs(angle - angle[0]) > 0.2 * span)] - angle[0] if span > 0 else 1.0
-            return 1 if first_move >= 0 else -1
+            return rest if first_move >= 0 else -rest
         return 1 if score > 0 else -1
 
 

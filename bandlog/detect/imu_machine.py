@@ -54,6 +54,8 @@ class ImuMachine(ImuSteps):
         p = self.params
         flex = rate > p.flexion_enter_dps and self.n_flex + 1 >= self.k_flex
         ecc = rate < p.ecc_enter_dps and self.n_ecc + 1 >= self.k_ecc
+        if not self.loading_first:
+            return ecc
         return flex or (ecc and not self.seen_cycle)
 
     def _idle_bulk(
@@ -64,7 +66,11 @@ class ImuMachine(ImuSteps):
         acting: _maybe_start would return at once (checked here against the same history)."""
         n_flex, n_ecc = counts[0][start:stop], counts[1][start:stop]
         flexing = n_flex >= self.k_flex
-        acts = flexing | (n_ecc >= self.k_ecc) if not self.seen_cycle else flexing.copy()
+        if not self.loading_first:  # only an eccentric starts a cycle
+            flexing = np.zeros_like(flexing)
+            acts = n_ecc >= self.k_ecc
+        else:
+            acts = flexing | (n_ecc >= self.k_ecc) if not self.seen_cycle else flexing.copy()
         t, angle, force = rows[0], rows[1], rows[3]
         if flexing.any():
             self._drop_small_flexions(acts, flexing, t, angle, start, stop)

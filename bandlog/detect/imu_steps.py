@@ -8,6 +8,7 @@ apart so the rules read in one place, without the array bookkeeping that only ma
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import deque
 from itertools import islice
@@ -23,15 +24,27 @@ SLACK_ZONE_FRACTION = 0.5
 """The band-slack check looks at the upper half of each eccentric only."""
 
 
-
 class ImuSteps(MachineBase):
     """Knee-rate driven machine (force+imu and imu modes), stepped one sample at a time. Force, if
     given, only gates and flags."""
 
-    def __init__(self, params: DetectorParams, dt_s: float, has_force: bool, rate_delay_s: float, force_delay_s: float) -> None:
+    def __init__(
+        self, params: DetectorParams, dt_s: float, has_force: bool, rate_delay_s: float, force_delay_s: float,
+        loading_first: bool = True,
+        slow_ends: bool = False,
+    ) -> None:
         super().__init__(params, dt_s)
         p = params
         self.has_force = has_force
+        self.loading_first = loading_first
+        """Each rep begins with the loading flexion from an extended rest (the reverse curl, the standing
+        "L"); False: with the eccentric from a bent rest (the runner's stretch), and a flexion back to
+        the rest is no rep of its own."""
+        self.slow_ends = slow_ends
+        """The shank turns only a few deg/s (a planted foot, bandlog.detect.exercises): the eccentric
+        is entered before it has moved refine_deg from the top, so its onset is dated once the rep is
+        done; and where it came to rest is read where it first halts, not once settled, because a
+        body standing on one foot sways, and the shank with it."""
         self.rate_delay_s = rate_delay_s
         self.force_delay_s = force_delay_s
         self.history: deque[tuple[float, float, float, float]] = deque(maxlen=samples_in(HISTORY_S, dt_s))
@@ -59,6 +72,8 @@ class ImuSteps(MachineBase):
         self.cue_sent = False
         self.cut_start = False
         """The recording began inside this cycle (its flexion, perhaps its top, were not seen)."""
+        self.onset_pending = False
+        """The eccentric was entered before it had left the top by refine_deg (slow_ends)."""
 
     def reset(self) -> None:
         """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
@@ -81,7 +96,10 @@ class ImuSteps(MachineBase):
         if state is State.IDLE:
             if still and self.has_force:
                 self.levels.rest_sample(force)
-            if self.n_flex >= self.k_flex:
+            if not self.loading_first:
+                if self.n_ecc >= self.k_ecc:
+                    self._start_eccentric(t)
+            elif self.n_flex >= self.k_flex:
                 self._maybe_start(t, angle)
             elif self.n_ecc >= self.k_ecc and not self.seen_cycle:
                 self._join_eccentric(t)
@@ -143,6 +161,29 @@ class ImuSteps(MachineBase):
         self._fire(Trigger.JOINED)
         self._enter_eccentric(t, fire=False)
 
+    def _start_eccentric(self, t: float) -> None:
+        """An eccentric-first rep (loading_first False) begins: the knee leaves its bent rest. The
+        cycle starts at the onset (the top is the rest, read from the history since the last row);
+        where the bottom lies is only known from the reps before (the first is judged on its rate)."""
+        hist = list(self.history)
+        first = 0 if hist[0][0] >= self.last_end_s else self._earliest_start([h[0] for h in hist])
+        self.levels.close_rest()
+        self._reset_rep()
+        self.trace = RepTrace()
+        for h in hist[first:]:
+            self.trace.append(*h)
+        self._fire(Trigger.FROM_REST)
+        self._enter_eccentric(t, fire=False)
+        self.rep_start_s = self.onset_s
+        # no rest seen before the first eccentric: the recording began on its way down
+        self.cut_start = not self.seen_cycle and self.onset_s <= hist[first][0] + self.dt_s
+        self.seen_cycle = True
+        rest = self.levels.rest_n()
+        self.rep_rest_n = rest if rest is not None else hist[first][3]
+        self.rep_base_deg = self.top_deg - (statistics.median(self.accepted_roms[-15:]) if self.accepted_roms else 0.0)
+        self.state_since_s = t
+        self.events.insert(len(self.events) - 1, RepStarted(self.rep_start_s, t))
+
     def _loading(self, t: float, rate: float) -> None:
         p = self.params
         if self.n_ecc >= self.k_ecc:
@@ -172,6 +213,7 @@ class ImuSteps(MachineBase):
         self.top_deg = tr.angle[top_index]
         onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.params.refine_deg, top_index, entry + 1)
         self.onset_s = onset if onset is not None else tr.t[entry - self.k_ecc + 1]
+        self.onset_pending = onset is None and self.slow_ends
         self.entry_index = top_index
         self.stall_start_s = None
         self.n_exit = 0
@@ -243,8 +285,17 @@ class ImuSteps(MachineBase):
         if next_began:
             low = min(range(self.entry_index, n), key=tr.angle.__getitem__)
             end_deg, stop = tr.angle[low], low + 1
+        elif self.slow_ends:
+            exit_index = bisect.bisect_left(tr.t, self.exit_s)
+            halt = next((i for i in range(exit_index, n) if tr.rate[i] >= 0.0), n - 1)
+            end_deg = min(tr.angle[self.entry_index : halt + 1])
         else:
             end_deg = statistics.fmean(tr.angle[-self.k_exit :])
+        if self.onset_pending:  # the knee has now left the top by refine_deg
+            onset = falling_crossing(tr.t, tr.angle, self.top_deg - p.refine_deg, self.entry_index, stop)
+            self.onset_s = onset if onset is not None else self.onset_s
+            if self.loading_first is False:
+                self.rep_start_s = self.onset_s
         # the offset: the knee last passes 1 degree above where it came to rest
         offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, stop)
         ecc_end = offset if offset is not None else self.exit_s

@@ -8,6 +8,9 @@ A rep walks through
 
     IDLE -> LOADING (passive flexion) -> TOP (hold) -> ECCENTRIC -> SETTLING -> IDLE
 
+or, for an exercise whose limb rests bent (bandlog.detect.exercises: the runner's stretch),
+IDLE -> ECCENTRIC -> SETTLING (the hold once straight) -> IDLE, the flexion back to rest being idle.
+
 Entering a state needs its condition to hold for a debounce time (hysteresis: the eccentric is
 entered below -5 deg/s and is only left above -2 deg/s, or near the bottom once the rate has fallen
 to the rate a minimum-jerk profile has 1 degree before its end). A short stall mid-range stays
@@ -62,11 +65,12 @@ class Trigger(enum.Enum):
     SETTLED = "settled"
     RELEASED = "released without an eccentric"
     JOINED = "recording began during an eccentric"
+    FROM_REST = "eccentric from a bent rest"
     ABORT = "abort"
 
 
 TRANSITIONS: dict[State, dict[Trigger, State]] = {
-    State.IDLE: {Trigger.FLEXION: State.LOADING, Trigger.JOINED: State.ECCENTRIC},
+    State.IDLE: {Trigger.FLEXION: State.LOADING, Trigger.JOINED: State.ECCENTRIC, Trigger.FROM_REST: State.ECCENTRIC},
     State.LOADING: {Trigger.TOP_REACHED: State.TOP, Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.RELEASED: State.SETTLING,
                     Trigger.SETTLED: State.IDLE, Trigger.ABORT: State.IDLE},
     State.TOP: {Trigger.ECC_ENTER: State.ECCENTRIC, Trigger.FLEXION: State.LOADING, Trigger.RELEASED: State.SETTLING,

@@ -1,20 +1,16 @@
 """Every tunable number of the eccentric detector in one frozen dataclass (science.md 5.2-5.5).
 
 Defaults come from the recommended spec and were then tuned against bench/accuracy.py; a caller
-changes one with `dataclasses.replace(DetectorParams(), ...)`. Rates are knee rates in deg/s with
+changes one with `dataclasses.replace(DetectorParams(), ...)`; an exercise's own gates are in
+bandlog.detect.exercises. Rates are knee rates in deg/s with
 flexion positive; force rates are fractions of the working range R per second.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from bandlog.core.errors import ConfigError
-
-EXERCISES = ("knee", "other")
-"""'knee': the seated reverse curl, with knee-tuned gates (ROM >= 30 deg, 1.5-20 s reps).
-'other': any band exercise with the same sensors (shoulder rotations, rows...): the gates are
-learned from the set itself instead (bandlog.detect.params.for_exercise)."""
 
 
 @dataclass(frozen=True)
@@ -155,17 +151,3 @@ class DetectorParams:
             raise ConfigError("DetectorParams.ecc_enter_dps must be below ecc_exit_dps (hysteresis)")
         if self.force_ecc_exit_rate > self.force_ecc_enter_rate:
             raise ConfigError("DetectorParams.force_ecc_exit_rate must not exceed force_ecc_enter_rate")
-
-
-OTHER_EXERCISE_GATES = {"min_rom_deg": 10.0, "rep_min_s": 0.8, "sign_excursion_deg": 20.0}
-"""Absolute floors for exercise 'other'; above them the ROM gate is learned from the set (half the
-median range of the reps accepted so far, min_rom_fraction), not from knee anatomy."""
-
-
-def for_exercise(params: DetectorParams, exercise: str) -> DetectorParams:
-    """The detector settings for an exercise: 'knee' as given, 'other' with knee-free gates."""
-    if exercise not in EXERCISES:
-        raise ConfigError(f"exercise must be one of {', '.join(EXERCISES)}, not {exercise!r}")
-    if exercise == "knee":
-        return params
-    return replace(params, **OTHER_EXERCISE_GATES)

@@ -46,8 +46,9 @@ class SessionChart:
         return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title)
 
 
-def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[np.ndarray, np.ndarray, str] | None:
-    """The detector's knee angle (or rate) over each whole set, stitched like the samples; None without IMU."""
+def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """The detector's knee angle (or rate) over each whole set, stitched like the samples; None without IMU.
+    `exercise`: a profile key, or None for the one the log's header names."""
     from bandlog.detect.analysis import Analyzer
 
     offsets = set_offsets_s(log.samples)
@@ -56,6 +57,7 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[n
         if len(block) == 0 or block.gyro_dps is None:
             return None
         analyzer = Analyzer(target_ecc_s=target_ecc_s, exercise=exercise)
+        analyzer.on_meta(log.meta)
         analyzer.feed(block)
         kinematics = analyzer.last_kinematics()
         analyzer.finish()
@@ -75,10 +77,10 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str = "knee") -> tuple[n
     return np.concatenate(times), np.concatenate(values), kinds.pop()
 
 
-def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None, exercise: str = "knee") -> SessionChart:
+def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None, exercise: str | None = None) -> SessionChart:
     """Read (if given a path) and analyse a log, and gather what its session figure needs.
 
-    `exercise` ('knee' or 'other') picks the detector's gates, as in `bandlog.app.api.analyze`."""
+    `exercise` (a profile key; None: the log's own) picks the detector's profile, as in `bandlog.app.api.analyze`."""
     from bandlog.app.api import analyze, read_log
 
     log = log_or_path if hasattr(log_or_path, "samples") else read_log(os.fspath(log_or_path))

@@ -2,6 +2,7 @@
 
     spec = random_spec(seed, n_sets=1, reps_per_set=8)    # every parameter drawn, overrides pinned
     spec = random_spec(seed, **random_scenario(seed))     # ... recorded the way real clips go wrong
+    spec = random_spec(seed, exercise="standing-l")       # the seed's standing exercises (planted.py)
     session = simulate_session(spec)                        # deterministic for a given spec
     session.truth_reps, session.truth_sets, session.distractors
     session.sample(t_s) -> SampleBlock                      # a bandlog.core.motion.MotionSource

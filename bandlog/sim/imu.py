@@ -40,11 +40,15 @@ def shank_imu(
     gyro_drift_dps: np.ndarray,
     extra_rate_dps: np.ndarray,
     extra_angle_rad: np.ndarray,
+    lever_m: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(acc_ms2 (n,3), gyro_dps (n,3)) at n instants.
 
     grid_index keys the white noise; gyro_drift_dps is bias random walk (n,3); extra_rate_dps and
-    extra_angle_rad are (n,3) sensor-frame rotations not about the knee (fidgeting).
+    extra_angle_rad are (n,3) sensor-frame rotations not about the knee (fidgeting). lever_m: the
+    sensor's distance along the knee-to-ankle direction from the point the shank turns about: the
+    knee's sensor_radius_m seated (the default); with the foot planted the shank turns about the
+    ankle, shank_m further on, so sensor_radius_m - shank_m (bandlog.sim.planted).
     """
     rotation = np.asarray(spec.imu_rotation)
     axis = rotation @ np.array([0.0, 0.0, -1.0])  # R maps shank-frame vectors into the sensor frame
@@ -56,7 +60,7 @@ def shank_imu(
     a = np.deg2rad(alpha_deg)
     w = np.deg2rad(alpha_rate_dps)
     wd = np.deg2rad(alpha_acc_dps2)
-    r = spec.sensor_radius_m
+    r = spec.sensor_radius_m if lever_m is None else lever_m
     sin_a, cos_a = np.sin(a), np.cos(a)
     acc_x = r * (wd * -sin_a - w * w * cos_a)
     acc_y = r * (wd * -cos_a + w * w * sin_a) + STANDARD_GRAVITY_MS2

@@ -32,6 +32,9 @@ class RepTimes:
     ecc_start_s: float
     ecc_end_s: float
     end_s: float
+    flexion_s: tuple[float, float] | None = None
+    """(start, end) of the rep's loading flexion when it is not (start_s, top_s): the flexion back
+    to the bent rest of an eccentric-first exercise (bandlog.sim.standing)."""
 
 
 @dataclass(frozen=True)
@@ -172,14 +175,24 @@ def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajector
         set_bounds.append((set_start, t_now))
         if set_index < len(plans) - 1:
             t_now += spec.rest_between_sets_s
-    duration = t_now + spec.tail_s
+    return synthesise(spec, pieces, reps, set_bounds, t_now + spec.tail_s, spec.ext_deg)
+
+
+Piece = _Flex | _Hold | _Ecc
+
+
+def synthesise(
+    spec: SessionSpec, pieces: list[Piece], reps: list[RepTimes], set_bounds: list[tuple[float, float]],
+    duration: float, start_deg: float,
+) -> Trajectory:
+    """The angle on the grid from pieces laid out in time: between pieces the knee holds where the
+    last one left it (start_deg before the first), with postural tremor while still."""
     n = int(math.ceil(duration * GRID_HZ)) + 1
-    t = np.arange(n) * dt
-    theta_base = np.full(n, spec.ext_deg)
+    t = np.arange(n) * (1.0 / GRID_HZ)
+    theta_base = np.full(n, start_deg)
     thigh = np.zeros(n)
     hold_tremor_dps = np.zeros(n)
     moving = np.zeros(n, dtype=bool)
-    last_bottom = spec.ext_deg
     for piece in pieces:
         a, b = piece.a_s, piece.b_s
         sl = _fill(t, a, b)
@@ -189,6 +202,7 @@ def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajector
             theta_base[sl] = piece.from_deg + (piece.to_deg - piece.from_deg) * min_jerk(tau)
             thigh[sl] = piece.wobble_deg * np.sin(np.pi * tau) ** 2
             moving[sl] = True
+            theta_base[sl.stop :] = piece.to_deg  # held until the next piece overwrites it
         elif isinstance(piece, _Hold):
             tau = (tt - a) / (b - a) if b > a else np.zeros_like(tt)
             theta_base[sl] = piece.top_deg + piece.drift_deg * min_jerk(tau)
@@ -196,9 +210,8 @@ def build_trajectory(spec: SessionSpec, plans: list[list[RepPlan]]) -> Trajector
         else:
             theta_base[sl] = np.interp(tt - a, piece.t_s, piece.theta_deg)
             moving[sl] = True
-            last_bottom = float(piece.theta_deg[-1])
             # the rest after this eccentric holds the bottom until the next piece overwrites it
-            theta_base[sl.stop :] = last_bottom
+            theta_base[sl.stop :] = float(piece.theta_deg[-1])
     still_tremor = np.where(hold_tremor_dps > 0, hold_tremor_dps, STILL_TREMOR_FRAC * spec.tremor_dps)
     envelope = _still_envelope(moving, int(TAPER_S * GRID_HZ))
     amplitude_deg = still_tremor / (2 * np.pi * spec.tremor_hz) * envelope

@@ -56,6 +56,7 @@ def rep_truths(
                 ecc_move_end_s=times.ecc_end_s,
                 end_s=times.end_s,
                 peak_force_n=float(force_n[_span(times.start_s, times.end_s, n)].max()),
+                flexion_s=times.flexion_s,
             )
         )
     return tuple(out)

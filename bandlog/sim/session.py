@@ -22,9 +22,11 @@ from bandlog.sim.imu import shank_imu
 from bandlog.sim.kinematics import GRID_HZ, Trajectory, build_trajectory
 from bandlog.sim.labels import rep_truths, set_truths
 from bandlog.sim.plan import plan_session
+from bandlog.sim.planted import PLANTED, RUNNERS_STRETCH, planted_geometry, shank_alpha_deg
 from bandlog.sim.pulls import build_pulls
 from bandlog.sim.sensors import ble_delivery, load_cell_n, sample_times
 from bandlog.sim.spec import SessionSpec, validate_spec
+from bandlog.sim.standing import build_eccentric_first
 from bandlog.sim.truth import Distractor, TruthRep, TruthSet
 
 DISTRACTOR_WINDOW_MARGIN_S = 2.5
@@ -47,11 +49,18 @@ class SimulatedSession:
         self.distractors = distractors
         dt = 1.0 / GRID_HZ
         theta_rate = np.gradient(trajectory.theta_deg, dt)
-        thigh_rate = np.gradient(trajectory.thigh_deg, dt)
         self._theta_deg = trajectory.theta_deg
         self._theta_rate_dps = theta_rate
-        self._alpha_deg = trajectory.theta_deg - spec.thigh_pitch_deg + trajectory.thigh_deg
-        self._alpha_rate_dps = theta_rate + thigh_rate
+        self._lever_m: float | None = None
+        """The sensor's lever arm about the point the shank turns about (None: the knee, seated)."""
+        if spec.exercise in PLANTED:  # the shank pivots about the ankle and turns by part of the knee angle
+            self._alpha_deg = shank_alpha_deg(planted_geometry(spec.seed, spec.exercise), trajectory.theta_deg, trajectory.t_s)
+            self._alpha_rate_dps = np.gradient(self._alpha_deg, dt)
+            self._lever_m = spec.sensor_radius_m - spec.shank_m
+        else:
+            thigh_rate = np.gradient(trajectory.thigh_deg, dt)
+            self._alpha_deg = trajectory.theta_deg - spec.thigh_pitch_deg + trajectory.thigh_deg
+            self._alpha_rate_dps = theta_rate + thigh_rate
         self._alpha_acc_dps2 = np.gradient(self._alpha_rate_dps, dt)
         self._force_n = force_n
         rng = np.random.default_rng([spec.seed, 3])
@@ -118,6 +127,7 @@ class SimulatedSession:
                 walk,
                 extra_rate,
                 extra_angle,
+                self._lever_m,
             )
         return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
 
@@ -196,6 +206,11 @@ def simulate_session(spec: SessionSpec) -> SimulatedSession:
     if spec.session_kind == "isometric":
         trajectory, force, pulls = build_pulls(spec)
         return SimulatedSession(spec, trajectory, force, (), pulls)
+    if spec.exercise in PLANTED:  # no band: the load cell reads its zero; fidgets still happen
+        plans = plan_session(spec)
+        trajectory = build_eccentric_first(spec, plans) if spec.exercise == RUNNERS_STRETCH else build_trajectory(spec, plans)
+        placed = place_distractors(spec, _still_windows(spec, trajectory), np.random.default_rng([spec.seed, 2]))
+        return SimulatedSession(spec, trajectory, np.zeros(trajectory.theta_deg.size), tuple(d for d in placed if d.kind == "fidget"))
     trajectory = build_trajectory(spec, plan_session(spec))
     distractors = place_distractors(spec, _still_windows(spec, trajectory), np.random.default_rng([spec.seed, 2]))
     t = trajectory.t_s

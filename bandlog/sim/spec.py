@@ -17,6 +17,7 @@ import numpy as np
 
 from bandlog.core.errors import ConfigError
 from bandlog.sim.band import BAND_COLOURS, band_length_m, elongation_pct
+from bandlog.sim.planted import EXERCISES, PLANTED, REVERSE_CURL, draw_movement
 
 MAX_ELONGATION_PCT = 250.0
 MAX_FLEXION_DEG = 135.0
@@ -118,6 +119,9 @@ class SessionSpec:
     """True: the recording ends inside the last rep's eccentric."""
     session_kind: str = "eccentric"
     """'eccentric' (reverse curls) or 'isometric' (square pulls on a force gauge: the knee stays put)."""
+    exercise: str = REVERSE_CURL
+    """'reverse-curl' (seated), or a planted-foot exercise, 'runners-stretch' or 'standing-l': its
+    movement ranges and shank geometry in bandlog.sim.planted, no band."""
 
     @property
     def anchor_class(self) -> str:
@@ -297,13 +301,16 @@ def random_spec(seed: int, **overrides: Any) -> SessionSpec:
     params = _draw(rng)
     wide = np.random.default_rng([seed, 4])
     params.update(_draw_wide(wide))
+    planted = overrides.get("exercise") in PLANTED
+    if planted:  # the standing exercises' own ranges, then whatever the caller pinned
+        params.update(draw_movement(int(seed), overrides["exercise"]))
     params.update(overrides)
     params["seed"] = int(seed)
     geometry_keys = ("anchor_x_m", "anchor_y_m", "shank_m", "pretension_frac")
     for _ in range(200):
         if "rest_length_m" not in overrides:
             params["rest_length_m"] = _rest_length(params)
-        problem = geometry_problem(params)
+        problem = None if planted else geometry_problem(params)  # no band with the foot planted
         if problem is None:
             break
         free = [k for k in geometry_keys if k not in overrides]
@@ -341,6 +348,8 @@ def validate_spec(spec: SessionSpec) -> None:
         (spec.notify_interval_s > 0, "notify_interval_s must be > 0"),
         (math.isclose(float(np.linalg.det(np.asarray(spec.imu_rotation))), 1.0, abs_tol=1e-6), "imu_rotation must be a rotation"),
         (spec.session_kind in SESSION_KINDS, f"session_kind must be one of {', '.join(SESSION_KINDS)}"),
+        (spec.exercise in EXERCISES, f"exercise must be one of {', '.join(EXERCISES)}"),
+        (spec.exercise == REVERSE_CURL or spec.session_kind == "eccentric", "isometric pulls are reverse-curl sessions"),
     ]
     for ok, message in checks:
         if not ok:

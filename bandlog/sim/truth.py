@@ -49,6 +49,14 @@ class TruthRep:
     """Largest noise-free band force during the rep."""
     truncated: bool = False
     """The recording began or ended inside this rep (SimulatedSession.record_window_s)."""
+    flexion_s: tuple[float, float] | None = None
+    """(start, end) of the loading flexion when it is not (start_s, top_s): an eccentric-first
+    exercise's flexion back to its bent rest (bandlog.sim.standing)."""
+
+    @property
+    def flexion_span_s(self) -> tuple[float, float]:
+        """Where the knee flexes in this rep (an inverted detector times that as an eccentric)."""
+        return self.flexion_s if self.flexion_s is not None else (self.start_s, self.top_s)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def footnotes(
     rejected = rejected_footnote(rejection_counts(codes))
     if rejected:
         lines.append(f"{rejected} {lists_hint}".rstrip())
-    if exercise == "knee" and sum(code in KNEE_GATES for code in codes) >= max(3, len(rows) + 1):
+    if exercise in ("knee", "reverse-curl") and sum(code in KNEE_GATES for code in codes) >= max(3, len(rows) + 1):
         lines.append("most candidates were too short or too small for a knee curl: for another exercise, try --exercise other")
     legend = flags_legend(row.get("flags") for row in rows)
     if legend:

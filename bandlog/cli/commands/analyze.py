@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
-        print_tables(args.file.name, result, reps, rejected, args.exercise)
+        from bandlog.cli.commands._detector_args import chosen_exercise
+
+        print_tables(args.file.name, result, reps, rejected, chosen_exercise(args.exercise, log.meta.exercise))
     return 0
 
 

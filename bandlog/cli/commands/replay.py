@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace, log: LogData, indices: list[int]) -> None:
     from bandlog.app.api import combine_summaries, run_set
     from bandlog.app.coaching import tracker_for
+    from bandlog.cli.commands._detector_args import chosen_exercise
     from bandlog.cli.commands._rep_table import print_result, summary_line
     from bandlog.detect.explain import repairs_footnote
 
@@ -94,7 +95,8 @@ async def _replay(args: argparse.Namespace, log: LogData, indices: list[int]) ->
         hold_windows(sinks)
         results.append(result)
         label = f"set {set_index + 1} of {n_sets}"
-        print_result(result, args.file, title=f"{args.file.name}, {label}", label=label, exercise=args.exercise)
+        print_result(result, args.file, title=f"{args.file.name}, {label}", label=label,
+                     exercise=chosen_exercise(args.exercise, log.meta.exercise))
         for line in ([] if coach is None else coach.report().lines()) + cue_lines(sinks):
             print(line)
     if len(results) > 1:
@@ -123,7 +125,10 @@ def _replay_raw(args: argparse.Namespace) -> int:
     target = capture.header.meta.target_ecc_s if args.target_ecc is None else args.target_ecc
     views = live_sinks(args, target)
     result = asyncio.run(replay_raw_capture(capture, views, out_path=args.out, target_ecc_s=target, exercise=args.exercise))
-    print_result(result, args.out or args.file, title=f"{args.file.name} (raw capture)", exercise=args.exercise)
+    from bandlog.cli.commands._detector_args import chosen_exercise
+
+    print_result(result, args.out or args.file, title=f"{args.file.name} (raw capture)",
+                 exercise=chosen_exercise(args.exercise, capture.header.meta.exercise))
     for line in cue_lines(views):
         print(line)
     if result.link is not None:

@@ -1,0 +1,131 @@
+"""Exercise profiles: everything the detector needs to know about the exercise being done, in one place.
+
+A profile names the exercise (its key on the command line, its name in a log's header), the gates
+that differ from DetectorParams' knee-curl defaults, the pose model the knee-axis sign may use, where
+the limb rests between reps and what the reported angle means. A new exercise is one new entry in
+PROFILES; nothing else changes.
+
+Pose models (axis_sign.py, tilt.py):
+- 'seated': thigh on a chair, the shank swings about the knee; near horizontal its ankle end is in
+  front of the knee, never behind it, which gives the axis sign from gravity (science.md 3.3).
+- 'planted': the foot stays on the floor, so the shank pivots about the ankle and stays within ~45
+  degrees of vertical; it can lean either way of vertical, so gravity does not tell which way is
+  flexion. The sign comes from the movement pattern only (over the whole of several reps, the
+  loading flexion takes less time than the controlled straightening), decided after three reps.
+- 'none': another band exercise: the movement pattern, with where the limb rests weighed first.
+
+Shank sensors see the shank turn, not the knee. Seated, the two are the same motion; with the foot
+planted the shank turns by only part of the knee's motion (bandlog/sim/planted.py: 0.4-0.7 of it),
+so the planted profiles' angle and rate gates are scaled down to match, and their reported angle is
+the shank's own turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from bandlog.core.errors import ConfigError
+from bandlog.detect.params import DetectorParams
+
+POSE_MODELS = ("seated", "planted", "none")
+REST_ENDS = ("extended", "flexed")
+
+
+@dataclass(frozen=True)
+class ExerciseProfile:
+    key: str
+    """What `--exercise` takes."""
+    name: str
+    """What a log's header stores as meta.exercise."""
+    gates: Mapping[str, float] = field(default_factory=dict)
+    """DetectorParams fields that differ from the knee-curl defaults."""
+    pose: str = "seated"
+    rest_end: str = "extended"
+    """Where the limb rests between reps: 'extended' (each rep begins with the loading flexion) or
+    'flexed' (each rep begins with the eccentric, straightening from a bent rest)."""
+    quick_loading: bool = True
+    """The loading flexion is much quicker than the controlled return (a cue for the axis sign)."""
+    angle_meaning: str = "knee flexion (deg, 0 = straight)"
+    """What the reported absolute angle is, in words (plots, live view)."""
+
+    def params(self, base: DetectorParams | None = None) -> DetectorParams:
+        """The detector settings for this exercise, on top of `base` (default DetectorParams())."""
+        return replace(base or DetectorParams(), **self.gates)
+
+    @property
+    def loading_first(self) -> bool:
+        return self.rest_end == "extended"
+
+    def __post_init__(self) -> None:
+        if self.pose not in POSE_MODELS or self.rest_end not in REST_ENDS:
+            raise ConfigError(f"exercise profile {self.key!r}: pose must be one of {POSE_MODELS}, rest_end one of {REST_ENDS}")
+        object.__setattr__(self, "gates", MappingProxyType(dict(self.gates)))
+
+
+PLANTED_GATES: dict[str, Any] = {
+    # the slow ends of a shank excursion look still to the knee curl's gates and would bias the gyro
+    "still_gyro_range_dps": 0.4, "still_tilt_deg": 0.1, "still_bias_gate_dps": 1.0,
+    # the shank turns ~0.4-0.7x the knee, and a standing knee moves 30-60 deg, not 80-115: angles
+    # and rates scaled down to match (a 12 s eccentric of 20 deg knee turns the shank at ~1.5 deg/s)
+    "flexion_enter_dps": 3.0, "top_rate_dps": 2.0, "ecc_enter_dps": -1.0, "ecc_exit_dps": -0.8,
+    "stall_floor_dps": 0.8, "motion_dps": 0.8, "flexion_min_deg": 4.0, "min_rom_deg": 8.0,
+    "sign_excursion_deg": 8.0,
+    # 1 deg of knee (the truth's onset/offset, science.md 5.9) is 0.4-0.7 deg of shank: the middle
+    "refine_deg": 0.55,
+}
+PLANTED_ANGLE = (
+    "the shank's turn (deg, flexion positive) from where the recording began, not knee flexion: a planted "
+    "shank turns too slowly for its direction in the sensor, hence its lean, to be learned from its motion"
+)
+
+DEFAULT_KEY = "reverse-curl"
+PROFILES: dict[str, ExerciseProfile] = {
+    p.key: p
+    for p in (
+        ExerciseProfile(DEFAULT_KEY, "reverse hamstring curl"),
+        ExerciseProfile(
+            "runners-stretch", "active runner's stretch", {**PLANTED_GATES, "rep_min_s": 0.8},
+            pose="planted", rest_end="flexed", angle_meaning=PLANTED_ANGLE,
+        ),
+        ExerciseProfile("standing-l", 'standing "L"', PLANTED_GATES, pose="planted", angle_meaning=PLANTED_ANGLE),
+        ExerciseProfile(
+            "other", "other band exercise", {"min_rom_deg": 10.0, "rep_min_s": 0.8, "sign_excursion_deg": 20.0},
+            pose="none", quick_loading=False,
+            angle_meaning="angle about the main rotation axis (deg; from gravity with an accelerometer, else from the start)",
+        ),
+    )
+}
+"""'other': any band exercise with the same sensors (shoulder rotations, rows...): absolute floors
+only; above them the ROM gate is learned from the set (half the median range of the reps accepted
+so far, min_rom_fraction), not from knee anatomy."""
+ALIASES = {"knee": DEFAULT_KEY}
+"""Older keys still accepted (scripts and logs from before the profiles)."""
+CHOICES = (*PROFILES, *ALIASES)
+"""Everything `--exercise` accepts."""
+
+
+def exercise_profile(key: str) -> ExerciseProfile:
+    """The profile for a key or alias; ConfigError naming the choices otherwise."""
+    found = PROFILES.get(ALIASES.get(key, key))
+    if found is None:
+        raise ConfigError(f"exercise must be one of {', '.join(CHOICES)}, not {key!r}")
+    return found
+
+
+def profile_for_header(exercise: str | None) -> tuple[ExerciseProfile, str | None]:
+    """(profile, note) for the exercise a log's header names (a key, alias or display name, any
+    case). An unknown one (an old or foreign log's free text) falls back to the reverse curl, and the
+    note says so; the note is None when the header named a profile."""
+    text = (exercise or "").strip()
+    folded = text.casefold()
+    for profile in PROFILES.values():
+        if folded in (profile.key, profile.name.casefold()):
+            return profile, None
+    if folded in ALIASES:
+        return PROFILES[ALIASES[folded]], None
+    fallback = PROFILES[DEFAULT_KEY]
+    said = f"exercise {text!r}" if text else "no exercise"
+    return fallback, f"the log names {said}, not a known profile: analysed as the {fallback.name} (--exercise picks another)"
