@@ -27,6 +27,7 @@ from bandlog.core.results import REP_COLUMNS
 from bandlog.detect.explain import counted
 from bandlog.io.read import read_meta
 from bandlog.progress.anonymise import day_numbers, week_numbers
+from bandlog.progress.band_session import BAND_REP_COLUMNS
 from bandlog.progress.index_read import load_reps, load_sessions
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "rpe", "pain", "set",
 )
 """What each row says about its session and set, before the rep's own REP_COLUMNS."""
-EXPORT_COLUMNS: tuple[str, ...] = (*SESSION_COLUMNS, *REP_COLUMNS)
+EXPORT_COLUMNS: tuple[str, ...] = (*SESSION_COLUMNS, *REP_COLUMNS, *BAND_REP_COLUMNS)
 ANONYMISED_COLUMNS: tuple[str, ...] = (
     "session", "day", "week", *(c for c in EXPORT_COLUMNS if c not in ("person", "session", "date", "week", "start_utc", "path")),
 )
@@ -80,14 +81,14 @@ class RepExport:
 
 
 def rep_export(
-    home: Path, *, leg: str | None = None, since: date | str | None = None, anonymise: bool = False,
-    meta_of: Callable[[Path], RecordingMeta | None] = read_meta,
+    home: Path, *, leg: str | None = None, since: date | str | None = None, exercise: str | None = None,
+    anonymise: bool = False, meta_of: Callable[[Path], RecordingMeta | None] = read_meta,
 ) -> RepExport:
-    """Every indexed rep of the data folder `home` (filtered by leg and start date) as one tidy table;
+    """Every indexed rep of the data folder `home` (filtered by leg, start date and exercise profile key) as one tidy table;
     `anonymise` gives bandlog.progress.anonymise's table (no header is read then). The index is read as it
     is: refresh it first (bandlog.progress.index.update_index)."""
-    sessions = load_sessions(home, leg=leg, since=since)
-    reps = load_reps(home, leg=leg, since=since)
+    sessions = load_sessions(home, leg=leg, since=since, exercise=exercise)
+    reps = load_reps(home, leg=leg, since=since, exercise=exercise)
     folder = Path(os.path.abspath(home)).name
     persons: dict[str, str] = {}
     unread: list[str] = []
@@ -121,13 +122,13 @@ def tidy_reps(reps: pd.DataFrame, sessions: pd.DataFrame, persons: Mapping[str, 
     numbered = sessions.assign(session=pd.Series(range(1, len(sessions) + 1), index=sessions.index, dtype="int64"))
     numbered = numbered.assign(person=numbered["path"].map(lambda p: persons.get(p, default_person)) if len(numbered) else "")
     per_session = [c for c in SESSION_COLUMNS if c != "set"]
-    table = reps[["session_id", "set", *REP_COLUMNS]].merge(
+    table = reps[["session_id", "set", *REP_COLUMNS, *BAND_REP_COLUMNS]].merge(
         numbered[["id", *per_session]], how="left", left_on="session_id", right_on="id", validate="many_to_one",
     )
     table = table[list(EXPORT_COLUMNS)].reset_index(drop=True)
     kinds: dict[str, str] = {c: "str" for c in TEXT_COLUMNS}
     kinds.update({c: "int64" for c in ("session", "set", "rep", "stalls")})
-    kinds.update({c: "float64" for c in ("target_ecc_s", "rpe", "pain")})
+    kinds.update({c: "float64" for c in ("target_ecc_s", "rpe", "pain", *BAND_REP_COLUMNS)})
     kinds["estimated"] = "bool"
     return table.astype(kinds)
 

@@ -24,6 +24,7 @@ from bandlog.core.meta import SIMULATED, RecordingMeta
 from bandlog.core.results import SetRating
 from bandlog.core.samples import StreamInfo
 from bandlog.io.paths import recordings_dir
+from bandlog.progress.band_geometry import anchor_extra, anchor_in_world_m, load_shank_cm, save_shank_cm
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ def write_simulated_history(
         first_day = today - timedelta(days=today.weekday() + 7 * weeks)
     plan = plan_history(first_day, weeks, sessions_per_week, seed)
     geometry = _geometry(seed)
+    if load_shank_cm(Path(home)) is None:  # a shank length given for this folder stays
+        save_shank_cm(Path(home), 100 * float(geometry["shank_m"]))  # type: ignore[arg-type]  # a float of the spec
     folder = recordings_dir(Path(home))
     paths = []
     for done, planned in enumerate(plan, start=1):
@@ -135,10 +138,11 @@ def write_simulated_history(
             )
             block = simulate_session(spec).record(rate_hz=rate_hz, channels="force+imu")
             band = planned.colour if planned.strands == 1 else f"{planned.colour} x{planned.strands}"
+            anchor_m = anchor_in_world_m(spec.anchor_x_m, spec.anchor_y_m, spec.thigh_pitch_deg)  # the truth, in the header
             meta = RecordingMeta(
                 start_utc=planned.start.astimezone(UTC).isoformat(), leg=planned.leg, band=band, target_ecc_s=planned.target_ecc_s,
                 notes=f"simulated by bandlog.progress.history (seed {planned.seed}, week {planned.week + 1})",
-                extra={SIMULATED: SIMULATED_BY},
+                extra={SIMULATED: SIMULATED_BY, **anchor_extra(100 * anchor_m[0], 100 * anchor_m[1])},
                 stream=StreamInfo(profile="sim", model="bandlog motion model", sample_rate_hz=rate_hz,
                                   channels=block.channel_names()),
             )

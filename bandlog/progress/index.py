@@ -49,6 +49,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "target_ecc_s", "reps", "tut_ecc_s", "tut_tension_s", "mean_ecc_duration_s", "peak_force_n",
     "mean_force_n", "ecc_impulse_ns", "slow_reps", "moderate_reps", "fast_reps", "adherence", "mode",
     "eccentrics", "rejected", "rpe", "pain", "plan", "sets_done", "sets_planned", "plan_reps_on_tempo", "plan_reps_planned",
+    "peak_torque_n_m", "mean_torque_n_m", "equivalent_load_kg", "band_curve", "torque_note", "torque_shank_cm", "rom_deg",
 )
 """Columns of the sessions table besides `id`. `week` is the ISO week's Monday (YYYY-MM-DD)."""
 
@@ -134,7 +135,14 @@ def update_index(
     home = Path(home)
     notices: list[str] = []
     finished: dict[tuple[str, str | None], Analysed] = {}  # kept across with_index's retries: a healed index is not re-analysed
-    analyser = Analyser(read or _default_read, analyze or _default_analyze, workers or default_workers(), workers is None)
+    from bandlog.progress.band_geometry import load_shank_cm
+
+    try:
+        shank_cm = load_shank_cm(home)
+    except BandlogError as error:  # an unreadable geometry.json costs the torque its shank length, not the index
+        shank_cm = None
+        notices.append(str(error))
+    analyser = Analyser(read or _default_read, analyze or _default_analyze, workers or default_workers(), workers is None, shank_cm)
 
     def work(conn: sqlite3.Connection) -> IndexReport:
         report = IndexReport()
@@ -168,7 +176,8 @@ def _update(
     if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":  # garbage pages behind a sound header
         raise DamagedIndex("database disk image is malformed")
     on_disk = list_logs(home, report)
-    known = {row[0]: row[1:] for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM sessions")}
+    known = {row[0]: row[1:] for row in conn.execute("SELECT path, id, size, mtime_ns, sha256, torque_shank_cm FROM sessions")}
+    stale = {rel for rel, row in known.items() if row[4] != analyser.shank_cm}  # torque from another shank length
     failures = {row[0]: row[1:] for row in conn.execute("SELECT path, size, mtime_ns, reason FROM failures")}
     todo: list[tuple[str, os.stat_result]] = []
     for rel, path in list(on_disk.items()):
@@ -184,7 +193,7 @@ def _update(
         except OSError as error:
             report.failed.append((rel, f"cannot read it ({os_reason(error)})"))
             continue
-        if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns):
+        if rel in known and known[rel][1:3] == (stat.st_size, stat.st_mtime_ns) and rel not in stale:
             report.unchanged += 1
         elif rel in failures and failures[rel][0:2] == (stat.st_size, stat.st_mtime_ns):
             report.failed.append((rel, failures[rel][2]))
@@ -197,7 +206,10 @@ def _update(
     plan = _Plan(forget_failures=[r for r in failures if r not in on_disk and not r.startswith(hidden)])
     by_hash = {row[3]: rel for rel, row in vanished.items()}
     for rel, stat in todo:
-        _classify(rel, on_disk[rel], stat, known, by_hash, vanished, plan, report)
+        if rel in stale:
+            plan.to_analyse.append((rel, on_disk[rel], stat, None))
+        else:
+            _classify(rel, on_disk[rel], stat, known, by_hash, vanished, plan, report)
     plan.removed = list(vanished)
     try:
         analyser.run(plan.to_analyse, finished, progress)
@@ -281,7 +293,9 @@ def _store(conn: sqlite3.Connection, rel: str, stat: os.stat_result, sha: str | 
         f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))})",
         [row[c] for c in SESSION_COLUMNS],
     )
-    columns = ["session_id", "set", *REP_COLUMNS]
+    from bandlog.progress.band_session import BAND_REP_COLUMNS  # numpy: only when a log was analysed
+
+    columns = ["session_id", "set", *REP_COLUMNS, *BAND_REP_COLUMNS]
     quoted = ", ".join(f'"{c}"' for c in columns)
     conn.executemany(f"INSERT INTO reps ({quoted}) VALUES ({', '.join('?' * len(columns))})",
                      [[cursor.lastrowid, *rep] for rep in outcome.reps])

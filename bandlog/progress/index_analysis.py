@@ -59,17 +59,24 @@ class Analysed:
     vanished: bool = False
 
 
-def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sha: str | None = None) -> Analysed:
+def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sha: str | None = None,
+                  shank_cm: float | None = None) -> Analysed:
     """Hash (unless `sha` is known), read and analyse one log; every failure becomes a reason, so one
-    log never stops the others."""
+    log never stops the others. A log with force and IMU also gets its band curve and knee torque
+    (bandlog.progress.band_session), with the person's shank length `shank_cm` (None: not given)."""
+    from bandlog.progress.band_session import band_row, session_band
+
     try:
         sha = sha or file_sha256(path)
         log_data = read(path)
         result = analyze(log_data)
         row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns, ratings=getattr(log_data, "ratings", ()),
                           plans=getattr(result, "plan_reports", ()))
-        reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS)]
-                for record in result.reps.to_dict("records")]
+        band = session_band(log_data, result.reps, float(log_data.meta.target_ecc_s), shank_cm) if hasattr(log_data, "sets") else None
+        row.update(band_row(band, shank_cm, result.reps))
+        torques = list(zip(band.peak_torque_n_m, band.mean_torque_n_m, strict=True)) if band else [(None, None)] * len(result.reps)
+        reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS), *torque]
+                for record, torque in zip(result.reps.to_dict("records"), torques, strict=True)]
     except FileNotFoundError:  # deleted while being read: gone, not broken
         return Analysed(vanished=True)
     except OSError as error:  # a permission or I/O problem may pass
@@ -87,7 +94,7 @@ POOL_MIN_BYTES = 32 << 20
 are to be analysed (about 70 logs of a minute at 50 Hz): on 2 cores a pool's start-up (a fork server
 importing numpy, pandas and scipy, then its workers) cost more than it saved for 16 such logs and
 about broke even at 40 (bench/index_scale.py), as analysing one now takes only 35-70 ms."""
-WORKER_PRELOAD = ("bandlog.app.api", "bandlog.detect.analysis")
+WORKER_PRELOAD = ("bandlog.app.api", "bandlog.detect.analysis", "bandlog.progress.band_session")
 """What analysing a log imports: imported once for all the workers (process_pool.pool_map's `preload`)."""
 
 
@@ -100,6 +107,8 @@ class Analyser:
     workers: int
     by_size: bool
     """Whether a pool waits for POOL_MIN_BYTES (workers=None) or is used whenever workers > 1 (asked for)."""
+    shank_cm: float | None = None
+    """The person's shank length for the knee torque (bandlog.progress.band_geometry.load_shank_cm)."""
 
     def run(self, jobs: list[tuple[str, Path, os.stat_result, str | None]], finished: dict[tuple[str, str | None], Analysed],
             progress: Progress | None) -> None:
@@ -111,7 +120,7 @@ class Analyser:
             workers = 1
         if workers <= 1:
             for rel, path, stat, sha in left:
-                finished[rel, sha] = _analyse_file(path, stat.st_mtime_ns, self.read, self.analyze, sha)
+                finished[rel, sha] = _analyse_file(path, stat.st_mtime_ns, self.read, self.analyze, sha, self.shank_cm)
                 done += 1
                 if progress is not None:
                     progress(done, total, path)
@@ -127,5 +136,5 @@ class Analyser:
             if progress is not None:
                 progress(done, total, path)
 
-        pool_map(_analyse_file, [(path, stat.st_mtime_ns, self.read, self.analyze, sha) for _rel, path, stat, sha in left],
+        pool_map(_analyse_file, [(path, stat.st_mtime_ns, self.read, self.analyze, sha, self.shank_cm) for _rel, path, stat, sha in left],
                  workers, on_done, preload=WORKER_PRELOAD)

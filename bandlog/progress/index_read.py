@@ -14,12 +14,20 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bandlog.progress.index_rows import exercise_key
 from bandlog.progress.index_store import with_index
 
 if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog sessions` never needs it
     import pandas as pd
 
 log = logging.getLogger(__name__)
+
+
+def _of_exercise(records: list[dict[str, Any]], exercise: str | None) -> list[dict[str, Any]]:
+    """The records of one exercise profile (all when `exercise` is None); `exercise` is a profile key."""
+    if exercise is None:
+        return records
+    return [record for record in records if exercise_key(record["exercise"]) == exercise]
 
 
 def _where(leg: str | None, since: date | str | None, alias: str = "") -> tuple[str, list[Any]]:
@@ -65,16 +73,25 @@ def _sessions_sql(leg: str | None, since: date | str | None) -> tuple[str, list[
     return f"SELECT * FROM sessions{where} ORDER BY start_utc, path", params
 
 
-def session_records(home: Path, *, leg: str | None = None, since: date | str | None = None) -> list[dict[str, Any]]:
+def session_records(
+    home: Path, *, leg: str | None = None, since: date | str | None = None, exercise: str | None = None
+) -> list[dict[str, Any]]:
     """The sessions table as plain dicts (dates as 'YYYY-MM-DD' text), oldest first: what a listing
-    needs, without the second or so pandas takes to import."""
+    needs, without the second or so pandas takes to import. `exercise`: one profile key's sessions."""
     columns, rows = _query(home, *_sessions_sql(leg, since))
-    return [dict(zip(columns, row)) for row in rows]
+    return _of_exercise([dict(zip(columns, row)) for row in rows], exercise)
 
 
-def load_sessions(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
-    """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg and start date."""
-    return _frame(*_query(home, *_sessions_sql(leg, since)))
+def load_sessions(
+    home: Path, *, leg: str | None = None, since: date | str | None = None, exercise: str | None = None
+) -> pd.DataFrame:
+    """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg, start date and
+    exercise profile key."""
+    columns, rows = _query(home, *_sessions_sql(leg, since))
+    if exercise is not None:
+        at = columns.index("exercise")
+        rows = [row for row in rows if exercise_key(row[at]) == exercise]
+    return _frame(columns, rows)
 
 
 def sessions_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -82,14 +99,21 @@ def sessions_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return _frame(list(records[0]), [tuple(record.values()) for record in records])
 
 
-def load_reps(home: Path, *, leg: str | None = None, since: date | str | None = None) -> pd.DataFrame:
-    """Every indexed rep with its session's date, week, leg and target, oldest session first."""
+def load_reps(
+    home: Path, *, leg: str | None = None, since: date | str | None = None, exercise: str | None = None
+) -> pd.DataFrame:
+    """Every indexed rep with its session's date, week, leg, exercise and target, oldest session first;
+    filtered by leg, start date and exercise profile key."""
     where, params = _where(leg, since, alias="s.")
-    frame = _frame(*_query(
+    columns, rows = _query(
         home,
-        "SELECT r.*, s.date, s.week, s.leg, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
+        "SELECT r.*, s.date, s.week, s.leg, s.exercise, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
         f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
         params,
-    ))
+    )
+    if exercise is not None:
+        at = columns.index("exercise")
+        rows = [row for row in rows if exercise_key(row[at]) == exercise]
+    frame = _frame(columns, rows)
     frame["estimated"] = frame["estimated"].astype(bool)
     return frame

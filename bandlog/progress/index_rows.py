@@ -21,6 +21,13 @@ if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog 
     import pandas as pd
 
 
+def exercise_key(exercise: str | None) -> str:
+    """The exercise profile a session's header names (bandlog.detect.exercises; an old or foreign log's
+    free text counts as the reverse curl, as its analysis does): what sessions are grouped and filtered by."""
+    from bandlog.detect.exercises import profile_for_header
+
+    return profile_for_header(exercise)[0].key
+
 
 def target_band_s(target_ecc_s: Any) -> tuple[Any, Any]:
     """(shortest, longest) eccentric that adheres to `target_ecc_s` (a number or a Series)."""

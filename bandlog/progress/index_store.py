@@ -26,12 +26,14 @@ from bandlog.core.results import RepMetrics
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
 2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected.
 3: reps' set numbers count from 1, like everywhere a set is named.
 4: sessions gained rpe and pain (means of the set ratings the user gave, 0-10), and for a recording that
-   followed a plan its text, sets done and planned, and reps on tempo and planned."""
+   followed a plan its text, sets done and planned, and reps on tempo and planned.
+5: sessions gained the band's curve and knee torque (bandlog.progress.band_session.BAND_SESSION_COLUMNS),
+   reps their eccentric torque (BAND_REP_COLUMNS)."""
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
 
@@ -53,11 +55,13 @@ CREATE TABLE sessions (
     reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
     mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
     fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER, rpe REAL, pain REAL,
-    plan TEXT, sets_done INTEGER, sets_planned INTEGER, plan_reps_on_tempo INTEGER, plan_reps_planned INTEGER
+    plan TEXT, sets_done INTEGER, sets_planned INTEGER, plan_reps_on_tempo INTEGER, plan_reps_planned INTEGER,
+    peak_torque_n_m REAL, mean_torque_n_m REAL, equivalent_load_kg REAL, band_curve TEXT, torque_note TEXT, torque_shank_cm REAL,
+    rom_deg REAL
 );
 CREATE TABLE reps (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    "set" INTEGER, {_rep_sql_columns()}
+    "set" INTEGER, {_rep_sql_columns()}, peak_torque_n_m REAL, mean_torque_n_m REAL
 );
 CREATE INDEX reps_session ON reps(session_id);
 CREATE TABLE failures (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, reason TEXT);

@@ -12,6 +12,7 @@ import html
 import io
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, SupportsFloat, SupportsInt
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 _STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2em auto; max-width: 1100px;
        color: #222; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 2em; } h3 { font-size: 1.05em; }
 p.meta { color: #666; margin-top: 0; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
@@ -43,7 +44,8 @@ SESSION_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("date", "date"), ("leg", "leg"), ("band", "band"), ("reps", "reps"), ("eccentrics", "with eccentric"),
     ("rejected", "not counted"), ("tut_ecc_s", "eccentric TUT (s)"), ("mean_ecc_duration_s", "mean eccentric (s)"),
     ("target_ecc_s", "target (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "peak force (N)"),
-    ("mean_force_n", "mean eccentric force (N)"), ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"),
+    ("mean_force_n", "mean eccentric force (N)"), ("peak_torque_n_m", "peak knee torque (N·m)"),
+    ("equivalent_load_kg", "equivalent load (kg)"), ("slow_reps", "slow"), ("moderate_reps", "moderate"), ("fast_reps", "fast"),
     ("mode", "sensors"), ("path", "file"),
 )
 WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -52,7 +54,7 @@ WEEKLY_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("mean_ecc_duration_s", "mean eccentric (s)"), ("adherence", "within ±20 %"), ("peak_force_n", "best peak force (N)"),
 )
 """`peak_force_n` of a week is its best session peak (trends.weekly), hence 'best' as in the charts."""
-_TEXT_COLUMNS = {"date", "week", "leg", "band", "mode", "path"}
+_TEXT_COLUMNS = {"date", "week", "leg", "exercise", "band", "mode", "path"}
 _COUNT_COLUMNS = {"reps", "eccentrics", "rejected"}
 """Counts print as integers even when pandas summed them as floats."""
 _TEXT_CLASS = ' class="text"'
@@ -147,6 +149,17 @@ def stamp(report: str, generated: datetime | None = None) -> str:
     return report.replace(GENERATED_SLOT, (generated or datetime.now()).strftime(_TIME_FORMAT))
 
 
+@dataclass(frozen=True)
+class ReportSection:
+    """One exercise's part of a report: its heading, sessions, charts (caption -> Figure or PNG bytes)
+    and noise table (reliability.noise_table, or None)."""
+
+    heading: str
+    sessions: pd.DataFrame
+    charts: Mapping[str, Figure | bytes]
+    noise: pd.DataFrame | None = None
+
+
 def build_report(
     sessions: pd.DataFrame,
     charts: Mapping[str, Figure | bytes],
@@ -155,13 +168,16 @@ def build_report(
     generated: datetime | str | None = None,
     anonymise: bool = False,
     noise: pd.DataFrame | None = None,
+    sections: Sequence[ReportSection] = (),
 ) -> str:
     """The whole report as one HTML string: a figure per chart (caption = its key; a Figure or its PNG
     bytes), weekly and session tables. `generated` may be GENERATED_SLOT, to be `stamp`ed later.
     `anonymise`: tables as bandlog.progress.anonymise says (no paths, days and weeks numbered), no date
-    generated, and its note at the top and the foot (the charts are the caller's: see progress_pngs)."""
+    generated, and its note at the top and the foot (the charts are the caller's: see progress_pngs).
+    `sections` (several exercises): each its own heading, charts, weekly and noise tables instead of
+    `charts` and `noise`; the session table lists them all, with their exercise."""
     from bandlog.progress import anonymise as anon
-    from bandlog.progress.trends import ASYMMETRY_FORMULA, weekly
+    from bandlog.progress.trends import ASYMMETRY_FORMULA
 
     when = generated if isinstance(generated, str) else (generated or datetime.now()).strftime(_TIME_FORMAT)
     made = "anonymised" if anonymise else f"generated {when}"
@@ -173,48 +189,76 @@ def build_report(
         f"<h1>{_esc(title)}</h1>",
         f'<p class="meta">{_esc(subtitle + " · " if subtitle else "")}{counted(len(sessions), "session")} · {made}</p>',
         *([f'<p class="meta">{_esc(anon.ANONYMISED_NOTE)}</p>'] if anonymise else []),
-        "<h2>Charts</h2>",
     ]
-    for caption, fig in charts.items():
-        parts.append(
-            f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}">'
-            f"<figcaption>{_esc(caption)}</figcaption></figure>"
-        )
-    parts.append("<h2>Per week</h2>")
     estimated = ("mode" in sessions) and bool((sessions["mode"] == "force").any())
     parts.append(f'<p class="meta">Asymmetry index used in the charts: {_esc(ASYMMETRY_FORMULA)}.'
                  + (' Sessions with sensors "force" were timed from force alone: their eccentric timings are estimated.'
                     if estimated else "") + "</p>")
     first_week = sessions["week"].min() if anonymise and len(sessions) else None
-    parts.append(html_table(_weeks_so_far(weekly(sessions), first_week), WEEKLY_TABLE_COLUMNS))
-    if noise is not None and not noise.empty:  # reliability.noise_table: what counts as a real change
-        from bandlog.progress.reliability import NOISE_NOTE, NOISE_TABLE_COLUMNS, noise_summary
+    if sections:
+        for section in sections:
+            parts.append(f"<h2>{_esc(section.heading)}</h2>")
+            parts += _section(section.sessions, section.charts, section.noise, first_week, level=3)
+    else:
+        parts += _section(sessions, charts, noise, first_week, level=2)
+    from bandlog.progress.band_advice import band_report_parts
 
-        parts += ["<h2>Real change vs noise</h2>", f'<p class="meta">{_esc(NOISE_NOTE)}</p>',
-                  html_table(noise_summary(noise), NOISE_TABLE_COLUMNS)]
+    band_notes, band_figures = band_report_parts(sessions, anonymise=anonymise)
+    if band_notes or band_figures:
+        parts.append("<h2>Band: torque, wear, moving up</h2>")
+        parts += [f"<p>{_esc(note)}</p>" for note in band_notes]
+        parts += [f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(title)}"><figcaption>{_esc(title)}</figcaption></figure>'
+                  for fig in band_figures for title in [fig.axes[0].get_title(loc="left")]]
     parts.append("<h2>Sessions</h2>")
-    parts.append(html_table(anon.session_table(sessions) if anonymise and len(sessions) else sessions, SESSION_TABLE_COLUMNS))
+    columns = SESSION_TABLE_COLUMNS if not sections else (SESSION_TABLE_COLUMNS[0], ("exercise", "exercise"), *SESSION_TABLE_COLUMNS[1:])
+    parts.append(html_table(anon.session_table(sessions) if anonymise and len(sessions) else sessions, columns))
     if anonymise:
         parts.append(f"<footer><p class=\"meta\">{_esc(anon.ANONYMISED_NOTE)}</p></footer>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def _section(
+    sessions: pd.DataFrame, charts: Mapping[str, Figure | bytes], noise: pd.DataFrame | None,
+    first_week: pd.Timestamp | None, level: int,
+) -> list[str]:
+    """Charts, the weekly table and the noise table of one group of sessions, under h`level` headings."""
+    from bandlog.progress.trends import weekly
+
+    parts = [f"<h{level}>Charts</h{level}>"]
+    for caption, fig in charts.items():
+        parts.append(
+            f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}">'
+            f"<figcaption>{_esc(caption)}</figcaption></figure>"
+        )
+    parts.append(f"<h{level}>Per week</h{level}>")
+    parts.append(html_table(_weeks_so_far(weekly(sessions), first_week), WEEKLY_TABLE_COLUMNS))
+    if noise is not None and not noise.empty:  # reliability.noise_table: what counts as a real change
+        from bandlog.progress.reliability import NOISE_NOTE, NOISE_TABLE_COLUMNS, noise_summary
+
+        parts += [f"<h{level}>Real change vs noise</h{level}>", f'<p class="meta">{_esc(NOISE_NOTE)}</p>',
+                  html_table(noise_summary(noise), NOISE_TABLE_COLUMNS)]
+    return parts
+
+
 def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None,
-                  anonymise: bool = False, noise: pd.DataFrame | None = None) -> dict[str, bytes]:
+                  anonymise: bool = False, noise: pd.DataFrame | None = None,
+                  origin: pd.DataFrame | None = None) -> dict[str, bytes]:
     """One PNG per progress metric (all by default), by its chart's title: the report's figures;
-    `anonymise` labels their date axes with day and week numbers instead (anonymise.relabel_date_axis)."""
+    `anonymise` labels their date axes with day and week numbers instead (anonymise.relabel_date_axis),
+    counted from the first session of `origin` (default: `sessions`)."""
     from matplotlib.figure import Figure
 
     from bandlog.progress.anonymise import relabel_date_axis
     from bandlog.progress.trend_plots import PROGRESS_METRICS, progress_chart
 
+    first = sessions if origin is None else origin
     charts: dict[str, bytes] = {}
     for metric in metrics or PROGRESS_METRICS:
         fig = Figure(figsize=(10, 3.6), layout="constrained")
         ax = progress_chart(metric, sessions, by, ax=fig.add_subplot(), noise=noise)
         if anonymise and len(sessions):
-            relabel_date_axis(ax, sessions["date"].min(), sessions["week"].min())
+            relabel_date_axis(ax, first["date"].min(), first["week"].min())
         charts[ax.get_title(loc="left")] = figure_png(fig)
     return charts
 
@@ -222,11 +266,26 @@ def progress_pngs(sessions: pd.DataFrame, by: str = "week", metrics: Sequence[st
 def progress_report(
     sessions: pd.DataFrame, by: str = "week", metrics: Sequence[str] | None = None, subtitle: str = "",
     generated: datetime | str | None = None, anonymise: bool = False, noise: pd.DataFrame | None = None,
+    reps: pd.DataFrame | None = None,
 ) -> str:
     """The standard progress report: one chart per progress metric, then the tables; `anonymise` as
-    bandlog.progress.anonymise says, in the tables and on the charts' date axes."""
-    return build_report(sessions, progress_pngs(sessions, by, metrics, anonymise, noise), subtitle=subtitle, generated=generated,
-                        anonymise=anonymise, noise=noise)
+    bandlog.progress.anonymise says, in the tables and on the charts' date axes. Several exercises get
+    a section each (trends.by_exercise), with their own noise from `reps` (reliability.noise_table;
+    `noise`, when given instead, is one exercise's)."""
+    from bandlog.progress.reliability import noise_table
+    from bandlog.progress.trends import by_exercise
+
+    groups = by_exercise(sessions)
+    if len(groups) <= 1:
+        if noise is None and reps is not None:
+            noise = noise_table(reps, sessions)
+        return build_report(sessions, progress_pngs(sessions, by, metrics, anonymise, noise), subtitle=subtitle,
+                            generated=generated, anonymise=anonymise, noise=noise)
+    sections = []
+    for name, part in groups:
+        part_noise = noise_table(reps[reps["session_id"].isin(part["id"])], part) if reps is not None else None
+        sections.append(ReportSection(name, part, progress_pngs(part, by, metrics, anonymise, part_noise, origin=sessions), part_noise))
+    return build_report(sessions, {}, subtitle=subtitle, generated=generated, anonymise=anonymise, sections=sections)
 
 
 def write_report(path: Path, text: str, *, overwrite: bool = False) -> Path:

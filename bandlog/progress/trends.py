@@ -118,3 +118,16 @@ def weekly_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", today
     wide["asymmetry_pct"] = asymmetry_pct(wide["left"], wide["right"])
     wide["week_days"] = week_days(wide["week"], today)
     return wide
+
+
+def by_exercise(sessions: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(profile name, its sessions) per exercise in the sessions' `exercise` column, in the order the
+    profiles are listed (the reverse curl first): each exercise is charted on its own, since an eccentric
+    TUT or a force means something different in each (an old log's free text counts as the reverse curl)."""
+    from bandlog.detect.exercises import PROFILES
+    from bandlog.progress.index_rows import exercise_key
+
+    if sessions.empty:
+        return []
+    keys = sessions["exercise"].map(exercise_key)
+    return [(profile.name, sessions[keys == key]) for key, profile in PROFILES.items() if (keys == key).any()]

@@ -44,9 +44,13 @@ def rep_table(ecc_durations_s: Sequence[float | None], target_ecc_s: float = 3.0
 
 
 def write_fake_log(path: Path, start_utc: str, leg: str | None, ecc_durations_s: Sequence[float | None],
-                   target_ecc_s: float = 3.0, peak_force_n: float = 60.0, band: str = "red") -> Path:
+                   target_ecc_s: float = 3.0, peak_force_n: float = 60.0, band: str = "red",
+                   exercise: str | None = None) -> Path:
+    """`exercise`: the header's exercise name (None: no line, so RecordingMeta's default)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     header = [MARKER, f"# start_utc: {start_utc}", f"# leg: {leg or ''}", f"# band: {band}", f"# target_ecc_s: {target_ecc_s}"]
+    if exercise is not None:
+        header.append(f"# exercise: {exercise}")
     table = rep_table(ecc_durations_s, target_ecc_s, peak_force_n)
     path.write_text("\n".join(header) + "\n" + table.to_csv(index=False), encoding="utf-8")
     return path
@@ -70,7 +74,8 @@ class FakeBackend:
         return SimpleNamespace(
             path=path,
             meta=RecordingMeta(start_utc=meta["start_utc"], leg=meta["leg"] or None, band=meta["band"],
-                               target_ecc_s=float(meta["target_ecc_s"])),
+                               target_ecc_s=float(meta["target_ecc_s"]),
+                               **({"exercise": meta["exercise"]} if "exercise" in meta else {})),
             reps=reps,
         )
 

@@ -22,8 +22,18 @@ LEG_CHOICES = ("left", "right", "both")
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
+    from bandlog.detect.exercises import CHOICES
+
     parser.add_argument("--leg", choices=LEG_CHOICES, default="both", help="only this leg (default: both)")
     parser.add_argument("--since", metavar="DATE", help="only sessions on or after this date (YYYY-MM-DD)")
+    parser.add_argument("--exercise", choices=CHOICES, help="only this exercise's sessions (default: every exercise)")
+
+
+def exercise_filter(args: argparse.Namespace) -> str | None:
+    """The profile key --exercise names (an alias resolved), or None for every exercise."""
+    from bandlog.detect.exercises import exercise_profile
+
+    return None if args.exercise is None else exercise_profile(args.exercise).key
 
 
 def parse_since(text: str | None) -> date | None:
@@ -39,13 +49,16 @@ def leg_filter(leg: str) -> str | None:
     return None if leg == "both" else leg
 
 
-def none_found(home: Path, leg: str, since: date | None, what: str = "no sessions") -> str:
+def none_found(home: Path, leg: str, since: date | None, what: str = "no sessions", exercise: str | None = None) -> str:
     """Why a filtered list came out empty: the filters, how many sessions they hid, and a --since
     date in the future (today's sessions are the latest there can be)."""
+    from bandlog.detect.exercises import exercise_profile
     from bandlog.detect.explain import counted
     from bandlog.progress.index import session_records
 
     filters = [f"for the {leg} leg"] if leg != "both" else []
+    if exercise is not None:
+        filters.append(f"of the {exercise_profile(exercise).name}")
     if since is not None:
         filters.append(f"on or after {since}" + (" (a date in the future)" if since > date.today() else ""))
     where = f"in {home / 'recordings'}"

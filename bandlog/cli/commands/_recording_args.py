@@ -6,6 +6,7 @@ import argparse
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.meta import DEFAULT_TARGET_ECC_S, LEGS, RecordingMeta
+from bandlog.detect.exercises import ALIASES, CHOICES, DEFAULT_KEY, exercise_profile
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bandlog/__init__.py
 if TYPE_CHECKING:
@@ -15,12 +16,30 @@ if TYPE_CHECKING:
 def add_meta_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leg", choices=LEGS, help="which leg is working")
     parser.add_argument("--band", metavar="COLOUR", help="band colour or name, e.g. green or 'blue x2'")
-    parser.add_argument("--exercise", default="reverse hamstring curl", help="exercise name (default: %(default)s)")
+    add_recorded_exercise_argument(parser, CHOICES)
     parser.add_argument("--note", default="", help="free-text note stored in the log")
     parser.add_argument(
         "--target-ecc", type=float, default=DEFAULT_TARGET_ECC_S, metavar="S",
         help="target eccentric duration in seconds (default: %(default)s)",
     )
+    parser.add_argument("--shank-cm", type=float, metavar="CM",
+                        help="your shank length, knee to ankle cuff, for the knee torque; remembered in the data folder")
+    parser.add_argument("--anchor-cm", metavar="FORWARD,HEIGHT",
+                        help="where the band is anchored relative to the knee, cm (e.g. 90,-20: 90 in front, 20 below), "
+                             "for the knee torque; stored in this recording's header")
+
+
+def add_recorded_exercise_argument(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    """`--exercise KEY` of record and demo: a profile key (bandlog.detect.exercises); the header
+    stores the profile's name, which analyze, plot, replay and the index read back."""
+    metavar = "{" + ",".join(key for key in choices if key not in ALIASES) + "}"
+    parser.add_argument("--exercise", choices=choices, default=DEFAULT_KEY, metavar=metavar,
+                        help="which exercise this set is (default: %(default)s)")
+
+
+def exercise_name(key: str) -> str:
+    """What the header stores for a profile key: the profile's name."""
+    return exercise_profile(key).name
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,4 +79,19 @@ def plan_from_args(args: argparse.Namespace) -> Plan | None:
 def meta_from_args(args: argparse.Namespace) -> RecordingMeta:
     if not args.target_ecc > 0:
         raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
-    return RecordingMeta(leg=args.leg, band=args.band, exercise=args.exercise, notes=args.note, target_ecc_s=args.target_ecc)
+    return RecordingMeta(leg=args.leg, band=args.band, exercise=exercise_name(args.exercise), notes=args.note, target_ecc_s=args.target_ecc,
+                         extra=geometry_from_args(args))
+
+
+def geometry_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """The header's anchor entries from --anchor-cm; --shank-cm is checked and remembered in the data
+    folder (bandlog.progress.band_geometry), once, for every later session's torque."""
+    from bandlog.progress.band_geometry import anchor_extra, parse_anchor_cm, save_shank_cm
+
+    if getattr(args, "shank_cm", None) is not None:
+        from bandlog.io.paths import data_home
+
+        save_shank_cm(data_home(args.data_dir), args.shank_cm)
+    if getattr(args, "anchor_cm", None) is None:
+        return {}
+    return anchor_extra(*parse_anchor_cm(args.anchor_cm))

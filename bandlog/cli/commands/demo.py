@@ -40,8 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=8.0, metavar="X", help="how much faster than real time the emulated set runs (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=6, help="reps in the recorded set (default: %(default)s)")
     parser.add_argument("--weeks", type=int, default=4, help="weeks of simulated history (default: %(default)s; 0 for none); rewritten on each run")
-    from bandlog.cli.commands._recording_args import add_plan_arguments
+    from bandlog.cli.commands._recording_args import add_plan_arguments, add_recorded_exercise_argument
+    from bandlog.detect.exercises import CHOICES
 
+    add_recorded_exercise_argument(parser, tuple(key for key in CHOICES if key != "other"))  # the ones the model simulates
     add_plan_arguments(parser)
     add_live_arguments(parser)
 
@@ -55,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.app.session import RecordRequest, record_stream
     from bandlog.app.user_input import UserInput
     from bandlog.cli import build_parser
-    from bandlog.cli.commands._recording_args import plan_from_args
+    from bandlog.cli.commands._recording_args import exercise_name, plan_from_args
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.meta import SIMULATED, RecordingMeta
+    from bandlog.detect.exercises import exercise_profile
     from bandlog.detect.explain import counted
     from bandlog.io.paths import data_home, demo_home, new_recording_path, unused_path
     from bandlog.progress import history
+    from bandlog.progress.band_geometry import anchor_extra, anchor_in_world_m, save_shank_cm
     from bandlog.sim import random_spec, simulate_session
 
     if not args.speed > 0 or args.reps < 1 or args.weeks < 0:
@@ -74,11 +78,16 @@ def run(args: argparse.Namespace) -> int:
     sets = {"n_sets": 1, "reps_per_set": args.reps, "target_ecc_s": 3.0}
     if plan is not None:  # the simulated person follows the plan: its sets, reps, tempo and rests
         sets = {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "target_ecc_s": plan.ecc_s, "rest_between_sets_s": plan.rest_s}
-    spec = random_spec(DEMO_SEED, **sets, colour="green", strands=1)
+    exercise = exercise_profile(args.exercise).key
+    spec = random_spec(DEMO_SEED, **sets, colour="green", strands=1, exercise=exercise)
     set_motion = simulate_session(spec)
+    save_shank_cm(home, 100 * spec.shank_m)  # the simulated person's truth, as `record --shank-cm` would keep it
+    anchor_m = anchor_in_world_m(spec.anchor_x_m, spec.anchor_y_m, spec.thigh_pitch_deg)
     meta = RecordingMeta(
-        leg="right", band=f"{spec.colour} x{spec.strands}", exercise="reverse hamstring curl",
-        target_ecc_s=spec.target_ecc_s, notes="bandlog demo (emulated sensor)", extra={SIMULATED: SIMULATED_BY},
+        leg="right", band=f"{spec.colour} x{spec.strands}" if exercise == "reverse-curl" else None,  # standing: no band
+        exercise=exercise_name(exercise),
+        target_ecc_s=spec.target_ecc_s, notes="bandlog demo (emulated sensor)",
+        extra={SIMULATED: SIMULATED_BY, **anchor_extra(100 * anchor_m[0], 100 * anchor_m[1])},
     )
     if plan is not None:
         meta = with_plan(meta, plan)

@@ -50,7 +50,7 @@ def require_pyarrow() -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from bandlog.cli.commands._indexing import leg_filter, none_found, parse_since, refresh_index
+    from bandlog.cli.commands._indexing import exercise_filter, leg_filter, none_found, parse_since, refresh_index
     from bandlog.core.text_safety import printable
     from bandlog.io.paths import check_new_output, data_home, unused_path, write_output
     from bandlog.progress.export import rep_export
@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     check_new_output(out, "export", overwrite=args.force)
     since = parse_since(args.since)
     refresh_index(home)
-    export = rep_export(home, leg=leg_filter(args.leg), since=since, anonymise=args.anonymise)
+    export = rep_export(home, leg=leg_filter(args.leg), since=since, exercise=exercise_filter(args), anonymise=args.anonymise)
     if export.table.empty:
-        raise BandlogError(none_found(home, args.leg, since, what="no reps to export"))
+        raise BandlogError(none_found(home, args.leg, since, what="no reps to export", exercise=exercise_filter(args)))
     data = _parquet(export.table, args.anonymise) if kind == "parquet" else _csv(export.table, args.anonymise)
     write_output(out, "export", lambda handle: handle.write(data), overwrite=args.force)
     for note in export.notes():

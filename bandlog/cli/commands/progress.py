@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from datetime import datetime
 
-    from bandlog.cli.commands._indexing import leg_filter, none_found, parse_since, refresh_index
+    from bandlog.cli.commands._indexing import exercise_filter, leg_filter, none_found, parse_since, refresh_index
     from bandlog.io.paths import check_new_output, data_home, unused_path, write_output
     from bandlog.progress.index import session_records
     from bandlog.progress.index_store import load_charts, store_charts
@@ -74,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     check_new_output(out, "chart" if kind != ".html" else "report", overwrite=args.force)
     since = parse_since(args.since)
     refresh_index(home)
-    records = session_records(home, leg=leg_filter(args.leg), since=since)
+    exercise = exercise_filter(args)
+    records = session_records(home, leg=leg_filter(args.leg), since=since, exercise=exercise)
     if not records:
-        raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart"))
+        raise BandlogError(none_found(home, args.leg, since, what="no sessions to chart", exercise=exercise))
     metrics = tuple(dict.fromkeys(args.metric or METRICS))
     legs = "both legs" if args.leg == "both" else f"{args.leg} leg"
     subtitle = f"{legs}, per {args.by}" + (f", since {since}" if since and not args.anonymise else "")
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if drawn is None:
         from bandlog.progress.index import load_reps
 
-        reps = load_reps(home, leg=leg_filter(args.leg), since=since)  # the legs' own noise: reliability.noise_table
+        reps = load_reps(home, leg=leg_filter(args.leg), since=since, exercise=exercise)  # the legs' own noise
         drawn = _draw(records, args.by, metrics, subtitle, kind, args.anonymise, reps)
         store_charts(home, key, drawn)
     if kind == ".html":
@@ -93,13 +94,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_output(out, "chart", lambda handle: handle.write(drawn["figure"]), overwrite=args.force)
     hint = "a wider terminal or the HTML report shows them" if kind == ".html" else "a wider terminal shows them"
-    rows, notes = json.loads(drawn["table"])
-    _print_table(rows, notes, args.by, hint)
+    for title, rows, notes in json.loads(drawn["table"]):
+        _print_table(title, rows, notes, args.by, hint)
     print(f"wrote {out}")
     return 0
 
 
-DRAWN_BY = ("bandlog.progress.trend_plots", "bandlog.progress.chart_style", "bandlog.progress.index_rows", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.progress.anonymise", "bandlog.progress.reliability", "bandlog.core.text_safety", "bandlog.core.results", __name__)
+DRAWN_BY = ("bandlog.progress.trend_plots", "bandlog.detect.exercises", "bandlog.progress.chart_style", "bandlog.progress.index_rows", "bandlog.progress.trends", "bandlog.progress.report", "bandlog.progress.anonymise", "bandlog.progress.reliability", "bandlog.progress.band_advice", "bandlog.progress.band_plots", "bandlog.progress.band_curve", "bandlog.progress.band_wear", "bandlog.progress.band_move_up", "bandlog.core.text_safety", "bandlog.core.results", __name__)
 """The modules that turn sessions into this verb's output: a change to any of them draws it again."""
 
 
@@ -125,33 +126,49 @@ def output_key(records: list[dict[str, Any]], *options: object, today: date | No
 def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subtitle: str, kind: str,
           anonymise: bool = False, reps: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Everything the verb shows, drawn: the report (undated: see report.stamp) or the figure, and the
-    terminal table's rows and notes (as JSON, fitted to the terminal when printed); `anonymise` as
-    bandlog.progress.anonymise says (the terminal table, seen only by the user, keeps its dates); the
-    sessions' `reps` give the charts their confidence bands and within-noise marks (reliability)."""
+    terminal tables' titles, rows and notes (as JSON, fitted to the terminal when printed), one per
+    exercise (trends.by_exercise); `anonymise` as bandlog.progress.anonymise says (the terminal table,
+    seen only by the user, keeps its dates); the sessions' `reps` give the charts their confidence bands
+    and within-noise marks (reliability). A PNG or SVG holds one exercise: the latest session's, with a
+    note naming the others."""
     import io
     import json
 
     from bandlog.progress.index import sessions_frame
     from bandlog.progress.reliability import noise_table
     from bandlog.progress.report import GENERATED_SLOT, progress_report
+    from bandlog.progress.trends import by_exercise
 
     sessions = sessions_frame(records)
-    noise = noise_table(reps, sessions) if reps is not None else None
-    drawn = {"table": json.dumps(_table_rows(sessions, by)).encode("utf-8")}
+    groups = by_exercise(sessions)
+    several = len(groups) > 1
+    tables = [(f"{name}, per {by}" if several else f"per {by}", *_table_rows(part, by)) for name, part in groups]
+    drawn: dict[str, bytes] = {}
     if kind == ".html":
         drawn["report"] = progress_report(sessions, by=by, metrics=metrics, subtitle=subtitle, generated=GENERATED_SLOT,
-                                          anonymise=anonymise, noise=noise).encode("utf-8")
+                                          anonymise=anonymise, reps=reps).encode("utf-8")
     else:
+        from bandlog.detect.exercises import exercise_profile
         from bandlog.progress.anonymise import relabel_date_axis
+        from bandlog.progress.index_rows import exercise_key
         from bandlog.progress.trend_plots import progress_figure
 
-        fig = progress_figure(sessions, by=by, metrics=metrics, title=f"bandlog progress: {subtitle}", noise=noise)
+        latest = exercise_profile(exercise_key(records[-1]["exercise"]))
+        name, part = next((n, g) for n, g in groups if n == latest.name)
+        if several:
+            others = "; ".join(f"{n} ({len(g)} sessions)" for n, g in groups if n != name)
+            tables[0][2].append(f"this {kind.lstrip('.').upper()} charts the {name}, the latest session's exercise; "
+                                f"also recorded: {others}. --exercise picks one, and the HTML report shows them all")
+        noise = noise_table(reps[reps["session_id"].isin(part["id"])], part) if reps is not None else None
+        title = f"bandlog progress: {name}, {subtitle}" if several else f"bandlog progress: {subtitle}"
+        fig = progress_figure(part, by=by, metrics=metrics, title=title, noise=noise)
         if anonymise:
             for ax in fig.axes:
                 relabel_date_axis(ax, sessions["date"].min(), sessions["week"].min())
         buffer = io.BytesIO()
         fig.savefig(buffer, format=kind.lstrip("."), dpi=100, metadata={"Date": None} if anonymise and kind == ".svg" else None)
         drawn["figure"] = buffer.getvalue()
+    drawn["table"] = json.dumps(tables).encode("utf-8")
     return drawn
 
 
@@ -184,12 +201,12 @@ def _table_rows(sessions: pd.DataFrame, by: str) -> tuple[list[dict[str, str]], 
     return rows, notes
 
 
-def _print_table(rows: list[dict[str, str]], notes: list[str], by: str, hint: str) -> None:
+def _print_table(title: str, rows: list[dict[str, str]], notes: list[str], by: str, hint: str) -> None:
     """A short per-week (or per-session), per-leg summary on the terminal, so the verb says something
     without opening the file; fitted to the terminal, and saying which week is still running."""
     from bandlog.cli.commands._table_fit import output_width, print_table, print_wrapped
 
     width = output_width()
-    print_table(f"per {by}", table_columns(by), rows, width=width, drop_order=DROP_ORDER, hint=hint)
+    print_table(title, table_columns(by), rows, width=width, drop_order=DROP_ORDER, hint=hint)
     for note in notes:
         print_wrapped(note, width)

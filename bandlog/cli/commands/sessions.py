@@ -24,11 +24,11 @@ def columns() -> tuple[Column, ...]:
         Column("date", "date", justify="left"), Column("exercise", "exercise", TEXT, "left"),
         Column("leg", "leg", justify="left", styles=LEG_STYLES), Column("band", "band", TEXT, "left"), Column("reps", "reps"),
         Column("tut_ecc_s", "ecc TUT (s)"), Column("mean_ecc_duration_s", "mean ecc (s)"), Column("target_ecc_s", "target (s)"),
-        Column("peak_force_n", "peak force (N)"), Column("path", "file", PATH, "left"),
+        Column("peak_force_n", "peak force (N)"), Column("peak_torque_n_m", "peak torque (N m)"), Column("path", "file", PATH, "left"),
     )
 
 
-DROP_ORDER = ("exercise", "target_ecc_s", "path", "band", "mean_ecc_duration_s")
+DROP_ORDER = ("exercise", "target_ecc_s", "path", "peak_torque_n_m", "band", "mean_ecc_duration_s")
 """On a narrow terminal these columns are left out, first named first; date, leg, reps, TUT and peak force always show."""
 
 
@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_filters(parser)
     parser.add_argument("--format", choices=("table", "csv"), default="table", help="a readable table (default) or CSV")
+    parser.add_argument("--move-up-after", type=int, default=3, metavar="N",
+                        help="suggest the next band after N sessions in a row at or above target at full range (default 3)")
 
 
 def _text(value: object) -> str:
@@ -48,31 +50,45 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _with_torque(table_columns: tuple[Column, ...], any_torque: bool) -> tuple[Column, ...]:
+    """The torque column only when some session has one (a force-only or IMU-only history has none)."""
+    return table_columns if any_torque else tuple(c for c in table_columns if c.key != "peak_torque_n_m")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from bandlog.cli.commands._indexing import leg_filter, none_found, parse_since, refresh_index
+    from bandlog.cli.commands._indexing import exercise_filter, leg_filter, none_found, parse_since, refresh_index
     from bandlog.cli.commands._table_fit import output_width, print_table
     from bandlog.core.text_safety import csv_safe_frame, printable
     from bandlog.detect.explain import counted
     from bandlog.io.paths import data_home
+    from bandlog.progress.band_move_up import check_sessions_needed
     from bandlog.progress.index import load_sessions, session_records
 
+    check_sessions_needed(args.move_up_after)  # before any work: a bad option costs nothing
     home = data_home(args.data_dir)
     table_columns = columns()
     since = parse_since(args.since)
     refresh_index(home)
     if args.format == "csv":
-        sessions = load_sessions(home, leg=leg_filter(args.leg), since=since)
+        sessions = load_sessions(home, leg=leg_filter(args.leg), since=since, exercise=exercise_filter(args))
+        table_columns = _with_torque(table_columns, sessions["peak_torque_n_m"].notna().any())
         table = sessions[[c.key for c in table_columns]].assign(date=sessions["date"].dt.date)
         # a band typed as "=HYPERLINK(...)" stays text in a spreadsheet, and one with escapes cannot drive the terminal
         csv_safe_frame(table, printable_text=True).to_csv(sys.stdout, index=False)
         return 0
-    records = session_records(home, leg=leg_filter(args.leg), since=since)  # plain rows: no pandas to import
+    records = session_records(home, leg=leg_filter(args.leg), since=since, exercise=exercise_filter(args))  # plain rows: no pandas to import
     if not records:
-        print(printable(none_found(home, args.leg, since)))
+        print(printable(none_found(home, args.leg, since, exercise=exercise_filter(args))))
         return 0
+    table_columns = _with_torque(table_columns, any(record["peak_torque_n_m"] is not None for record in records))
     rows = [{c.key: _text(record[c.key]) for c in table_columns} for record in records]
     print_table(counted(len(records), "session"), table_columns, rows, width=output_width(), drop_order=DROP_ORDER,
                 hint="a wider terminal or --format csv shows them")
+    if any(record.get("band") for record in records):
+        from bandlog.progress.band_advice import band_notes
+
+        for note in band_notes(records, args.move_up_after):
+            print(printable(note))
     return 0

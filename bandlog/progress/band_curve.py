@@ -1,0 +1,209 @@
+"""The band's own force-against-angle curve, fitted per session from any force+IMU log.
+
+A band's tension is a function of its stretch, and with one anchor and one shank the stretch is a
+function of the knee angle; so force against angle, over a session, traces the band's law in this
+person's setup (science.md 1.4). Rubber is hysteretic (1.3): the force while the knee flexes (the
+loading direction for an anchor in front) sits above the force while it extends, so each direction is
+its own branch, split by the sign of the knee rate. Still samples (tremor, holds where the band
+relaxes) and fast ones (where the band's viscous branch adds up to ~20 % during a 200 deg/s flexion)
+are left out and counted. Each branch is a cubic in angle fitted to 2-degree bin medians (robust to a
+drop, a first-rep Mullins overshoot or a spike), over the angles actually visited: the curve has a
+range and is never evaluated outside it. The angle is whatever the caller gives (the shank's world
+pitch for bandlog's own use, so the assumed thigh pitch never enters). Pure: arrays in, numbers out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where a curve is fitted or drawn: a warm `bandlog sessions` compares curves without it
+    import numpy as np
+
+BRANCHES = ("flexion", "extension")
+"""flexion: knee rate > 0 (the band loading for an anchor in front); extension: the eccentric."""
+STILL_DPS = 3.0
+"""Samples slower than this are holds or tremor: left out (the band relaxes while held)."""
+FAST_DPS = 90.0
+"""Samples faster than this are transients where the viscous branch dominates: left out."""
+BIN_DEG = 2.0
+MIN_BIN_SAMPLES = 3
+"""A bin needs this many samples to count as visited."""
+MAX_GAP_DEG = 6.0
+"""The fitted range is the widest run of visited bins with no hole wider than this."""
+MIN_RANGE_DEG = 15.0
+"""A branch visiting less than this is not fitted (too short to say anything about the band)."""
+DEGREE = 3
+
+
+@dataclass(frozen=True)
+class BranchCurve:
+    """One branch: force (N) = polynomial in angle, valid over [lo_deg, hi_deg] only."""
+
+    lo_deg: float
+    hi_deg: float
+    coef: tuple[float, ...]
+    """Coefficients in x = (2 angle - lo - hi) / (hi - lo), lowest power first."""
+    samples: int
+    """Samples the fit used."""
+
+    def force_at(self, angle_deg: float) -> float:
+        """force_n for one angle, in plain Python (NaN outside the range)."""
+        if not self.lo_deg - 1e-9 <= angle_deg <= self.hi_deg + 1e-9:
+            return math.nan
+        x = (2 * angle_deg - self.lo_deg - self.hi_deg) / (self.hi_deg - self.lo_deg)
+        return sum(c * x**k for k, c in enumerate(self.coef))
+
+    def force_n(self, angle_deg: np.ndarray | float) -> np.ndarray:
+        """Fitted force at angle_deg; NaN outside the fitted range (never extrapolated)."""
+        import numpy as np
+
+        a = np.asarray(angle_deg, dtype=np.float64)
+        x = (2 * a - self.lo_deg - self.hi_deg) / (self.hi_deg - self.lo_deg)
+        f = np.polynomial.polynomial.polyval(x, np.asarray(self.coef))
+        return np.where((a >= self.lo_deg - 1e-9) & (a <= self.hi_deg + 1e-9), f, np.nan)
+
+
+@dataclass(frozen=True)
+class BandCurve:
+    """A session's band curve: each branch (None when too little of it was seen), and what was left out."""
+
+    flexion: BranchCurve | None
+    extension: BranchCurve | None
+    still: int
+    fast: int
+    unknown: int
+    """Samples without a knee estimate (NaN: the detector had not yet found the knee axis's sign)."""
+    first_rep: int = 0
+    """Samples up to the end of each set's first rep, left out by the caller (band_session says why)."""
+
+    def branch(self, name: str) -> BranchCurve | None:
+        return self.flexion if name == "flexion" else self.extension
+
+    def describe(self) -> str:
+        """"flexion 15 to 100 deg (412 samples), extension 12 to 104 deg (1830 samples); left out: 900 still, ..."."""
+        parts = []
+        for name in BRANCHES:
+            c = self.branch(name)
+            parts.append(f"{name} {c.lo_deg:.0f} to {c.hi_deg:.0f} deg ({c.samples} samples)" if c else f"{name}: too little range")
+        left = f"left out: {self.still} still, {self.fast} fast (> {FAST_DPS:g} deg/s)"
+        if self.unknown:
+            left += f", {self.unknown} before the knee was found"
+        if self.first_rep:
+            left += f", {self.first_rep} of first reps"
+        return ", ".join(parts) + "; " + left
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str | None) -> BandCurve | None:
+        """The curve stored by to_json; None for an empty or unreadable value (an index cell)."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            branches = {name: None if data[name] is None else BranchCurve(
+                float(data[name]["lo_deg"]), float(data[name]["hi_deg"]), tuple(float(c) for c in data[name]["coef"]),
+                int(data[name]["samples"])) for name in BRANCHES}
+            return BandCurve(branches["flexion"], branches["extension"], int(data["still"]), int(data["fast"]), int(data["unknown"]),
+                             int(data.get("first_rep", 0)))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None:
+    """Cubic through the 2-degree bin medians (weighted by sqrt of each bin's count) over the widest
+    visited run of angles; None when that run is shorter than MIN_RANGE_DEG."""
+    import numpy as np
+
+    if angle_deg.size < MIN_BIN_SAMPLES:
+        return None
+    bins = np.floor(angle_deg / BIN_DEG).astype(np.int64)
+    order = np.argsort(bins, kind="stable")
+    keys, starts, counts = np.unique(bins[order], return_index=True, return_counts=True)
+    visited = counts >= MIN_BIN_SAMPLES
+    keys, starts, counts = keys[visited], starts[visited], counts[visited]
+    if keys.size < 2:
+        return None
+    breaks = np.flatnonzero(np.diff(keys) * BIN_DEG > MAX_GAP_DEG)
+    runs = np.split(np.arange(keys.size), breaks + 1)
+    run = max(runs, key=lambda r: keys[r[-1]] - keys[r[0]])
+    lo, hi = float(keys[run[0]] * BIN_DEG), float((keys[run[-1]] + 1) * BIN_DEG)
+    if hi - lo < MIN_RANGE_DEG:
+        return None
+    sorted_force = force_n[order]
+    medians = np.array([np.median(sorted_force[starts[i]:starts[i] + counts[i]]) for i in run])
+    centres = np.array([np.median(angle_deg[order][starts[i]:starts[i] + counts[i]]) for i in run])
+    x = (2 * centres - lo - hi) / (hi - lo)
+    degree = min(DEGREE, len(run) - 1)
+    coef = np.polynomial.polynomial.polyfit(x, medians, degree, w=np.sqrt(counts[run]))
+    return BranchCurve(lo, hi, tuple(float(c) for c in coef), int(counts[run].sum()))
+
+
+def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndarray) -> BandCurve:
+    """A session's curve from per-sample angle (deg), knee rate (deg/s, flexion positive) and force (N)."""
+    import numpy as np
+
+    angle = np.asarray(angle_deg, dtype=np.float64)
+    rate = np.asarray(rate_dps, dtype=np.float64)
+    force = np.asarray(force_n, dtype=np.float64)
+    known = np.isfinite(angle) & np.isfinite(rate) & np.isfinite(force)
+    speed = np.abs(rate)
+    still = known & (speed < STILL_DPS)
+    fast = known & (speed > FAST_DPS)
+    used = known & ~still & ~fast
+    branches = {name: fit_branch(angle[used & sel], force[used & sel]) for name, sel in
+                (("flexion", rate > 0), ("extension", rate < 0))}
+    return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()))
+
+
+
+SLOPE_FLOOR_PER_DEG = 0.003
+"""Weights 1 / (slope^2 + floor^2): see log_ratio."""
+STRETCHED_FRAC = 0.5
+"""Curves are compared only where the reference force is at least this share of its largest: see log_ratio."""
+
+
+def log_ratio(curve: BranchCurve, reference: BranchCurve, step_deg: float = 1.0) -> tuple[float, float, float]:
+    """(weighted median of log(curve / reference) over their common range, lowest and highest angle
+    compared); NaN ratio when they overlap by less than MIN_RANGE_DEG or a force there is not positive.
+
+    An error of d degrees in a session's knee angle moves its log force by slope x d, where slope is
+    d log F / d angle; so each angle is weighted by 1 / (slope^2 + floor^2): the steep part of the
+    curve (the band barely stretched) says least about the band, the flat part (well stretched) most.
+    And where the band is barely stretched, a re-tie changes the force most (d log F / d log L0 =
+    -n (1 + e) / e: x6 at 10 % elongation, x1.1 at 100 %), so angles where the reference force is
+    under STRETCHED_FRAC of its largest are left out."""
+    lo, hi = max(curve.lo_deg, reference.lo_deg), min(curve.hi_deg, reference.hi_deg)
+    if hi - lo < MIN_RANGE_DEG:
+        return math.nan, lo, hi
+    grid = [lo + i * step_deg for i in range(int((hi - lo) / step_deg + 1e-9) + 1)]
+    pairs = [(curve.force_at(x), reference.force_at(x)) for x in grid]
+    log_ref = [math.log(b) if b > 0 else math.nan for _, b in pairs]  # NaN compares False below: left out
+    strongest = max((b for a, b in pairs if a > 0 and b > 0), default=math.nan)
+    values, weights, compared = [], [], []
+    for i, (a, b) in enumerate(pairs):
+        if not (a > 0 and b >= STRETCHED_FRAC * strongest):
+            continue
+        compared.append(grid[i])
+        ends = [j for j in (i - 1, i, i + 1) if 0 <= j < len(grid) and not math.isnan(log_ref[j])]
+        slope = (log_ref[ends[-1]] - log_ref[ends[0]]) / ((ends[-1] - ends[0]) * step_deg) if len(ends) > 1 else 0.0
+        values.append(math.log(a / b))
+        weights.append(1.0 / (slope**2 + SLOPE_FLOOR_PER_DEG**2))
+    if len(values) < 2:
+        return math.nan, lo, hi
+    return weighted_median(values, weights), min(compared), max(compared)
+
+
+def weighted_median(values: list[float], weights: list[float]) -> float:
+    """The value where the cumulative weight first reaches half the total."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    half, total = 0.5 * sum(weights), 0.0
+    for i in order:
+        total += weights[i]
+        if total >= half:
+            return values[i]
+    return values[order[-1]]

@@ -1,0 +1,149 @@
+"""One log's band curve and per-rep knee torque: the detector's shank pitch and rate beside the force.
+
+The glue between a log and the pure functions of band_curve (the fit) and band_torque (the
+geometry): each set runs through the detector with its per-sample knee estimates kept
+(Analyzer(kinematics=True), as session_chart.knee_trace does), with the thigh pitch left at 0 so the
+"knee angle" it reports is the shank's own world pitch (band_torque says why that matters). The force
+is read at the same instants. The reps are the ones the caller already has (the index's analysis),
+so their eccentric windows are the ones every other figure uses. Each set's samples up to the end of
+its first rep are left out of the curve (and counted): the knee estimate is still settling then (its
+absolute angle is off by up to ~10 deg before the first flexion has shown the shank's direction), and
+a band's first stretch of a session reads high (Mullins, science.md 1.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from bandlog.detect.exercises import DEFAULT_KEY
+from bandlog.progress.band_curve import BandCurve, fit_band_curve
+from bandlog.progress.band_geometry import Geometry, resolve_geometry
+from bandlog.progress.band_torque import equivalent_load_kg, rep_torques
+from bandlog.progress.index_rows import exercise_key, sql_value
+
+
+@dataclass(frozen=True)
+class SessionTrace:
+    """Per-sample shank pitch (deg), knee rate (deg/s, flexion positive) and force (N) of one set."""
+
+    set_number: int
+    t_s: np.ndarray
+    pitch_deg: np.ndarray
+    rate_dps: np.ndarray
+    force_n: np.ndarray
+    settled_s: float = -np.inf
+    """End of the set's first rep: the curve uses the samples after it only (module docstring)."""
+
+
+@dataclass(frozen=True)
+class SessionBand:
+    """What a session says about its band: the curve, the geometry used, and each rep's torque."""
+
+    curve: BandCurve
+    geometry: Geometry
+    peak_torque_n_m: list[float | None]
+    mean_torque_n_m: list[float | None]
+    """Per row of the reps table given, in its order."""
+
+    @property
+    def session_peak_torque_n_m(self) -> float | None:
+        values = [v for v in self.peak_torque_n_m if v is not None]
+        return max(values) if values else None
+
+    @property
+    def session_mean_torque_n_m(self) -> float | None:
+        values = [v for v in self.mean_torque_n_m if v is not None]
+        return sum(values) / len(values) if values else None
+
+    @property
+    def equivalent_load_kg(self) -> float | None:
+        peak = self.session_peak_torque_n_m
+        return None if peak is None else equivalent_load_kg(peak, self.geometry.shank_m)
+
+
+def block_trace(block: Any, target_ecc_s: float, exercise: str = "knee", set_number: int = 1) -> tuple[SessionTrace | None, list[Any]]:
+    """One set's trace (None without force, IMU or a knee estimate) and the detector's reps of it."""
+    from bandlog.detect.analysis import Analyzer
+    from bandlog.detect.params import DetectorParams
+
+    if len(block) < 2 or block.gyro_dps is None or block.force_n is None:
+        return None, []
+    analyzer = Analyzer(target_ecc_s=target_ecc_s, params=DetectorParams(thigh_pitch_deg=0.0), exercise=exercise, kinematics=True)
+    analyzer.feed(block)
+    kinematics = analyzer.last_kinematics()
+    analyzer.finish()
+    if kinematics is None or kinematics.knee_angle_deg is None or kinematics.knee_rate_dps is None:
+        return None, list(analyzer.reps)
+    force = np.interp(kinematics.t_s, block.t_s, block.force_n)
+    settled_s = analyzer.reps[0].end_s if analyzer.reps else -np.inf
+    trace = SessionTrace(set_number, kinematics.t_s, kinematics.knee_angle_deg, kinematics.knee_rate_dps, force, settled_s)
+    return trace, list(analyzer.reps)
+
+
+def session_traces(log: Any, target_ecc_s: float, exercise: str = "knee") -> list[SessionTrace]:
+    """Each set with both force and IMU, through the detector with its knee estimates kept."""
+    traces = [block_trace(block, target_ecc_s, exercise, number)[0] for number, block in enumerate(log.sets(), start=1)]
+    return [t for t in traces if t is not None]
+
+
+def traces_curve(traces: list[SessionTrace]) -> BandCurve:
+    """The band curve over the sets' samples after each one's first rep (counted in first_rep)."""
+    keep = [t.t_s > t.settled_s for t in traces]
+    curve = fit_band_curve(*(np.concatenate([getattr(t, name)[k] for t, k in zip(traces, keep, strict=True)])
+                             for name in ("pitch_deg", "rate_dps", "force_n")))
+    return replace(curve, first_rep=sum(int((~k).sum()) for k in keep))
+
+
+def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) -> SessionBand | None:
+    """The curve over every set's samples and the torque of each row of `reps` (a table with set,
+    ecc_start_s and ecc_end_s); None without any force+IMU set."""
+    if not traces:
+        return None
+    curve = traces_curve(traces)
+    by_set = {t.set_number: t for t in traces}
+    peaks: list[float | None] = []
+    means: list[float | None] = []
+    for row in reps.to_dict("records") if len(reps) else []:
+        trace = by_set.get(int(row.get("set", 1) or 1))
+        window = (sql_value(row.get("ecc_start_s")), sql_value(row.get("ecc_end_s")))
+        peak, mean = rep_torques(trace.t_s, trace.pitch_deg, trace.force_n, [window], geometry)[0] if trace else (None, None)
+        peaks.append(peak)
+        means.append(mean)
+    return SessionBand(curve, geometry, peaks, means)
+
+
+def session_band(log: Any, reps: Any, target_ecc_s: float, shank_cm: float | None, exercise: str = "knee") -> SessionBand | None:
+    """A log's band curve and rep torques, given its reps table and the person's shank length (cm);
+    None for another exercise than the seated reverse curl, whose geometry (the shank's pitch, an
+    anchor in front) the torque assumes."""
+    if exercise_key(log.meta.exercise) != DEFAULT_KEY:
+        return None
+    geometry = resolve_geometry(shank_cm, log.meta.extra)
+    return band_from_traces(session_traces(log, target_ecc_s, exercise), reps, geometry)
+
+
+BAND_SESSION_COLUMNS = ("peak_torque_n_m", "mean_torque_n_m", "equivalent_load_kg", "band_curve", "torque_note", "torque_shank_cm",
+                        "rom_deg")
+"""What the index keeps of a session's band (sessions table), after the columns of index_rows.session_row."""
+BAND_REP_COLUMNS = ("peak_torque_n_m", "mean_torque_n_m")
+"""... and of each rep (reps table), after REP_COLUMNS."""
+
+
+def band_row(band: SessionBand | None, shank_cm: float | None, reps: Any) -> dict[str, Any]:
+    """A session's BAND_SESSION_COLUMNS; `torque_shank_cm` is the shank length the torque used as given
+    (None: none was), so a changed --shank-cm has the index compute it again; `rom_deg` the median
+    range of motion of its reps (the move-up rule's "full range", bandlog.progress.band_move_up)."""
+    roms = [v for v in (sql_value(x) for x in reps.get("rom_deg", [])) if v is not None]
+    rom = {"torque_shank_cm": shank_cm, "rom_deg": float(np.median(roms)) if roms else None}
+    if band is None:
+        return dict.fromkeys(BAND_SESSION_COLUMNS) | rom
+    return rom | {
+        "peak_torque_n_m": band.session_peak_torque_n_m,
+        "mean_torque_n_m": band.session_mean_torque_n_m,
+        "equivalent_load_kg": band.equivalent_load_kg,
+        "band_curve": band.curve.to_json(),
+        "torque_note": "; ".join(band.geometry.assumed) or None,
+    }

@@ -1,0 +1,136 @@
+"""The band curve fit (bandlog.progress.band_curve) against known laws, and knee torque against science.md 1.4."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bandlog.progress.band_curve import FAST_DPS, STILL_DPS, BandCurve, fit_band_curve, log_ratio
+from bandlog.progress.band_geometry import Geometry
+from bandlog.progress.band_torque import equivalent_load_kg, rep_torques, torque_n_m
+from bandlog.sim.band import elongation_pct, static_force_n
+
+HYSTERESIS = 0.06
+
+
+def _sweeps(law, lo_deg: float = 10.0, hi_deg: float = 100.0, rate_dps: float = 30.0, cycles: int = 4, hz: float = 100.0):
+    """Angle going up and down at +-rate_dps with 1 s holds at each end; force = law x (1 +- h/2) by direction."""
+    span_s = (hi_deg - lo_deg) / rate_dps
+    up = np.arange(0.0, span_s, 1 / hz) * rate_dps + lo_deg
+    hold_hi, hold_lo = np.full(int(hz), hi_deg), np.full(int(hz), lo_deg)
+    angle = np.concatenate([np.concatenate([up, hold_hi, up[::-1], hold_lo]) for _ in range(cycles)])
+    rate = np.gradient(angle, 1 / hz)
+    z = np.sign(rate)
+    force = law(angle) * (1 + 0.5 * HYSTERESIS * z)
+    return angle, rate, force
+
+
+def _power_law(angle: np.ndarray) -> np.ndarray:
+    return 3.0 * np.clip(angle, 0, None) ** 0.55
+
+
+def test_each_branch_matches_its_law_over_the_range_visited_and_no_further() -> None:
+    angle, rate, force = _sweeps(_power_law)
+    curve = fit_band_curve(angle, rate, force)
+    assert curve.flexion is not None and curve.extension is not None
+    for branch, sign in ((curve.flexion, 1), (curve.extension, -1)):
+        assert branch.lo_deg <= 12 and branch.hi_deg >= 98
+        grid = np.linspace(branch.lo_deg + 2, branch.hi_deg - 2, 50)
+        truth = _power_law(grid) * (1 + 0.5 * HYSTERESIS * sign)
+        error = np.abs(branch.force_n(grid) / truth - 1)
+        assert np.max(error) < 0.02 and np.median(error) < 0.01
+    assert np.all(curve.flexion.force_n([40.0, 70.0]) > curve.extension.force_n([40.0, 70.0]))  # kept apart
+    assert math.isnan(float(curve.extension.force_n(curve.extension.hi_deg + 5)))  # never extrapolated
+    assert math.isnan(curve.extension.force_at(curve.extension.lo_deg - 5))
+    assert curve.extension.force_at(55.5) == pytest.approx(float(curve.extension.force_n(55.5)))
+    assert curve.still == int(np.sum(np.abs(rate) < STILL_DPS)) > 0  # the holds, counted
+    assert curve.flexion.samples + curve.extension.samples + curve.still == angle.size
+
+
+def test_fast_samples_and_unknown_angles_are_left_out_and_counted() -> None:
+    angle, rate, force = _sweeps(_power_law)
+    fast = np.arange(angle.size) % 10 == 0
+    rate = np.where(fast, 3 * FAST_DPS, rate)
+    force = np.where(fast, force * 1.5, force)  # a viscous spike: must not bend the curve
+    angle = angle.copy()
+    angle[:50] = np.nan
+    curve = fit_band_curve(angle, rate, force)
+    assert curve.fast == int(fast[50:].sum()) and curve.unknown == 50
+    grid = np.linspace(20, 90, 30)
+    assert np.max(np.abs(curve.extension.force_n(grid) / (_power_law(grid) * (1 - 0.5 * HYSTERESIS)) - 1)) < 0.01
+    assert "fast" in curve.describe() and "before the knee was found" in curve.describe()
+
+
+def test_an_anchor_below_the_knee_gives_a_curve_with_its_minimum_mid_range() -> None:
+    """science.md 1.4: with the anchor low, the band is shortest at 15-30 deg: force falls, then rises."""
+    def law(angle: np.ndarray) -> np.ndarray:
+        e = elongation_pct(angle, 0.40, 0.9, -0.35, 0.515)
+        return static_force_n(e, "green", 2, 0.54, 0.9)
+
+    angle, rate, force = _sweeps(law, lo_deg=0.0, hi_deg=110.0)
+    curve = fit_band_curve(angle, rate, force)
+    grid = np.arange(2.0, 108.0, 0.5)
+    fitted = curve.extension.force_n(grid)
+    truth = law(grid) * (1 - 0.5 * HYSTERESIS)
+    assert abs(grid[np.argmin(fitted)] - grid[np.argmin(truth)]) <= 4.0
+    assert np.median(np.abs(fitted / truth - 1)) < 0.02
+    assert fitted[0] > fitted.min() * 1.05  # not monotone: a monotone fit would fail here
+
+
+def test_too_little_range_gives_no_branch_and_the_curve_survives_json() -> None:
+    angle, rate, force = _sweeps(_power_law, lo_deg=40.0, hi_deg=50.0)
+    assert fit_band_curve(angle, rate, force).extension is None
+    curve = fit_band_curve(*_sweeps(_power_law))
+    again = BandCurve.from_json(curve.to_json())
+    assert again == curve
+    assert BandCurve.from_json("{not json") is None and BandCurve.from_json(None) is None
+
+
+def test_log_ratio_reads_a_gain_change_and_needs_an_overlap() -> None:
+    angle, rate, force = _sweeps(_power_law)
+    a = fit_band_curve(angle, rate, force).extension
+    b = fit_band_curve(angle, rate, 0.85 * force).extension
+    ratio, lo, hi = log_ratio(b, a)
+    assert ratio == pytest.approx(math.log(0.85), abs=0.005) and 60 < hi - lo < 80  # where the band is well stretched
+    far = fit_band_curve(*_sweeps(_power_law, lo_deg=110.0, hi_deg=140.0)).extension
+    assert math.isnan(log_ratio(far, a)[0])
+
+
+# -- torque ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("theta_deg", "force_n", "torque_n_m"), [(50, 30.6, 11.8), (90, 45.0, 16.5), (120, 52.3, 14.1)])
+def test_torque_matches_the_worked_example_of_science_1_4(theta_deg: float, force_n: float, torque_n_m: float) -> None:
+    """Green x2, anchor (0.90, 0.0) m, shank 0.40 m, thigh horizontal: the shank pitch is the knee angle."""
+    got = float(torque_n_m_of(theta_deg, force_n))
+    assert got == pytest.approx(torque_n_m, abs=0.15)
+
+
+def torque_n_m_of(pitch_deg: float, force_n: float) -> float:
+    return float(torque_n_m(np.array([pitch_deg]), np.array([force_n]), Geometry(0.40, (0.90, 0.0)))[0])
+
+
+def test_torque_is_the_same_whatever_frame_the_knee_and_anchor_are_given_in() -> None:
+    """Turning the shank and the anchor together (another thigh pitch) leaves the torque alone."""
+    p = math.radians(12.0)
+    anchor = (0.90 * math.cos(p), 0.90 * math.sin(p))
+    turned = float(torque_n_m(np.array([90.0 - 12.0]), np.array([45.0]), Geometry(0.40, anchor))[0])
+    assert turned == pytest.approx(torque_n_m_of(90.0, 45.0), rel=1e-9)
+
+
+def test_rep_torques_peak_and_mean_over_each_window_and_the_equivalent_load() -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    pitch = 90.0 - 8.0 * t
+    force = np.full_like(t, 45.0)
+    geometry = Geometry(0.40, (0.90, 0.0))
+    (peak, mean), (none_peak, _), (empty, _) = rep_torques(t, pitch, force, [(0.0, 5.0), (None, 3.0), (20.0, 21.0)], geometry)
+    # 90 -> 50 deg passes where the band is at right angles to the shank: the arm is the whole shank there
+    assert peak == pytest.approx(45.0 * 0.40, abs=0.02) and mean is not None and 11.8 * 45 / 30.6 < mean < peak
+    assert none_peak is None and empty is None
+    assert equivalent_load_kg(16.5, 0.40) == pytest.approx(16.5 / (9.80665 * 0.40))
+
+
+def test_without_an_anchor_the_torque_is_force_times_shank() -> None:
+    got = torque_n_m(np.array([30.0, 90.0]), np.array([20.0, 45.0]), Geometry(0.40, None))
+    assert got.tolist() == pytest.approx([8.0, 18.0])
