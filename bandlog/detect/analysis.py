@@ -185,6 +185,12 @@ class Analyzer:
         notes += self._knee.notes if self._knee is not None else []
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
+        if isinstance(self._machine, ImuMachine) and (no_band := self._machine.reps_without_band):
+            share = "every rep" if no_band >= len(self.reps) else f"{no_band} of {len(self.reps)} reps"
+            notes.append(
+                f"no band tension in {share} (the force stayed within {self.params.no_band_n:g} N of its rest): their force "
+                f"figures are left out; the {self.profile.name} may be done without a band"
+            )
         if self.samples_saturated and self.force_range_n is not None:
             saturated_reps = sum("saturated" in split_flags(r.flags) for r in self.reps)
             notes.append(saturation_note(self.samples_saturated, saturated_reps, self.force_range_n))
@@ -231,7 +237,7 @@ class Analyzer:
         )
         return ImuMachine(
             self.params, fe.dt_s, has_force, fe.gyro_delay_s, fe.force_delay_s, loading_first=self.profile.loading_first,
-            slow_ends=self.profile.pose == "planted",
+            slow_ends=self.profile.pose == "planted", band_optional=self.profile.band_optional,
         )
 
     def _run(self, frame: Frame | None) -> list[Event]:

@@ -50,6 +50,12 @@ class ExerciseProfile:
     """The loading flexion is much quicker than the controlled return (a cue for the axis sign)."""
     angle_meaning: str = "knee flexion (deg, 0 = straight)"
     """What the reported absolute angle is, in words (plots, live view)."""
+    angle_label: str = "knee flexion angle"
+    """The same in a few words, for a chart's title and axis."""
+    band_optional: bool = False
+    """The exercise may be done without a band (the force channel then reads only the load cell's
+    zero): reps without band tension keep their timing and lose their force figures, counted in the
+    notes, instead of each being flagged band_slack."""
 
     def params(self, base: DetectorParams | None = None) -> DetectorParams:
         """The detector settings for this exercise, on top of `base` (default DetectorParams())."""
@@ -81,6 +87,8 @@ PLANTED_ANGLE = (
     "shank turns too slowly for its direction in the sensor, hence its lean, to be learned from its motion"
 )
 
+PLANTED_LABEL = "shank turn from the start"
+
 DEFAULT_KEY = "reverse-curl"
 PROFILES: dict[str, ExerciseProfile] = {
     p.key: p
@@ -88,13 +96,17 @@ PROFILES: dict[str, ExerciseProfile] = {
         ExerciseProfile(DEFAULT_KEY, "reverse hamstring curl"),
         ExerciseProfile(
             "runners-stretch", "active runner's stretch", {**PLANTED_GATES, "rep_min_s": 0.8},
-            pose="planted", rest_end="flexed", angle_meaning=PLANTED_ANGLE,
+            pose="planted", rest_end="flexed", angle_meaning=PLANTED_ANGLE, angle_label=PLANTED_LABEL, band_optional=True,
         ),
-        ExerciseProfile("standing-l", 'standing "L"', PLANTED_GATES, pose="planted", angle_meaning=PLANTED_ANGLE),
+        ExerciseProfile(
+            "standing-l", 'standing "L"', PLANTED_GATES, pose="planted", angle_meaning=PLANTED_ANGLE, angle_label=PLANTED_LABEL,
+            band_optional=True,
+        ),
         ExerciseProfile(
             "other", "other band exercise", {"min_rom_deg": 10.0, "rep_min_s": 0.8, "sign_excursion_deg": 20.0},
             pose="none", quick_loading=False,
             angle_meaning="angle about the main rotation axis (deg; from gravity with an accelerometer, else from the start)",
+            angle_label="angle about the main axis",
         ),
     )
 }

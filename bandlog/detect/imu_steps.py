@@ -32,10 +32,15 @@ class ImuSteps(MachineBase):
         self, params: DetectorParams, dt_s: float, has_force: bool, rate_delay_s: float, force_delay_s: float,
         loading_first: bool = True,
         slow_ends: bool = False,
+        band_optional: bool = False,
     ) -> None:
         super().__init__(params, dt_s)
         p = params
         self.has_force = has_force
+        self.band_optional = band_optional
+        """The exercise may be done without a band: a rep whose force never rose no_band_n above its
+        rest is handed on without force (counted in reps_without_band) rather than flagged band_slack."""
+        self.reps_without_band = 0
         self.loading_first = loading_first
         """Each rep begins with the loading flexion from an extended rest (the reverse curl, the standing
         "L"); False: with the eccentric from a bent rest (the runner's stretch), and a flexion back to
@@ -306,12 +311,14 @@ class ImuSteps(MachineBase):
         rejection = None if truncated else self._duration_gate(ecc_end)
         # a cut eccentric is judged by the flexion that loaded it (its own range is partial)
         rejection = self._range_rejection(max(rom, self.top_deg - self.rep_base_deg) if truncated else rom, rom) or rejection
-        force = np.asarray(tr.force) if self.has_force else None
+        force = self._band_force()
         if force is not None and (self.slack_n >= self.k_slack or self._force_drop_too_small(force)):
             flags.append("band_slack")
         if rejection is not None:
             self._reject(*rejection, t)
             return
+        if self.has_force and force is None:
+            self.reps_without_band += 1
         if not truncated:
             self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags and not truncated:
@@ -327,7 +334,20 @@ class ImuSteps(MachineBase):
         if rejection is not None:
             self._reject(*rejection, t)
             return
-        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), np.asarray(tr.force) if self.has_force else None)
+        force = self._band_force()
+        if self.has_force and force is None:
+            self.reps_without_band += 1
+        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), force)
+
+    def _band_force(self) -> np.ndarray | None:
+        """The finished cycle's force, or None without a force channel, or when the exercise may be
+        done without a band and the force never rose no_band_n above its rest (no band was on)."""
+        if not self.has_force or not self.trace.force:
+            return None
+        force = np.asarray(self.trace.force)
+        if self.band_optional and float(np.nanmax(force)) - self.rep_rest_n < self.params.no_band_n:
+            return None
+        return force
 
     def _range_rejection(self, judged_deg: float, rom_deg: float) -> tuple[str, str] | None:
         """('small_range', reason) when the movement judged is under the ROM gate, else None."""

@@ -138,9 +138,10 @@ def set_summary(
 ) -> SetSummary:
     """Totals over the accepted reps. TUT_tension is recomputed with the final working range R,
     so early reps (counted before R had settled) are treated like late ones; each rep's threshold
-    stays relative to its own rest force, which keeps load-cell drift out of it."""
+    stays relative to its own rest force, which keeps load-cell drift out of it. None without force,
+    or when no rep had any (done without a band)."""
     tut_tension = None
-    if mode != "imu":
+    if mode != "imu" and (tension or not reps):  # reps without force (no band on) give no tension time
         tut_tension = 0.0
         if range_n is not None:
             for record in tension:

@@ -81,6 +81,10 @@ class DetectorParams:
     min_rom_fraction: float = 0.5
     min_force_drop_fraction: float = 0.25
     """IMU modes: a rep whose force fell less than this share of R is flagged band_slack."""
+    no_band_n: float = 2.0
+    """IMU modes, an exercise whose band is optional (bandlog.detect.exercises): a rep whose force never
+    rose this far above its rest was done without a band; its force figures are left out (the least
+    a band gives, a tan one stretched 25 %, is about 5 N; load-cell noise is well under 0.5 N)."""
     force_weak_fraction: float = 0.1
     """Force-only: a cycle whose rise is under this share of the recent working range is rejected."""
     rep_min_s: float = 1.5

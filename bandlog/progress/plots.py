@@ -111,28 +111,33 @@ def plot_force(samples: pd.DataFrame, reps: pd.DataFrame, target_ecc_s: float, a
     ax.set_xlabel("time (s)")
     if estimated_timings(reps):
         ax.set_title(ESTIMATED_NOTE, loc="right", fontsize=8, color="#a03030")
+    elif len(reps) and "peak_force_n" in reps and pd.to_numeric(reps["peak_force_n"], errors="coerce").isna().all():
+        ax.set_title(NO_BAND_NOTE, loc="right", fontsize=8, color="#a03030")
     handles = _class_handles(target_ecc_s, classes)
     if handles:
         legend(ax, handles=handles, title="eccentric phase", title_fontsize=8)
     return ax
 
 
+NO_BAND_NOTE = "no band tension in any rep: the load cell's zero only"
+"""Over the force panel when every rep was done without a band (an exercise whose band is optional)."""
 KNEE_LEAD_IN_REASON = "the sensor first learns its resting reading and which way the knee bends"
 """Why the knee trace starts late: the detector's estimate (detect/axis.py) needs the gyro bias, the
 knee's turning axis and its flexion direction, found from a still moment and the first movement."""
 
 
 def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ecc_s: float, kind: str = "angle",
-              ax: Axes | None = None) -> Axes:
+              ax: Axes | None = None, angle_label: str = "knee flexion angle") -> Axes:
     """Knee angle (kind='angle', deg) or angular rate (kind='rate', deg/s) with the eccentric phases shaded;
-    the stretch before the estimate exists is hatched and says why (KNEE_LEAD_IN_REASON)."""
+    the stretch before the estimate exists is hatched and says why (KNEE_LEAD_IN_REASON). `angle_label`:
+    what the angle is (an exercise profile's angle_label: a planted shank's turn is not knee flexion)."""
     if kind not in ("angle", "rate"):
         raise ConfigError(f"knee chart kind must be 'angle' or 'rate', not {kind!r}")
     ax = axes_for(ax)
     ax.plot(t_s, values, color="#5a3d8a", lw=0.9)
     _shade_reps(ax, reps, target_ecc_s, label=False)
     if kind == "angle":
-        tidy(ax, "Knee flexion angle", "knee flexion angle (°)")
+        tidy(ax, angle_label[:1].upper() + angle_label[1:], f"{angle_label} (°)")
     else:
         tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
     ax.set_xlabel("time (s)")
@@ -241,14 +246,16 @@ def session_figure(
     target_ecc_s: float,
     knee: tuple[np.ndarray, np.ndarray, str] | None = None,
     title: str = "",
+    angle_label: str = "knee flexion angle",
 ) -> Figure:
-    """Force (and knee angle or rate when `knee` = (t_s, values, kind) is given) over time, then the rep bars."""
+    """Force (and knee angle or rate when `knee` = (t_s, values, kind) is given) over time, then the rep bars;
+    `angle_label` as plot_knee takes it."""
     rows = 3 if knee is not None else 2
     fig = Figure(figsize=(10, 2.6 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, 1, height_ratios=[1.2] * (rows - 1) + [1.0])
     plot_force(samples, reps, target_ecc_s, ax=axes[0])
     if knee is not None:
-        plot_knee(knee[0], knee[1], reps, target_ecc_s, kind=knee[2], ax=axes[1])
+        plot_knee(knee[0], knee[1], reps, target_ecc_s, kind=knee[2], ax=axes[1], angle_label=angle_label)
         axes[1].sharex(axes[0])
     plot_rep_durations(reps, target_ecc_s, ax=axes[-1])
     if title:

@@ -32,6 +32,8 @@ class SessionChart:
     target_ecc_s: float
     knee: tuple[np.ndarray, np.ndarray, str] | None
     """(t_s, values, 'angle' | 'rate'), or None when the log has no IMU."""
+    exercise: str | None = None
+    """The profile key the log was analysed with (None: the one its header names)."""
 
     @property
     def title(self) -> str:
@@ -43,7 +45,11 @@ class SessionChart:
         return f"{self.name}{leg}{band}: {reps}, eccentric TUT {float(durations.sum()):.1f} s{estimated}"
 
     def figure(self) -> Figure:
-        return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title)
+        from bandlog.detect.exercises import exercise_profile, profile_for_header
+
+        profile = exercise_profile(self.exercise) if self.exercise else profile_for_header(self.meta.exercise)[0]
+        return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title,
+                              angle_label=profile.angle_label)
 
 
 def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -87,4 +93,4 @@ def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None, exer
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
     result = analyze(log, target_ecc_s=target, exercise=exercise)
     samples, reps = stitch_sets(log.samples, result.reps)
-    return SessionChart(log.path.name, log.meta, samples, reps, target, knee_trace(log, target, exercise))
+    return SessionChart(log.path.name, log.meta, samples, reps, target, knee_trace(log, target, exercise), exercise)

@@ -145,3 +145,33 @@ def test_a_planted_profile_reports_the_shanks_turn_not_a_knee_angle() -> None:
     knee_span = max(r.top_deg - r.bottom_deg for r in session.truth_reps)
     span = float(np.nanmax(angle) - np.nanmin(angle))
     assert span == pytest.approx(planted_geometry(2, "standing-l").share * knee_span, rel=0.25)
+
+
+@pytest.mark.parametrize("exercise", ["standing-l", "runners-stretch"])
+def test_a_force_channel_without_a_band_keeps_the_timing_and_drops_only_the_force(exercise: str) -> None:
+    """A force+IMU sensor strapped on for an exercise done without a band (the GDX-FOR in the demo) reads
+    only its zero: every rep keeps its eccentric, loses its force figures instead of being flagged
+    band_slack, the set has no tension time, and the notes say why."""
+    session = simulate_session(random_spec(1, exercise=exercise, n_sets=1, reps_per_set=6))
+    block = session.record(rate_hz=100.0, channels="force+imu")
+    analyzer = Analyzer(target_ecc_s=session.spec.target_ecc_s, exercise=exercise)
+    events = analyzer.feed(block) + analyzer.finish()
+    reps = [e.metrics for e in events if isinstance(e, RepCompleted)]
+    summary = analyzer.summary()
+    assert len(reps) == 6 and all(r.ecc_duration_s is not None for r in reps)
+    assert all(r.peak_force_n is None and r.mean_ecc_force_n is None and r.tut_tension_s is None for r in reps)
+    assert not any("band_slack" in r.flags for r in reps)
+    assert summary.tut_tension_s is None and summary.peak_force_n is None
+    assert "no band tension in every rep" in summary.notes
+
+
+def test_without_a_band_the_reverse_curl_still_says_slack() -> None:
+    """The reverse curl needs its band: the same empty force channel is a slack band, flagged on each rep."""
+    session = simulate_session(random_spec(1, exercise="standing-l", n_sets=1, reps_per_set=6))
+    block = session.record(rate_hz=100.0, channels="force+imu")
+    analyzer = Analyzer(target_ecc_s=3.0, exercise="standing-l")
+    analyzer.profile = dataclasses.replace(analyzer.profile, band_optional=False)  # the planted gates, the curl's band rule
+    events = analyzer.feed(block) + analyzer.finish()
+    reps = [e.metrics for e in events if isinstance(e, RepCompleted)]
+    assert reps and all("band_slack" in r.flags for r in reps)
+    assert "no band tension" not in analyzer.summary().notes
