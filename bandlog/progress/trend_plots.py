@@ -9,6 +9,7 @@ session's charts are bandlog.progress.plots.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.dates as mdates
@@ -48,8 +49,17 @@ PROGRESS_METRICS = ("tut", "duration", "force", "tempo", "adherence", "effort", 
 """Panels of the progress figure, in order; `bandlog progress --metric` picks among these."""
 
 
+SINGLE_DATE_MARGIN_DAYS = 4.0
+"""A chart of one session or week spans this many days either side of it (autoscale made it years)."""
+
+
 def _date_axis(ax: Axes, by: str) -> None:
-    """Dates on x as '02 Nov' (with the year when the range spans years); weekly charts tick on Mondays."""
+    """Dates on x as '02 Nov' (with the year when the range spans years); weekly charts tick on Mondays.
+    A chart of a single date gets a few days either side instead of matplotlib's default of years."""
+    data_low, data_high = ax.dataLim.intervalx
+    if math.isfinite(data_low) and math.isfinite(data_high) and data_high - data_low < 1.0:
+        middle = 0.5 * (data_low + data_high)
+        ax.set_xlim(middle - SINGLE_DATE_MARGIN_DAYS, middle + SINGLE_DATE_MARGIN_DAYS)
     low, high = ax.get_xlim()
     same_year = mdates.num2date(low).year == mdates.num2date(high).year
     most = 8 if same_year else 6  # labels with the year are wider
@@ -207,6 +217,10 @@ def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | Non
     if sessions.empty:
         return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
+    if table[["peak_force_n", "mean_force_n"]].isna().all().all():  # IMU only, or no band on
+        no_data(ax, title)
+        ax.texts[-1].set_text("no band force measured")
+        return ax
     _leg_series(ax, table, x_col, "peak_force_n", label_suffix=" peak" + (", best" if by == "week" else ""))
     _leg_series(ax, table, x_col, "mean_force_n", ls="--", marker="s", label_suffix=" mean" + (", average" if by == "week" else ""))
     marks = _noise_marks(ax, table, x_col, "peak_force_n", noise)

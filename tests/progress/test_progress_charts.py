@@ -196,3 +196,20 @@ def test_weekly_charts_of_a_long_history_tick_on_mondays(sessions: pd.DataFrame,
     ax = trend_plots.progress_chart("tut", pd.concat(shifted, ignore_index=True), "week")
     ticks = [mdates.num2date(x) for x in ax.get_xticks()]
     assert 3 <= len(ticks) <= 10 and {t.weekday() for t in ticks} == {0}
+
+
+@pytest.mark.parametrize("by", ["session", "week"])
+def test_a_single_date_spans_days_not_years(tmp_path: Path, backend: FakeBackend, by: str) -> None:
+    """A first session alone used to get matplotlib's default range: an axis from 2024 to 2028."""
+    write_weeks(tmp_path, weeks=1, legs=("left",))
+    backend.update(tmp_path)
+    first = index.load_sessions(tmp_path).iloc[:1]
+    ax = trend_plots.plot_ecc_duration(first, by=by, ax=Figure().add_subplot())
+    low, high = ax.get_xlim()
+    assert high - low == pytest.approx(2 * trend_plots.SINGLE_DATE_MARGIN_DAYS)
+
+
+def test_a_history_without_band_force_says_so_instead_of_an_empty_date_axis(sessions: pd.DataFrame) -> None:
+    no_force = sessions.assign(peak_force_n=np.nan, mean_force_n=np.nan)
+    ax = trend_plots.plot_force_trend(no_force, by="week", ax=Figure().add_subplot())
+    assert [t.get_text() for t in ax.texts] == ["no band force measured"] and not ax.lines
