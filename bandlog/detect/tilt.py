@@ -4,16 +4,27 @@ The gyro alone gives knee motion but no zero, and its integral drifts. Gravity g
 only once we know where the shank points in the sensor frame, which a sensor strapped on any way
 round does not say. Here:
 
-- Accelerometer offset (up to ~0.06 g per axis, ~5 degrees of tilt): still poses lie on a circle of
-  radius 1 g about the knee axis whose centre is the offset; a circle fit over poses spread over
-  >= 40 degrees gives its in-plane part, the mean reading along the axis (gravity has none) the rest.
+- Accelerometer offset (up to ~0.06 g per axis, ~5 degrees of tilt): every quiet pose (the 1 Hz
+  low-passed accelerometer while the gyro reads < 5 deg/s) lies on a circle of radius |g| about the
+  knee axis whose centre is the offset. The knee sweeps only ~90 degrees of it, mostly in two
+  clusters (rest and top), where a circle of free radius is poorly conditioned (5-45 mg off in the
+  simulator), so the radius is taken as standard gravity: the fit is then a linear least squares
+  over running sums of all the poses (~1 mg off). On a real sensor, a residual accelerometer scale
+  error e moves the fitted offset by about e |g| towards the middle of the arc, ~0.6 degree of angle
+  per 1 %: factory-trimmed MEMS parts are within ~1 %, and the offset it removes is up to 5 degrees.
+  The offset along the axis is the mean reading along it (gravity has none when the axis is level).
+  Solved once the poses span >= 40 degrees about the axis, then refined as poses come.
 - Gravity in the sensor frame is tracked by a complementary filter: rotated by the bias-corrected
-  gyro every sample, and pulled towards the accelerometer with time constant tau (1 s) when the
-  accelerometer reads 1 g within +-0.1 g once the known motion terms are removed.
+  gyro every sample (the mean rate over the step), and pulled towards the accelerometer with time
+  constant tau (1 s) when it reads 1 g within +-0.1 g once the known motion terms are removed.
 - The shank direction s (unit, perpendicular to the knee axis k) comes from those motion terms: a
   sensor r along the shank feels, besides gravity, -r w^2 s (centripetal, towards the knee) and
   r dw/dt (k x s) (tangential), w the knee rate about k. Both are linear in v = r s, so v is a running
   least-squares solution over every sample with motion; the fast passive flexions inform it most.
+  The reading is split along the tracked gravity u and across it; along it the fit has an intercept
+  (|g|), so neither the tracked gravity's length (the filter pulls it towards readings with motion
+  left in) nor the accelerometer's scale biases v: with |g| assumed, the shank direction came out
+  1-2 degrees off, the same way in most simulated sessions.
 - The knee axis sign then follows from the pose (science.md 3.3): the knee flexes to at most ~150
   degrees, so whenever the shank is within 45 degrees of horizontal its ankle end is in front of
   the knee, never behind it. No assumption about how the recording starts.
@@ -38,8 +49,12 @@ HORIZONTAL_SIN = 0.7
 FAST_DPS = 30.0
 """Before the shank direction is known, the accelerometer is not trusted above this knee rate."""
 POSE_SPACING_DEG = 3.0
-"""Still poses kept for the offset fit must differ by at least this much in tilt."""
+"""Poses kept to measure their spread about the knee must differ by at least this much in tilt."""
 MAX_POSES = 120
+FIT_BLOCK = 32
+"""Samples folded into the shank fit at a time (a fixed count: the same however blocks arrive)."""
+POSE_BLOCK = 64
+"""Poses folded into the offset fit's sums at a time (a fixed count: the same however blocks arrive)."""
 MIN_POSE_SPREAD_DEG = 40.0
 """The accelerometer offset is solved once still poses span this much rotation about the knee."""
 
@@ -52,6 +67,21 @@ def _dot(a: list[float], b: list[float]) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+def _cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise a x b of (n, 3) arrays (np.cross costs more than the sums it feeds here)."""
+    return np.column_stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]])
+
+
+def _plane(axis: list[float]) -> tuple[list[float], list[float]]:
+    """Unit e1, e2 spanning the plane across the knee axis."""
+    ref = [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0]
+    e1 = _cross(axis, ref)
+    n1 = math.sqrt(_dot(e1, e1))
+    e1 = [x / n1 for x in e1]
+    return e1, _cross(axis, e1)
+
+
 class ShankTilt:
     """Per-sample gravity tracking and shank-direction learning; call `step` once per sample."""
 
@@ -59,10 +89,12 @@ class ShankTilt:
         self.dt_s = dt_s
         self.gain = min(1.0, dt_s / tau_s)
         self.gravity: list[float] | None = None
-        self._s = [0.0, 0.0, 0.0]  # sum of -(w^2 d + dw/dt (k x d)) dt
+        self._rows: list[tuple[float, ...]] = []
+        self._normal = np.zeros((4, 4))
+        self._moment = np.zeros(4)
         self._w4 = 0.0
-        self._wd2 = 0.0
         self._last_w: float | None = None
+        self._last_omega: list[float] | None = None
         self.shank: list[float] | None = None
         """Unit shank direction (sensor frame), once learned."""
         self.radius_m = 0.0
@@ -70,6 +102,11 @@ class ShankTilt:
         """Gravity at the latest still pose (the sign can be read from it later)."""
         self.offset: list[float] = [0.0, 0.0, 0.0]
         self._poses: list[list[float]] = []
+        self._pose_rows: list[list[float]] = []
+        self._pose_n = 0
+        self._pose_sum = np.zeros(3)
+        self._pose_outer = np.zeros((3, 3))
+        self._pose_third = np.zeros((3, 3, 3))
         self._offset_solved = False
 
     def step(
@@ -93,7 +130,10 @@ class ShankTilt:
                     self.rest_gravity = list(acc)
             return
         # the sensor turns by omega dt, so a world-fixed vector turns by -omega dt in its frame
-        turn = _cross(omega, g)
+        # over the step from the last sample: the mean of both rates (trapezoid, not half a sample early)
+        last = self._last_omega if self._last_omega is not None else omega
+        self._last_omega = omega
+        turn = _cross([0.5 * (omega[i] + last[i]) for i in range(3)], g)
         g = [g[0] - turn[0] * dt, g[1] - turn[1] * dt, g[2] - turn[2] * dt]
         w = wd = 0.0
         motion = [0.0, 0.0, 0.0]
@@ -120,6 +160,18 @@ class ShankTilt:
             self._learn_shank(acc, g, axis, w, wd)
 
     def _add_pose(self, acc: list[float], axis: list[float] | None) -> None:
+        """Every pose goes into the offset fit's sums; the few kept POSE_SPACING_DEG apart only tell
+        how far the poses spread about the knee."""
+        self._pose_rows.append(acc)
+        if len(self._pose_rows) >= POSE_BLOCK:
+            rows = np.array(self._pose_rows)
+            self._pose_rows = []
+            self._pose_n += len(rows)
+            self._pose_sum += rows.sum(axis=0)
+            self._pose_outer += rows.T @ rows
+            self._pose_third += np.einsum("ni,nj,nk->ijk", rows, rows, rows)
+            if axis is not None and (self._offset_solved or self._spread_deg(axis) >= MIN_POSE_SPREAD_DEG):
+                self._solve_offset(axis)
         norm = math.sqrt(_dot(acc, acc))
         if norm <= 0.0:
             return
@@ -128,51 +180,80 @@ class ShankTilt:
             return
         self._poses.append(list(acc))
         del self._poses[:-MAX_POSES]
-        if axis is not None:
-            self._solve_offset(axis)
+
+    def _spread_deg(self, axis: list[float]) -> float:
+        """How far (deg) the distinct poses spread in rotation about the knee axis."""
+        e1, e2 = _plane(axis)
+        angles = np.unwrap([math.atan2(_dot(q, e2), _dot(q, e1)) for q in self._poses])
+        return math.degrees(float(np.ptp(angles)))
 
     def _solve_offset(self, axis: list[float]) -> None:
-        """Circle fit of the still poses in the plane perpendicular to the knee axis."""
-        ref = [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0]
-        e1 = _cross(axis, ref)
-        n1 = math.sqrt(_dot(e1, e1))
-        e1 = [x / n1 for x in e1]
-        e2 = _cross(axis, e1)
-        pts = np.array([[_dot(q, e1), _dot(q, e2)] for q in self._poses])
-        along = float(np.mean([_dot(q, axis) for q in self._poses]))
-        angles = np.unwrap(np.arctan2(pts[:, 1], pts[:, 0]))
-        if math.degrees(float(np.ptp(angles))) < MIN_POSE_SPREAD_DEG:
+        """In-plane offset b from |p - b| = |g| over every pose p (p projected across the knee axis),
+        by least squares on |p|^2 - 2 p.b = |g|^2 - |b|^2 (linear once |b|^2 is taken from the
+        previous pass; two passes, |b|^2 being ~0.3 % of |g|^2). Along the axis: the mean reading."""
+        e1, e2 = _plane(axis)
+        basis = np.array([e1, e2])  # (2, 3)
+        across = np.eye(3) - np.outer(axis, axis)
+        outer = basis @ self._pose_outer @ basis.T
+        moment = basis @ np.einsum("ijk,jk->i", self._pose_third, across)  # sum of x |x|^2
+        total = basis @ self._pose_sum
+        b = np.zeros(2)
+        try:
+            for _ in range(2):
+                c = STANDARD_GRAVITY_MS2**2 - float(b @ b)
+                b = 0.5 * np.linalg.solve(outer, moment - c * total)
+        except np.linalg.LinAlgError:
             return
-        design = np.column_stack([2.0 * pts, np.ones(len(pts))])
-        solution, *_ = np.linalg.lstsq(design, (pts**2).sum(axis=1), rcond=None)
-        c1, c2 = float(solution[0]), float(solution[1])
-        if math.hypot(c1, c2) > 0.2 * STANDARD_GRAVITY_MS2:  # not a plausible offset: keep the old
+        if math.hypot(float(b[0]), float(b[1])) > 0.2 * STANDARD_GRAVITY_MS2:  # not a plausible offset: keep the old
             return
-        self.offset = [c1 * e1[i] + c2 * e2[i] + along * axis[i] for i in range(3)]
+        along = _dot([float(x) for x in self._pose_sum], axis) / self._pose_n
+        self.offset = [float(b[0]) * e1[i] + float(b[1]) * e2[i] + along * axis[i] for i in range(3)]
         if not self._offset_solved:
             # what was learned about the shank with an unknown offset is biased: learn it afresh
             self._offset_solved = True
-            self._s = [0.0, 0.0, 0.0]
-            self._w4 = self._wd2 = 0.0
+            self._rows = []
+            self._normal = np.zeros((4, 4))
+            self._moment = np.zeros(4)
+            self._w4 = 0.0
 
     def _learn_shank(self, acc: list[float], g: list[float], axis: list[float], w: float, wd: float) -> None:
-        """Accumulate the normal equations of d = -w^2 v + dw/dt (k x v), d = acc - gravity."""
-        d = [acc[i] - g[i] for i in range(3)]
-        kd = _cross(axis, d)
-        w2 = w * w
-        s = self._s
-        for i in range(3):
-            s[i] -= (wd * kd[i] + w2 * d[i]) * self.dt_s
-        self._w4 += w2 * w2 * self.dt_s
-        self._wd2 += wd * wd * self.dt_s
+        """Queue the two in-plane components of acc = gravity + c u - w^2 v + dw/dt (k x v): along the
+        unit tracked gravity u, with c = |g| fitted (an intercept: the accelerometer's scale and the
+        tracked gravity's length then bias nothing), and across it, where an error in the tracked
+        gravity's angle about k shows but its length does not. Every FIT_BLOCK samples they are
+        folded into the normal equations (a fixed count: the same however the recording arrives)."""
+        self._rows.append((*g, *acc, *axis, w, wd))
+        self._w4 += w**4 * self.dt_s
+        if len(self._rows) < FIT_BLOCK:
+            return
+        block = np.array(self._rows)
+        self._rows = []
+        g_, acc_, k = block[:, 0:3], block[:, 3:6], block[:, 6:9]
+        u = g_ / np.maximum(np.linalg.norm(g_, axis=1, keepdims=True), 1e-9)
+        w2, wd_ = (block[:, 9] ** 2)[:, None], block[:, 10:11]
+        design, target = [], []
+        for e, intercept in ((u, 1.0), (_cross_rows(k, u), 0.0)):
+            # e.(k x v) = v.(e x k)
+            design.append(np.column_stack([np.full(len(e), intercept), -w2 * e + wd_ * _cross_rows(e, k)]))
+            target.append((e * acc_).sum(axis=1))
+        x, y = np.concatenate(design), np.concatenate(target)
+        self._normal += x.T @ x
+        self._moment += x.T @ y
         if self._w4 < SHANK_MIN_W4:
             return
-        along = _dot(s, axis)
-        plane = [(s[i] - along * axis[i]) / (self._w4 + self._wd2) for i in range(3)]
-        r = math.sqrt(_dot(plane, plane))
+        e1, e2 = _plane(axis)
+        basis = np.zeros((4, 3))  # (c, v) = basis @ (c, v.e1, v.e2): v lies across the axis
+        basis[0, 0] = 1.0
+        basis[1:, 1], basis[1:, 2] = e1, e2
+        try:
+            c = np.linalg.solve(basis.T @ self._normal @ basis, basis.T @ self._moment)
+        except np.linalg.LinAlgError:
+            return
+        c1, c2 = float(c[1]), float(c[2])
+        r = math.hypot(c1, c2)
         if r > 0.0:
             self.radius_m = r
-            self.shank = [x / r for x in plane]
+            self.shank = [(c1 * e1[i] + c2 * e2[i]) / r for i in range(3)]
 
     def sign_from_pose(self, axis: list[float]) -> int:
         """+1/-1 to make the axis flexion-positive, or 0 while no pose near horizontal is known."""
