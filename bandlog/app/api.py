@@ -23,7 +23,7 @@ import pandas as pd
 
 from bandlog.app.coaching import tracker_for
 from bandlog.coach import PlanReport
-from bandlog.core.pipeline import Coach, Pipeline, PipelineResult, Sink
+from bandlog.core.pipeline import Coach, Kinematics, Pipeline, PipelineResult, Sink
 from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, RejectedCandidate, RepMetrics, SetSummary
 from bandlog.io.logdata import LogData
 from bandlog.io.read import read_log as _read_log
@@ -54,6 +54,9 @@ class AnalysisResult:
     plan_reports: list[PlanReport] = field(default_factory=list)
     """For a recording that followed a plan (`record --plan`): each log set against it, as the
     coach followed it live (sets, reps on tempo, eccentric TUT against the prescription)."""
+    kinematics: list[Kinematics | None] = field(default_factory=list)
+    """With analyze(kinematics=True): per set, the detector's per-sample knee estimates from the same
+    pass that found the reps (None for a set without IMU); empty otherwise."""
 
     @property
     def repairs(self) -> dict[str, int]:
@@ -67,17 +70,19 @@ def read_log(path: PathLike) -> LogData:
 
 
 def analyze(
-    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None,
+    kinematics: bool = False,
 ) -> AnalysisResult:
     """Detect reps in every set of a log; `target_ecc_s` defaults to the log's own target tempo.
 
     `exercise` is a bandlog.detect.exercises profile key ('reverse-curl', its old alias 'knee',
     'runners-stretch', 'standing-l', or 'other': another band exercise, the gates learned from the
     set itself); None picks the profile the log's header names (an unknown one: the reverse curl,
-    said in the summary's notes). Works inside a running event loop too (Jupyter): the replay then
+    said in the summary's notes). `kinematics`: also keep each set's per-sample knee estimates
+    (AnalysisResult.kinematics). Works inside a running event loop too (Jupyter): the replay then
     runs on a worker thread.
     """
-    coroutine = analyze_async(log_or_path, target_ecc_s, exercise)
+    coroutine = analyze_async(log_or_path, target_ecc_s, exercise, kinematics)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -86,16 +91,35 @@ def analyze(
         return pool.submit(asyncio.run, coroutine).result()
 
 
+class _KeptKinematics(Sink):
+    """Collects a set's per-sample knee estimates as the pipeline hands them on."""
+
+    def __init__(self) -> None:
+        self.parts: list[Kinematics] = []
+
+    def on_kinematics(self, kinematics: Kinematics) -> None:
+        self.parts.append(kinematics)
+
+    def joined(self) -> Kinematics | None:
+        return Kinematics.concat(self.parts) if self.parts else None
+
+
 async def analyze_async(
-    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None
+    log_or_path: LogData | PathLike, target_ecc_s: float | None = None, exercise: str | None = None,
+    kinematics: bool = False,
 ) -> AnalysisResult:
-    """`analyze` for callers already inside an event loop."""
+    """`analyze` for callers already inside an event loop; `kinematics`: also keep each set's per-sample
+    knee estimates (AnalysisResult.kinematics), from the same pass (the session index's band curve)."""
     log = log_or_path if isinstance(log_or_path, LogData) else read_log(log_or_path)
     target = log.meta.target_ecc_s if target_ecc_s is None else target_ecc_s
-    results, plan_reports = [], []
+    results, plan_reports, kept = [], [], []
     for index in range(max(1, log.n_sets)):
         coach = tracker_for(log.meta)
-        results.append(await run_set(log, index, target, exercise=exercise, block_s=BATCH_BLOCK_S, coach=coach))
+        sink = _KeptKinematics() if kinematics else None
+        results.append(await run_set(log, index, target, sinks=(sink,) if sink else (), exercise=exercise,
+                                     block_s=BATCH_BLOCK_S, coach=coach))
+        if sink is not None:
+            kept.append(sink.joined())
         if coach is not None:
             plan_reports.append(coach.report())
     return AnalysisResult(
@@ -105,6 +129,7 @@ async def analyze_async(
         sets=[{**r.summary.to_dict(), SET_COLUMN: number} for number, r in enumerate(results, start=1)],
         rejected=rejected_frame([r.rejected for r in results]),
         plan_reports=plan_reports,
+        kinematics=kept,
     )
 
 

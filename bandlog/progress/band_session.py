@@ -13,16 +13,20 @@ a band's first stretch of a session reads high (Mullins, science.md 1.3).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bandlog.detect.exercises import DEFAULT_KEY
+from bandlog.detect.exercises import DEFAULT_KEY, exercise_profile
 from bandlog.progress.band_curve import BandCurve, fit_band_curve
 from bandlog.progress.band_geometry import Geometry, resolve_geometry
 from bandlog.progress.band_torque import equivalent_load_kg, rep_torques
 from bandlog.progress.index_rows import exercise_key, sql_value
+
+if TYPE_CHECKING:
+    from bandlog.core.pipeline import Kinematics
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,22 @@ def session_traces(log: Any, target_ecc_s: float, exercise: str = "knee") -> lis
     return [t for t in traces if t is not None]
 
 
+def kept_traces(log: Any, kinematics: Sequence[Kinematics | None], reps: Any) -> list[SessionTrace]:
+    """session_traces from the knee estimates the analysis that found `reps` already kept (its
+    AnalysisResult.kinematics, one per set), so the detector runs once: the shank's pitch is its knee
+    angle less the thigh pitch it assumed (tilt.py: knee = inclination + thigh pitch)."""
+    thigh_pitch_deg = exercise_profile(DEFAULT_KEY).params().thigh_pitch_deg
+    traces = []
+    for number, (block, kept) in enumerate(zip(log.sets(), kinematics, strict=False), start=1):
+        if kept is None or kept.knee_angle_deg is None or kept.knee_rate_dps is None or block.force_n is None or len(block) < 2:
+            continue
+        force = np.interp(kept.t_s, block.t_s, block.force_n)
+        ends = [sql_value(v) for v in reps.loc[reps["set"] == number, "end_s"]] if len(reps) else []
+        settled_s = next((float(v) for v in ends if v is not None), -np.inf)
+        traces.append(SessionTrace(number, kept.t_s, kept.knee_angle_deg - thigh_pitch_deg, kept.knee_rate_dps, force, settled_s))
+    return traces
+
+
 def traces_curve(traces: list[SessionTrace]) -> BandCurve:
     """The band curve over the sets' samples after each one's first rep (counted in first_rep)."""
     keep = [t.t_s > t.settled_s for t in traces]
@@ -115,14 +135,19 @@ def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) 
     return SessionBand(curve, geometry, peaks, means)
 
 
-def session_band(log: Any, reps: Any, target_ecc_s: float, shank_cm: float | None, exercise: str = "knee") -> SessionBand | None:
+def session_band(
+    log: Any, reps: Any, target_ecc_s: float, shank_cm: float | None, exercise: str = "knee",
+    kinematics: Sequence[Kinematics | None] | None = None,
+) -> SessionBand | None:
     """A log's band curve and rep torques, given its reps table and the person's shank length (cm);
     None for another exercise than the seated reverse curl, whose geometry (the shank's pitch, an
-    anchor in front) the torque assumes."""
+    anchor in front) the torque assumes. `kinematics`: the knee estimates the analysis of `reps`
+    kept (kept_traces); without them the detector runs again for them (session_traces)."""
     if exercise_key(log.meta.exercise) != DEFAULT_KEY:
         return None
     geometry = resolve_geometry(shank_cm, log.meta.extra)
-    return band_from_traces(session_traces(log, target_ecc_s, exercise), reps, geometry)
+    traces = kept_traces(log, kinematics, reps) if kinematics else session_traces(log, target_ecc_s, exercise)
+    return band_from_traces(traces, reps, geometry)
 
 
 BAND_SESSION_COLUMNS = ("peak_torque_n_m", "mean_torque_n_m", "equivalent_load_kg", "band_curve", "torque_note", "torque_shank_cm",

@@ -81,11 +81,13 @@ def _default_read(path: Path) -> Any:
 
 
 def _default_analyze(log_data: Any) -> Any:
+    """The log's reps; a reverse curl's also with its knee estimates from the same pass, for its band
+    curve and torque (bandlog.progress.band_session)."""
     from bandlog.app.api import analyze
+    from bandlog.detect.exercises import DEFAULT_KEY
+    from bandlog.progress.index_rows import exercise_key
 
-    return analyze(log_data)
-
-
+    return analyze(log_data, kinematics=exercise_key(log_data.meta.exercise) == DEFAULT_KEY)
 
 
 def list_logs(home: Path, report: IndexReport) -> dict[str, Path]:

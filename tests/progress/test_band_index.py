@@ -129,3 +129,23 @@ def test_bench_subset_torque_within_the_floor_and_wear_flagged_only_when_worn() 
     kept, _ = bench.run_history(1000, wearing=False)
     assert worn.flagged and -0.25 < worn.drift < -0.08
     assert not kept.flagged
+
+
+def test_the_index_reads_the_band_from_the_same_pass_that_found_the_reps(tmp_path: Path) -> None:
+    """One detector pass per log: analyze(kinematics=True) finds the same reps as analyze(), and the
+    band curve and torques built from the knee estimates it kept equal those of a separate run."""
+    from bandlog.app.api import analyze, read_log
+    from bandlog.progress import history
+    from bandlog.progress.band_session import session_band
+
+    history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1)
+    path = sorted((tmp_path / "recordings").rglob("*.csv"))[0]
+    log = read_log(path)
+    plain, kept = analyze(log), analyze(log, kinematics=True)
+    assert plain.kinematics == [] and len(kept.kinematics) == max(1, log.n_sets)
+    assert plain.reps.equals(kept.reps)
+    separate = session_band(log, plain.reps, float(log.meta.target_ecc_s), 40.0)
+    same_pass = session_band(log, kept.reps, float(log.meta.target_ecc_s), 40.0, kinematics=kept.kinematics)
+    assert separate is not None and same_pass is not None
+    assert same_pass.curve.to_json() == separate.curve.to_json()
+    assert same_pass.peak_torque_n_m == separate.peak_torque_n_m and any(v is not None for v in same_pass.peak_torque_n_m)
