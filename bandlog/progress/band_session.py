@@ -87,16 +87,11 @@ def block_trace(block: Any, target_ecc_s: float, exercise: str = "knee", set_num
     return trace, list(analyzer.reps)
 
 
-def session_traces(log: Any, target_ecc_s: float, exercise: str = "knee") -> list[SessionTrace]:
-    """Each set with both force and IMU, through the detector with its knee estimates kept."""
-    traces = [block_trace(block, target_ecc_s, exercise, number)[0] for number, block in enumerate(log.sets(), start=1)]
-    return [t for t in traces if t is not None]
-
-
 def kept_traces(log: Any, kinematics: Sequence[Kinematics | None], reps: Any) -> list[SessionTrace]:
-    """session_traces from the knee estimates the analysis that found `reps` already kept (its
-    AnalysisResult.kinematics, one per set), so the detector runs once: the shank's pitch is its knee
-    angle less the thigh pitch it assumed (tilt.py: knee = inclination + thigh pitch)."""
+    """Each set with force and IMU, from the knee estimates the analysis that found `reps` already kept
+    (its AnalysisResult.kinematics, one per set), so the detector runs once: the shank's pitch is its
+    knee angle less the thigh pitch it assumed (tilt.py: knee = inclination + thigh pitch); block_trace
+    gives the same from a run of its own (a simulated block, bench/band_curve.py)."""
     thigh_pitch_deg = exercise_profile(DEFAULT_KEY).params().thigh_pitch_deg
     traces = []
     for number, (block, kept) in enumerate(zip(log.sets(), kinematics, strict=False), start=1):
@@ -135,19 +130,14 @@ def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) 
     return SessionBand(curve, geometry, peaks, means)
 
 
-def session_band(
-    log: Any, reps: Any, target_ecc_s: float, shank_cm: float | None, exercise: str = "knee",
-    kinematics: Sequence[Kinematics | None] | None = None,
-) -> SessionBand | None:
-    """A log's band curve and rep torques, given its reps table and the person's shank length (cm);
-    None for another exercise than the seated reverse curl, whose geometry (the shank's pitch, an
-    anchor in front) the torque assumes. `kinematics`: the knee estimates the analysis of `reps`
-    kept (kept_traces); without them the detector runs again for them (session_traces)."""
+def session_band(log: Any, reps: Any, shank_cm: float | None, kinematics: Sequence[Kinematics | None]) -> SessionBand | None:
+    """A log's band curve and rep torques, given its reps table, the knee estimates the analysis that
+    found them kept (analyze(kinematics=True)) and the person's shank length (cm); None for another
+    exercise than the seated reverse curl, whose geometry (the shank's pitch, an anchor in front) the
+    torque assumes, or without any force+IMU set."""
     if exercise_key(log.meta.exercise) != DEFAULT_KEY:
         return None
-    geometry = resolve_geometry(shank_cm, log.meta.extra)
-    traces = kept_traces(log, kinematics, reps) if kinematics else session_traces(log, target_ecc_s, exercise)
-    return band_from_traces(traces, reps, geometry)
+    return band_from_traces(kept_traces(log, kinematics, reps), reps, resolve_geometry(shank_cm, log.meta.extra))
 
 
 BAND_SESSION_COLUMNS = ("peak_torque_n_m", "mean_torque_n_m", "equivalent_load_kg", "band_curve", "torque_note", "torque_shank_cm",

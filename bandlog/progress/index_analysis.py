@@ -72,8 +72,7 @@ def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sh
         result = analyze(log_data)
         row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns, ratings=getattr(log_data, "ratings", ()),
                           plans=getattr(result, "plan_reports", ()))
-        band = (session_band(log_data, result.reps, float(log_data.meta.target_ecc_s), shank_cm, kinematics=getattr(result, "kinematics", None))
-                if hasattr(log_data, "sets") else None)
+        band = session_band(log_data, result.reps, shank_cm, result.kinematics) if hasattr(log_data, "sets") else None
         row.update(band_row(band, shank_cm, result.reps))
         torques = list(zip(band.peak_torque_n_m, band.mean_torque_n_m, strict=True)) if band else [(None, None)] * len(result.reps)
         reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS), *torque]

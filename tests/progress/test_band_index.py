@@ -136,7 +136,8 @@ def test_the_index_reads_the_band_from_the_same_pass_that_found_the_reps(tmp_pat
     band curve and torques built from the knee estimates it kept equal those of a separate run."""
     from bandlog.app.api import analyze, read_log
     from bandlog.progress import history
-    from bandlog.progress.band_session import session_band
+    from bandlog.progress.band_geometry import resolve_geometry
+    from bandlog.progress.band_session import band_from_traces, block_trace, session_band
 
     history.write_simulated_history(tmp_path, weeks=1, sessions_per_week=1)
     path = sorted((tmp_path / "recordings").rglob("*.csv"))[0]
@@ -144,8 +145,9 @@ def test_the_index_reads_the_band_from_the_same_pass_that_found_the_reps(tmp_pat
     plain, kept = analyze(log), analyze(log, kinematics=True)
     assert plain.kinematics == [] and len(kept.kinematics) == max(1, log.n_sets)
     assert plain.reps.equals(kept.reps)
-    separate = session_band(log, plain.reps, float(log.meta.target_ecc_s), 40.0)
-    same_pass = session_band(log, kept.reps, float(log.meta.target_ecc_s), 40.0, kinematics=kept.kinematics)
+    own_runs = [block_trace(block, float(log.meta.target_ecc_s), set_number=n)[0] for n, block in enumerate(log.sets(), start=1)]
+    separate = band_from_traces([t for t in own_runs if t is not None], plain.reps, resolve_geometry(40.0, log.meta.extra))
+    same_pass = session_band(log, kept.reps, 40.0, kept.kinematics)
     assert separate is not None and same_pass is not None
     assert same_pass.curve.to_json() == separate.curve.to_json()
     assert same_pass.peak_torque_n_m == separate.peak_torque_n_m and any(v is not None for v in same_pass.peak_torque_n_m)
