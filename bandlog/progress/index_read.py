@@ -23,13 +23,6 @@ if TYPE_CHECKING:  # pandas is imported where a table is built: a warm `bandlog 
 log = logging.getLogger(__name__)
 
 
-def _of_exercise(records: list[dict[str, Any]], exercise: str | None) -> list[dict[str, Any]]:
-    """The records of one exercise profile (all when `exercise` is None); `exercise` is a profile key."""
-    if exercise is None:
-        return records
-    return [record for record in records if exercise_key(record["exercise"]) == exercise]
-
-
 def _where(leg: str | None, since: date | str | None, alias: str = "") -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -68,6 +61,16 @@ def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     return frame
 
 
+def _query_exercise(home: Path, sql: str, params: list[Any], exercise: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """_query's rows of one exercise profile key (all when `exercise` is None), read from the rows'
+    `exercise` column: a header's name, matched to its profile as the analysis matches it."""
+    columns, rows = _query(home, sql, params)
+    if exercise is not None:
+        at = columns.index("exercise")
+        rows = [row for row in rows if exercise_key(row[at]) == exercise]
+    return columns, rows
+
+
 def _sessions_sql(leg: str | None, since: date | str | None) -> tuple[str, list[Any]]:
     where, params = _where(leg, since)
     return f"SELECT * FROM sessions{where} ORDER BY start_utc, path", params
@@ -78,8 +81,8 @@ def session_records(
 ) -> list[dict[str, Any]]:
     """The sessions table as plain dicts (dates as 'YYYY-MM-DD' text), oldest first: what a listing
     needs, without the second or so pandas takes to import. `exercise`: one profile key's sessions."""
-    columns, rows = _query(home, *_sessions_sql(leg, since))
-    return _of_exercise([dict(zip(columns, row)) for row in rows], exercise)
+    columns, rows = _query_exercise(home, *_sessions_sql(leg, since), exercise)
+    return [dict(zip(columns, row)) for row in rows]
 
 
 def load_sessions(
@@ -87,11 +90,7 @@ def load_sessions(
 ) -> pd.DataFrame:
     """The sessions table, oldest first; `date`/`week` as datetimes, filtered by leg, start date and
     exercise profile key."""
-    columns, rows = _query(home, *_sessions_sql(leg, since))
-    if exercise is not None:
-        at = columns.index("exercise")
-        rows = [row for row in rows if exercise_key(row[at]) == exercise]
-    return _frame(columns, rows)
+    return _frame(*_query_exercise(home, *_sessions_sql(leg, since), exercise))
 
 
 def sessions_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -105,15 +104,12 @@ def load_reps(
     """Every indexed rep with its session's date, week, leg, exercise and target, oldest session first;
     filtered by leg, start date and exercise profile key."""
     where, params = _where(leg, since, alias="s.")
-    columns, rows = _query(
+    frame = _frame(*_query_exercise(
         home,
         "SELECT r.*, s.date, s.week, s.leg, s.exercise, s.target_ecc_s, s.path FROM reps r JOIN sessions s ON s.id = r.session_id"
         f"{where} ORDER BY s.start_utc, s.path, r.\"set\", r.rep",
         params,
-    )
-    if exercise is not None:
-        at = columns.index("exercise")
-        rows = [row for row in rows if exercise_key(row[at]) == exercise]
-    frame = _frame(columns, rows)
+        exercise,
+    ))
     frame["estimated"] = frame["estimated"].astype(bool)
     return frame

@@ -183,6 +183,12 @@ def is_real_change(before: float | np.ndarray, after: float | np.ndarray, mdc: f
         return np.asarray(change > np.asarray(mdc, dtype=np.float64))
 
 
+def sessions_noise(reps: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """noise_table of the reps of `sessions` only: one exercise's noise when `reps` holds several
+    (each exercise is charted with its own, bandlog.progress.trends.by_exercise)."""
+    return noise_table(reps[reps["session_id"].isin(sessions["id"])], sessions)
+
+
 def noise_table(reps: pd.DataFrame, sessions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (leg, metric) of NOISE_METRICS found in `reps` (bandlog.progress.index.load_reps):
     `te` (units) and `te_pct` (% of the mean rep value), its `df`, the place `profile`, `sessions`,

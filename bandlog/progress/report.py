@@ -272,18 +272,18 @@ def progress_report(
     bandlog.progress.anonymise says, in the tables and on the charts' date axes. Several exercises get
     a section each (trends.by_exercise), with their own noise from `reps` (reliability.noise_table;
     `noise`, when given instead, is one exercise's)."""
-    from bandlog.progress.reliability import noise_table
+    from bandlog.progress.reliability import sessions_noise
     from bandlog.progress.trends import by_exercise
 
     groups = by_exercise(sessions)
     if len(groups) <= 1:
         if noise is None and reps is not None:
-            noise = noise_table(reps, sessions)
+            noise = sessions_noise(reps, sessions)
         return build_report(sessions, progress_pngs(sessions, by, metrics, anonymise, noise), subtitle=subtitle,
                             generated=generated, anonymise=anonymise, noise=noise)
     sections = []
     for name, part in groups:
-        part_noise = noise_table(reps[reps["session_id"].isin(part["id"])], part) if reps is not None else None
+        part_noise = sessions_noise(reps, part) if reps is not None else None
         sections.append(ReportSection(name, part, progress_pngs(part, by, metrics, anonymise, part_noise, origin=sessions), part_noise))
     return build_report(sessions, {}, subtitle=subtitle, generated=generated, anonymise=anonymise, sections=sections)
 

@@ -135,7 +135,7 @@ def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subt
     import json
 
     from bandlog.progress.index import sessions_frame
-    from bandlog.progress.reliability import noise_table
+    from bandlog.progress.reliability import sessions_noise
     from bandlog.progress.report import GENERATED_SLOT, progress_report
     from bandlog.progress.trends import by_exercise
 
@@ -159,7 +159,7 @@ def _draw(records: list[dict[str, Any]], by: str, metrics: tuple[str, ...], subt
             others = "; ".join(f"{n} ({len(g)} sessions)" for n, g in groups if n != name)
             tables[0][2].append(f"this {kind.lstrip('.').upper()} charts the {name}, the latest session's exercise; "
                                 f"also recorded: {others}. --exercise picks one, and the HTML report shows them all")
-        noise = noise_table(reps[reps["session_id"].isin(part["id"])], part) if reps is not None else None
+        noise = sessions_noise(reps, part) if reps is not None else None
         title = f"bandlog progress: {name}, {subtitle}" if several else f"bandlog progress: {subtitle}"
         fig = progress_figure(part, by=by, metrics=metrics, title=title, noise=noise)
         if anonymise:
