@@ -317,8 +317,6 @@ class ImuSteps(MachineBase):
         if rejection is not None:
             self._reject(*rejection, t)
             return
-        if self.has_force and force is None:
-            self.reps_without_band += 1
         if not truncated:
             self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags and not truncated:
@@ -334,10 +332,7 @@ class ImuSteps(MachineBase):
         if rejection is not None:
             self._reject(*rejection, t)
             return
-        force = self._band_force()
-        if self.has_force and force is None:
-            self.reps_without_band += 1
-        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), force)
+        self._emit(t, tr.t[-1] if len(tr) else t, None, None, rom, list(flags), self._band_force())
 
     def _band_force(self) -> np.ndarray | None:
         """The finished cycle's force, or None without a force channel, or when the exercise may be
@@ -360,8 +355,11 @@ class ImuSteps(MachineBase):
         self, t: float, end_s: float, ecc_start_s: float | None, ecc_end_s: float | None, rom: float, flags: list[str],
         force: np.ndarray | None,
     ) -> None:
-        """Hand the finished cycle on; its trace becomes arrays once, here."""
+        """Hand the finished cycle on; its trace becomes arrays once, here. A cycle handed on without
+        force from a force channel had no band on (_band_force): counted in reps_without_band."""
         p = self.params
+        if self.has_force and force is None:
+            self.reps_without_band += 1
         tr = self.trace
         t_s, angle_deg, rate_dps = np.asarray(tr.t), np.asarray(tr.angle), np.asarray(tr.rate)
         stalls = 0
