@@ -36,9 +36,9 @@ def tidy(ax: Axes, title: str, ylabel: str) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def no_data(ax: Axes, title: str) -> Axes:
+def no_data(ax: Axes, title: str, message: str = "no data") -> Axes:
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
-    ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#888888")
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color="#888888")
     ax.set_xticks([])
     ax.set_yticks([])
     return ax

@@ -218,9 +218,7 @@ def plot_force_trend(sessions: pd.DataFrame, by: str = "session", ax: Axes | Non
         return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     if table[["peak_force_n", "mean_force_n"]].isna().all().all():  # IMU only, or no band on
-        no_data(ax, title)
-        ax.texts[-1].set_text("no band force measured")
-        return ax
+        return no_data(ax, title, "no band force measured")
     _leg_series(ax, table, x_col, "peak_force_n", label_suffix=" peak" + (", best" if by == "week" else ""))
     _leg_series(ax, table, x_col, "mean_force_n", ls="--", marker="s", label_suffix=" mean" + (", average" if by == "week" else ""))
     marks = _noise_marks(ax, table, x_col, "peak_force_n", noise)
