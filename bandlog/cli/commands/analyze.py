@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
     from bandlog.app.api import AnalysisResult
     from bandlog.core.results import SetRating
+    from bandlog.io.logdata import LogData
+    from bandlog.progress.band_session import SessionBand
 
 NAME = "analyze"
 HELP = "detect reps in a log (bandlog or a supported export) and print them as a table, JSON or CSV"
@@ -34,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the log to analyse")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default, for reading), json (one object) or csv (the reps table)")
     parser.add_argument("--target-ecc", type=float, metavar="S", help="target eccentric duration in s (default: the log's own)")
+    parser.add_argument("--shank-cm", type=float, metavar="CM",
+                        help="shank length, knee to ankle cuff, for each rep's knee torque (default: the one `record --shank-cm` "
+                             "remembered in the data folder; without either, 40 cm is assumed and said)")
     add_exercise_argument(parser)
 
 
@@ -51,29 +56,33 @@ def plain(value: Any) -> Any:
 def as_json(
     summary: dict[str, Any], reps: list[dict[str, Any]], rejected: list[dict[str, Any]],
     read: dict[str, Any] | None = None, ratings: list[dict[str, Any]] | None = None,
-    plan: list[dict[str, Any]] | None = None,
+    plan: list[dict[str, Any]] | None = None, band: dict[str, Any] | None = None,
 ) -> str:
     """`{"summary": {SetSummary fields, "rejected_by_reason"}, "reps": [{REP_COLUMNS}, ...],
     "rejected": [{"set", REJECTED_COLUMNS}, ...], "read": {"format", "repairs"}, "ratings":
     [{"set_number", "rpe", "pain", "t_s"}, ...]}`, nulls as null: every candidate is accounted for,
     and so is every repair the reader made and every set rating the user gave; "plan": one report per
-    log set against the plan the recording followed (empty without one)."""
+    log set against the plan the recording followed (empty without one); "band": the knee torque's
+    geometry and the band curve of a force+IMU reverse curl (null otherwise), each rep's torque in
+    its BAND_REP_COLUMNS (null without one)."""
     import json
 
     from bandlog.core.results import REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS
     from bandlog.detect.explain import rejection_counts
     from bandlog.io.schema import SET_COLUMN
+    from bandlog.progress.band_session import BAND_REP_COLUMNS
 
     document = {
         "summary": {
             **{key: plain(summary[key]) for key in SUMMARY_COLUMNS},
             "rejected_by_reason": rejection_counts(str(r["code"]) for r in rejected),
         },
-        "reps": [{key: plain(rep[key]) for key in REP_COLUMNS} for rep in reps],
+        "reps": [{key: plain(rep.get(key)) for key in (*REP_COLUMNS, *BAND_REP_COLUMNS)} for rep in reps],
         "rejected": [{key: plain(r[key]) for key in (SET_COLUMN, *REJECTED_COLUMNS)} for r in rejected],
         "read": read if read is not None else {"format": None, "repairs": {}},
         "ratings": ratings or [],
         "plan": plan or [],
+        "band": band,
     }
     return json.dumps(document, allow_nan=False)
 
@@ -84,21 +93,88 @@ def run(args: argparse.Namespace) -> int:
 
     if args.target_ecc is not None and not args.target_ecc > 0:
         raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
+    from bandlog.cli.commands._detector_args import chosen_exercise
+    from bandlog.progress.band_session import BAND_REP_COLUMNS
+
     log = read_log(args.file)
-    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise)
-    reps = result.reps.astype(object).to_dict("records")
+    exercise = chosen_exercise(args.exercise, log.meta.exercise)
+    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise, kinematics=True)
+    band, shank_problem = knee_band(log, result, exercise, args.shank_cm, args.data_dir)
+    table = result.reps.copy()
+    for key in BAND_REP_COLUMNS:
+        table[key] = getattr(band, key) if band is not None else None
+    reps = table.astype(object).to_dict("records")
     rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
         ratings = [rating.to_dict() for rating in log.ratings]
         plans = [report.to_dict() for report in result.plan_reports]
-        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings, plans))
+        print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings, plans,
+                      band_document(band, shank_problem)))
     elif args.format == "csv":
-        csv_safe_frame(result.reps).to_csv(sys.stdout, index=False, lineterminator="\n")
+        csv_safe_frame(table).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
-        from bandlog.cli.commands._detector_args import chosen_exercise
-
-        print_tables(args.file.name, result, reps, rejected, chosen_exercise(args.exercise, log.meta.exercise))
+        print_tables(args.file.name, result, reps, rejected, exercise)
+        for line in band_lines(band, shank_problem):
+            print(line)
     return 0
+
+
+def knee_band(
+    log: LogData, result: AnalysisResult, exercise: str, shank_cm: float | None, data_dir: str | None
+) -> tuple[SessionBand | None, str | None]:
+    """(each rep's knee torque and the band curve, or None: a log without force and IMU, or another
+    exercise than the reverse curl; the reason a remembered shank length could not be read). The
+    shank length given here wins over the data folder's, and neither is written: analysing a log
+    changes nothing."""
+    from bandlog.core.errors import BandlogError
+    from bandlog.detect.exercises import DEFAULT_KEY
+    from bandlog.io.paths import data_home
+    from bandlog.progress.band_geometry import check_shank_cm, load_shank_cm
+    from bandlog.progress.band_session import session_band
+
+    if exercise != DEFAULT_KEY:
+        return None, None
+    problem = None
+    if shank_cm is not None:
+        shank_cm = check_shank_cm(shank_cm)
+    else:
+        try:
+            shank_cm = load_shank_cm(data_home(data_dir))
+        except BandlogError as error:  # costs the torque its shank length, not the analysis
+            problem = str(error)
+    return session_band(log, result.reps, shank_cm, result.kinematics), problem
+
+
+def band_document(band: SessionBand | None, shank_problem: str | None) -> dict[str, Any] | None:
+    """The JSON "band" object: geometry used, what was assumed, session torque and the curve."""
+    import json
+
+    if band is None:
+        return None
+    return {
+        "shank_cm": round(band.geometry.shank_m * 100, 1),
+        "anchor_cm": None if band.geometry.anchor_m is None else [round(v * 100, 1) for v in band.geometry.anchor_m],
+        "assumed": [*band.geometry.assumed, *([shank_problem] if shank_problem else [])],
+        "peak_torque_n_m": band.session_peak_torque_n_m,
+        "mean_torque_n_m": band.session_mean_torque_n_m,
+        "equivalent_load_kg": band.equivalent_load_kg,
+        "curve": json.loads(band.curve.to_json()),
+    }
+
+
+def band_lines(band: SessionBand | None, shank_problem: str | None) -> list[str]:
+    """The table's knee torque lines: each rep's peak, the session's figures, what was assumed."""
+    if band is None:
+        return []
+    peaks = ", ".join("-" if v is None else f"{v:.1f}" for v in band.peak_torque_n_m)
+    lines = [f"knee torque per rep, peak (N m): {peaks}"]
+    peak, mean, load = band.session_peak_torque_n_m, band.session_mean_torque_n_m, band.equivalent_load_kg
+    if peak is not None and mean is not None and load is not None:
+        lines.append(f"  session: peak {peak:.1f} N m (like {load:.1f} kg at the cuff), mean eccentric {mean:.1f} N m, "
+                     f"shank {band.geometry.shank_m * 100:.0f} cm")
+    lines += [f"  {note}" for note in (*band.geometry.assumed, *([shank_problem] if shank_problem else []))]
+    lines.append(f"  band curve: {band.curve.describe()}")
+    return lines
 
 
 def print_tables(
