@@ -95,6 +95,7 @@ def make_live_sink(
     web_lan: bool = False,
     web_port: int | None = None,
     on_rating: RatingCallback | None = None,
+    exercise: str | None = None,
 ) -> LiveSink:
     """A pipeline sink that shows the recording live, with audible cues unless `quiet`.
 
@@ -106,7 +107,9 @@ def make_live_sink(
     on every interface behind a token; on `web_port` or a free port. A rating tapped on the page calls
     `on_rating(set_number, rpe, pain)` on the pipeline's thread; the plan's state reaches it through the model.
 
-    The recording's own target (RecordingMeta.target_ecc_s), when it arrives, replaces `target_ecc_s`.
+    The recording's own target (RecordingMeta.target_ecc_s), when it arrives, replaces `target_ecc_s`;
+    its exercise picks how the views label the angle and the force, unless `exercise` (a profile key, as
+    given to the detector) says otherwise.
     Raises ConfigError for an unknown kind, a non-positive target, a bad snapshot path, or
     kind="window" without a display (unless MPLBACKEND names an offscreen backend such as Agg) or
     without a GUI toolkit for matplotlib.
@@ -122,7 +125,7 @@ def make_live_sink(
     snapshot_path = _check_output(snapshot, ".png", "the snapshot")
     cue_wav_path = _check_output(cue_wav, ".wav", "the cue track")
     audible = False
-    model = LiveModel(target_ecc_s=target_ecc_s)
+    model = LiveModel(target_ecc_s=target_ecc_s, exercise=exercise)
     views: list[FrontEnd] = []
     bell = None
     if kind == "auto":

@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+FORCE_FLOOR_N = 10.0
+KNEE_FLOOR = {"angle": 20.0, "rate": 50.0, None: 20.0}
+"""Smallest y ranges shown (every view), so sensor noise at rest is not blown up to full height."""
+
 
 def _nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 x 10^k at or above value (value > 0)."""

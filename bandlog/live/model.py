@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bandlog.core.pipeline import Gap, Kinematics
 from bandlog.core.results import RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
 from bandlog.core.status import LinkState, LinkStatus, losses_phrase
+from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile, profile_for_header
 from bandlog.detect.explain import NO_ECCENTRIC_FLAGS, no_eccentric_label, saturation_warning, split_flags
 from bandlog.live.coach_text import ALERT_S, coach_label, coach_message
 from bandlog.live.ring import RingBuffer, decimate_keep
@@ -40,6 +42,8 @@ OVERVIEW_HZ = 25.0
 MAX_SPANS = 1000
 SPAN_MATCH_S = 0.5
 """A RepCompleted belongs to the span whose start is within this of its ecc_start_s."""
+TENSION_HOLD_S = 0.2
+"""A band's pull lasts this long at least (a rep takes seconds); a spike of the load cell does not."""
 
 
 class SpanOutcome(enum.Enum):
@@ -98,10 +102,19 @@ class LiveModel:
         window_s: float = WINDOW_S,
         capacity: int = 32768,
         overview_capacity: int = 90000,
+        exercise: str | None = None,
     ) -> None:
+        """`exercise`: the profile key the detector was told (replay --exercise); None: the one the
+        recording's header names, as the detector does (bandlog.detect.analysis.Analyzer.on_meta)."""
         self.target_ecc_s = target_ecc_s
         self.window_s = window_s
         self.meta: RecordingMeta | None = None
+        self._exercise_given = exercise is not None
+        self._use_profile(exercise_profile(exercise or DEFAULT_KEY))
+        self.band_tension_seen = False
+        """Latched once the force rose no_band_n above its rest: until then, with a band-optional
+        exercise, the force channel is only the load cell's zero and the views say 'no band'."""
+        self._force_low_n = math.inf
         self.force = RingBuffer(capacity, 1)
         self.knee = RingBuffer(capacity, 2)
         """Columns: knee angle (deg), knee angular velocity (deg/s); NaN where not estimated."""
@@ -135,10 +148,18 @@ class LiveModel:
         self.version = 0
         """Bumped on every change, so a front end can tell whether it has anything new to draw."""
 
+    def _use_profile(self, profile: ExerciseProfile) -> None:
+        self.profile = profile
+        """The exercise: what the angle trace is (angle_label) and whether its band is optional."""
+        self.no_band_n = profile.params().no_band_n
+        """How far above its rest the force must rise to count as band tension (DetectorParams.no_band_n)."""
+
     # --- updates (called from the pipeline sink) ---
 
     def start(self, meta: RecordingMeta) -> None:
         self.meta = meta
+        if not self._exercise_given:
+            self._use_profile(profile_for_header(meta.exercise)[0])
         if meta.target_ecc_s > 0 and meta.target_ecc_s != self.target_ecc_s:
             log.info("live view target follows the recording: %.1f s", meta.target_ecc_s)
             self.target_ecc_s = meta.target_ecc_s
@@ -155,7 +176,27 @@ class LiveModel:
             self.force.extend(block.t_s, values)
             keep, self._force_bucket = decimate_keep(block.t_s, OVERVIEW_HZ, self._force_bucket)
             self.force_overview.extend(block.t_s[keep], values[keep])
+            if self.profile.band_optional and not self.band_tension_seen:
+                self._look_for_tension(block.force_n)
         self.version += 1
+
+    def _look_for_tension(self, force_n: np.ndarray) -> None:
+        """Latch band_tension_seen once the force held no_band_n above its rest (the window's median, as
+        the detector judges a rep against its own rest) for TENSION_HOLD_S, so a knock on the sensor is
+        not a band. O(block) while the force's whole range since the start stays under no_band_n, which
+        is all of a set without a band on a quiet load cell (the lowest block median stays near the rest)."""
+        finite = force_n[np.isfinite(force_n)]
+        if finite.shape[0] == 0:
+            return
+        self._force_low_n = min(self._force_low_n, float(np.median(finite)))  # the lowest rest so far, give or take
+        if float(finite.max()) - self._force_low_n < self.no_band_n:
+            return
+        _, recent = self.force.since((self.now_s or 0.0) - TENSION_HOLD_S)
+        held_n = float(np.nanmedian(recent[:, 0]))
+        if held_n - self._force_low_n < self.no_band_n:
+            return
+        _, window = self.force.since(self.window()[0])
+        self.band_tension_seen = held_n - float(np.nanmedian(window[:, 0])) >= self.no_band_n
 
     def add_kinematics(self, kinematics: Kinematics) -> None:
         t_s = np.asarray(kinematics.t_s, dtype=np.float64).reshape(-1)
@@ -335,6 +376,22 @@ class LiveModel:
         if values.shape[0] and np.isfinite(values[:, 1]).any():
             return "rate"
         return None
+
+    def no_band(self) -> bool:
+        """True while the exercise may be done without a band and none has pulled yet: the force trace is
+        then the load cell's noise, which the views must not scale up into what looks like band force."""
+        return self.profile.band_optional and not self.band_tension_seen and len(self.force) > 0
+
+    def no_band_label(self) -> str:
+        """What the views write on the force trace while no_band() (else '')."""
+        return f"no band: force within {self.no_band_n:g} N of rest" if self.no_band() else ""
+
+    def angle_label(self, kind: str | None) -> str:
+        """The angle trace's label for a knee_kind(): what the profile's angle is (a planted shank's turn is
+        not knee flexion), with its unit."""
+        if kind == "rate":
+            return "angular velocity (deg/s)"
+        return self.profile.angle_label + (" (deg)" if kind == "angle" else "")
 
     def knee_window(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
         t_s, values = self.knee.since(self.window()[0])

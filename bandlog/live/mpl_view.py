@@ -21,7 +21,7 @@ import numpy as np
 
 from bandlog.core.errors import LogWriteError
 from bandlog.detect.explain import split_flags
-from bandlog.live.axis_limits import fit_ylim, padded_limits
+from bandlog.live.axis_limits import FORCE_FLOOR_N, KNEE_FLOOR, fit_ylim, padded_limits
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 SPAN_GID = "eccentric"
 FORCE_COLOUR = "#1f4e79"
+NO_BAND_COLOUR = "#b0b0b0"
+"""The force line while no band pulls (an exercise whose band is optional): the load cell's noise, greyed."""
 KNEE_COLOUR = "#6a3d9a"
 SPAN_COLOURS = {
     SpanOutcome.PENDING: "#56b4e9",
@@ -52,10 +54,8 @@ TIMER_COLOURS = {
 """Orange while the eccentric is still short of the target, green once past it, red if it ended short."""
 SUMMARY_BOX_COLOUR = "#dfe8f1"
 """The end-of-set TUT box, in place of the timer."""
-KNEE_LABELS = {"angle": "knee angle (deg)", "rate": "knee velocity (deg/s)", None: "knee"}
-KNEE_FLOOR = {"angle": 20.0, "rate": 50.0, None: 20.0}
-FORCE_FLOOR_N = 10.0
-"""Smallest y ranges shown, so sensor noise at rest is not blown up to full height."""
+NO_ANGLE = "no estimate"
+"""Over the angle axes while the detector has none (a force-only sensor; a planted shank before its sign)."""
 TABLE_ROWS = 12
 HOLD_POLL_S = 0.1
 """How often the held end-of-set window checks for Ctrl-C from the terminal."""
@@ -85,6 +85,7 @@ class MplView:
         self._drawn_version = -1
         self._background: Any = None
         self._knee_kind: str | None = None
+        self._angle_label = ""
         self._final = False
         self._build_figure(interactive, figsize, dpi)
 
@@ -120,7 +121,7 @@ class MplView:
         self.ax_force.set_ylim(0.0, FORCE_FLOOR_N)
         self.ax_knee.set_ylim(0.0, KNEE_FLOOR[None])
         self.ax_force.set_ylabel("force (N)")
-        self.ax_knee.set_ylabel(KNEE_LABELS[None])
+        self.ax_knee.set_ylabel(self.model.angle_label(None))
         self.ax_knee.set_xlabel("seconds before now")
         self.ax_force.tick_params(labelbottom=False)
         for ax in (self.ax_force, self.ax_knee):
@@ -129,7 +130,7 @@ class MplView:
         (self.knee_line,) = self.ax_knee.plot([], [], color=KNEE_COLOUR, lw=1.4, animated=True)
         self.force_missing = self.ax_force.text(0.5, 0.5, "no force channel", transform=self.ax_force.transAxes,
                                                 ha="center", va="center", color="0.5", animated=True)
-        self.knee_missing = self.ax_knee.text(0.5, 0.5, "no knee estimate", transform=self.ax_knee.transAxes,
+        self.knee_missing = self.ax_knee.text(0.5, 0.5, NO_ANGLE, transform=self.ax_knee.transAxes,
                                               ha="center", va="center", color="0.5", animated=True)
         self._span_pools: dict[Any, list[Any]] = {self.ax_force: [], self.ax_knee: []}
         info = self.ax_info.transAxes
@@ -173,12 +174,12 @@ class MplView:
         now_s = model.now_s if model.now_s is not None else 0.0
         t_s, force_n = model.force_window()
         self.force_line.set_data(t_s - now_s, force_n)
-        self.force_missing.set_visible(len(model.force) == 0)
+        self._say_force_missing()
         kind = model.knee_kind()
         needs_full = self._background is None
-        if kind != self._knee_kind:
-            self._knee_kind = kind
-            self.ax_knee.set_ylabel(KNEE_LABELS[kind])
+        if kind != self._knee_kind or model.angle_label(kind) != self._angle_label:
+            self._knee_kind, self._angle_label = kind, model.angle_label(kind)
+            self.ax_knee.set_ylabel(self._angle_label)
             needs_full = True
         if kind is not None:
             knee_t_s, knee = model.knee_window(kind)
@@ -193,6 +194,13 @@ class MplView:
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
         return needs_full
+
+    def _say_force_missing(self) -> None:
+        """Over the force axes: that there is no force channel, or (an exercise whose band is optional) no band."""
+        no_band = self.model.no_band_label()
+        self.force_line.set_color(NO_BAND_COLOUR if no_band else FORCE_COLOUR)
+        self.force_missing.set_text(no_band or "no force channel")
+        self.force_missing.set_visible(bool(no_band) or len(self.model.force) == 0)
 
     def render(self, needs_full: bool) -> None:
         """Blit: restore the saved background and draw only what moved (a full draw if needed).
@@ -307,9 +315,9 @@ class MplView:
         knee_t_s, knee = model.knee_overview.all()
         knee_values = knee[:, 0 if kind == "angle" else 1] if kind else np.empty(0)
         self.knee_line.set_data(knee_t_s - origin_s if kind else [], knee_values)
-        self.ax_knee.set_ylabel(KNEE_LABELS[kind])
+        self.ax_knee.set_ylabel(model.angle_label(kind))
         self.knee_missing.set_visible(kind is None)
-        self.force_missing.set_visible(t_s.shape[0] == 0)
+        self._say_force_missing()
         for ax in (self.ax_force, self.ax_knee):
             for span in model.spans:
                 span_end_s = span.end_s if span.end_s is not None else end_s

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bandlog.detect.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
+from bandlog.live.axis_limits import FORCE_FLOOR_N, KNEE_FLOOR
 from bandlog.live.model import EccentricSpan, LiveModel, SpanOutcome, TimerState
 from bandlog.live.pacing import FramePacer
 
@@ -47,8 +48,11 @@ PANEL_CHROME = 4
 MIN_SPARK_WIDTH = 10
 
 
-def sparkline(t_s: np.ndarray, values: np.ndarray, start_s: float, window_s: float, width: int) -> str:
-    """Peak value per time column over [start_s, start_s + window_s), as block characters."""
+def sparkline(t_s: np.ndarray, values: np.ndarray, start_s: float, window_s: float, width: int,
+              floor_span: float = 0.0) -> str:
+    """Peak value per time column over [start_s, start_s + window_s), as block characters; the blocks
+    span at least `floor_span` (from the lowest peak up), so noise at rest stays near the bottom rather
+    than filling the row like a signal (axis_limits' floors, as the window view's axes)."""
     finite = np.isfinite(values)
     t_s, values = t_s[finite], values[finite]
     if values.shape[0] == 0:
@@ -60,6 +64,7 @@ def sparkline(t_s: np.ndarray, values: np.ndarray, start_s: float, window_s: flo
     starts = np.flatnonzero(np.r_[True, cols_sorted[1:] != cols_sorted[:-1]])
     peaks[cols_sorted[starts]] = np.maximum.reduceat(vals_sorted, starts)
     low, high = float(np.nanmin(peaks)), float(np.nanmax(peaks))
+    high = max(high, low + floor_span)
     scale = (len(BLOCKS) - 2) / (high - low) if high > low else 0.0
     chars = [" " if np.isnan(p) else BLOCKS[1 + int(round((p - low) * scale))] for p in peaks]
     return "".join(chars)
@@ -82,13 +87,19 @@ def _live_part(model: LiveModel, width: int) -> RenderableType:
     lines.add_column(width=LABEL_WIDTH, justify="right", style="bold")
     lines.add_column()
     t_s, force_n = model.force_window()
-    lines.add_row("force", sparkline(t_s, force_n, start_s, model.window_s, width) if len(model.force) else "no force channel")
+    if not len(model.force):
+        lines.add_row("force", "no force channel")
+    elif model.no_band():
+        lines.add_row("force", Text(model.no_band_label(), style="dim"))
+    else:
+        lines.add_row("force", sparkline(t_s, force_n, start_s, model.window_s, width, FORCE_FLOOR_N))
     kind = model.knee_kind()
     if kind is None:
-        lines.add_row("knee", "no knee estimate")
+        lines.add_row("angle", "no estimate")
     else:
         knee_t_s, knee = model.knee_window(kind)
-        lines.add_row("knee" if kind == "angle" else "knee/s", sparkline(knee_t_s, knee, start_s, model.window_s, width))
+        lines.add_row("angle" if kind == "angle" else "angle/s",
+                      sparkline(knee_t_s, knee, start_s, model.window_s, width, KNEE_FLOOR[kind]))
     lines.add_row("ecc", span_row(model.spans_in_window(), start_s, now_s, model.window_s, width))
     saturation = model.saturation_label()
     coach, alert = model.coach_label(), model.coach_alert()
@@ -99,7 +110,7 @@ def _live_part(model: LiveModel, width: int) -> RenderableType:
         Text(model.last_rep_label() + (f"   rejected {model.rejected}" if model.rejected else "")),
         Text(saturation, style="bold yellow") if saturation else Text(""),
         lines,
-        Text(f"last {model.window_s:.0f} s", style="dim"),
+        Text(f"last {model.window_s:.0f} s; angle: {model.angle_label(kind or 'angle')}", style="dim"),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bandlog.live.axis_limits import FORCE_FLOOR_N, KNEE_FLOOR
 from bandlog.live.model import LiveModel, TimerState
 from bandlog.live.mpl_view import SPAN_COLOURS, TIMER_COLOURS
 from bandlog.live.ring import RingBuffer
@@ -29,6 +30,8 @@ PALETTE = {
     "timer": {state.value: colour for state, colour in TIMER_COLOURS.items()},
 }
 """The window view's colours, sent once in the state, so the page shades and colours as it does."""
+FLOORS = {"force": FORCE_FLOOR_N, "angle": KNEE_FLOOR["angle"], "rate": KNEE_FLOOR["rate"]}
+"""The smallest y span of each line (axis_limits), sent once, so the page does not blow noise up either."""
 MIRROR_POINTS = 1 << 16
 """At most this many points per line for a late page (20 s at over 3 kHz): bounded whatever arrives."""
 
@@ -128,6 +131,7 @@ class FrameBuilder:
                        "tut_tension_s": _num(s.tut_tension_s, 1), "rejected": s.rejected}
         return {
             "palette": PALETTE,
+            "floors": FLOORS,
             "reps": model.rep_count,
             "eccentrics": model.eccentrics_detected,
             "timer": {"state": timer.state.value, "elapsed_s": _num(timer.elapsed_s, 1), "target_s": _num(timer.target_s, 1),
@@ -136,6 +140,8 @@ class FrameBuilder:
             "link": model.link_label(),
             "link_state": model.status.state.value if model.status is not None else None,
             "knee_kind": self._knee_kind,
+            "angle_label": model.angle_label(self._knee_kind),
+            "force_note": model.no_band_label(),
             "spans": [[_num(s.start_s, 3), _num(s.end_s, 3), s.outcome.value] for s in model.spans_in_window()],
             "notes": notes,
             "rest": {"since_rep_s": since_rep_s},

@@ -58,9 +58,13 @@ def parse_tables(out: str) -> list[tuple[list[str], list[list[str]]]]:
 
 def shown_whole(cell: str, full: str, kind: str) -> bool:
     """Is `cell` the value `full`, or a shortening allowed for its kind (text: cut at the end; path:
-    the file name, maybe cut in the middle)?"""
+    the file name, maybe cut in the middle; exercise: its abbreviation)?"""
     if cell == full:
         return True
+    if kind == "exercise":
+        from bandlog.cli.commands.sessions import exercise_abbreviations
+
+        return exercise_abbreviations().get(full) == cell
     if kind == "text":
         return cell.endswith("…") and full.startswith(cell[:-1])
     if kind == "path":
@@ -140,7 +144,7 @@ def test_sessions_fits_without_cutting_a_number(
     as_terminal(monkeypatch, width)
     assert cli.main(["--data-dir", str(home), "sessions"]) == 0
     out = read_out(capsys)
-    headers = check_table(out, width, expected, {"band": "text", "exercise": "text", "file": "path"},
+    headers = check_table(out, width, expected, {"band": "text", "exercise": "exercise", "file": "path"},
                           always={"date", "leg", "reps", "ecc TUT (s)", "peak force (N)"})
     if width >= 80:
         assert "band" in headers

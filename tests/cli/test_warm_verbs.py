@@ -44,7 +44,7 @@ def test_warm_sessions_reads_the_index_and_imports_nothing_heavy(home: Path) -> 
     done = subprocess.run([sys.executable, "-c", WARM, f"{home} sessions", *HEAVY], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == ["imported: []"]  # and no log was read: the real reader would have skipped these fakes
-    assert done.stdout.startswith("12 sessions\n┏") and done.stdout.count("│ 2026-01-") == 12
+    assert done.stdout.startswith("12 sessions of the reverse hamstring curl\n┏") and done.stdout.count("│ 2026-01-") == 12
 
 
 def test_warm_progress_writes_its_stored_report_without_pandas_or_matplotlib(home: Path) -> None:

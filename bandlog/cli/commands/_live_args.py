@@ -42,7 +42,8 @@ def live_sinks(args: argparse.Namespace, target_ecc_s: float, on_rating: RatingC
     from bandlog.live import make_live_sink
 
     sink = make_live_sink(kind=args.view, quiet=args.quiet, snapshot=args.snapshot, target_ecc_s=target_ecc_s,
-                          cue_wav=args.cue_wav, web_lan=args.web_lan, web_port=args.web_port, on_rating=on_rating)
+                          cue_wav=args.cue_wav, web_lan=args.web_lan, web_port=args.web_port, on_rating=on_rating,
+                          exercise=getattr(args, "exercise", None))  # replay's --exercise over the header's, as the detector
     announce_web(sink)
     return [sink]
 

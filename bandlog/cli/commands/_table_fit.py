@@ -4,7 +4,8 @@ Every column says how it may shrink:
 
 - WHOLE cells (numbers, dates, legs, tempo words) are never cut or wrapped: the column is at least
   as wide as its widest cell, and its header wraps between words instead;
-- TEXT cells (band names, exercises, flags) may end in "…" (down to TEXT_MIN characters);
+- TEXT cells (band names, exercises, flags) may end in "…" (down to TEXT_MIN characters); a column
+  that knows an abbreviation for a cell (an exercise's) shows it instead, never cut;
 - PATH cells lose their folder first, then their middle (down to PATH_MIN characters).
 
 When even the narrowest columns do not fit, whole columns are left out in the table's documented
@@ -37,14 +38,16 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True)
 class Column:
-    """One table column: its data key, its short header (units included), how it may shrink, and
-    optional rich styles by cell text (e.g. a colour per leg)."""
+    """One table column: its data key, its short header (units included), how it may shrink, optional
+    rich styles by cell text (e.g. a colour per leg), and for a TEXT column the abbreviations it shows
+    by cell text when the cells do not fit whole (e.g. 'rev curl' for 'reverse hamstring curl')."""
 
     key: str
     header: str
     kind: Kind = WHOLE
     justify: Literal["left", "right"] = "right"
     styles: Mapping[str, str] = field(default_factory=dict)
+    short: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ def _widths(column: Column, cells: Sequence[str]) -> tuple[int, int, int]:
     header_word = max((_len(word) for word in column.header.split()), default=0)
     natural = max([_len(column.header), *(_len(c) for c in cells)])
     if column.kind == TEXT:
-        return max(header_word, min(natural, TEXT_MIN)), natural, natural
+        narrowest = max([min(natural, TEXT_MIN), *(_len(column.short[c]) for c in cells if c in column.short)])
+        return max(header_word, narrowest), natural, natural
     if column.kind == PATH:
         names = max([header_word, *(_len(_file_name(c)) for c in cells)])
         return max(header_word, min(names, PATH_MIN)), names, natural
@@ -168,7 +172,13 @@ def fit(
         widths = [limits[c.key][0] for c in kept]
         rank = {key: i for i, key in enumerate(drop_order)}
         order = sorted(range(len(kept)), key=lambda i: -rank.get(kept[i].key, len(drop_order)))
-        slack = _share(widths, [limits[c.key][1] for c in kept], order, width - sum(widths) - _overhead(len(kept)))
+        targets = [limits[c.key][1] for c in kept]
+        slack = _share(widths, targets, order, width - sum(widths) - _overhead(len(kept)))
+        for i, column in enumerate(kept):  # abbreviated after all: width past its abbreviations goes to the others
+            if column.short and widths[i] < targets[i]:
+                slack += widths[i] - limits[column.key][0]
+                widths[i] = targets[i] = limits[column.key][0]
+        slack = _share(widths, targets, order, slack)
         for lines in (1, 2):
             wanted = [max(w, _header_width(c.header, lines)) for c, w in zip(kept, widths)]
             if sum(wanted) - sum(widths) <= slack:
@@ -185,6 +195,8 @@ def fit(
         if column.kind == PATH and any(_len(t) > column_width for t in texts):
             texts = [_cut_middle(_file_name(t), column_width) for t in texts]
         elif column.kind == TEXT:
+            if any(_len(t) > column_width for t in texts):  # every cell abbreviated alike, not only the long ones
+                texts = [column.short.get(t, t) for t in texts]
             texts = [_cut_end(t, column_width) for t in texts]
         if texts != cells[column.key]:
             cells[column.key] = texts

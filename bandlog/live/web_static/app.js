@@ -5,8 +5,6 @@
 "use strict";
 
 const ENDED_REASON = "the recording ended";
-const FLOOR = { force: 10, angle: 20, rate: 50 };
-const KNEE_LABEL = { angle: "knee angle (deg)", rate: "knee velocity (deg/s)" };
 const MAX_LATENCIES = 5000;
 
 const view = {
@@ -87,7 +85,12 @@ function range(values, floor) {
   return [lo - pad, hi + pad];
 }
 
-function drawPanel(ctx, box, series, colour, label, floor, spans, palette) {
+function floorOf(key) {
+  const floors = view.state.floors;
+  return floors ? floors[key] : 1;
+}
+
+function drawPanel(ctx, box, series, colour, label, floor, spans, palette, note) {
   const { x, y, w, h } = box;
   const nowS = view.nowS ?? 0;
   const xOf = (t) => x + w * (1 - (nowS - t) / view.windowS);
@@ -134,6 +137,14 @@ function drawPanel(ctx, box, series, colour, label, floor, spans, palette) {
   ctx.fillText(series.t.length ? label : `${label}: no data`, x + 6, y + 16);
   ctx.fillText(hi.toFixed(0), x + w - 40, y + 16);
   ctx.fillText(lo.toFixed(0), x + w - 40, y + h - 6);
+  if (note) {  // e.g. no band on yet: the line is the load cell's noise, not band force
+    ctx.font = "16px system-ui, sans-serif";
+    const noteW = ctx.measureText(note).width;
+    ctx.fillStyle = cssVar("--panel");
+    ctx.fillRect(x + (w - noteW) / 2 - 6, y + h / 4 - 16, noteW + 12, 24);  // above the noise, which sits mid-panel
+    ctx.fillStyle = cssVar("--muted");
+    ctx.fillText(note, x + (w - noteW) / 2, y + h / 4);
+  }
 }
 
 function drawPlot() {
@@ -151,15 +162,20 @@ function drawPlot() {
   const palette = view.state.palette ? view.state.palette.spans : null;
   const axisH = 18, gap = 8;
   const panelH = (cssH - axisH - gap) / 2;
-  drawPanel(ctx, { x: 0, y: 0, w: cssW, h: panelH }, view.force, cssVar("--force"), "force (N)", FLOOR.force, spans, palette);
+  const noBand = view.state.force_note;  // no band pulls yet: the line is the load cell's noise, greyed
+  drawPanel(ctx, { x: 0, y: 0, w: cssW, h: panelH }, view.force, cssVar(noBand ? "--muted" : "--force"), "force (N)",
+    floorOf("force"), spans, palette, noBand);
   const kind = view.state.knee_kind;
+  const angleLabel = view.state.angle_label || "angle";
   if (kind) {
-    drawPanel(ctx, { x: 0, y: panelH + gap, w: cssW, h: panelH }, view.knee, cssVar("--knee"), KNEE_LABEL[kind],
-      FLOOR[kind], spans, palette);
+    drawPanel(ctx, { x: 0, y: panelH + gap, w: cssW, h: panelH }, view.knee, cssVar("--knee"), angleLabel,
+      floorOf(kind), spans, palette);
   } else {
     ctx.fillStyle = cssVar("--muted");
     ctx.font = "16px system-ui, sans-serif";
-    ctx.fillText("no knee estimate", cssW / 2 - 60, panelH + gap + panelH / 2);
+    ctx.textAlign = "center";
+    ctx.fillText(`${angleLabel}: no estimate`, cssW / 2, panelH + gap + panelH / 2);
+    ctx.textAlign = "start";
   }
   ctx.fillStyle = cssVar("--muted");
   ctx.font = "13px system-ui, sans-serif";
