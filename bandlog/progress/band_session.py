@@ -130,14 +130,38 @@ def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) 
     return SessionBand(curve, geometry, peaks, means)
 
 
-def session_band(log: Any, reps: Any, shank_cm: float | None, kinematics: Sequence[Kinematics | None]) -> SessionBand | None:
+def session_band(
+    log: Any, reps: Any, shank_cm: float | None, kinematics: Sequence[Kinematics | None],
+    within: Sequence[tuple[int, float, float]] | None = None,
+) -> SessionBand | None:
     """A log's band curve and rep torques, given its reps table, the knee estimates the analysis that
     found them kept (analyze(kinematics=True)) and the person's shank length (cm); None for another
     exercise than the seated reverse curl, whose geometry (the shank's pitch, an anchor in front) the
-    torque assumes, or without any force+IMU set."""
+    torque assumes, or without any force+IMU set. `within`: only the samples of these (log set,
+    start s, end s) spans, one leg's sets of a log of both legs (bandlog.progress.leg_split)."""
     if exercise_key(log.meta.exercise) != DEFAULT_KEY:
         return None
-    return band_from_traces(kept_traces(log, kinematics, reps), reps, resolve_geometry(shank_cm, log.meta.extra))
+    traces = kept_traces(log, kinematics, reps)
+    if within is not None:
+        traces = traces_within(traces, within)
+    return band_from_traces(traces, reps, resolve_geometry(shank_cm, log.meta.extra))
+
+
+def traces_within(traces: list[SessionTrace], spans: Sequence[tuple[int, float, float]]) -> list[SessionTrace]:
+    """Each trace cut to its samples inside `spans` ((log set, start s, end s), widened by
+    leg_split.SPAN_MARGIN_S); a trace left with none is dropped."""
+    from bandlog.progress.leg_split import SPAN_MARGIN_S
+
+    kept = []
+    for trace in traces:
+        inside = np.zeros(trace.t_s.shape, dtype=bool)
+        for number, start_s, end_s in spans:
+            if number == trace.set_number:
+                inside |= (trace.t_s >= start_s - SPAN_MARGIN_S) & (trace.t_s <= end_s + SPAN_MARGIN_S)
+        if inside.any():
+            kept.append(replace(trace, t_s=trace.t_s[inside], pitch_deg=trace.pitch_deg[inside], rate_dps=trace.rate_dps[inside],
+                                force_n=trace.force_n[inside]))
+    return kept
 
 
 BAND_SESSION_COLUMNS = ("peak_torque_n_m", "mean_torque_n_m", "equivalent_load_kg", "band_curve", "torque_note", "torque_shank_cm",

@@ -287,18 +287,18 @@ def _store(conn: sqlite3.Connection, rel: str, stat: os.stat_result, sha: str | 
             conn.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (rel, stat.st_size, stat.st_mtime_ns, outcome.failure))
         report.failed.append((rel, outcome.failure))
         return
-    assert outcome.row is not None
-    row = {**outcome.row, "path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha or outcome.sha256}
     conn.execute("DELETE FROM failures WHERE path = ?", (rel,))
     conn.execute("DELETE FROM sessions WHERE path = ?", (rel,))
-    cursor = conn.execute(
-        f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))})",
-        [row[c] for c in SESSION_COLUMNS],
-    )
     from bandlog.progress.band_session import BAND_REP_COLUMNS  # numpy: only when a log was analysed
 
     columns = ["session_id", "set", *REP_COLUMNS, *BAND_REP_COLUMNS]
     quoted = ", ".join(f'"{c}"' for c in columns)
-    conn.executemany(f"INSERT INTO reps ({quoted}) VALUES ({', '.join('?' * len(columns))})",
-                     [[cursor.lastrowid, *rep] for rep in outcome.reps])
+    for session, reps in outcome.sessions:  # one per leg for a log of both legs
+        row = {**session, "path": rel, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha or outcome.sha256}
+        cursor = conn.execute(
+            f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))})",
+            [row[c] for c in SESSION_COLUMNS],
+        )
+        conn.executemany(f"INSERT INTO reps ({quoted}) VALUES ({', '.join('?' * len(columns))})",
+                         [[cursor.lastrowid, *rep] for rep in reps])
     report.analysed.append(rel)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +47,12 @@ def os_reason(error: OSError) -> str:
 
 @dataclass(frozen=True)
 class Analysed:
-    """What analysing one log gave (in a worker process or this one): its session row and its reps'
-    rows ("set" first, then REP_COLUMNS), or why not. A `remember`ed failure is stored, so the log is
-    not retried until it changes; the others (permissions, I/O, a crash) may pass, so are retried."""
+    """What analysing one log gave (in a worker process or this one): its sessions, each a session row
+    and its reps' rows ("set" first, then REP_COLUMNS, then the band's), one per leg for a log of both
+    legs (bandlog.progress.leg_split), or why not. A `remember`ed failure is stored, so the log is not
+    retried until it changes; the others (permissions, I/O, a crash) may pass, so are retried."""
 
-    row: dict[str, Any] | None = None
-    reps: list[list[Any]] = field(default_factory=list)
+    sessions: list[tuple[dict[str, Any], list[list[Any]]]] = field(default_factory=list)
     sha256: str | None = None
     failure: str | None = None
     remember: bool = False
@@ -64,19 +64,20 @@ def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sh
     """Hash (unless `sha` is known), read and analyse one log; every failure becomes a reason, so one
     log never stops the others. A log with force and IMU also gets its band curve and knee torque
     (bandlog.progress.band_session), with the person's shank length `shank_cm` (None: not given)."""
-    from bandlog.progress.band_session import band_row, session_band
+    from bandlog.progress.leg_split import both_legs, leg_parts, part_summary
 
     try:
         sha = sha or file_sha256(path)
         log_data = read(path)
         result = analyze(log_data)
-        row = session_row(log_data.meta, result.reps, result.summary, mtime_ns=mtime_ns, ratings=getattr(log_data, "ratings", ()),
-                          plans=getattr(result, "plan_reports", ()))
-        band = session_band(log_data, result.reps, shank_cm, result.kinematics) if hasattr(log_data, "sets") else None
-        row.update(band_row(band, shank_cm, result.reps))
-        torques = list(zip(band.peak_torque_n_m, band.mean_torque_n_m, strict=True)) if band else [(None, None)] * len(result.reps)
-        reps = [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS), *torque]
-                for record, torque in zip(result.reps.to_dict("records"), torques, strict=True)]
+        ratings, plans = getattr(log_data, "ratings", ()), getattr(result, "plan_reports", ())
+        parts = leg_parts(log_data.meta.leg, result.reps, result.rejected, plans, ratings) if both_legs(plans) else None
+        if parts is None:
+            sessions = [_session(log_data, log_data.meta, result, result.reps, result.summary, ratings, plans, mtime_ns, shank_cm)]
+        else:
+            sessions = [_session(log_data, replace(log_data.meta, leg=part.leg), result, result.reps.iloc[part.rows].reset_index(drop=True),
+                                 part_summary(result.summary, part), part.ratings, part.plans, mtime_ns, shank_cm, part.spans)
+                        for part in parts]
     except FileNotFoundError:  # deleted while being read: gone, not broken
         return Analysed(vanished=True)
     except OSError as error:  # a permission or I/O problem may pass
@@ -86,7 +87,21 @@ def _analyse_file(path: Path, mtime_ns: int, read: ReadLog, analyze: Analyze, sh
     except Exception as error:  # a bug in bandlog: said, not remembered (a fixed bandlog retries the log)
         log.debug("analysing %s failed", path, exc_info=True)
         return Analysed(failure=f"bandlog failed analysing it ({type(error).__name__}: {error}); please report this")
-    return Analysed(row=row, reps=reps, sha256=sha)
+    return Analysed(sessions=sessions, sha256=sha)
+
+
+def _session(log_data: Any, meta: Any, result: Any, reps: Any, summary: Any, ratings: Any, plans: Any, mtime_ns: int,
+             shank_cm: float | None, within: list[tuple[int, float, float]] | None = None) -> tuple[dict[str, Any], list[list[Any]]]:
+    """One session's row and its reps' rows, with its band curve and knee torque (bandlog.progress.band_session)
+    from the samples `within` its sets (None: the whole log)."""
+    from bandlog.progress.band_session import band_row, session_band
+
+    row = session_row(meta, reps, summary, mtime_ns=mtime_ns, ratings=ratings, plans=plans)
+    band = session_band(log_data, reps, shank_cm, result.kinematics, within) if hasattr(log_data, "sets") else None
+    row.update(band_row(band, shank_cm, reps))
+    torques = list(zip(band.peak_torque_n_m, band.mean_torque_n_m, strict=True)) if band else [(None, None)] * len(reps)
+    return row, [[int(record.get("set", 1) or 1), *(sql_value(record.get(c)) for c in REP_COLUMNS), *torque]
+                 for record, torque in zip(reps.to_dict("records"), torques, strict=True)]
 
 
 POOL_MIN_BYTES = 32 << 20

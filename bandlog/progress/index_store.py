@@ -26,14 +26,15 @@ from bandlog.core.results import RepMetrics
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.sqlite"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bump when a column changes; an index with another version is dropped and rebuilt (it is a cache).
 2: reps gained end_s and may have no eccentric; sessions gained eccentrics and rejected.
 3: reps' set numbers count from 1, like everywhere a set is named.
 4: sessions gained rpe and pain (means of the set ratings the user gave, 0-10), and for a recording that
    followed a plan its text, sets done and planned, and reps on tempo and planned.
 5: sessions gained the band's curve and knee torque (bandlog.progress.band_session.BAND_SESSION_COLUMNS),
-   reps their eccentric torque (BAND_REP_COLUMNS)."""
+   reps their eccentric torque (BAND_REP_COLUMNS).
+6: a log of both legs (a plan with LR or LLRR) is a session per leg: sessions are unique by (path, leg)."""
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "INTEGER"}
 
@@ -50,14 +51,15 @@ def _rep_sql_columns() -> str:
 SCHEMA = f"""
 CREATE TABLE sessions (
     id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
+    path TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, sha256 TEXT,
     start_utc TEXT, date TEXT, week TEXT, exercise TEXT, leg TEXT, band TEXT, target_ecc_s REAL,
     reps INTEGER, tut_ecc_s REAL, tut_tension_s REAL, mean_ecc_duration_s REAL, peak_force_n REAL,
     mean_force_n REAL, ecc_impulse_ns REAL, slow_reps INTEGER, moderate_reps INTEGER,
     fast_reps INTEGER, adherence REAL, mode TEXT, eccentrics INTEGER, rejected INTEGER, rpe REAL, pain REAL,
     plan TEXT, sets_done INTEGER, sets_planned INTEGER, plan_reps_on_tempo INTEGER, plan_reps_planned INTEGER,
     peak_torque_n_m REAL, mean_torque_n_m REAL, equivalent_load_kg REAL, band_curve TEXT, torque_note TEXT, torque_shank_cm REAL,
-    rom_deg REAL
+    rom_deg REAL,
+    UNIQUE (path, leg)
 );
 CREATE TABLE reps (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,

@@ -19,6 +19,7 @@ from bandlog.core.results import REP_COLUMNS, SUMMARY_COLUMNS, SetSummary
 from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.io.csv_log import CsvLogSink
 from bandlog.io.read import read_log
+from bandlog.progress.band_session import BAND_REP_COLUMNS
 from bandlog.sources.replay import replay_source
 
 pytest.importorskip("bandlog.detect.analysis", reason="the Analyzer is written by another helper")
@@ -124,12 +125,12 @@ def test_combined_summary_has_exactly_the_set_summary_fields() -> None:
 def test_cli_json_is_one_object_with_exactly_the_documented_fields(imu_log: Path, imu_result, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(imu_log), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan"}
+    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan", "band"}
     assert document["read"] == {"format": "bandlog", "repairs": {}}
     assert document["ratings"] == []  # no set was rated
     assert tuple(document["summary"]) == (*SUMMARY_COLUMNS, "rejected_by_reason")
     assert sum(document["summary"]["rejected_by_reason"].values()) == len(document["rejected"])
-    assert all(tuple(rep) == REP_COLUMNS for rep in document["reps"])
+    assert all(tuple(rep) == (*REP_COLUMNS, *BAND_REP_COLUMNS) for rep in document["reps"])
     assert [r["ecc_duration_s"] for r in document["reps"]] == list(imu_result.reps["ecc_duration_s"])
 
 
@@ -147,7 +148,7 @@ def test_cli_csv_is_the_reps_table(imu_log: Path, imu_result, capsys) -> None:  
     from io import StringIO
 
     table = pd.read_csv(StringIO(out), keep_default_na=False)
-    assert list(table.columns) == [*REP_COLUMNS, "set"]
+    assert list(table.columns) == [*REP_COLUMNS, "set", *BAND_REP_COLUMNS]
     np.testing.assert_array_equal(table["ecc_start_s"], imu_result.reps["ecc_start_s"])
 
 

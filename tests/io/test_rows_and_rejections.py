@@ -21,6 +21,7 @@ from bandlog.core.meta import RecordingMeta
 from bandlog.core.results import NO_TEMPO, REJECTED_COLUMNS, REP_COLUMNS, SUMMARY_COLUMNS, RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock, StreamInfo
 from bandlog.io.csv_log import CsvLogSink
+from bandlog.progress.band_session import BAND_REP_COLUMNS
 
 
 def row(rep: int, start_s: float, ecc_s: float | None, flags: str = "") -> RepMetrics:
@@ -109,7 +110,7 @@ def mixed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_json_lists_rows_without_an_eccentric_and_every_rejected_candidate(scripted: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli.main(["analyze", str(scripted), "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan"}
+    assert set(document) == {"summary", "reps", "rejected", "read", "ratings", "plan", "band"}
     summary = document["summary"]
     assert tuple(summary) == (*SUMMARY_COLUMNS, "rejected_by_reason")
     assert (summary["reps"], summary["eccentrics"], summary["rejected"]) == (3, 1, 3)
@@ -117,7 +118,7 @@ def test_json_lists_rows_without_an_eccentric_and_every_rejected_candidate(scrip
     assert summary["notes"].startswith("started without a still window")
     assert [r["ecc_duration_s"] for r in document["reps"]] == [3.5, None, None]
     assert [r["tempo"] for r in document["reps"]] == ["slow", "none", "none"]
-    assert all(tuple(r) == REP_COLUMNS for r in document["reps"])
+    assert all(tuple(r) == (*REP_COLUMNS, *BAND_REP_COLUMNS) for r in document["reps"])
     assert document["rejected"][1] == {"set": 1, "start_s": 19.0, "detected_at_s": 21.5, "code": "data_gap",
                                        "reason": "no samples for 2.1 s"}
     assert all(tuple(r) == ("set", *REJECTED_COLUMNS) for r in document["rejected"])

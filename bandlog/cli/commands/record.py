@@ -19,6 +19,7 @@ NAME = "record"
 HELP = "record a set from a BLE sensor: live eccentric detection, every sample logged"
 ORDER = 20
 NO_LEG_NOTE = "no --leg given: filed under leg 'unknown', outside the left/right charts (add --leg left or right)"
+BOTH_LEGS_NOTE = "both legs in one log: the session index files each set under the plan's leg for it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
     if args.raw is not None:
         check_raw_path(args.raw, request)
+    both_legs = plan is not None and plan.legs in ("both-alternating", "both-blocked")
     if meta.leg is None:
-        print(NO_LEG_NOTE)
+        print(BOTH_LEGS_NOTE if both_legs else NO_LEG_NOTE)
     motion = None
     duration = args.duration
     if args.emulate:
@@ -140,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"link: {link_summary(result.link)}")
     if result.gaps:
         print(f"link gaps: {len(result.gaps)} ({sum(g.end_s - g.start_s for g in result.gaps):.2f} s without samples)")
-    print(f"log written to {out} ({result.samples_total} samples" + (", leg unknown" if meta.leg is None else "") + ")")
+    legs = ", left and right" if both_legs and meta.leg is None else ", leg unknown" if meta.leg is None else ""
+    print(f"log written to {out} ({result.samples_total} samples{legs})")
     if not args.no_rating and sys.stdin.isatty() and result.last_sample_t_s is not None:
         _rate_last_set(out, result, coach)
     if args.raw is not None:
