@@ -71,8 +71,13 @@ class Plan:
             raise ConfigError(f"the plan's legs must be one of {', '.join(LEGS)}, not {self.legs!r}")
 
     @property
+    def both_legs(self) -> bool:
+        """Whether the session works both legs, set by set (one log, a session per leg in the index)."""
+        return self.legs in ("both-alternating", "both-blocked")
+
+    @property
     def total_sets(self) -> int:
-        return self.sets * 2 if self.legs in ("both-alternating", "both-blocked") else self.sets
+        return self.sets * 2 if self.both_legs else self.sets
 
     def leg(self, set_number: int) -> str | None:
         """The leg of set `set_number` (1-based), or None when the plan names none."""

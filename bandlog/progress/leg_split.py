@@ -45,7 +45,7 @@ class LegPart:
 
 
 def both_legs(plans: Sequence[PlanReport]) -> bool:
-    return any(p.plan.legs in ("both-alternating", "both-blocked") for p in plans)
+    return any(p.plan.both_legs for p in plans)
 
 
 def leg_parts(

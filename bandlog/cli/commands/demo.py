@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     save_shank_cm(home, 100 * spec.shank_m)  # the simulated person's truth, as `record --shank-cm` would keep it
     anchor_m = anchor_in_world_m(spec.anchor_x_m, spec.anchor_y_m, spec.thigh_pitch_deg)
     meta = RecordingMeta(
-        leg="right", band=f"{spec.colour} x{spec.strands}" if exercise == "reverse-curl" else None,  # standing: no band
+        leg=None if plan is not None and plan.both_legs else "right",  # both legs: the index files each set under its leg
+        band=f"{spec.colour} x{spec.strands}" if exercise == "reverse-curl" else None,  # standing: no band
         exercise=exercise_name(exercise),
         target_ecc_s=spec.target_ecc_s, notes="bandlog demo (emulated sensor)",
         extra={SIMULATED: SIMULATED_BY, **anchor_extra(100 * anchor_m[0], 100 * anchor_m[1])},

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
     if args.raw is not None:
         check_raw_path(args.raw, request)
-    both_legs = plan is not None and plan.legs in ("both-alternating", "both-blocked")
+    both_legs = plan is not None and plan.both_legs
     if meta.leg is None:
         print(BOTH_LEGS_NOTE if both_legs else NO_LEG_NOTE)
     motion = None
