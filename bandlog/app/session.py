@@ -75,6 +75,25 @@ def check_log_path(path: Path, *, paired: bool = False, what: str = "log") -> No
             )
 
 
+def emulation_speed(speed: float, targets: Sequence[str | None]) -> tuple[float, str | None]:
+    """(the speed an emulated recording of `targets` runs at, and a sentence when it is not `speed`).
+
+    A sensor whose samples this computer dates (DeviceProfile.dated_by_host: the PASCO's poller, the
+    SIG force gauge) runs in real time: the host's clock cannot be sped up with the emulated devices',
+    so its reps would read `speed` times too fast (emulate.stack.twin_speed keeps its twin at 1x, and a
+    pair recorded with it must keep the same clock). Targets are profile keys or advertised names."""
+    from bandlog.devices import registry
+    from bandlog.emulate.twins import twin_registry
+
+    profiles = registry()
+    slow = [profiles[key].model for key, twin in twin_registry().items() for target in targets
+            if target in (key, twin.default_name) and key in profiles and profiles[key].dated_by_host()]
+    if speed == 1.0 or not slow:
+        return speed, None
+    return 1.0, (f"the emulated {', '.join(slow)} runs in real time (--speed {speed:g} ignored): this computer's clock dates "
+                 "its samples, and it cannot be sped up")
+
+
 def emulated_twins(motion_for_twin: Callable[[], MotionSource]) -> list[PeripheralTwin]:
     """One emulated twin of every supported sensor, each driven by the movement motion_for_twin() gives it."""
     from bandlog.emulate.twins import twin_registry

@@ -114,6 +114,12 @@ class DeviceProfile(abc.ABC):
         self.options = options or StreamOptions()
 
     @classmethod
+    def dated_by_host(cls) -> bool:
+        """Whether its samples' times are this computer's (host_timed or reads_host_clock): an emulated
+        twin of it must then run in real time, as the host's clock cannot be sped up with the device's."""
+        return cls.host_timed or cls.reads_host_clock
+
+    @classmethod
     def matches(cls, name: str | None, service_uuids: Sequence[str] = ()) -> bool:
         """True when an advertisement looks like this device (name prefix or service UUID)."""
         if name and any(name.startswith(prefix) for prefix in cls.name_prefixes):

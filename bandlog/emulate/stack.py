@@ -44,6 +44,16 @@ def peripheral_address(index: int) -> str:
     return f"D0:BA:4D:00:01:{index + 1:02X}"
 
 
+def twin_speed(twin: PeripheralTwin, speed: float) -> float:
+    """The speed a twin's device clock runs at: the world's, or 1 for a sensor whose samples are dated by
+    the host (DeviceProfile.dated_by_host), since the host's clock does not run faster with the world's
+    (its samples would read `speed` times too fast: every rep too small and too quick)."""
+    from bandlog.devices import registry
+
+    profile = registry().get(twin.profile_key)
+    return 1.0 if profile is not None and profile.dated_by_host() else speed
+
+
 class EmulatedWorld:
     """The running virtual link; hand `backends` to bleak (or to bandlog.sources.ble)."""
 
@@ -85,7 +95,7 @@ class EmulatedWorld:
         address = peripheral_address(index)
         controller = Controller(f"peripheral-{index}", link=self.link, public_address=address)
         device = Device(name=twin.name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
-        peripheral = EmulatedPeripheral(twin, device, speed=self.speed, faults=faults)
+        peripheral = EmulatedPeripheral(twin, device, speed=twin_speed(twin, self.speed), faults=faults)
         await peripheral.start()
         self.peripherals.append(peripheral)
         return peripheral

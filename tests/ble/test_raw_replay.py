@@ -75,7 +75,8 @@ async def test_a_reconnect_replays_with_its_gap(key: str, tmp_path: Path) -> Non
 
 async def test_pasco_replies_lost_on_the_way_replay_as_they_ran(tmp_path: Path) -> None:
     """Lost replies make PASCO's poller time out and ask again: the replay takes the same turns."""
-    live, raw = await record_with_raw(tmp_path, "pasco-force-accel", faults=Faults(drop_fraction=0.05, seed=3))
+    # 4 s: each lost reply costs the poller a timeout, and the twin runs in real time (emulate.stack.twin_speed)
+    live, raw = await record_with_raw(tmp_path, "pasco-force-accel", faults=Faults(drop_fraction=0.05, seed=3), duration_s=4.0)
     result = await replay_raw_capture(read_raw_capture(raw), out_path=tmp_path / "replayed.csv")
     assert result.link is not None and result.link.dropped_packets > 0
     assert_same_samples(live, tmp_path / "replayed.csv")

@@ -69,3 +69,26 @@ async def test_lost_answers_are_counted_and_polling_carries_on() -> None:
     assert len(got) >= 0.5 * MIN_RATE_HZ * 2.5
     assert np.isin(got.force_n, sent(twin, "force_n")).all()  # every value is one the sensor sent
     assert np.all(np.diff(got.t_s) > 0)
+
+
+async def test_a_fast_world_keeps_the_polled_sensor_in_real_time() -> None:
+    """Its samples are dated by this computer, whose clock an emulation cannot speed up: in a world at
+    8x the twin still runs at 1x (emulate.stack.twin_speed), so each value is dated when it was measured
+    (at 8x its clock would run 7 s ahead of the host's every second, and every rep read 8x too fast)."""
+    twin = PascoTwin(MOTION)
+    async with emulated_sensors([twin], speed=8.0) as world:
+        items = [i async for i in stream("pasco-force-accel", backends=world.backends, duration_s=2.0, tare=False)]
+    got = SampleBlock.concat([i for i in items if isinstance(i, SampleBlock)])
+    device_t_s = np.concatenate([b.t_s for b in twin.sent_samples if b.force_n is not None])[FIRST : FIRST + len(got)]
+    lag_s = got.t_s - device_t_s
+    assert len(got) >= MIN_RATE_HZ and np.ptp(lag_s) < 0.1
+
+
+def test_recording_a_host_dated_sensor_says_it_runs_in_real_time() -> None:
+    from bandlog.app.session import emulation_speed
+
+    speed, said = emulation_speed(8.0, ["pasco-force-accel", None])
+    assert speed == 1.0 and said is not None and "PS-3202" in said and "--speed 8 ignored" in said
+    assert emulation_speed(8.0, [PascoTwin.default_name])[0] == 1.0  # by its advertised name too
+    assert emulation_speed(8.0, ["gdx-for", "witmotion"]) == (8.0, None)
+    assert emulation_speed(1.0, ["sig-force"]) == (1.0, None)

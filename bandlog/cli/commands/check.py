@@ -97,7 +97,7 @@ async def _check(request: CheckRequest, args: argparse.Namespace) -> SensorCheck
 
     if not args.emulate:
         return await check_sensor(request, ask_for_load=_ask_user)
-    from bandlog.app.session import maybe_emulated
+    from bandlog.app.session import emulation_speed, maybe_emulated
     from bandlog.emulate.faults import parse_faults
     from bandlog.sim.bench_load import KnownLoadBench
 
@@ -114,7 +114,10 @@ async def _check(request: CheckRequest, args: argparse.Namespace) -> SensorCheck
         bench.hang()
 
     faults = None if args.faults is None else parse_faults(args.faults)
-    async with maybe_emulated(bench, args.speed, faults=faults) as world:
+    speed, slower = emulation_speed(args.speed, [args.device])
+    if slower:
+        print(slower)
+    async with maybe_emulated(bench, speed, faults=faults) as world:
         assert world is not None  # a motion was given
         return await check_sensor(request, ask_for_load=hang_it, backends=world.backends)
 

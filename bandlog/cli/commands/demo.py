@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bandlog.app.coaching import tracker_for, with_plan
-    from bandlog.app.session import RecordRequest, record_stream
+    from bandlog.app.session import RecordRequest, emulation_speed, record_stream
     from bandlog.app.user_input import UserInput
     from bandlog.cli import build_parser
     from bandlog.cli.commands._recording_args import exercise_name, plan_from_args
@@ -95,11 +95,14 @@ def run(args: argparse.Namespace) -> int:
     coach = tracker_for(meta)
     out = new_recording_path(home, f"demo-{args.device}")
     what = "set" if plan is None else f"session ({plan.describe()}; hands-free: no key is pressed)"
-    print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s {what} at {args.speed:g}x speed")
+    speed, slower = emulation_speed(args.speed, [args.device])
+    if slower:
+        print(f"bandlog demo: {slower}")
+    print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s {what} at {speed:g}x speed")
     request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
     user_input = UserInput()  # set ratings tapped on the phone page (--view web)
     views = live_sinks(args, meta.target_ecc_s, on_rating=user_input.submit)
-    result = asyncio.run(record_stream(request, views, motion=set_motion, speed=args.speed, coach=coach, user_input=user_input))
+    result = asyncio.run(record_stream(request, views, motion=set_motion, speed=speed, coach=coach, user_input=user_input))
     print_result(result, out, title=f"recorded {'set' if plan is None else 'session'} ({out.name})")
     for line in ([] if coach is None else coach.report().lines()) + cue_lines(views):
         print(line)

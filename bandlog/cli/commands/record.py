@@ -123,7 +123,14 @@ def run(args: argparse.Namespace) -> int:
     coach = tracker_for(meta)
     if plan is not None:
         print(f"plan: {plan.describe()}; no key needed: each set starts at its first rep, and the recording stops after the last")
-    result = asyncio.run(record_stream(request, views, motion=motion, speed=args.speed, faults=faults, coach=coach,
+    speed = args.speed
+    if args.emulate:
+        from bandlog.app.session import emulation_speed
+
+        speed, slower = emulation_speed(args.speed, [args.device, args.imu])
+        if slower:
+            print(slower)
+    result = asyncio.run(record_stream(request, views, motion=motion, speed=speed, faults=faults, coach=coach,
                                       user_input=user_input))
     if result.meta is None:
         print(f"stopped before {label} was connected: no samples, no log written", file=sys.stderr)
