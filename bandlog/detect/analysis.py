@@ -183,6 +183,7 @@ class Analyzer:
         into the summary, so the table and the live view say so too)."""
         notes = [self.exercise_note] if self.exercise_note else []
         notes += self._knee.notes if self._knee is not None else []
+        notes += self._knee.tilt.notes() if self._knee is not None and self._knee.absolute_angle else []
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
         if isinstance(self._machine, ImuMachine) and (no_band := self._machine.reps_without_band):

@@ -25,6 +25,12 @@ round does not say. Here:
   (|g|), so neither the tracked gravity's length (the filter pulls it towards readings with motion
   left in) nor the accelerometer's scale biases v: with |g| assumed, the shank direction came out
   1-2 degrees off, the same way in most simulated sessions.
+- Abrupt samples stay out of both fits: a knock, a jolt or a dead stop at the top shows as a knee
+  rate jumping faster than the sample rate follows, or a reading far from 1 g (clipped at the
+  range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. They
+  are counted and said in the notes, as is a shank direction the data pin down only loosely (its
+  standard error from the fit's residual: a sensor near the knee axis feels little motion): the
+  angle is then given but said to be unsure.
 - The knee axis sign then follows from the pose (science.md 3.3): the knee flexes to at most ~150
   degrees, so whenever the shank is within 45 degrees of horizontal its ankle end is in front of
   the knee, never behind it. No assumption about how the recording starts.
@@ -57,6 +63,21 @@ POSE_BLOCK = 64
 """Poses folded into the offset fit's sums at a time (a fixed count: the same however blocks arrive)."""
 MIN_POSE_SPREAD_DEG = 40.0
 """The accelerometer offset is solved once still poses span this much rotation about the knee."""
+MAX_RATE_JUMP_RAD_S2 = 40.0
+"""A sample with knee motion joins the shank fit only if the knee's angular acceleration (the rate's
+finite difference, half a sample late) changed by less than this since the last one: the lag then
+misstates the tangential term r dw/dt by under r |jump| / 2, 1 g at a 0.5 m lever. A smooth flexion
+of 150 degrees in 0.8 s changes it by ~6 (rad/s^2) a sample at 50 Hz; a knock, a jolt or a dead stop
+at the top (sampled once, or clipped at the gyro's range) by far more, and a sample taken then says
+nothing about the shank (three such a rep put it 30-180 degrees off in simulated sessions)."""
+MAX_MOTION_G = 2.0
+"""Nor if the reading's magnitude is further than this from 1 g: twice what a knee curl's motion terms
+give (r w^2 is 0.8 g at 0.5 m and 230 deg/s), so a knock, or a reading clipped at the range."""
+POSE_SETTLE_S = 2.0
+"""Poses are left out of the offset fit this long after a knock (MAX_MOTION_G): the 1 Hz low-pass they
+come through spreads it over about as long (one 15 g sample moves it by 0.43 g, 0.2 s later, at 100 Hz)."""
+UNSURE_DIRECTION_DEG = 3.0
+"""Above this standard error the learned shank direction, and so the absolute angle, is said to be unsure."""
 
 
 def _cross(a: list[float], b: list[float]) -> list[float]:
@@ -93,7 +114,17 @@ class ShankTilt:
         self._normal = np.zeros((4, 4))
         self._moment = np.zeros(4)
         self._w4 = 0.0
+        self._yy = 0.0
+        self._fit_n = 0
+        self.direction_sd_deg = math.nan
+        """Standard error (deg) of the learned shank direction about the knee, once learned."""
         self._last_w: float | None = None
+        self._last_wd = 0.0
+        self.samples_abrupt = 0
+        """Samples left out of the shank fit as too abrupt for the sample rate (a knock, a jolt)."""
+        self._settle_n = round(POSE_SETTLE_S / dt_s)
+        self._settle_left = 0
+        """Samples to go before poses are taken again after an abrupt one (POSE_SETTLE_S)."""
         self._last_omega: list[float] | None = None
         self.shank: list[float] | None = None
         """Unit shank direction (sensor frame), once learned."""
@@ -115,7 +146,13 @@ class ShankTilt:
         """acc: m/s^2; omega: bias-corrected gyro, rad/s (sensor frame); axis: unsigned knee axis;
         pose: a low-passed accelerometer reading taken while the shank barely turns, if it does."""
         dt = self.dt_s
-        if pose is not None:
+        knock = abs(math.sqrt(_dot(acc, acc)) / STANDARD_GRAVITY_MS2 - 1.0) > MAX_MOTION_G
+        if knock:  # the poses of the next POSE_SETTLE_S are left out of the offset fit
+            self.samples_abrupt += 1
+            self._settle_left = self._settle_n
+        elif self._settle_left:
+            self._settle_left -= 1
+        if pose is not None and not self._settle_left:
             self._add_pose(pose, axis)
         b = self.offset
         acc = [acc[0] - b[0], acc[1] - b[1], acc[2] - b[2]]
@@ -157,7 +194,11 @@ class ShankTilt:
         if still:
             self.rest_gravity = list(g)
         if axis is not None and w != 0.0:
-            self._learn_shank(acc, g, axis, w, wd)
+            jump, self._last_wd = abs(wd - self._last_wd) > MAX_RATE_JUMP_RAD_S2, wd
+            if jump and not knock:
+                self.samples_abrupt += 1
+            if not (knock or jump):
+                self._learn_shank(acc, g, axis, w, wd)
 
     def _add_pose(self, acc: list[float], axis: list[float] | None) -> None:
         """Every pose goes into the offset fit's sums; the few kept POSE_SPACING_DEG apart only tell
@@ -214,7 +255,8 @@ class ShankTilt:
             self._rows = []
             self._normal = np.zeros((4, 4))
             self._moment = np.zeros(4)
-            self._w4 = 0.0
+            self._w4 = self._yy = 0.0
+            self._fit_n = 0
 
     def _learn_shank(self, acc: list[float], g: list[float], axis: list[float], w: float, wd: float) -> None:
         """Queue the two in-plane components of acc = gravity + c u - w^2 v + dw/dt (k x v): along the
@@ -239,14 +281,18 @@ class ShankTilt:
         x, y = np.concatenate(design), np.concatenate(target)
         self._normal += x.T @ x
         self._moment += x.T @ y
+        self._yy += float(y @ y)
+        self._fit_n += len(y)
         if self._w4 < SHANK_MIN_W4:
             return
         e1, e2 = _plane(axis)
         basis = np.zeros((4, 3))  # (c, v) = basis @ (c, v.e1, v.e2): v lies across the axis
         basis[0, 0] = 1.0
         basis[1:, 1], basis[1:, 2] = e1, e2
+        normal, moment = basis.T @ self._normal @ basis, basis.T @ self._moment
         try:
-            c = np.linalg.solve(basis.T @ self._normal @ basis, basis.T @ self._moment)
+            c = np.linalg.solve(normal, moment)
+            cov = np.linalg.inv(normal)
         except np.linalg.LinAlgError:
             return
         c1, c2 = float(c[1]), float(c[2])
@@ -254,6 +300,40 @@ class ShankTilt:
         if r > 0.0:
             self.radius_m = r
             self.shank = [(c1 * e1[i] + c2 * e2[i]) / r for i in range(3)]
+            self.direction_sd_deg = self._direction_sd_deg(c, normal, moment, cov, r)
+
+    def _direction_sd_deg(self, c: np.ndarray, normal: np.ndarray, moment: np.ndarray, cov: np.ndarray, r: float) -> float:
+        """Standard error of the shank direction (deg): the fit's residual variance through its
+        covariance, across the learned direction, over r. The residual (mostly the tracked gravity's
+        error) is correlated over the filter's time constant, so the samples count as one per tau."""
+        dof = self._fit_n - len(c)
+        if dof <= 0:
+            return math.nan
+        residual_var = max(float(self._yy - 2.0 * c @ moment + c @ normal @ c), 0.0) / dof
+        across = np.array([0.0, -float(c[2]), float(c[1])]) / r
+        return math.degrees(math.sqrt(residual_var * float(across @ cov @ across) / self.gain) / r)
+
+    @property
+    def unsure(self) -> bool:
+        """The shank direction is learned, but the data pin it down worse than UNSURE_DIRECTION_DEG."""
+        return self.shank is not None and not self.direction_sd_deg <= UNSURE_DIRECTION_DEG
+
+    def notes(self) -> list[str]:
+        """What the absolute knee angle rests on that the user should know, in words: samples left out
+        of the shank fit, and a shank direction the data pin down too loosely for the angle to be sure."""
+        notes = []
+        if self.samples_abrupt:
+            notes.append(
+                f"{self.samples_abrupt} samples of abrupt motion (a knock, a jolt, a reading at the sensor's range) "
+                "left out of what the absolute knee angle is learned from"
+            )
+        if self.unsure:
+            notes.append(
+                f"absolute knee angle unsure: the data pin the shank's direction in the sensor down to {self.direction_sd_deg:.1f} "
+                f"degrees (standard error; over {UNSURE_DIRECTION_DEG:g} is unsure), so the angle may be off by that or more; "
+                "reps and their timing do not depend on it"
+            )
+        return notes
 
     def sign_from_pose(self, axis: list[float]) -> int:
         """+1/-1 to make the axis flexion-positive, or 0 while no pose near horizontal is known."""
