@@ -4,24 +4,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
+from indexed_history import indexed_week
 
 from bandlog.cli import main
-from bandlog.progress import history, index
+from bandlog.progress import index
 from bandlog.progress.band_geometry import NO_SHANK
-
-FIRST_DAY = date(2026, 1, 5)
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("analyze_torque")
-    history.write_simulated_history(root, weeks=1, sessions_per_week=1, seed=5, first_day=FIRST_DAY, reps_per_set=4)
-    index.update_index(root)
-    return root
+    return indexed_week(tmp_path_factory.mktemp("analyze_torque"), sessions_per_week=1, seed=5)
 
 
 def analysed(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 
 import pytest
 from bench_loader import load_bench
+from indexed_history import FIRST_DAY, indexed_week
 
 from bandlog import cli
 from bandlog.progress import history, index
 from bandlog.progress.band_curve import BandCurve
 from bandlog.progress.band_geometry import NO_ANCHOR, load_shank_cm, save_shank_cm
 
-FIRST_DAY = date(2026, 1, 5)
-
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("band")
-    history.write_simulated_history(root, weeks=1, sessions_per_week=2, seed=3, first_day=FIRST_DAY, reps_per_set=4)
-    index.update_index(root)
-    return root
+    return indexed_week(tmp_path_factory.mktemp("band"), sessions_per_week=2, seed=3)
 
 
 def test_the_index_keeps_each_sessions_curve_and_torque_and_each_reps_torque(home: Path) -> None:
