@@ -52,6 +52,9 @@ class ExerciseProfile:
     """What the reported absolute angle is, in words (plots, live view)."""
     angle_label: str = "knee flexion angle"
     """The same in a few words, for a chart's title and axis."""
+    lead_in_reason: str = "the sensor first learns its resting reading and which way the knee bends"
+    """Why the angle starts late, for the chart and the live views (detect/axis.py: the gyro bias, the
+    turning axis and its flexion direction come from a still moment and the first movement)."""
     band_optional: bool = False
     """The exercise may be done without a band (the force channel then reads only the load cell's
     zero): reps without band tension keep their timing and lose their force figures, counted in the
@@ -88,6 +91,7 @@ PLANTED_ANGLE = (
 )
 
 PLANTED_LABEL = "shank turn from the start"
+PLANTED_LEAD_IN = "the sensor first learns which way the shank turns, over the first three reps (gravity cannot tell it)"
 
 DEFAULT_KEY = "reverse-curl"
 PROFILES: dict[str, ExerciseProfile] = {
@@ -97,10 +101,11 @@ PROFILES: dict[str, ExerciseProfile] = {
         ExerciseProfile(
             "runners-stretch", "active runner's stretch", {**PLANTED_GATES, "rep_min_s": 0.8},
             pose="planted", rest_end="flexed", angle_meaning=PLANTED_ANGLE, angle_label=PLANTED_LABEL, band_optional=True,
+            lead_in_reason=PLANTED_LEAD_IN,
         ),
         ExerciseProfile(
             "standing-l", 'standing "L"', PLANTED_GATES, pose="planted", angle_meaning=PLANTED_ANGLE, angle_label=PLANTED_LABEL,
-            band_optional=True,
+            band_optional=True, lead_in_reason=PLANTED_LEAD_IN,
         ),
         ExerciseProfile(
             "other", "other band exercise", {"min_rom_deg": 10.0, "rep_min_s": 0.8, "sign_excursion_deg": 20.0},

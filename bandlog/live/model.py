@@ -386,6 +386,11 @@ class LiveModel:
         """What the views write on the force trace while no_band() (else '')."""
         return f"no band: force within {self.no_band_n:g} N of rest" if self.no_band() else ""
 
+    def no_angle_label(self) -> str:
+        """What the views write on the angle trace before the detector has an estimate: why there is none
+        yet (the exercise profile's lead_in_reason), so a blank panel does not look like a fault."""
+        return f"no estimate yet: {self.profile.lead_in_reason}"
+
     def angle_label(self, kind: str | None) -> str:
         """The angle trace's label for a knee_kind(): what the profile's angle is (a planted shank's turn is
         not knee flexion), with its unit."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +56,8 @@ TIMER_COLOURS = {
 SUMMARY_BOX_COLOUR = "#dfe8f1"
 """The end-of-set TUT box, in place of the timer."""
 NO_ANGLE = "no estimate"
+NO_ANGLE_WRAP = 48
+"""Characters per line of the reason written over an empty angle panel."""
 """Over the angle axes while the detector has none (a force-only sensor; a planted shank before its sign)."""
 TABLE_ROWS = 12
 HOLD_POLL_S = 0.1
@@ -187,13 +190,19 @@ class MplView:
         else:
             knee = np.empty(0)
             self.knee_line.set_data([], [])
-        self.knee_missing.set_visible(kind is None)
+        self._say_knee_missing(model, kind)
         window_full = model.start_s is not None and now_s - model.start_s >= model.window_s
         needs_full |= fit_ylim(self.ax_force, force_n, FORCE_FLOOR_N, window_full, room_below=False)
         needs_full |= fit_ylim(self.ax_knee, knee, KNEE_FLOOR[kind], window_full, room_below=kind == "rate")
         self._place_spans(model.spans_in_window(), now_s)
         self._update_texts()
         return needs_full
+
+    def _say_knee_missing(self, model: LiveModel, kind: str | None) -> None:
+        """Over an empty angle panel: why there is no estimate yet, wrapped to the panel."""
+        self.knee_missing.set_visible(kind is None)
+        if kind is None:
+            self.knee_missing.set_text(textwrap.fill(model.no_angle_label(), NO_ANGLE_WRAP))
 
     def _say_force_missing(self) -> None:
         """Over the force axes: that there is no force channel, or (an exercise whose band is optional) no band."""
@@ -316,7 +325,7 @@ class MplView:
         knee_values = knee[:, 0 if kind == "angle" else 1] if kind else np.empty(0)
         self.knee_line.set_data(knee_t_s - origin_s if kind else [], knee_values)
         self.ax_knee.set_ylabel(model.angle_label(kind))
-        self.knee_missing.set_visible(kind is None)
+        self._say_knee_missing(model, kind)
         self._say_force_missing()
         for ax in (self.ax_force, self.ax_knee):
             for span in model.spans:

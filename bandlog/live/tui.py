@@ -95,7 +95,7 @@ def _live_part(model: LiveModel, width: int) -> RenderableType:
         lines.add_row("force", sparkline(t_s, force_n, start_s, model.window_s, width, FORCE_FLOOR_N))
     kind = model.knee_kind()
     if kind is None:
-        lines.add_row("angle", "no estimate")
+        lines.add_row("angle", Text(model.no_angle_label(), style="dim"))
     else:
         knee_t_s, knee = model.knee_window(kind)
         lines.add_row("angle" if kind == "angle" else "angle/s",

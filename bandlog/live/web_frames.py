@@ -141,6 +141,7 @@ class FrameBuilder:
             "link_state": model.status.state.value if model.status is not None else None,
             "knee_kind": self._knee_kind,
             "angle_label": model.angle_label(self._knee_kind),
+            "angle_note": model.no_angle_label() if self._knee_kind is None else "",
             "force_note": model.no_band_label(),
             "spans": [[_num(s.start_s, 3), _num(s.end_s, 3), s.outcome.value] for s in model.spans_in_window()],
             "notes": notes,

@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 from bandlog.core.errors import ConfigError
 from bandlog.core.results import ADHERENCE_TOLERANCE, NO_TEMPO, adheres
 from bandlog.core.text_safety import chart_text
+from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile
 from bandlog.detect.explain import no_eccentric_label
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import target_band_s
@@ -121,18 +122,16 @@ def plot_force(samples: pd.DataFrame, reps: pd.DataFrame, target_ecc_s: float, a
 
 NO_BAND_NOTE = "no band tension in any rep: the load cell's zero only"
 """Over the force panel when every rep was done without a band (an exercise whose band is optional)."""
-KNEE_LEAD_IN_REASON = "the sensor first learns its resting reading and which way the knee bends"
-"""Why the knee trace starts late: the detector's estimate (detect/axis.py) needs the gyro bias, the
-knee's turning axis and its flexion direction, found from a still moment and the first movement."""
-
-
 def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ecc_s: float, kind: str = "angle",
-              ax: Axes | None = None, angle_label: str = "knee flexion angle") -> Axes:
+              ax: Axes | None = None, profile: ExerciseProfile | None = None) -> Axes:
     """Knee angle (kind='angle', deg) or angular rate (kind='rate', deg/s) with the eccentric phases shaded;
-    the stretch before the estimate exists is hatched and says why (KNEE_LEAD_IN_REASON). `angle_label`:
-    what the angle is (an exercise profile's angle_label: a planted shank's turn is not knee flexion)."""
+    the stretch before the estimate exists is hatched and says why. `profile`: the exercise (default
+    the reverse curl), whose angle_label names the angle (a planted shank's turn is not knee flexion)
+    and whose lead_in_reason says why it starts late."""
     if kind not in ("angle", "rate"):
         raise ConfigError(f"knee chart kind must be 'angle' or 'rate', not {kind!r}")
+    profile = profile or exercise_profile(DEFAULT_KEY)
+    angle_label = profile.angle_label
     ax = axes_for(ax)
     ax.plot(t_s, values, color="#5a3d8a", lw=0.9)
     _shade_reps(ax, reps, target_ecc_s, label=False)
@@ -141,11 +140,11 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ec
     else:
         tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
     ax.set_xlabel("time (s)")
-    _knee_lead_ins(ax, np.asarray(t_s, dtype=float), np.asarray(values, dtype=float), kind)
+    _knee_lead_ins(ax, np.asarray(t_s, dtype=float), np.asarray(values, dtype=float), kind, profile.lead_in_reason)
     return ax
 
 
-def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str) -> None:
+def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, reason: str) -> None:
     """Hatch every stretch where the knee estimate does not exist yet (the start of each set), and say
     from when it exists and why under the panel (the x label, so it never covers the trace)."""
     missing = ~np.isfinite(values)
@@ -161,7 +160,7 @@ def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str) -> 
         note = f"no {noun} in this recording: it ended before the sensor had learned its resting reading and the bend"
     else:
         again = " (and again at each new set)" if len(starts) > 1 else ""
-        note = f"no {noun} before {float(t_s[ends[0]]):.1f} s{again}, while {KNEE_LEAD_IN_REASON}"
+        note = f"no {noun} before {float(t_s[ends[0]]):.1f} s{again}, while {reason}"
     ax.set_xlabel(f"time (s)\nhatched: {note}", fontsize=8)
 
 
@@ -246,16 +245,16 @@ def session_figure(
     target_ecc_s: float,
     knee: tuple[np.ndarray, np.ndarray, str] | None = None,
     title: str = "",
-    angle_label: str = "knee flexion angle",
+    profile: ExerciseProfile | None = None,
 ) -> Figure:
     """Force (and knee angle or rate when `knee` = (t_s, values, kind) is given) over time, then the rep bars;
-    `angle_label` as plot_knee takes it."""
+    `profile` as plot_knee takes it."""
     rows = 3 if knee is not None else 2
     fig = Figure(figsize=(10, 2.6 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, 1, height_ratios=[1.2] * (rows - 1) + [1.0])
     plot_force(samples, reps, target_ecc_s, ax=axes[0])
     if knee is not None:
-        plot_knee(knee[0], knee[1], reps, target_ecc_s, kind=knee[2], ax=axes[1], angle_label=angle_label)
+        plot_knee(knee[0], knee[1], reps, target_ecc_s, kind=knee[2], ax=axes[1], profile=profile)
         axes[1].sharex(axes[0])
     plot_rep_durations(reps, target_ecc_s, ax=axes[-1])
     if title:

@@ -49,7 +49,7 @@ class SessionChart:
 
         profile = exercise_profile(self.exercise) if self.exercise else profile_for_header(self.meta.exercise)[0]
         return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title,
-                              angle_label=profile.angle_label)
+                              profile=profile)
 
 
 def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:

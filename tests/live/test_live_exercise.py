@@ -136,3 +136,19 @@ def test_the_page_gets_the_angle_label_the_force_note_and_the_floors() -> None:
     assert state["floors"]["force"] == FORCE_FLOOR_N
     feed(model, 5.0, 1.0, force_n=8.0)
     assert builder.next_frame()["state"]["force_note"] == ""  # sent again only when it changes
+
+
+def test_every_view_says_why_the_angle_has_no_estimate_yet() -> None:
+    """A planted shank's direction takes three reps to learn: a blank panel says so, not just 'no estimate'."""
+    model = standing_l_model()
+    view, builder = MplView(model), FrameBuilder(model)
+    model.add_samples(SampleBlock(t_s=np.arange(100) / RATE_HZ, force_n=np.zeros(100)))  # force, and no angle yet
+    assert model.knee_kind() is None and "three reps" in model.no_angle_label()
+    angle_row = next(line for line in dashboard(model).splitlines() if "angle" in line and "no estimate" in line)
+    assert "no estimate yet: the sensor first learns which way the shank turns" in angle_row
+    view.draw_live()
+    assert view.knee_missing.get_visible() and "three reps" in view.knee_missing.get_text().replace("\n", " ")
+    assert "three reps" in builder.next_frame()["state"]["angle_note"]
+    curl = LiveModel()
+    curl.start(RecordingMeta(exercise="reverse hamstring curl"))
+    assert "which way the knee bends" in curl.no_angle_label() and "three reps" not in curl.no_angle_label()

@@ -191,3 +191,15 @@ def test_progress_charts_count_the_force_only_sessions_as_estimated(running: pd.
         assert f"1 of {len(running)} sessions force only: their eccentric timings are estimated" in label
     assert "timed from force alone" in report.progress_report(one_force_only, metrics=["tut"])
     assert "timed from force alone" not in report.progress_report(running, metrics=["tut"])
+
+
+def test_a_planted_shank_trace_says_its_own_reason_for_starting_late() -> None:
+    from bandlog.detect.exercises import PROFILES
+    from bandlog.progress.plots import plot_knee
+
+    t_s = np.arange(0.0, 30.0, 0.1)
+    angle = np.where(t_s < 12.0, np.nan, 10.0 * np.sin(t_s))  # the sign is learned over the first reps
+    reps = pd.DataFrame(columns=["ecc_start_s", "ecc_end_s", "ecc_duration_s", "start_s", "end_s", "flags"])
+    ax = plot_knee(t_s, angle, reps, 3.0, profile=PROFILES["standing-l"])
+    assert "which way the shank turns, over the first three reps" in ax.get_xlabel()
+    assert PROFILES["standing-l"].angle_label in ax.get_ylabel() and "knee flexion" not in ax.get_ylabel()

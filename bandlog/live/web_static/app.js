@@ -174,7 +174,9 @@ function drawPlot() {
     ctx.fillStyle = cssVar("--muted");
     ctx.font = "16px system-ui, sans-serif";
     ctx.textAlign = "center";
-    ctx.fillText(`${angleLabel}: no estimate`, cssW / 2, panelH + gap + panelH / 2);
+    ctx.fillText(`${angleLabel}: no estimate yet`, cssW / 2, panelH + gap + panelH / 2 - 10);
+    ctx.font = "12px system-ui, sans-serif";  // why (the exercise's lead-in reason), after "no estimate yet: "
+    ctx.fillText((view.state.angle_note || "").replace(/^no estimate yet: /, ""), cssW / 2, panelH + gap + panelH / 2 + 12);
     ctx.textAlign = "start";
   }
   ctx.fillStyle = cssVar("--muted");
