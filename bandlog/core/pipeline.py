@@ -83,6 +83,9 @@ class Kinematics:
     t_s: np.ndarray
     knee_angle_deg: np.ndarray | None
     knee_rate_dps: np.ndarray | None
+    angle_unsure: bool = False
+    """The absolute angle rests on a shank direction the data pin down only loosely, as of this block
+    (bandlog.detect.tilt.ShankTilt.unsure): figures built on it (knee torque, the band curve) say so."""
 
     @staticmethod
     def concat(parts: Sequence[Kinematics]) -> Kinematics:
@@ -94,7 +97,7 @@ class Kinematics:
             arrays = [getattr(k, name) for k in parts]
             return None if any(a is None for a in arrays) else np.concatenate(arrays)
 
-        return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"))
+        return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"), parts[-1].angle_unsure)
 
 
 class Coach(Protocol):

@@ -258,7 +258,8 @@ class Analyzer:
             for f, track in tracks:
                 self._run_imu(machine, f, track)
             absolute = self.profile.pose != "planted"  # a planted shank turns too slowly to learn its direction
-            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute) for f, t in tracks]) if tracks and self.kinematics else None
+            unsure = absolute and self._knee.absolute_angle and self._knee.tilt.unsure
+            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure) for f, t in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
@@ -360,16 +361,17 @@ def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
     return list(pairwise(edges))
 
 
-def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True) -> Kinematics:
+def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True, unsure: bool = False) -> Kinematics:
     """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown); the
-    absolute angle from gravity unless `absolute` is False (ExerciseProfile.angle_meaning)."""
+    absolute angle from gravity unless `absolute` is False (ExerciseProfile.angle_meaning), `unsure`
+    when its shank direction is loosely pinned down (Kinematics.angle_unsure)."""
     sign_f = track.sign[frame.real].astype(np.float64)
     if frame.acc_ms2 is not None and absolute:
         angle_deg = track.knee_deg[frame.real]
     else:  # no gravity reference: the angle relative to where the recording began
         angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
     rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
-    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps)
+    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps, unsure and frame.acc_ms2 is not None)
 
 
 def analyze_block(

@@ -40,6 +40,11 @@ class SessionTrace:
     force_n: np.ndarray
     settled_s: float = -np.inf
     """End of the set's first rep: the curve uses the samples after it only (module docstring)."""
+    angle_unsure: bool = False
+    """The detector's absolute angle was unsure by the set's end (Kinematics.angle_unsure)."""
+
+
+ANGLE_UNSURE_NOTE = "the absolute knee angle was unsure (the shank's direction in the sensor loosely pinned down): torque and band curve may be off"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,14 @@ class SessionBand:
     peak_torque_n_m: list[float | None]
     mean_torque_n_m: list[float | None]
     """Per row of the reps table given, in its order."""
+    angle_unsure: bool = False
+    """Some set's absolute angle was unsure (SessionTrace.angle_unsure)."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the torque and curve rest on that is not measured or not sure: the geometry assumed, an
+        unsure angle (the index's torque_note, analyze's lines)."""
+        return (*self.geometry.assumed, *((ANGLE_UNSURE_NOTE,) if self.angle_unsure else ()))
 
     @property
     def session_peak_torque_n_m(self) -> float | None:
@@ -83,7 +96,8 @@ def block_trace(block: Any, target_ecc_s: float, exercise: str = "knee", set_num
         return None, list(analyzer.reps)
     force = np.interp(kinematics.t_s, block.t_s, block.force_n)
     settled_s = analyzer.reps[0].end_s if analyzer.reps else -np.inf
-    trace = SessionTrace(set_number, kinematics.t_s, kinematics.knee_angle_deg, kinematics.knee_rate_dps, force, settled_s)
+    trace = SessionTrace(set_number, kinematics.t_s, kinematics.knee_angle_deg, kinematics.knee_rate_dps, force, settled_s,
+                         kinematics.angle_unsure)
     return trace, list(analyzer.reps)
 
 
@@ -100,7 +114,8 @@ def kept_traces(log: Any, kinematics: Sequence[Kinematics | None], reps: Any) ->
         force = np.interp(kept.t_s, block.t_s, block.force_n)
         ends = [sql_value(v) for v in reps.loc[reps["set"] == number, "end_s"]] if len(reps) else []
         settled_s = next((float(v) for v in ends if v is not None), -np.inf)
-        traces.append(SessionTrace(number, kept.t_s, kept.knee_angle_deg - thigh_pitch_deg, kept.knee_rate_dps, force, settled_s))
+        traces.append(SessionTrace(number, kept.t_s, kept.knee_angle_deg - thigh_pitch_deg, kept.knee_rate_dps, force, settled_s,
+                                   kept.angle_unsure))
     return traces
 
 
@@ -127,7 +142,7 @@ def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) 
         peak, mean = rep_torques(trace.t_s, trace.pitch_deg, trace.force_n, [window], geometry)[0] if trace else (None, None)
         peaks.append(peak)
         means.append(mean)
-    return SessionBand(curve, geometry, peaks, means)
+    return SessionBand(curve, geometry, peaks, means, any(t.angle_unsure for t in traces))
 
 
 def session_band(
@@ -184,5 +199,5 @@ def band_row(band: SessionBand | None, shank_cm: float | None, reps: Any) -> dic
         "mean_torque_n_m": band.session_mean_torque_n_m,
         "equivalent_load_kg": band.equivalent_load_kg,
         "band_curve": band.curve.to_json(),
-        "torque_note": "; ".join(band.geometry.assumed) or None,
+        "torque_note": "; ".join(band.notes) or None,
     }

@@ -146,3 +146,21 @@ def test_the_index_reads_the_band_from_the_same_pass_that_found_the_reps(tmp_pat
     assert separate is not None and same_pass is not None
     assert same_pass.curve.to_json() == separate.curve.to_json()
     assert same_pass.peak_torque_n_m == separate.peak_torque_n_m and any(v is not None for v in same_pass.peak_torque_n_m)
+
+
+def test_a_session_whose_absolute_angle_is_unsure_says_so_beside_its_torque(tmp_path: Path) -> None:
+    """A sensor 1 cm from the knee axis pins the shank's direction down only loosely (tilt.py says the
+    angle is unsure): the torque and curve built on that angle are kept, and the index's note says so."""
+    from bandlog.core.meta import RecordingMeta
+    from bandlog.io.csv_log import write_recording
+    from bandlog.progress.band_session import ANGLE_UNSURE_NOTE
+    from bandlog.sim import random_spec, simulate_session
+
+    for name, radius_m in (("near_axis", 0.01), ("usual", 0.3)):
+        block = simulate_session(random_spec(2, n_sets=1, reps_per_set=6, sensor_radius_m=radius_m)).record(rate_hz=100.0,
+                                                                                                            channels="force+imu")
+        write_recording(tmp_path / "recordings" / f"{name}.csv", RecordingMeta(leg="left", target_ecc_s=3.0), block)
+    index.update_index(tmp_path)
+    notes = dict(zip(index.load_sessions(tmp_path)["path"].str.rsplit("/", n=1).str[-1], index.load_sessions(tmp_path)["torque_note"],
+                     strict=True))
+    assert ANGLE_UNSURE_NOTE in notes["near_axis.csv"] and ANGLE_UNSURE_NOTE not in notes["usual.csv"]

@@ -154,7 +154,7 @@ def band_document(band: SessionBand | None, shank_problem: str | None) -> dict[s
     return {
         "shank_cm": round(band.geometry.shank_m * 100, 1),
         "anchor_cm": None if band.geometry.anchor_m is None else [round(v * 100, 1) for v in band.geometry.anchor_m],
-        "assumed": [*band.geometry.assumed, *([shank_problem] if shank_problem else [])],
+        "assumed": [*band.notes, *([shank_problem] if shank_problem else [])],
         "peak_torque_n_m": band.session_peak_torque_n_m,
         "mean_torque_n_m": band.session_mean_torque_n_m,
         "equivalent_load_kg": band.equivalent_load_kg,
@@ -172,7 +172,7 @@ def band_lines(band: SessionBand | None, shank_problem: str | None) -> list[str]
     if peak is not None and mean is not None and load is not None:
         lines.append(f"  session: peak {peak:.1f} N m (like {load:.1f} kg at the cuff), mean eccentric {mean:.1f} N m, "
                      f"shank {band.geometry.shank_m * 100:.0f} cm")
-    lines += [f"  {note}" for note in (*band.geometry.assumed, *([shank_problem] if shank_problem else []))]
+    lines += [f"  {note}" for note in (*band.notes, *([shank_problem] if shank_problem else []))]
     lines.append(f"  band curve: {band.curve.describe()}")
     return lines
 
