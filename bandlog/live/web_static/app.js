@@ -90,6 +90,23 @@ function floorOf(key) {
   return floors ? floors[key] : 1;
 }
 
+function wrapText(ctx, text, width) {
+  // lines of whole words no wider than `width` in the context's current font
+  const lines = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function drawPanel(ctx, box, series, colour, label, floor, spans, palette, note) {
   const { x, y, w, h } = box;
   const nowS = view.nowS ?? 0;
@@ -176,7 +193,8 @@ function drawPlot() {
     ctx.textAlign = "center";
     ctx.fillText(`${angleLabel}: no estimate yet`, cssW / 2, panelH + gap + panelH / 2 - 10);
     ctx.font = "12px system-ui, sans-serif";  // why (the exercise's lead-in reason), after "no estimate yet: "
-    ctx.fillText((view.state.angle_note || "").replace(/^no estimate yet: /, ""), cssW / 2, panelH + gap + panelH / 2 + 12);
+    const reason = (view.state.angle_note || "").replace(/^no estimate yet: /, "");
+    wrapText(ctx, reason, cssW - 24).forEach((line, k) => ctx.fillText(line, cssW / 2, panelH + gap + panelH / 2 + 12 + 15 * k));
     ctx.textAlign = "start";
   }
   ctx.fillStyle = cssVar("--muted");
