@@ -257,8 +257,8 @@ class Analyzer:
             tracks = self._knee.process(frame)
             for f, track in tracks:
                 self._run_imu(machine, f, track)
-            absolute = self.profile.pose != "planted"  # a planted shank turns too slowly to learn its direction
-            unsure = absolute and self._knee.absolute_angle and self._knee.tilt.unsure
+            absolute = self._knee.absolute_angle  # off with the foot planted: the shank turns too slowly to learn its direction
+            unsure = absolute and self._knee.tilt.unsure
             self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure) for f, t in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
 

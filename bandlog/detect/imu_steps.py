@@ -299,7 +299,7 @@ class ImuSteps(MachineBase):
         if self.onset_pending:  # the knee has now left the top by refine_deg
             onset = falling_crossing(tr.t, tr.angle, self.top_deg - p.refine_deg, self.entry_index, stop)
             self.onset_s = onset if onset is not None else self.onset_s
-            if self.loading_first is False:
+            if not self.loading_first:
                 self.rep_start_s = self.onset_s
         # the offset: the knee last passes 1 degree above where it came to rest
         offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, stop)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bandlog.coach.report import plan_report
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -86,20 +88,10 @@ def _last_started(sets: list[SetResult], t_s: float) -> str | None:
 
 
 def _report_for(report: PlanReport, leg: str) -> PlanReport:
-    """The plan's report over one leg's sets: what it planned for that leg and what was done there."""
-    sets = tuple(s for s in report.sets if s.leg == leg)
-    done = sum(s.reps_done for s in sets)
-    on_tempo = sum(s.reps_on_tempo for s in sets)
-    control: dict[str, int] = {}
-    for s in sets:
-        for kind, count in s.control_lost.items():
-            control[kind] = control.get(kind, 0) + count
-    return replace(
-        report, sets=sets, sets_planned=report.plan.sets, reps_done=done, reps_planned=report.plan.sets * report.plan.reps,
-        reps_on_tempo=on_tempo, adherence=on_tempo / done if done else None, ecc_tut_s=sum(s.ecc_tut_s for s in sets),
-        ecc_tut_planned_s=report.plan.sets * report.plan.reps * report.plan.ecc_s,
-        control_lost={kind: control.get(kind, 0) for kind in report.control_lost}, reps_outside_plan=0, sets_withdrawn=0,
-    )
+    """The plan's report over one leg's sets, totalled as for a plan of that leg alone (what it planned
+    for that leg and what was done there), the plan itself kept as written."""
+    one_leg = plan_report(replace(report.plan, legs=leg), [s for s in report.sets if s.leg == leg])
+    return replace(one_leg, plan=report.plan)
 
 
 def part_summary(summary: dict[str, Any], part: LegPart) -> dict[str, Any]:
