@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bandlog.cli.commands._table_fit import TEXT, Column, output_width, print_table, print_wrapped
+from bandlog.detect.exercises import DEFAULT_KEY
 from bandlog.detect.explain import flags_legend, rejected_footnote, rejection_counts, reps_phrase, split_flags
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ KNEE_GATES = ("too_short", "small_range")
 
 def footnotes(
     summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], rejected_codes: Iterable[str], lists_hint: str = "",
-    exercise: str = "knee",
+    exercise: str = DEFAULT_KEY,
 ) -> list[str]:
     """The lines under a set's table: what was not counted, what the flags mean, the detector's notes.
 
@@ -80,7 +81,7 @@ def footnotes(
     rejected = rejected_footnote(rejection_counts(codes))
     if rejected:
         lines.append(f"{rejected} {lists_hint}".rstrip())
-    if exercise in ("knee", "reverse-curl") and sum(code in KNEE_GATES for code in codes) >= max(3, len(rows) + 1):
+    if exercise == DEFAULT_KEY and sum(code in KNEE_GATES for code in codes) >= max(3, len(rows) + 1):
         lines.append("most candidates were too short or too small for a knee curl: for another exercise, try --exercise other")
     legend = flags_legend(row.get("flags") for row in rows)
     if legend:
@@ -98,7 +99,7 @@ def print_set(
     title: str,
     label: str,
     lists_hint: str = "",
-    exercise: str = "knee",
+    exercise: str = DEFAULT_KEY,
     table_hint: str = TABLE_HINT,
 ) -> None:
     """One set as the CLI shows it: the reps table, the summary sentence, then its footnotes, all
@@ -122,7 +123,7 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     return ", ".join(parts) + f" ({summary['mode']})"
 
 
-def print_result(result: PipelineResult, log_path: Path, title: str, label: str = "set", exercise: str = "knee") -> None:
+def print_result(result: PipelineResult, log_path: Path, title: str, label: str = "set", exercise: str = DEFAULT_KEY) -> None:
     """print_set for one set just streamed (record, replay, demo): its rows, summary and rejected
     candidates, with the command that lists those candidates in full."""
     print_set(

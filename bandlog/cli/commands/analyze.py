@@ -94,27 +94,30 @@ def run(args: argparse.Namespace) -> int:
     if args.target_ecc is not None and not args.target_ecc > 0:
         raise ConfigError(f"--target-ecc must be a positive number of seconds, not {args.target_ecc}")
     from bandlog.cli.commands._detector_args import chosen_exercise
+    from bandlog.detect.exercises import DEFAULT_KEY
     from bandlog.progress.band_session import BAND_REP_COLUMNS
 
     log = read_log(args.file)
     exercise = chosen_exercise(args.exercise, log.meta.exercise)
-    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise, kinematics=True)
+    # knee estimates only where a torque is computed from them (the reverse curl): gravity tracking costs
+    result = analyze(log, target_ecc_s=args.target_ecc, exercise=args.exercise, kinematics=exercise == DEFAULT_KEY)
     band, shank_problem = knee_band(log, result, exercise, args.shank_cm, args.data_dir)
     table = result.reps.copy()
     for key in BAND_REP_COLUMNS:
         table[key] = getattr(band, key) if band is not None else None
     reps = table.astype(object).to_dict("records")
+    said = [*band.notes, *([shank_problem] if shank_problem else [])] if band is not None else []
     rejected = result.rejected.astype(object).to_dict("records")
     if args.format == "json":
         ratings = [rating.to_dict() for rating in log.ratings]
         plans = [report.to_dict() for report in result.plan_reports]
         print(as_json(result.summary, reps, rejected, {"format": log.format, "repairs": result.repairs}, ratings, plans,
-                      band_document(band, shank_problem)))
+                      band_document(band, said)))
     elif args.format == "csv":
         csv_safe_frame(table).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         print_tables(args.file.name, result, reps, rejected, exercise)
-        for line in band_lines(band, shank_problem):
+        for line in band_lines(band, said):
             print(line)
     return 0
 
@@ -145,8 +148,8 @@ def knee_band(
     return session_band(log, result.reps, shank_cm, result.kinematics), problem
 
 
-def band_document(band: SessionBand | None, shank_problem: str | None) -> dict[str, Any] | None:
-    """The JSON "band" object: geometry used, what was assumed, session torque and the curve."""
+def band_document(band: SessionBand | None, said: list[str]) -> dict[str, Any] | None:
+    """The JSON "band" object: geometry used, what was assumed or is unsure (`said`), session torque and the curve."""
     import json
 
     if band is None:
@@ -154,7 +157,7 @@ def band_document(band: SessionBand | None, shank_problem: str | None) -> dict[s
     return {
         "shank_cm": round(band.geometry.shank_m * 100, 1),
         "anchor_cm": None if band.geometry.anchor_m is None else [round(v * 100, 1) for v in band.geometry.anchor_m],
-        "assumed": [*band.notes, *([shank_problem] if shank_problem else [])],
+        "assumed": said,
         "peak_torque_n_m": band.session_peak_torque_n_m,
         "mean_torque_n_m": band.session_mean_torque_n_m,
         "equivalent_load_kg": band.equivalent_load_kg,
@@ -162,8 +165,8 @@ def band_document(band: SessionBand | None, shank_problem: str | None) -> dict[s
     }
 
 
-def band_lines(band: SessionBand | None, shank_problem: str | None) -> list[str]:
-    """The table's knee torque lines: each rep's peak, the session's figures, what was assumed."""
+def band_lines(band: SessionBand | None, said: list[str]) -> list[str]:
+    """The table's knee torque lines: each rep's peak, the session's figures, what was assumed (`said`)."""
     if band is None:
         return []
     peaks = ", ".join("-" if v is None else f"{v:.1f}" for v in band.peak_torque_n_m)
@@ -172,7 +175,7 @@ def band_lines(band: SessionBand | None, shank_problem: str | None) -> list[str]
     if peak is not None and mean is not None and load is not None:
         lines.append(f"  session: peak {peak:.1f} N m (like {load:.1f} kg at the cuff), mean eccentric {mean:.1f} N m, "
                      f"shank {band.geometry.shank_m * 100:.0f} cm")
-    lines += [f"  {note}" for note in (*band.notes, *([shank_problem] if shank_problem else []))]
+    lines += [f"  {note}" for note in said]
     lines.append(f"  band curve: {band.curve.describe()}")
     return lines
 
