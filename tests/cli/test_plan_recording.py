@@ -71,3 +71,18 @@ def test_a_log_whose_plan_no_longer_reads_says_so(tmp_path: Path, capsys: pytest
     capsys.readouterr()
     assert main(["analyze", str(log)]) == ExitStatus.BAD_INPUT
     assert "the log's plan '1x2@banana' cannot be read" in capsys.readouterr().err
+
+
+def test_record_and_demo_footnote_the_set_as_the_exercise_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table's footnotes hint at `--exercise other` when the reverse curl's gates turned a set away:
+    for a standing "L" that hint would mislead, so record and demo pass the exercise they recorded."""
+    from bandlog.cli.commands import _rep_table
+
+    seen: list[str] = []
+    real = _rep_table.print_result
+    monkeypatch.setattr(_rep_table, "print_result", lambda *a, **k: (seen.append(k.get("exercise")), real(*a, **k)))
+    assert main(["--data-dir", str(tmp_path), "record", "--device", "gdx-for", "--emulate", "--speed", "20", "--duration", "3",
+                 "--exercise", "standing-l", "--leg", "left", "--view", "none", "--no-rating"]) == 0
+    assert main(["--data-dir", str(tmp_path / "demo"), "demo", "--exercise", "runners-stretch", "--speed", "20", "--weeks", "0",
+                 "--view", "none", "--quiet"]) == 0
+    assert seen == ["standing-l", "runners-stretch"]

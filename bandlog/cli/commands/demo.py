@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     user_input = UserInput()  # set ratings tapped on the phone page (--view web)
     views = live_sinks(args, meta.target_ecc_s, on_rating=user_input.submit)
     result = asyncio.run(record_stream(request, views, motion=set_motion, speed=speed, coach=coach, user_input=user_input))
-    print_result(result, out, title=f"recorded {'set' if plan is None else 'session'} ({out.name})")
+    print_result(result, out, title=f"recorded {'set' if plan is None else 'session'} ({out.name})", exercise=exercise)
     for line in ([] if coach is None else coach.report().lines()) + cue_lines(views):
         print(line)
     recordings = 1 + sum(by == SIMULATED_BY for by in own.values())

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.calibration import force_correction
     from bandlog.core.status import link_summary
+    from bandlog.detect.exercises import exercise_profile
     from bandlog.devices.base import StreamOptions
     from bandlog.io.paths import data_home, new_recording_path
 
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         from bandlog.cli import ExitStatus  # here: cli imports the commands
 
         return ExitStatus.INTERRUPTED
-    print_result(result, out, title=out.name)
+    print_result(result, out, title=out.name, exercise=exercise_profile(args.exercise).key)
     for line in cue_lines(views):
         print(line)
     if coach is not None:
