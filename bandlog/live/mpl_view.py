@@ -55,10 +55,8 @@ TIMER_COLOURS = {
 """Orange while the eccentric is still short of the target, green once past it, red if it ended short."""
 SUMMARY_BOX_COLOUR = "#dfe8f1"
 """The end-of-set TUT box, in place of the timer."""
-NO_ANGLE = "no estimate"
 NO_ANGLE_WRAP = 48
-"""Characters per line of the reason written over an empty angle panel."""
-"""Over the angle axes while the detector has none (a force-only sensor; a planted shank before its sign)."""
+"""Characters per line of the reason written over an empty angle panel (LiveModel.no_angle_label)."""
 TABLE_ROWS = 12
 HOLD_POLL_S = 0.1
 """How often the held end-of-set window checks for Ctrl-C from the terminal."""
@@ -133,8 +131,8 @@ class MplView:
         (self.knee_line,) = self.ax_knee.plot([], [], color=KNEE_COLOUR, lw=1.4, animated=True)
         self.force_missing = self.ax_force.text(0.5, 0.5, "no force channel", transform=self.ax_force.transAxes,
                                                 ha="center", va="center", color="0.5", animated=True)
-        self.knee_missing = self.ax_knee.text(0.5, 0.5, NO_ANGLE, transform=self.ax_knee.transAxes,
-                                              ha="center", va="center", color="0.5", animated=True)
+        self.knee_missing = self.ax_knee.text(0.5, 0.5, textwrap.fill(self.model.no_angle_label(), NO_ANGLE_WRAP),
+                                              transform=self.ax_knee.transAxes, ha="center", va="center", color="0.5", animated=True)
         self._span_pools: dict[Any, list[Any]] = {self.ax_force: [], self.ax_knee: []}
         info = self.ax_info.transAxes
         self.rep_text = self.ax_info.text(0.03, 0.97, "reps 0", transform=info, va="top", fontsize=26,
