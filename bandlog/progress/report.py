@@ -207,8 +207,7 @@ def build_report(
     if band_notes or band_figures:
         parts.append("<h2>Band: torque, wear, moving up</h2>")
         parts += [f"<p>{_esc(note)}</p>" for note in band_notes]
-        parts += [f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(title)}"><figcaption>{_esc(title)}</figcaption></figure>'
-                  for fig in band_figures for title in [fig.axes[0].get_title(loc="left")]]
+        parts += [_figure_html(fig, fig.axes[0].get_title(loc="left")) for fig in band_figures]
     parts.append("<h2>Sessions</h2>")
     columns = SESSION_TABLE_COLUMNS if not sections else (SESSION_TABLE_COLUMNS[0], ("exercise", "exercise"), *SESSION_TABLE_COLUMNS[1:])
     parts.append(html_table(anon.session_table(sessions) if anonymise and len(sessions) else sessions, columns))
@@ -216,6 +215,11 @@ def build_report(
         parts.append(f"<footer><p class=\"meta\">{_esc(anon.ANONYMISED_NOTE)}</p></footer>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _figure_html(fig: Figure | bytes, caption: str) -> str:
+    """One chart, inlined, with its caption as alt text and under it."""
+    return f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}"><figcaption>{_esc(caption)}</figcaption></figure>'
 
 
 def _section(
@@ -226,11 +230,7 @@ def _section(
     from bandlog.progress.trends import weekly
 
     parts = [f"<h{level}>Charts</h{level}>"]
-    for caption, fig in charts.items():
-        parts.append(
-            f'<figure><img src="{figure_data_uri(fig)}" alt="{_esc(caption)}">'
-            f"<figcaption>{_esc(caption)}</figcaption></figure>"
-        )
+    parts += [_figure_html(fig, caption) for caption, fig in charts.items()]
     parts.append(f"<h{level}>Per week</h{level}>")
     parts.append(html_table(_weeks_so_far(weekly(sessions), first_week), WEEKLY_TABLE_COLUMNS))
     if noise is not None and not noise.empty:  # reliability.noise_table: what counts as a real change
