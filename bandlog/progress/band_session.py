@@ -81,7 +81,7 @@ class SessionBand:
         return None if peak is None else equivalent_load_kg(peak, self.geometry.shank_m)
 
 
-def block_trace(block: Any, target_ecc_s: float, exercise: str = "knee", set_number: int = 1) -> tuple[SessionTrace | None, list[Any]]:
+def block_trace(block: Any, target_ecc_s: float, exercise: str = DEFAULT_KEY, set_number: int = 1) -> tuple[SessionTrace | None, list[Any]]:
     """One set's trace (None without force, IMU or a knee estimate) and the detector's reps of it."""
     from bandlog.detect.analysis import Analyzer
     from bandlog.detect.params import DetectorParams
