@@ -9,6 +9,7 @@ apart so the rules read in one place, without the array bookkeeping that only ma
 from __future__ import annotations
 
 import bisect
+import math
 import statistics
 from collections import deque
 from itertools import islice
@@ -80,10 +81,12 @@ class ImuSteps(MachineBase):
         self.onset_pending = False
         """The eccentric was entered before it had left the top by refine_deg (slow_ends)."""
 
-    def reset(self) -> None:
-        """A hole in the data too long to bridge: drop the rep in progress (no guessing)."""
+    def reset(self, code: str = "data_gap", reason: str = "data gap inside the rep") -> None:
+        """A hole in the data too long to bridge, or knee angles that no longer continue the ones
+        before (the axis learned afresh or turned round): drop the rep in progress (no guessing),
+        rejected as `code` (a REJECT_REASONS key) with `reason`."""
         if self.state is not State.IDLE:
-            self.events.append(RepRejected(self.rep_start_s, "data gap inside the rep", self.rep_start_s, "data_gap"))
+            self.events.append(RepRejected(self.rep_start_s, reason, self.rep_start_s, code))
             self._fire(Trigger.ABORT)
         self.trace = RepTrace()
         self.history.clear()
@@ -130,7 +133,7 @@ class ImuSteps(MachineBase):
         base = min(angles)
         low = len(angles) - 1 - angles[::-1].index(base)
         times = [h[0] for h in hist]
-        start = falling_crossing(times[::-1], angles[::-1], base + self.params.refine_deg, 0, len(angles) - low)
+        start = falling_crossing(times[::-1], angles[::-1], base + self.refine_deg(), 0, len(angles) - low)
         self.levels.close_rest()
         self._reset_rep()
         rest = self.levels.rest_n()
@@ -216,7 +219,7 @@ class ImuSteps(MachineBase):
         entry = len(tr) - 1
         top_index = max(range(entry + 1), key=tr.angle.__getitem__)
         self.top_deg = tr.angle[top_index]
-        onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.params.refine_deg, top_index, entry + 1)
+        onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.refine_deg(), top_index, entry + 1)
         self.onset_s = onset if onset is not None else tr.t[entry - self.k_ecc + 1]
         self.onset_pending = onset is None and self.slow_ends
         self.entry_index = top_index
@@ -275,6 +278,23 @@ class ImuSteps(MachineBase):
         elif self.n_settle >= self.k_settle or t - self.exit_s > p.settle_max_s:
             self._finalize(t)
 
+    def refine_deg(self) -> float:
+        """The displacement (deg of the measured angle) onset and offset are dated at: 1 deg of knee.
+        Where the angle turns an unknown share of the knee's (knee_share_min < knee_share_max, a
+        planted shank), refine_deg scaled by the share most likely given the median range of the
+        reps accepted so far: with share g and knee range K both uniform, a range S = g K leaves g
+        with density ~ 1/g between max(share_min, S/K_max) and min(share_max, S/K_min), whose mean
+        is (b - a) / ln(b / a). Before the first accepted rep, and for a range the two cannot make,
+        the middle share (refine_deg itself)."""
+        p = self.params
+        middle = (p.knee_share_min + p.knee_share_max) / 2
+        if p.knee_share_min == p.knee_share_max or not self.accepted_roms:
+            return p.refine_deg
+        rom = statistics.median(self.accepted_roms[-15:])
+        low, high = max(p.knee_share_min, rom / p.knee_rom_max_deg), min(p.knee_share_max, rom / p.knee_rom_min_deg)
+        share = (high - low) / math.log(high / low) if high > low > 0 else middle
+        return p.refine_deg * share / middle
+
     def _min_rom(self) -> float:
         p = self.params
         if not self.accepted_roms:
@@ -282,7 +302,6 @@ class ImuSteps(MachineBase):
         return max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:]))
 
     def _finalize(self, t: float, truncated: bool = False, next_began: bool = False) -> None:
-        p = self.params
         tr = self.trace
         n = len(tr)
         # where the knee came to rest; if the next rep has already begun, the lowest point between
@@ -296,13 +315,14 @@ class ImuSteps(MachineBase):
             end_deg = min(tr.angle[self.entry_index : halt + 1])
         else:
             end_deg = statistics.fmean(tr.angle[-self.k_exit :])
+        refine = self.refine_deg()
         if self.onset_pending:  # the knee has now left the top by refine_deg
-            onset = falling_crossing(tr.t, tr.angle, self.top_deg - p.refine_deg, self.entry_index, stop)
+            onset = falling_crossing(tr.t, tr.angle, self.top_deg - refine, self.entry_index, stop)
             self.onset_s = onset if onset is not None else self.onset_s
             if not self.loading_first:
                 self.rep_start_s = self.onset_s
         # the offset: the knee last passes 1 degree above where it came to rest
-        offset = last_above(tr.t, tr.angle, end_deg + p.refine_deg, self.entry_index, stop)
+        offset = last_above(tr.t, tr.angle, end_deg + refine, self.entry_index, stop)
         ecc_end = offset if offset is not None else self.exit_s
         ecc_end = max(ecc_end, self.onset_s)
         rom = self.top_deg - end_deg

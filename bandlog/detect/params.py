@@ -74,7 +74,17 @@ class DetectorParams:
     settle_max_s: float = 2.5
     top_timeout_s: float = 10.0
     refine_deg: float = 1.0
-    """Onset/offset are back-dated to this displacement from the top/bottom (truth definition)."""
+    """Onset/offset are back-dated to this displacement from the top/bottom (truth definition): 1 deg
+    of knee, in the measured angle's degrees for the middle of the share below."""
+    knee_share_min: float = 1.0
+    knee_share_max: float = 1.0
+    """The measured angle turns by this share of the knee angle (1.0: a seated shank turns with the
+    knee). With a planted foot the shank turns an unknown share of it (bandlog.detect.exercises); each
+    rep's refine_deg is then scaled by the share the set's range suggests (ImuSteps.refine_deg)."""
+    knee_rom_min_deg: float = 80.0
+    knee_rom_max_deg: float = 115.0
+    """The knee's range over a rep, read only when the share is unknown: a shank that turns little per
+    rep more likely turns a small share of the knee's range (the middle share when nothing is known)."""
 
     # --- validity gates and flags ---------------------------------------------------------------
     min_rom_deg: float = 30.0
@@ -153,5 +163,7 @@ class DetectorParams:
                 raise ConfigError(f"DetectorParams.{f.name} must be positive, got {value}")
         if self.ecc_enter_dps > self.ecc_exit_dps:
             raise ConfigError("DetectorParams.ecc_enter_dps must be below ecc_exit_dps (hysteresis)")
+        if self.knee_share_min > self.knee_share_max or self.knee_rom_min_deg > self.knee_rom_max_deg:
+            raise ConfigError("DetectorParams: knee_share_min/knee_rom_min_deg must not exceed their max")
         if self.force_ecc_exit_rate > self.force_ecc_enter_rate:
             raise ConfigError("DetectorParams.force_ecc_exit_rate must not exceed force_ecc_enter_rate")

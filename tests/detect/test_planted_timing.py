@@ -1,0 +1,68 @@
+"""Onset/offset dating of the standing "L" (issue 17): a planted shank turns an unknown 0.4-0.7 of
+the knee angle, so the 1-degree-of-knee displacement the truth is dated at is refined by the share
+the set's shank range suggests (ImuSteps.refine_deg, bandlog.detect.exercises.STANDING_L_SHARE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bandlog.core.errors import ConfigError
+from bandlog.core.events import RepCompleted
+from bandlog.detect.analysis import Analyzer
+from bandlog.detect.exercises import exercise_profile
+from bandlog.detect.imu_machine import ImuMachine
+from bandlog.detect.params import DetectorParams
+from bandlog.sim import random_spec, simulate_session
+from bandlog.sim.planted import planted_geometry
+
+
+def _machine(exercise: str, roms_deg: list[float]) -> ImuMachine:
+    profile = exercise_profile(exercise)
+    machine = ImuMachine(profile.params(), 0.01, False, 0.0, 0.0, loading_first=profile.loading_first, slow_ends=True)
+    machine.accepted_roms.extend(roms_deg)
+    return machine
+
+
+@pytest.mark.parametrize(("roms_deg", "low", "high"), [([13.0] * 5, 0.40, 0.44), ([24.0] * 5, 0.52, 0.56), ([40.0] * 5, 0.66, 0.70)])
+def test_the_standing_l_refine_follows_the_share_its_range_suggests(roms_deg: list[float], low: float, high: float) -> None:
+    # a 13 deg shank range cannot come from a 30-60 deg knee at more than 0.43 of it, 40 deg at less than 0.67
+    assert low <= _machine("standing-l", roms_deg).refine_deg() <= high
+
+
+def test_without_a_range_or_a_share_to_learn_the_refine_is_the_profiles() -> None:
+    assert _machine("standing-l", []).refine_deg() == 0.55  # before the first accepted rep: the middle share
+    assert _machine("runners-stretch", [13.0] * 5).refine_deg() == 0.55  # its knee range says too little
+    assert _machine("reverse-curl", [13.0] * 5).refine_deg() == 1.0  # a seated shank turns with the knee
+
+
+def test_a_share_or_knee_range_upside_down_is_refused() -> None:
+    with pytest.raises(ConfigError, match="must not exceed"):
+        DetectorParams(knee_share_min=0.7, knee_share_max=0.4)
+    with pytest.raises(ConfigError, match="must not exceed"):
+        DetectorParams(knee_rom_min_deg=60.0, knee_rom_max_deg=30.0)
+
+
+def _mean_abs_errors_ms(seed: int) -> tuple[float, float]:
+    """Mean |onset error| and |offset error| (ms) of a standing "L" session, reps matched to the truth by time."""
+    session = simulate_session(random_spec(seed, exercise="standing-l"))
+    analyzer = Analyzer(exercise="standing-l", kinematics=False)
+    events = analyzer.feed(session.record(rate_hz=100.0, channels="imu")) + analyzer.finish()
+    reps = [e.metrics for e in events if isinstance(e, RepCompleted) and e.metrics.ecc_start_s is not None]
+    onset, offset = [], []
+    for truth in (r for r in session.truth_reps if not r.truncated):
+        rep = min(reps, key=lambda r: abs(r.ecc_start_s - truth.onset_s) + abs(r.ecc_end_s - truth.offset_s))  # type: ignore[operator]
+        assert rep.ecc_start_s is not None and rep.ecc_end_s is not None
+        onset.append(rep.ecc_start_s - truth.onset_s)
+        offset.append(rep.ecc_end_s - truth.offset_s)
+    return float(np.mean(np.abs(onset))) * 1000, float(np.mean(np.abs(offset))) * 1000
+
+
+@pytest.mark.parametrize(("seed", "onset_ms", "offset_ms"), [(28, 200.0, 170.0), (20, 80.0, 25.0)])
+def test_a_shank_at_the_edge_of_the_share_range_is_dated_closer(seed: int, onset_ms: float, offset_ms: float) -> None:
+    """Seed 28's shank turns 0.41 of the knee, seed 20's 0.68: with the middle share (0.55 deg of shank
+    for every rep) their mean errors were 292/230 ms and 105/40 ms (onset/offset)."""
+    share = planted_geometry(seed, "standing-l").share
+    assert share < 0.45 or share > 0.65  # the sessions chosen for it
+    onset, offset = _mean_abs_errors_ms(seed)
+    assert onset < onset_ms and offset < offset_ms
