@@ -1,6 +1,6 @@
 """Detector accuracy against simulated ground truth, per class of session (science.md 5.9, 6.7):
 
-    python bench/accuracy.py [--sessions 120] [--quick] [--workers 2]
+    python bench/accuracy.py [--sessions 120] [--quick] [--workers 2] [--remount-sessions N]
 
 For seeds 0..N-1 it simulates `random_spec(seed, **random_scenario(seed))`: the wider model, where
 anchors sit below, at or above the knee, a third of the recordings start mid-rep and never hold
@@ -21,6 +21,12 @@ planted, bandlog.sim.planted) are classes of their own, "runners-stretch" and "s
 quarter as many sessions each (seeds 0.., `--exercise-sessions`), analysed with their exercise
 profile in IMU mode (no band is modelled, so force modes do not apply), with the IMU floors but
 onset/offset medians of 60 ms (the issue's Done-when).
+
+Both-leg plans done with one sensor are the class "re-mounted" (seeds 0.., a quarter as many,
+`--remount-sessions`): at least two sets, and in the rest before each later set the sensor is taken
+off, turned in the hands for 10-25 s and strapped on the other leg at a random angle (the band moves
+too, so force-only sees it slack meanwhile; bandlog.sim.remount). Scored in every mode with the
+reverse curl's floors; in no other class.
 """
 
 from __future__ import annotations
@@ -39,9 +45,13 @@ IOU_MIN = 0.5
 BASELINE = "baseline"
 EXERCISE_CLASSES = ("runners-stretch", "standing-l")
 """Planted-foot exercises, one class each (IMU mode, their own profile); their sessions are in no other class."""
-CLASSES = ("all", "anchor below", "anchor at", "anchor above", "still start", "no still start", "isometric", *EXERCISE_CLASSES)
-"""'all' and the classes before 'isometric' are reverse-curl eccentric sessions; 'isometric' are the
-pull sessions; then the other exercises."""
+REMOUNTED = "re-mounted"
+"""Both-leg plans done with one sensor, moved to the other leg between sets (bandlog.sim.remount): a
+class of its own, with sessions of its own, in no other class."""
+CLASSES = ("all", "anchor below", "anchor at", "anchor above", "still start", "no still start", REMOUNTED, "isometric",
+           *EXERCISE_CLASSES)
+"""'all' and the classes before 'isometric' are reverse-curl eccentric sessions ('all' holds the first
+five); 'isometric' are the pull sessions; then the other exercises."""
 
 IMU_FLOORS = {"f1_min": 0.99, "onset_med_ms": 40, "onset_p95_ms": 150, "offset_med_ms": 40, "offset_p95_ms": 150,
               "tut_ecc_err_pct": 3.0, "inverted_max": 0}
@@ -243,9 +253,32 @@ def score_exercise_session(seed: int, exercise: str) -> dict[tuple[str, str], Ta
     return {("imu", exercise): tally}
 
 
+def score_remount_session(seed: int) -> dict[tuple[str, str], Tally]:
+    """Tallies of one both-leg session whose sensor moves to the other leg between sets, in each mode
+    (the band moves too, so force-only sees it slack meanwhile)."""
+    from bandlog.core.events import RepCompleted
+    from bandlog.detect.analysis import Analyzer
+    from bandlog.sim import simulate_session
+    from bandlog.sim.remount import both_legs_spec
+
+    spec = both_legs_spec(seed)
+    session = simulate_session(spec)
+    out: dict[tuple[str, str], Tally] = {}
+    for mode in MODES:
+        block = session.record(rate_hz=RATES_HZ[seed % len(RATES_HZ)], channels=mode)
+        analyzer = Analyzer(target_ecc_s=spec.target_ecc_s, kinematics=False)
+        events = analyzer.feed(block) + analyzer.finish()
+        tally = Tally(sessions=1)
+        _score_eccentrics(tally, session, [e.metrics for e in events if isinstance(e, RepCompleted)], events, analyzer.summary())
+        out[(mode, REMOUNTED)] = tally
+    return out
+
+
 def _score_job(job: tuple[int, str | None]) -> dict[tuple[str, str], Tally]:
-    seed, exercise = job
-    return score_session(seed) if exercise is None else score_exercise_session(seed, exercise)
+    seed, kind = job
+    if kind is None:
+        return score_session(seed)
+    return score_remount_session(seed) if kind == REMOUNTED else score_exercise_session(seed, kind)
 
 
 def _pct(values: list[float], q: float, scale: float = 1.0) -> float:
@@ -276,12 +309,14 @@ def figures(t: Tally) -> dict[str, float]:
 
 
 def evaluate(
-    seeds: list[int], workers: int = 2, exercise_seeds: list[int] | None = None
+    seeds: list[int], workers: int = 2, exercise_seeds: list[int] | None = None, remount_seeds: list[int] | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Figures per detector and class: report[detector][class][metric]. Reverse-curl sessions for
-    `seeds`, and for `exercise_seeds` (default: none) a session of each planted-foot exercise."""
+    `seeds`, for `exercise_seeds` (default: none) a session of each planted-foot exercise, and for
+    `remount_seeds` (default: none) a both-leg session with the sensor moved between sets."""
     totals: dict[tuple[str, str], Tally] = {}
-    jobs: list[tuple[int, str | None]] = [(s, None) for s in seeds]
+    jobs: list[tuple[int, str | None]] = [(s, REMOUNTED) for s in remount_seeds or []]  # the longest first
+    jobs += [(s, None) for s in seeds]
     jobs += [(s, name) for name in EXERCISE_CLASSES for s in exercise_seeds or []]
     if workers > 1:
         with Pool(workers) as pool:
@@ -338,9 +373,12 @@ COLUMNS = [("sessions", "n", "{:.0f}"), ("f1", "F1", "{:.4f}"), ("precision", "P
            ("counted", "pulls", "{:.3f}"), ("iso_tut_tension_err_pct", "pullTUT%", "{:.2f}")]
 
 
-def print_report(report: dict[str, dict[str, dict[str, float]]], n: int, elapsed_s: float, n_exercise: int = 0) -> None:
+def print_report(
+    report: dict[str, dict[str, dict[str, float]]], n: int, elapsed_s: float, n_exercise: int = 0, n_remount: int = 0,
+) -> None:
     standing = f" + {n_exercise} of each standing exercise" if n_exercise else ""
-    print(f"bandlog detector accuracy: {n} simulated sessions of the wider model{standing}, {elapsed_s:.0f} s")
+    moved = f" + {n_remount} with the sensor moved between legs" if n_remount else ""
+    print(f"bandlog detector accuracy: {n} simulated sessions of the wider model{standing}{moved}, {elapsed_s:.0f} s")
     print("(|error| median/P95 in ms; TUT errors: per-session median |%| and P95; 'pulls' = isometric pulls counted;")
     print(" 'cut flag' = reps cut by the recording whose row says truncated; blank = not applicable)")
     print(f"{'detector':10s} {'class':15s} " + " ".join(f"{h:>8s}" for _, h, _ in COLUMNS))
@@ -366,12 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--exercise-sessions", type=int, default=None,
                         help="sessions of each standing exercise (default: a quarter of the reverse-curl sessions)")
+    parser.add_argument("--remount-sessions", type=int, default=None,
+                        help="both-leg sessions with the sensor moved between sets (default: a quarter of the reverse-curl sessions)")
     args = parser.parse_args(argv)
     n = 40 if args.quick else args.sessions
     n_exercise = max(1, n // 4) if args.exercise_sessions is None else args.exercise_sessions
+    n_remount = max(1, n // 4) if args.remount_sessions is None else args.remount_sessions
     started = time.perf_counter()
-    report = evaluate(list(range(n)), workers=args.workers, exercise_seeds=list(range(n_exercise)))
-    print_report(report, n, time.perf_counter() - started, n_exercise)
+    report = evaluate(list(range(n)), workers=args.workers, exercise_seeds=list(range(n_exercise)), remount_seeds=list(range(n_remount)))
+    print_report(report, n, time.perf_counter() - started, n_exercise, n_remount)
     missed = missed_floors(report)
     for line in missed:
         print(f"FLOOR MISSED  {line}")

@@ -87,6 +87,9 @@ REJECT_REASONS: dict[str, str] = {
     "cut_start": "the recording began inside a cycle, too late in it to count",
     "rest_shift": "the force settled at a new resting level (slack taken up, band re-tied)",
     "never_stopped": "flexion or force rise never stopped",
+    "off_axis": "the sensor turned more across the knee than about it (handled, or the leg moved as a whole)",
+    "sensor_moved": "the sensor was moved on the leg during it",
+    "axis_reversed": "the knee axis was found to point the other way during it",
 }
 """Why a candidate is not a rep: code -> the words the table's footnote uses."""
 REJECTED_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RejectedCandidate))

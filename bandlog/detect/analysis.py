@@ -21,7 +21,7 @@ from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Kinematics
 from bandlog.core.results import RejectedCandidate, RepMetrics, SetSummary
 from bandlog.core.samples import SampleBlock
-from bandlog.detect.axis import KneeEstimator, KneeTrack
+from bandlog.detect.axis import OFF_AXIS_EPISODE_DEG, KneeEstimator, KneeTrack
 from bandlog.detect.axis_sign import REVIEW_CONTRADICTIONS, SignReview
 from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile, profile_for_header
 from bandlog.detect.explain import saturation_note, split_flags
@@ -52,6 +52,13 @@ SHORTEST_BEFORE_EXTENSION_NOTE = (
     "or an anchor at knee height or above, times them fully"
 )
 """A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall."""
+
+OFF_AXIS_REP_SHARE = 0.5
+"""A knee rep turns the sensor about the knee axis only (a few per cent across it, from a fidget or the
+thigh's wobble); handling it turns it about every axis, ~0.8 as much across a given one as about it."""
+TURNS_KEPT_S = 1800.0
+"""How far back the sensor's turning is remembered while no rep ends (~4 MB at 100 Hz): a whole batch
+log is tracked before its first rep is converted, so the memory is bounded by time, not by reps."""
 
 SATURATION_MARGIN = 0.01
 """A force reading within this fraction of the range's half-span of a limit counts as at the limit
@@ -91,6 +98,13 @@ class Analyzer:
         self._sign_review = SignReview()
         self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
         """Samples seen before the axis sign was known (replayed through the machine once it is)."""
+        self._axis_turns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        """(t_s, across_deg, about_deg) of recent tracks: how each rep turned the sensor (OFF_AXIS_SHARE)."""
+        self._rests_s: list[float] = []
+        """Times a still moment began (after motion), over the last TURNS_KEPT_S."""
+        self._was_still = True
+        self.samples_unmeasured = 0
+        """Held samples whose axis sign was never known: their axis was dropped (KneeTrack.fresh_axis)."""
         self.reps: list[RepMetrics] = []
         self.rejected: list[RejectedCandidate] = []
         self._tension: list[TensionRecord] = []
@@ -184,6 +198,11 @@ class Analyzer:
         notes = [self.exercise_note] if self.exercise_note else []
         notes += self._knee.notes if self._knee is not None else []
         notes += self._knee.tilt.notes() if self._knee is not None and self._knee.absolute_angle else []
+        if self.samples_unmeasured:
+            notes.append(
+                f"{self.samples_unmeasured} samples ({self.samples_unmeasured * (self._frontend.dt_s or 0.0):.1f} s) of motion before the "
+                "knee axis settled were not measured: the sensor turned across the axis learned from them"
+            )
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
         if isinstance(self._machine, ImuMachine) and (no_band := self._machine.reps_without_band):
@@ -278,7 +297,15 @@ class Analyzer:
         self._unsigned.clear()
 
     def _run_imu(self, machine: ImuMachine, frame: Frame, track: KneeTrack) -> None:
-        """Feed the machine; samples from before the axis sign is known are held, then replayed."""
+        """Feed the machine; samples from before the axis sign is known are held, then replayed. A track
+        with the knee axis learned afresh (the sensor strapped on again) ends the rep in progress."""
+        if track.fresh_axis:
+            if self._unsigned:  # motion about an axis since dropped: its sign will never be known
+                self.samples_unmeasured += len(self._unsigned)
+                self._unsigned.clear()
+            machine.reset("sensor_moved", "the sensor moved on the leg during the rep (its knee axis was learned afresh)")
+            self._sign_review = SignReview()
+        self._keep_turns(frame.t_s, track)
         n = len(frame)
         zeros = np.zeros(n)
         force = frame.force_n if frame.force_n is not None else zeros
@@ -298,6 +325,40 @@ class Analyzer:
                 machine.reset()
             machine.run(t[a:b], sign * angle[a:b], sign * rate[a:b], still[a:b], force[a:b], dforce[a:b])
 
+    def _keep_turns(self, t_s: np.ndarray, track: KneeTrack) -> None:
+        """Remember how the sensor turned, for the reps still to end (_off_axis forgets what is before
+        them; at most TURNS_KEPT_S is kept, in case none ends)."""
+        if track.across_deg is None or track.about_deg is None or not len(t_s):
+            return
+        self._axis_turns.append((t_s, track.across_deg, track.about_deg))
+        was_still = np.concatenate([[self._was_still], track.still[:-1]])
+        self._rests_s.extend(t_s[track.still & ~was_still].tolist())
+        self._was_still = bool(track.still[-1])
+        newest = float(t_s[-1])
+        while self._axis_turns and float(self._axis_turns[0][0][-1]) < newest - TURNS_KEPT_S:
+            self._axis_turns.pop(0)
+        del self._rests_s[: bisect.bisect_left(self._rests_s, newest - TURNS_KEPT_S)]
+
+    def _off_axis(self, rep: RepCandidate) -> RepRejected | None:
+        """A rejection when, from the rest before the rep to its end, the sensor turned across the knee
+        axis by OFF_AXIS_EPISODE_DEG and by more than OFF_AXIS_REP_SHARE of its turn about it: it was
+        being handled, or the leg moved as a whole, not a knee movement (a stretch of handling can look
+        like a rep about any one axis)."""
+        across = about = 0.0
+        rests = self._rests_s[: bisect.bisect_right(self._rests_s, rep.start_s)]
+        since_s = rests[-1] if rests else rep.start_s
+        del self._rests_s[: max(len(rests) - 1, 0)]  # reps end in order: earlier rests are done with
+        while self._axis_turns and float(self._axis_turns[0][0][-1]) < since_s:
+            self._axis_turns.pop(0)
+        for t_s, across_deg, about_deg in self._axis_turns:
+            inside = (t_s >= since_s) & (t_s <= rep.end_s)
+            across += float(across_deg[inside].sum())
+            about += float(about_deg[inside].sum())
+        if across < OFF_AXIS_EPISODE_DEG or across <= OFF_AXIS_REP_SHARE * about:
+            return None
+        reason = f"the sensor turned {across:.0f} deg across the knee and {about:.0f} deg about it"
+        return RepRejected(rep.start_s, reason, rep.detected_at_s, "off_axis")
+
     def _review_sign(self, rep: RepCandidate) -> None:
         """Reverse the axis sign for what follows if finished reps keep contradicting it."""
         knee, machine = self._knee, self._machine
@@ -306,7 +367,7 @@ class Analyzer:
         if "band_slack" in rep.flags or not self._sign_review.contradicts(rep.angle_deg, rep.force_n):
             return
         knee.sign = -knee.sign
-        machine.reset()
+        machine.reset("axis_reversed", "the knee axis was turned round during the rep (the band force fell as the knee flexed)")
         knee.notes.append(
             f"axis sign reversed at {rep.detected_at_s:.1f} s: the band force fell as the knee flexed in "
             f"{REVIEW_CONTRADICTIONS} reps in a row; rows before that time may be inverted"
@@ -316,6 +377,8 @@ class Analyzer:
         """Give each finished rep its metrics row, in the order the machine produced them."""
         events: list[Event] = []
         for item in items:
+            if isinstance(item, RepCandidate) and (off_axis := self._off_axis(item)) is not None:
+                item = off_axis
             if isinstance(item, RepCandidate):
                 self._review_sign(item)
                 metrics = self._within_rate(rep_metrics(

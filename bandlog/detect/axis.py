@@ -6,6 +6,11 @@
 - Axis sign (flexion positive): the pose first (seated: a shank near horizontal points forward,
   tilt.py), else the force level and the movement pattern over one whole excursion, or over three
   with the foot planted, where gravity cannot tell (axis_sign.py, bandlog.detect.exercises).
+- The sensor moved on the leg (a both-leg plan done with one sensor, a strap done up again): at the
+  first still moment after the sensor turned OFF_AXIS_EPISODE_DEG across the knee axis, the axis, its
+  sign and the shank's direction are learned afresh (said in the notes); a young axis whose own motion
+  turned across it is dropped alone. Tracks carry how far each sample turned across and about the
+  axis, so a stretch of handling that looked like a rep is rejected (analysis.py).
 - No still window (a clip trimmed to the movement): frames are held for BIAS_WAIT_S, then the bias
   comes from the movement itself (fallback_bias: gravity against the integrated gyro) and the
   result's notes say so.
@@ -23,6 +28,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
@@ -45,6 +51,19 @@ BIAS_BLOCK_MIN = 256
 """Still candidates the bias filter takes at first after a gate miss (doubling while all stay inside)."""
 TILT_CHUNK = 512
 """Samples converted to Python lists at a time for the per-sample sign and gravity loop."""
+OFF_AXIS_EPISODE_DEG = 45.0
+"""Rotation across the knee axis, between two still moments, that makes the next still pose be checked
+against the mounting: the knee turns the sensor about the axis only, a hand turning the sensor or a
+leg crossed turns it across (a fidget, a few degrees; unstrapping and strapping on, hundreds)."""
+MATURE_AXIS_DEG = 90.0
+"""Knee rotation about a learned axis (over its motion samples) after which it is trusted: less than one
+rep out and back. Before that, an episode of OFF_AXIS_EPISODE_DEG restarts it (its motion was not a knee's)."""
+REMOUNT_COS = 0.3
+"""A still pose whose gravity component along the knee axis differs by more than this (as a share of
+1 g, ~17 degrees of axis tilt) from the last still pose's, after an off-axis episode, is said in the note:
+the knee axis stays level whatever the knee does, so only turning the sensor on the leg moves it."""
+POSE_AGAINST_RESTS = 2
+"""Still moments in a row whose seated pose says the axis points the other way that turn it round."""
 QUASI_STILL_DPS = 5.0
 """Slow gyro below this: the (1 Hz low-passed) accelerometer reads gravity well enough to serve
 as a pose for the accelerometer-offset fit (top holds included, which the still test rejects)."""
@@ -62,6 +81,14 @@ class KneeTrack:
     """0 while the flexion direction is unknown, then +1 or -1 (multiply to get flexion-positive)."""
     knee_deg: np.ndarray
     """Absolute knee flexion (0 = straight) from gravity and gyro; NaN while unknown."""
+    across_deg: np.ndarray | None = None
+    """Rotation across the knee axis at each sample (deg, motion samples once an axis is known; else 0)."""
+    about_deg: np.ndarray | None = None
+    """Rotation about the knee axis at each sample (deg, likewise): a rep turning the sensor more across
+    than about it was no knee movement (the sensor handled, or the leg moved as a whole)."""
+    fresh_axis: bool = False
+    """The knee axis (and its sign) is learned afresh from this track's first sample on: the sensor
+    was strapped on again, or what was learned came from motion that was not the knee's."""
 
 
 def fallback_bias(gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray | None, dt_s: float) -> list[float]:
@@ -148,6 +175,18 @@ class KneeEstimator:
         self._held: list[tuple[Frame, np.ndarray]] = []
         self._held_n = 0
         """Samples in the held frames (so each new frame is looked at once, not the whole hold again)."""
+        self._off_axis_deg = 0.0
+        """Rotation across the knee axis since the last still moment (OFF_AXIS_EPISODE_DEG)."""
+        self._axis_turn_deg = 0.0
+        """Rotation about the knee axis since it was (re)started (MATURE_AXIS_DEG)."""
+        self._episode_turn_deg = 0.0
+        """Rotation about the knee axis since the last still moment."""
+        self._axis_gravity: float | None = None
+        """Gravity's share along the knee axis at the last still pose with a mature axis (REMOUNT_COS)."""
+        self._pose_against = 0
+        """Still moments in a row whose pose said the axis sign is the other one (POSE_AGAINST_RESTS)."""
+        self._was_still = True
+        """Whether the last sample seen was a still candidate (a rest begins where one follows motion)."""
 
     def _still_candidates(self, frame: Frame) -> np.ndarray:
         """Window test (vectorised, with carried history): slow gyro flat and gravity not turning."""
@@ -178,8 +217,8 @@ class KneeEstimator:
             if not self._find_bias():
                 return []
             held, self._held = self._held, []
-            return [(f, self._process(f, c)) for f, c in held]
-        return [(frame, self._process(frame, candidates))]
+            return [pair for f, c in held for pair in self._process(f, c)]
+        return self._process(frame, candidates)
 
     def finish(self) -> list[tuple[Frame, KneeTrack]]:
         """The recording ended: whatever is still held is measured with the best bias there is,
@@ -192,7 +231,7 @@ class KneeEstimator:
                 f"the recording ended {held_n * self.dt_s:.1f} s in, before any still moment: gyro bias estimated from the movement"
             )
             held, self._held = self._held, []
-            out = [(f, self._process(f, c)) for f, c in held]
+            out = [pair for f, c in held for pair in self._process(f, c)]
         if self.sign == 0 and self._evidence.angle_deg:
             self.sign = self._evidence.decide()
             self.notes.append(f"{self._evidence.how}, decided at the end of the recording on little evidence")
@@ -228,7 +267,85 @@ class KneeEstimator:
         acc = np.concatenate([f.acc_slow_ms2 for f in frames])[:n] if frames[0].acc_slow_ms2 is not None else None
         return fallback_bias(gyro_slow, acc, self.dt_s)
 
-    def _process(self, frame: Frame, candidates: np.ndarray) -> KneeTrack:
+    def _process(self, frame: Frame, candidates: np.ndarray) -> list[tuple[Frame, KneeTrack]]:
+        """The frame's knee tracks, cut at the first still sample of each rest: there the mounting is
+        checked (_check_mounting), with the axis as learned up to it, whatever the blocks the samples came in."""
+        rest_starts = candidates & ~np.concatenate([[self._was_still], candidates[:-1]])
+        self._was_still = bool(candidates[-1])
+        cuts = [0, *np.flatnonzero(rest_starts).tolist(), len(frame)]
+        out = []
+        for a, b in pairwise(dict.fromkeys(cuts)):  # in order, without repeats
+            fresh = self._check_mounting(frame, a) if rest_starts[a] else False
+            part = frame.part(a, b)
+            out.append((part, self._track(part, candidates[a:b], fresh)))
+        return out
+
+    def _check_mounting(self, frame: Frame, i: int) -> bool:
+        """At the first still sample of a rest: whether the knee axis must be learned afresh from here
+        (the estimator is then reset). After an episode of rotation across the axis (OFF_AXIS_EPISODE_DEG)
+        the sensor may sit on the leg at another angle, even the same axis turned round (a sensor moved
+        to the other leg, its face out again), which no still pose can tell for sure: axis, sign and
+        shank direction are learned afresh, which costs the next rep nothing (its samples wait for the
+        new sign). A young axis (MATURE_AXIS_DEG) is dropped alone: its motion was not the knee's. And
+        a seated pose that twice in a row says the axis points the other way turns it round."""
+        across, about = self._off_axis_deg, self._episode_turn_deg
+        self._off_axis_deg = self._episode_turn_deg = 0.0
+        if self.axis is None:
+            return False
+        if across >= OFF_AXIS_EPISODE_DEG and self._axis_turn_deg < MATURE_AXIS_DEG:
+            self._restart_axis()
+            return True
+        if across >= OFF_AXIS_EPISODE_DEG:
+            gravity = self._gravity_along(frame, i, np.asarray(self.axis))
+            moved = None if gravity is None or self._axis_gravity is None else abs(gravity - self._axis_gravity)
+            tilted = f", and the knee axis now lies {math.degrees(math.asin(min(moved, 1.0))):.0f} degrees differently against gravity" \
+                if moved is not None and moved > REMOUNT_COS else ""
+            self._forget_mounting(float(frame.t_s[i]), f"it turned {across:.0f} degrees across the knee axis and {about:.0f} about it{tilted}")
+            return True
+        pose_sign = self._pose_sign(frame, i)
+        self._pose_against = self._pose_against + 1 if pose_sign != 0 and self.sign != 0 and pose_sign != self.sign else 0
+        if self._pose_against >= POSE_AGAINST_RESTS:
+            self._forget_mounting(float(frame.t_s[i]), f"the shank's pose said the knee axis points the other way at {POSE_AGAINST_RESTS} rests in a row")
+            return True
+        if self._axis_turn_deg >= MATURE_AXIS_DEG and (gravity := self._gravity_along(frame, i, np.asarray(self.axis))) is not None:
+            self._axis_gravity = gravity
+        return False
+
+    def _pose_sign(self, frame: Frame, i: int) -> int:
+        """The axis sign the still pose at sample i says (seated knee exercise), 0 when it cannot tell."""
+        if not self.use_pose or frame.acc_slow_ms2 is None or self.axis is None:
+            return 0
+        offset = self.tilt.offset
+        return self.tilt.sign_from_gravity(self.axis, [float(frame.acc_slow_ms2[i, k]) - offset[k] for k in range(3)])
+
+    def _gravity_along(self, frame: Frame, i: int, axis: np.ndarray) -> float | None:
+        """Gravity's share along the knee axis in the still pose at sample i (None without an accelerometer)."""
+        if frame.acc_slow_ms2 is None:
+            return None
+        g = frame.acc_slow_ms2[i] - np.asarray(self.tilt.offset)
+        norm = float(np.linalg.norm(g))
+        return float(g @ axis) / norm if norm > 0.0 else None
+
+    def _restart_axis(self) -> None:
+        """Learn the knee axis and its sign afresh from the next motion."""
+        self.axis = None
+        self._s = [0.0] * 6
+        self.sign = 0
+        self._evidence = self._evidence.fresh()
+        self._off_axis_deg = self._axis_turn_deg = self._episode_turn_deg = 0.0
+        self._axis_gravity = None
+        self._pose_against = 0
+
+    def _forget_mounting(self, t_s: float, evidence: str) -> None:
+        """The sensor sits on the leg at a new angle: axis, sign and shank direction learned afresh, said in the notes."""
+        self._restart_axis()
+        self.tilt.forget_mounting()
+        self.notes.append(
+            f"the sensor moved on the leg (or the leg as a whole) before {t_s:.1f} s ({evidence}): the knee axis, its sign "
+            "and the shank's direction were learned afresh from there"
+        )
+
+    def _track(self, frame: Frame, candidates: np.ndarray, fresh: bool) -> KneeTrack:
         """The frame's knee track. The recurrences run only over the samples where they can change:
         the bias over still candidates (as a filter), the axis over motion samples, the sign and
         gravity tracking while they are needed. The rest is whole-array arithmetic, written in
@@ -243,6 +360,14 @@ class KneeEstimator:
         axis_before = self.axis
         axis, known = self._track_axis(v, motion)
         ax, ay, az = axis[:, 0], axis[:, 1], axis[:, 2]
+        along = ax * vx + ay * vy + az * vz
+        counted = motion & known
+        across_deg = np.where(counted, np.sqrt(np.maximum(vx * vx + vy * vy + vz * vz - along * along, 0.0)), 0.0) * self.dt_s
+        about_deg = np.where(counted, np.abs(along), 0.0) * self.dt_s
+        self._off_axis_deg += float(across_deg.sum())
+        turned_deg = float(about_deg.sum())
+        self._axis_turn_deg += turned_deg
+        self._episode_turn_deg += turned_deg
         angle = np.full(n, self.angle_u_deg)
         rate = np.zeros(n)
         if known.any():
@@ -256,7 +381,7 @@ class KneeEstimator:
         knee = np.full(n, math.nan)
         done = self._track_sign_and_tilt(frame, bias, v, axis_before, axis, known, still, angle, rate, sign, knee)
         sign[done:] = self.sign
-        return KneeTrack(still=still, angle_u_deg=angle, rate_u_dps=rate, sign=sign, knee_deg=knee)
+        return KneeTrack(still, angle, rate, sign, knee, across_deg, about_deg, fresh)
 
     def _track_bias(self, gyro_slow_dps: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias in force at each sample, still flags): the bias is replaced by the first still

@@ -35,10 +35,12 @@ SLOW_DPS = 10.0
 MOVING_SHARE = 0.1
 """by_time: faster than this share of the slower direction's 95th-percentile rate counts as moving."""
 MAX_WAIT_S = 60.0
+"""Decide with the evidence there is once the knee has been moving this long without a full excursion
+(counted from when it first turned half an excursion: an axis learned from a fidget in a long rest
+must not decide on the rest's tremor)."""
 PATTERN_EXCURSIONS = 3
 """With an accelerometer the pose usually decides within a rep; the pattern alone waits this many
 whole excursions for it first."""
-"""Decide with the evidence there is once this much movement has been seen without a full excursion."""
 
 
 class SignEvidence:
@@ -68,12 +70,18 @@ class SignEvidence:
         self._end = 0
         """-1 low end, +1 high end, 0 neither yet."""
         self.switches = 0
+        self._moving_from: int | None = None
+        """Samples seen when the angle had first spanned half an excursion (MAX_WAIT_S counts from there)."""
         self._tried_at = -1
         """`switches` at the last decide(): a new try waits for the next end of an excursion."""
         self.how = ""
         """Which cue decided, in words."""
         self.guessed = False
         """True when only the movement pattern (or less) decided: weak enough to tell the user."""
+
+    def fresh(self) -> SignEvidence:
+        """An empty collector with the same settings (the knee axis is being learned afresh)."""
+        return SignEvidence(self.dt_s, self.excursion_deg, self.use_force, self.quick_loading, self.rest_flexed, self.by_time)
 
     def add(self, angle_u_deg: float, rate_u_dps: float, force_n: float) -> None:
         self.angle_deg.append(angle_u_deg)
@@ -82,6 +90,8 @@ class SignEvidence:
         self._lo = min(self._lo, angle_u_deg)
         self._hi = max(self._hi, angle_u_deg)
         span = self._hi - self._lo
+        if self._moving_from is None and span >= 0.5 * self.excursion_deg:
+            self._moving_from = len(self.angle_deg)
         if span < self.excursion_deg:
             return
         end = -1 if angle_u_deg < self._lo + BAND_SHARE * span else 1 if angle_u_deg > self._hi - BAND_SHARE * span else 0
@@ -93,8 +103,10 @@ class SignEvidence:
     def ready(self) -> bool:
         """One whole excursion out and back (two end-to-end passes), or waited long enough; and
         something new since the last try (decide reads the whole buffer, so not every sample)."""
-        timed_out = len(self.angle_deg) * self.dt_s >= MAX_WAIT_S
-        return timed_out or (self.switches >= 2 and self.switches != self._tried_at)
+        return self._timed_out() or (self.switches >= 2 and self.switches != self._tried_at)
+
+    def _timed_out(self) -> bool:
+        return self._moving_from is not None and (len(self.angle_deg) - self._moving_from) * self.dt_s >= MAX_WAIT_S
 
     def decide(self, patient: bool = False) -> int:
         """+1 or -1 from the force level if it is clear, else from the movement pattern; 0 to keep
@@ -109,7 +121,7 @@ class SignEvidence:
                 if abs(r) >= FORCE_CORRELATION_MIN:
                     self.how = f"axis sign from the band force rising with flexion (r = {abs(r):.2f})"
                     return 1 if r > 0 else -1
-        if patient and self.switches < 2 * PATTERN_EXCURSIONS and len(self.angle_deg) * self.dt_s < MAX_WAIT_S:
+        if patient and self.switches < 2 * PATTERN_EXCURSIONS and not self._timed_out():
             return 0
         return self._from_pattern(angle, np.asarray(self.rate_dps))
 

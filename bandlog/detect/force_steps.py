@@ -16,6 +16,8 @@ between state changes in bulk is force_machine.py.
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
@@ -213,7 +215,9 @@ class ForceSteps(ForceCycle):
         elif t - self.state_since_s > p.force_top_timeout_s:
             # no pull is held this long: the force found a new resting level (a slack band taken
             # up, the band re-tied); it is the rest from here on, not a rep
+            held = [f for ts, f in zip(self.trace.t, self.trace.force) if ts >= self.state_since_s]
             self._reject("rest_shift", f"force stayed {self.peak_n - self.rep_rest_n:.1f} N up for over {p.force_top_timeout_s:g} s", t)
+            self.levels.shift_rest(statistics.median(held) if held else force)
             self.levels.close_rest()
             self.armed = True
 

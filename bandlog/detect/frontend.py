@@ -17,7 +17,8 @@ one, so the work stays linear in the input whatever its times.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,12 @@ class Frame:
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
+
+    def part(self, start: int, stop: int | None = None) -> Frame:
+        """Samples [start, stop) as a Frame of their own (views, not copies)."""
+        cut = slice(start, stop)
+        parts: dict[str, Any] = {f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[cut] for f in fields(self)}
+        return replace(self, **parts)
 
 
 class Frontend:

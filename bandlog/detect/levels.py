@@ -42,6 +42,12 @@ class ForceLevels:
             self.last_rest_n = statistics.median(self._current_rest)
         self._current_rest = []
 
+    def shift_rest(self, level_n: float) -> None:
+        """The force settled at a new resting level (a band slack and taken up again, re-tied, moved
+        to the other leg): it is the rest from here on, not the start of a rep."""
+        self.last_rest_n = level_n
+        self._current_rest = []
+
     def add_rep(self, rest_n: float, peak_n: float) -> None:
         if peak_n > rest_n:
             self.ranges_n.append(peak_n - rest_n)

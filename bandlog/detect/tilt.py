@@ -200,6 +200,28 @@ class ShankTilt:
             if not (knock or jump):
                 self._learn_shank(acc, g, axis, w, wd)
 
+    def forget_mounting(self) -> None:
+        """The sensor was strapped on again at another angle: the shank's direction in it, and the poses
+        the offset fit rests on (a circle about the old knee axis), are learned afresh. The tracked
+        gravity, the offset found so far and the count of abrupt samples are the sensor's own: kept."""
+        self._rows = []
+        self._normal = np.zeros((4, 4))
+        self._moment = np.zeros(4)
+        self._w4 = self._yy = 0.0
+        self._fit_n = 0
+        self.direction_sd_deg = math.nan
+        self._last_w = None
+        self._last_wd = 0.0
+        self.shank = None
+        self.radius_m = 0.0
+        self._poses = []
+        self._pose_rows = []
+        self._pose_n = 0
+        self._pose_sum = np.zeros(3)
+        self._pose_outer = np.zeros((3, 3))
+        self._pose_third = np.zeros((3, 3, 3))
+        self._offset_solved = False
+
     def _add_pose(self, acc: list[float], axis: list[float] | None) -> None:
         """Every pose goes into the offset fit's sums; the few kept POSE_SPACING_DEG apart only tell
         how far the poses spread about the knee."""
@@ -337,18 +359,21 @@ class ShankTilt:
 
     def sign_from_pose(self, axis: list[float]) -> int:
         """+1/-1 to make the axis flexion-positive, or 0 while no pose near horizontal is known."""
+        for g in (self.rest_gravity, self.gravity):
+            if g is not None and (sign := self.sign_from_gravity(axis, g)) != 0:
+                return sign
+        return 0
+
+    def sign_from_gravity(self, axis: list[float], g: list[float]) -> int:
+        """+1/-1 to make the axis flexion-positive from one pose's gravity, or 0 when the shank's
+        direction is not known yet or the shank is not near horizontal in it."""
         if self.shank is None:
             return 0
-        for g in (self.rest_gravity, self.gravity):
-            if g is None:
-                continue
-            norm = math.sqrt(_dot(g, g))
-            if norm <= 0.0 or abs(_dot(g, self.shank)) / norm >= HORIZONTAL_SIN:
-                continue
-            # cos(alpha) = g.n / |g| with n = -sign * (k x s) must be positive near horizontal
-            across = _dot(g, _cross(axis, self.shank))
-            return -1 if across > 0 else 1
-        return 0
+        norm = math.sqrt(_dot(g, g))
+        if norm <= 0.0 or abs(_dot(g, self.shank)) / norm >= HORIZONTAL_SIN:
+            return 0
+        # cos(alpha) = g.n / |g| with n = -sign * (k x s) must be positive near horizontal
+        return -1 if _dot(g, _cross(axis, self.shank)) > 0 else 1
 
     def inclination_deg(self, axis: list[float], sign: int) -> float:
         """Shank angle below the forward horizontal (deg), or NaN while it cannot be known."""

@@ -53,10 +53,6 @@ def shank_imu(
     rotation = np.asarray(spec.imu_rotation)
     axis = rotation @ np.array([0.0, 0.0, -1.0])  # R maps shank-frame vectors into the sensor frame
     omega = np.outer(alpha_rate_dps, axis) + extra_rate_dps
-    gyro = omega * (1.0 + np.asarray(spec.gyro_scale_err)) + np.asarray(spec.gyro_bias_dps) + gyro_drift_dps
-    sigma_g = white_sigma(spec.gyro_noise_dps_rthz, spec.imu_bandwidth_hz)
-    gyro += sigma_g * hashed_normals(spec.seed, GYRO_NOISE_CHANNEL, 3, grid_index)
-
     a = np.deg2rad(alpha_deg)
     w = np.deg2rad(alpha_rate_dps)
     wd = np.deg2rad(alpha_acc_dps2)
@@ -68,7 +64,25 @@ def shank_imu(
     acc = shank @ rotation.T  # row-wise R v
     if np.any(extra_angle_rad):
         acc = acc - np.cross(extra_angle_rad, acc)
-    acc += np.asarray(spec.acc_offset_mg) * 1e-3 * STANDARD_GRAVITY_MS2
+    return imu_readings(spec, grid_index, acc, omega, gyro_drift_dps)
+
+
+def sensor_from_world(spec: SessionSpec, alpha_deg: float) -> np.ndarray:
+    """The mounted sensor's orientation (3x3, world vectors into the sensor frame) at shank angle alpha."""
+    a = np.deg2rad(alpha_deg)
+    turn = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+    return np.asarray(spec.imu_rotation) @ turn
+
+
+def imu_readings(
+    spec: SessionSpec, grid_index: np.ndarray, acc_ms2: np.ndarray, omega_dps: np.ndarray, gyro_drift_dps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the sensor reports for its true specific force and rotation rate (sensor frame): scale
+    error, bias and its random walk, offsets, white noise, 16-bit quantisation and range."""
+    gyro = omega_dps * (1.0 + np.asarray(spec.gyro_scale_err)) + np.asarray(spec.gyro_bias_dps) + gyro_drift_dps
+    sigma_g = white_sigma(spec.gyro_noise_dps_rthz, spec.imu_bandwidth_hz)
+    gyro += sigma_g * hashed_normals(spec.seed, GYRO_NOISE_CHANNEL, 3, grid_index)
+    acc = acc_ms2 + np.asarray(spec.acc_offset_mg) * 1e-3 * STANDARD_GRAVITY_MS2
     sigma_a = white_sigma(spec.acc_noise_ug_rthz * 1e-6 * STANDARD_GRAVITY_MS2, spec.imu_bandwidth_hz)
     acc += sigma_a * hashed_normals(spec.seed, ACC_NOISE_CHANNEL, 3, grid_index)
     return _quantise(acc, ACC_RANGE_MS2), _quantise(gyro, spec.gyro_range_dps)

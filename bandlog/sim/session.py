@@ -18,12 +18,13 @@ from bandlog.core.results import MODES
 from bandlog.core.samples import SampleBlock
 from bandlog.sim.band import band_tension_n, elongation_pct
 from bandlog.sim.distractors import apply_force_distractors, fidget_rotation, place_distractors, trapezoid
-from bandlog.sim.imu import shank_imu
+from bandlog.sim.imu import imu_readings, sensor_from_world, shank_imu
 from bandlog.sim.kinematics import GRID_HZ, Trajectory, build_trajectory
 from bandlog.sim.labels import rep_truths, set_truths
 from bandlog.sim.plan import plan_session
 from bandlog.sim.planted import PLANTED, RUNNERS_STRETCH, planted_geometry, shank_alpha_deg
 from bandlog.sim.pulls import build_pulls
+from bandlog.sim.remount import handled_imu, handling_windows
 from bandlog.sim.sensors import ble_delivery, load_cell_n, sample_times
 from bandlog.sim.spec import SessionSpec, validate_spec
 from bandlog.sim.standing import build_eccentric_first
@@ -63,6 +64,8 @@ class SimulatedSession:
             self._alpha_rate_dps = theta_rate + thigh_rate
         self._alpha_acc_dps2 = np.gradient(self._alpha_rate_dps, dt)
         self._force_n = force_n
+        self.handling_s: list[tuple[float, float]] = handling_windows(spec.seed, trajectory.set_bounds) if spec.mountings else []
+        """(start, end) of each time the sensor was off the leg, in the hands (SessionSpec.mountings)."""
         rng = np.random.default_rng([spec.seed, 3])
         n_walk = int(math.ceil(self._duration_s * BIAS_WALK_HZ)) + 2
         steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
@@ -118,18 +121,45 @@ class SimulatedSession:
             walk_pos = np.clip(t * BIAS_WALK_HZ, 0.0, self._bias_walk_dps.shape[0] - 1.0)
             walk = np.stack([np.interp(walk_pos, np.arange(self._bias_walk_dps.shape[0]), self._bias_walk_dps[:, k]) for k in range(3)], axis=1)
             extra_rate, extra_angle = fidget_rotation(t, self.distractors)
-            acc, gyro = shank_imu(
-                self.spec,
-                nearest,
-                self._at(self._alpha_deg, lower, weight),
-                self._at(self._alpha_rate_dps, lower, weight),
-                self._at(self._alpha_acc_dps2, lower, weight),
-                walk,
-                extra_rate,
-                extra_angle,
-                self._lever_m,
-            )
+            alpha = self._at(self._alpha_deg, lower, weight)
+            inputs = (nearest, alpha, self._at(self._alpha_rate_dps, lower, weight), self._at(self._alpha_acc_dps2, lower, weight),
+                      walk, extra_rate, extra_angle)
+            acc, gyro = self._shank_imu(self.spec, inputs, np.ones(t.size, bool))
+            if self.handling_s:
+                self._remounted(t, inputs, acc, gyro)
         return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
+
+    def _mounting(self, index: int) -> SessionSpec:
+        """The spec with the sensor as strapped on for set `index` (0-based)."""
+        return self.spec if index == 0 else replace(self.spec, imu_rotation=self.spec.mountings[index - 1])
+
+    def _shank_imu(self, spec: SessionSpec, inputs: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """shank_imu over the chosen rows of the per-sample inputs _measure gathered."""
+        nearest, alpha, rate, acc, walk, extra_rate, extra_angle = (a[rows] for a in inputs)
+        return shank_imu(spec, nearest, alpha, rate, acc, walk, extra_rate, extra_angle, self._lever_m)
+
+    def _remounted(self, t: np.ndarray, inputs: tuple[np.ndarray, ...], acc: np.ndarray, gyro: np.ndarray) -> None:
+        """Overwrite the readings after each re-mounting with the new mounting's, and those while the
+        sensor was in the hands with the handling's (in place)."""
+        ends = np.array([end for _, end in self.handling_s])
+        mounting = np.searchsorted(ends, t, side="right")
+        for index in range(1, len(ends) + 1):
+            rows = mounting == index
+            if rows.any():
+                acc[rows], gyro[rows] = self._shank_imu(self._mounting(index), inputs, rows)
+        for index, window in enumerate(self.handling_s):
+            rows = (t >= window[0]) & (t < window[1])
+            if not rows.any():
+                continue
+            poses = (sensor_from_world(self._mounting(index), float(self.knee_alpha_deg(window[0]))),
+                     sensor_from_world(self._mounting(index + 1), float(self.knee_alpha_deg(window[1]))))
+            true_acc, omega = handled_imu(self.spec.seed, t[rows], window, poses)
+            acc[rows], gyro[rows] = imu_readings(self.spec, inputs[0][rows], true_acc, omega, inputs[4][rows])
+
+    def knee_alpha_deg(self, t_s: float) -> float:
+        """The shank's angle below the forward horizontal at one instant (the sensor's pose on the leg)."""
+        lower, weight, _ = self._grid(np.array([t_s]))
+        return float(self._at(self._alpha_deg, lower, weight)[0])
 
     def sample(self, t_s: np.ndarray) -> SampleBlock:
         """Measured force, acceleration and rotation rate at device times t_s (deterministic)."""
@@ -234,4 +264,6 @@ def simulate_session(spec: SessionSpec) -> SimulatedSession:
         first = trajectory.reps[0]
         force *= 1.0 + spec.mullins_frac * trapezoid(t, first.start_s - 0.3, 0.3, first.end_s - first.start_s, 0.3)
     force = apply_force_distractors(t, force, distractors)
+    for begin, end in handling_windows(spec.seed, trajectory.set_bounds) if spec.mountings else []:
+        force *= 1.0 - trapezoid(t, begin, 1.0, end - begin - 2.0, 1.0)  # the band moves to the other ankle too
     return SimulatedSession(spec, trajectory, force, distractors)

@@ -122,6 +122,10 @@ class SessionSpec:
     exercise: str = REVERSE_CURL
     """'reverse-curl' (seated), or a planted-foot exercise, 'runners-stretch' or 'standing-l': its
     movement ranges and shank geometry in bandlog.sim.planted, no band."""
+    mountings: tuple[tuple[tuple[float, float, float], ...], ...] = ()
+    """The sensor moved to the other leg (or strapped on again) in the rest before each set after
+    the first: the sensor-from-shank rotation of sets 2, 3, ... (bandlog.sim.remount); empty: one
+    mounting all session."""
 
     @property
     def anchor_class(self) -> str:
@@ -349,6 +353,9 @@ def validate_spec(spec: SessionSpec) -> None:
         (math.isclose(float(np.linalg.det(np.asarray(spec.imu_rotation))), 1.0, abs_tol=1e-6), "imu_rotation must be a rotation"),
         (spec.session_kind in SESSION_KINDS, f"session_kind must be one of {', '.join(SESSION_KINDS)}"),
         (spec.exercise in EXERCISES, f"exercise must be one of {', '.join(EXERCISES)}"),
+        (not spec.mountings or len(spec.mountings) == spec.n_sets - 1, "mountings must give one rotation per set after the first"),
+        (all(math.isclose(float(np.linalg.det(np.asarray(m))), 1.0, abs_tol=1e-6) for m in spec.mountings),
+         "each of mountings must be a rotation"),
         (spec.exercise == REVERSE_CURL or spec.session_kind == "eccentric", "isometric pulls are reverse-curl sessions"),
     ]
     for ok, message in checks:
