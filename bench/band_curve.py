@@ -13,7 +13,9 @@ torque computation's error, not the detector's timing). The curve error of a ses
 of its largest; sessions are summarised by median and P95. The curve is also fitted, in the same run,
 with the model's true shank pitch and knee rate (the detector's absolute-angle error taken out), and
 with the true tension as well (the load cell's gain error and zero drift taken out: the fit's own
-error). Baselines in the same run: torque = force x shank length (band taken at right angles).
+error), and with the detector's angle and the true tension (no drift to find: a drift the fit takes
+out there is spurious). The zero drift the fit estimated and took out is set against the sim's own
+(force_drift_n_per_min). Baselines in the same run: torque = force x shank length (band taken at right angles).
 
 Wear: a person (fixed shank, anchor, band, thigh) trains 3 times a week for 4 weeks (12 sessions); each
 session is set up again: anchor moved by N(0, 1 cm) each way, the band's resting length by N(0, 1.5 %)
@@ -42,7 +44,8 @@ CURVE_FLOOR = 0.05
 TORQUE_FLOOR = 0.10
 DETECT_FLOOR = 0.90
 FALSE_ALARM_CEILING = 0.10
-VARIANTS = ("end to end (detector's angle, load cell)", "model's angle, load cell", "model's angle and tension (the fit alone)")
+VARIANTS = ("end to end (detector's angle, load cell)", "model's angle, load cell", "model's angle and tension (the fit alone)",
+            "detector's angle, true tension (no drift)")
 SESSION_DAYS = tuple(float(7 * w + d) for w in range(4) for d in (0, 2, 4))
 """Mon, Wed, Fri for four weeks (12 sessions)."""
 WEAR_FRAC = 0.15
@@ -87,6 +90,8 @@ class SessionResult:
     baseline_err: list[float]
     curve: object
     used: dict[str, int]
+    drift: dict[str, float]
+    """variant -> zero drift the fit took out (N/min, 0 when none), and "true": the sim's."""
 
 
 def run_session(spec) -> SessionResult:
@@ -104,7 +109,10 @@ def run_session(spec) -> SessionResult:
     exact = dataclasses.replace(trace, pitch_deg=session.knee_angle_deg(trace.t_s) - spec.thigh_pitch_deg,
                                 rate_dps=session.knee_rate_dps(trace.t_s))
     fits = {VARIANTS[0]: curve, VARIANTS[1]: traces_curve([exact]),
-            VARIANTS[2]: traces_curve([dataclasses.replace(exact, force_n=session.true_force_n(trace.t_s))])}
+            VARIANTS[2]: traces_curve([dataclasses.replace(exact, force_n=session.true_force_n(trace.t_s))]),
+            VARIANTS[3]: traces_curve([dataclasses.replace(trace, force_n=session.true_force_n(trace.t_s))])}
+    drift = {v: float(f.drift_n_per_min) if f.drift_removed and f.drift_n_per_min is not None else 0.0 for v, f in fits.items()}
+    drift["true"] = spec.force_drift_n_per_min
     lo = max(0.0, spec.ext_deg - 10.0)
     truth = true_branches(spec, lo, min(150.0, spec.ext_deg + spec.rom_deg + 15.0))
     curve_err: dict[str, dict[str, tuple[float, float]]] = {v: {} for v in VARIANTS}
@@ -138,7 +146,7 @@ def run_session(spec) -> SessionResult:
         m_err.append(abs(mean / true_mean - 1))
         l_err.append(abs(equivalent_load_kg(peak, spec.shank_m) / equivalent_load_kg(true_peak, spec.shank_m) - 1))
         b_err.append(abs(naive_peak / true_peak - 1))
-    return SessionResult(curve_err, t_err, m_err, l_err, b_err, curve, used)
+    return SessionResult(curve_err, t_err, m_err, l_err, b_err, curve, used, drift)
 
 
 def session_spec(seed: int, **overrides):
@@ -154,7 +162,8 @@ def pct(values: list[float], q: float) -> float:
 def curve_and_torque(seeds: range) -> dict[str, list[float]]:
     """Per-session curve errors by branch, and per-rep torque errors, over random sessions."""
     keys = [f"{v}:{b}{m}" for v in VARIANTS for b in ("flexion", "extension") for m in ("", "_max")]
-    out: dict[str, list[float]] = {k: [] for k in (*keys, "torque", "mean_torque", "load", "baseline", "flexion_used", "extension_used")}
+    out: dict[str, list[float]] = {k: [] for k in (*keys, "torque", "mean_torque", "load", "baseline", "flexion_used", "extension_used",
+                                                   *(f"drift:{v}" for v in VARIANTS), "drift:true")}
     for seed in seeds:
         spec = session_spec(seed)
         if spec.session_kind != "eccentric":
@@ -166,6 +175,8 @@ def curve_and_torque(seeds: range) -> dict[str, list[float]]:
                 out[f"{variant}:{name}_max"].append(worst)
         for name, samples in r.used.items():
             out[f"{name}_used"].append(samples)
+        for variant, value in r.drift.items():
+            out[f"drift:{variant}"].append(value)
         out["torque"] += r.torque_err
         out["mean_torque"] += r.mean_torque_err
         out["load"] += r.load_err
@@ -242,6 +253,13 @@ def main() -> int:
             key = f"{variant}:{name}"
             print(f"    {variant:44} {pct(r[key], 50):5.1f} % {pct(r[key], 95):5.1f} %   largest {pct(r[key + '_max'], 50):5.1f} % "
                   f"{pct(r[key + '_max'], 95):5.1f} %")
+    true_drift = np.array(r["drift:true"])
+    for variant, truth in ((VARIANTS[0], true_drift), (VARIANTS[1], true_drift), (VARIANTS[3], 0 * true_drift), (VARIANTS[2], 0 * true_drift)):
+        taken = np.array(r[f"drift:{variant}"])
+        miss = np.abs(taken - truth)
+        print(f"  zero drift taken out, {variant}: {np.count_nonzero(taken)} of {taken.size} sessions; |taken out - true| median "
+              f"{np.median(miss):.2f}, P95 {np.percentile(miss, 95):.2f}, largest {miss.max():.2f} N/min (true |drift| median "
+              f"{np.median(np.abs(truth)):.2f})")
     print(f"  peak torque per rep: median {pct(r['torque'], 50):.1f} %, P95 {pct(r['torque'], 95):.1f} % ({len(r['torque'])} reps); "
           f"baseline F x shank: median {pct(r['baseline'], 50):.1f} %, P95 {pct(r['baseline'], 95):.1f} % "
           f"(ratio {np.median(r['baseline']) / np.median(r['torque']):.1f}x)")

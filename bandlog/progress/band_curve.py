@@ -9,7 +9,16 @@ relaxes) and fast ones (where the band's viscous branch adds up to ~20 % during 
 are left out and counted. Each branch is a cubic in angle fitted to 2-degree bin medians (robust to a
 drop, a first-rep Mullins overshoot or a spike), over the angles actually visited: the curve has a
 range and is never evaluated outside it. The angle is whatever the caller gives (the shank's world
-pitch for bandlog's own use, so the assumed thigh pitch never enters). Pure: arrays in, numbers out.
+pitch for bandlog's own use, so the assumed thigh pitch never enters).
+
+Given the samples' times, the load cell's zero drift since its tare (linear in time, 0.1-1 N/min,
+science.md 6.5) is estimated together with the curve: force = curve(angle, branch) + c t. It is
+identifiable because every rep visits the same angles again later. What else changes with time
+moves the estimate too (an absolute angle still settling over the first reps, a shrinking range of
+motion), so c is taken out only when it stands DRIFT_MIN_Z standard errors clear of none, the error
+from leaving each of DRIFT_BLOCKS time blocks out in turn (not the fit's own, which ignores those);
+the curve is then the one at the tare (t = 0). Taken out or not, the estimate is said in describe().
+Pure: arrays in, numbers out.
 """
 
 from __future__ import annotations
@@ -36,6 +45,22 @@ MAX_GAP_DEG = 6.0
 MIN_RANGE_DEG = 15.0
 """A branch visiting less than this is not fitted (too short to say anything about the band)."""
 DEGREE = 3
+DRIFT_TURN_DEG = 20.0
+"""The drift is estimated from samples this far (knee travel) past the knee's last turn only: the
+band's hysteresis switches branch over 3-8 % of elongation after a turn, and a range of motion
+shrinking with fatigue moves the tops, so the switch near them would read as a drift (on the bench,
+with the model's own angle and tension, the spurious drift's P95 fell from 1.4 to 0.5 N/min)."""
+DRIFT_BLOCKS = 5
+"""Time blocks left out one at a time (jackknife) for the drift's standard error."""
+DRIFT_MIN_Z = 4.0
+"""Standard errors the drift must stand clear of 0 to be taken out. On the bench's 60 sessions with the
+detector's angle, 4 took one out in 25 (end to end) and a spurious one in 9 of the same sessions given
+the true tension (largest 0.45 N/min); 3: 29 and 16 (largest 1.05) with the same curve errors end to
+end; 2: 40 and 21, the extension's median error 3.3 % against 2.9 %."""
+DRIFT_MIN_SAMPLES = 100
+"""With fewer samples past their turns (or fewer distinct time blocks than DRIFT_BLOCKS) no drift is estimated."""
+HUBER_K = 1.5
+"""Residuals beyond this many robust standard deviations are down-weighted (a spike, a drop)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +102,13 @@ class BandCurve:
     unknown: int
     """Samples without a knee estimate (NaN: the detector had not yet found the knee axis's sign)."""
     first_rep: int = 0
-    """Samples up to the end of each set's first rep, left out by the caller (band_session says why)."""
+    """Samples up to the start of each set's second rep, left out by the caller (band_session says why)."""
+    drift_n_per_min: float | None = None
+    """The load cell's zero drift estimated with the curve (N/min; None: too few samples to say)."""
+    drift_se_n_per_min: float | None = None
+    """Its standard error (jackknife over time blocks)."""
+    drift_removed: bool = False
+    """The drift was taken out (|drift| >= DRIFT_MIN_Z standard errors): the curve is the one at the tare."""
 
     def branch(self, name: str) -> BranchCurve | None:
         return self.flexion if name == "flexion" else self.extension
@@ -93,7 +124,17 @@ class BandCurve:
             left += f", {self.unknown} before the knee was found"
         if self.first_rep:
             left += f", {self.first_rep} of first reps"
-        return ", ".join(parts) + "; " + left
+        return ", ".join(parts) + "; " + left + ("; " + self.drift_note if self.drift_note else "")
+
+    @property
+    def drift_note(self) -> str | None:
+        """What was estimated of the load cell's zero drift and whether it was taken out (None: not estimated)."""
+        if self.drift_n_per_min is None:
+            return None
+        size = f"load-cell zero drift {self.drift_n_per_min:+.2f} N/min (+-{self.drift_se_n_per_min or 0.0:.2f})"
+        if self.drift_removed:
+            return f"{size} estimated and taken out: the curve is at the tare"
+        return f"{size} estimated, not taken out (within {DRIFT_MIN_Z:g} standard errors of none)"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -108,8 +149,10 @@ class BandCurve:
             branches = {name: None if data[name] is None else BranchCurve(
                 float(data[name]["lo_deg"]), float(data[name]["hi_deg"]), tuple(float(c) for c in data[name]["coef"]),
                 int(data[name]["samples"])) for name in BRANCHES}
+            drift, drift_se = data.get("drift_n_per_min"), data.get("drift_se_n_per_min")
             return BandCurve(branches["flexion"], branches["extension"], int(data["still"]), int(data["fast"]), int(data["unknown"]),
-                             int(data.get("first_rep", 0)))
+                             int(data.get("first_rep", 0)), None if drift is None else float(drift),
+                             None if drift_se is None else float(drift_se), bool(data.get("drift_removed", False)))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -143,8 +186,9 @@ def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None
     return BranchCurve(lo, hi, tuple(float(c) for c in coef), int(counts[run].sum()))
 
 
-def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndarray) -> BandCurve:
-    """A session's curve from per-sample angle (deg), knee rate (deg/s, flexion positive) and force (N)."""
+def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndarray, t_s: np.ndarray | None = None) -> BandCurve:
+    """A session's curve from per-sample angle (deg), knee rate (deg/s, flexion positive) and force (N),
+    in time order; with t_s (seconds since the load cell's tare), the zero drift too (module docstring)."""
     import numpy as np
 
     angle = np.asarray(angle_deg, dtype=np.float64)
@@ -155,10 +199,83 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     still = known & (speed < STILL_DPS)
     fast = known & (speed > FAST_DPS)
     used = known & ~still & ~fast
-    branches = {name: fit_branch(angle[used & sel], force[used & sel]) for name, sel in
-                (("flexion", rate > 0), ("extension", rate < 0))}
-    return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()))
+    sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
+    drift = se = None
+    removed = False
+    if t_s is not None:
+        t = np.asarray(t_s, dtype=np.float64)
+        far = (turn_travel_deg(angle, rate) >= DRIFT_TURN_DEG) & np.isfinite(t)
+        estimate = drift_n_per_s({name: sel & far for name, sel in sides.items()}, angle, force, t)
+        if estimate is not None:
+            drift, se = estimate
+            removed = abs(drift) >= DRIFT_MIN_Z * se
+            if removed:
+                force = force - drift * t
+            drift, se = 60.0 * drift, 60.0 * se
+    branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
+    return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),
+                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed)
 
+
+def turn_travel_deg(angle_deg: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
+    """Per sample, how far (deg) the knee has travelled since it last turned: the direction is the
+    rate's sign, kept through still (< STILL_DPS) and unknown samples."""
+    import numpy as np
+
+    moving = np.isfinite(rate_dps) & (np.abs(rate_dps) >= STILL_DPS)
+    last = np.maximum.accumulate(np.where(moving, np.arange(rate_dps.size), -1))
+    direction = np.where(last >= 0, np.sign(rate_dps[np.maximum(last, 0)]), 0.0)
+    step = np.abs(np.diff(angle_deg, prepend=angle_deg[:1]))
+    step = np.where(np.isfinite(step), step, 0.0)
+    turned = np.concatenate(([True], direction[1:] != direction[:-1]))
+    total = np.cumsum(step)
+    run = np.cumsum(turned) - 1
+    return total - (total - step)[turned][run]
+
+
+def drift_n_per_s(sides: dict[str, np.ndarray], angle_deg: np.ndarray, force_n: np.ndarray, t_s: np.ndarray) -> tuple[float, float] | None:
+    """(zero drift c in N/s, its jackknife standard error) from force = cubic(angle) per branch + c t,
+    fitted over the samples each mask of `sides` selects; None with too few of them."""
+    import numpy as np
+
+    columns, masks = [], []
+    for sel in sides.values():
+        if sel.sum() < DRIFT_MIN_SAMPLES // 2:
+            continue
+        lo, hi = float(angle_deg[sel].min()), float(angle_deg[sel].max())
+        if hi - lo < MIN_RANGE_DEG:
+            continue
+        x = np.where(sel, (2 * angle_deg - lo - hi) / (hi - lo), 0.0)
+        columns += [np.where(sel, x**k, 0.0) for k in range(DEGREE + 1)]
+        masks.append(sel)
+    if not masks:
+        return None
+    rows = np.logical_or.reduce(masks)
+    design = np.column_stack([*columns, t_s])[rows]
+    force, t = force_n[rows], t_s[rows]
+    edges = np.quantile(t, np.linspace(0.0, 1.0, DRIFT_BLOCKS + 1))
+    block = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, DRIFT_BLOCKS - 1)
+    if force.size < DRIFT_MIN_SAMPLES or np.unique(block).size < DRIFT_BLOCKS:
+        return None
+    drift = _robust_slope(design, force)
+    left_out = np.array([_robust_slope(design[block != b], force[block != b]) for b in range(DRIFT_BLOCKS)])
+    se = math.sqrt((DRIFT_BLOCKS - 1) / DRIFT_BLOCKS * float(np.sum((left_out - left_out.mean()) ** 2)))
+    return drift, se
+
+
+def _robust_slope(design: np.ndarray, force_n: np.ndarray, iterations: int = 5) -> float:
+    """The last column's coefficient of a least-squares fit, residuals beyond HUBER_K robust SDs down-weighted."""
+    import numpy as np
+
+    weight = np.ones(force_n.size)
+    coef = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        root = np.sqrt(weight)
+        coef = np.linalg.lstsq(design * root[:, None], force_n * root, rcond=None)[0]
+        residual = force_n - design @ coef
+        scale = 1.4826 * float(np.median(np.abs(residual - np.median(residual)))) + 1e-9
+        weight = np.minimum(1.0, HUBER_K * scale / np.maximum(np.abs(residual), 1e-12))
+    return float(coef[-1])
 
 
 SLOPE_FLOOR_PER_DEG = 0.003

@@ -5,10 +5,13 @@ geometry): each set runs through the detector with its per-sample knee estimates
 (Analyzer(kinematics=True), as session_chart.knee_trace does), with the thigh pitch left at 0 so the
 "knee angle" it reports is the shank's own world pitch (band_torque says why that matters). The force
 is read at the same instants. The reps are the ones the caller already has (the index's analysis),
-so their eccentric windows are the ones every other figure uses. Each set's samples up to the end of
-its first rep are left out of the curve (and counted): the knee estimate is still settling then (its
-absolute angle is off by up to ~10 deg before the first flexion has shown the shank's direction), and
-a band's first stretch of a session reads high (Mullins, science.md 1.3).
+so their eccentric windows are the ones every other figure uses. Each set's samples up to the start
+of its second rep are left out of the curve (and counted): the knee estimate is still settling then
+(on the bench its absolute angle was off by 5-40 deg in half the sessions until the second flexion
+had begun: the first flexion shows the shank's direction, the rest after the first rep is still read
+with the old one), and a band's first stretch of a session reads high (Mullins, science.md 1.3).
+The curve is fitted with the samples' times since the session's first sample (taken as the load
+cell's tare), so its zero drift is estimated with it (bandlog.progress.band_curve).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ class SessionTrace:
     rate_dps: np.ndarray
     force_n: np.ndarray
     settled_s: float = -np.inf
-    """End of the set's first rep: the curve uses the samples after it only (module docstring)."""
+    """Start of the set's second rep (end of its first without one): the curve uses the samples after
+    it only (module docstring)."""
     angle_unsure: bool = False
     """The detector's absolute angle was unsure by the set's end (Kinematics.angle_unsure)."""
 
@@ -95,7 +99,7 @@ def block_trace(block: Any, target_ecc_s: float, exercise: str = DEFAULT_KEY, se
     if kinematics is None or kinematics.knee_angle_deg is None or kinematics.knee_rate_dps is None:
         return None, list(analyzer.reps)
     force = np.interp(kinematics.t_s, block.t_s, block.force_n)
-    settled_s = analyzer.reps[0].end_s if analyzer.reps else -np.inf
+    settled_s = settled_after([(r.start_s, r.end_s) for r in analyzer.reps])
     trace = SessionTrace(set_number, kinematics.t_s, kinematics.knee_angle_deg, kinematics.knee_rate_dps, force, settled_s,
                          kinematics.angle_unsure)
     return trace, list(analyzer.reps)
@@ -112,18 +116,30 @@ def kept_traces(log: Any, kinematics: Sequence[Kinematics | None], reps: Any) ->
         if kept is None or kept.knee_angle_deg is None or kept.knee_rate_dps is None or block.force_n is None or len(block) < 2:
             continue
         force = np.interp(kept.t_s, block.t_s, block.force_n)
-        ends = [sql_value(v) for v in reps.loc[reps["set"] == number, "end_s"]] if len(reps) else []
-        settled_s = next((float(v) for v in ends if v is not None), -np.inf)
+        rows = reps.loc[reps["set"] == number] if len(reps) else reps
+        settled_s = settled_after(list(zip((sql_value(v) for v in rows.get("start_s", [])), (sql_value(v) for v in rows.get("end_s", [])),
+                                           strict=True)))
         traces.append(SessionTrace(number, kept.t_s, kept.knee_angle_deg - thigh_pitch_deg, kept.knee_rate_dps, force, settled_s,
                                    kept.angle_unsure))
     return traces
 
 
+def settled_after(reps: Sequence[tuple[float | None, float | None]]) -> float:
+    """Where a set's samples start counting for the curve, given its reps' (start s, end s) in order:
+    the second rep's start, the first's end without a second (module docstring)."""
+    if len(reps) > 1 and reps[1][0] is not None:
+        return float(reps[1][0])
+    return next((float(end) for _, end in reps if end is not None), -np.inf)
+
+
 def traces_curve(traces: list[SessionTrace]) -> BandCurve:
-    """The band curve over the sets' samples after each one's first rep (counted in first_rep)."""
+    """The band curve over the sets' samples after each one's settled_s (those before counted in
+    first_rep), with the times since the session's first sample (the load cell's tare) for its zero drift."""
     keep = [t.t_s > t.settled_s for t in traces]
-    curve = fit_band_curve(*(np.concatenate([getattr(t, name)[k] for t, k in zip(traces, keep, strict=True)])
-                             for name in ("pitch_deg", "rate_dps", "force_n")))
+    t0_s = min((float(t.t_s[0]) for t in traces if t.t_s.size), default=0.0)
+    angle, rate, force, t_s = (np.concatenate([getattr(t, name)[k] for t, k in zip(traces, keep, strict=True)])
+                               for name in ("pitch_deg", "rate_dps", "force_n", "t_s"))
+    curve = fit_band_curve(angle, rate, force, t_s - t0_s)
     return replace(curve, first_rep=sum(int((~k).sum()) for k in keep))
 
 

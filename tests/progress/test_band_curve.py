@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -96,6 +98,47 @@ def test_log_ratio_reads_a_gain_change_and_needs_an_overlap() -> None:
     assert ratio == pytest.approx(math.log(0.85), abs=0.005) and 60 < hi - lo < 80  # where the band is well stretched
     far = fit_band_curve(*_sweeps(_power_law, lo_deg=110.0, hi_deg=140.0)).extension
     assert math.isnan(log_ratio(far, a)[0])
+
+
+def _drifting(drift_n_per_min: float, settling_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Eight sweeps (64 s) read by a load cell with white noise and a zero drifting linearly since t = 0;
+    settling_deg: an absolute angle error decaying over the first reps (a detector still settling)."""
+    angle, rate, force = _sweeps(_power_law, cycles=8)
+    t = np.arange(angle.size) / 100.0
+    noise = np.random.default_rng(1).normal(0.0, 0.2, angle.size)
+    return angle + settling_deg * np.exp(-t / 15.0), rate, force + noise + drift_n_per_min / 60.0 * t, t
+
+
+def _extension_error(curve: BandCurve) -> float:
+    grid = np.linspace(20, 90, 30)
+    return float(np.median(np.abs(curve.extension.force_n(grid) / (_power_law(grid) * (1 - 0.5 * HYSTERESIS)) - 1)))
+
+
+@pytest.mark.parametrize("drift_n_per_min", [0.8, -0.5])
+def test_a_zero_drift_is_estimated_with_the_curve_taken_out_and_said(drift_n_per_min: float) -> None:
+    angle, rate, force, t = _drifting(drift_n_per_min)
+    curve = fit_band_curve(angle, rate, force, t)
+    assert curve.drift_removed and curve.drift_n_per_min == pytest.approx(drift_n_per_min, abs=0.05)
+    assert curve.drift_se_n_per_min is not None and 0 < curve.drift_se_n_per_min < 0.05
+    assert _extension_error(curve) < 0.003  # the curve at the tare
+    assert _extension_error(fit_band_curve(angle, rate, force)) > 3 * _extension_error(curve)  # without the times: the drift's mean in it
+    assert f"zero drift {curve.drift_n_per_min:+.2f} N/min" in curve.describe() and "estimated and taken out" in curve.describe()
+    assert BandCurve.from_json(curve.to_json()) == curve
+
+
+def test_no_drift_and_a_settling_angle_take_no_drift_out() -> None:
+    """Without drift the estimate is noise; an absolute angle still settling over the first reps moves
+    the estimate (force at a given angle changes with time) but its error across time blocks says so."""
+    still = fit_band_curve(*_drifting(0.0))
+    assert not still.drift_removed and abs(still.drift_n_per_min) < 0.05
+    assert "not taken out" in still.describe() and _extension_error(still) < 0.003
+    settling = fit_band_curve(*_drifting(0.0, settling_deg=6.0))
+    assert settling.drift_n_per_min > 0.5 and not settling.drift_removed
+    assert fit_band_curve(*_drifting(0.0)[:3]).drift_n_per_min is None  # no times, no estimate
+    old = json.loads(still.to_json())
+    for key in ("drift_n_per_min", "drift_se_n_per_min", "drift_removed"):
+        del old[key]
+    assert BandCurve.from_json(json.dumps(old)) == replace(still, drift_n_per_min=None, drift_se_n_per_min=None)  # a curve stored before
 
 
 # -- torque ---------------------------------------------------------------------------------------
