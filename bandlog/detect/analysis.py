@@ -196,6 +196,8 @@ class Analyzer:
         """Guesses the detector had to make and samples it repaired or dropped, in words (they go
         into the summary, so the table and the live view say so too)."""
         notes = [self.exercise_note] if self.exercise_note else []
+        moved = self._knee.moved_note() if self._knee is not None else None
+        notes += [moved] if moved else []
         notes += self._knee.notes if self._knee is not None else []
         notes += self._knee.tilt.notes() if self._knee is not None and self._knee.absolute_angle else []
         if self.samples_unmeasured:
@@ -303,7 +305,7 @@ class Analyzer:
             if self._unsigned:  # motion about an axis since dropped: its sign will never be known
                 self.samples_unmeasured += len(self._unsigned)
                 self._unsigned.clear()
-            machine.reset("sensor_moved", "the sensor moved on the leg during the rep (its knee axis was learned afresh)")
+            machine.reset("sensor_moved", "the sensor moved on the leg during the rep (its knee axis was learned afresh)", float(frame.t_s[0]))
             self._sign_review = SignReview()
         self._keep_turns(frame.t_s, track)
         n = len(frame)
@@ -367,7 +369,7 @@ class Analyzer:
         if "band_slack" in rep.flags or not self._sign_review.contradicts(rep.angle_deg, rep.force_n):
             return
         knee.sign = -knee.sign
-        machine.reset("axis_reversed", "the knee axis was turned round during the rep (the band force fell as the knee flexed)")
+        machine.reset("axis_reversed", "the knee axis was turned round during the rep (the band force fell as the knee flexed)", rep.detected_at_s)
         knee.notes.append(
             f"axis sign reversed at {rep.detected_at_s:.1f} s: the band force fell as the knee flexed in "
             f"{REVIEW_CONTRADICTIONS} reps in a row; rows before that time may be inverted"

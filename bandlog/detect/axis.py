@@ -185,6 +185,8 @@ class KneeEstimator:
         """Gravity's share along the knee axis at the last still pose with a mature axis (REMOUNT_COS)."""
         self._pose_against = 0
         """Still moments in a row whose pose said the axis sign is the other one (POSE_AGAINST_RESTS)."""
+        self._moves: list[tuple[float, str]] = []
+        """(time, what showed it) of each time the sensor moved on the leg (moved_note)."""
         self._was_still = True
         """Whether the last sample seen was a still candidate (a rest begins where one follows motion)."""
 
@@ -298,14 +300,13 @@ class KneeEstimator:
         if across >= OFF_AXIS_EPISODE_DEG:
             gravity = self._gravity_along(frame, i, np.asarray(self.axis))
             moved = None if gravity is None or self._axis_gravity is None else abs(gravity - self._axis_gravity)
-            tilted = f", and the knee axis now lies {math.degrees(math.asin(min(moved, 1.0))):.0f} degrees differently against gravity" \
-                if moved is not None and moved > REMOUNT_COS else ""
-            self._forget_mounting(float(frame.t_s[i]), f"it turned {across:.0f} degrees across the knee axis and {about:.0f} about it{tilted}")
+            tilted = f", axis {math.degrees(math.asin(min(moved, 1.0))):.0f} deg off against gravity" if moved is not None and moved > REMOUNT_COS else ""
+            self._forget_mounting(float(frame.t_s[i]), f"turned {across:.0f} deg across the knee axis, {about:.0f} about it{tilted}")
             return True
         pose_sign = self._pose_sign(frame, i)
         self._pose_against = self._pose_against + 1 if pose_sign != 0 and self.sign != 0 and pose_sign != self.sign else 0
         if self._pose_against >= POSE_AGAINST_RESTS:
-            self._forget_mounting(float(frame.t_s[i]), f"the shank's pose said the knee axis points the other way at {POSE_AGAINST_RESTS} rests in a row")
+            self._forget_mounting(float(frame.t_s[i]), f"the shank's pose said the axis points the other way at {POSE_AGAINST_RESTS} rests in a row")
             return True
         if self._axis_turn_deg >= MATURE_AXIS_DEG and (gravity := self._gravity_along(frame, i, np.asarray(self.axis))) is not None:
             self._axis_gravity = gravity
@@ -340,10 +341,16 @@ class KneeEstimator:
         """The sensor sits on the leg at a new angle: axis, sign and shank direction learned afresh, said in the notes."""
         self._restart_axis()
         self.tilt.forget_mounting()
-        self.notes.append(
-            f"the sensor moved on the leg (or the leg as a whole) before {t_s:.1f} s ({evidence}): the knee axis, its sign "
-            "and the shank's direction were learned afresh from there"
-        )
+        self._moves.append((t_s, evidence))
+
+    def moved_note(self) -> str | None:
+        """The times the sensor moved on the leg (_forget_mounting), in one sentence, or None."""
+        if not self._moves:
+            return None
+        said = [f"{t_s:.1f} s ({evidence})" for t_s, evidence in self._moves]
+        when = said[0] if len(said) == 1 else f"{len(said)} times, before {', '.join(said[:-1])} and {said[-1]}"
+        return (f"the sensor moved on the leg (or the leg as a whole) {'before ' if len(said) == 1 else ''}{when}: the knee "
+                f"axis, its sign and the shank's direction were learned afresh {'from there' if len(said) == 1 else 'each time'}")
 
     def _track(self, frame: Frame, candidates: np.ndarray, fresh: bool) -> KneeTrack:
         """The frame's knee track. The recurrences run only over the samples where they can change:

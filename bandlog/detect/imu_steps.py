@@ -81,12 +81,14 @@ class ImuSteps(MachineBase):
         self.onset_pending = False
         """The eccentric was entered before it had left the top by refine_deg (slow_ends)."""
 
-    def reset(self, code: str = "data_gap", reason: str = "data gap inside the rep") -> None:
+    def reset(self, code: str = "data_gap", reason: str = "data gap inside the rep", now_s: float | None = None) -> None:
         """A hole in the data too long to bridge, or knee angles that no longer continue the ones
         before (the axis learned afresh or turned round): drop the rep in progress (no guessing),
-        rejected as `code` (a REJECT_REASONS key) with `reason`."""
+        rejected as `code` (a REJECT_REASONS key) with `reason`, detected at `now_s` (default: when
+        the rep began)."""
         if self.state is not State.IDLE:
-            self.events.append(RepRejected(self.rep_start_s, reason, self.rep_start_s, code))
+            detected_s = self.rep_start_s if now_s is None else max(now_s, self.rep_start_s)
+            self.events.append(RepRejected(self.rep_start_s, reason, detected_s, code))
             self._fire(Trigger.ABORT)
         self.trace = RepTrace()
         self.history.clear()

@@ -11,7 +11,9 @@ reads in the hands (the orientation keyframed through random poses, its rate fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation, RotationSpline
@@ -37,28 +39,48 @@ def _matrix(rotation: Rotation) -> Matrix:
     return tuple((float(r[0]), float(r[1]), float(r[2])) for r in m)
 
 
-def alternating_mountings(seed: int, first: Matrix, n_sets: int) -> tuple[Matrix, ...]:
-    """The rotations of sets 2..n_sets of a both-leg plan alternating legs every set with one
-    sensor: the other leg at a uniform random angle, each leg re-strapped a few degrees off."""
+def leg_mountings(seed: int, first: Matrix, legs: Sequence[str]) -> tuple[Matrix, ...]:
+    """The rotations of sets 2.. of a plan whose sets are done on `legs` (one code per set, e.g. 'L',
+    'R', 'L'), with one sensor: the other leg at a uniform random angle; each time the sensor comes back
+    to a leg, its strap is done up a few degrees off. Sets on the same leg as the one before keep it."""
     rng = np.random.default_rng([seed, 9])
-    legs = [Rotation.from_matrix(np.asarray(first)), Rotation.random(random_state=rng)]
+    base = {legs[0]: Rotation.from_matrix(np.asarray(first))}
+    current = first
     out = []
-    for k in range(1, n_sets):
-        jitter = Rotation.from_rotvec(rng.normal(size=3) / np.sqrt(3) * np.deg2rad(STRAP_JITTER_DEG))
-        out.append(_matrix(jitter * legs[k % 2]))
+    for before, leg in pairwise(legs):
+        if leg != before:
+            if leg not in base:
+                base[leg] = Rotation.random(random_state=rng)
+                current = _matrix(base[leg])
+            else:
+                jitter = Rotation.from_rotvec(rng.normal(size=3) / np.sqrt(3) * np.deg2rad(STRAP_JITTER_DEG))
+                current = _matrix(jitter * base[leg])
+        out.append(current)
     return tuple(out)
 
 
-def handling_windows(seed: int, set_bounds: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
-    """(start, end) of the handling in the rest before each set after the first: it begins a few
-    seconds after the set before ends and well before the next one starts."""
+def alternating_mountings(seed: int, first: Matrix, n_sets: int) -> tuple[Matrix, ...]:
+    """leg_mountings for legs alternating set by set ('3x8 each leg', one sensor)."""
+    return leg_mountings(seed, first, ["L" if k % 2 == 0 else "R" for k in range(n_sets)])
+
+
+def mounting_changes(first: Matrix, mountings: Sequence[Matrix]) -> list[bool]:
+    """For each rest between sets: whether the sensor was moved in it (the next set's mounting differs)."""
+    rotations = [first, *mountings]
+    return [after != before for before, after in pairwise(rotations)]
+
+
+def handling_windows(seed: int, set_bounds: tuple[tuple[float, float], ...], moved: Sequence[bool]) -> list[tuple[float, float]]:
+    """(start, end) of the handling in each rest whose `moved` is True: it begins a few seconds after
+    the set before ends and well before the next one starts."""
     rng = np.random.default_rng([seed, 10])
     out = []
-    for (_, ended), (starts, _) in pairwise(set_bounds):
+    for ((_, ended), (starts, _)), handled in zip(pairwise(set_bounds), moved):
         gap = starts - ended
         length = min(rng.uniform(*HANDLING_S), 0.5 * gap)
         begin = ended + rng.uniform(0.1, 0.3) * (gap - length)
-        out.append((float(begin), float(begin + length)))
+        if handled:
+            out.append((float(begin), float(begin + length)))
     return out
 
 
@@ -86,9 +108,17 @@ def handled_imu(
     return acc_ms2, omega_dps
 
 
+def one_sensor_spec(seed: int, legs: Sequence[str], **overrides: Any) -> SessionSpec:
+    """random_spec(seed, **overrides) for sets done on `legs` (a code per set) with one sensor, moved
+    whenever the leg changes (leg_mountings): how `demo` and `record --emulate` play a both-leg plan."""
+    base = random_spec(seed, **overrides)
+    if len(set(legs)) < 2:
+        return base
+    return random_spec(seed, **overrides, mountings=leg_mountings(seed, base.imu_rotation, legs))
+
+
 def both_legs_spec(seed: int) -> SessionSpec:
-    """Seed's session done as a both-leg plan with one sensor: at least two sets, the sensor moved to
-    the other leg before each set after the first (bench/accuracy.py's 're-mounted' class)."""
-    base = random_spec(seed)
-    n_sets = max(2, base.n_sets)
-    return random_spec(seed, n_sets=n_sets, mountings=alternating_mountings(seed, base.imu_rotation, n_sets))
+    """Seed's session done as a both-leg plan with one sensor: at least two sets, legs alternating, the
+    sensor moved to the other leg before each set after the first (bench/accuracy.py's 're-mounted' class)."""
+    n_sets = max(2, random_spec(seed).n_sets)
+    return one_sensor_spec(seed, ["L" if k % 2 == 0 else "R" for k in range(n_sets)], n_sets=n_sets)

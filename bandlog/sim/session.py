@@ -24,7 +24,7 @@ from bandlog.sim.labels import rep_truths, set_truths
 from bandlog.sim.plan import plan_session
 from bandlog.sim.planted import PLANTED, RUNNERS_STRETCH, planted_geometry, shank_alpha_deg
 from bandlog.sim.pulls import build_pulls
-from bandlog.sim.remount import handled_imu, handling_windows
+from bandlog.sim.remount import handled_imu, handling_windows, mounting_changes
 from bandlog.sim.sensors import ble_delivery, load_cell_n, sample_times
 from bandlog.sim.spec import SessionSpec, validate_spec
 from bandlog.sim.standing import build_eccentric_first
@@ -64,7 +64,7 @@ class SimulatedSession:
             self._alpha_rate_dps = theta_rate + thigh_rate
         self._alpha_acc_dps2 = np.gradient(self._alpha_rate_dps, dt)
         self._force_n = force_n
-        self.handling_s: list[tuple[float, float]] = handling_windows(spec.seed, trajectory.set_bounds) if spec.mountings else []
+        self.handling_s: list[tuple[float, float]] = _handling(spec, trajectory)
         """(start, end) of each time the sensor was off the leg, in the hands (SessionSpec.mountings)."""
         rng = np.random.default_rng([spec.seed, 3])
         n_walk = int(math.ceil(self._duration_s * BIAS_WALK_HZ)) + 2
@@ -130,8 +130,12 @@ class SimulatedSession:
         return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
 
     def _mounting(self, index: int) -> SessionSpec:
-        """The spec with the sensor as strapped on for set `index` (0-based)."""
-        return self.spec if index == 0 else replace(self.spec, imu_rotation=self.spec.mountings[index - 1])
+        """The spec with the sensor as strapped on after the index-th handling (0: as at the start)."""
+        spec = self.spec
+        if index == 0:
+            return spec
+        worn = [m for m, moved in zip(spec.mountings, mounting_changes(spec.imu_rotation, spec.mountings)) if moved]
+        return replace(spec, imu_rotation=worn[index - 1])
 
     def _shank_imu(self, spec: SessionSpec, inputs: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """shank_imu over the chosen rows of the per-sample inputs _measure gathered."""
@@ -230,6 +234,13 @@ def record_window(spec: SessionSpec, reps: tuple[TruthRep, ...], duration_s: flo
     return start_s, max(end_s, start_s)
 
 
+def _handling(spec: SessionSpec, trajectory: Trajectory) -> list[tuple[float, float]]:
+    """When the sensor was off the leg, in the hands (the rests where SessionSpec.mountings changes)."""
+    if not spec.mountings:
+        return []
+    return handling_windows(spec.seed, trajectory.set_bounds, mounting_changes(spec.imu_rotation, spec.mountings))
+
+
 def simulate_session(spec: SessionSpec) -> SimulatedSession:
     """Build the session a spec describes; the same spec always gives identical arrays."""
     validate_spec(spec)
@@ -264,6 +275,6 @@ def simulate_session(spec: SessionSpec) -> SimulatedSession:
         first = trajectory.reps[0]
         force *= 1.0 + spec.mullins_frac * trapezoid(t, first.start_s - 0.3, 0.3, first.end_s - first.start_s, 0.3)
     force = apply_force_distractors(t, force, distractors)
-    for begin, end in handling_windows(spec.seed, trajectory.set_bounds) if spec.mountings else []:
+    for begin, end in _handling(spec, trajectory):
         force *= 1.0 - trapezoid(t, begin, 1.0, end - begin - 2.0, 1.0)  # the band moves to the other ankle too
     return SimulatedSession(spec, trajectory, force, distractors)

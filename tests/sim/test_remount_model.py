@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 from bandlog.core.errors import ConfigError
 from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.sim import random_spec, simulate_session
-from bandlog.sim.remount import alternating_mountings, handled_imu
+from bandlog.sim.remount import alternating_mountings, handled_imu, one_sensor_spec
 
 
 def test_the_handled_sensors_gyro_turns_gravity_as_its_accelerometer_sees_it() -> None:
@@ -57,3 +57,15 @@ def test_a_mounting_per_set_after_the_first_or_a_clear_error() -> None:
         random_spec(4, n_sets=3, mountings=alternating_mountings(4, spec.imu_rotation, 2))
     with pytest.raises(ConfigError, match="must be a rotation"):
         random_spec(4, n_sets=2, mountings=(((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, -1.0)),))
+
+
+def test_a_plan_with_each_legs_sets_together_moves_the_sensor_once() -> None:
+    spec = one_sensor_spec(6, ["L", "L", "R", "R"], n_sets=4, reps_per_set=3)
+    assert spec.mountings[0] == spec.imu_rotation and spec.mountings[1] == spec.mountings[2] != spec.imu_rotation
+    session = simulate_session(spec)
+    assert len(session.handling_s) == 1
+    (begin_s, end_s), = session.handling_s
+    second_set = sorted(r.start_s for r in session.truth_reps if r.set_index == 2)[0]
+    first_set_end = max(r.end_s for r in session.truth_reps if r.set_index == 1)
+    assert first_set_end < begin_s < end_s < second_set
+    assert one_sensor_spec(6, ["R", "R"], n_sets=2).mountings == ()  # one leg: the sensor stays put

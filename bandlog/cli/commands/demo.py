@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from bandlog.io.paths import data_home, demo_home, new_recording_path, unused_path
     from bandlog.progress import history
     from bandlog.progress.band_geometry import anchor_extra, anchor_in_world_m, save_shank_cm
-    from bandlog.sim import random_spec, simulate_session
+    from bandlog.sim import simulate_session
+    from bandlog.sim.remount import one_sensor_spec
 
     if not args.speed > 0 or args.reps < 1 or args.weeks < 0:
         raise ConfigError("--speed must be positive, --reps at least 1 and --weeks not negative")
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if plan is not None:  # the simulated person follows the plan: its sets, reps, tempo and rests
         sets = {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "target_ecc_s": plan.ecc_s, "rest_between_sets_s": plan.rest_s}
     exercise = exercise_profile(args.exercise).key
-    spec = random_spec(DEMO_SEED, **sets, colour="green", strands=1, exercise=exercise)
+    legs = [plan.leg(k) or "" for k in range(1, plan.total_sets + 1)] if plan is not None else [""]
+    spec = one_sensor_spec(DEMO_SEED, legs, **sets, colour="green", strands=1, exercise=exercise)  # moved with the leg
     set_motion = simulate_session(spec)
     save_shank_cm(home, 100 * spec.shank_m)  # the simulated person's truth, as `record --shank-cm` would keep it
     anchor_m = anchor_in_world_m(spec.anchor_x_m, spec.anchor_y_m, spec.thigh_pitch_deg)

@@ -109,10 +109,12 @@ def run(args: argparse.Namespace) -> int:
     motion = None
     duration = args.duration
     if args.emulate:
-        from bandlog.sim import random_spec, simulate_session
+        from bandlog.sim import simulate_session
+        from bandlog.sim.remount import one_sensor_spec
 
         sets = {} if plan is None else {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "rest_between_sets_s": plan.rest_s}
-        motion = simulate_session(random_spec(args.seed, **{"n_sets": 1, **sets}, target_ecc_s=meta.target_ecc_s))
+        set_legs = [plan.leg(k) or "" for k in range(1, plan.total_sets + 1)] if plan is not None else [""]
+        motion = simulate_session(one_sensor_spec(args.seed, set_legs, **{"n_sets": 1, **sets}, target_ecc_s=meta.target_ecc_s))
         duration = duration or motion.duration_s
     request = dataclasses.replace(request, duration_s=duration)
     from bandlog.app.coaching import tracker_for
