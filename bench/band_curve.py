@@ -97,7 +97,7 @@ class SessionResult:
 def run_session(spec) -> SessionResult:
     """One simulated session through the detector, its curve and torques against the truth."""
     from bandlog.progress.band_geometry import Geometry, anchor_in_world_m
-    from bandlog.progress.band_session import block_trace, traces_curve
+    from bandlog.progress.band_session import block_trace, tare_s, traces_curve, without_drift
     from bandlog.progress.band_torque import equivalent_load_kg, rep_torques
     from bandlog.sim import simulate_session
 
@@ -132,7 +132,8 @@ def run_session(spec) -> SessionResult:
     geometry = Geometry(spec.shank_m, anchor_in_world_m(spec.anchor_x_m, spec.anchor_y_m, spec.thigh_pitch_deg))
     baseline = Geometry(spec.shank_m, None)
     windows = [(r.ecc_start_s, r.ecc_end_s) for r in reps if r.ecc_start_s is not None and r.ecc_end_s is not None]
-    got = rep_torques(trace.t_s, trace.pitch_deg, trace.force_n, windows, geometry)
+    measured = without_drift(trace, curve, tare_s([trace]))  # as band_from_traces reads the torque
+    got = rep_torques(measured.t_s, measured.pitch_deg, measured.force_n, windows, geometry)
     naive = rep_torques(trace.t_s, trace.pitch_deg, trace.force_n, windows, baseline)
     grid_t = np.arange(0.0, session.duration_s, 0.001)
     true_torque = session.true_force_n(grid_t) * true_arm_m(spec, session.knee_angle_deg(grid_t))

@@ -136,11 +136,24 @@ def traces_curve(traces: list[SessionTrace]) -> BandCurve:
     """The band curve over the sets' samples after each one's settled_s (those before counted in
     first_rep), with the times since the session's first sample (the load cell's tare) for its zero drift."""
     keep = [t.t_s > t.settled_s for t in traces]
-    t0_s = min((float(t.t_s[0]) for t in traces if t.t_s.size), default=0.0)
+    t0_s = tare_s(traces)
     angle, rate, force, t_s = (np.concatenate([getattr(t, name)[k] for t, k in zip(traces, keep, strict=True)])
                                for name in ("pitch_deg", "rate_dps", "force_n", "t_s"))
     curve = fit_band_curve(angle, rate, force, t_s - t0_s)
     return replace(curve, first_rep=sum(int((~k).sum()) for k in keep))
+
+
+def tare_s(traces: Sequence[SessionTrace]) -> float:
+    """The session's first sample time, taken as the load cell's tare (the drift's zero)."""
+    return min((float(t.t_s[0]) for t in traces if t.t_s.size), default=0.0)
+
+
+def without_drift(trace: SessionTrace, curve: BandCurve, t0_s: float) -> SessionTrace:
+    """The trace with the zero drift the curve took out (BandCurve.drift_removed) taken out of its force
+    too, so torque and curve rest on the same force; unchanged when none was taken out."""
+    if not curve.drift_removed or curve.drift_n_per_min is None:
+        return trace
+    return replace(trace, force_n=trace.force_n - curve.drift_n_per_min / 60.0 * (trace.t_s - t0_s))
 
 
 def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) -> SessionBand | None:
@@ -149,7 +162,8 @@ def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) 
     if not traces:
         return None
     curve = traces_curve(traces)
-    by_set = {t.set_number: t for t in traces}
+    t0_s = tare_s(traces)
+    by_set = {t.set_number: without_drift(t, curve, t0_s) for t in traces}
     peaks: list[float | None] = []
     means: list[float | None] = []
     for row in reps.to_dict("records") if len(reps) else []:

@@ -4,9 +4,12 @@ time the load cell's zero drift is measured from."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from bandlog.progress.band_session import SessionTrace, settled_after, traces_curve
+from bandlog.progress.band_geometry import Geometry
+from bandlog.progress.band_session import SessionTrace, band_from_traces, settled_after, tare_s, traces_curve, without_drift
+from bandlog.progress.band_torque import rep_torques
 
 
 def test_a_sets_samples_count_from_its_second_reps_start() -> None:
@@ -38,3 +41,21 @@ def test_the_curve_is_the_one_at_the_sessions_first_sample_whatever_the_device_c
     assert curve.first_rep == int(np.sum(trace.t_s <= trace.settled_s))
     assert curve.extension is not None
     assert float(curve.extension.force_n(60.0)) == pytest.approx(24.0, abs=0.1)  # 0.4 N/deg x 60 deg: no drift left in it
+
+
+def test_the_torque_rests_on_the_force_the_curve_took_the_drift_out_of() -> None:
+    trace, law = _trace(t0_s=50.0, drift_n_per_min=0.9)
+    curve = traces_curve([trace])
+    assert curve.drift_removed
+    corrected = without_drift(trace, curve, tare_s([trace]))
+    assert np.abs(corrected.force_n - law).max() < 1.5  # the noise, not 0.9 N/min over 2 min
+    assert np.abs(trace.force_n - law).max() > 1.5
+    geometry = Geometry(0.4, None)
+    reps = pd.DataFrame({"set": [1], "ecc_start_s": [trace.t_s[-400]], "ecc_end_s": [trace.t_s[-100]]})
+    band = band_from_traces([trace], reps, geometry)
+    assert band is not None
+    assert band.peak_torque_n_m == [rep_torques(corrected.t_s, corrected.pitch_deg, corrected.force_n,
+                                                [(trace.t_s[-400], trace.t_s[-100])], geometry)[0][0]]
+    still, _ = _trace(t0_s=50.0, drift_n_per_min=0.0)
+    kept = traces_curve([still])
+    assert not kept.drift_removed and without_drift(still, kept, 50.0) is still
