@@ -6,7 +6,8 @@ person's setup (science.md 1.4). Rubber is hysteretic (1.3): the force while the
 loading direction for an anchor in front) sits above the force while it extends, so each direction is
 its own branch, split by the sign of the knee rate. Still samples (tremor, holds where the band
 relaxes) and fast ones (where the band's viscous branch adds up to ~20 % during a 200 deg/s flexion)
-are left out and counted. Each branch is a cubic in angle fitted to 2-degree bin medians (robust to a
+are left out and counted; so are extension samples within TURN_DEG of the knee's last turn, where the
+band is still passing from its loading branch to its unloading one. Each branch is a cubic in angle fitted to 2-degree bin medians (robust to a
 drop, a first-rep Mullins overshoot or a spike), over the angles actually visited: the curve has a
 range and is never evaluated outside it. The angle is whatever the caller gives (the shank's world
 pitch for bandlog's own use, so the assumed thigh pitch never enters).
@@ -45,6 +46,12 @@ MAX_GAP_DEG = 6.0
 MIN_RANGE_DEG = 15.0
 """A branch visiting less than this is not fitted (too short to say anything about the band)."""
 DEGREE = 3
+TURN_DEG = 3.0
+"""Extension samples this close (knee travel, deg) after the knee last turned are left out: the band's
+hysteresis switches branch over 3-8 % of elongation, so just after the top the force is still above
+the unloading branch (bench/band_curve.py, 60 sessions, extension end to end: median error 2.9 ->
+2.5 %, P95 5.8 -> 5.7 %; 5 and 8 deg gave no more). Not on flexion: most of it is faster than
+FAST_DPS already, and the few samples left are needed for its range."""
 DRIFT_TURN_DEG = 20.0
 """The drift is estimated from samples this far (knee travel) past the knee's last turn only: the
 band's hysteresis switches branch over 3-8 % of elongation after a turn, and a range of motion
@@ -108,6 +115,8 @@ class BandCurve:
     drift_se_n_per_min: float | None = None
     """Its standard error (jackknife over time blocks)."""
     drift_removed: bool = False
+    turning: int = 0
+    """Extension samples within TURN_DEG of the knee's last turn, left out."""
     """The drift was taken out (|drift| >= DRIFT_MIN_Z standard errors): the curve is the one at the tare."""
 
     def branch(self, name: str) -> BranchCurve | None:
@@ -124,6 +133,8 @@ class BandCurve:
             left += f", {self.unknown} before the knee was found"
         if self.first_rep:
             left += f", {self.first_rep} of first reps"
+        if self.turning:
+            left += f", {self.turning} extending within {TURN_DEG:g} deg of a turn"
         return ", ".join(parts) + "; " + left + ("; " + self.drift_note if self.drift_note else "")
 
     @property
@@ -152,7 +163,8 @@ class BandCurve:
             drift, drift_se = data.get("drift_n_per_min"), data.get("drift_se_n_per_min")
             return BandCurve(branches["flexion"], branches["extension"], int(data["still"]), int(data["fast"]), int(data["unknown"]),
                              int(data.get("first_rep", 0)), None if drift is None else float(drift),
-                             None if drift_se is None else float(drift_se), bool(data.get("drift_removed", False)))
+                             None if drift_se is None else float(drift_se), bool(data.get("drift_removed", False)),
+                             int(data.get("turning", 0)))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -212,17 +224,20 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
             if removed:
                 force = force - drift * t
             drift, se = 60.0 * drift, 60.0 * se
+    turning = sides["extension"] & (turn_travel_deg(angle, rate) < TURN_DEG)
+    sides["extension"] = sides["extension"] & ~turning
     branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
     return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),
-                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed)
+                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed, turning=int(turning.sum()))
 
 
 def turn_travel_deg(angle_deg: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
     """Per sample, how far (deg) the knee has travelled since it last turned: the direction is the
-    rate's sign, kept through still (< STILL_DPS) and unknown samples."""
+    rate's sign, kept through still (< STILL_DPS), fast (> FAST_DPS: a jolt's spike must not make a
+    turn; a real turn passes through slow samples) and unknown samples."""
     import numpy as np
 
-    moving = np.isfinite(rate_dps) & (np.abs(rate_dps) >= STILL_DPS)
+    moving = np.isfinite(rate_dps) & (np.abs(rate_dps) >= STILL_DPS) & (np.abs(rate_dps) <= FAST_DPS)
     last = np.maximum.accumulate(np.where(moving, np.arange(rate_dps.size), -1))
     direction = np.where(last >= 0, np.sign(rate_dps[np.maximum(last, 0)]), 0.0)
     step = np.abs(np.diff(angle_deg, prepend=angle_deg[:1]))

@@ -48,7 +48,8 @@ def test_each_branch_matches_its_law_over_the_range_visited_and_no_further() -> 
     assert math.isnan(curve.extension.force_at(curve.extension.lo_deg - 5))
     assert curve.extension.force_at(55.5) == pytest.approx(float(curve.extension.force_n(55.5)))
     assert curve.still == int(np.sum(np.abs(rate) < STILL_DPS)) > 0  # the holds, counted
-    assert curve.flexion.samples + curve.extension.samples + curve.still == angle.size
+    assert curve.turning > 0 and "extending within 3 deg of a turn" in curve.describe()  # the branch switch, counted
+    assert curve.flexion.samples + curve.extension.samples + curve.still + curve.turning == angle.size
 
 
 def test_fast_samples_and_unknown_angles_are_left_out_and_counted() -> None:

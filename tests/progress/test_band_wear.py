@@ -45,7 +45,7 @@ def test_a_band_losing_15_percent_is_flagged_with_its_figures() -> None:
     assert drift.flagged and drift.drift == pytest.approx(-0.14, abs=0.04)
     sentence = drift.sentence()
     # compared where the band is well stretched: the top of the range (force >= half its largest)
-    assert sentence.startswith("green x2: force at 29 to 100 deg down 1") and "over 4 weeks (12 sessions; beyond the " in sentence
+    assert sentence.startswith("green x2: force at 29 to 98 deg down 1") and "over 4 weeks (12 sessions; beyond the " in sentence
     assert "session-to-session scatter explains): band wearing, or the anchor moved" in sentence
 
 
