@@ -24,7 +24,10 @@ round does not say. Here:
   The reading is split along the tracked gravity u and across it; along it the fit has an intercept
   (|g|), so neither the tracked gravity's length (the filter pulls it towards readings with motion
   left in) nor the accelerometer's scale biases v: with |g| assumed, the shank direction came out
-  1-2 degrees off, the same way in most simulated sessions.
+  1-2 degrees off, the same way in most simulated sessions. The fit itself is
+  bandlog.detect.shank_fit. Samples taken before the accelerometer's offset is solved are biased by
+  it, so the fit restarts then; until it has seen a flexion, an interim fit of the earlier samples
+  moved by the offset found stands in (ShankTilt._restart_fit).
 - Abrupt samples stay out of both fits: a knock, a jolt or a dead stop at the top shows as a knee
   rate jumping faster than the sample rate follows, or a reading far from 1 g (clipped at the
   range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. They
@@ -45,11 +48,11 @@ import math
 
 import numpy as np
 
+from bandlog.detect.shank_fit import Row, ShankFit, ShankSolution, plane
+
 STANDARD_GRAVITY_MS2 = 9.80665
 GATE_G = 0.1
 """Accelerometer used only while its (motion-corrected) magnitude is within this of 1 g."""
-SHANK_MIN_W4 = 1.0
-"""Sum of w^4 dt (rad/s)^4 s needed before the shank direction is trusted (part of one flexion)."""
 HORIZONTAL_SIN = 0.7
 """The knee-axis sign is read from a pose whose shank is within ~45 degrees of horizontal."""
 FAST_DPS = 30.0
@@ -57,8 +60,6 @@ FAST_DPS = 30.0
 POSE_SPACING_DEG = 3.0
 """Poses kept to measure their spread about the knee must differ by at least this much in tilt."""
 MAX_POSES = 120
-FIT_BLOCK = 32
-"""Samples folded into the shank fit at a time (a fixed count: the same however blocks arrive)."""
 POSE_BLOCK = 64
 """Poses folded into the offset fit's sums at a time (a fixed count: the same however blocks arrive)."""
 MIN_POSE_SPREAD_DEG = 40.0
@@ -76,6 +77,8 @@ give (r w^2 is 0.8 g at 0.5 m and 230 deg/s), so a knock, or a reading clipped a
 POSE_SETTLE_S = 2.0
 """Poses are left out of the offset fit this long after a knock (MAX_MOTION_G): the 1 Hz low-pass they
 come through spreads it over about as long (one 15 g sample moves it by 0.43 g, 0.2 s later, at 100 Hz)."""
+MAX_EARLY_ROWS = 20_000
+"""Shank-fit samples kept until the accelerometer's offset is solved (a minute or two of motion)."""
 UNSURE_DIRECTION_DEG = 3.0
 """Above this standard error the learned shank direction, and so the absolute angle, is said to be unsure."""
 
@@ -88,21 +91,6 @@ def _dot(a: list[float], b: list[float]) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise a x b of (n, 3) arrays (np.cross costs more than the sums it feeds here)."""
-    return np.column_stack([a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
-                            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]])
-
-
-def _plane(axis: list[float]) -> tuple[list[float], list[float]]:
-    """Unit e1, e2 spanning the plane across the knee axis."""
-    ref = [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0]
-    e1 = _cross(axis, ref)
-    n1 = math.sqrt(_dot(e1, e1))
-    e1 = [x / n1 for x in e1]
-    return e1, _cross(axis, e1)
-
-
 class ShankTilt:
     """Per-sample gravity tracking and shank-direction learning; call `step` once per sample."""
 
@@ -110,12 +98,11 @@ class ShankTilt:
         self.dt_s = dt_s
         self.gain = min(1.0, dt_s / tau_s)
         self.gravity: list[float] | None = None
-        self._rows: list[tuple[float, ...]] = []
-        self._normal = np.zeros((4, 4))
-        self._moment = np.zeros(4)
-        self._w4 = 0.0
-        self._yy = 0.0
-        self._fit_n = 0
+        self._fit = ShankFit(dt_s, self.gain)
+        self._interim: ShankFit | None = None
+        """Stands in for _fit from the offset's first solution until _fit has seen a flexion (_restart_fit)."""
+        self._early: list[Row] = []
+        """Shank-fit samples taken before the offset was solved (at most MAX_EARLY_ROWS)."""
         self.direction_sd_deg = math.nan
         """Standard error (deg) of the learned shank direction about the knee, once learned."""
         self._last_w: float | None = None
@@ -204,11 +191,9 @@ class ShankTilt:
         """The sensor was strapped on again at another angle: the shank's direction in it, and the poses
         the offset fit rests on (a circle about the old knee axis), are learned afresh. The tracked
         gravity, the offset found so far and the count of abrupt samples are the sensor's own: kept."""
-        self._rows = []
-        self._normal = np.zeros((4, 4))
-        self._moment = np.zeros(4)
-        self._w4 = self._yy = 0.0
-        self._fit_n = 0
+        self._fit = ShankFit(self.dt_s, self.gain)
+        self._interim = None
+        self._early = []
         self.direction_sd_deg = math.nan
         self._last_w = None
         self._last_wd = 0.0
@@ -246,7 +231,7 @@ class ShankTilt:
 
     def _spread_deg(self, axis: list[float]) -> float:
         """How far (deg) the distinct poses spread in rotation about the knee axis."""
-        e1, e2 = _plane(axis)
+        e1, e2 = plane(axis)
         angles = np.unwrap([math.atan2(_dot(q, e2), _dot(q, e1)) for q in self._poses])
         return math.degrees(float(np.ptp(angles)))
 
@@ -254,7 +239,7 @@ class ShankTilt:
         """In-plane offset b from |p - b| = |g| over every pose p (p projected across the knee axis),
         by least squares on |p|^2 - 2 p.b = |g|^2 - |b|^2 (linear once |b|^2 is taken from the
         previous pass; two passes, |b|^2 being ~0.3 % of |g|^2). Along the axis: the mean reading."""
-        e1, e2 = _plane(axis)
+        e1, e2 = plane(axis)
         basis = np.array([e1, e2])  # (2, 3)
         across = np.eye(3) - np.outer(axis, axis)
         outer = basis @ self._pose_outer @ basis.T
@@ -270,70 +255,43 @@ class ShankTilt:
         if math.hypot(float(b[0]), float(b[1])) > 0.2 * STANDARD_GRAVITY_MS2:  # not a plausible offset: keep the old
             return
         along = _dot([float(x) for x in self._pose_sum], axis) / self._pose_n
+        before = self.offset
         self.offset = [float(b[0]) * e1[i] + float(b[1]) * e2[i] + along * axis[i] for i in range(3)]
         if not self._offset_solved:
-            # what was learned about the shank with an unknown offset is biased: learn it afresh
             self._offset_solved = True
-            self._rows = []
-            self._normal = np.zeros((4, 4))
-            self._moment = np.zeros(4)
-            self._w4 = self._yy = 0.0
-            self._fit_n = 0
+            self._restart_fit([before[i] - self.offset[i] for i in range(3)])
+
+    def _restart_fit(self, shift: list[float]) -> None:
+        """What was learned about the shank with an unknown offset is biased: the fit starts afresh on
+        samples read with the solved offset. Until it has seen a flexion (SHANK_MIN_W4), an interim fit
+        stands in: the samples so far, their readings and tracked gravity moved by `shift` (old offset
+        - new offset; for the tracked gravity only roughly, as the filter turned it with the sensor),
+        and the new ones; without it the angle stayed on the biased direction until the next flexion,
+        5-12 deg off in the rest after the first rep in 8 of 20 simulated sessions."""
+        dx, dy, dz = shift
+        self._fit = ShankFit(self.dt_s, self.gain)
+        self._interim = ShankFit(self.dt_s, self.gain)
+        for gx, gy, gz, ax, ay, az, *rest in self._early:
+            if (solution := self._interim.add((gx + dx, gy + dy, gz + dz, ax + dx, ay + dy, az + dz, *rest))) is not None:
+                self._use(solution)
+        self._early = []
+
+    def _use(self, solution: ShankSolution) -> None:
+        self.shank = solution.direction
+        self.radius_m = solution.radius_m
+        self.direction_sd_deg = solution.direction_sd_deg
 
     def _learn_shank(self, acc: list[float], g: list[float], axis: list[float], w: float, wd: float) -> None:
-        """Queue the two in-plane components of acc = gravity + c u - w^2 v + dw/dt (k x v): along the
-        unit tracked gravity u, with c = |g| fitted (an intercept: the accelerometer's scale and the
-        tracked gravity's length then bias nothing), and across it, where an error in the tracked
-        gravity's angle about k shows but its length does not. Every FIT_BLOCK samples they are
-        folded into the normal equations (a fixed count: the same however the recording arrives)."""
-        self._rows.append((*g, *acc, *axis, w, wd))
-        self._w4 += w**4 * self.dt_s
-        if len(self._rows) < FIT_BLOCK:
-            return
-        block = np.array(self._rows)
-        self._rows = []
-        g_, acc_, k = block[:, 0:3], block[:, 3:6], block[:, 6:9]
-        u = g_ / np.maximum(np.linalg.norm(g_, axis=1, keepdims=True), 1e-9)
-        w2, wd_ = (block[:, 9] ** 2)[:, None], block[:, 10:11]
-        design, target = [], []
-        for e, intercept in ((u, 1.0), (_cross_rows(k, u), 0.0)):
-            # e.(k x v) = v.(e x k)
-            design.append(np.column_stack([np.full(len(e), intercept), -w2 * e + wd_ * _cross_rows(e, k)]))
-            target.append((e * acc_).sum(axis=1))
-        x, y = np.concatenate(design), np.concatenate(target)
-        self._normal += x.T @ x
-        self._moment += x.T @ y
-        self._yy += float(y @ y)
-        self._fit_n += len(y)
-        if self._w4 < SHANK_MIN_W4:
-            return
-        e1, e2 = _plane(axis)
-        basis = np.zeros((4, 3))  # (c, v) = basis @ (c, v.e1, v.e2): v lies across the axis
-        basis[0, 0] = 1.0
-        basis[1:, 1], basis[1:, 2] = e1, e2
-        normal, moment = basis.T @ self._normal @ basis, basis.T @ self._moment
-        try:
-            c = np.linalg.solve(normal, moment)
-            cov = np.linalg.inv(normal)
-        except np.linalg.LinAlgError:
-            return
-        c1, c2 = float(c[1]), float(c[2])
-        r = math.hypot(c1, c2)
-        if r > 0.0:
-            self.radius_m = r
-            self.shank = [(c1 * e1[i] + c2 * e2[i]) / r for i in range(3)]
-            self.direction_sd_deg = self._direction_sd_deg(c, normal, moment, cov, r)
-
-    def _direction_sd_deg(self, c: np.ndarray, normal: np.ndarray, moment: np.ndarray, cov: np.ndarray, r: float) -> float:
-        """Standard error of the shank direction (deg): the fit's residual variance through its
-        covariance, across the learned direction, over r. The residual (mostly the tracked gravity's
-        error) is correlated over the filter's time constant, so the samples count as one per tau."""
-        dof = self._fit_n - len(c)
-        if dof <= 0:
-            return math.nan
-        residual_var = max(float(self._yy - 2.0 * c @ moment + c @ normal @ c), 0.0) / dof
-        across = np.array([0.0, -float(c[2]), float(c[1])]) / r
-        return math.degrees(math.sqrt(residual_var * float(across @ cov @ across) / self.gain) / r)
+        """One sample with knee motion into the shank fit (bandlog.detect.shank_fit), and into the
+        interim one while it stands in; kept too until the offset is solved (_restart_fit)."""
+        row = (*g, *acc, *axis, w, wd)
+        if not self._offset_solved and len(self._early) < MAX_EARLY_ROWS:
+            self._early.append(row)
+        if self._interim is not None and (solution := self._interim.add(row)) is not None:
+            self._use(solution)
+        if (solution := self._fit.add(row)) is not None:
+            self._use(solution)
+            self._interim = None
 
     @property
     def unsure(self) -> bool:
