@@ -99,7 +99,7 @@ class Analyzer:
         self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
         """Samples seen before the axis sign was known (replayed through the machine once it is)."""
         self._axis_turns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        """(t_s, across_deg, about_deg) of recent tracks: how each rep turned the sensor (OFF_AXIS_SHARE)."""
+        """(t_s, across_deg, about_deg) of recent tracks: how each rep turned the sensor (_off_axis)."""
         self._rests_s: list[float] = []
         """Times a still moment began (after motion), over the last TURNS_KEPT_S."""
         self._was_still = True

@@ -155,12 +155,12 @@ class SimulatedSession:
             rows = (t >= window[0]) & (t < window[1])
             if not rows.any():
                 continue
-            poses = (sensor_from_world(self._mounting(index), float(self.knee_alpha_deg(window[0]))),
-                     sensor_from_world(self._mounting(index + 1), float(self.knee_alpha_deg(window[1]))))
+            poses = (sensor_from_world(self._mounting(index), float(self._alpha_at_deg(window[0]))),
+                     sensor_from_world(self._mounting(index + 1), float(self._alpha_at_deg(window[1]))))
             true_acc, omega = handled_imu(self.spec.seed, t[rows], window, poses)
             acc[rows], gyro[rows] = imu_readings(self.spec, inputs[0][rows], true_acc, omega, inputs[4][rows])
 
-    def knee_alpha_deg(self, t_s: float) -> float:
+    def _alpha_at_deg(self, t_s: float) -> float:
         """The shank's angle below the forward horizontal at one instant (the sensor's pose on the leg)."""
         lower, weight, _ = self._grid(np.array([t_s]))
         return float(self._at(self._alpha_deg, lower, weight)[0])
@@ -275,6 +275,7 @@ def simulate_session(spec: SessionSpec) -> SimulatedSession:
         first = trajectory.reps[0]
         force *= 1.0 + spec.mullins_frac * trapezoid(t, first.start_s - 0.3, 0.3, first.end_s - first.start_s, 0.3)
     force = apply_force_distractors(t, force, distractors)
-    for begin, end in _handling(spec, trajectory):
-        force *= 1.0 - trapezoid(t, begin, 1.0, end - begin - 2.0, 1.0)  # the band moves to the other ankle too
+    for begin, end in _handling(spec, trajectory):  # the band moves to the other ankle too: slack meanwhile
+        ramp_s = min(1.0, (end - begin) / 3.0)
+        force *= 1.0 - trapezoid(t, begin, ramp_s, end - begin - 2.0 * ramp_s, ramp_s)
     return SimulatedSession(spec, trajectory, force, distractors)
