@@ -120,6 +120,8 @@ class LiveModel:
         """Columns: knee angle (deg), knee angular velocity (deg/s); NaN where not estimated."""
         self.force_overview = RingBuffer(overview_capacity, 1)
         self.knee_overview = RingBuffer(overview_capacity, 2)
+        self.knee_tracked = False
+        """Whether the detector has sent knee estimates (NaN or not): a motion sensor is in the recording."""
         self._force_bucket: int | None = None
         self._knee_bucket: int | None = None
         self.now_s: float | None = None
@@ -203,6 +205,7 @@ class LiveModel:
         n = t_s.shape[0]
         if n == 0 or (kinematics.knee_angle_deg is None and kinematics.knee_rate_dps is None):
             return
+        self.knee_tracked = True
         values = np.full((n, 2), np.nan)
         if kinematics.knee_angle_deg is not None:
             values[:, 0] = kinematics.knee_angle_deg
@@ -388,7 +391,14 @@ class LiveModel:
 
     def no_angle_label(self) -> str:
         """What the views write on the angle trace before the detector has an estimate: why there is none
-        yet (the exercise profile's lead_in_reason), so a blank panel does not look like a fault."""
+        yet (the exercise profile's lead_in_reason), so a blank panel does not look like a fault. After
+        reps have been counted, either there is no motion sensor at all (no knee estimate ever came) or
+        the estimate went because the sensor moved on the leg (the detector learns its axis afresh:
+        bandlog.detect.axis); that is said instead."""
+        if self.rep_count and not self.knee_tracked:  # reps, and never a knee estimate: no motion sensor
+            return "no angle: this recording has no motion sensor (force only)"
+        if self.rep_count:
+            return "no estimate for now: the sensor moved on the leg, and it is learning again which way the knee bends"
         return f"no estimate yet: {self.profile.lead_in_reason}"
 
     def angle_label(self, kind: str | None) -> str:

@@ -13,8 +13,10 @@ from io import StringIO
 import numpy as np
 from rich.console import Console
 
+from bandlog.core.events import RepCompleted
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Kinematics
+from bandlog.core.results import RepMetrics
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.exercises import PROFILES
 from bandlog.live.axis_limits import FORCE_FLOOR_N
@@ -152,3 +154,19 @@ def test_every_view_says_why_the_angle_has_no_estimate_yet() -> None:
     curl = LiveModel()
     curl.start(RecordingMeta(exercise="reverse hamstring curl"))
     assert "which way the knee bends" in curl.no_angle_label() and "three reps" not in curl.no_angle_label()
+
+
+def test_an_angle_gone_mid_set_is_said_to_come_from_the_sensor_moving() -> None:
+    """After a rep, the angle goes blank only when the detector learns the knee axis afresh (a sensor moved
+    to the other leg): the lead-in text ('the first three reps') would read wrong then."""
+    model = standing_l_model()
+    model.add_samples(SampleBlock(t_s=np.arange(100) / RATE_HZ, force_n=np.zeros(100)))
+    model.add_events([RepCompleted(RepMetrics(
+        rep=1, start_s=0.2, end_s=0.9, ecc_start_s=0.5, ecc_end_s=0.8, ecc_duration_s=0.3, tut_tension_s=None,
+        peak_force_n=None, mean_ecc_force_n=None, ecc_impulse_ns=None, rom_deg=40.0, mean_ecc_velocity_dps=None,
+        peak_ecc_velocity_dps=None, tempo="fast", stalls=0, flags="", estimated=False,
+    ), detected_at_s=0.95)])
+    assert model.rep_count == 1 and model.knee_kind() is None
+    assert "force only" in model.no_angle_label()  # no knee estimate ever came: no motion sensor
+    model.add_kinematics(Kinematics(np.arange(10) / RATE_HZ, np.full(10, np.nan), np.full(10, np.nan)))
+    assert "the sensor moved on the leg" in model.no_angle_label() and "three reps" not in model.no_angle_label()
