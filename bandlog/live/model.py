@@ -398,7 +398,7 @@ class LiveModel:
         if self.rep_count and not self.knee_tracked:  # reps, and never a knee estimate: no motion sensor
             return "no angle: this recording has no motion sensor (force only)"
         if self.rep_count:
-            return "no estimate for now: the sensor moved on the leg, and it is learning again which way the knee bends"
+            return "no estimate for now: the sensor moved on the leg, and it is learning again which way the leg turns"
         return f"no estimate yet: {self.profile.lead_in_reason}"
 
     def angle_label(self, kind: str | None) -> str:
