@@ -330,7 +330,7 @@ class Analyzer:
     def _keep_turns(self, t_s: np.ndarray, track: KneeTrack) -> None:
         """Remember how the sensor turned, for the reps still to end (_off_axis forgets what is before
         them; at most TURNS_KEPT_S is kept, in case none ends)."""
-        if track.across_deg is None or track.about_deg is None or not len(t_s):
+        if not len(t_s):
             return
         self._axis_turns.append((t_s, track.across_deg, track.about_deg))
         was_still = np.concatenate([[self._was_still], track.still[:-1]])

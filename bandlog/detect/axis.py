@@ -81,9 +81,9 @@ class KneeTrack:
     """0 while the flexion direction is unknown, then +1 or -1 (multiply to get flexion-positive)."""
     knee_deg: np.ndarray
     """Absolute knee flexion (0 = straight) from gravity and gyro; NaN while unknown."""
-    across_deg: np.ndarray | None = None
+    across_deg: np.ndarray
     """Rotation across the knee axis at each sample (deg, motion samples once an axis is known; else 0)."""
-    about_deg: np.ndarray | None = None
+    about_deg: np.ndarray
     """Rotation about the knee axis at each sample (deg, likewise): a rep turning the sensor more across
     than about it was no knee movement (the sensor handled, or the leg moved as a whole)."""
     fresh_axis: bool = False
@@ -314,18 +314,25 @@ class KneeEstimator:
 
     def _pose_sign(self, frame: Frame, i: int) -> int:
         """The axis sign the still pose at sample i says (seated knee exercise), 0 when it cannot tell."""
-        if not self.use_pose or frame.acc_slow_ms2 is None or self.axis is None:
+        g = self._still_gravity(frame, i)
+        if not self.use_pose or g is None or self.axis is None:
             return 0
-        offset = self.tilt.offset
-        return self.tilt.sign_from_gravity(self.axis, [float(frame.acc_slow_ms2[i, k]) - offset[k] for k in range(3)])
+        return self.tilt.sign_from_gravity(self.axis, [float(v) for v in g])
 
     def _gravity_along(self, frame: Frame, i: int, axis: np.ndarray) -> float | None:
         """Gravity's share along the knee axis in the still pose at sample i (None without an accelerometer)."""
-        if frame.acc_slow_ms2 is None:
+        g = self._still_gravity(frame, i)
+        if g is None:
             return None
-        g = frame.acc_slow_ms2[i] - np.asarray(self.tilt.offset)
         norm = float(np.linalg.norm(g))
         return float(g @ axis) / norm if norm > 0.0 else None
+
+    def _still_gravity(self, frame: Frame, i: int) -> np.ndarray | None:
+        """Gravity in the sensor frame at the still sample i: the low-passed reading less the offset."""
+        if frame.acc_slow_ms2 is None:
+            return None
+        g: np.ndarray = frame.acc_slow_ms2[i] - np.asarray(self.tilt.offset)
+        return g
 
     def _restart_axis(self) -> None:
         """Learn the knee axis and its sign afresh from the next motion."""

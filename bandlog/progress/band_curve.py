@@ -212,11 +212,12 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     fast = known & (speed > FAST_DPS)
     used = known & ~still & ~fast
     sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
+    travel = turn_travel_deg(angle, rate)
     drift = se = None
     removed = False
     if t_s is not None:
         t = np.asarray(t_s, dtype=np.float64)
-        far = (turn_travel_deg(angle, rate) >= DRIFT_TURN_DEG) & np.isfinite(t)
+        far = (travel >= DRIFT_TURN_DEG) & np.isfinite(t)
         estimate = drift_n_per_s({name: sel & far for name, sel in sides.items()}, angle, force, t)
         if estimate is not None:
             drift, se = estimate
@@ -224,7 +225,7 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
             if removed:
                 force = force - drift * t
             drift, se = 60.0 * drift, 60.0 * se
-    turning = sides["extension"] & (turn_travel_deg(angle, rate) < TURN_DEG)
+    turning = sides["extension"] & (travel < TURN_DEG)
     sides["extension"] = sides["extension"] & ~turning
     branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
     return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),

@@ -59,9 +59,9 @@ def leg_mountings(seed: int, first: Matrix, legs: Sequence[str]) -> tuple[Matrix
     return tuple(out)
 
 
-def alternating_mountings(seed: int, first: Matrix, n_sets: int) -> tuple[Matrix, ...]:
-    """leg_mountings for legs alternating set by set ('3x8 each leg', one sensor)."""
-    return leg_mountings(seed, first, ["L" if k % 2 == 0 else "R" for k in range(n_sets)])
+def alternating_legs(n_sets: int) -> list[str]:
+    """The leg of each set when legs alternate set by set ('3x8 each leg' done L, R, L, ...)."""
+    return ["L" if k % 2 == 0 else "R" for k in range(n_sets)]
 
 
 def mounting_changes(first: Matrix, mountings: Sequence[Matrix]) -> list[bool]:
@@ -121,4 +121,4 @@ def both_legs_spec(seed: int) -> SessionSpec:
     """Seed's session done as a both-leg plan with one sensor: at least two sets, legs alternating, the
     sensor moved to the other leg before each set after the first (bench/accuracy.py's 're-mounted' class)."""
     n_sets = max(2, random_spec(seed).n_sets)
-    return one_sensor_spec(seed, ["L" if k % 2 == 0 else "R" for k in range(n_sets)], n_sets=n_sets)
+    return one_sensor_spec(seed, alternating_legs(n_sets), n_sets=n_sets)

@@ -66,6 +66,9 @@ class SimulatedSession:
         self._force_n = force_n
         self.handling_s: list[tuple[float, float]] = _handling(spec, trajectory)
         """(start, end) of each time the sensor was off the leg, in the hands (SessionSpec.mountings)."""
+        moved = mounting_changes(spec.imu_rotation, spec.mountings)
+        self._worn = [spec, *(replace(spec, imu_rotation=m) for m, change in zip(spec.mountings, moved) if change)]
+        """The spec with the sensor as strapped on at the start and after each handling."""
         rng = np.random.default_rng([spec.seed, 3])
         n_walk = int(math.ceil(self._duration_s * BIAS_WALK_HZ)) + 2
         steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
@@ -124,41 +127,35 @@ class SimulatedSession:
             alpha = self._at(self._alpha_deg, lower, weight)
             inputs = (nearest, alpha, self._at(self._alpha_rate_dps, lower, weight), self._at(self._alpha_acc_dps2, lower, weight),
                       walk, extra_rate, extra_angle)
-            acc, gyro = self._shank_imu(self.spec, inputs, np.ones(t.size, bool))
-            if self.handling_s:
-                self._remounted(t, inputs, acc, gyro)
+            if not self.handling_s:
+                acc, gyro = self._shank_imu(self.spec, inputs, slice(None))
+            else:
+                acc, gyro = self._remounted(t, inputs)
         return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
 
-    def _mounting(self, index: int) -> SessionSpec:
-        """The spec with the sensor as strapped on after the index-th handling (0: as at the start)."""
-        spec = self.spec
-        if index == 0:
-            return spec
-        worn = [m for m, moved in zip(spec.mountings, mounting_changes(spec.imu_rotation, spec.mountings)) if moved]
-        return replace(spec, imu_rotation=worn[index - 1])
-
-    def _shank_imu(self, spec: SessionSpec, inputs: tuple[np.ndarray, ...], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _shank_imu(self, spec: SessionSpec, inputs: tuple[np.ndarray, ...], rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         """shank_imu over the chosen rows of the per-sample inputs _measure gathered."""
         nearest, alpha, rate, acc, walk, extra_rate, extra_angle = (a[rows] for a in inputs)
         return shank_imu(spec, nearest, alpha, rate, acc, walk, extra_rate, extra_angle, self._lever_m)
 
-    def _remounted(self, t: np.ndarray, inputs: tuple[np.ndarray, ...], acc: np.ndarray, gyro: np.ndarray) -> None:
-        """Overwrite the readings after each re-mounting with the new mounting's, and those while the
-        sensor was in the hands with the handling's (in place)."""
-        ends = np.array([end for _, end in self.handling_s])
-        mounting = np.searchsorted(ends, t, side="right")
-        for index in range(1, len(ends) + 1):
+    def _remounted(self, t: np.ndarray, inputs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(acc, gyro) of a sensor moved between sets: each sample read with the mounting worn then,
+        and while the sensor was in the hands, with the handling's motion."""
+        acc, gyro = np.empty((t.size, 3)), np.empty((t.size, 3))
+        mounting = np.searchsorted([end for _, end in self.handling_s], t, side="right")
+        for index, spec in enumerate(self._worn):
             rows = mounting == index
             if rows.any():
-                acc[rows], gyro[rows] = self._shank_imu(self._mounting(index), inputs, rows)
+                acc[rows], gyro[rows] = self._shank_imu(spec, inputs, rows)
         for index, window in enumerate(self.handling_s):
             rows = (t >= window[0]) & (t < window[1])
             if not rows.any():
                 continue
-            poses = (sensor_from_world(self._mounting(index), float(self._alpha_at_deg(window[0]))),
-                     sensor_from_world(self._mounting(index + 1), float(self._alpha_at_deg(window[1]))))
+            poses = (sensor_from_world(self._worn[index], float(self._alpha_at_deg(window[0]))),
+                     sensor_from_world(self._worn[index + 1], float(self._alpha_at_deg(window[1]))))
             true_acc, omega = handled_imu(self.spec.seed, t[rows], window, poses)
             acc[rows], gyro[rows] = imu_readings(self.spec, inputs[0][rows], true_acc, omega, inputs[4][rows])
+        return acc, gyro
 
     def _alpha_at_deg(self, t_s: float) -> float:
         """The shank's angle below the forward horizontal at one instant (the sensor's pose on the leg)."""

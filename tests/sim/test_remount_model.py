@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 from bandlog.core.errors import ConfigError
 from bandlog.core.motion import STANDARD_GRAVITY_MS2
 from bandlog.sim import random_spec, simulate_session
-from bandlog.sim.remount import alternating_mountings, handled_imu, one_sensor_spec
+from bandlog.sim.remount import alternating_legs, handled_imu, leg_mountings, one_sensor_spec
 
 
 def test_the_handled_sensors_gyro_turns_gravity_as_its_accelerometer_sees_it() -> None:
@@ -31,7 +31,7 @@ def test_the_handled_sensors_gyro_turns_gravity_as_its_accelerometer_sees_it() -
 
 def test_readings_change_with_the_mounting_only_from_the_handling_on() -> None:
     one = simulate_session(random_spec(5, n_sets=3, reps_per_set=6))
-    moved = simulate_session(random_spec(5, n_sets=3, reps_per_set=6, mountings=alternating_mountings(5, one.spec.imu_rotation, 3)))
+    moved = simulate_session(random_spec(5, n_sets=3, reps_per_set=6, mountings=leg_mountings(5, one.spec.imu_rotation, alternating_legs(3))))
     a, b = one.record(100.0), moved.record(100.0)
     first_handling_s = moved.handling_s[0][0]
     before = a.t_s < first_handling_s
@@ -46,7 +46,7 @@ def test_readings_change_with_the_mounting_only_from_the_handling_on() -> None:
 
 def test_both_legs_alternate_with_the_strap_a_few_degrees_off_each_time() -> None:
     spec = random_spec(7, n_sets=3)
-    first, second, third = (np.asarray(m) for m in (spec.imu_rotation, *alternating_mountings(7, spec.imu_rotation, 3)))
+    first, second, third = (np.asarray(m) for m in (spec.imu_rotation, *leg_mountings(7, spec.imu_rotation, alternating_legs(3))))
     assert Rotation.from_matrix(first.T @ third).magnitude() < np.radians(30)  # the same leg again
     assert Rotation.from_matrix(first.T @ second).magnitude() > np.radians(1)
 
@@ -54,7 +54,7 @@ def test_both_legs_alternate_with_the_strap_a_few_degrees_off_each_time() -> Non
 def test_a_mounting_per_set_after_the_first_or_a_clear_error() -> None:
     spec = random_spec(4, n_sets=3)
     with pytest.raises(ConfigError, match="one rotation per set after the first"):
-        random_spec(4, n_sets=3, mountings=alternating_mountings(4, spec.imu_rotation, 2))
+        random_spec(4, n_sets=3, mountings=leg_mountings(4, spec.imu_rotation, alternating_legs(2)))
     with pytest.raises(ConfigError, match="must be a rotation"):
         random_spec(4, n_sets=2, mountings=(((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, -1.0)),))
 
