@@ -207,6 +207,12 @@ class Analyzer:
             )
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
+        if isinstance(self._machine, ForceMachine) and (flat_ends := self._machine.flat_ends):
+            share = "every eccentric" if flat_ends >= len(self.reps) else f"{flat_ends} of {len(self.reps)} eccentrics"
+            notes.append(
+                f"the force went almost flat before the knee stopped in {share} (the band near its shortest length as the "
+                "knee straightened): their ends are extrapolated from how the force approached its rest, so they are less sure"
+            )
         if isinstance(self._machine, ImuMachine) and (no_band := self._machine.reps_without_band):
             share = "every rep" if no_band >= len(self.reps) else f"{no_band} of {len(self.reps)} reps"
             notes.append(

@@ -66,6 +66,8 @@ class ForceCycle(MachineBase):
         self.bump_start_s = 0.0
         self._idle_rates: deque[float] = deque(maxlen=NOISE_WINDOW)
         self._idle_count = 0
+        self.flat_ends = 0
+        """Eccentrics kept whose end was extrapolated from a flattening force (said in the set's notes)."""
         self._reset_rep()
 
     def _reset_rep(self) -> None:
@@ -89,6 +91,8 @@ class ForceCycle(MachineBase):
         self.rest_index = 0
         """Last trace sample at which the force rested after the fall (the cycle's analysable end)."""
         self.cue_sent = False
+        self.end_extrapolated = False
+        """The force flattened out before the knee stopped: the eccentric's end was extrapolated."""
 
     def reset(self) -> None:
         if self.state is not State.IDLE:
@@ -136,9 +140,10 @@ class ForceCycle(MachineBase):
                 t, raw, smooth, bottom, self.dt_s, working, p.rebound_fraction, p.force_fit_window, p.force_offset_level, ceiling_n
             )
         onset = fitted_onset if fitted_onset is not None else onset
-        end = fitted_end if fitted_end is not None else end
-        if rebound_end is not None:
-            end = max(end, rebound_end)
+        end = fitted_end.end_s if fitted_end is not None else end
+        self.end_extrapolated = fitted_end is not None and fitted_end.flat
+        if rebound_end is not None and rebound_end > end:
+            end, self.end_extrapolated = rebound_end, False
         return onset, max(end, onset)
 
     def shortest_before_extension(self) -> bool:
@@ -173,6 +178,7 @@ class ForceCycle(MachineBase):
         onset, ecc_end = self._refined_times(smooth)
         if self.released:  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s
+            self.end_extrapolated = False
         truncated = truncated or self.cut_start
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
@@ -195,6 +201,7 @@ class ForceCycle(MachineBase):
             return
         if not truncated:
             self.levels.add_rep(self.rep_rest_n, self.peak_n)
+        self.flat_ends += int(self.end_extrapolated and ecc[1] is not None)
         self._emit(t, end_s, ecc[0], ecc[1], flags, force)
 
     def _finalize_held(self, t: float) -> None:

@@ -35,8 +35,26 @@ def test_offset_fit_finds_the_bottom_despite_the_recovery_after_it() -> None:
     f = 10.0 + approach + recovery + 0.2 * np.random.default_rng(4).normal(size=t.size)
     fit = force_fit.offset_s(t, f, 0.005, level_n=1.0)
     assert fit is not None
-    assert abs(fit[0] - 1.6) < 0.1
-    assert abs(fit[1] - (1.6 - (1.0 / 8.0) ** (1 / 3))) < 0.05
+    assert abs(fit.hinge_s - 1.6) < 0.1
+    assert abs(fit.end_s - (1.6 - (1.0 / 8.0) ** (1 / 3))) < 0.05
+    assert not fit.flat
+
+
+def test_a_flattening_approach_is_extrapolated_with_a_level_scaled_to_its_law() -> None:
+    """The band near its shortest length as the knee straightens: force ~ d^2 for the degrees d still
+    to go, d ~ (t1 - t)^3 (minimum-jerk arrival), so force ~ (t1 - t)^6. The linear level would date
+    the end where the force is 1 N above the bottom, ~0.56 s early; the flat fit's level is scaled
+    by END_SPAN_DEG^(1 - 2), putting the end ~0.34 s before the knee stopped."""
+    t = np.arange(0.0, 3.0, 0.005)
+    d_deg = 20.0 * np.maximum(0.0, (1.8 - t) / 1.2) ** 3  # 20 deg to go at 0.6 s, at rest from 1.8 s
+    f = 10.0 + 0.05 * d_deg**2 + 0.05 * np.random.default_rng(5).normal(size=t.size)
+    fit = force_fit.offset_s(t, f, 0.005, level_n=1.0)
+    assert fit is not None and fit.flat
+    assert abs(fit.hinge_s - 1.8) < 0.1
+    c = 0.05 * 20.0**2 / 1.2**6
+    expected_s = 1.8 - (1.0 / force_fit.END_SPAN_DEG / c) ** (1 / 6)
+    assert abs(fit.end_s - expected_s) < 0.08
+    assert fit.end_s > 1.8 - (1.0 / c) ** (1 / 6) + 0.15  # later than the linear level would put it
 
 
 def test_too_few_samples_give_no_fit() -> None:
