@@ -28,8 +28,6 @@ LEVEL_NOISE_WINDOW = 400
 NOISE_LAG_S = 0.25
 """The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
 NOISE_WINDOW = 600
-SMOOTH_HZ = 2.0
-"""Zero-phase low-pass used only to find a finished rep's peak, bottom and fit windows."""
 SMOOTH_PAD = 9
 """Samples sosfiltfilt pads each end with (its default for one 2nd-order section): a shorter cycle
 (a rise cut by the recording's end) is used unsmoothed."""
@@ -110,7 +108,7 @@ class ForceCycle(MachineBase):
         fs_hz = 1.0 / self.dt_s
         if raw.size <= SMOOTH_PAD:
             return raw
-        smooth: np.ndarray = sosfiltfilt(butter(2, min(SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw, padlen=SMOOTH_PAD)
+        smooth: np.ndarray = sosfiltfilt(butter(2, min(force_fit.SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw, padlen=SMOOTH_PAD)
         return smooth
 
     def _refined_times(self, smooth: np.ndarray) -> tuple[float, float]:
@@ -152,6 +150,15 @@ class ForceCycle(MachineBase):
         force, so force alone reads the eccentrics a little short."""
         working = self.levels.range_n()
         return working is not None and working > 0 and self._dips_before_rises(working)
+
+    def in_dip_n(self) -> float:
+        """Force under which a sample after the eccentric is inside the dip of a band shortest
+        mid-range (half this set's typical dip under the rest), not resting: -inf in a set whose
+        rises do not start with a dip. The rest level must not learn from it."""
+        working = self._range()
+        if not self._dips_before_rises(working):
+            return -np.inf
+        return self.rep_rest_n - 0.5 * statistics.median(self.dips_n)
 
     def _dips_before_rises(self, working_n: float) -> bool:
         """Do this set's rises start with a dip under the rest (the band shortest mid-range)?"""

@@ -28,6 +28,7 @@ samples it has already been fed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,9 @@ STALL_FLAT = 0.015
 STALL_REFITS = 2
 REBOUND_NOISE_SD = 3.0
 """A rebound must also stand this many load-cell noise SDs above the minimum."""
+SMOOTH_HZ = 2.0
+"""Cut-off of the zero-phase low-pass the caller finds a finished rep's peak, bottom and fit windows
+on (force_cycle.py): it leaves about sqrt(2 SMOOTH_HZ dt) of the load cell's sample noise."""
 RISE_CUT = 0.05
 """The offset fit stops where the force climbs faster than this share of R per s (the next rep)."""
 
@@ -219,7 +223,8 @@ def refine_rebound(
     stop = bottom + (int(over[0]) if over.size else smooth.size - bottom)
     if stop - bottom < 2 * MIN_BINS:
         return None
-    noise_n = float(np.std(raw[bottom:stop] - smooth[bottom:stop]))
+    # the load cell's noise as it is left in the smoothed force the heights are read from
+    noise_n = float(np.std(raw[bottom:stop] - smooth[bottom:stop])) * min(1.0, math.sqrt(2.0 * SMOOTH_HZ * dt_s))
     # the next rep's flexion starts with a dip of its own (the band passing its shortest length
     # again): the rebound ends at its top before the force falls back that far
     top_so_far_n = np.maximum.accumulate(smooth[bottom:stop])

@@ -198,7 +198,7 @@ class ForceMachine(ForceSteps):
         settled = counters["n_settle"] * self.dt_s >= settle_s
         acts = ((n_ecc >= self.k_resume) & above) | settled | rising | timed_out
         return {"acts": acts, "resting": resting, "below_rest": below_rest, "last_move": last_move,
-                "rest_sample": resting & (force < rest + p.force_rep_exit * working)}
+                "rest_sample": resting & (force < rest + p.force_rep_exit * working) & (force > self.in_dip_n())}
 
     def _settle_bulk(self, settle: dict[str, np.ndarray], force: np.ndarray, start: int, end: int) -> None:
         """What the settling samples before `end` leave behind (stepping would set the same)."""

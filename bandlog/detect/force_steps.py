@@ -280,7 +280,7 @@ class ForceSteps(ForceCycle):
         self.n_settle = self.n_settle + 1 if resting and not below_rest else 0
         if resting:
             self.rest_index = len(self.trace) - 1
-        if resting and force < self.rep_rest_n + p.force_rep_exit * working:
+        if resting and self.in_dip_n() < force < self.rep_rest_n + p.force_rep_exit * working:
             self.levels.rest_sample(force)  # the bottom rest starts here: track the drifting zero
         # a new rise above the rest level is the next rep; a rise back up *to* the rest level is the
         # band passing its shortest length near extension (anchor below the knee) and belongs here
