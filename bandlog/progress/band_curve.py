@@ -6,8 +6,9 @@ person's setup (science.md 1.4). Rubber is hysteretic (1.3): the force while the
 loading direction for an anchor in front) sits above the force while it extends, so each direction is
 its own branch, split by the sign of the knee rate. Still samples (tremor, holds where the band
 relaxes) and fast ones (where the band's viscous branch adds up to ~20 % during a 200 deg/s flexion)
-are left out and counted; so are extension samples within TURN_DEG of the knee's last turn, where the
-band is still passing from its loading branch to its unloading one. Each branch is a cubic in angle fitted to 2-degree bin medians (robust to a
+are left out and counted; so are samples within TURN_DEG (extending) or FLEXION_TURN_DEG (flexing) of
+the knee's last turn, where the band is still passing from one branch to the other. Each branch is a
+cubic in angle fitted to 2-degree bin medians (robust to a
 drop, a first-rep Mullins overshoot or a spike), over the angles actually visited: the curve has a
 range and is never evaluated outside it. The angle is whatever the caller gives (the shank's world
 pitch for bandlog's own use, so the assumed thigh pitch never enters).
@@ -19,7 +20,16 @@ moves the estimate too (an absolute angle still settling over the first reps, a 
 motion), so c is taken out only when it stands DRIFT_MIN_Z standard errors clear of none, the error
 from leaving each of DRIFT_BLOCKS time blocks out in turn (not the fit's own, which ignores those);
 the curve is then the one at the tare (t = 0). Taken out or not, the estimate is said in describe().
-Pure: arrays in, numbers out.
+
+Given the times, the band's viscous force is estimated and taken out first (science.md 1.3: dF_v/dt =
+k_v de/dt - F_v/tau, 2-6 % of the force while stretching at 40 %/s): it lifts the flexion branch (fast)
+and lowers the extension branch; with it left in, the fit alone (bench/band_curve.py, the model's own
+angle and tension) was off by +1.4 % on flexion and -1.2 % on extension at the median, P95 5.2 and
+4.4 %. The stretch e is read from the session's own first curve (F ~ e^n, 1.1), the relaxation time is
+taken as VISCOUS_TAU_S, and one k_v, shared by both branches, is fitted with a cubic per branch and the
+drift over the samples DRIFT_TURN_DEG past a turn (the hysteresis switch nearer would read as a
+viscous force). With it out, samples up to SLOW_FAST_DPS are kept. Estimate and removal are said in
+describe(). Pure: arrays in, numbers out.
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ BRANCHES = ("flexion", "extension")
 STILL_DPS = 3.0
 """Samples slower than this are holds or tremor: left out (the band relaxes while held)."""
 FAST_DPS = 90.0
-"""Samples faster than this are transients where the viscous branch dominates: left out."""
+"""Samples faster than this are transients where the viscous branch dominates: left out (up to
+SLOW_FAST_DPS kept once the viscous force is estimated and taken out)."""
 BIN_DEG = 2.0
 MIN_BIN_SAMPLES = 3
 """A bin needs this many samples to count as visited."""
@@ -46,12 +57,22 @@ MAX_GAP_DEG = 6.0
 MIN_RANGE_DEG = 15.0
 """A branch visiting less than this is not fitted (too short to say anything about the band)."""
 DEGREE = 3
+SLOW_FAST_DPS = 150.0
+"""Once the viscous force is out, the curve keeps samples up to this speed (FAST_DPS still parts a
+turn from a jolt and bounds the samples the drift is estimated from): most of a flexion is faster
+than FAST_DPS, and without them the flexion branch was missing in 12 % of the bench's sessions (1 %
+with them) and short in many (bench/band_curve.py, 200 sessions, flexion end to end: P95 7.6 -> 6.3 %; 250 deg/s gave
+5.9 %, but lets more jolts in)."""
 TURN_DEG = 3.0
 """Extension samples this close (knee travel, deg) after the knee last turned are left out: the band's
 hysteresis switches branch over 3-8 % of elongation, so just after the top the force is still above
 the unloading branch (bench/band_curve.py, 60 sessions, extension end to end: median error 2.9 ->
-2.5 %, P95 5.8 -> 5.7 %; 5 and 8 deg gave no more). Not on flexion: most of it is faster than
-FAST_DPS already, and the few samples left are needed for its range."""
+2.5 %, P95 5.8 -> 5.7 %; 5 and 8 deg gave no more). The flexion branch has its own, FLEXION_TURN_DEG."""
+FLEXION_TURN_DEG = 8.0
+"""Flexion samples this close (knee travel, deg) after the bottom turn are left out: the same switch,
+from the unloading branch to the loading one, reads low there (bench/band_curve.py, 200 sessions with
+the viscous force out, flexion end to end: median 2.3 -> 2.0 %, P95 6.3 -> 5.7 %; the fit alone's
+largest error 4.1 -> 2.0 %; 3 deg did less, 12 no more). On extension 8 deg did worse than TURN_DEG."""
 DRIFT_TURN_DEG = 20.0
 """The drift is estimated from samples this far (knee travel) past the knee's last turn only: the
 band's hysteresis switches branch over 3-8 % of elongation after a turn, and a range of motion
@@ -66,6 +87,12 @@ the true tension (largest 0.45 N/min); 3: 29 and 16 (largest 1.05) with the same
 end; 2: 40 and 21, the extension's median error 3.3 % against 2.9 %."""
 DRIFT_MIN_SAMPLES = 100
 """With fewer samples past their turns (or fewer distinct time blocks than DRIFT_BLOCKS) no drift is estimated."""
+VISCOUS_TAU_S = 2.5
+"""The band's relaxation time assumed for its viscous force (science.md 1.3: 1-5 s; the middle). On the
+bench (60 sessions, the fit alone, P95 flexion / extension) the sim's own per session gave 1.5 / 1.9 %
+against 1.3 / 2.0 % with 2.5 s; the best of 1-5 s chosen per session by the fit's residual 3.1 / 2.6 %."""
+STRETCH_EXPONENT = 0.55
+"""The band's stretch is read from its force as F^(1 / n) (science.md 1.1: n = 0.5-0.59), for the viscous term."""
 HUBER_K = 1.5
 """Residuals beyond this many robust standard deviations are down-weighted (a spike, a drop)."""
 
@@ -115,9 +142,13 @@ class BandCurve:
     drift_se_n_per_min: float | None = None
     """Its standard error (jackknife over time blocks)."""
     drift_removed: bool = False
-    turning: int = 0
-    """Extension samples within TURN_DEG of the knee's last turn, left out."""
     """The drift was taken out (|drift| >= DRIFT_MIN_Z standard errors): the curve is the one at the tare."""
+    turning: int = 0
+    """Samples within TURN_DEG (extending) or FLEXION_TURN_DEG (flexing) of the knee's last turn, left out."""
+    viscous_n: float | None = None
+    """The band's viscous force estimated (N, P95 of its size over the moving samples; None: not estimated)."""
+    viscous_removed: bool = False
+    """It was taken out of the force before the fit (its k_v came out above 0; a viscous force only resists the motion)."""
 
     def branch(self, name: str) -> BranchCurve | None:
         return self.flexion if name == "flexion" else self.extension
@@ -128,14 +159,25 @@ class BandCurve:
         for name in BRANCHES:
             c = self.branch(name)
             parts.append(f"{name} {c.lo_deg:.0f} to {c.hi_deg:.0f} deg ({c.samples} samples)" if c else f"{name}: too little range")
-        left = f"left out: {self.still} still, {self.fast} fast (> {FAST_DPS:g} deg/s)"
+        left = f"left out: {self.still} still, {self.fast} fast (> {SLOW_FAST_DPS if self.viscous_removed else FAST_DPS:g} deg/s)"
         if self.unknown:
             left += f", {self.unknown} before the knee was found"
         if self.first_rep:
             left += f", {self.first_rep} of first reps"
         if self.turning:
-            left += f", {self.turning} extending within {TURN_DEG:g} deg of a turn"
-        return ", ".join(parts) + "; " + left + ("; " + self.drift_note if self.drift_note else "")
+            left += f", {self.turning} within {TURN_DEG:g} (extending) or {FLEXION_TURN_DEG:g} deg (flexing) of a turn"
+        notes = [note for note in (self.viscous_note, self.drift_note) if note]
+        return ", ".join(parts) + "; " + left + "".join("; " + note for note in notes)
+
+    @property
+    def viscous_note(self) -> str | None:
+        """What was estimated of the band's viscous force and whether it was taken out (None: not estimated)."""
+        if self.viscous_n is None:
+            return None
+        if not self.viscous_removed:
+            return "band's viscous force estimated as none: nothing taken out"
+        return (f"band's viscous force up to {self.viscous_n:.1f} N while moving (relaxation time taken as {VISCOUS_TAU_S:g} s) "
+                "estimated and taken out: the curve is the band's slow one")
 
     @property
     def drift_note(self) -> str | None:
@@ -164,7 +206,8 @@ class BandCurve:
             return BandCurve(branches["flexion"], branches["extension"], int(data["still"]), int(data["fast"]), int(data["unknown"]),
                              int(data.get("first_rep", 0)), None if drift is None else float(drift),
                              None if drift_se is None else float(drift_se), bool(data.get("drift_removed", False)),
-                             int(data.get("turning", 0)))
+                             int(data.get("turning", 0)), None if data.get("viscous_n") is None else float(data["viscous_n"]),
+                             bool(data.get("viscous_removed", False)))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -200,7 +243,8 @@ def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None
 
 def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndarray, t_s: np.ndarray | None = None) -> BandCurve:
     """A session's curve from per-sample angle (deg), knee rate (deg/s, flexion positive) and force (N),
-    in time order; with t_s (seconds since the load cell's tare), the zero drift too (module docstring)."""
+    in time order; with t_s (seconds since the load cell's tare), the band's viscous force and the zero drift too
+    (module docstring)."""
     import numpy as np
 
     angle = np.asarray(angle_deg, dtype=np.float64)
@@ -213,11 +257,18 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     used = known & ~still & ~fast
     sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
     travel = turn_travel_deg(angle, rate)
-    drift = se = None
-    removed = False
+    drift = se = viscous = None
+    removed = viscous_removed = False
     if t_s is not None:
         t = np.asarray(t_s, dtype=np.float64)
         far = (travel >= DRIFT_TURN_DEG) & np.isfinite(t)
+        moving = known & ~still & far
+        found = viscous_force_n(sides, {"flexion": moving & (rate > 0), "extension": moving & (rate < 0)}, angle, force, t)
+        if found is not None:
+            viscous_now, k_v = found
+            viscous = float(np.percentile(np.abs(viscous_now[known & ~still]), 95))
+            viscous_removed = k_v > 0
+            force = force - viscous_now
         estimate = drift_n_per_s({name: sel & far for name, sel in sides.items()}, angle, force, t)
         if estimate is not None:
             drift, se = estimate
@@ -225,11 +276,16 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
             if removed:
                 force = force - drift * t
             drift, se = 60.0 * drift, 60.0 * se
-    turning = sides["extension"] & (travel < TURN_DEG)
-    sides["extension"] = sides["extension"] & ~turning
+    if viscous_removed:
+        fast = known & (speed > SLOW_FAST_DPS)
+        used = known & ~still & ~fast
+        sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
+    turning = (sides["extension"] & (travel < TURN_DEG)) | (sides["flexion"] & (travel < FLEXION_TURN_DEG))
+    sides = {name: sel & ~turning for name, sel in sides.items()}
     branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
     return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),
-                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed, turning=int(turning.sum()))
+                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed, turning=int(turning.sum()),
+                     viscous_n=viscous, viscous_removed=viscous_removed)
 
 
 def turn_travel_deg(angle_deg: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
@@ -249,9 +305,72 @@ def turn_travel_deg(angle_deg: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
     return total - (total - step)[turned][run]
 
 
+def viscous_force_n(sides: dict[str, np.ndarray], moving: dict[str, np.ndarray], angle_deg: np.ndarray, force_n: np.ndarray,
+                    t_s: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """(per sample, the band's viscous force k_v x relaxing_stretch; k_v) from force = cubic(angle) per
+    branch + c t + k_v x relaxing_stretch, robustly fitted over the `moving` samples (fast ones too:
+    they say most about k_v), the stretch read from a first fit of the `sides` samples; the force is
+    0 where k_v is not above 0 (a viscous force only resists the motion). None without a branch to
+    read the stretch from or with fewer than DRIFT_MIN_SAMPLES samples."""
+    import numpy as np
+
+    first = [b for b in (fit_branch(angle_deg[sel], force_n[sel]) for sel in sides.values()) if b is not None]
+    if not first:
+        return None
+    widest = max(first, key=lambda b: b.hi_deg - b.lo_deg)
+    level = np.clip(widest.force_n(np.clip(np.nan_to_num(angle_deg, nan=widest.lo_deg), widest.lo_deg, widest.hi_deg)), 0.0, None)
+    stretch = (level / max(float(level.max()), 1e-9)) ** (1.0 / STRETCH_EXPONENT)
+    relaxing = relaxing_stretch(np.where(np.isfinite(angle_deg), stretch, np.nan), t_s, VISCOUS_TAU_S)
+    built = _branch_design(moving, angle_deg, [t_s, relaxing])
+    if built is None or built[1].sum() < DRIFT_MIN_SAMPLES:
+        return None
+    k_v = _robust_slope(built[0], force_n[built[1]])
+    return max(k_v, 0.0) * relaxing, k_v
+
+
+def relaxing_stretch(stretch: np.ndarray, t_s: np.ndarray, tau_s: float) -> np.ndarray:
+    """Per sample, the stretch gained lately: its steps, each fading with exp(-age / tau_s) (the viscous
+    force over k_v). A sample without a stretch (NaN) adds no step; a gap in the times lets it fade.
+    Summed in closed form over stretches of at most 50 tau_s (so exp(age / tau_s) stays finite)."""
+    import numpy as np
+
+    step = np.diff(stretch, prepend=stretch[:1])
+    step = np.where(np.isfinite(step), step, 0.0)
+    age = np.cumsum(np.clip(np.diff(t_s, prepend=t_s[:1]), 0.0, None)) / tau_s
+    out = np.empty_like(step)
+    state, start = 0.0, 0
+    for stop in [*np.flatnonzero(np.diff(np.floor(age / 50.0)) > 0) + 1, age.size]:
+        rel = age[start:stop] - age[start]
+        carried = state * math.exp(-(age[start] - age[start - 1])) if start else 0.0
+        out[start:stop] = (carried + np.cumsum(step[start:stop] * np.exp(rel))) * np.exp(-rel)
+        state, start = float(out[stop - 1]), stop
+    return out
+
+
 def drift_n_per_s(sides: dict[str, np.ndarray], angle_deg: np.ndarray, force_n: np.ndarray, t_s: np.ndarray) -> tuple[float, float] | None:
     """(zero drift c in N/s, its jackknife standard error) from force = cubic(angle) per branch + c t,
     fitted over the samples each mask of `sides` selects; None with too few of them."""
+    import numpy as np
+
+    built = _branch_design(sides, angle_deg, [t_s])
+    if built is None:
+        return None
+    design, rows = built
+    force, t = force_n[rows], t_s[rows]
+    edges = np.quantile(t, np.linspace(0.0, 1.0, DRIFT_BLOCKS + 1))
+    block = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, DRIFT_BLOCKS - 1)
+    if force.size < DRIFT_MIN_SAMPLES or np.unique(block).size < DRIFT_BLOCKS:
+        return None
+    drift = _robust_slope(design, force)
+    left_out = np.array([_robust_slope(design[block != b], force[block != b]) for b in range(DRIFT_BLOCKS)])
+    se = math.sqrt((DRIFT_BLOCKS - 1) / DRIFT_BLOCKS * float(np.sum((left_out - left_out.mean()) ** 2)))
+    return drift, se
+
+
+def _branch_design(sides: dict[str, np.ndarray], angle_deg: np.ndarray, extra: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(design of a cubic in angle per branch and the `extra` columns, over the rows any mask of `sides`
+    selects; those rows), each branch with DRIFT_MIN_SAMPLES / 2 samples and MIN_RANGE_DEG at least;
+    None without such a branch."""
     import numpy as np
 
     columns, masks = [], []
@@ -267,16 +386,7 @@ def drift_n_per_s(sides: dict[str, np.ndarray], angle_deg: np.ndarray, force_n: 
     if not masks:
         return None
     rows = np.logical_or.reduce(masks)
-    design = np.column_stack([*columns, t_s])[rows]
-    force, t = force_n[rows], t_s[rows]
-    edges = np.quantile(t, np.linspace(0.0, 1.0, DRIFT_BLOCKS + 1))
-    block = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, DRIFT_BLOCKS - 1)
-    if force.size < DRIFT_MIN_SAMPLES or np.unique(block).size < DRIFT_BLOCKS:
-        return None
-    drift = _robust_slope(design, force)
-    left_out = np.array([_robust_slope(design[block != b], force[block != b]) for b in range(DRIFT_BLOCKS)])
-    se = math.sqrt((DRIFT_BLOCKS - 1) / DRIFT_BLOCKS * float(np.sum((left_out - left_out.mean()) ** 2)))
-    return drift, se
+    return np.column_stack([*columns, *extra])[rows], rows
 
 
 def _robust_slope(design: np.ndarray, force_n: np.ndarray, iterations: int = 5) -> float:
