@@ -53,6 +53,10 @@ SHORTEST_BEFORE_EXTENSION_NOTE = (
 )
 """A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall."""
 
+UNMEASURED_TURN_NOTE_DEG = 5.0
+"""Turning before the knee axis is known that the notes mention: a clip that began mid-rep; a still start
+turns the sensor 2 deg at most in that time (tremor; bench/accuracy.py's 240 sessions)."""
+
 OFF_AXIS_REP_SHARE = 0.5
 """A knee rep turns the sensor about the knee axis only (a few per cent across it, from a fidget or the
 thigh's wobble); handling it turns it about every axis, ~0.8 as much across a given one as about it."""
@@ -199,6 +203,12 @@ class Analyzer:
         moved = self._knee.moved_note() if self._knee is not None else None
         notes += [moved] if moved else []
         notes += self._knee.notes if self._knee is not None else []
+        if self._knee is not None and self._knee.motion_before_axis_deg >= UNMEASURED_TURN_NOTE_DEG:
+            k = self._knee
+            notes.append(
+                f"the first {k.motion_before_axis_n * k.dt_s:.1f} s of movement (the sensor turned {k.motion_before_axis_deg:.0f} deg) came "
+                "before the knee axis could be learned from the motion and were not measured: if the recording began inside a rep, that rep is not counted"
+            )
         notes += self._knee.tilt.notes() if self._knee is not None and self._knee.absolute_angle else []
         if self.samples_unmeasured:
             notes.append(

@@ -175,6 +175,12 @@ class KneeEstimator:
         self._held: list[tuple[Frame, np.ndarray]] = []
         self._held_n = 0
         """Samples in the held frames (so each new frame is looked at once, not the whole hold again)."""
+        self.motion_before_axis_n = 0
+        """Samples not still seen before the knee axis was learned: their knee motion is not measured
+        (a rep the recording began inside is lost with them); said in the notes."""
+        self.motion_before_axis_deg = 0.0
+        """How far the sensor turned over those samples."""
+        self._axis_found = False
         self._off_axis_deg = 0.0
         """Rotation across the knee axis since the last still moment (OFF_AXIS_EPISODE_DEG)."""
         self._axis_turn_deg = 0.0
@@ -376,6 +382,11 @@ class KneeEstimator:
         ax, ay, az = axis[:, 0], axis[:, 1], axis[:, 2]
         along = ax * vx + ay * vy + az * vz
         counted = motion & known
+        if not self._axis_found:  # only the recording's opening: after a re-mount, the move is said instead
+            blind = ~known & ~still
+            self.motion_before_axis_n += int(np.count_nonzero(blind))
+            self.motion_before_axis_deg += float(np.sqrt(vx[blind] ** 2 + vy[blind] ** 2 + vz[blind] ** 2).sum()) * self.dt_s
+            self._axis_found = bool(known.any())
         across_deg = np.where(counted, np.sqrt(np.maximum(vx * vx + vy * vy + vz * vz - along * along, 0.0)), 0.0) * self.dt_s
         about_deg = np.where(counted, np.abs(along), 0.0) * self.dt_s
         self._off_axis_deg += float(across_deg.sum())

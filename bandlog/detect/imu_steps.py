@@ -418,12 +418,13 @@ class ImuSteps(MachineBase):
 
     def close(self, t: float) -> None:
         """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
-        when its eccentric was cut (a cycle merely settling at the bottom is complete)."""
+        when its eccentric was cut, or when the knee had slowed but not yet been seen resting at
+        the bottom for as long as settling asks (it may still have been creeping down)."""
         if self.state is State.ECCENTRIC:
             self._exit(t, t - self.rate_delay_s)
             self._finalize(t, truncated=True)
         elif self.state is State.SETTLING:
-            self._finalize(t)
+            self._finalize(t, truncated=self.n_settle < self.k_settle)
         elif self.state in (State.LOADING, State.TOP):
             self._finalize_without_eccentric(t, "no_eccentric", "truncated")
 

@@ -61,6 +61,35 @@ def test_a_recording_cut_mid_eccentric_ends_with_a_truncated_row(mode: str) -> N
     assert all("truncated" not in row.flags for row in rows[:-1])
 
 
+@pytest.mark.parametrize("mode", ["force+imu", "imu"])
+def test_a_recording_cut_as_the_knee_slows_near_the_bottom_is_still_truncated(mode: str) -> None:
+    # the knee has slowed under the exit rate, so the eccentric looks over, but it was never seen
+    # resting at the bottom: it may have been creeping on (the truth's offset lies after the cut)
+    session = short_session(5, reps_per_set=3, target_ecc_s=5.0, p_fast=0.0, p_very_slow=0.0)
+    last = session.truth_reps[-1]
+    cut_s = last.offset_s - 0.1 * last.ecc_duration_s
+    block = session.record(rate_hz=100.0, channels=mode)
+    block = block.slice(0, int(np.searchsorted(block.t_s, cut_s)))
+    rows, _, _ = _rows(block)
+    assert len(rows) == 3
+    assert "truncated" in rows[-1].flags.split(";")
+    assert all("truncated" not in row.flags for row in rows[:-1])
+
+
+def test_a_clip_that_begins_in_an_eccentric_s_slow_tail_says_what_it_could_not_measure() -> None:
+    # the last ~8 deg of an eccentric, too slow and short to learn the knee axis from: the rep is
+    # lost, and the notes say so rather than nothing
+    session = short_session(7, reps_per_set=3, bottom_rest_s=2.0, p_fast=0.0)
+    first = session.truth_reps[0]
+    block = session.record(rate_hz=100.0, channels="imu")
+    block = block.slice(int(np.searchsorted(block.t_s, first.offset_s - 0.16 * first.ecc_duration_s)), len(block))
+    _, _, analyzer = _rows(block)
+    said = [n for n in analyzer.notes() if "before the knee axis could be learned" in n]
+    assert len(said) == 1 and "not counted" in said[0]
+    whole = _rows(session.record(rate_hz=100.0, channels="imu"))[2]
+    assert not [n for n in whole.notes() if "before the knee axis could be learned" in n]
+
+
 def test_a_recording_cut_during_the_flexion_keeps_the_cycle_without_an_eccentric() -> None:
     session = short_session(6, reps_per_set=2)
     last = session.truth_reps[-1]
