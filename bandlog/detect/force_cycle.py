@@ -175,7 +175,10 @@ class ForceCycle(MachineBase):
         near = np.flatnonzero(before & (smooth >= peak - self.params.hold_band * max(peak - self.rep_rest_n, 1e-6)))
         return float(t[near[-1]] - t[near[0]]) if near.size else 0.0
 
-    def _finalize(self, t: float, truncated: bool = False) -> None:
+    def _finalize(self, t: float, truncated: bool = False, unsettled: bool = False) -> None:
+        """Judge and emit the finished cycle. `truncated`: the recording cut its fall (the gates that
+        need the whole fall are skipped); `unsettled`: it ended before the force had rested after a
+        whole fall (judged as usual, then flagged truncated: the knee may still have been moving)."""
         p = self.params
         self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
@@ -208,6 +211,8 @@ class ForceCycle(MachineBase):
             return
         if not truncated:
             self.levels.add_rep(self.rep_rest_n, self.peak_n)
+        if unsettled and "truncated" not in flags:
+            flags.insert(0, "truncated")
         self.flat_ends += int(self.end_extrapolated and ecc[1] is not None)
         self._emit(t, end_s, ecc[0], ecc[1], flags, force)
 

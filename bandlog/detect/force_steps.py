@@ -288,7 +288,7 @@ class ForceSteps(ForceCycle):
         # a slow eccentric creeps into the bottom: wait in proportion (and never while the force
         # still falls), so the offset fit sees the rest
         ecc_s = self.exit_s - self.onset_s
-        settle_s = max(p.settle_s, p.force_settle_fraction * ecc_s)
+        settle_s = self._settle_s()
         settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
         if abs(dforce) >= self._still_rate(working):
             self.last_move_s = t
@@ -300,6 +300,11 @@ class ForceSteps(ForceCycle):
         if self.n_settle * self.dt_s >= settle_s or rising or timed_out:
             self._finalize(t)
 
+    def _settle_s(self) -> float:
+        """How long the force must rest after the fall before the rep is final: slow eccentrics
+        approach the bottom too gently to call it sooner."""
+        return max(self.params.settle_s, self.params.force_settle_fraction * (self.exit_s - self.onset_s))
+
     def close(self, t: float) -> None:
         """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
         when its fall was cut (a cycle settling at the bottom is complete)."""
@@ -307,8 +312,11 @@ class ForceSteps(ForceCycle):
             self._exit(t, t - self.force_delay_s)
             self._finalize(t, truncated=True)
         elif self.state is State.SETTLING:
-            # the fall had slowed, but the force had not come back to rest: it may still be moving
-            self._finalize(t, truncated=self._last_below_rest and self._dips_before_rises(self._range()))
+            # the fall had slowed, but the force had not rested as long as settling asks, or had not
+            # come back up to the rest (band shortest mid-range): the knee may still have been moving
+            # (a load let go in one drop is over once it is down)
+            unsettled = not self.released and self.n_settle * self.dt_s < self._settle_s()
+            self._finalize(t, truncated=self._last_below_rest and self._dips_before_rises(self._range()), unsettled=unsettled)
         elif self.state in (State.LOADING, State.TOP):
             self._finalize_held(t)
         elif self.opening is not None:  # no rep began at all: was the recording's start a cut one?

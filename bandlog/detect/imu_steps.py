@@ -303,7 +303,10 @@ class ImuSteps(MachineBase):
             return p.min_rom_deg
         return max(p.min_rom_deg, p.min_rom_fraction * statistics.median(self.accepted_roms[-15:]))
 
-    def _finalize(self, t: float, truncated: bool = False, next_began: bool = False) -> None:
+    def _finalize(self, t: float, truncated: bool = False, next_began: bool = False, unsettled: bool = False) -> None:
+        """Judge and emit the finished cycle. `truncated`: the recording cut its eccentric (the gates
+        that need all of it are skipped); `unsettled`: it ended before the knee had rested at the
+        bottom for settle_s (judged as usual, then flagged truncated: it may still have been moving)."""
         tr = self.trace
         n = len(tr)
         # where the knee came to rest; if the next rep has already begun, the lowest point between
@@ -343,6 +346,8 @@ class ImuSteps(MachineBase):
             self.accepted_roms.append(rom)
         if force is not None and "band_slack" not in flags and not truncated:
             self.levels.add_rep(self.rep_rest_n, float(force.max()))
+        if unsettled and not truncated:
+            flags.insert(0, "truncated")
         self._emit(t, ecc_end, self.onset_s, ecc_end, rom, flags, force)
 
     def _finalize_without_eccentric(self, t: float, *flags: str) -> None:
@@ -424,7 +429,7 @@ class ImuSteps(MachineBase):
             self._exit(t, t - self.rate_delay_s)
             self._finalize(t, truncated=True)
         elif self.state is State.SETTLING:
-            self._finalize(t, truncated=self.n_settle < self.k_settle)
+            self._finalize(t, unsettled=self.n_settle < self.k_settle)
         elif self.state in (State.LOADING, State.TOP):
             self._finalize_without_eccentric(t, "no_eccentric", "truncated")
 
