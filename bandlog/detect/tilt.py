@@ -28,6 +28,13 @@ round does not say. Here:
   bandlog.detect.shank_fit. Samples taken before the accelerometer's offset is solved are biased by
   it, so the fit restarts then; until it has seen a flexion, an interim fit of the earlier samples
   moved by the offset found stands in (ShankTilt._restart_fit).
+- The gyro's scale about the knee (MEMS parts: 1-3 % off) turns the tracked gravity too far or too
+  short in every fast flexion (3 % of 100 degrees: 3 degrees, pulled back over tau), and through the
+  tracked gravity it bent the shank fit too: the angle was 1-2 degrees off, on flexion samples most,
+  the same way as the scale error in most simulated sessions. The lag a scale error leaves in the
+  tracked gravity about the knee is linear in 1 / scale (ShankTilt._track_scale), so the shank fit
+  solves for it along with the shank, and the gravity is turned by the rate about the knee divided by
+  the scale found (a plausible one: MAX_GYRO_SCALE_ERR).
 - Abrupt samples stay out of both fits: a knock, a jolt or a dead stop at the top shows as a knee
   rate jumping faster than the sample rate follows, or a reading far from 1 g (clipped at the
   range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. They
@@ -79,6 +86,9 @@ POSE_SETTLE_S = 2.0
 come through spreads it over about as long (one 15 g sample moves it by 0.43 g, 0.2 s later, at 100 Hz)."""
 MAX_EARLY_ROWS = 20_000
 """Shank-fit samples kept until the accelerometer's offset is solved (a minute or two of motion)."""
+MAX_GYRO_SCALE_ERR = 0.1
+"""The gyro scale about the knee the shank fit finds is used only within 1 +- this (MEMS parts: within
+~3 %); further off, the data cannot tell it (a sensor near the knee axis) and the last one is kept."""
 UNSURE_DIRECTION_DEG = 3.0
 """Above this standard error the learned shank direction, and so the absolute angle, is said to be unsure."""
 
@@ -126,6 +136,9 @@ class ShankTilt:
         self._pose_outer = np.zeros((3, 3))
         self._pose_third = np.zeros((3, 3, 3))
         self._offset_solved = False
+        self.gyro_scale = 1.0
+        """The gyro's reading about the knee axis over the true rate, once learned (the shank fit's)."""
+        self._scale_x = self._scale_y = 0.0
 
     def step(
         self, acc: list[float], omega: list[float], axis: list[float] | None, still: bool, pose: list[float] | None
@@ -154,10 +167,16 @@ class ShankTilt:
                     self.rest_gravity = list(acc)
             return
         # the sensor turns by omega dt, so a world-fixed vector turns by -omega dt in its frame
-        # over the step from the last sample: the mean of both rates (trapezoid, not half a sample early)
+        # over the step from the last sample: the mean of both rates (trapezoid, not half a sample early),
+        # its part about the knee divided by the gyro's learned scale about it (_track_scale)
         last = self._last_omega if self._last_omega is not None else omega
         self._last_omega = omega
-        turn = _cross([0.5 * (omega[i] + last[i]) for i in range(3)], g)
+        rate = [0.5 * (omega[i] + last[i]) for i in range(3)]
+        w_turn = 0.0 if axis is None else _dot(axis, rate)
+        if axis is not None and self.gyro_scale != 1.0:
+            rescale = (1.0 / self.gyro_scale - 1.0) * w_turn
+            rate = [rate[i] + rescale * axis[i] for i in range(3)]
+        turn = _cross(rate, g)
         g = [g[0] - turn[0] * dt, g[1] - turn[1] * dt, g[2] - turn[2] * dt]
         w = wd = 0.0
         motion = [0.0, 0.0, 0.0]
@@ -174,6 +193,7 @@ class ShankTilt:
         trusted = abs(norm / STANDARD_GRAVITY_MS2 - 1.0) < GATE_G and (
             self.shank is not None or abs(w) < math.radians(FAST_DPS)
         )
+        self._track_scale(w_turn, trusted)
         if trusted:
             k = self.gain
             g = [g[i] + k * (corrected[i] - g[i]) for i in range(3)]
@@ -187,11 +207,24 @@ class ShankTilt:
             if not (knock or jump):
                 self._learn_shank(acc, g, axis, w, wd)
 
+    def _track_scale(self, w: float, trusted: bool) -> None:
+        """What a gyro scale error about the knee has done to the tracked gravity, for the shank fit to
+        solve (bandlog.detect.shank_fit): a rate read (1 + e) times the true one turns the tracked gravity
+        about the knee by e w dt too far a step, and each pull towards the accelerometer takes the
+        filter's gain of it back. So the tracked gravity lags the true one by y - a x about the knee,
+        with x the measured rates' turn and y the turn applied (the rate divided by the scale used
+        then), both passed through the same pulls, and a = 1 / (1 + e)."""
+        k = self.gain if trusted else 0.0
+        self._scale_x = (1.0 - k) * (self._scale_x + w * self.dt_s)
+        self._scale_y = (1.0 - k) * (self._scale_y + w * self.dt_s / self.gyro_scale)
+
     def forget_mounting(self) -> None:
         """The sensor was strapped on again at another angle: the shank's direction in it, and the poses
         the offset fit rests on (a circle about the old knee axis), are learned afresh. The tracked
-        gravity, the offset found so far and the count of abrupt samples are the sensor's own: kept."""
+        gravity, the offset found so far and the count of abrupt samples are the sensor's own: kept; the
+        gyro's scale about the knee depends on where the knee axis lies in the sensor: learned afresh."""
         self._fit = ShankFit(self.dt_s, self.gain)
+        self.gyro_scale = 1.0
         self._interim = None
         self._early = []
         self.direction_sd_deg = math.nan
@@ -280,11 +313,18 @@ class ShankTilt:
         self.shank = solution.direction
         self.radius_m = solution.radius_m
         self.direction_sd_deg = solution.direction_sd_deg
+        if abs(solution.gyro_scale - 1.0) <= MAX_GYRO_SCALE_ERR:
+            self.gyro_scale = solution.gyro_scale
 
     def _learn_shank(self, acc: list[float], g: list[float], axis: list[float], w: float, wd: float) -> None:
         """One sample with knee motion into the shank fit (bandlog.detect.shank_fit), and into the
         interim one while it stands in; kept too until the offset is solved (_restart_fit)."""
-        row = (*g, *acc, *axis, w, wd)
+        row = (*g, *acc, *axis, w, wd, self._scale_x, self._scale_y)
+        # a knock or a dead stop bends the fit's rows more than a gyro's scale error does: with any,
+        # the scale is not solved (the gyro is taken as exact, as before the scale was modelled)
+        for fit in (self._fit, self._interim):
+            if fit is not None:
+                fit.solve_scale = self.samples_abrupt == 0
         if not self._offset_solved and len(self._early) < MAX_EARLY_ROWS:
             self._early.append(row)
         if self._interim is not None and (solution := self._interim.add(row)) is not None:
@@ -300,12 +340,18 @@ class ShankTilt:
 
     def notes(self) -> list[str]:
         """What the absolute knee angle rests on that the user should know, in words: samples left out
-        of the shank fit, and a shank direction the data pin down too loosely for the angle to be sure."""
+        of the shank fit, the gyro scale it corrects for, and a shank direction the data pin down too
+        loosely for the angle to be sure."""
         notes = []
         if self.samples_abrupt:
             notes.append(
                 f"{self.samples_abrupt} samples of abrupt motion (a knock, a jolt, a reading at the sensor's range) "
                 "left out of what the absolute knee angle is learned from"
+            )
+        if self.gyro_scale != 1.0:
+            notes.append(
+                f"the gyro reads {100.0 * (self.gyro_scale - 1.0):+.1f} % about the knee (learned with the shank's direction): "
+                "the absolute knee angle is corrected for it"
             )
         if self.unsure:
             notes.append(

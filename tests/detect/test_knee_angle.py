@@ -56,12 +56,13 @@ def test_angle_needs_no_particular_mounting() -> None:
     session = short_session(41, n_sets=2, reps_per_set=6, rest_between_sets_s=20.0, imu_rotation=tilted, thigh_pitch_deg=0.0)
     t, angle = _angles(session.record(rate_hz=100.0, channels="imu"), DetectorParams())
     # the shank direction is learned over the first set's flexions; by the second set it is settled.
-    # What is left (~6 deg here, 1-5 deg on most simulated sessions) is mostly the gyro's 1-3 % scale
-    # error bending the gravity reference during the fast flexions the shank fit learns from.
+    # The gyro's 1-3 % scale error bent the gravity reference during the fast flexions the shank fit
+    # learns from, and the angle with it (RMS 2.0 deg, at most 3.8 here); with the scale solved in the
+    # shank fit and taken out of the gravity's turn (tilt.py), RMS 0.15 deg, at most 1.2
     second_set = t > session.truth_sets[1].start_s
     error = angle[second_set] - session.knee_angle_deg(t[second_set])
-    assert np.sqrt(np.mean(error**2)) < 7.5
-    assert np.abs(error).max() < 20.0
+    assert np.sqrt(np.mean(error**2)) < 1.0
+    assert np.abs(error).max() < 3.0
     # before anything is known the angle is NaN, never a guess
     assert np.isnan(angle[0])
 
