@@ -89,8 +89,6 @@ class ForceCycle(MachineBase):
         self.rest_index = 0
         """Last trace sample at which the force rested after the fall (the cycle's analysable end)."""
         self.cue_sent = False
-        self.end_extrapolated = False
-        """The force flattened out before the knee stopped: the eccentric's end was extrapolated."""
 
     def reset(self) -> None:
         if self.state is not State.IDLE:
@@ -111,13 +109,14 @@ class ForceCycle(MachineBase):
         smooth: np.ndarray = sosfiltfilt(butter(2, min(force_fit.SMOOTH_HZ, 0.4 * fs_hz) / (0.5 * fs_hz), output="sos"), raw, padlen=SMOOTH_PAD)
         return smooth
 
-    def _refined_times(self, smooth: np.ndarray) -> tuple[float, float]:
-        """(onset, offset) of the finished rep from hinge fits, falling back to the live estimates."""
+    def _refined_times(self, smooth: np.ndarray) -> tuple[float, float, bool]:
+        """(onset, offset, whether the offset was extrapolated from a flattening force) of the finished
+        rep from hinge fits, falling back to the live estimates."""
         p = self.params
         onset, end = self.onset_s, max(self.end_estimate_s, self.onset_s)
         raw = np.asarray(self.raw)
         if raw.size < 4 * force_fit.MIN_BINS:
-            return onset, end
+            return onset, end, False
         # up to where the force last rested: a cycle ended by the next rise must not read that rise
         # (or, anchor below the knee, the dip that starts it) as its own bottom
         rested = self.rest_index + 1 if self.ended_by_rise and self.rest_index > self.exit_index else raw.size
@@ -128,7 +127,7 @@ class ForceCycle(MachineBase):
         bottom = peak + int(np.argmin(smooth[peak:]))
         working = float(smooth[peak] - smooth[bottom])
         if working <= 0.0 or bottom - peak < 2:
-            return onset, end
+            return onset, end, False
         fitted_onset = force_fit.refine_onset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_onset_level)
         fitted_end = force_fit.refine_offset(t, raw, smooth, peak, bottom, self.dt_s, working, p.force_fit_window, p.force_offset_level)
         ceiling_n = self.rep_rest_n + p.force_rep_exit * working
@@ -139,10 +138,10 @@ class ForceCycle(MachineBase):
             )
         onset = fitted_onset if fitted_onset is not None else onset
         end = fitted_end.end_s if fitted_end is not None else end
-        self.end_extrapolated = fitted_end is not None and fitted_end.flat
+        extrapolated = fitted_end is not None and fitted_end.flat
         if rebound_end is not None and rebound_end > end:
-            end, self.end_extrapolated = rebound_end, False
-        return onset, max(end, onset)
+            end, extrapolated = rebound_end, False
+        return onset, max(end, onset), extrapolated
 
     def shortest_before_extension(self) -> bool:
         """Whether this set's band is shortest before the knee is straight (an anchor below the knee),
@@ -185,10 +184,10 @@ class ForceCycle(MachineBase):
         working = self._range()
         known = self.levels.gate_range_n()
         smooth = self._smooth()
-        onset, ecc_end = self._refined_times(smooth)
+        onset, ecc_end, extrapolated = self._refined_times(smooth)
         if self.released:  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s
-            self.end_extrapolated = False
+            extrapolated = False
         truncated = truncated or self.cut_start
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
@@ -213,7 +212,7 @@ class ForceCycle(MachineBase):
             self.levels.add_rep(self.rep_rest_n, self.peak_n)
         if unsettled and "truncated" not in flags:
             flags.insert(0, "truncated")
-        self.flat_ends += int(self.end_extrapolated and ecc[1] is not None)
+        self.flat_ends += int(extrapolated and ecc[1] is not None)
         self._emit(t, end_s, ecc[0], ecc[1], flags, force)
 
     def _finalize_held(self, t: float) -> None:

@@ -307,7 +307,7 @@ class ForceSteps(ForceCycle):
 
     def close(self, t: float) -> None:
         """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
-        when its fall was cut (a cycle settling at the bottom is complete)."""
+        when its fall was cut or the force had not yet rested after it for the settle time."""
         if self.state is State.ECCENTRIC:
             self._exit(t, t - self.force_delay_s)
             self._finalize(t, truncated=True)
