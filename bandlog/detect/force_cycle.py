@@ -9,6 +9,7 @@ apart from the per-sample rules that decide when a cycle starts and ends (force_
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import deque
 
@@ -16,21 +17,34 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from bandlog.detect import force_fit
+from bandlog.detect.filters import Lowpass, Median3
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, samples_in
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.trace import RepCandidate, RepTrace
 
 DIP_REPS = 5
 DIP_NOISE_SDS = 6.0
-"""A dip must also exceed this many SDs of the force's noise at rest (a noisy light band wobbles
-by a few per cent of its range within a second)."""
+"""A dip must also exceed this many SDs of the filtered force's noise (a noisy light band wobbles by
+a few per cent of its range within a second)."""
 LEVEL_NOISE_WINDOW = 400
 NOISE_LAG_S = 0.25
 """The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
 NOISE_WINDOW = 600
+NOISE_GAIN_SAMPLES = 4000
 SMOOTH_PAD = 9
 """Samples sosfiltfilt pads each end with (its default for one 2nd-order section): a shorter cycle
 (a rise cut by the recording's end) is used unsmoothed."""
+
+
+@functools.lru_cache(maxsize=16)
+def _noise_gain(cutoff_hz: float, dt_s: float) -> float:
+    """How much of the despiked force's sample noise (its SD) the force low-pass lets through. The
+    3-sample median correlates neighbouring samples, so the gain is measured on white noise sent
+    through both (a fixed seed: the same figure every time) rather than taken from the filter alone."""
+    white = np.random.default_rng(0).standard_normal(NOISE_GAIN_SAMPLES)
+    despiked = Median3()(white)
+    return float(np.std(Lowpass(cutoff_hz, 1.0 / dt_s)(despiked)[NOISE_GAIN_SAMPLES // 10 :]) / np.std(despiked))
+
 
 class ForceCycle(MachineBase):
     """What the force-only machine remembers, and the finishing of each cycle."""
@@ -57,6 +71,9 @@ class ForceCycle(MachineBase):
         self._noise_lag = samples_in(NOISE_LAG_S, dt_s)
         self.dips_n: deque[float] = deque(maxlen=DIP_REPS)
         """How far the force fell under its rest just before each recent rep's rise."""
+        self.sample_noise_n: float | None = None
+        """The load cell's sample noise (SD), read from the last finished cycle's unfiltered force."""
+        self._lp_noise_gain = _noise_gain(p.force_lp_hz, dt_s)
         self.opening: list[tuple[float, float, float, float]] | None = []
         """Samples from the recording's start until its first rest is known (None once checked)."""
         self.bump_n = 0.0
@@ -161,8 +178,20 @@ class ForceCycle(MachineBase):
 
     def _dips_before_rises(self, working_n: float) -> bool:
         """Do this set's rises start with a dip under the rest (the band shortest mid-range)?"""
-        floor_n = max(self.params.dip_fraction * working_n, DIP_NOISE_SDS * self.level_noise_n)
-        return len(self.dips_n) >= 1 and statistics.median(self.dips_n) >= floor_n
+        return len(self.dips_n) >= 1 and statistics.median(self.dips_n) >= self._dip_floor_n(working_n)
+
+    def _dip_floor_n(self, working_n: float) -> float:
+        """The least fall under the rest that counts as a dip."""
+        return max(self.params.dip_fraction * working_n, DIP_NOISE_SDS * self._dip_noise_n())
+
+    def _dip_noise_n(self) -> float:
+        """The noise dips are judged against, as it is left in the filtered force. From the sample
+        noise once a cycle is known: the rest level's own noise also holds what moves slowly at
+        rest, and a band shortest mid-range moves there (its dip and rebound) by more than its
+        noise."""
+        if self.sample_noise_n is None:
+            return self.level_noise_n
+        return self.sample_noise_n * self._lp_noise_gain
 
     def _hold_s(self, smooth: np.ndarray, onset_s: float) -> float:
         """How long the force stayed near its peak before the fall began."""
@@ -184,6 +213,8 @@ class ForceCycle(MachineBase):
         working = self._range()
         known = self.levels.gate_range_n()
         smooth = self._smooth()
+        if len(self.raw) > SMOOTH_PAD:
+            self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))
         onset, ecc_end, extrapolated = self._refined_times(smooth)
         if self.released:  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s

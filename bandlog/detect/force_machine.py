@@ -20,7 +20,7 @@ from bandlog.detect.force_steps import (
     RISE_NOISE_SDS,
     ForceSteps,
 )
-from bandlog.detect.levels import MAX_REST_SAMPLES, MIN_REST_SAMPLES, RECENT_REST
+from bandlog.detect.levels import MIN_REST_SAMPLES, RECENT_REST
 from bandlog.detect.machine import State
 
 IDLE_RETRY = 16
@@ -209,5 +209,5 @@ class ForceMachine(ForceSteps):
         resting = np.flatnonzero(settle["resting"][:end])
         if resting.size:
             self.rest_index = len(self.trace) + int(resting[-1])
-        samples = np.flatnonzero(settle["rest_sample"][:end])[:MAX_REST_SAMPLES]
+        samples = np.flatnonzero(settle["rest_sample"][:end])
         self.levels.rest_samples(force[samples].tolist())

@@ -34,6 +34,11 @@ BELOW_REST_WAIT = 3.0
 """Settling waits this many times longer while the force is still under the rest level."""
 DIP_WINDOW_S = 1.0
 """A dip is a fall of the force within this long before the lowest point ahead of a rise."""
+DIP_GAP_S = 0.1
+"""Noise may lift the force out of a dip this long inside it."""
+DIP_MARGIN_SDS = 2.0
+"""A dip is force this many noise SDs under the rest: the noise of a resting force crosses the rest
+level itself all the time."""
 RISE_NOISE_SDS = 10.0
 OPENING_MAX_S = 30.0
 """How long the recording's opening samples are kept while looking for its first rest."""
@@ -138,8 +143,15 @@ class ForceSteps(ForceCycle):
         # anchor below the knee: the band first shortens as the knee flexes, so the force falls
         # into a dip just before it rises; every rep that does so says the same of its own end.
         # (A force still recovering from the last rep rises into the next one: no dip.)
-        before = forces[max(0, lowest - int(round(DIP_WINDOW_S / self.dt_s))) : lowest + 1]
-        self.dips_n.append(max(before) - lowest_n)
+        dip = _dip_bottom(forces, rest - DIP_MARGIN_SDS * self._dip_noise_n(), int(round(DIP_GAP_S / self.dt_s)))
+        if dip is None:
+            self.dips_n.append(0.0)
+        else:
+            fell_from_n = max(forces[max(0, dip - int(round(DIP_WINDOW_S / self.dt_s))) : dip + 1])
+            # a dip falls from the rest; a fall from well above it is the foot of a rep this machine
+            # did not see (the recording's first), whose undershoot says nothing of the band
+            if fell_from_n - rest < max(rest - forces[dip], self._dip_floor_n(working if working is not None else 0.0)):
+                self.dips_n.append(fell_from_n - forces[dip])
         level = lowest_n + 0.1 * rise_needed
         start_index = first
         for i in range(len(history) - 1, first - 1, -1):
@@ -325,3 +337,15 @@ class ForceSteps(ForceCycle):
                 p = self.params
                 self._check_opening(t, rest_n, p.force_first_rise_n, 0.5 * p.force_first_rise_n)
 
+
+def _dip_bottom(forces_n: list[float], under_n: float, gap_samples: int) -> int | None:
+    """Index of the lowest force in the last stretch under `under_n` (the rest less a margin) before
+    a rise: the dip that starts it, or None. Not the lowest since the last rep ended, which with an
+    anchor below the knee can be that rep's own force minimum, before its rebound to the rest."""
+    under = [i for i, f in enumerate(forces_n) if f < under_n]
+    if not under:
+        return None
+    first = len(under) - 1
+    while first > 0 and under[first] - under[first - 1] <= gap_samples + 1:
+        first -= 1
+    return min(range(under[first], under[-1] + 1), key=forces_n.__getitem__)

@@ -15,7 +15,6 @@ import numpy as np
 
 from bandlog.detect.bulk import ACTIVE_SCAN, IDLE_SCAN, run_lengths, streak_starts
 from bandlog.detect.imu_steps import SLACK_ZONE_FRACTION, ImuSteps
-from bandlog.detect.levels import MAX_REST_SAMPLES
 from bandlog.detect.machine import State
 
 
@@ -82,7 +81,7 @@ class ImuMachine(ImuSteps):
         self.history.extend(zip(*(a[first:end].tolist() for a in rows)))
         if self.has_force:
             resting = np.flatnonzero(still[start:end]) + start
-            self.levels.rest_samples(force[resting[:MAX_REST_SAMPLES]].tolist())
+            self.levels.rest_samples(force[resting].tolist())
         return end
 
     def _drop_small_flexions(

@@ -13,7 +13,8 @@ import statistics
 from bandlog.core.results import tension_threshold_n
 
 MAX_REST_SAMPLES = 4000
-"""Cap on samples kept per rest period (its median is all that is used)."""
+"""Rest samples a rest period's level is the median of: its newest, since the zero drifts through a
+long rest (up to twice as many are held between trims)."""
 MIN_REST_SAMPLES = 5
 RECENT_REST = 400
 RECENT_REPS = 15
@@ -29,17 +30,26 @@ class ForceLevels:
 
     def rest_sample(self, force_n: float) -> None:
         """A force sample taken while the leg rests at the bottom."""
-        if len(self._current_rest) < MAX_REST_SAMPLES:
-            self._current_rest.append(force_n)
+        self._current_rest.append(force_n)
+        self._trim()
 
     def rest_samples(self, forces_n: list[float]) -> None:
         """Force samples taken while the leg rests, in order (rest_sample for each)."""
-        self._current_rest.extend(forces_n[: MAX_REST_SAMPLES - len(self._current_rest)])
+        self._current_rest.extend(forces_n)
+        self._trim()
+
+    def _trim(self) -> None:
+        """Drop all but the newest MAX_REST_SAMPLES once twice that many are held (memory stays
+        bounded; every reader looks at the newest MAX_REST_SAMPLES or fewer)."""
+        if len(self._current_rest) > 2 * MAX_REST_SAMPLES:
+            del self._current_rest[:-MAX_REST_SAMPLES]
 
     def close_rest(self) -> None:
-        """The rest period ended: its median becomes the latest rest level."""
+        """The rest period ended: the median of its newest samples becomes the latest rest level.
+        (The oldest would hold a level the zero has since drifted from: through a 2.5 min rest
+        between sets a load cell can wander by more than a light band's pull.)"""
         if len(self._current_rest) >= MIN_REST_SAMPLES:
-            self.last_rest_n = statistics.median(self._current_rest)
+            self.last_rest_n = statistics.median(self._current_rest[-MAX_REST_SAMPLES:])
         self._current_rest = []
 
     def shift_rest(self, level_n: float) -> None:

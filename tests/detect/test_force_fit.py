@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from detect_helpers import matched, short_session
 
 from bandlog.detect import force_fit
@@ -77,3 +78,38 @@ def test_very_slow_eccentrics_are_timed_from_their_start() -> None:
     # the offset is the weak spot: a very slow knee creeps into the bottom and the fit calls the end
     # 1-3 s early here (light band), so durations are still up to ~30 % short
     assert np.median(duration_err) < 0.25 and duration_err.max() < 0.35
+
+
+@pytest.mark.parametrize(("seed", "old_offset_s"), [(226, -1.2), (183, -0.85)])
+def test_the_rebound_after_a_low_anchors_force_minimum_ends_the_eccentric(seed: int, old_offset_s: float) -> None:
+    """Anchored below the knee, a heavy band falls 3-4 N under its rest at mid-flexion and climbs
+    back as the knee straightens past its shortest length. The dip used to be read from the lowest
+    force since the last rep (often that rep's own minimum, before its rebound) and judged against a
+    rest 'noise' that held the dip and rebound themselves, so the dip went unseen and every eccentric
+    ended at the force minimum, `old_offset_s` early."""
+    from bandlog.sim import random_scenario, random_spec, simulate_session
+
+    spec = random_spec(seed, **random_scenario(seed))
+    assert spec.anchor_class == "below"
+    session = simulate_session(spec)
+    reps, _ = analyze_block(session.record(rate_hz=100.0, channels="force"), spec.target_ecc_s)
+    whole = [t for t in session.truth_reps if not t.truncated]
+    offsets = [
+        rep.ecc_end_s - truth.offset_s
+        for truth in whole
+        for rep in reps
+        if rep.ecc_start_s is not None and "truncated" not in rep.flags and min(rep.ecc_end_s, truth.offset_s) > max(rep.ecc_start_s, truth.onset_s)
+    ]
+    assert len(offsets) == len(whole)
+    assert abs(float(np.median(offsets))) < 0.3 < abs(old_offset_s)
+
+
+def test_the_dip_before_a_rise_is_the_last_stretch_under_the_rest() -> None:
+    from bandlog.detect.force_steps import _dip_bottom
+
+    under_n = 12.5  # the rest (13 N) less a margin over its noise
+    # the last rep's minimum (6.0), its rebound to the rest, noise about the rest, then the next dip
+    # (6.5, with a noise spike over the margin inside it) and the rise
+    forces = [6.0, 8.0, 11.0, 13.1, 12.9, 13.2, 12.6, 13.0, 10.0, 6.5, 12.7, 8.0, 12.4, 12.9, 13.05, 15.0, 17.0]
+    assert _dip_bottom(forces, under_n, gap_samples=1) == 9
+    assert _dip_bottom([13.0, 12.6, 13.5, 15.0], under_n, gap_samples=1) is None
