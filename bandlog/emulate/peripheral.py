@@ -352,19 +352,27 @@ class EmulatedPeripheral:
                 self.dropped_total += 1
                 hit[index] = True
                 continue
-            if index in corrupt_at:
-                payload = (self.faults.corrupt or self.twin.damage)(payload)
-                self.corrupted_total += 1
-                hit[index] = True
-                logger.info("%s: corrupted a notification at device time %.3f s", self.twin.name, now_s)
             characteristic = self._characteristics.get(item.char_uuid.lower())
             if characteristic is None:
                 logger.warning("%s: twin notified unknown characteristic %s", self.twin.name, item.char_uuid)
                 continue
+            if index in corrupt_at:
+                payload = (self.faults.corrupt or self.twin.damage)(payload)
+                hit[index] = True
+                # counted only when it reaches a client: after the client stopped listening, Bumble
+                # sends nothing, and a busy machine's twin may stream on a while before it is told
+                if self._subscribed(connection, characteristic):
+                    self.corrupted_total += 1
+                    logger.info("%s: corrupted a notification at device time %.3f s", self.twin.name, now_s)
             if len(payload) > connection.att_mtu - 3:
                 logger.warning("%s: %d-byte notification exceeds the ATT MTU and is truncated", self.twin.name, len(payload))
             await self.device.notify_subscriber(connection, characteristic, payload)
         self._report(sent, hit)
+
+    def _subscribed(self, connection: Connection, characteristic: gatt.Characteristic[Any]) -> bool:
+        """Whether the client has notifications of this characteristic switched on (its CCCD)."""
+        cccd = self.device.gatt_server.subscribers.get(connection, {}).get(characteristic.handle)
+        return cccd is not None and len(cccd) == 2 and cccd[0] & 0x01 == 1
 
     def _corruptions_due(self, now_s: float | None, notifications: int) -> int:
         """How many of this send's notifications are damaged: timed, periodic and random corruptions."""
