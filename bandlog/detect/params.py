@@ -142,9 +142,12 @@ class DetectorParams:
     force_top_timeout_s: float = 15.0
     """Force-only: a load held longer than this is a new resting level (slack taken up, band
     re-tied), rejected as `rest_shift`; isometric pulls hold 3-10 s."""
-    dip_fraction: float = 0.03
+    dip_fraction: float = 0.015
     """Force-only: rises that start with a dip of this share of R under the rest (median of the
-    last reps, this one included) mean the band is shortest mid-range: an anchor below the knee."""
+    last reps, this one included; and of 6 noise SDs) mean the band is shortest mid-range: an anchor
+    below the knee. A heavy band's dip is 1-2 % of its 60 N range at 10 noise SDs (0.03 missed them:
+    force-only TUT_ecc error with an anchor below 7.8 -> 6.8 % on bench/accuracy.py's 240 sessions,
+    no other class worse)."""
     rebound_fraction: float = 0.02
     """... and then a rise of more than this share of R after the force minimum, back to the rest,
     is the knee still extending: the eccentric ends where that rebound settles, not at the
