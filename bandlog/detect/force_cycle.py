@@ -31,6 +31,9 @@ NOISE_LAG_S = 0.25
 """The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
 NOISE_WINDOW = 600
 NOISE_GAIN_SAMPLES = 4000
+SLOW_FALL_S = 1.0
+"""A pull let go falls from half its load to the rest in well under this (0.1-0.3 s); the second half
+of an eccentric's fall takes at least this unless it is fast enough for the eccentric gate anyway."""
 SMOOTH_PAD = 9
 """Samples sosfiltfilt pads each end with (its default for one 2nd-order section): a shorter cycle
 (a rise cut by the recording's end) is used unsmoothed."""
@@ -193,6 +196,15 @@ class ForceCycle(MachineBase):
             return self.level_noise_n
         return self.sample_noise_n * self._lp_noise_gain
 
+    def _fell_slowly(self, smooth: np.ndarray) -> bool:
+        """Whether a load the machine saw come off at once (`released`) in fact took SLOW_FALL_S or
+        more from half its range down to the rest: a very slow eccentric on a light band, whose
+        force never fell fast enough for the eccentric gate (R / 10 per s), not a pull let go."""
+        t = np.asarray(self.trace.t)
+        last = min(self.exit_index, smooth.size - 1)
+        high = np.flatnonzero(smooth[: last + 1] >= self.rep_rest_n + 0.5 * self._range())
+        return bool(high.size) and float(t[last] - t[high[-1]]) >= SLOW_FALL_S
+
     def _hold_s(self, smooth: np.ndarray, onset_s: float) -> float:
         """How long the force stayed near its peak before the fall began."""
         t = np.asarray(self.trace.t)
@@ -216,7 +228,7 @@ class ForceCycle(MachineBase):
         if len(self.raw) > SMOOTH_PAD:
             self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))
         onset, ecc_end, extrapolated = self._refined_times(smooth)
-        if self.released:  # a hinge fit would read the sag of a held pull as a slow start
+        if self.released and not self._fell_slowly(smooth):  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s
             extrapolated = False
         truncated = truncated or self.cut_start

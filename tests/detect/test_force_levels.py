@@ -54,3 +54,18 @@ def test_a_low_anchor_whose_dip_outweighs_the_pull_after_a_drifting_rest_is_coun
     # held pull let go (the fall below the rest is the knee passing the band's shortest length)
     assert len([r for r in reps if "isometric" in r.flags]) <= 1
     assert len(timed) <= len(truth) and len(matched) >= len(truth) - 3
+
+
+def test_a_very_slow_eccentric_on_a_light_band_is_timed_not_taken_for_a_pull_let_go() -> None:
+    """Seed 148: an 11 s eccentric on a 7 N band falls ~0.6 N/s, under the eccentric gate's R / 10 per
+    s, so the machine saw the load come off only when it reached the rest. That 'release' made an
+    isometric row with no eccentric; a pull let go falls from half its load to rest in 0.1-0.3 s."""
+    from bandlog.sim import random_scenario, random_spec, simulate_session
+
+    spec = random_spec(148, **random_scenario(148))
+    session = simulate_session(spec)
+    [slow] = [t for t in session.truth_reps if t.kind == "very_slow"]
+    reps, _ = analyze_block(session.record(rate_hz=100.0, channels="force"), spec.target_ecc_s)
+    [row] = [r for r in reps if r.start_s < slow.offset_s and r.end_s > slow.onset_s]
+    assert row.ecc_start_s is not None and row.ecc_end_s is not None and "isometric" not in row.flags
+    assert abs(row.ecc_start_s - slow.onset_s) < 0.5 and row.ecc_duration_s > 0.75 * slow.ecc_duration_s
