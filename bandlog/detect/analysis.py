@@ -48,8 +48,8 @@ def mode_for(block: SampleBlock) -> str:
 
 SHORTEST_BEFORE_EXTENSION_NOTE = (
     "the band is shortest before the knee is straight (anchored below the knee?): force alone hardly sees the "
-    "last degrees of each eccentric, so eccentric times may read short (~10 % in a typical such set, more with a "
-    "light band); a motion sensor on the shin, or an anchor at knee height or above, times them fully"
+    "last degrees of each eccentric, so eccentric times may read short (~6 % in a typical such set, up to 25 % or more "
+    "with a light band); a motion sensor on the shin, or an anchor at knee height or above, times them fully"
 )
 """A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall
 (class 'anchor below', force: the per-session median of the TUT_ecc error)."""

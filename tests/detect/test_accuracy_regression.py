@@ -3,8 +3,8 @@ below, at and above the knee; recordings that start mid-rep and never hold still
 inside the last eccentric; square isometric pulls; the runner's stretch and the standing "L", two
 sessions each; two both-leg sessions with the sensor moved between sets), so a detector regression
 fails CI in seconds.
-The full benchmark (120 sessions) is what the issue's floors are judged on; with two or three
-sessions a class, per-class TUT figures here get a little more room than the floors."""
+The full benchmark (240 sessions) is what the issue's floors are judged on; with two or three
+sessions a class, the standing exercises' figures here get a little more room than the floors."""
 
 from __future__ import annotations
 
@@ -47,8 +47,7 @@ def test_fixed_subset_covers_every_class_and_meets_the_floors() -> None:
             assert fig["counted"] == 1.0 and fig["iso_tut_tension_err_pct"] <= 5.0, fig
             continue
         assert fig["f1"] >= 0.98 and fig["inverted"] == 0, (name, fig)
-        assert fig["tut_tension_err_pct"] <= 3.0 and fig["tut_ecc_err_pct"] <= 10.0, (name, fig)
-    assert force["all"]["tut_ecc_err_pct"] <= 8.0
+        assert fig["tut_tension_err_pct"] <= 3.0 and fig["tut_ecc_err_pct"] <= 8.0, (name, fig)
     # the naive force-slope detector is clearly worse on the same recordings
     base, both = report[bench.BASELINE]["all"], report["force+imu"]["all"]
     assert base["f1"] < both["f1"] - 0.2 and base["onset_med_ms"] > 3 * both["onset_med_ms"]
