@@ -111,9 +111,10 @@ class EndFit:
     """The force flattened out before the knee stopped (a FLAT_POWERS fit): the end is extrapolated."""
 
 
-def offset_s(t_s: np.ndarray, force_n: np.ndarray, dt_s: float, level_n: float) -> EndFit | None:
+def offset_s(t_s: np.ndarray, force_n: np.ndarray, dt_s: float, level_n: float, flat_ok: bool = True) -> EndFit | None:
     """The end in a window that starts while the force is still clearly falling and ends at the
-    bottom rest: where the fitted approach comes within level_n (one degree, linear law) of the bottom."""
+    bottom rest: where the fitted approach comes within level_n (one degree, linear law) of the bottom.
+    `flat_ok`: whether the force may approach its end flattening out (FLAT_POWERS)."""
     t, f = _bins(t_s, force_n, dt_s)
     if t.size < MIN_BINS:
         return None
@@ -122,7 +123,7 @@ def offset_s(t_s: np.ndarray, force_n: np.ndarray, dt_s: float, level_n: float) 
     for tau in RELAX_TAUS_S:
         after = np.maximum(0.0, t[None, :] - hinges[:, None])
         recovery = 1.0 - np.exp(-after / tau)
-        for p in POWERS + FLAT_POWERS:
+        for p in POWERS + (FLAT_POWERS if flat_ok else ()):
             hinge = np.maximum(0.0, hinges[:, None] - t[None, :]) ** p
             sse, coef = _fit_rows(f, recovery, hinge)
             sse = np.where(coef[:, 2] < 0, sse, np.inf)  # approach from above: +c(t1 - t)^p
@@ -183,7 +184,7 @@ def refine_onset(
 
 def refine_offset(
     t: np.ndarray, raw: np.ndarray, smooth: np.ndarray, peak: int, bottom: int, dt_s: float,
-    working_n: float, window: float, level: float,
+    working_n: float, window: float, level: float, flat_ok: bool = True,
 ) -> EndFit | None:
     """Offset of a finished rep: fit from where the force was last `window` x R above the bottom to
     the bottom rest (cut where the next rep's rise begins); a hinge found well above the bottom starts
@@ -197,7 +198,7 @@ def refine_offset(
     stop = bottom + (int(climbing[0]) if climbing.size else slope.size)
     end: EndFit | None = None
     for _ in range(STALL_REFITS + 1):
-        fit = offset_s(t[start:stop], raw[start:stop], dt_s, level * working_n)
+        fit = offset_s(t[start:stop], raw[start:stop], dt_s, level * working_n, flat_ok)
         if fit is None or not t[start] <= fit.end_s <= t[stop - 1]:
             break
         end = fit
@@ -239,8 +240,11 @@ def refine_rebound(
         return None
     # the rebound is steepest at its end: one degree there is ~2 / END_SPAN_DEG of its height
     level = max(level, 2.0 / END_SPAN_DEG * height_n / working_n)
+    # past its minimum the band's length grows steadily with the knee's angle, so the rebound meets
+    # its end at the knee's own pace: no flattening law (FLAT_POWERS would extrapolate it long)
     fitted = refine_offset(
-        t[:stop], -raw[:stop], -smooth[:stop], bottom, top, dt_s, working_n, min(window, 0.5 * height_n / working_n), level
+        t[:stop], -raw[:stop], -smooth[:stop], bottom, top, dt_s, working_n, min(window, 0.5 * height_n / working_n), level,
+        flat_ok=False,
     )
     if fitted is not None:
         return fitted.end_s
