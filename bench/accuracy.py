@@ -393,7 +393,9 @@ def print_report(
                 continue
             cells = ["" if np.isnan(fig[key]) else fmt.format(fig[key]) for key, _, fmt in COLUMNS]
             print(f"{detector:10s} {name:15s} " + " ".join(f"{c:>8s}" for c in cells))
-    base = report[BASELINE]["all"]
+    base = report.get(BASELINE, {}).get("all")
+    if base is None:  # no reverse-curl sessions (--sessions 0): no baseline to compare with
+        return
     print("\nratio to the naive baseline (force-slope threshold), same recordings, all eccentric sessions:")
     for mode in MODES:
         fig = report[mode]["all"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench_loader import load_bench
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.events import RepCompleted
@@ -66,3 +67,13 @@ def test_a_shank_at_the_edge_of_the_share_range_is_dated_closer(seed: int, onset
     assert share < 0.45 or share > 0.65  # the sessions chosen for it
     onset, offset = _mean_abs_errors_ms(seed)
     assert onset < onset_ms and offset < offset_ms
+
+
+def test_the_standing_exercises_can_be_benched_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """`bench/accuracy.py --sessions 0` (the quick loop over the standing exercises) reports them with no
+    reverse-curl sessions, hence no naive force baseline to compare with (it raised KeyError before)."""
+    bench = load_bench("accuracy")
+    figures = bench.figures(bench.Tally(sessions=1, tp=8, onset_err_s=[0.05], offset_err_s=[-0.04]))
+    bench.print_report({"imu": {"standing-l": figures}}, 0, 1.0, n_exercise=1)
+    out = capsys.readouterr().out
+    assert "imu        standing-l" in out and "baseline" not in out
