@@ -150,6 +150,14 @@ def session_classes(spec) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
     return ("all", f"anchor {spec.anchor_class}", start)
 
 
+def _cue_of(rep, cues):  # type: ignore[no-untyped-def]
+    """The live end-of-eccentric cue of a finished rep: the one whose eccentric began inside the rep,
+    nearest its final onset. By time, not by equal onsets: a row whose onset was re-dated once the
+    rep was over kept no cue, and its latency fell out of the figures unseen."""
+    inside = [c for c in cues if rep.start_s <= c.ecc_start_s <= rep.end_s]
+    return min(inside, key=lambda c: abs(c.ecc_start_s - rep.ecc_start_s), default=None)
+
+
 def _score_eccentrics(tally: Tally, session, reps, events, summary) -> None:  # type: ignore[no-untyped-def]
     from bandlog.core.events import EccentricEnded
 
@@ -166,15 +174,16 @@ def _score_eccentrics(tally: Tally, session, reps, events, summary) -> None:  # 
     detected = [(r.ecc_start_s, r.ecc_end_s) for r in scored]
     pairs = match(detected, truth)
     tally.tp, tally.fp, tally.fn = len(pairs), len(detected) - len(pairs), len(truth) - len(pairs)
-    cue_at = {e.ecc_start_s: e.detected_at_s for e in events if isinstance(e, EccentricEnded)}
+    cues = [e for e in events if isinstance(e, EccentricEnded)]
     for i, j in pairs:
         rep, true = scored[i], whole[j]
         tally.onset_err_s.append(rep.ecc_start_s - true.onset_s)
         tally.offset_err_s.append(rep.ecc_end_s - true.offset_s)
         tally.duration_err_s.append(rep.ecc_duration_s - true.ecc_duration_s)
         tally.duration_err_pct.append(100 * (rep.ecc_duration_s - true.ecc_duration_s) / true.ecc_duration_s)
-        if rep.ecc_start_s in cue_at and not rep.estimated:
-            tally.latency_s.append(cue_at[rep.ecc_start_s] - true.offset_s)
+        cue = _cue_of(rep, cues)
+        if cue is not None and not rep.estimated:
+            tally.latency_s.append(cue.detected_at_s - true.offset_s)
         if true.ecc_duration_s < 2.0:
             tally.fast_truth += 1
             tally.fast_called_fast += rep.tempo == "fast"
