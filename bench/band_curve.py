@@ -289,6 +289,17 @@ def main() -> int:
           f"(ratio {np.median(r['baseline']) / np.median(r['torque']):.1f}x)")
     print(f"  mean eccentric torque: median {pct(r['mean_torque'], 50):.1f} %, P95 {pct(r['mean_torque'], 95):.1f} %; "
           f"equivalent load: median {pct(r['load'], 50):.1f} %, P95 {pct(r['load'], 95):.1f} %")
+    missed = [f"curve P95 {name} {pct(r[f'{END_TO_END}:{name}'], 95):.1f} % > {100 * CURVE_FLOOR:g} %" for name in ("flexion", "extension")
+              if pct(r[f"{END_TO_END}:{name}"], 95) > 100 * CURVE_FLOOR]
+    missed += [f"torque median {pct(r['torque'], 50):.1f} % > {100 * TORQUE_FLOOR:g} %"] if pct(r["torque"], 50) > 100 * TORQUE_FLOOR else []
+    missed += _wear_report(histories) if histories > 0 else []
+    for line in missed:
+        print(f"FLOOR MISSED  {line}")
+    return 1 if missed else 0
+
+
+def _wear_report(histories: int) -> list[str]:
+    """Print the wear figures over `histories` of each kind; the floors they miss."""
     started = time.perf_counter()
     w = wear(histories)
     print(f"wear: {histories} wearing (-{WEAR_FRAC:.0%} over 4 weeks) and {histories} stable histories of 12 sessions "
@@ -304,14 +315,9 @@ def main() -> int:
           f"(P5-P95 {pct(drifts, 5):.1f} to {pct(drifts, 95):.1f} %), stable median {100 * np.median(stable):.1f} % "
           f"(P5-P95 {pct(stable, 5):.1f} to {pct(stable, 95):.1f} %); session scatter median {pct(scatter, 50):.1f} %")
     print(f"  naive (last/first < 0.9): detected {naive_detect:.0%}, false alarms {naive_false:.0%}")
-    missed = [f"curve P95 {name} {pct(r[f'{END_TO_END}:{name}'], 95):.1f} % > {100 * CURVE_FLOOR:g} %" for name in ("flexion", "extension")
-              if pct(r[f"{END_TO_END}:{name}"], 95) > 100 * CURVE_FLOOR]
-    missed += [f"torque median {pct(r['torque'], 50):.1f} % > {100 * TORQUE_FLOOR:g} %"] if pct(r["torque"], 50) > 100 * TORQUE_FLOOR else []
-    missed += [f"wear found {detect:.0%} < {DETECT_FLOOR:.0%}"] if detect < DETECT_FLOOR else []
+    missed = [f"wear found {detect:.0%} < {DETECT_FLOOR:.0%}"] if detect < DETECT_FLOOR else []
     missed += [f"wear false alarms {false_alarm:.0%} > {FALSE_ALARM_CEILING:.0%}"] if false_alarm > FALSE_ALARM_CEILING else []
-    for line in missed:
-        print(f"FLOOR MISSED  {line}")
-    return 1 if missed else 0
+    return missed
 
 
 if __name__ == "__main__":
