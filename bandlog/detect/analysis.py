@@ -201,6 +201,7 @@ class Analyzer:
         """Guesses the detector had to make and samples it repaired or dropped, in words (they go
         into the summary, so the table and the live view say so too)."""
         notes = [self.exercise_note] if self.exercise_note else []
+        notes += [self.profile.timing_note] if self.profile.timing_note and self.reps else []
         moved = self._knee.moved_note() if self._knee is not None else None
         notes += [moved] if moved else []
         notes += self._knee.notes if self._knee is not None else []
