@@ -1,6 +1,6 @@
 """Band curve, knee torque and band wear against the motion model's known band law and geometry.
 
-    python bench/band_curve.py [--histories 100] [--quick]
+    python bench/band_curve.py [--histories 100] [--quick] [--worst 10]
 
 Each simulated session (force+IMU at 50 Hz, one set, tidy recording) runs through the detector with its
 knee estimates kept and the band curve is fitted per branch (bandlog.progress.band_session). Truth: the
@@ -104,6 +104,10 @@ class SessionResult:
     used: dict[str, int]
     drift: dict[str, float]
     """variant -> zero drift the fit took out (N/min, 0 when none), and "true": the sim's."""
+    detail: dict[str, float]
+    """What an end-to-end error is made of (--worst): the load cell's gain error (%, no fit sees it), the
+    drift (true, estimated, its SE, taken out; N/min), the detector's angle error after the first rep
+    (median and P95 of |error|, deg), the viscous force estimated (N)."""
 
 
 def run_session(spec) -> SessionResult:
@@ -124,7 +128,7 @@ def run_session(spec) -> SessionResult:
             MODEL_ANGLE: traces_curve([exact]),
             FIT_ALONE: traces_curve([dataclasses.replace(exact, force_n=session.true_force_n(trace.t_s))]),
             TRUE_TENSION: traces_curve([dataclasses.replace(trace, force_n=session.true_force_n(trace.t_s))])}
-    drift = {v: float(f.drift_n_per_min) if f.drift_removed and f.drift_n_per_min is not None else 0.0 for v, f in fits.items()}
+    drift = {v: float(f.drift_taken_n_per_min) for v, f in fits.items()}
     drift["true"] = spec.force_drift_n_per_min
     lo = max(0.0, spec.ext_deg - 10.0)
     truth = true_branches(spec, lo, min(150.0, spec.ext_deg + spec.rom_deg + 15.0))
@@ -160,7 +164,17 @@ def run_session(spec) -> SessionResult:
         m_err.append(abs(mean / true_mean - 1))
         l_err.append(abs(equivalent_load_kg(peak, spec.shank_m) / equivalent_load_kg(true_peak, spec.shank_m) - 1))
         b_err.append(abs(naive_peak / true_peak - 1))
-    return SessionResult(curve_err, t_err, m_err, l_err, b_err, curve, used, drift)
+    settled = trace.t_s > trace.settled_s
+    angle_err = (trace.pitch_deg - exact.pitch_deg)[settled]
+    angle_err = angle_err[np.isfinite(angle_err)]
+    detail = {"gain_pct": 100 * spec.force_gain_err, "drift_true": spec.force_drift_n_per_min,
+              "drift_est": math.nan if curve.drift_n_per_min is None else curve.drift_n_per_min,
+              "drift_se": math.nan if curve.drift_se_n_per_min is None else curve.drift_se_n_per_min,
+              "drift_taken": curve.drift_taken_n_per_min,
+              "angle_err_med": float(np.median(angle_err)) if angle_err.size else math.nan,
+              "angle_err_p95": float(np.percentile(np.abs(angle_err), 95)) if angle_err.size else math.nan,
+              "viscous": math.nan if curve.viscous_n is None else curve.viscous_n}
+    return SessionResult(curve_err, t_err, m_err, l_err, b_err, curve, used, drift, detail)
 
 
 def checked_scale(spec) -> float:
@@ -183,8 +197,9 @@ def pct(values: list[float], q: float) -> float:
     return 100 * float(np.percentile(values, q)) if values else math.nan
 
 
-def curve_and_torque(seeds: range) -> dict[str, list[float]]:
-    """Per-session curve errors by branch, and per-rep torque errors, over random sessions."""
+def curve_and_torque(seeds: range, kept: list | None = None) -> dict[str, list[float]]:
+    """Per-session curve errors by branch, and per-rep torque errors, over random sessions; each
+    session's (seed, SessionResult) appended to `kept` when given (print_worst)."""
     keys = [f"{v}:{b}{m}" for v in VARIANTS for b in ("flexion", "extension") for m in ("", "_max")]
     out: dict[str, list[float]] = {k: [] for k in (*keys, "torque", "mean_torque", "load", "baseline", "flexion_used", "extension_used",
                                                    *(f"drift:{v}" for v in VARIANTS), "drift:true")}
@@ -193,6 +208,8 @@ def curve_and_torque(seeds: range) -> dict[str, list[float]]:
         if spec.session_kind != "eccentric":
             continue
         r = run_session(spec)
+        if kept is not None:
+            kept.append((seed, r))
         for variant, branches in r.curve_err.items():
             for name, (med, worst) in branches.items():
                 out[f"{variant}:{name}"].append(med)
@@ -265,10 +282,12 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=60, help="random sessions for the curve and torque (default 60)")
     parser.add_argument("--histories", type=int, default=100, help="histories of each kind for wear (default 100)")
     parser.add_argument("--quick", action="store_true", help="20 sessions, 20 histories of each kind")
+    parser.add_argument("--worst", type=int, default=0, help="print this many worst sessions end to end per branch, taken apart")
     args = parser.parse_args()
     sessions, histories = (20, 20) if args.quick else (args.sessions, args.histories)
     started = time.perf_counter()
-    r = curve_and_torque(range(sessions))
+    sessions_seen: list = []
+    r = curve_and_torque(range(sessions), sessions_seen if args.worst else None)
     print(f"curve and torque: {sessions} random sessions ({time.perf_counter() - started:.0f} s)")
     print("  curve |fit/true - 1|: a session's median over its range (median, P95 across sessions); its largest (median, P95)")
     for name in ("flexion", "extension"):
@@ -289,6 +308,8 @@ def main() -> int:
           f"(ratio {np.median(r['baseline']) / np.median(r['torque']):.1f}x)")
     print(f"  mean eccentric torque: median {pct(r['mean_torque'], 50):.1f} %, P95 {pct(r['mean_torque'], 95):.1f} %; "
           f"equivalent load: median {pct(r['load'], 50):.1f} %, P95 {pct(r['load'], 95):.1f} %")
+    if args.worst:
+        print_worst(sessions_seen, args.worst)
     missed = [f"curve P95 {name} {pct(r[f'{END_TO_END}:{name}'], 95):.1f} % > {100 * CURVE_FLOOR:g} %" for name in ("flexion", "extension")
               if pct(r[f"{END_TO_END}:{name}"], 95) > 100 * CURVE_FLOOR]
     missed += [f"torque median {pct(r['torque'], 50):.1f} % > {100 * TORQUE_FLOOR:g} %"] if pct(r["torque"], 50) > 100 * TORQUE_FLOOR else []
@@ -296,6 +317,23 @@ def main() -> int:
     for line in missed:
         print(f"FLOOR MISSED  {line}")
     return 1 if missed else 0
+
+
+def print_worst(sessions: list, count: int) -> None:
+    """The `count` sessions with the largest end-to-end error of each branch, with the same branch's error
+    given the model's angle (the detector's angle error taken out) and the true tension (the load
+    cell's gain error and drift taken out), and SessionResult.detail."""
+    for name in ("flexion", "extension"):
+        rows = sorted(((r.curve_err[END_TO_END][name][0], seed, r) for seed, r in sessions if name in r.curve_err[END_TO_END]),
+                      key=lambda row: -row[0])[:count]
+        print(f"  worst {name} end to end: seed, error %: end to end / model's angle / true tension | load cell gain %, drift N/min: "
+              "true, estimated (SE), taken out | detector's angle error deg: median, P95 | viscous N")
+        for err, seed, r in rows:
+            other = [100 * r.curve_err[v][name][0] if name in r.curve_err[v] else math.nan for v in (MODEL_ANGLE, TRUE_TENSION)]
+            d = r.detail
+            print(f"    {seed:5d}  {100 * err:5.1f} {other[0]:5.1f} {other[1]:5.1f} | {d['gain_pct']:+4.1f}  {d['drift_true']:+5.2f} "
+                  f"{d['drift_est']:+5.2f} ({d['drift_se']:.2f}) {d['drift_taken']:+5.2f} | {d['angle_err_med']:+5.1f} {d['angle_err_p95']:5.1f} | "
+                  f"{d['viscous']:4.1f}")
 
 
 def _wear_report(histories: int) -> list[str]:

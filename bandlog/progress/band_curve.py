@@ -17,9 +17,12 @@ Given the samples' times, the load cell's zero drift since its tare (linear in t
 science.md 6.5) is estimated together with the curve: force = curve(angle, branch) + c t. It is
 identifiable because every rep visits the same angles again later. What else changes with time
 moves the estimate too (an absolute angle still settling over the first reps, a shrinking range of
-motion), so c is taken out only when it stands DRIFT_MIN_Z standard errors clear of none, the error
-from leaving each of DRIFT_BLOCKS time blocks out in turn (not the fit's own, which ignores those);
-the curve is then the one at the tare (t = 0). Taken out or not, the estimate is said in describe().
+motion), so its standard error is the one from leaving each of DRIFT_BLOCKS time blocks out in turn
+(not the fit's own, which ignores those), and what is taken out is the estimate weighted against
+the drift a load cell has at all (DRIFT_PRIOR_N_PER_MIN): c x prior^2 / (prior^2 + SE^2), the
+expected drift given both. A drift the data pin down is taken out whole, a loose estimate mostly
+not; the curve is then the one at the tare (t = 0). The estimate, its error and what was taken out
+are said in describe().
 
 Given the times, the band's viscous force is estimated and taken out first (science.md 1.3: dF_v/dt =
 k_v de/dt - F_v/tau, 2-6 % of the force while stretching at 40 %/s): it lifts the flexion branch (fast)
@@ -80,11 +83,17 @@ shrinking with fatigue moves the tops, so the switch near them would read as a d
 with the model's own angle and tension, the spurious drift's P95 fell from 1.4 to 0.5 N/min)."""
 DRIFT_BLOCKS = 5
 """Time blocks left out one at a time (jackknife) for the drift's standard error."""
-DRIFT_MIN_Z = 4.0
-"""Standard errors the drift must stand clear of 0 to be taken out. On the bench's 60 sessions with the
-detector's angle, 4 took one out in 25 (end to end) and a spurious one in 9 of the same sessions given
-the true tension (largest 0.45 N/min); 3: 29 and 16 (largest 1.05) with the same curve errors end to
-end; 2: 40 and 21, the extension's median error 3.3 % against 2.9 %."""
+DRIFT_PRIOR_N_PER_MIN = 0.6
+"""The size of a load cell's zero drift since its tare (science.md 6.5: 0.1-1 N/min either way, whose
+root mean square is 0.6): the estimate is weighted against it by its standard error (module docstring).
+Before, the estimate was taken out whole when it stood 4 standard errors clear of none, else not at
+all: with the detector's angle (still settling over the first reps, which reads as a drift and
+widens the error) in half the sessions only, and the drift left in carried the extension branch's
+tail. bench/band_curve.py, 200 sessions, end to end, median / P95: flexion 1.6 / 4.6 -> 1.6 / 4.4 %,
+extension 2.0 / 5.0 -> 1.9 / 4.7 %; |taken out - true| P95 0.84 -> 0.56 N/min (largest 1.90 -> 1.33).
+Given the true tension, i.e. no drift to find, what is taken out is spurious: P95 0.23 -> 0.50 N/min,
+largest 1.05 -> 0.97. Taking it out whole from 2 or 3 standard errors did less (extension P95 4.7 %
+both, flexion 4.5 and 4.6 %) with larger spurious ones (largest 1.7 N/min)."""
 DRIFT_MIN_SAMPLES = 100
 """With fewer samples past their turns (or fewer distinct time blocks than DRIFT_BLOCKS) no drift is estimated."""
 VISCOUS_TAU_S = 2.5
@@ -141,8 +150,9 @@ class BandCurve:
     """The load cell's zero drift estimated with the curve (N/min; None: too few samples to say)."""
     drift_se_n_per_min: float | None = None
     """Its standard error (jackknife over time blocks)."""
-    drift_removed: bool = False
-    """The drift was taken out (|drift| >= DRIFT_MIN_Z standard errors): the curve is the one at the tare."""
+    drift_taken_n_per_min: float = 0.0
+    """The drift taken out of the force (the estimate weighted against DRIFT_PRIOR_N_PER_MIN by its
+    standard error): the curve is the one at the tare."""
     turning: int = 0
     """Samples within TURN_DEG (extending) or FLEXION_TURN_DEG (flexing) of the knee's last turn, left out."""
     viscous_n: float | None = None
@@ -181,13 +191,12 @@ class BandCurve:
 
     @property
     def drift_note(self) -> str | None:
-        """What was estimated of the load cell's zero drift and whether it was taken out (None: not estimated)."""
+        """What was estimated of the load cell's zero drift and how much of it was taken out (None: not estimated)."""
         if self.drift_n_per_min is None:
             return None
-        size = f"load-cell zero drift {self.drift_n_per_min:+.2f} N/min (+-{self.drift_se_n_per_min or 0.0:.2f})"
-        if self.drift_removed:
-            return f"{size} estimated and taken out: the curve is at the tare"
-        return f"{size} estimated, not taken out (within {DRIFT_MIN_Z:g} standard errors of none)"
+        return (f"load-cell zero drift {self.drift_n_per_min:+.2f} N/min (+-{self.drift_se_n_per_min or 0.0:.2f}) estimated, "
+                f"{self.drift_taken_n_per_min:+.2f} N/min of it taken out (weighted by its error against the "
+                f"{DRIFT_PRIOR_N_PER_MIN:g} N/min a load cell drifts): the curve is at the tare")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -203,9 +212,10 @@ class BandCurve:
                 float(data[name]["lo_deg"]), float(data[name]["hi_deg"]), tuple(float(c) for c in data[name]["coef"]),
                 int(data[name]["samples"])) for name in BRANCHES}
             drift, drift_se = data.get("drift_n_per_min"), data.get("drift_se_n_per_min")
+            taken = data.get("drift_taken_n_per_min", drift if data.get("drift_removed") else 0.0)  # stored before: all or none
             return BandCurve(branches["flexion"], branches["extension"], int(data["still"]), int(data["fast"]), int(data["unknown"]),
                              int(data.get("first_rep", 0)), None if drift is None else float(drift),
-                             None if drift_se is None else float(drift_se), bool(data.get("drift_removed", False)),
+                             None if drift_se is None else float(drift_se), float(taken or 0.0),
                              int(data.get("turning", 0)), None if data.get("viscous_n") is None else float(data["viscous_n"]),
                              bool(data.get("viscous_removed", False)))
         except (ValueError, KeyError, TypeError):
@@ -258,7 +268,8 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
     travel = turn_travel_deg(angle, rate)
     drift = se = viscous = None
-    removed = viscous_removed = False
+    taken = 0.0
+    viscous_removed = False
     if t_s is not None:
         t = np.asarray(t_s, dtype=np.float64)
         far = (travel >= DRIFT_TURN_DEG) & np.isfinite(t)
@@ -271,11 +282,9 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
             force = force - viscous_now
         estimate = drift_n_per_s({name: sel & far for name, sel in sides.items()}, angle, force, t)
         if estimate is not None:
-            drift, se = estimate
-            removed = abs(drift) >= DRIFT_MIN_Z * se
-            if removed:
-                force = force - drift * t
-            drift, se = 60.0 * drift, 60.0 * se
+            drift, se = 60.0 * estimate[0], 60.0 * estimate[1]
+            taken = drift * DRIFT_PRIOR_N_PER_MIN**2 / (DRIFT_PRIOR_N_PER_MIN**2 + se**2)
+            force = force - taken / 60.0 * t
     if viscous_removed:
         fast = known & (speed > SLOW_FAST_DPS)
         used = known & ~still & ~fast
@@ -284,7 +293,7 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     sides = {name: sel & ~turning for name, sel in sides.items()}
     branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
     return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),
-                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_removed=removed, turning=int(turning.sum()),
+                     drift_n_per_min=drift, drift_se_n_per_min=se, drift_taken_n_per_min=taken, turning=int(turning.sum()),
                      viscous_n=viscous, viscous_removed=viscous_removed)
 
 

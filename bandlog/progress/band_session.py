@@ -149,11 +149,11 @@ def tare_s(traces: Sequence[SessionTrace]) -> float:
 
 
 def without_drift(trace: SessionTrace, curve: BandCurve, t0_s: float) -> SessionTrace:
-    """The trace with the zero drift the curve took out (BandCurve.drift_removed) taken out of its force
-    too, so torque and curve rest on the same force; unchanged when none was taken out."""
-    if not curve.drift_removed or curve.drift_n_per_min is None:
+    """The trace with the zero drift the curve took out (BandCurve.drift_taken_n_per_min) taken out of its
+    force too, so torque and curve rest on the same force; unchanged when none was taken out."""
+    if not curve.drift_taken_n_per_min:
         return trace
-    return replace(trace, force_n=trace.force_n - curve.drift_n_per_min / 60.0 * (trace.t_s - t0_s))
+    return replace(trace, force_n=trace.force_n - curve.drift_taken_n_per_min / 60.0 * (trace.t_s - t0_s))
 
 
 def band_from_traces(traces: list[SessionTrace], reps: Any, geometry: Geometry) -> SessionBand | None:

@@ -127,27 +127,54 @@ def _extension_error(curve: BandCurve) -> float:
 def test_a_zero_drift_is_estimated_with_the_curve_taken_out_and_said(drift_n_per_min: float) -> None:
     angle, rate, force, t = _drifting(drift_n_per_min)
     curve = fit_band_curve(angle, rate, force, t)
-    assert curve.drift_removed and curve.drift_n_per_min == pytest.approx(drift_n_per_min, abs=0.05)
+    assert curve.drift_n_per_min == pytest.approx(drift_n_per_min, abs=0.05)
     assert curve.drift_se_n_per_min is not None and 0 < curve.drift_se_n_per_min < 0.05
+    assert curve.drift_taken_n_per_min == pytest.approx(curve.drift_n_per_min, rel=0.01)  # pinned down: taken out whole
     assert _extension_error(curve) < 0.003  # the curve at the tare
     assert _extension_error(fit_band_curve(angle, rate, force)) > 3 * _extension_error(curve)  # without the times: the drift's mean in it
-    assert f"zero drift {curve.drift_n_per_min:+.2f} N/min" in curve.describe() and "estimated and taken out" in curve.describe()
+    assert f"zero drift {curve.drift_n_per_min:+.2f} N/min" in curve.describe()
+    assert f"{curve.drift_taken_n_per_min:+.2f} N/min of it taken out" in curve.describe()
     assert BandCurve.from_json(curve.to_json()) == curve
 
 
-def test_no_drift_and_a_settling_angle_take_no_drift_out() -> None:
+def test_no_drift_and_a_settling_angle_take_little_drift_out() -> None:
     """Without drift the estimate is noise; an absolute angle still settling over the first reps moves
-    the estimate (force at a given angle changes with time) but its error across time blocks says so."""
+    the estimate (force at a given angle changes with time) but its error across time blocks says so,
+    and less than half of it is taken out."""
     still = fit_band_curve(*_drifting(0.0))
-    assert not still.drift_removed and abs(still.drift_n_per_min) < 0.05
-    assert "not taken out" in still.describe() and _extension_error(still) < 0.003
+    assert abs(still.drift_n_per_min) < 0.05 and abs(still.drift_taken_n_per_min) < 0.05
+    assert _extension_error(still) < 0.003
     settling = fit_band_curve(*_drifting(0.0, settling_deg=6.0))
-    assert settling.drift_n_per_min > 0.5 and not settling.drift_removed
+    assert settling.drift_n_per_min > 0.5 and 0 < settling.drift_taken_n_per_min < 0.6 * settling.drift_n_per_min
     assert fit_band_curve(*_drifting(0.0)[:3]).drift_n_per_min is None  # no times, no estimate
-    old = json.loads(still.to_json())
-    for key in ("drift_n_per_min", "drift_se_n_per_min", "drift_removed"):
+
+
+def test_a_curve_stored_before_reads_back_with_what_it_took_out() -> None:
+    """Before, a drift was taken out whole or not at all (drift_removed); before that, not estimated."""
+    curve = fit_band_curve(*_drifting(0.8))
+    old = json.loads(curve.to_json())
+    del old["drift_taken_n_per_min"]
+    assert BandCurve.from_json(json.dumps({**old, "drift_removed": True})) == replace(curve, drift_taken_n_per_min=curve.drift_n_per_min)
+    assert BandCurve.from_json(json.dumps({**old, "drift_removed": False})) == replace(curve, drift_taken_n_per_min=0.0)
+    for key in ("drift_n_per_min", "drift_se_n_per_min"):
         del old[key]
-    assert BandCurve.from_json(json.dumps(old)) == replace(still, drift_n_per_min=None, drift_se_n_per_min=None)  # a curve stored before
+    assert BandCurve.from_json(json.dumps(old)) == replace(curve, drift_n_per_min=None, drift_se_n_per_min=None, drift_taken_n_per_min=0.0)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_drift_the_reps_pin_down_loosely_is_still_mostly_taken_out(seed: int) -> None:
+    """The band's level wandering 0.5 % from rep to rep (fatigue, relaxation) loosens the estimate of a
+    0.6 N/min drift to 3 or 4 standard errors: most of it is taken out all the same (its expected
+    size given the estimate and the drift a load cell has), not none of it (the drift's mean, 0.3 N,
+    left in the curve: 1.3 % off where the force is 10-40 N)."""
+    angle, rate, force, t = _drifting(0.6)
+    sweep = np.minimum((8 * t / t[-1]).astype(int), 7)
+    level = 0.005 * np.random.default_rng(seed).normal(0.0, 1.0, 8)[sweep]
+    force = force + level * _sweeps(_power_law, cycles=8)[2]
+    curve = fit_band_curve(angle, rate, force, t)
+    assert curve.drift_se_n_per_min is not None and 0.1 < curve.drift_se_n_per_min < 0.3
+    assert curve.drift_taken_n_per_min == pytest.approx(0.6, abs=0.15)
+    assert _extension_error(curve) < 0.5 * _extension_error(fit_band_curve(angle, rate, force))
 
 
 def _viscous_session(relax_tau_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

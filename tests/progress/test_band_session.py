@@ -3,6 +3,8 @@ time the load cell's zero drift is measured from."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,7 +39,7 @@ def _trace(t0_s: float, drift_n_per_min: float) -> tuple[SessionTrace, np.ndarra
 def test_the_curve_is_the_one_at_the_sessions_first_sample_whatever_the_device_clock(t0_s: float) -> None:
     trace, _ = _trace(t0_s, 0.9)
     curve = traces_curve([trace])
-    assert curve.drift_removed and curve.drift_n_per_min == pytest.approx(0.9, abs=0.05)
+    assert curve.drift_taken_n_per_min == pytest.approx(0.9, abs=0.05)
     assert curve.first_rep == int(np.sum(trace.t_s <= trace.settled_s))
     assert curve.extension is not None
     assert float(curve.extension.force_n(60.0)) == pytest.approx(24.0, abs=0.1)  # 0.4 N/deg x 60 deg: no drift left in it
@@ -46,7 +48,7 @@ def test_the_curve_is_the_one_at_the_sessions_first_sample_whatever_the_device_c
 def test_the_torque_rests_on_the_force_the_curve_took_the_drift_out_of() -> None:
     trace, law = _trace(t0_s=50.0, drift_n_per_min=0.9)
     curve = traces_curve([trace])
-    assert curve.drift_removed
+    assert curve.drift_taken_n_per_min == pytest.approx(0.9, abs=0.05)
     corrected = without_drift(trace, curve, tare_s([trace]))
     assert np.abs(corrected.force_n - law).max() < 1.5  # the noise, not 0.9 N/min over 2 min
     assert np.abs(trace.force_n - law).max() > 1.5
@@ -58,4 +60,5 @@ def test_the_torque_rests_on_the_force_the_curve_took_the_drift_out_of() -> None
                                                 [(trace.t_s[-400], trace.t_s[-100])], geometry)[0][0]]
     still, _ = _trace(t0_s=50.0, drift_n_per_min=0.0)
     kept = traces_curve([still])
-    assert not kept.drift_removed and without_drift(still, kept, 50.0) is still
+    assert without_drift(still, replace(kept, drift_taken_n_per_min=0.0), 50.0) is still  # nothing taken out: the trace as it is
+    assert np.abs(without_drift(still, kept, 50.0).force_n - still.force_n).max() < 0.05  # no drift: next to nothing taken out
