@@ -31,6 +31,8 @@ NOISE_LAG_S = 0.25
 """The force's noise at rest is read from differences this far apart (past the filter's smoothing)."""
 NOISE_WINDOW = 600
 NOISE_GAIN_SAMPLES = 4000
+"""White-noise samples the force filter's noise gain is measured on (the first tenth, while the filter
+settles, left out)."""
 SLOW_FALL_S = 1.0
 """A pull let go falls from half its load to the rest in well under this (0.1-0.3 s); the second half
 of an eccentric's fall takes at least this unless it is fast enough for the eccentric gate anyway."""
@@ -226,7 +228,7 @@ class ForceCycle(MachineBase):
         known = self.levels.gate_range_n()
         smooth = self._smooth()
         if len(self.raw) > SMOOTH_PAD:
-            self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))
+            self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))  # MAD -> SD
         onset, ecc_end, extrapolated = self._refined_times(smooth)
         if self.released and not self._fell_slowly(smooth):  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s
