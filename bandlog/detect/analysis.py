@@ -53,6 +53,12 @@ SHORTEST_BEFORE_EXTENSION_NOTE = (
 )
 """A force-only set whose rises start with a dip: science.md 1.4; bench/accuracy.py measures the shortfall
 (class 'anchor below', force: the per-session median of the TUT_ecc error)."""
+LIGHT_BAND_RANGE_SDS = 40.0
+"""A force-only set whose working range is under this many SDs of the load cell's sample noise reads its
+eccentric times short, whatever the anchor: over bench/accuracy.py's seeds 0-479, the median session
+under it read 18 % short with an anchor below the knee (16 sessions), 10 % at (10) and 8 % above (5),
+against 3-5 % over it. Most such low-anchor sets show no dip either (too small to see), so without this
+their notes said nothing."""
 
 UNMEASURED_TURN_NOTE_DEG = 5.0
 """Turning before the knee axis is known that the notes mention: a clip that began mid-rep; a still start
@@ -219,6 +225,13 @@ class Analyzer:
             )
         if isinstance(self._machine, ForceMachine) and self.reps and self._machine.shortest_before_extension():
             notes.append(SHORTEST_BEFORE_EXTENSION_NOTE)
+        if isinstance(self._machine, ForceMachine) and self.reps and (ratio := self._machine.range_over_noise()) is not None \
+                and ratio < LIGHT_BAND_RANGE_SDS:
+            notes.append(
+                f"the band's pull is only {ratio:.0f} times the load cell's noise: force alone sees the slow end of each "
+                "eccentric poorly, so eccentric times may read short (typically by 10-20 %, more the lighter the band); a motion sensor "
+                "on the shin, a heavier band or a steadier load cell times them better"
+            )
         if isinstance(self._machine, ForceMachine) and (flat_ends := self._machine.flat_ends):
             share = "every eccentric" if flat_ends >= len(self.reps) else f"{flat_ends} of {len(self.reps)} eccentrics"
             notes.append(

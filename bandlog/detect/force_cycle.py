@@ -172,6 +172,14 @@ class ForceCycle(MachineBase):
         working = self.levels.range_n()
         return working is not None and working > 0 and self._dips_before_rises(working)
 
+    def range_over_noise(self) -> float | None:
+        """The set's working range in SDs of the load cell's sample noise (None before a cycle is done):
+        how well force alone can see the slow end of an eccentric."""
+        working = self.levels.range_n()
+        if working is None or not self.sample_noise_n:
+            return None
+        return working / self.sample_noise_n
+
     def in_dip_n(self) -> float:
         """Force under which a sample after the eccentric is inside the dip of a band shortest
         mid-range (half this set's typical dip under the rest), not resting: -inf in a set whose
