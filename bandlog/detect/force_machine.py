@@ -185,9 +185,8 @@ class ForceMachine(ForceSteps):
         below_rest = force < rest - p.rebound_fraction * working
         counters["n_settle"] = run_lengths(resting & ~below_rest, self.n_settle)
         rising = (dforce > p.force_ecc_enter_rate * working) & above
-        ecc_s = self.exit_s - self.onset_s
         settle_s = self._settle_s()
-        settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
+        settle_max_s = self._settle_max_s()
         moved = np.abs(dforce) >= still_rate
         last_move = np.maximum.accumulate(np.where(moved, t, -np.inf))
         last_move = np.where(np.isneginf(last_move), self.last_move_s, last_move)

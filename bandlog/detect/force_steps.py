@@ -299,9 +299,8 @@ class ForceSteps(ForceCycle):
         rising = dforce > p.force_ecc_enter_rate * working and force > self.rep_rest_n + p.force_rep_exit * working
         # a slow eccentric creeps into the bottom: wait in proportion (and never while the force
         # still falls), so the offset fit sees the rest
-        ecc_s = self.exit_s - self.onset_s
         settle_s = self._settle_s()
-        settle_max_s = max(p.settle_max_s, 2.0 * p.force_settle_fraction * ecc_s)
+        settle_max_s = self._settle_max_s()
         if abs(dforce) >= self._still_rate(working):
             self.last_move_s = t
         calm_s = t - max(self.last_move_s, self.exit_s)
@@ -316,6 +315,10 @@ class ForceSteps(ForceCycle):
         """How long the force must rest after the fall before the rep is final: slow eccentrics
         approach the bottom too gently to call it sooner."""
         return max(self.params.settle_s, self.params.force_settle_fraction * (self.exit_s - self.onset_s))
+
+    def _settle_max_s(self) -> float:
+        """How long settling may wait for that rest, once the force is calm (longer after a slow eccentric)."""
+        return max(self.params.settle_max_s, 2.0 * self.params.force_settle_fraction * (self.exit_s - self.onset_s))
 
     def close(self, t: float) -> None:
         """The recording ended inside a cycle: finish it with what we have, flagged `truncated`
