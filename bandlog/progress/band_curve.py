@@ -265,7 +265,7 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     still = known & (speed < STILL_DPS)
     fast = known & (speed > FAST_DPS)
     used = known & ~still & ~fast
-    sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
+    sides = _by_direction(used, rate)
     travel = turn_travel_deg(angle, rate)
     drift = se = viscous = None
     taken = 0.0
@@ -274,7 +274,7 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
         t = np.asarray(t_s, dtype=np.float64)
         far = (travel >= DRIFT_TURN_DEG) & np.isfinite(t)
         moving = known & ~still & far
-        found = viscous_force_n(sides, {"flexion": moving & (rate > 0), "extension": moving & (rate < 0)}, angle, force, t)
+        found = viscous_force_n(sides, _by_direction(moving, rate), angle, force, t)
         if found is not None:
             viscous_now, k_v = found
             viscous = float(np.percentile(np.abs(viscous_now[known & ~still]), 95))
@@ -288,13 +288,18 @@ def fit_band_curve(angle_deg: np.ndarray, rate_dps: np.ndarray, force_n: np.ndar
     if viscous_removed:
         fast = known & (speed > SLOW_FAST_DPS)
         used = known & ~still & ~fast
-        sides = {"flexion": used & (rate > 0), "extension": used & (rate < 0)}
+        sides = _by_direction(used, rate)
     turning = (sides["extension"] & (travel < TURN_DEG)) | (sides["flexion"] & (travel < FLEXION_TURN_DEG))
     sides = {name: sel & ~turning for name, sel in sides.items()}
     branches = {name: fit_branch(angle[sel], force[sel]) for name, sel in sides.items()}
     return BandCurve(branches["flexion"], branches["extension"], int(still.sum()), int(fast.sum()), int((~known).sum()),
                      drift_n_per_min=drift, drift_se_n_per_min=se, drift_taken_n_per_min=taken, turning=int(turning.sum()),
                      viscous_n=viscous, viscous_removed=viscous_removed)
+
+
+def _by_direction(mask: np.ndarray, rate_dps: np.ndarray) -> dict[str, np.ndarray]:
+    """The samples `mask` selects, split by the knee's direction into the two branches."""
+    return {"flexion": mask & (rate_dps > 0), "extension": mask & (rate_dps < 0)}
 
 
 def turn_travel_deg(angle_deg: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
