@@ -15,6 +15,8 @@ References measured in the same run, on the same samples:
   still poses spaced 3 deg apart, and the shank direction from the whole residual with |g| assumed).
 - "no abrupt gate": the same detector taking every sample into its fits, as before abrupt samples
   (a knock, a dead stop at the top: tilt.MAX_RATE_JUMP_RAD_S2, MAX_MOTION_G) were left out.
+- "no set-aside": the same detector taking every new shank solution, as before one far looser than
+  the one in use was set aside (tilt.LOOSER_SOLUTION_RATIO).
 - "no interim": the shank fit restarted bare when the accelerometer's offset is first solved, as before
   tilt.ShankTilt._restart_fit kept an interim fit (compared in the rest after the first rep only).
 - "true s": the same detector with the model's true shank direction put in place of the learned one
@@ -204,6 +206,17 @@ def no_abrupt_gate() -> Iterator[None]:
 
 
 @contextmanager
+def no_set_aside() -> Iterator[None]:
+    """While active, every new shank solution is used (the algorithm before loose ones were set aside)."""
+    ratio = tilt_module.LOOSER_SOLUTION_RATIO
+    tilt_module.LOOSER_SOLUTION_RATIO = math.inf
+    try:
+        yield
+    finally:
+        tilt_module.LOOSER_SOLUTION_RATIO = ratio
+
+
+@contextmanager
 def no_interim() -> Iterator[None]:
     """While active, the shank fit restarts bare when the accelerometer's offset is first solved (no
     interim fit from the samples before it: the algorithm before the interim was added)."""
@@ -289,10 +302,12 @@ def session_errors(seed: int) -> tuple[dict[str, np.ndarray], str]:
         t0, angle0, _ = detector_angle(block, spec.target_ecc_s)
     with no_abrupt_gate():
         t1, angle1, _ = detector_angle(block, spec.target_ecc_s)
+    with no_set_aside():
+        t4, angle4, _ = detector_angle(block, spec.target_ecc_s)
     with true_shank(np.asarray(spec.imu_rotation)[:, 0]):
         t2, angle2, _ = detector_angle(block, spec.target_ecc_s)
     for name, (ts, a) in {"detector": (t, angle), "previous": (t0, angle0), "no abrupt gate": (t1, angle1),
-                          "true s": (t2, angle2), "acc only, truth given": (block.t_s, acc_only_angle(block, spec))}.items():
+                          "no set-aside": (t4, angle4), "true s": (t2, angle2), "acc only, truth given": (block.t_s, acc_only_angle(block, spec))}.items():
         keep = (ts > after) & np.isfinite(a)
         out[name] = a[keep] - np.interp(ts[keep], t_grid, truth_grid)
         flexing = np.interp(ts[keep], t_grid, session._alpha_rate_dps) > FLEXION_DPS
@@ -315,8 +330,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="12 sessions")
     args = parser.parse_args()
     n = 12 if args.quick else args.sessions
-    names = ("detector", "previous", "no abrupt gate", "true s", "acc only, truth given")
-    unsure, abrupt = [], []
+    names = ("detector", "previous", "no abrupt gate", "no set-aside", "true s", "acc only, truth given")
+    unsure, abrupt, set_aside = [], [], []
     rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in names}
     flexion: dict[str, list[tuple[float, float, float]]] = {k: [] for k in names}
     rest_errors: dict[str, list[np.ndarray]] = {"detector": [], "no interim": []}
@@ -327,9 +342,11 @@ def main() -> int:
         for k in rest_errors:
             rest_errors[k].append(errors[k + " first rest"])
         marks = [word for word, said in (("unsure", "absolute knee angle unsure" in notes),
-                                          ("abrupt samples", "samples of abrupt motion" in notes)) if said]
+                                          ("abrupt samples", "samples of abrupt motion" in notes),
+                                          ("set aside", "learned direction set aside" in notes)) if said]
         unsure += [seed] if "unsure" in marks else []
         abrupt += [seed] if "abrupt samples" in marks else []
+        set_aside += [seed] if "set aside" in marks else []
         for k in names:
             if (e := errors[k + " flexion"]).size:
                 flexion[k].append((float(np.median(np.abs(e))), float(np.percentile(np.abs(e), 95)), float(np.median(e))))
@@ -364,7 +381,8 @@ def main() -> int:
     for k in ("detector", "no interim"):
         medians = np.array([float(np.median(np.abs(e))) if (e := rest_errors[k][i]).size else math.nan for i in range(n)])
         print(f"  {k:<36} median of medians {np.nanmedian(medians):5.2f} deg; sessions over 5 deg: {int(np.sum(medians > 5.0))} of {n}")
-    print(f"  said unsure: {len(unsure)} sessions {unsure}; abrupt samples left out: {len(abrupt)} sessions {abrupt}")
+    print(f"  said unsure: {len(unsure)} sessions {unsure}; abrupt samples left out: {len(abrupt)} sessions {abrupt}; "
+          f"shank solutions set aside: {len(set_aside)} sessions {set_aside}")
     ok = d[0] <= TARGET_MEDIAN_DEG and d[1] <= TARGET_P95_DEG
     print(f"targets: median <= {TARGET_MEDIAN_DEG} deg, P95 <= {TARGET_P95_DEG} deg: {'met' if ok else 'NOT met'}"
           f"  ({time.perf_counter() - start:.0f} s)")

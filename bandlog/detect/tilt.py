@@ -37,8 +37,9 @@ round does not say. Here:
   the scale found (a plausible one: MAX_GYRO_SCALE_ERR).
 - Abrupt samples stay out of both fits: a knock, a jolt or a dead stop at the top shows as a knee
   rate jumping faster than the sample rate follows, or a reading far from 1 g (clipped at the
-  range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. They
-  are counted and said in the notes, as is a shank direction the data pin down only loosely (its
+  range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. A new
+  solution far looser than the one in use is set aside too (LOOSER_SOLUTION_RATIO). They are
+  counted and said in the notes, as is a shank direction the data pin down only loosely (its
   standard error from the fit's residual: a sensor near the knee axis feels little motion): the
   angle is then given but said to be unsure.
 - The knee axis sign then follows from the pose (science.md 3.3): the knee flexes to at most ~150
@@ -91,6 +92,14 @@ MAX_GYRO_SCALE_ERR = 0.1
 ~3 %); further off, the data cannot tell it (a sensor near the knee axis) and the last one is kept."""
 UNSURE_DIRECTION_DEG = 3.0
 """Above this standard error the learned shank direction, and so the absolute angle, is said to be unsure."""
+LOOSER_SOLUTION_RATIO = 4.0
+"""A new shank solution whose standard error is over this many times the one in use (and over
+UNSURE_DIRECTION_DEG) is set aside, the one in use kept: the rows just folded in contradict the rest, and
+the shank has not moved on the leg (a new mounting is learned afresh: forget_mounting). Only once the
+offset is solved and the fit that followed it stands (not the interim one): before, a loose solution
+is the learning itself. After a dead stop at a rep's top the fit's standard error went from 4.5 to 186
+degrees in one block, its direction turned 150-180 degrees round, and the angle read 180-200 degrees
+off for 5 s, until later rows turned it back."""
 
 
 def _cross(a: list[float], b: list[float]) -> list[float]:
@@ -119,6 +128,8 @@ class ShankTilt:
         self._last_wd = 0.0
         self.samples_abrupt = 0
         """Samples left out of the shank fit as too abrupt for the sample rate (a knock, a jolt)."""
+        self.solutions_set_aside = 0
+        """Shank solutions far looser than the one in use, not used (LOOSER_SOLUTION_RATIO)."""
         self._settle_n = round(POSE_SETTLE_S / dt_s)
         self._settle_left = 0
         """Samples to go before poses are taken again after an abrupt one (POSE_SETTLE_S)."""
@@ -310,6 +321,11 @@ class ShankTilt:
         self._early = []
 
     def _use(self, solution: ShankSolution) -> None:
+        in_use_sd = self.direction_sd_deg
+        settled = self.shank is not None and self._offset_solved and self._interim is None  # not while still learning
+        if settled and math.isfinite(in_use_sd) and solution.direction_sd_deg > max(UNSURE_DIRECTION_DEG, LOOSER_SOLUTION_RATIO * in_use_sd):
+            self.solutions_set_aside += 1
+            return
         self.shank = solution.direction
         self.radius_m = solution.radius_m
         self.direction_sd_deg = solution.direction_sd_deg
@@ -347,6 +363,11 @@ class ShankTilt:
             notes.append(
                 f"{self.samples_abrupt} samples of abrupt motion (a knock, a jolt, a reading at the sensor's range) "
                 "left out of what the absolute knee angle is learned from"
+            )
+        if self.solutions_set_aside:
+            notes.append(
+                f"{self.solutions_set_aside} updates of the shank's learned direction set aside: each pinned it down over "
+                f"{LOOSER_SOLUTION_RATIO:g} times more loosely than the one in use (the samples just added contradicted the rest)"
             )
         if self.gyro_scale != 1.0:
             notes.append(
