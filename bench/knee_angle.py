@@ -38,7 +38,8 @@ import dataclasses
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from unittest.mock import patch
 
 import numpy as np
 from scipy.signal import lfilter
@@ -194,26 +195,14 @@ def previous_algorithm() -> Iterator[None]:
         axis_module.ShankTilt = ShankTilt  # type: ignore[misc]
 
 
-@contextmanager
-def no_abrupt_gate() -> Iterator[None]:
+def no_abrupt_gate() -> AbstractContextManager[object]:
     """While active, no sample is too abrupt for the fits (the algorithm before the gate)."""
-    limits = tilt_module.MAX_RATE_JUMP_RAD_S2, tilt_module.MAX_MOTION_G
-    tilt_module.MAX_RATE_JUMP_RAD_S2 = tilt_module.MAX_MOTION_G = math.inf
-    try:
-        yield
-    finally:
-        tilt_module.MAX_RATE_JUMP_RAD_S2, tilt_module.MAX_MOTION_G = limits
+    return patch.multiple(tilt_module, MAX_RATE_JUMP_RAD_S2=math.inf, MAX_MOTION_G=math.inf)
 
 
-@contextmanager
-def no_set_aside() -> Iterator[None]:
+def no_set_aside() -> AbstractContextManager[object]:
     """While active, every new shank solution is used (the algorithm before loose ones were set aside)."""
-    ratio = tilt_module.LOOSER_SOLUTION_RATIO
-    tilt_module.LOOSER_SOLUTION_RATIO = math.inf
-    try:
-        yield
-    finally:
-        tilt_module.LOOSER_SOLUTION_RATIO = ratio
+    return patch.object(tilt_module, "LOOSER_SOLUTION_RATIO", math.inf)
 
 
 @contextmanager
