@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import os
+import signal
 import sys
 
 from bandlog.cli import commands
@@ -157,8 +158,29 @@ def help_inputs() -> tuple[object, ...]:
     return (PROG, DESCRIPTION, DATA_DIR_HELP, VERBOSE_HELP, verbs)
 
 
+def _catch_start_up_ctrl_c(seen: list[bool]) -> object:
+    """Have Ctrl-C during start-up also noted in `seen`: raised inside the import machinery's own
+    callbacks, Python swallows the KeyboardInterrupt ("Exception ignored in ... _get_module_lock") and
+    start-up went on into the recording as if no key was pressed. Returns the handler to put back;
+    one that is not Python's default (a shell that ignores Ctrl-C) is left as it is."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+
+        def note_and_raise(signum: int, frame: object) -> None:
+            seen.append(True)
+            raise KeyboardInterrupt
+
+        try:  # noqa: SIM105 (contextlib is not loaded at start-up)
+            signal.signal(signal.SIGINT, note_and_raise)
+        except ValueError:  # not the main thread: no handler can be set there
+            pass
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    ctrl_c: list[bool] = []
+    handler = _catch_start_up_ctrl_c(ctrl_c)
     try:  # building the parser imports the verbs, logging is set up: Ctrl-C that early is still one line
         text = stored_top_help(argv)
         if text is not None:
@@ -176,6 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitStatus.USAGE
         configure_logging(args.verbose)
     except KeyboardInterrupt:
+        ctrl_c.append(True)
+    finally:
+        if signal.getsignal(signal.SIGINT) is not handler:
+            try:  # noqa: SIM105 (as above)
+                signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+            except ValueError:
+                pass
+    if ctrl_c:
         print("bandlog: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
     try:

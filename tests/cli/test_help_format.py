@@ -112,3 +112,22 @@ def test_ctrl_c_while_starting_is_one_line(where: str, monkeypatch: pytest.Monke
     monkeypatch.setattr(cli, where, interrupted)
     assert cli.main(["sessions"]) == cli.ExitStatus.INTERRUPTED
     assert capsys.readouterr().err == "bandlog: interrupted\n"
+
+
+def test_ctrl_c_that_python_swallows_while_starting_still_stops_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Ctrl-C landing in the import machinery's own callback is printed as "Exception ignored" and lost:
+    # start-up then went on into the verb (a live recording) as if no key had been pressed
+    import contextlib
+    import signal
+
+    real_build_parser = cli.build_parser
+
+    def build_parser_hit_by_a_lost_ctrl_c(*args: object, **kwargs: object) -> object:
+        with contextlib.suppress(KeyboardInterrupt):  # as the import lock's weakref callback does
+            signal.raise_signal(signal.SIGINT)
+        return real_build_parser(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "build_parser", build_parser_hit_by_a_lost_ctrl_c)
+    assert cli.main(["sessions"]) == cli.ExitStatus.INTERRUPTED  # not the listing `sessions` gives
+    assert capsys.readouterr().err == "bandlog: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own again for the verb
