@@ -32,6 +32,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-extensions", "--mute-audio", "--remote-debugging-port=0")
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
+PROFILE_REMOVE_TRIES = 5
 
 
 def chromium_path() -> str | None:
@@ -119,6 +120,17 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        self._remove_profile()
+
+    def _remove_profile(self) -> None:
+        """Delete the profile folder: Chromium's helper processes can still be writing to it just
+        after the browser itself exits (`Directory not empty: 'Default'`), so a few tries."""
+        for _ in range(PROFILE_REMOVE_TRIES - 1):
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                time.sleep(0.2)
         self._profile.cleanup()
 
     def call(self, method: str, session_id: str | None = None, **params: Any) -> dict[str, Any]:
