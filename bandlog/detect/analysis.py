@@ -232,6 +232,8 @@ class Analyzer:
                 "eccentric poorly, so eccentric times may read short (typically by 10-20 %, more the lighter the band); a motion sensor "
                 "on the shin, a heavier band or a steadier load cell times them better"
             )
+        if isinstance(self._machine, ForceMachine):
+            notes += _rest_shift_notes(self._machine.rest_shifts_down, self._machine.rest_shifts_up)
         if isinstance(self._machine, ForceMachine) and (flat_ends := self._machine.flat_ends):
             share = "every eccentric" if flat_ends >= len(self.reps) else f"{flat_ends} of {len(self.reps)} eccentrics"
             notes.append(
@@ -468,6 +470,29 @@ def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True, unsure: b
         angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
     rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
     return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps, unsure and frame.acc_ms2 is not None)
+
+
+def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[float, float, float]]) -> list[str]:
+    """What the force-only machine guessed of the band's rest level: the recording's opening level
+    taken for a held load (`down`), and levels the force settled at well above the rest a rep rose
+    from (`up`), each (t_s, level before, level after). A first rise back most of the way to the
+    opening level says the lower one was a slack band, not the rest: only the rise is said then."""
+    notes = []
+    if down:
+        held_n, (at_s, _, rest_n) = down[0][1], down[-1]
+        if not up or up[0][2] < held_n - 0.5 * (held_n - rest_n):
+            notes.append(
+                f"the recording began {held_n - rest_n:.1f} N above the level the force first rested at (from {at_s:.1f} s): "
+                "that lower level was taken for the band's rest, and the opening for a load held"
+            )
+    if up:
+        at_s, before_n, after_n = up[0]
+        more = f" (and {len(up) - 1} more times)" if len(up) > 1 else ""
+        notes.append(
+            f"the force settled {after_n - before_n:.1f} N above the rest its rep rose from at {at_s:.1f} s{more}: a band taken "
+            "up or re-tied, or a rest first taken from a slack band; the level it settled at is the rest from there on"
+        )
+    return notes
 
 
 def analyze_block(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+from bisect import bisect_left
 from collections import deque
 
 import numpy as np
@@ -33,6 +34,8 @@ NOISE_WINDOW = 600
 NOISE_GAIN_SAMPLES = 4000
 """White-noise samples the force filter's noise gain is measured on (the first tenth, while the filter
 settles, left out)."""
+SETTLED_MIN_S = 0.2
+"""The least time after a fall's end whose force says where it settled (a next rise may come sooner)."""
 SLOW_FALL_S = 1.0
 """A pull let go falls from half its load to the rest in well under this (0.1-0.3 s); the second half
 of an eccentric's fall takes at least this unless it is fast enough for the eccentric gate anyway."""
@@ -81,6 +84,12 @@ class ForceCycle(MachineBase):
         self._lp_noise_gain = _noise_gain(p.force_lp_hz, dt_s)
         self.opening: list[tuple[float, float, float, float]] | None = []
         """Samples from the recording's start until its first rest is known (None once checked)."""
+        self._lower_still_n: list[float] = []
+        """Still opening samples in a row a rep's rise under the rest level (ForceSteps._lower_rest)."""
+        self.rest_shifts_down: list[tuple[float, float, float]] = []
+        """(t_s, held level, new rest level) each time the opening's rest was found to be a held load."""
+        self.rest_shifts_up: list[tuple[float, float, float]] = []
+        """(t_s, rest the cycle rose from, level it settled at) each time a cycle settled well above it."""
         self.bump_n = 0.0
         """Height of a rise in progress that is clear of the noise but short of a rep (0 if none)."""
         self.bump_start_s = 0.0
@@ -225,15 +234,19 @@ class ForceCycle(MachineBase):
         near = np.flatnonzero(before & (smooth >= peak - self.params.hold_band * max(peak - self.rep_rest_n, 1e-6)))
         return float(t[near[-1]] - t[near[0]]) if near.size else 0.0
 
+    def _settle_s(self) -> float:
+        """How long the force must rest after the fall before the rep is final: slow eccentrics
+        approach the bottom too gently to call it sooner."""
+        return max(self.params.settle_s, self.params.force_settle_fraction * (self.exit_s - self.onset_s))
+
     def _finalize(self, t: float, truncated: bool = False, unsettled: bool = False) -> None:
         """Judge and emit the finished cycle. `truncated`: the recording cut its fall (the gates that
         need the whole fall are skipped); `unsettled`: it ended before the force had rested after a
         whole fall (judged as usual, then flagged truncated: the knee may still have been moving)."""
         p = self.params
-        self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
         working = self._range()
-        known = self.levels.gate_range_n()
+        self.armed = True  # the force came down (or the next flexion already began)
         smooth = self._smooth()
         if len(self.raw) > SMOOTH_PAD:
             self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))  # MAD -> SD
@@ -242,6 +255,16 @@ class ForceCycle(MachineBase):
             onset = ecc_end = self.onset_s
             extrapolated = False
         truncated = truncated or self.cut_start
+        # the force rested well above the rest it rose from, once its fall ended: a new level (the
+        # true rest, after a stretch taken for it; a band taken up), from which the next rep rises
+        after = bisect_left(self.trace.t, ecc_end)
+        settled = force[after : after + samples_in(self._settle_s(), self.dt_s)]
+        if settled.size >= samples_in(SETTLED_MIN_S, self.dt_s) and not truncated:
+            level_n = float(np.median(settled))
+            if level_n - self.rep_rest_n >= max(p.force_rep_enter * working, p.force_first_rise_n):  # a rise's worth
+                self.levels.shift_rest(level_n)
+                self.rest_shifts_up.append((t, self.rep_rest_n, level_n))
+        known = self.levels.gate_range_n()
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
         ecc: tuple[float | None, float | None] = (onset, ecc_end)

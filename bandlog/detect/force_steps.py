@@ -42,6 +42,11 @@ level itself all the time."""
 RISE_NOISE_SDS = 10.0
 OPENING_MAX_S = 30.0
 """How long the recording's opening samples are kept while looking for its first rest."""
+LOWER_REST_S = 1.0
+"""Before the first rep, still force this long a rep's rise under the rest level means that level
+was a load held (the recording began on a held pull): the rest restarts from the lower level. (If
+the lower level was a slack band instead, the first rep settles back up and the rest follows it:
+ForceCycle._finalize.)"""
 RATE_NOISE_SDS = 3.0
 NOISE_UPDATE_EVERY = 50
 
@@ -109,6 +114,8 @@ class ForceSteps(ForceCycle):
             rest = self.rest_guess_n if self.rest_guess_n is not None else force
         floor_n = max(p.force_first_rise_n, RISE_NOISE_SDS * self.level_noise_n)
         rise_needed = max(p.force_rep_enter * working, floor_n) if working is not None else floor_n
+        if self.opening is not None and abs(dforce) < still_rate:
+            rest = self._lower_rest(t, force, rest, rise_needed)
         low_enough = min(p.force_rep_exit * working, 0.5 * floor_n) if working is not None else 0.5 * floor_n
         height = force - rest
         if self.opening is not None and len(self.opening) * self.dt_s > OPENING_MAX_S:
@@ -138,8 +145,6 @@ class ForceSteps(ForceCycle):
         history = list(self.history)
         first = self._earliest_start([h[0] + 0.0 - self.force_delay_s for h in history])
         forces = [h[1] for h in history[first:]]
-        lowest = min(range(len(forces)), key=forces.__getitem__)
-        lowest_n = forces[lowest]
         # anchor below the knee: the band first shortens as the knee flexes, so the force falls
         # into a dip just before it rises; every rep that does so says the same of its own end.
         # (A force still recovering from the last rep rises into the next one: no dip.)
@@ -152,9 +157,10 @@ class ForceSteps(ForceCycle):
             # did not see (the recording's first), whose undershoot says nothing of the band
             if fell_from_n - rest < max(rest - forces[dip], self._dip_floor_n(working if working is not None else 0.0)):
                 self.dips_n.append(fell_from_n - forces[dip])
-        level = lowest_n + 0.1 * rise_needed
-        start_index = first
-        for i in range(len(history) - 1, first - 1, -1):
+        floor_from = max(first, _past_last_fall(history, rest + low_enough, rest - DIP_MARGIN_SDS * self._dip_noise_n(), still_rate))
+        level = min(h[1] for h in history[floor_from:]) + 0.1 * rise_needed
+        start_index = floor_from
+        for i in range(len(history) - 1, floor_from - 1, -1):
             if history[i][1] <= level:
                 start_index = i
                 break
@@ -167,6 +173,26 @@ class ForceSteps(ForceCycle):
         self.n_top = self.n_ecc = 0
         self.events.append(RepStarted(self.rep_start_s, t))
         self._fire(Trigger.FLEXION)
+
+    def _lower_rest(self, t: float, force_n: float, rest_n: float, rise_needed_n: float) -> float:
+        """While the opening is judged: a still force a rep's rise under the rest level, at one level
+        for LOWER_REST_S, shows that level to be a held load (the recording began on a held pull, or
+        the band was re-tied slacker); the rest restarts from the lower level. Otherwise a long
+        opening hold would stand as the rest and hide the pulls after it. Returns the rest level."""
+        if force_n > rest_n - rise_needed_n:
+            self._lower_still_n = []
+            return rest_n
+        if self._lower_still_n and abs(force_n - self._lower_still_n[0]) > 0.5 * rise_needed_n:
+            self._lower_still_n = []  # not one level: the force is still on its way down
+        self._lower_still_n.append(force_n)
+        if len(self._lower_still_n) * self.dt_s < LOWER_REST_S:
+            return rest_n
+        level_n = statistics.median(self._lower_still_n)
+        self.levels.shift_rest(level_n)
+        self.levels.rest_samples(self._lower_still_n)
+        self._lower_still_n = []
+        self.rest_shifts_down.append((t, rest_n, level_n))
+        return level_n
 
     def _check_opening(self, t: float, rest_n: float, rise_needed_n: float, low_enough_n: float) -> None:
         """At the first rep (or after OPENING_MAX_S): did the recording begin with the band already
@@ -311,11 +337,6 @@ class ForceSteps(ForceCycle):
         if self.n_settle * self.dt_s >= settle_s or rising or timed_out:
             self._finalize(t)
 
-    def _settle_s(self) -> float:
-        """How long the force must rest after the fall before the rep is final: slow eccentrics
-        approach the bottom too gently to call it sooner."""
-        return max(self.params.settle_s, self.params.force_settle_fraction * (self.exit_s - self.onset_s))
-
     def _settle_max_s(self) -> float:
         """How long settling may wait for that rest, once the force is calm (longer after a slow eccentric)."""
         return max(self.params.settle_max_s, 2.0 * self.params.force_settle_fraction * (self.exit_s - self.onset_s))
@@ -339,6 +360,25 @@ class ForceSteps(ForceCycle):
             if rest_n is not None:
                 p = self.params
                 self._check_opening(t, rest_n, p.force_first_rise_n, 0.5 * p.force_first_rise_n)
+
+
+def _past_last_fall(rows: list[tuple[float, float, float, float]], high_n: float, under_n: float, still_nps: float) -> int:
+    """Index in `rows` (t, force, dforce, raw) from which a rise's floor is searched: past the foot
+    of a fall just before it (a release, the recording's first cycle), where the filtered force
+    rings under the rest before it settles, so that ringing is not taken for where the rise began.
+    0 when no fall is in `rows`, or the force never rested between the fall and the rise."""
+    climb = len(rows) - 1
+    while climb > 0 and rows[climb][1] >= high_n:
+        climb -= 1
+    fall = climb
+    while fall >= 0 and rows[fall][1] < high_n:
+        fall -= 1
+    if fall < 0:
+        return 0
+    for i in range(fall + 1, climb + 1):
+        if abs(rows[i][2]) < still_nps and rows[i][1] >= under_n:
+            return i
+    return 0
 
 
 def _dip_bottom(forces_n: list[float], under_n: float, gap_samples: int) -> int | None:

@@ -3,8 +3,12 @@ anchor's dips and rebounds do not become the rest."""
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
+import numpy as np
+import pytest
+
+from bandlog.core.samples import SampleBlock
 from bandlog.detect.analysis import analyze_block
 from bandlog.detect.levels import MAX_REST_SAMPLES, ForceLevels
 
@@ -69,3 +73,58 @@ def test_a_very_slow_eccentric_on_a_light_band_is_timed_not_taken_for_a_pull_let
     [row] = [r for r in reps if r.start_s < slow.offset_s and r.end_s > slow.onset_s]
     assert row.ecc_start_s is not None and row.ecc_end_s is not None and "isometric" not in row.flags
     assert abs(row.ecc_start_s - slow.onset_s) < 0.5 and row.ecc_duration_s > 0.75 * slow.ecc_duration_s
+
+
+def _held_pulls(opening_s: float, rate_hz: float = 25.0) -> tuple[SampleBlock, list[tuple[float, float]]]:
+    """A recording that begins on a pull held at 60 N for `opening_s`, then three pulls held 6 s with
+    3 s rests at 2 N between them (the load cell's noise 0.1 N); and the three pulls' (start, end)."""
+    rng = np.random.default_rng(3)
+    t_s = np.arange(0.0, opening_s + 30.0, 1.0 / rate_hz)
+    force_n = np.full(t_s.size, 2.0)
+    force_n[t_s < opening_s] = 60.0 - 0.5 * t_s[t_s < opening_s] / opening_s  # the hold relaxes a little
+    pulls = [(opening_s + 3.0 + 9.0 * k, opening_s + 9.0 + 9.0 * k) for k in range(3)]
+    for start_s, end_s in pulls:
+        force_n[(t_s >= start_s) & (t_s < end_s)] = 58.0
+    return SampleBlock(t_s=t_s, force_n=force_n + rng.normal(0.0, 0.1, t_s.size)), pulls
+
+
+@pytest.mark.parametrize("opening_s", [4.0, 17.0])
+def test_a_recording_that_begins_on_a_long_held_pull_counts_every_pull_after_it(opening_s: float) -> None:
+    """Seed 300 of the held-out accuracy seeds: the recording began on a pull held 17 s, whose still
+    samples became the 'rest'; the next held pull never rose above it and was lost, with no row and
+    no rejection (with a 4 s opening too). The rest now restarts from the lower level the force settles
+at, and the notes say so."""
+    block, pulls = _held_pulls(opening_s)
+    reps, summary = analyze_block(block)
+    opening = [r for r in reps if "truncated" in r.flags]
+    whole = [r for r in reps if "truncated" not in r.flags]
+    assert len(opening) == 1 and opening[0].end_s == pytest.approx(opening_s, abs=0.3)
+    assert len(whole) == len(pulls)
+    for rep, (start_s, end_s) in zip(whole, pulls):
+        assert rep.start_s == pytest.approx(start_s, abs=0.2)  # not back at the opening release's foot
+        assert rep.end_s == pytest.approx(end_s, abs=0.3)
+    began_held = [n for n in summary.notes.split("; ") if "the opening for a load held" in n]
+    assert len(began_held) == 1, summary.notes
+    assert float(re.search(r"began ([0-9.]+) N above", began_held[0]).group(1)) == pytest.approx(58.0, abs=1.0)  # type: ignore[union-attr]
+
+
+def test_a_rest_first_taken_from_a_slack_band_gives_way_to_the_level_the_reps_settle_at() -> None:
+    """Held-out seed 240: the recording opens on the band's rest (9 N), then the knee flexes and the
+    band hangs slack (0 N) for 2.5 s before the first eccentric. That slack level was taken for the
+    rest, so every rep after settled 'a rep's rise up' and the next rise, 0.1 s after the last rep
+    settled, was never armed. The level a rep settles at, well above its rest, is now the rest."""
+    rate_hz, rest_n, peak_n = 50.0, 9.0, 28.0
+    t_s = np.arange(0.0, 60.0, 1.0 / rate_hz)
+    force_n = np.full(t_s.size, rest_n)
+    force_n[(t_s >= 3.0) & (t_s < 5.5)] = 0.0
+    reps = [(5.5, 9.5, 13.5), (15.0, 19.0, 23.0), (23.6, 27.6, 31.6), (40.0, 44.0, 48.0)]  # rise, fall begins, fall ends
+    for rise_s, fall_s, end_s in reps:
+        force_n[(t_s >= rise_s) & (t_s < fall_s)] = peak_n
+        falling = (t_s >= fall_s) & (t_s < end_s)
+        force_n[falling] = peak_n - (peak_n - rest_n) * (t_s[falling] - fall_s) / (end_s - fall_s)
+    rows, summary = analyze_block(SampleBlock(t_s=t_s, force_n=force_n + np.random.default_rng(4).normal(0.0, 0.1, t_s.size)))
+    timed = [r for r in rows if r.ecc_start_s is not None and "truncated" not in r.flags]
+    assert len(timed) == len(reps), [(r.start_s, r.end_s, r.flags) for r in rows]
+    for rep, (_, fall_s, end_s) in zip(timed, reps):
+        assert rep.ecc_start_s == pytest.approx(fall_s, abs=0.3) and rep.ecc_end_s == pytest.approx(end_s, abs=0.5)
+    assert "settled 9.0 N above the rest its rep rose from" in summary.notes
