@@ -255,8 +255,8 @@ class KneeEstimator:
         self._held_n += len(frame)
         still = still[: max(wait - before, 0)]
         if still.any():  # held frames are measured with the bias of this first still window
-            assert frame.gyro_slow_dps is not None
-            self.bias = [float(v) for v in frame.gyro_slow_dps[int(np.argmax(still))]]
+            assert frame.gyro_bias_reading_dps is not None
+            self.bias = [float(v) for v in frame.gyro_bias_reading_dps[int(np.argmax(still))]]
             self.bias_from_still = True
             return True
         if self._held_n < wait:
@@ -373,7 +373,8 @@ class KneeEstimator:
         assert frame.gyro_dps is not None and frame.gyro_lp_dps is not None and frame.gyro_slow_dps is not None
         assert self.bias is not None  # process() holds frames until it is known
         n = len(frame)
-        bias, still = self._track_bias(frame.gyro_slow_dps, candidates)
+        assert frame.gyro_bias_reading_dps is not None
+        bias, still = self._track_bias(frame.gyro_bias_reading_dps, candidates)
         v = frame.gyro_dps - bias
         vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
         motion = vx * vx + vy * vy + vz * vz > self.params.motion_dps**2

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from bandlog.core.errors import SampleTimeError
 from bandlog.core.samples import SampleBlock
@@ -35,6 +36,8 @@ RATE_SAMPLES = 9
 MIN_INTERVAL_S = 1e-4
 MAX_INTERVAL_S = 2.0
 """Nominal sample intervals a sensor can produce (10 kHz down to 0.5 Hz); any other is corrupt time."""
+GRAVITY_TURN_S = 0.5
+"""Span over which the slow gravity's turn is measured (Frame.gyro_bias_reading_dps)."""
 FILL_RATIO = 4.0
 """At most this many interpolated samples per measured one (beyond one longest hole)."""
 
@@ -57,6 +60,10 @@ class Frame:
     """Despiked but unfiltered force, one sample late (3-sample median): for offline fits."""
     acc_ms2: np.ndarray | None = None
     """Unfiltered acceleration (the tilt filter removes the motion terms itself)."""
+    gyro_bias_reading_dps: np.ndarray | None = None
+    """The slow gyro less the rotation the slow gravity shows across itself (gravity_turn_dps): what
+    a still window reads of the gyro bias even while the knee creeps (a top hold drifting a degree
+    or two). The slow gyro itself where there is no accelerometer."""
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
@@ -79,6 +86,9 @@ class Frontend:
         self._gyro_lp: Lowpass | None = None
         self._gyro_slow: Lowpass | None = None
         self._acc_slow: Lowpass | None = None
+        self._turn_tail: np.ndarray | None = None
+        self._turn_seen = 0
+        """Samples _bias_reading has taken (its first ones fall in the slow filters' start-up)."""
         self._force_lp: Lowpass | None = None
         self._force_rate_lp: Lowpass | None = None
         self._median = Median3()
@@ -212,11 +222,42 @@ class Frontend:
             gyro_slow = self._gyro_slow(gyro)
         if acc is not None and self._acc_slow is not None:
             acc_slow = self._acc_slow(acc)
+        bias_reading = gyro_slow
+        if gyro_slow is not None and acc_slow is not None and self.params.bias_less_gravity_turn:
+            bias_reading = self._bias_reading(gyro_slow, acc_slow)
         if force is not None and self._force_lp is not None and self._force_rate_lp is not None and self._derivative is not None:
             despiked = self._median(force)
             force_lp = self._force_lp(despiked)
             dforce = self._derivative(self._force_rate_lp(despiked))
-        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked, acc)
+        return Frame(t, real, gap_before, gyro, gyro_lp, gyro_slow, acc_slow, force_lp, dforce, despiked, acc, bias_reading)
+
+    def _bias_reading(self, gyro_slow_dps: np.ndarray, acc_slow_ms2: np.ndarray) -> np.ndarray:
+        """Frame.gyro_bias_reading_dps: the slow gyro's mean over the last GRAVITY_TURN_S less the
+        rotation rate that turns the slow gravity as it turned over the same span, across gravity
+        only (a turn about it leaves gravity alone): a vector fixed in the world, seen from a sensor
+        turning at w, changes as -w x g, so w = -(g x dg/dt) / |g|^2. The previous samples are
+        carried, so blocks give the same answer as one pass. Seated, a top hold creeps a degree or
+        two, 1-3 deg/s, which the slow gyro alone took for bias when a clip began mid-rep."""
+        assert self.dt_s is not None
+        lag = max(1, int(round(GRAVITY_TURN_S / self.dt_s)))
+        if self._turn_tail is None:
+            self._turn_tail = np.repeat(np.hstack([gyro_slow_dps[:1], acc_slow_ms2[:1]]), lag, axis=0)
+        joined = np.concatenate([self._turn_tail, np.hstack([gyro_slow_dps, acc_slow_ms2])])
+        self._turn_tail = joined[-lag:]
+        n = len(acc_slow_ms2)
+        # the lag samples after the one gravity is compared with, each window summed on its own
+        # (a running sum would round differently with where the blocks were cut)
+        gyro_mean: np.ndarray = sliding_window_view(joined[1:, :3], lag, axis=0).sum(axis=2) / lag
+        before = joined[:n, 3:]
+        turn = -np.cross(acc_slow_ms2, acc_slow_ms2 - before)
+        norm2 = np.maximum(np.einsum("ij,ij->i", acc_slow_ms2, acc_slow_ms2), 1e-9)
+        reading: np.ndarray = gyro_mean - np.degrees(turn / norm2[:, None] / (lag * self.dt_s))
+        # the slow filters start from the first (noisy) sample: gravity's turn over their start-up
+        # is that sample's noise settling, not a rotation, so the slow gyro stands alone until then
+        start_up = max(0, min(n, lag + int(round(1.0 / (self.params.still_lp_hz * self.dt_s))) - self._turn_seen))
+        reading[:start_up] = gyro_slow_dps[:start_up]
+        self._turn_seen += n
+        return reading
 
     def _keep_fill_in_budget(self, missing: np.ndarray, too_long: np.ndarray) -> None:
         """Leave a hole unfilled (a gap) once filling it would invent more than FILL_RATIO samples per

@@ -32,6 +32,12 @@ class DetectorParams:
     still_bias_gate_dps: float = 4.0
     """Once a bias is known, a still window must also sit within this of it."""
     bias_tau_s: float = 4.0
+    bias_less_gravity_turn: bool = True
+    """Still windows read the gyro bias less the turn the accelerometer's gravity shows over them
+    (frontend.Frame.gyro_bias_reading_dps): a seated top hold creeps 1-3 deg/s and passes the still
+    test, and a clip that began mid-rep took that creep for bias (0.2-0.45 s off at both ends of
+    every eccentric). bench/accuracy.py, reverse curl IMU, seeds 0-239 / 240-479: onset |error|
+    P95 69 -> 42 / 78 -> 43 ms, 'no still start' offset P95 145 -> 118 / 195 -> 123 ms."""
     motion_dps: float = 20.0
     """Bias-corrected gyro magnitude above which a sample feeds the knee-axis PCA."""
     sign_excursion_deg: float = 40.0
@@ -157,7 +163,7 @@ class DetectorParams:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "thigh_pitch_deg":
+            if f.name == "thigh_pitch_deg" or isinstance(value, bool):
                 continue
             if f.name in ("ecc_enter_dps", "ecc_exit_dps"):
                 if value >= 0:
