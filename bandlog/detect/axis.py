@@ -1,6 +1,8 @@
 """Knee rate and angle from a shank gyro mounted any way round (science.md 3.3, 5.2).
 
 - Gyro bias: learned in still windows (ZUPT): the slow gyro barely varies and gravity does not turn.
+  Each still sample reads the slow gyro less what gravity turned over the last half second
+  (Frame.gyro_bias_reading_dps), so a top hold creeping a degree or two is not taken for bias.
 - Knee axis: the principal direction of the bias-corrected gyro over motion, found online by power
   iteration on the accumulated outer-product matrix (it never flips sign between updates).
 - Axis sign (flexion positive): the pose first (seated: a shank near horizontal points forward,
