@@ -16,7 +16,8 @@ last time fed to a SetTracker on the plan "Nx8@4 rREST" (the session's own sets 
   `fast` is a true eccentric (TruthRep.ecc_duration_s, 1 degree to 1 degree) under the rule's line,
   half the plan's 4 s (in this model exactly the reps of kind 'fast', 1.0-1.9 s; compliant ones are
   2.1 s and up); `under` is a true eccentric under the plan's 4 s minus 20 % (Plan.under) right after
-  another one in the same set. Truncated truth reps are left out.
+  another one in the same set. Truncated truth reps are left out, and so are reps within LINE_TOL_S
+  of a rule's line (borderline_reps): either call is right there.
 - the plan report: reps done per set exact, reps on tempo against the truth's count, eccentric TUT
   against the truth's.
 """
@@ -32,6 +33,8 @@ from typing import Any
 import numpy as np
 
 START_TOL_S = 1.0
+LINE_TOL_S = 0.05
+"""A true eccentric this close to a rule's line may be called either way (borderline_reps)."""
 TARGET_ECC_S = 4.0
 REPS = 8
 
@@ -139,6 +142,27 @@ def truth_labels(session: Any, plan: Any) -> dict[str, set[int]]:
     return labels
 
 
+def borderline_reps(session: Any, plan: Any) -> dict[str, set[int]]:
+    """kind -> indices of the truth reps whose true eccentric (or, for `under`, the one before it in
+    the set) lies within LINE_TOL_S of the rule's line: a detector a few ms off may call them either
+    way (seed 4's rep read 3.1997 s against a true 3.2005 s and a 3.2 s line), so a cue there is
+    neither a hit nor a false alarm, and none is missed."""
+    from bandlog.coach.control import ControlRules
+    from bandlog.core.results import ADHERENCE_TOLERANCE
+
+    lines = {"fast": ControlRules(plan).fast_limit_s, "under": plan.ecc_s * (1.0 - ADHERENCE_TOLERANCE)}
+    reps = session.truth_reps
+    near: dict[str, set[int]] = {"drop": set(), "fast": set(), "under": set()}
+    for i, rep in enumerate(reps):
+        if abs(rep.ecc_duration_s - lines["fast"]) < LINE_TOL_S:
+            near["fast"].add(i)
+        before = reps[i - 1] if i > 0 else None
+        pair = [rep] if before is None or before.set_index != rep.set_index else [rep, before]
+        if any(abs(r.ecc_duration_s - lines["under"]) < LINE_TOL_S for r in pair):
+            near["under"].add(i)
+    return near
+
+
 def truth_rep_at(session: Any, t_s: float) -> int | None:
     """The truth rep a time falls in: the last one started by then."""
     starts = [rep.start_s for rep in session.truth_reps]
@@ -177,7 +201,7 @@ def score(result: Run) -> Scores:
         cue = [e for e in events if isinstance(e, RestEnded) and e.after_set == end.result.set_number]
         s.rest_timers += 1
         s.rest_timer_ok += len(cue) == 1 and abs(cue[0].t_s - (end.t_s + plan.rest_s)) < 1e-9
-    labels = truth_labels(session, plan)
+    labels, near = truth_labels(session, plan), borderline_reps(session, plan)
     for kind, due in labels.items():
         hits: set[int] = set()
         fp = 0
@@ -188,9 +212,9 @@ def score(result: Run) -> Scores:
             if i is not None and i in due and i not in hits:
                 hits.add(i)
                 s.delay_s.setdefault(kind, []).append(event.detected_at_s - session.truth_reps[i].offset_s)
-            elif i is None or not session.truth_reps[i].truncated:
+            elif i is None or not (session.truth_reps[i].truncated or i in near[kind]):
                 fp += 1
-        s.counts[kind] = [len(hits), fp, len(due - hits)]
+        s.counts[kind] = [len(hits), fp, len(due - hits - near[kind])]
     report = result.tracker.report()
     for j, ts in enumerate(truth_sets):
         if j >= len(report.sets):
