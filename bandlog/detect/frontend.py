@@ -21,7 +21,6 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from bandlog.core.errors import SampleTimeError
 from bandlog.core.samples import SampleBlock
@@ -240,14 +239,16 @@ class Frontend:
         two, 1-3 deg/s, which the slow gyro alone took for bias when a clip began mid-rep."""
         assert self.dt_s is not None
         lag = max(1, int(round(GRAVITY_TURN_S / self.dt_s)))
-        if self._turn_tail is None:
-            self._turn_tail = np.repeat(np.hstack([gyro_slow_dps[:1], acc_slow_ms2[:1]]), lag, axis=0)
-        joined = np.concatenate([self._turn_tail, np.hstack([gyro_slow_dps, acc_slow_ms2])])
-        self._turn_tail = joined[-lag:]
+        if self._turn_tail is None:  # (gyro running sum, acc) of the lag samples before the first
+            self._turn_tail = np.hstack([np.zeros((lag, 3)), np.repeat(acc_slow_ms2[:1], lag, axis=0)])
         n = len(acc_slow_ms2)
-        # the lag samples after the one gravity is compared with, each window summed on its own
-        # (a running sum would round differently with where the blocks were cut)
-        gyro_mean: np.ndarray = sliding_window_view(joined[1:, :3], lag, axis=0).sum(axis=2) / lag
+        # one running sum over the whole recording, continued from the last block's (the same
+        # additions in the same order however the blocks were cut), differenced lag samples apart:
+        # the gyro over the lag samples after the one gravity is compared with
+        total = np.cumsum(np.concatenate([self._turn_tail[-1:, :3], gyro_slow_dps]), axis=0)[1:]
+        joined = np.concatenate([self._turn_tail, np.hstack([total, acc_slow_ms2])])
+        self._turn_tail = joined[-lag:]
+        gyro_mean = (joined[lag:, :3] - joined[:n, :3]) / lag
         before = joined[:n, 3:]
         turn = -np.cross(acc_slow_ms2, acc_slow_ms2 - before)
         norm2 = np.maximum(np.einsum("ij,ij->i", acc_slow_ms2, acc_slow_ms2), 1e-9)
