@@ -483,7 +483,8 @@ def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[flo
         if not up or up[0][2] < held_n - 0.5 * (held_n - rest_n):
             notes.append(
                 f"the recording began {held_n - rest_n:.1f} N above the level the force first rested at (from {at_s:.1f} s): "
-                "that lower level was taken for the band's rest, and the opening for a load held"
+                "that lower level was taken for the band's rest; the opening (a load held, or the band's rest before it "
+                "went slack as the knee bent) is not a row"
             )
     if up:
         at_s, before_n, after_n = up[0]

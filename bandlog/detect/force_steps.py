@@ -200,6 +200,11 @@ class ForceSteps(ForceCycle):
         as a row flagged truncated, ending where the force reached its rest."""
         opening, self.opening = self.opening, None
         assert opening is not None
+        if self.rest_shifts_down:
+            # the force rested a rise lower after the opening: a load held when the recording began,
+            # or the band's rest before it went slack as the knee flexed (anchored below the knee),
+            # which the force cannot tell apart here; no row, the notes say what was taken
+            return
         first_s = max(1, int(round(1.0 / self.dt_s)))
         start_height_n = max(h[1] for h in opening[:first_s]) - rest_n
         if start_height_n < rise_needed_n:
