@@ -244,9 +244,9 @@ class ForceCycle(MachineBase):
         need the whole fall are skipped); `unsettled`: it ended before the force had rested after a
         whole fall (judged as usual, then flagged truncated: the knee may still have been moving)."""
         p = self.params
+        self.armed = True  # the force came down (or the next flexion already began)
         force = np.asarray(self.trace.force)
         working = self._range()
-        self.armed = True  # the force came down (or the next flexion already began)
         smooth = self._smooth()
         if len(self.raw) > SMOOTH_PAD:
             self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))  # MAD -> SD

@@ -148,7 +148,8 @@ class ForceSteps(ForceCycle):
         # anchor below the knee: the band first shortens as the knee flexes, so the force falls
         # into a dip just before it rises; every rep that does so says the same of its own end.
         # (A force still recovering from the last rep rises into the next one: no dip.)
-        dip = _dip_bottom(forces, rest - DIP_MARGIN_SDS * self._dip_noise_n(), int(round(DIP_GAP_S / self.dt_s)))
+        under_n = rest - DIP_MARGIN_SDS * self._dip_noise_n()
+        dip = _dip_bottom(forces, under_n, int(round(DIP_GAP_S / self.dt_s)))
         if dip is None:
             self.dips_n.append(0.0)
         else:
@@ -157,7 +158,7 @@ class ForceSteps(ForceCycle):
             # did not see (the recording's first), whose undershoot says nothing of the band
             if fell_from_n - rest < max(rest - forces[dip], self._dip_floor_n(working if working is not None else 0.0)):
                 self.dips_n.append(fell_from_n - forces[dip])
-        floor_from = max(first, _past_last_fall(history, rest + low_enough, rest - DIP_MARGIN_SDS * self._dip_noise_n(), still_rate))
+        floor_from = max(first, _past_last_fall(history, rest + low_enough, under_n, still_rate))
         level = min(h[1] for h in history[floor_from:]) + 0.1 * rise_needed
         start_index = floor_from
         for i in range(len(history) - 1, floor_from - 1, -1):
@@ -197,7 +198,8 @@ class ForceSteps(ForceCycle):
     def _check_opening(self, t: float, rest_n: float, rise_needed_n: float, low_enough_n: float) -> None:
         """At the first rep (or after OPENING_MAX_S): did the recording begin with the band already
         loaded (a clip trimmed to the movement)? Then that falling load is a cycle of its own, kept
-        as a row flagged truncated, ending where the force reached its rest."""
+        as a row flagged truncated, ending where the force reached its rest. Not once the rest was
+        taken from a lower level the force settled at (_lower_rest): that opening is no row."""
         opening, self.opening = self.opening, None
         assert opening is not None
         if self.rest_shifts_down:

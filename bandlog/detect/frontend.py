@@ -60,7 +60,7 @@ class Frame:
     acc_ms2: np.ndarray | None = None
     """Unfiltered acceleration (the tilt filter removes the motion terms itself)."""
     gyro_bias_reading_dps: np.ndarray | None = None
-    """The slow gyro less the rotation the slow gravity shows across itself (gravity_turn_dps): what
+    """The slow gyro less the rotation the slow gravity shows across itself (Frontend._bias_reading): what
     a still window reads of the gyro bias even while the knee creeps (a top hold drifting a degree
     or two). The slow gyro itself where there is no accelerometer."""
 
