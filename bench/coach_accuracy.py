@@ -119,6 +119,12 @@ def run(session: Any, plan: Any, mode: str = "force+imu", block: int = 25) -> Ru
     return Run(session, plan, events, detector_events, tracker)
 
 
+def _same_set_pair(reps: list[Any], i: int) -> list[Any]:
+    """Truth rep i and, if it is in the same set, the one before it (the `under` rule's pair)."""
+    before = reps[i - 1] if i > 0 else None
+    return [reps[i]] if before is None or before.set_index != reps[i].set_index else [reps[i], before]
+
+
 def truth_labels(session: Any, plan: Any) -> dict[str, set[int]]:
     """kind -> indices of the truth reps where a ControlLost of that kind is due (see the docstring)."""
     from bandlog.coach.control import ControlRules
@@ -133,11 +139,8 @@ def truth_labels(session: Any, plan: Any) -> dict[str, set[int]]:
             labels["drop"].add(i)
         if rep.ecc_duration_s < fast_limit_s:
             labels["fast"].add(i)
-        before = reps[i - 1] if i > 0 else None
-        if (
-            before is not None and before.set_index == rep.set_index
-            and plan.under(rep.ecc_duration_s) and plan.under(before.ecc_duration_s)
-        ):
+        pair = _same_set_pair(reps, i)
+        if len(pair) == 2 and all(plan.under(r.ecc_duration_s) for r in pair):
             labels["under"].add(i)
     return labels
 
@@ -148,17 +151,14 @@ def borderline_reps(session: Any, plan: Any) -> dict[str, set[int]]:
     way (seed 4's rep read 3.1997 s against a true 3.2005 s and a 3.2 s line), so a cue there is
     neither a hit nor a false alarm, and none is missed."""
     from bandlog.coach.control import ControlRules
-    from bandlog.core.results import ADHERENCE_TOLERANCE
 
-    lines = {"fast": ControlRules(plan).fast_limit_s, "under": plan.ecc_s * (1.0 - ADHERENCE_TOLERANCE)}
+    fast_limit_s = ControlRules(plan).fast_limit_s
     reps = session.truth_reps
     near: dict[str, set[int]] = {"drop": set(), "fast": set(), "under": set()}
     for i, rep in enumerate(reps):
-        if abs(rep.ecc_duration_s - lines["fast"]) < LINE_TOL_S:
+        if abs(rep.ecc_duration_s - fast_limit_s) < LINE_TOL_S:
             near["fast"].add(i)
-        before = reps[i - 1] if i > 0 else None
-        pair = [rep] if before is None or before.set_index != rep.set_index else [rep, before]
-        if any(abs(r.ecc_duration_s - lines["under"]) < LINE_TOL_S for r in pair):
+        if any(abs(r.ecc_duration_s - plan.under_line_s) < LINE_TOL_S for r in _same_set_pair(reps, i)):
             near["under"].add(i)
     return near
 

@@ -91,9 +91,14 @@ class Plan:
         adherence and the charts' target band (core.results.adheres); none timed: no."""
         return ecc_duration_s is not None and bool(adheres(ecc_duration_s, self.ecc_s))
 
+    @property
+    def under_line_s(self) -> float:
+        """The short end of the plan's tempo band: ecc_s - 20 %."""
+        return self.ecc_s * (1.0 - ADHERENCE_TOLERANCE)
+
     def under(self, ecc_duration_s: float | None) -> bool:
-        """Whether an eccentric fell short of the plan's tempo band (under ecc_s - 20 %); none timed: yes."""
-        return ecc_duration_s is None or ecc_duration_s < self.ecc_s * (1.0 - ADHERENCE_TOLERANCE)
+        """Whether an eccentric fell short of the plan's tempo band (under under_line_s); none timed: yes."""
+        return ecc_duration_s is None or ecc_duration_s < self.under_line_s
 
     def text(self) -> str:
         """The plan as `--plan` text (parse_plan(text()) gives the plan back, stop rules and name aside)."""
