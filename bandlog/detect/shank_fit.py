@@ -19,10 +19,10 @@ import numpy as np
 FIT_BLOCK = 32
 """Samples folded into the fit's sums at a time."""
 SHANK_MIN_W4 = 1.0
+"""Sum of w^4 dt (rad/s)^4 s needed before the shank direction is trusted (part of one flexion)."""
 SCALE_MIN_RADIUS_M = 0.05
 """Nearer the knee the motion terms are too small to tell the gyro's scale from the shank direction
 (a sensor 1 cm off the axis: the scaled fit claimed a tight direction pointing the wrong way)."""
-"""Sum of w^4 dt (rad/s)^4 s needed before the shank direction is trusted (part of one flexion)."""
 
 Row = tuple[float, ...]
 """One sample: tracked gravity (3), reading (3), knee axis (3), knee rate w (rad/s), dw/dt (rad/s^2), and
@@ -63,8 +63,6 @@ class ShankFit:
     def __init__(self, dt_s: float, gain: float) -> None:
         self.dt_s = dt_s
         self.gain = gain
-        self.solve_scale = True
-        """Solve the gyro's scale about the knee too (the caller turns it off: abrupt samples)."""
         """The gravity filter's gain per sample: its error is correlated over 1/gain samples."""
         self.rows: list[Row] = []
         self.normal = np.zeros((5, 5))
@@ -102,11 +100,11 @@ class ShankFit:
         return self._solve([float(v) for v in block[-1, 6:9]])
 
     def _solve(self, axis: list[float]) -> ShankSolution | None:
-        """The shank with the gyro taken as exact; with its scale about the knee solved too when that is
-        allowed (solve_scale) and the sensor sits far enough from the knee (SCALE_MIN_RADIUS_M) for the
-        scale to be told apart from the direction."""
+        """The shank with the gyro taken as exact; with its scale about the knee solved too when the
+        sensor sits far enough from the knee (SCALE_MIN_RADIUS_M) for the scale to be told apart from
+        the direction."""
         exact = self._solve_with(axis, scale=False)
-        if exact is None or not self.solve_scale or exact.radius_m < SCALE_MIN_RADIUS_M:
+        if exact is None or exact.radius_m < SCALE_MIN_RADIUS_M:
             return exact
         return self._solve_with(axis, scale=True) or exact
 

@@ -37,7 +37,10 @@ round does not say. Here:
   the scale found (a plausible one: MAX_GYRO_SCALE_ERR).
 - Abrupt samples stay out of both fits: a knock, a jolt or a dead stop at the top shows as a knee
   rate jumping faster than the sample rate follows, or a reading far from 1 g (clipped at the
-  range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. A new
+  range); fitted, a few such samples a rep turned the shank direction 140-180 degrees round. A
+  sample joins the fit only once the next one shows no jump either: a spike one sample long shows
+  for sure only on the sample after it. With the spikes out, the gyro's scale is solved whatever
+  came before (turning it off for a session after any abrupt sample left the angle up to 1 degree off). A new
   solution far looser than the one in use is set aside too (LOOSER_SOLUTION_RATIO). They are
   counted and said in the notes, as is a shank direction the data pin down only loosely (its
   standard error from the fit's residual: a sensor near the knee axis feels little motion): the
@@ -126,6 +129,8 @@ class ShankTilt:
         """Standard error (deg) of the learned shank direction about the knee, once learned."""
         self._last_w: float | None = None
         self._last_wd = 0.0
+        self._held_row: Row | None = None
+        """The last sample with knee motion, held until the next one shows it was not a one-sample spike."""
         self.samples_abrupt = 0
         """Samples left out of the shank fit as too abrupt for the sample rate (a knock, a jolt)."""
         self.solutions_set_aside = 0
@@ -215,8 +220,9 @@ class ShankTilt:
             jump, self._last_wd = abs(wd - self._last_wd) > MAX_RATE_JUMP_RAD_S2, wd
             if jump and not knock:
                 self.samples_abrupt += 1
+            self._settle_held_row(abrupt_next=knock or jump)
             if not (knock or jump):
-                self._learn_shank(acc, g, axis, w, wd)
+                self._held_row = (*g, *acc, *axis, w, wd, self._scale_x, self._scale_y)
 
     def _track_scale(self, w: float, trusted: bool) -> None:
         """What a gyro scale error about the knee has done to the tracked gravity, for the shank fit to
@@ -241,6 +247,7 @@ class ShankTilt:
         self.direction_sd_deg = math.nan
         self._last_w = None
         self._last_wd = 0.0
+        self._held_row = None
         self.shank = None
         self.radius_m = 0.0
         self._poses = []
@@ -332,15 +339,23 @@ class ShankTilt:
         if abs(solution.gyro_scale - 1.0) <= MAX_GYRO_SCALE_ERR:
             self.gyro_scale = solution.gyro_scale
 
-    def _learn_shank(self, acc: list[float], g: list[float], axis: list[float], w: float, wd: float) -> None:
+    def _settle_held_row(self, abrupt_next: bool) -> None:
+        """The held sample joins the shank fit unless the sample after it is abrupt. A one-sample spike
+        (a knock or a dead stop sampled once) changes the rate's finite difference by about its size
+        on its own sample and by twice that on the next, so only the next shows it for sure: on its
+        own sample it passed MAX_RATE_JUMP_RAD_S2, was fitted with a 2 g reading, and turned the
+        shank's learned direction 176 degrees round in a simulated session."""
+        row, self._held_row = self._held_row, None
+        if row is None:
+            return
+        if abrupt_next:
+            self.samples_abrupt += 1
+        else:
+            self._learn_shank(row)
+
+    def _learn_shank(self, row: Row) -> None:
         """One sample with knee motion into the shank fit (bandlog.detect.shank_fit), and into the
         interim one while it stands in; kept too until the offset is solved (_restart_fit)."""
-        row = (*g, *acc, *axis, w, wd, self._scale_x, self._scale_y)
-        # a knock or a dead stop bends the fit's rows more than a gyro's scale error does: with any,
-        # the scale is not solved (the gyro is taken as exact, as before the scale was modelled)
-        for fit in (self._fit, self._interim):
-            if fit is not None:
-                fit.solve_scale = self.samples_abrupt == 0
         if not self._offset_solved and len(self._early) < MAX_EARLY_ROWS:
             self._early.append(row)
         if self._interim is not None and (solution := self._interim.add(row)) is not None:
