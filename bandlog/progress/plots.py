@@ -133,23 +133,65 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ec
     profile = profile or exercise_profile(DEFAULT_KEY)
     angle_label = profile.angle_label
     ax = axes_for(ax)
-    ax.plot(t_s, values, color="#5a3d8a", lw=0.9)
+    t_s, values = np.asarray(t_s, dtype=float), np.asarray(values, dtype=float)
+    settling = _settling_mask(t_s, values, reps) if kind == "angle" else np.zeros(len(t_s), dtype=bool)
+    ax.plot(t_s, np.where(settling, np.nan, values), color="#5a3d8a", lw=0.9)
+    if settling.any():  # one sample on into the settled line, so the two join
+        ax.plot(t_s, np.where(settling | np.concatenate([[False], settling[:-1]]), values, np.nan), color=SETTLING_COLOUR, lw=0.9)
     _shade_reps(ax, reps, target_ecc_s, label=False)
     if kind == "angle":
         tidy(ax, angle_label[:1].upper() + angle_label[1:], f"{angle_label} (°)")
     else:
         tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
     ax.set_xlabel("time (s)")
-    _knee_lead_ins(ax, np.asarray(t_s, dtype=float), np.asarray(values, dtype=float), kind, profile.lead_in_reason)
+    notes = [note for note in (_knee_lead_ins(ax, t_s, values, kind, profile.lead_in_reason), _settling_note(t_s, settling)) if note]
+    if notes:
+        ax.set_xlabel("\n".join(["time (s)", *notes]), fontsize=8)
     return ax
 
 
-def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, reason: str) -> None:
-    """Hatch every stretch where the knee estimate does not exist yet (the start of each set), and say
-    from when it exists and why under the panel (the x label, so it never covers the trace)."""
+SETTLING_COLOUR = "#c3b6dc"
+"""The knee angle while the sensor still learns the shank's direction: drawn lighter."""
+
+
+def _settling_mask(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame) -> np.ndarray:
+    """Samples whose angle exists but still settles: from each start of the estimate to the start of the
+    second rep ending after it (the first one's end without a second), the samples the band curve
+    leaves out for the same reason (bandlog.progress.band_session.settled_after). The shank's direction
+    in the sensor is learned from the first rep's flexion; before it settles the angle can jump by tens
+    of degrees (the demo's climbs in steps through its first flexion)."""
+    from bandlog.progress.band_session import settled_after
+
+    known = np.isfinite(values)
+    mask = np.zeros(len(t_s), dtype=bool)
+    if reps.empty or "start_s" not in reps or "end_s" not in reps:
+        return mask
+    begins = np.flatnonzero(known & ~np.concatenate([[False], known[:-1]]))
+    ordered = reps.sort_values("start_s")
+    for begin in begins:
+        after = ordered[pd.to_numeric(ordered["end_s"], errors="coerce") > t_s[begin]]
+        if "set" in after and not after.empty:
+            after = after[after["set"] == after["set"].iloc[0]]
+        until_s = settled_after(list(zip((_float(v) for v in after["start_s"]), (_float(v) for v in after["end_s"]), strict=True)))
+        mask |= known & (t_s >= t_s[begin]) & (t_s < until_s)
+    return mask
+
+
+def _settling_note(t_s: np.ndarray, settling: np.ndarray) -> str | None:
+    """What the lighter line is, under the panel (None without one)."""
+    if not settling.any():
+        return None
+    until_s = float(t_s[np.flatnonzero(settling)[-1]])
+    return f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {until_s:.1f} s); it may be degrees off"
+
+
+def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, reason: str) -> str | None:
+    """Hatch every stretch where the knee estimate does not exist yet (the start of each set), and
+    return what to say under the panel (the x label, so it never covers the trace) of from when it
+    exists and why (None when it exists throughout)."""
     missing = ~np.isfinite(values)
     if len(t_s) < 2 or not missing.any():
-        return
+        return None
     edges = np.flatnonzero(np.diff(np.concatenate([[0], missing.astype(np.int8), [0]])))
     starts, ends = edges[::2], edges[1::2]  # runs [start, end) of missing values
     for start, end in zip(starts, ends):
@@ -161,7 +203,7 @@ def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, rea
     else:
         again = " (and again at each new set)" if len(starts) > 1 else ""
         note = f"no {noun} before {float(t_s[ends[0]]):.1f} s{again}, while {reason}"
-    ax.set_xlabel(f"time (s)\nhatched: {note}", fontsize=8)
+    return f"hatched: {note}"
 
 
 def _shade_reps(ax: Axes, reps: pd.DataFrame, target_ecc_s: float, label: bool) -> set[str]:

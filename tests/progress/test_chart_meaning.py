@@ -183,6 +183,30 @@ def test_the_knee_trace_says_why_it_starts_late(simulated: tuple[Path, Path]) ->
     assert "learns its resting reading" in knee_ax.get_xlabel()
 
 
+def test_the_knee_angle_is_drawn_lighter_while_the_shank_direction_is_learned(simulated: tuple[Path, Path]) -> None:
+    # the shank's direction in the sensor is learned from the first rep's flexion: until the second rep
+    # starts (where the band curve starts counting too) the angle is drawn lighter, and said
+    from bandlog.progress import plots
+    from bandlog.progress.session_chart import load_session_chart
+
+    chart = load_session_chart(simulated[0])
+    assert chart.knee is not None
+    t_s, angle_deg, _ = chart.knee
+    second_start_s = float(chart.reps.sort_values("start_s")["start_s"].iloc[1])
+    knee_ax = chart.figure().axes[1]
+    (settled,) = [line for line in knee_ax.lines if line.get_color() == "#5a3d8a"]
+    (lighter,) = [line for line in knee_ax.lines if line.get_color() == plots.SETTLING_COLOUR]
+    drawn = np.isfinite(np.asarray(lighter.get_ydata(), dtype=float))
+    lighter_t = np.asarray(lighter.get_xdata(), dtype=float)[drawn]
+    assert lighter_t[0] == pytest.approx(t_s[np.isfinite(angle_deg)][0])
+    assert second_start_s - 0.1 < lighter_t[-1] <= second_start_s + 0.1  # one sample on, to join the lines
+    settled_t = np.asarray(settled.get_xdata(), dtype=float)[np.isfinite(np.asarray(settled.get_ydata(), dtype=float))]
+    assert settled_t[0] >= second_start_s
+    assert f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {lighter_t[-2]:.1f} s)" in knee_ax.get_xlabel()
+    rate_ax = plots.plot_knee(t_s, np.gradient(angle_deg, t_s), chart.reps, 3.0, kind="rate")
+    assert [line.get_color() for line in rate_ax.lines] == ["#5a3d8a"] and "lighter" not in rate_ax.get_xlabel()
+
+
 def test_progress_charts_count_the_force_only_sessions_as_estimated(running: pd.DataFrame) -> None:
     assert "estimated" not in trend_plots.plot_tut(running).get_xlabel()
     one_force_only = running.assign(mode=["force"] + ["force+imu"] * (len(running) - 1))
