@@ -18,6 +18,7 @@ from bandlog.core.results import ADHERENCE_TOLERANCE, NO_TEMPO, adheres
 from bandlog.core.text_safety import chart_text
 from bandlog.detect.exercises import DEFAULT_KEY, ExerciseProfile, exercise_profile
 from bandlog.detect.explain import no_eccentric_label
+from bandlog.progress.band_session import settled_after
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import target_band_s
 
@@ -134,7 +135,8 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ec
     angle_label = profile.angle_label
     ax = axes_for(ax)
     t_s, values = np.asarray(t_s, dtype=float), np.asarray(values, dtype=float)
-    settling = _settling_mask(t_s, values, reps) if kind == "angle" else np.zeros(len(t_s), dtype=bool)
+    learned = kind == "angle" and profile.pose != "planted"  # a planted shank's angle is its turn from the start: nothing learned
+    settling = _settling_mask(t_s, values, reps) if learned else np.zeros(len(t_s), dtype=bool)
     ax.plot(t_s, np.where(settling, np.nan, values), color="#5a3d8a", lw=0.9)
     if settling.any():  # one sample on into the settled line, so the two join
         ax.plot(t_s, np.where(settling | np.concatenate([[False], settling[:-1]]), values, np.nan), color=SETTLING_COLOUR, lw=0.9)
@@ -160,8 +162,6 @@ def _settling_mask(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame) -> n
     leaves out for the same reason (bandlog.progress.band_session.settled_after). The shank's direction
     in the sensor is learned from the first rep's flexion; before it settles the angle can jump by tens
     of degrees (the demo's climbs in steps through its first flexion)."""
-    from bandlog.progress.band_session import settled_after
-
     known = np.isfinite(values)
     mask = np.zeros(len(t_s), dtype=bool)
     if reps.empty or "start_s" not in reps or "end_s" not in reps:
@@ -181,8 +181,11 @@ def _settling_note(t_s: np.ndarray, settling: np.ndarray) -> str | None:
     """What the lighter line is, under the panel (None without one)."""
     if not settling.any():
         return None
-    until_s = float(t_s[np.flatnonzero(settling)[-1]])
-    return f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {until_s:.1f} s); it may be degrees off"
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], settling.astype(np.int8), [0]])))
+    until_s = float(t_s[edges[1] - 1])  # the first run's last sample
+    again = " and again in each new set" if len(edges) > 2 else ""
+    return (f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {until_s:.1f} s{again}); "
+            "it may be degrees off")
 
 
 def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, reason: str) -> str | None:

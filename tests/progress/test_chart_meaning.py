@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from progress_fakes import FakeBackend, rep_table, write_fake_log
 
+from bandlog.detect.exercises import exercise_profile
 from bandlog.progress import history, index, plots, report, trend_plots, trends
 
 CODE_NAME = re.compile(r"[A-Za-z]+_[A-Za-z]+")
@@ -186,7 +187,6 @@ def test_the_knee_trace_says_why_it_starts_late(simulated: tuple[Path, Path]) ->
 def test_the_knee_angle_is_drawn_lighter_while_the_shank_direction_is_learned(simulated: tuple[Path, Path]) -> None:
     # the shank's direction in the sensor is learned from the first rep's flexion: until the second rep
     # starts (where the band curve starts counting too) the angle is drawn lighter, and said
-    from bandlog.progress import plots
     from bandlog.progress.session_chart import load_session_chart
 
     chart = load_session_chart(simulated[0])
@@ -203,8 +203,11 @@ def test_the_knee_angle_is_drawn_lighter_while_the_shank_direction_is_learned(si
     settled_t = np.asarray(settled.get_xdata(), dtype=float)[np.isfinite(np.asarray(settled.get_ydata(), dtype=float))]
     assert settled_t[0] >= second_start_s
     assert f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {lighter_t[-2]:.1f} s)" in knee_ax.get_xlabel()
+    # neither the rate nor a planted shank's turn from the start rests on a learned direction
     rate_ax = plots.plot_knee(t_s, np.gradient(angle_deg, t_s), chart.reps, 3.0, kind="rate")
-    assert [line.get_color() for line in rate_ax.lines] == ["#5a3d8a"] and "lighter" not in rate_ax.get_xlabel()
+    planted_ax = plots.plot_knee(t_s, angle_deg, chart.reps, 3.0, profile=exercise_profile("standing-l"))
+    for ax in (rate_ax, planted_ax):
+        assert [line.get_color() for line in ax.lines] == ["#5a3d8a"] and "lighter" not in ax.get_xlabel()
 
 
 def test_progress_charts_count_the_force_only_sessions_as_estimated(running: pd.DataFrame) -> None:
@@ -227,3 +230,18 @@ def test_a_planted_shank_trace_says_its_own_reason_for_starting_late() -> None:
     ax = plot_knee(t_s, angle, reps, 3.0, profile=PROFILES["standing-l"])
     assert "which way the shank turns, over the first three reps" in ax.get_xlabel()
     assert PROFILES["standing-l"].angle_label in ax.get_ylabel() and "knee flexion" not in ax.get_ylabel()
+
+
+def test_each_set_of_a_stitched_session_has_its_own_lighter_stretch() -> None:
+    # the estimate starts afresh in each set, so the shank's direction is learned again: set 1's reps start
+    # at 2, 10 and 18 s, set 2's (stitched on) at 42, 50 and 58 s; the angle exists from 1 and from 41 s
+    second = rep_table([3.0, 3.0, 3.0], set_number=2)
+    second[["start_s", "end_s", "ecc_start_s", "ecc_end_s"]] += 40.0
+    reps = pd.concat([rep_table([3.0, 3.0, 3.0]), second], ignore_index=True)
+    t_s = np.arange(0.0, 70.0, 0.1)
+    angle_deg = np.where((t_s < 1.0) | ((t_s >= 30.0) & (t_s < 41.0)), np.nan, 60.0)
+    ax = plots.plot_knee(t_s, angle_deg, reps, 3.0)
+    (lighter,) = [line for line in ax.lines if line.get_color() == plots.SETTLING_COLOUR]
+    drawn_t = t_s[np.isfinite(np.asarray(lighter.get_ydata(), dtype=float))]
+    assert set(np.round(drawn_t, 1)) == set(np.round(np.concatenate([np.arange(1.0, 10.05, 0.1), np.arange(41.0, 50.05, 0.1)]), 1))
+    assert "(to 9.9 s and again in each new set)" in ax.get_xlabel()
