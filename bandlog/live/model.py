@@ -122,6 +122,11 @@ class LiveModel:
         self.knee_overview = RingBuffer(overview_capacity, 2)
         self.knee_tracked = False
         """Whether the detector has sent knee estimates (NaN or not): a motion sensor is in the recording."""
+        self._angle_since_s: float | None = None
+        """When the knee angle last began to exist (None while it does not): it then settles (angle_settling)."""
+        self._angle_rep_done = False
+        """A row has ended since the angle began: the next rep's start ends the settling."""
+        self._angle_settled = False
         self._force_bucket: int | None = None
         self._knee_bucket: int | None = None
         self.now_s: float | None = None
@@ -209,6 +214,7 @@ class LiveModel:
         values = np.full((n, 2), np.nan)
         if kinematics.knee_angle_deg is not None:
             values[:, 0] = kinematics.knee_angle_deg
+            self._follow_angle(t_s, values[:, 0])
         if kinematics.knee_rate_dps is not None:
             values[:, 1] = kinematics.knee_rate_dps
         self.knee.extend(t_s, values)
@@ -216,6 +222,23 @@ class LiveModel:
         self.knee_overview.extend(t_s[keep], values[keep])
         self._advance(float(t_s[0]), float(t_s[-1]))
         self.version += 1
+
+    def _follow_angle(self, t_s: np.ndarray, angle_deg: np.ndarray) -> None:
+        """Where the angle began, again after it went (a new set, the sensor moved on the leg): the shank's
+        direction in the sensor is learned afresh from the first rep then (bandlog.detect.tilt)."""
+        known = np.isfinite(angle_deg)
+        if self._angle_since_s is None and known.any():
+            self._angle_since_s = float(t_s[int(np.argmax(known))])
+            self._angle_rep_done = self._angle_settled = False
+        if not known[-1]:
+            self._angle_since_s = None
+
+    @property
+    def angle_settling(self) -> bool:
+        """The knee angle exists but rests on a shank direction still being learned: from where it began to
+        the start of the second rep (the first one's row ended after it began), as the saved chart draws it
+        lighter (bandlog.progress.plots). A planted shank's angle is its turn from the start: nothing learned."""
+        return self._angle_since_s is not None and not self._angle_settled and self.profile.pose != "planted"
 
     def add_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -278,6 +301,7 @@ class LiveModel:
     def _apply(self, event: Event) -> None:
         if isinstance(event, RepStarted):
             self.rep_in_progress = True
+            self._angle_settled = self._angle_settled or self._angle_rep_done
         elif isinstance(event, EccentricStarted):
             open_span = self.open_span()
             if open_span is not None:
@@ -294,6 +318,8 @@ class LiveModel:
                 open_span.end_s = event.t_s
         elif isinstance(event, RepCompleted):
             self._complete(event.metrics)
+            since_s = self._angle_since_s
+            self._angle_rep_done = self._angle_rep_done or (since_s is not None and event.metrics.end_s > since_s)
         elif isinstance(event, RepRejected):
             self.rejected += 1
             self.last_rejection = event.reason
@@ -403,9 +429,11 @@ class LiveModel:
 
     def angle_label(self, kind: str | None) -> str:
         """The angle trace's label for a knee_kind(): what the profile's angle is (a planted shank's turn is
-        not knee flexion), with its unit."""
+        not knee flexion), with its unit, and while angle_settling, that it may still be degrees off."""
         if kind == "rate":
             return "angular velocity (deg/s)"
+        if kind == "angle" and self.angle_settling:
+            return f"{self.profile.angle_label} (deg; settling)"
         return self.profile.angle_label + (" (deg)" if kind == "angle" else "")
 
     def knee_window(self, kind: str) -> tuple[np.ndarray, np.ndarray]:

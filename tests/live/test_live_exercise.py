@@ -170,3 +170,42 @@ def test_an_angle_gone_mid_set_is_said_to_come_from_the_sensor_moving() -> None:
     assert "force only" in model.no_angle_label()  # no knee estimate ever came: no motion sensor
     model.add_kinematics(Kinematics(np.arange(10) / RATE_HZ, np.full(10, np.nan), np.full(10, np.nan)))
     assert "the sensor moved on the leg" in model.no_angle_label() and "three reps" not in model.no_angle_label()
+
+
+def test_the_knee_angle_is_said_to_settle_until_the_second_rep_starts_in_every_view() -> None:
+    # the shank's direction in the sensor is learned from the first rep's flexion, and the angle can jump
+    # by tens of degrees before it settles: the saved chart draws it lighter until the second rep starts
+    # (bandlog.progress.plots), and the live views say so in the angle's label over the same stretch
+    from live_simset import rep_events
+
+    model = LiveModel()
+    events = rep_events(3, period_s=6.0)  # reps start at 0.1, 6.1 and 12.1 s; the first row ends at 6 s
+    settled = "knee flexion angle (deg)"
+    labels = []
+    for first in range(0, 1800, 50):
+        t_s = np.arange(first, first + 50) / RATE_HZ
+        model.add_samples(SampleBlock(t_s=t_s, force_n=np.zeros(50)))
+        model.add_kinematics(Kinematics(t_s, np.where(t_s < 1.0, np.nan, 60.0), np.zeros(50)))
+        model.add_events([e for e in events if t_s[0] <= e.detected_at_s < t_s[-1] + 1 / RATE_HZ])
+        labels.append((float(t_s[-1]), model.angle_label("angle")))
+    settling = [t for t, label in labels if label != settled]
+    assert settling[0] == 1.49 and 6.1 < settling[-1] + 0.5 < 6.6  # from the angle's first block to the second rep's start
+    assert all(label == "knee flexion angle (deg; settling)" for t, label in labels if t in settling)
+    assert model.angle_label("angle") == settled and model.angle_label("rate") == "angular velocity (deg/s)"
+    # every view shows it: the window's axis label, the dashboard's caption and the page's label
+    again = LiveModel()
+    again.add_samples(SampleBlock(t_s=np.arange(100) / RATE_HZ, force_n=np.zeros(100)))
+    again.add_kinematics(Kinematics(np.arange(100) / RATE_HZ, np.full(100, 60.0), np.zeros(100)))
+    view = MplView(again)
+    view.draw_live()
+    assert view.ax_knee.get_ylabel() == "knee flexion angle (deg; settling)"
+    assert "(deg; settling)" in dashboard(again)
+    assert FrameBuilder(again).next_frame()["state"]["angle_label"] == "knee flexion angle (deg; settling)"
+    # the estimate going (the sensor moved on the leg) and coming back is learned afresh: settling again
+    model.add_kinematics(Kinematics(np.array([18.0]), np.array([np.nan]), np.array([np.nan])))
+    model.add_kinematics(Kinematics(np.array([18.01]), np.array([50.0]), np.array([0.0])))
+    assert "settling" in model.angle_label("angle")
+    # a planted shank's angle is its turn from the start: nothing is learned, nothing settles
+    planted = standing_l_model()
+    planted.add_kinematics(Kinematics(np.arange(10) / RATE_HZ, np.full(10, 5.0), np.zeros(10)))
+    assert planted.angle_label("angle") == f"{STANDING_L.angle_label} (deg)"

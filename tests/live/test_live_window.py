@@ -155,7 +155,8 @@ def test_fast_drawing_keeps_the_target_rate_without_skipping() -> None:
 def test_without_knee_estimates_the_view_says_so_and_still_draws_force() -> None:
     view, sink, clock = realtime_window()
     run_realtime(sink, clock, n_reps=1, period_s=6.0, finish=False)
-    assert view.ax_knee.get_ylabel() == "knee flexion angle (deg)"  # the reverse curl's angle_label
+    # the reverse curl's angle_label; one rep only, so its angle still settles (LiveModel.angle_settling)
+    assert view.ax_knee.get_ylabel() == "knee flexion angle (deg; settling)"
     rate_only = LiveModel()
     rate_view = MplView(rate_only)
     run_set(LiveSink(rate_only, [rate_view]), n_reps=1, with_angle=False, finish=False)
