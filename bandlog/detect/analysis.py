@@ -233,7 +233,7 @@ class Analyzer:
                 "on the shin, a heavier band or a steadier load cell times them better"
             )
         if isinstance(self._machine, ForceMachine):
-            notes += _rest_shift_notes(self._machine.rest_shifts_down, self._machine.rest_shifts_up)
+            notes += _rest_shift_notes(self._machine.rest_shifts_down, self._machine.rest_shifts_up, self._machine.rises_from_level)
         if isinstance(self._machine, ForceMachine) and (flat_ends := self._machine.flat_ends):
             share = "every eccentric" if flat_ends >= len(self.reps) else f"{flat_ends} of {len(self.reps)} eccentrics"
             notes.append(
@@ -472,11 +472,12 @@ def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True, unsure: b
     return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps, unsure and frame.acc_ms2 is not None)
 
 
-def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[float, float, float]]) -> list[str]:
+def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[float, float, float]], rises_from_level: int = 0) -> list[str]:
     """What the force-only machine guessed of the band's rest level: the recording's opening level
     taken for a held load (`down`), and levels the force settled at well above the rest a rep rose
-    from (`up`), each (t_s, level before, level after). A first rise back most of the way to the
-    opening level says the lower one was a slack band, not the rest: only the rise is said then."""
+    from (`up`), each (t_s, level before, level after), `rises_from_level` of whose reps had rested at
+    the new level before they rose. A first rise back most of the way to the opening level says the
+    lower one was a slack band, not the rest: only the rise is said then."""
     notes = []
     if down:
         held_n, (at_s, _, rest_n) = down[0][1], down[-1]
@@ -492,6 +493,7 @@ def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[flo
         notes.append(
             f"the force settled {after_n - before_n:.1f} N above the rest its rep rose from at {at_s:.1f} s{more}: a band taken "
             "up or re-tied, or a rest first taken from a slack band; the level it settled at is the rest from there on"
+            + (f"; a rep that rested at that level before rising starts there ({rises_from_level} in all)" if rises_from_level else "")
         )
     return notes
 

@@ -35,6 +35,10 @@ NOISE_GAIN_SAMPLES = 4000
 """White-noise samples the force filter's noise gain is measured on (the first tenth, while the filter
 settles, left out)."""
 SETTLED_MIN_S = 0.2
+FOOT_NOISE_SDS = 2.0
+FOOT_FRACTION = 0.03
+"""A rise re-dated from a level (ForceCycle._rise_from_level) starts where the smoothed force was last
+within the larger of these of the level: its noise in SDs, or a share of the rise."""
 """The least time after a fall's end whose force says where it settled (a next rise may come sooner)."""
 SLOW_FALL_S = 1.0
 """A pull let go falls from half its load to the rest in well under this (0.1-0.3 s); the second half
@@ -90,6 +94,8 @@ class ForceCycle(MachineBase):
         """(t_s, held level, new rest level) each time the opening's rest was found to be a held load."""
         self.rest_shifts_up: list[tuple[float, float, float]] = []
         """(t_s, rest the cycle rose from, level it settled at) each time a cycle settled well above it."""
+        self.rises_from_level = 0
+        """Of those, reps that had rested at that level before they rose, timed from there (_rise_from_level)."""
         self.bump_n = 0.0
         """Height of a rise in progress that is clear of the noise but short of a rep (0 if none)."""
         self.bump_start_s = 0.0
@@ -259,11 +265,16 @@ class ForceCycle(MachineBase):
         # true rest, after a stretch taken for it; a band taken up), from which the next rep rises
         after = bisect_left(self.trace.t, ecc_end)
         settled = force[after : after + samples_in(self._settle_s(), self.dt_s)]
+        fell_to_n = float(force[-1])
         if settled.size >= samples_in(SETTLED_MIN_S, self.dt_s) and not truncated:
             level_n = float(np.median(settled))
             if level_n - self.rep_rest_n >= max(p.force_rep_enter * working, p.force_first_rise_n):  # a rise's worth
                 self.levels.shift_rest(level_n)
                 self.rest_shifts_up.append((t, self.rep_rest_n, level_n))
+                # never back at the old rest, the cycle ran on until the next rise: the fall is judged by the
+                # level it settled at, not by its last sample, already on that rise
+                fell_to_n = min(fell_to_n, level_n)
+                self._rise_from_level(smooth, level_n)
         known = self.levels.gate_range_n()
         flags = ["truncated"] if truncated else []
         end_s = ecc_end
@@ -279,7 +290,7 @@ class ForceCycle(MachineBase):
                 rejection = "grab", f"force fell in {ecc_end - onset:.2f} s after a {hold_s:.1f} s hold: no eccentric"
         if known is not None and working < p.force_weak_fraction * known:
             rejection = "weak", f"force rise {working:.1f} N, under {p.force_weak_fraction:.0%} of the working range"
-        elif float(force.max() - force[-1]) < p.min_force_drop_fraction * working and not truncated:
+        elif float(force.max()) - fell_to_n < p.min_force_drop_fraction * working and not truncated:
             rejection = "no_force_drop", "force did not drop"
         if rejection is not None:
             self._reject(*rejection, t)
@@ -290,6 +301,28 @@ class ForceCycle(MachineBase):
             flags.insert(0, "truncated")
         self.flat_ends += int(extrapolated and ecc[1] is not None)
         self._emit(t, end_s, ecc[0], ecc[1], flags, force)
+
+    def _rise_from_level(self, smooth: np.ndarray, level_n: float) -> None:
+        """When the force rested at the level it settled at before it rose to its peak (a band back from
+        slack to its rest, taken for a rise from the slack level), the rep rose from there: its start
+        and rest are that rest's end and level. A cycle that rose from the old rest and settled higher
+        (a band re-tied after the rep) never rested at the new level first, and keeps both."""
+        peak = int(np.argmax(smooth))
+        margin_n = self.params.force_rep_enter * (float(smooth[peak]) - level_n)  # under what starts a rep from there
+        at_level = np.abs(smooth[:peak] - level_n) <= margin_n
+        if not at_level.any():
+            return
+        last = int(np.flatnonzero(at_level)[-1])
+        first = last
+        while first > 0 and at_level[first - 1]:
+            first -= 1
+        if last - first + 1 >= samples_in(SETTLED_MIN_S, self.dt_s):
+            # the rise's foot: where the smoothed force last sat within its noise of the level
+            foot_n = level_n + max(FOOT_NOISE_SDS * (self.sample_noise_n or 0.0), FOOT_FRACTION * (float(smooth[peak]) - level_n))
+            foot = next((i for i in range(last, first - 1, -1) if smooth[i] <= foot_n), last)
+            self.rep_start_s = float(self.trace.t[foot])
+            self.rep_rest_n = level_n
+            self.rises_from_level += 1
 
     def _finalize_held(self, t: float) -> None:
         """The recording ended while the load was still up: a cycle with no eccentric, cut short."""

@@ -8,8 +8,9 @@ import re
 import numpy as np
 import pytest
 
+from bandlog.core.events import RepCompleted, RepRejected
 from bandlog.core.samples import SampleBlock
-from bandlog.detect.analysis import analyze_block
+from bandlog.detect.analysis import Analyzer, analyze_block
 from bandlog.detect.levels import MAX_REST_SAMPLES, ForceLevels
 
 
@@ -126,3 +127,50 @@ def test_a_rest_first_taken_from_a_slack_band_gives_way_to_the_level_the_reps_se
     for rep, (_, fall_s, end_s) in zip(timed, reps):
         assert rep.ecc_start_s == pytest.approx(fall_s, abs=0.3) and rep.ecc_end_s == pytest.approx(end_s, abs=0.5)
     assert "settled 9.0 N above the rest its rep rose from" in summary.notes
+
+
+def test_a_band_back_at_its_rest_after_a_slack_opening_does_not_swallow_the_first_rep() -> None:
+    """Held-out seed 240 itself: the band hangs slack (0 N) from 2.5 to 5 s, comes back to its rest
+    (9 N) and rests there 3.5 s before the first rep. The slack level was the rest, so the band's return
+    began a cycle that ran on through the first rep, which settled at 9 N, never at 0 N, and the cycle
+    ended on the next rise: its last sample was high and it was rejected 'force did not drop', the
+    first rep with it. The fall is now judged by the level the force settled at, and the rep's start and
+    rest are where it rose from that level."""
+    rate_hz, rest_n, peak_n = 25.0, 9.0, 29.0
+    t_s = np.arange(0.0, 50.0, 1.0 / rate_hz)
+    force_n = np.full(t_s.size, rest_n)
+    force_n[(t_s >= 2.5) & (t_s < 5.0)] = 0.0
+    reps = [(8.5, 10.5, 12.0), (14.5, 17.0, 21.0), (24.0, 26.0, 30.0)]  # rise, fall begins, fall ends
+    for rise_s, fall_s, end_s in reps:
+        rising = (t_s >= rise_s) & (t_s < rise_s + 0.5)
+        force_n[rising] = rest_n + (peak_n - rest_n) * (t_s[rising] - rise_s) / 0.5
+        force_n[(t_s >= rise_s + 0.5) & (t_s < fall_s)] = peak_n
+        falling = (t_s >= fall_s) & (t_s < end_s)
+        force_n[falling] = peak_n - (peak_n - rest_n) * (t_s[falling] - fall_s) / (end_s - fall_s)
+    block = SampleBlock(t_s=t_s, force_n=force_n + np.random.default_rng(7).normal(0.0, 0.15, t_s.size))
+    analyzer = Analyzer(target_ecc_s=3.0)
+    events = analyzer.feed(block) + analyzer.finish()
+    rows = [e.metrics for e in events if isinstance(e, RepCompleted)]
+    assert not [e for e in events if isinstance(e, RepRejected) and e.code == "no_force_drop"]
+    assert len(rows) == len(reps), [(r.start_s, r.end_s, r.flags) for r in rows]
+    for row, (rise_s, fall_s, end_s) in zip(rows, reps):
+        assert row.start_s == pytest.approx(rise_s, abs=0.3)
+        assert row.ecc_start_s == pytest.approx(fall_s, abs=0.3) and row.ecc_end_s == pytest.approx(end_s, abs=0.5)
+    notes = analyzer.summary().notes
+    assert "settled 9.0 N above the rest its rep rose from" in notes
+    assert "a rep that rested at that level before rising starts there (1 in all)" in notes
+
+
+def test_held_out_seed_240_keeps_its_first_rep() -> None:
+    """The simulated session itself (25 Hz, force alone): its first rep was rejected 'force did not
+    drop' with the band's return from slack, 5 s before it."""
+    from bandlog.sim import random_scenario, random_spec, simulate_session
+
+    session = simulate_session(random_spec(240, **random_scenario(240)))
+    analyzer = Analyzer(target_ecc_s=session.spec.target_ecc_s)
+    events = analyzer.feed(session.record(rate_hz=25.0, channels="force")) + analyzer.finish()
+    assert not [e for e in events if isinstance(e, RepRejected) and e.code == "no_force_drop"]
+    first = session.truth_reps[0]
+    (row,) = [e.metrics for e in events if isinstance(e, RepCompleted) and e.metrics.start_s < first.end_s]
+    assert row.start_s == pytest.approx(first.start_s, abs=0.6)
+    assert row.ecc_start_s == pytest.approx(first.onset_s, abs=0.2) and row.ecc_end_s == pytest.approx(first.offset_s, abs=0.5)
