@@ -35,11 +35,11 @@ NOISE_GAIN_SAMPLES = 4000
 """White-noise samples the force filter's noise gain is measured on (the first tenth, while the filter
 settles, left out)."""
 SETTLED_MIN_S = 0.2
+"""The least time after a fall's end whose force says where it settled (a next rise may come sooner)."""
 FOOT_NOISE_SDS = 2.0
 FOOT_FRACTION = 0.03
 """A rise re-dated from a level (ForceCycle._rise_from_level) starts where the smoothed force was last
 within the larger of these of the level: its noise in SDs, or a share of the rise."""
-"""The least time after a fall's end whose force says where it settled (a next rise may come sooner)."""
 SLOW_FALL_S = 1.0
 """A pull let go falls from half its load to the rest in well under this (0.1-0.3 s); the second half
 of an eccentric's fall takes at least this unless it is fast enough for the eccentric gate anyway."""

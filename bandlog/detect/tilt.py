@@ -343,7 +343,7 @@ class ShankTilt:
         """The held sample joins the shank fit unless the sample after it is abrupt. A one-sample spike
         (a knock or a dead stop sampled once) changes the rate's finite difference by about its size
         on its own sample and by twice that on the next, so only the next shows it for sure: on its
-        own sample it passed MAX_RATE_JUMP_RAD_S2, was fitted with a 2 g reading, and turned the
+        own sample it passed MAX_RATE_JUMP_RAD_S2, was fitted with a 2.9 g reading, and turned the
         shank's learned direction 176 degrees round in a simulated session."""
         row, self._held_row = self._held_row, None
         if row is None:

@@ -127,6 +127,7 @@ class LiveModel:
         self._angle_rep_done = False
         """A row has ended since the angle began: the next rep's start ends the settling."""
         self._angle_settled = False
+        """A rep has started after that row: the shank's direction is learned, the angle settled."""
         self._force_bucket: int | None = None
         self._knee_bucket: int | None = None
         self.now_s: float | None = None
