@@ -108,7 +108,7 @@ PLANTED_TIMING = (
 )
 """bench/accuracy.py, 60 simulated sessions of each: onset/offset |error| median 45-59 ms, P95 222-270 ms (the
 reverse curl's IMU mode: 8-10 and 42 ms). The P95 needs the sway and the share of the knee's turn the shin
-sees, and a shin sensor alone measures neither. Measured on seeds 0-59 with the detector unchanged: with
+sees, and a shin sensor alone measures neither. bench/standing_limits.py, seeds 0-59, the detector unchanged: with
 the model's sway taken out, P95 119-158 ms; with the true share given as well, 66-105 ms (the true share
 alone: 211-260 ms). In the model the leg sways as one about the ankle (the knee angle does not change),
 so a thigh sensor would see the same sway, and the knee angle would be the difference of the two."""

@@ -77,3 +77,28 @@ def test_the_standing_exercises_can_be_benched_alone(capsys: pytest.CaptureFixtu
     bench.print_report({"imu": {"standing-l": figures}}, 0, 1.0, n_exercise=1)
     out = capsys.readouterr().out
     assert "imu        standing-l" in out and "baseline" not in out
+
+
+def test_the_standing_p95_is_mostly_the_sway_a_shin_sensor_cannot_see() -> None:
+    # bench/standing_limits.py --quick (12 sessions of each exercise), in its own process (it patches the
+    # model and the detector in its workers): taking the model's sway out halves the onset/offset P95s
+    # (x0.57-0.75), telling the detector the true share as well quarters them (x0.24-0.48); the share
+    # alone does little. What a second, thigh sensor would have to give (issue 17's closing notes)
+    import re
+    import subprocess
+    import sys
+
+    from bench_loader import BENCH_DIR
+
+    out = subprocess.run([sys.executable, str(BENCH_DIR / "standing_limits.py"), "--quick"], capture_output=True, text=True,
+                         check=True, timeout=600).stdout
+    ratios: dict[tuple[str, str], tuple[float, float]] = {}  # (exercise, variant): P95 ratios to 'as it is'
+    exercise = ""
+    for line in out.splitlines():
+        if line.startswith("  ") and not line.startswith("    ") and not line.startswith("  |"):
+            exercise = line.strip()
+        elif found := re.match(r"^    (as it is|true share|no sway|both)\s.*x([\d.]+) x([\d.]+)", line):
+            ratios[(exercise, found[1])] = (float(found[2]), float(found[3]))
+    assert {e for e, _ in ratios} == {"runners-stretch", "standing-l"} and len(ratios) == 8, out
+    for exercise in ("runners-stretch", "standing-l"):
+        assert max(ratios[(exercise, "no sway")]) < 0.85 and max(ratios[(exercise, "both")]) < 0.6, out
