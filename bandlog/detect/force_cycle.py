@@ -17,6 +17,7 @@ from collections import deque
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from bandlog.core.robust import MAD_TO_SD
 from bandlog.detect import force_fit
 from bandlog.detect.filters import Lowpass, Median3
 from bandlog.detect.machine import HISTORY_S, MachineBase, State, Trigger, samples_in
@@ -255,7 +256,7 @@ class ForceCycle(MachineBase):
         working = self._range()
         smooth = self._smooth()
         if len(self.raw) > SMOOTH_PAD:
-            self.sample_noise_n = 1.4826 * float(np.median(np.abs(np.asarray(self.raw) - smooth)))  # MAD -> SD
+            self.sample_noise_n = MAD_TO_SD * float(np.median(np.abs(np.asarray(self.raw) - smooth)))
         onset, ecc_end, extrapolated = self._refined_times(smooth)
         if self.released and not self._fell_slowly(smooth):  # a hinge fit would read the sag of a held pull as a slow start
             onset = ecc_end = self.onset_s

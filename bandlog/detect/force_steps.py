@@ -21,6 +21,7 @@ import statistics
 import numpy as np
 
 from bandlog.core.events import EccentricEnded, EccentricStarted, RepRejected, RepStarted
+from bandlog.core.robust import MAD_TO_SD
 from bandlog.detect.force_cycle import ForceCycle
 from bandlog.detect.machine import State, Trigger
 from bandlog.detect.trace import RepTrace
@@ -88,7 +89,7 @@ class ForceSteps(ForceCycle):
         lag = self._noise_lag
         if len(self._rest_forces) > 2 * lag and self._idle_count % NOISE_UPDATE_EVERY == 0:
             values = np.asarray(self._rest_forces)
-            self.level_noise_n = 1.4826 * float(np.median(np.abs(values[lag:] - values[:-lag]))) / np.sqrt(2.0)
+            self.level_noise_n = MAD_TO_SD * float(np.median(np.abs(values[lag:] - values[:-lag]))) / np.sqrt(2.0)
 
     def _track_rate_noise(self, dforce: float) -> None:
         """Robust SD of dF/dt at rest: from the lower quartile of |dF/dt| over recent idle samples

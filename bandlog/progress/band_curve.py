@@ -42,6 +42,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from bandlog.core.robust import MAD_TO_SD
+
 if TYPE_CHECKING:  # numpy is imported where a curve is fitted or drawn: a warm `bandlog sessions` compares curves without it
     import numpy as np
 
@@ -413,7 +415,7 @@ def _robust_slope(design: np.ndarray, force_n: np.ndarray, iterations: int = 5) 
         root = np.sqrt(weight)
         coef = np.linalg.lstsq(design * root[:, None], force_n * root, rcond=None)[0]
         residual = force_n - design @ coef
-        scale = 1.4826 * float(np.median(np.abs(residual - np.median(residual)))) + 1e-9
+        scale = MAD_TO_SD * float(np.median(np.abs(residual - np.median(residual)))) + 1e-9
         weight = np.minimum(1.0, HUBER_K * scale / np.maximum(np.abs(residual), 1e-12))
     return float(coef[-1])
 

@@ -19,6 +19,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bandlog.core.robust import MAD_TO_SD
 from bandlog.detect.explain import counted
 from bandlog.progress.band_curve import BranchCurve, log_ratio
 
@@ -106,7 +107,7 @@ def band_drift(label: str, days: Sequence[float], curves: Sequence[BranchCurve |
     slope = statistics.median(pairs)  # Theil-Sen: one session set up badly does not tilt the line
     residual = [y - slope * t for t, y in zip(when, ratios, strict=True)]
     centre = statistics.median(residual)
-    scatter = 1.4826 * statistics.median(abs(r - centre) for r in residual)  # the person's re-setup scatter, robustly
+    scatter = MAD_TO_SD * statistics.median(abs(r - centre) for r in residual)  # the person's re-setup scatter, robustly
     mean_day = statistics.fmean(when)
     se = scatter / math.sqrt(sum((t - mean_day) ** 2 for t in when)) * span
     drift_log = slope * span
