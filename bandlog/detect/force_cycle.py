@@ -309,7 +309,8 @@ class ForceCycle(MachineBase):
         and rest are that rest's end and level. A cycle that rose from the old rest and settled higher
         (a band re-tied after the rep) never rested at the new level first, and keeps both."""
         peak = int(np.argmax(smooth))
-        margin_n = self.params.force_rep_enter * (float(smooth[peak]) - level_n)  # under what starts a rep from there
+        rise_n = float(smooth[peak]) - level_n
+        margin_n = self.params.force_rep_enter * rise_n  # under what starts a rep from there
         at_level = np.abs(smooth[:peak] - level_n) <= margin_n
         if not at_level.any():
             return
@@ -319,7 +320,7 @@ class ForceCycle(MachineBase):
             first -= 1
         if last - first + 1 >= samples_in(SETTLED_MIN_S, self.dt_s):
             # the rise's foot: where the smoothed force last sat within its noise of the level
-            foot_n = level_n + max(FOOT_NOISE_SDS * (self.sample_noise_n or 0.0), FOOT_FRACTION * (float(smooth[peak]) - level_n))
+            foot_n = level_n + max(FOOT_NOISE_SDS * (self.sample_noise_n or 0.0), FOOT_FRACTION * rise_n)
             foot = next((i for i in range(last, first - 1, -1) if smooth[i] <= foot_n), last)
             self.rep_start_s = float(self.trace.t[foot])
             self.rep_rest_n = level_n

@@ -166,7 +166,7 @@ def _settling_mask(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame) -> n
     mask = np.zeros(len(t_s), dtype=bool)
     if reps.empty or "start_s" not in reps or "end_s" not in reps:
         return mask
-    begins = np.flatnonzero(known & ~np.concatenate([[False], known[:-1]]))
+    begins, _ = _runs(known)
     ordered = reps.sort_values("start_s")
     for begin in begins:
         after = ordered[pd.to_numeric(ordered["end_s"], errors="coerce") > t_s[begin]]
@@ -177,13 +177,19 @@ def _settling_mask(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame) -> n
     return mask
 
 
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of True in `mask`, each [start, end) in samples."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return edges[::2], edges[1::2]
+
+
 def _settling_note(t_s: np.ndarray, settling: np.ndarray) -> str | None:
     """What the lighter line is, under the panel (None without one)."""
     if not settling.any():
         return None
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], settling.astype(np.int8), [0]])))
-    until_s = float(t_s[edges[1] - 1])  # the first run's last sample
-    again = " and again in each new set" if len(edges) > 2 else ""
+    starts, ends = _runs(settling)
+    until_s = float(t_s[ends[0] - 1])  # the first run's last sample
+    again = " and again in each new set" if len(starts) > 1 else ""
     return (f"lighter: the angle while the sensor learns the shank's direction from the first rep (to {until_s:.1f} s{again}); "
             "it may be degrees off")
 
@@ -195,8 +201,7 @@ def _knee_lead_ins(ax: Axes, t_s: np.ndarray, values: np.ndarray, kind: str, rea
     missing = ~np.isfinite(values)
     if len(t_s) < 2 or not missing.any():
         return None
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], missing.astype(np.int8), [0]])))
-    starts, ends = edges[::2], edges[1::2]  # runs [start, end) of missing values
+    starts, ends = _runs(missing)
     for start, end in zip(starts, ends):
         until_s = float(t_s[min(end, len(t_s) - 1)])
         ax.axvspan(float(t_s[start]), until_s, facecolor="none", edgecolor="#aaaaaa", hatch="..", lw=0, zorder=0)
