@@ -94,9 +94,16 @@ PLANTED_GATES: dict[str, Any] = {
 }
 STANDING_L_SHARE = {"knee_share_min": 0.4, "knee_share_max": 0.7, "knee_rom_min_deg": 30.0, "knee_rom_max_deg": 60.0}
 """The standing "L" bends the knee 30-60 deg and its shank turns 0.4-0.7 of that (bandlog.sim.planted):
-a set's shank range then narrows the share, and each rep's refine_deg follows it (ImuSteps.refine_deg).
-Not for the runner's stretch: its knee range (20-67 deg) says too little about the share, and on 60
-simulated sessions its onset P95 came out worse (270 -> 281 ms) for a better offset (242 -> 234 ms)."""
+a set's shank range then narrows the share, and each rep's refine_deg follows it (ImuSteps.refine_deg)."""
+RUNNERS_STRETCH_SHARE = {"knee_share_min": 0.4, "knee_share_max": 0.7, "knee_rom_min_deg": 20.0, "knee_rom_max_deg": 67.0}
+"""The runner's stretch straightens the knee from 35-70 deg to 3-15 deg, 20-67 deg in all
+(bandlog.sim.planted), with the same share. That range says less about the share than the standing
+"L"'s, and with onsets dated from the rest's top it made the onset P95 worse (seeds 0-59: 270 -> 281
+ms). Dated from the rest's level (imu_steps.REST_LAG_S) it helps; bench/accuracy.py's scoring, onset
+and offset |error| median / P95 (ms) without -> with it: seeds 0-59 48 / 239 -> 48 / 229 and 54 / 241 ->
+52 / 234; 180-239 45 / 226 -> 41 / 224 and 50 / 259 -> 48 / 257; held out, 240-299 45 / 201 -> 42 / 206
+and 56 / 253 -> 51 / 247, 480-539 44 / 194 -> 41 / 192 and 45 / 257 -> 42 / 245, 600-659 45 / 215 ->
+41 / 204 and 57 / 246 -> 53 / 243."""
 PLANTED_ANGLE = (
     "the shank's turn (deg, flexion positive) from where the recording began, not knee flexion: a planted "
     "shank turns too slowly for its direction in the sensor, hence its lean, to be learned from its motion"
@@ -106,12 +113,13 @@ PLANTED_TIMING = (
     "foot planted: the shin turns only part of the knee's movement and sways with the body, so each eccentric's "
     "start and end are less sure than in the reverse curl (typically within 0.06 s, but up to ~0.25 s against ~0.15 s)"
 )
-"""bench/accuracy.py, 60 simulated sessions of each: onset/offset |error| median 45-59 ms, P95 222-270 ms (the
-reverse curl's IMU mode: 8-10 and 42 ms). The P95 needs the sway and the share of the knee's turn the shin
-sees, and a shin sensor alone measures neither. bench/standing_limits.py, seeds 0-59, the detector unchanged: with
-the model's sway taken out, P95 119-158 ms; with the true share given as well, 66-105 ms (the true share
-alone: 211-260 ms). In the model the leg sways as one about the ankle (the knee angle does not change),
-so a thigh sensor would see the same sway, and the knee angle would be the difference of the two."""
+"""bench/accuracy.py, 60 simulated sessions of each: onset/offset |error| median 45-52 ms, P95 222-234 ms
+(seeds 0-59; 240-299: 39-51 and 206-247 ms; the reverse curl's IMU mode: 8-10 and 42 ms). The P95 needs the
+sway and the share of the knee's turn the shin sees, and a shin sensor alone measures neither.
+bench/standing_limits.py, seeds 0-59, the detector unchanged: with the model's sway taken out, P95 119-162
+ms; with the true share given as well, 75-116 ms (the true share alone: 191-222 ms). In the model the leg
+sways as one about the ankle (the knee angle does not change), so a thigh sensor would see the same sway,
+and the knee angle would be the difference of the two."""
 PLANTED_LABEL = "shank turn from the start"
 PLANTED_LEAD_IN = "the sensor first learns which way the shank turns, over the first three reps (gravity cannot tell it)"
 
@@ -121,7 +129,7 @@ PROFILES: dict[str, ExerciseProfile] = {
     for p in (
         ExerciseProfile(DEFAULT_KEY, "reverse hamstring curl"),
         ExerciseProfile(
-            "runners-stretch", "active runner's stretch", {**PLANTED_GATES, "rep_min_s": 0.8},
+            "runners-stretch", "active runner's stretch", {**PLANTED_GATES, **RUNNERS_STRETCH_SHARE, "rep_min_s": 0.8},
             pose="planted", rest_end="flexed", angle_meaning=PLANTED_ANGLE, angle_label=PLANTED_LABEL, band_optional=True,
             lead_in_reason=PLANTED_LEAD_IN, timing_note=PLANTED_TIMING,
         ),

@@ -23,6 +23,24 @@ from bandlog.detect.trace import RepCandidate, RepTrace, count_stalls, falling_c
 
 SLACK_ZONE_FRACTION = 0.5
 """The band-slack check looks at the upper half of each eccentric only."""
+REST_LAG_S = 0.5
+"""An eccentric from a rest (the runner's stretch) is dated from the rest's level, read over the
+REST_WINDOW_S that end this long before the knee first fell refine_deg below its highest: a slow
+start has left the rest some 0.4 s before it has moved 1 deg (science.md 5.9)."""
+REST_WINDOW_S = 0.5
+"""How long the rest's level is read over (its median). The highest point of a rest is the top of
+the body's sway, not the level the knee left: dated from it, runner's stretch onsets came out early.
+bench/accuracy.py's scoring, before the share was narrowed (exercises.RUNNERS_STRETCH_SHARE):
+- seeds 0-59 and 180-239 together: signed median -28 -> -8 ms, |error| median 60 -> 47 ms, P95
+  261 -> 237 ms;
+- seven other sets of 60 seeds (60-179, 240-419, 480-539, 600-659): |error| median 47-56 -> 40-46
+  ms, P95 233-261 -> 194-243 ms, lower in every set;
+- ending the window 0.4-0.6 s before, or reading it over 1 s: within 3 ms of the median; 0.3 s over
+  0.3 s: P95 282 ms; ending it 3 x the time from 1 to 2 refine_deg before (so that a slow start is
+  not read as the rest): P95 up to 259 ms.
+What it costs: the late tail of slow, small reps of a shank turning a low share of the knee (1-2 s
+late at worst) grows, so without the model's sway (bench/standing_limits.py) the onset P95 is worse
+(140 -> 184 ms)."""
 
 
 class ImuSteps(MachineBase):
@@ -221,7 +239,7 @@ class ImuSteps(MachineBase):
         entry = len(tr) - 1
         top_index = max(range(entry + 1), key=tr.angle.__getitem__)
         self.top_deg = tr.angle[top_index]
-        onset = falling_crossing(tr.t, tr.angle, self.top_deg - self.refine_deg(), top_index, entry + 1)
+        onset = self._onset_crossing(top_index, entry + 1)
         self.onset_s = onset if onset is not None else tr.t[entry - self.k_ecc + 1]
         self.onset_pending = onset is None and self.slow_ends
         self.entry_index = top_index
@@ -280,6 +298,23 @@ class ImuSteps(MachineBase):
         elif self.n_settle >= self.k_settle or t - self.exit_s > p.settle_max_s:
             self._finalize(t)
 
+    def _onset_crossing(self, top_index: int, stop: int) -> float | None:
+        """When the knee first fell refine_deg below the top (trace samples top_index..stop-1); None if
+        not yet. A loading cycle's top is its highest point. An eccentric from a rest (loading_first
+        False) is dated from the rest's level instead (REST_LAG_S): None until the knee has fallen
+        refine_deg below that too."""
+        tr = self.trace
+        refine = self.refine_deg()
+        first = falling_crossing(tr.t, tr.angle, self.top_deg - refine, top_index, stop)
+        if first is None or self.loading_first:
+            return first
+        end = bisect.bisect_left(tr.t, first - REST_LAG_S, top_index, stop)
+        begin = bisect.bisect_left(tr.t, first - REST_LAG_S - REST_WINDOW_S, top_index, end)
+        if end - begin < 3:  # the highest point came just before the fall: it is the level
+            return first
+        level = statistics.median(tr.angle[begin:end])
+        return falling_crossing(tr.t, tr.angle, level - refine, end, stop)
+
     def refine_deg(self) -> float:
         """The displacement (deg of the measured angle) onset and offset are dated at: 1 deg of knee.
         Where the angle turns an unknown share of the knee's (knee_share_min < knee_share_max, a
@@ -322,7 +357,7 @@ class ImuSteps(MachineBase):
             end_deg = statistics.fmean(tr.angle[-self.k_exit :])
         refine = self.refine_deg()
         if self.onset_pending:  # the knee has now left the top by refine_deg
-            onset = falling_crossing(tr.t, tr.angle, self.top_deg - refine, self.entry_index, stop)
+            onset = self._onset_crossing(self.entry_index, stop)
             self.onset_s = onset if onset is not None else self.onset_s
             if not self.loading_first:
                 self.rep_start_s = self.onset_s
