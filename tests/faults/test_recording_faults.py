@@ -329,6 +329,28 @@ def test_a_short_soak_loses_nothing_unseen(tmp_path: Path, profile: str) -> None
         assert 0 < result.dropped_packets <= result.injected_dropped, result.line()
 
 
+def test_the_soak_does_not_match_a_row_after_a_reconnect_to_the_dropped_sample_of_the_same_value() -> None:
+    """A Progressor at rest repeats quantised forces. Right after a reconnect (its clock restarts at 0)
+    the first row, 0.78 N, matched the next sample, also 0.78 N but dropped, by the offset from before
+    the gap; the next row then read as a 12.5 ms time slip and failed a soak under load."""
+    soak = load_bench("soak")
+    period_s = 0.0125
+    forces = [5.0, 5.1, 5.2, 5.3, 0.78, 0.78, 0.85, 0.46, 0.59, 0.39, 0.59, 0.65]
+    truth = np.full((len(forces), len(soak.TRUTH_COLUMNS)), np.nan)
+    truth[:, 0] = [period_s * i for i in range(4)] + [period_s * i for i in range(8)]  # the clock restarts
+    truth[:, 1] = 0.0
+    truth[[5, 6], 1] = 1.0  # the second 0.78 N and the 0.85 N: their notification was dropped
+    truth[:, 2] = forces
+    truth[:, 9] = np.arange(len(forces))
+    kept = np.array([i for i in range(len(forces)) if i not in (5, 6)])
+    reconnect_s = 0.56
+    log_t_s = np.array([truth[i, 0] + (reconnect_s if i >= 4 else 0.0) for i in kept])
+    values = np.full((len(kept), len(soak.FRAME_CHANNELS)), np.nan)
+    values[:, 0] = truth[kept, 2]
+    check = soak.compare(truth, values, log_t_s, [(3 * period_s, reconnect_s)], [0])
+    assert (check.time_slips, check.lost_to_faults, check.unexplained, check.phantom) == (0, 2, 0, 0)
+
+
 @pytest.mark.parametrize("faulted", [True, False])
 def test_the_soak_matches_a_host_dated_log_by_time_and_still_finds_a_missing_sample(faulted: bool) -> None:
     """A PASCO at rest repeats three or four quantised force values; the value walk lost its place
