@@ -37,7 +37,10 @@ bench/accuracy.py's scoring, before the share was narrowed (exercises.RUNNERS_ST
   ms, P95 233-261 -> 194-243 ms, lower in every set;
 - ending the window 0.4-0.6 s before, or reading it over 1 s: within 3 ms of the median; 0.3 s over
   0.3 s: P95 282 ms; ending it 3 x the time from 1 to 2 refine_deg before (so that a slow start is
-  not read as the rest): P95 up to 259 ms.
+  not read as the rest): P95 up to 259 ms;
+- under a sway the model does not make (12 sines at 0.05-1 Hz, amplitude ~ 1/f; seeds 0-59, the
+  share narrowed), |error| median / P95 from the rest's top -> its level: at the model's RMS 36 / 171
+  -> 29 / 175 ms, at twice it 52 / 308 -> 40 / 234 ms.
 What it costs: the late tail of slow, small reps of a shank turning a low share of the knee (1-2 s
 late at worst) grows, so without the model's sway (bench/standing_limits.py) the onset P95 is worse
 (140 -> 184 ms)."""
