@@ -257,14 +257,14 @@ def row_sem(table: pd.DataFrame, noise: pd.DataFrame, metric: str) -> pd.Series:
 def changes(table: pd.DataFrame, noise: pd.DataFrame, metric: str, x_col: str) -> pd.DataFrame:
     """Each leg's change of `metric` from one row of `table` (sessions by `date`, or weeks by `week`)
     to its next: `before`, `after`, `change`, the `mdc` used (of the two rows' SEMs) and `real`
-    (is_real_change). A week still running (week_days < 7) is not compared on a sum (its total is
+    (is_real_change). A week still running (week_running) is not compared on a sum (its total is
     partial): its `real` is False and `partial` True."""
     columns = ["leg", x_col, "before", "after", "change", "mdc", "real", "partial"]
     if table.empty or metric not in table:
         return pd.DataFrame(columns=columns)
     frame = table.assign(leg=table["leg"].fillna("unknown"), _sem=row_sem(table, noise, metric))
     frame = frame.assign(_value=pd.to_numeric(frame[metric], errors="coerce")).dropna(subset=["_value"])
-    partial = (pd.to_numeric(frame["week_days"], errors="coerce") < 7) if "week_days" in frame else pd.Series(False, index=frame.index)
+    partial = frame["week_running"] if "week_running" in frame else pd.Series(False, index=frame.index)
     frame = frame.assign(_partial=partial.fillna(False).astype(bool))
     parts = []
     for leg, rows in frame.sort_values(x_col).groupby("leg", sort=True):

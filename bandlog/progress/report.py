@@ -129,7 +129,7 @@ def _weeks_so_far(table: pd.DataFrame, first_week: pd.Timestamp | None = None) -
 
     if table.empty:
         return table
-    running = table["week_days"] < WEEK_DAYS
+    running = table["week_running"].astype(bool)
     if first_week is None:
         week = pd.to_datetime(table["week"]).dt.date.astype(str)
     else:

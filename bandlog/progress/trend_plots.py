@@ -82,10 +82,10 @@ def _by_leg(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _partial(table: pd.DataFrame) -> pd.Series:
-    """True for weekly rows of the week still running (trends.weekly's week_days < 7); never for sessions."""
-    if "week_days" not in table:
+    """True for weekly rows of the week still running (trends.weekly's week_running); never for sessions."""
+    if "week_running" not in table:
         return pd.Series(False, index=table.index)
-    return pd.to_numeric(table["week_days"], errors="coerce").fillna(WEEK_DAYS) < WEEK_DAYS
+    return table["week_running"].fillna(False).astype(bool)
 
 
 def _mark_partial_weeks(ax: Axes, table: pd.DataFrame, x_col: str, bars: bool) -> list[Artist]:

@@ -50,21 +50,29 @@ WEEK_DAYS = 7
 
 def week_days(weeks: pd.Series, today: date | None = None) -> pd.Series:
     """Days of each week (a Monday) that have begun by `today` (default: now): 7 for a finished week,
-    1-6 for the current one, whose sums are not yet comparable with whole weeks."""
+    1-7 for the current one (see week_running)."""
     today = today or date.today()
     elapsed = (pd.Timestamp(today) - pd.to_datetime(weeks)).dt.days + 1
     return elapsed.clip(lower=1, upper=WEEK_DAYS).astype(int)
+
+
+def week_running(weeks: pd.Series, today: date | None = None) -> pd.Series:
+    """True for the week (a Monday) that holds `today` (default: now): its sums are not yet comparable
+    with whole weeks. On its Sunday all 7 of its days have begun but not ended: it was taken for a
+    finished week then (week_days 7), and the charts' tests failed every Sunday."""
+    today = today or date.today()
+    return (pd.Timestamp(today) - pd.to_datetime(weeks)).dt.days < WEEK_DAYS
 
 
 def weekly(sessions: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """One row per (week, leg): volume summed, durations weighted by timed eccentrics, the week's best
     session peak (`peak_force_n`, the highest force of the week, as a session's is the highest of its
     reps), mean forces and set ratings (RPE, pain) averaged over the sessions that have them. Rows without an eccentric count as reps but not in the
-    eccentric means. `week_days` < 7 marks the week still running on `today` (see week_days)."""
+    eccentric means. `week_running` marks the week still running on `today`, `week_days` its days so far."""
     if sessions.empty:
         return pd.DataFrame(columns=["week", "leg", "sessions", "reps", "eccentrics", "tut_ecc_s", "tut_tension_s",
                                      "mean_ecc_duration_s", "peak_force_n", "mean_force_n", "target_ecc_s",
-                                     "adherence", "rpe", "pain", *TEMPO_COUNT_COLUMNS.values(), "week_days"])
+                                     "adherence", "rpe", "pain", *TEMPO_COUNT_COLUMNS.values(), "week_days", "week_running"])
     frame = sessions.assign(leg=sessions["leg"].fillna("unknown"))
     eccentrics = pd.to_numeric(frame["eccentrics"], errors="coerce") if "eccentrics" in frame else frame["reps"]
     frame = frame.assign(
@@ -95,6 +103,7 @@ def weekly(sessions: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     out["mean_ecc_duration_s"] = out["tut_ecc_s"] / timed
     out["adherence"] = out.pop("_adherent") / timed
     out["week_days"] = week_days(out["week"], today)
+    out["week_running"] = week_running(out["week"], today)
     return out
 
 
@@ -108,7 +117,7 @@ def by_grouping(sessions: pd.DataFrame, by: str, today: date | None = None) -> t
 
 def weekly_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", today: date | None = None) -> pd.DataFrame:
     """Per week with both legs trained: the weekly value of `metric` per leg (see weekly), their
-    asymmetry (%), and `week_days` (< 7 for the week still running)."""
+    asymmetry (%), `week_days` and `week_running` (see weekly)."""
     table = weekly(sessions, today)
     if metric not in table.columns:
         raise ConfigError(f"no weekly column {metric!r} to compare left and right on")
@@ -117,6 +126,7 @@ def weekly_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", today
     wide.columns.name = None
     wide["asymmetry_pct"] = asymmetry_pct(wide["left"], wide["right"])
     wide["week_days"] = week_days(wide["week"], today)
+    wide["week_running"] = week_running(wide["week"], today)
     return wide
 
 

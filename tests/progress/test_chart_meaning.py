@@ -53,6 +53,16 @@ def test_week_days_counts_the_days_of_the_running_week() -> None:
     assert list(trends.week_days(weeks, today=date(2026, 12, 7))) == [7, 7]
 
 
+def test_the_week_is_still_running_on_its_sunday() -> None:
+    """All seven days of a week have begun on its Sunday, but the week has not ended: it was taken for
+    a finished one (its sums compared with whole weeks, no hollow bar), and this file failed on Sundays."""
+    weeks = pd.Series(pd.to_datetime(["2026-11-23", "2026-11-30"]))
+    assert list(trends.week_running(weeks, today=date(2026, 12, 6))) == [False, True]
+    assert list(trends.week_days(weeks, today=date(2026, 12, 6))) == [7, 7]
+    assert list(trends.week_running(weeks, today=date(2026, 12, 7))) == [False, False]
+    assert list(trends.week_running(weeks, today=date(2026, 11, 30))) == [False, True]
+
+
 def test_the_running_week_is_drawn_hollow_and_labelled_with_its_days(running: pd.DataFrame) -> None:
     days = date.today().weekday() + 1
     table = trends.weekly(running)

@@ -194,8 +194,8 @@ def _table_rows(sessions: pd.DataFrame, by: str) -> tuple[list[dict[str, str]], 
         for row in table.to_dict("records")
     ]
     notes = []
-    if by == "week" and "week_days" in table:
-        running = table.loc[table["week_days"] < 7, ["week", "week_days"]].drop_duplicates("week")
+    if by == "week" and "week_running" in table:
+        running = table.loc[table["week_running"].astype(bool), ["week", "week_days"]].drop_duplicates("week")
         for week, days in running.itertuples(index=False):
             notes.append(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)")
     return rows, notes
