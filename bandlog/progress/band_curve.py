@@ -58,7 +58,13 @@ BIN_DEG = 2.0
 MIN_BIN_SAMPLES = 3
 """A bin needs this many samples to count as visited."""
 MAX_GAP_DEG = 6.0
-"""The fitted range is the widest run of visited bins with no hole wider than this."""
+"""The visited bins fall into runs with no hole wider than this; the curve is fitted over the run with
+the most samples among those at least MIN_RANGE_DEG wide. It was the widest run: a flexion branch is
+mostly too fast to keep, so its few slow samples can form two runs of 18-22 deg, and a sub-degree
+change in the angle flipped which was wider (band-curve seed 474: 68-86 deg from 86 samples, then 4-22
+deg from 28, where the band is least stretched: 2.4 -> 5.5 % off). bench/band_curve.py, 200 sessions,
+flexion end to end P95 (after the check): seeds 200-399 4.78 -> 4.68 % (4.00 -> 3.91), 400-599 4.76 ->
+4.51 % (4.24 -> 3.72); 0-199 unchanged (4.44); the same branches in every session."""
 MIN_RANGE_DEG = 15.0
 """A branch visiting less than this is not fitted (too short to say anything about the band)."""
 DEGREE = 3
@@ -225,8 +231,8 @@ class BandCurve:
 
 
 def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None:
-    """Cubic through the 2-degree bin medians (weighted by sqrt of each bin's count) over the widest
-    visited run of angles; None when that run is shorter than MIN_RANGE_DEG."""
+    """Cubic through the 2-degree bin medians (weighted by sqrt of each bin's count) over the visited run
+    of angles with the most samples among those MIN_RANGE_DEG wide or more (MAX_GAP_DEG); None without one."""
     import numpy as np
 
     if angle_deg.size < MIN_BIN_SAMPLES:
@@ -239,11 +245,11 @@ def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None
     if keys.size < 2:
         return None
     breaks = np.flatnonzero(np.diff(keys) * BIN_DEG > MAX_GAP_DEG)
-    runs = np.split(np.arange(keys.size), breaks + 1)
-    run = max(runs, key=lambda r: keys[r[-1]] - keys[r[0]])
-    lo, hi = float(keys[run[0]] * BIN_DEG), float((keys[run[-1]] + 1) * BIN_DEG)
-    if hi - lo < MIN_RANGE_DEG:
+    runs = [r for r in np.split(np.arange(keys.size), breaks + 1) if (keys[r[-1]] + 1 - keys[r[0]]) * BIN_DEG >= MIN_RANGE_DEG]
+    if not runs:
         return None
+    run = max(runs, key=lambda r: (int(counts[r].sum()), int(keys[r[-1]] - keys[r[0]])))
+    lo, hi = float(keys[run[0]] * BIN_DEG), float((keys[run[-1]] + 1) * BIN_DEG)
     sorted_force = force_n[order]
     medians = np.array([np.median(sorted_force[starts[i]:starts[i] + counts[i]]) for i in run])
     centres = np.array([np.median(angle_deg[order][starts[i]:starts[i] + counts[i]]) for i in run])

@@ -15,6 +15,7 @@ from bandlog.progress.band_curve import (
     STILL_DPS,
     BandCurve,
     fit_band_curve,
+    fit_branch,
     log_ratio,
     relaxing_stretch,
 )
@@ -97,6 +98,26 @@ def test_too_little_range_gives_no_branch_and_the_curve_survives_json() -> None:
     again = BandCurve.from_json(curve.to_json())
     assert again == curve
     assert BandCurve.from_json("{not json") is None and BandCurve.from_json(None) is None
+
+
+def _bins(lo_deg: float, hi_deg: float, per_bin: int) -> np.ndarray:
+    """per_bin angles in each 2-degree bin from lo_deg to hi_deg."""
+    return np.concatenate([np.linspace(a + 0.2, a + 1.8, per_bin) for a in np.arange(lo_deg, hi_deg, 2.0)])
+
+
+def test_a_branch_is_fitted_over_its_best_sampled_run_of_angles_not_its_widest() -> None:
+    """A flexion branch is mostly too fast to keep: its slow samples can fall into two runs of angles.
+    The widest was taken, and a sub-degree change in the angle could flip it to one with a third of
+    the samples where the band is least stretched (band-curve seed 474: 2.4 -> 5.5 % off)."""
+    sparse, dense = _bins(10.0, 32.0, 3), _bins(60.0, 80.0, 20)  # 22 deg from 33 samples, 20 deg from 200
+    angle = np.concatenate([sparse, dense])
+    branch = fit_branch(angle, 0.5 * angle)
+    assert branch is not None and (branch.lo_deg, branch.hi_deg, branch.samples) == (60.0, 80.0, 200)
+    # a better-sampled run too narrow to fit does not win over one wide enough
+    narrow = _bins(60.0, 70.0, 40)
+    branch = fit_branch(np.concatenate([sparse, narrow]), 0.5 * np.concatenate([sparse, narrow]))
+    assert branch is not None and (branch.lo_deg, branch.hi_deg) == (10.0, 32.0)
+    assert fit_branch(narrow, 0.5 * narrow) is None
 
 
 def test_log_ratio_reads_a_gain_change_and_needs_an_overlap() -> None:
