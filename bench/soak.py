@@ -271,6 +271,7 @@ def compare(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.ndarray, gaps
 
     for i in range(len(got)):
         row = got[i]
+        across_gap = previous_row is not None and _gap_between(gaps, log_t_s[previous_row], log_t_s[i])
         if same(j, row) and (offset_s is None or abs(log_t_s[i] - sent_t[j] - offset_s) < 1e-3):
             k = j
         else:
@@ -294,10 +295,9 @@ def compare(truth: np.ndarray, log_values: np.ndarray, log_t_s: np.ndarray, gaps
             best = close[runs == runs.max()]
             delivered = best[~faulted[best]]
             best = delivered if len(delivered) else best
-            across_gap = previous_row is not None and _gap_between(gaps, log_t_s[previous_row], log_t_s[i])
             k = int(best[0]) if offset_s is None or across_gap else int(best[np.argmin(np.abs(log_t_s[i] - sent_t[best] - offset_s))])
         new_offset_s = log_t_s[i] - sent_t[k]
-        if offset_s is not None and previous_row is not None and not _gap_between(gaps, log_t_s[previous_row], log_t_s[i]):
+        if offset_s is not None and previous_row is not None and not across_gap:
             slip_s = abs(new_offset_s - offset_s)
             check.max_slip_s = max(check.max_slip_s, slip_s)
             check.time_slips += slip_s > 1e-3

@@ -245,10 +245,13 @@ def fit_branch(angle_deg: np.ndarray, force_n: np.ndarray) -> BranchCurve | None
     if keys.size < 2:
         return None
     breaks = np.flatnonzero(np.diff(keys) * BIN_DEG > MAX_GAP_DEG)
-    runs = [r for r in np.split(np.arange(keys.size), breaks + 1) if (keys[r[-1]] + 1 - keys[r[0]]) * BIN_DEG >= MIN_RANGE_DEG]
+    def span_deg(run: np.ndarray) -> float:
+        return float((keys[run[-1]] + 1 - keys[run[0]]) * BIN_DEG)
+
+    runs = [r for r in np.split(np.arange(keys.size), breaks + 1) if span_deg(r) >= MIN_RANGE_DEG]
     if not runs:
         return None
-    run = max(runs, key=lambda r: (int(counts[r].sum()), int(keys[r[-1]] - keys[r[0]])))
+    run = max(runs, key=lambda r: (int(counts[r].sum()), span_deg(r)))
     lo, hi = float(keys[run[0]] * BIN_DEG), float((keys[run[-1]] + 1) * BIN_DEG)
     sorted_force = force_n[order]
     medians = np.array([np.median(sorted_force[starts[i]:starts[i] + counts[i]]) for i in run])

@@ -37,6 +37,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from bandlog.progress.trends import running_rows
+
 Z95 = 1.96
 """Two-sided 95 % normal quantile of the MDC95 and of the confidence bands."""
 MIN_DF = 2
@@ -264,8 +266,7 @@ def changes(table: pd.DataFrame, noise: pd.DataFrame, metric: str, x_col: str) -
         return pd.DataFrame(columns=columns)
     frame = table.assign(leg=table["leg"].fillna("unknown"), _sem=row_sem(table, noise, metric))
     frame = frame.assign(_value=pd.to_numeric(frame[metric], errors="coerce")).dropna(subset=["_value"])
-    partial = frame["week_running"] if "week_running" in frame else pd.Series(False, index=frame.index)
-    frame = frame.assign(_partial=partial.fillna(False).astype(bool))
+    frame = frame.assign(_partial=running_rows(frame))
     parts = []
     for leg, rows in frame.sort_values(x_col).groupby("leg", sort=True):
         before = rows.shift(1)

@@ -125,11 +125,11 @@ def _weeks_so_far(table: pd.DataFrame, first_week: pd.Timestamp | None = None) -
     import pandas as pd
 
     from bandlog.progress.anonymise import week_numbers
-    from bandlog.progress.trends import WEEK_DAYS
+    from bandlog.progress.trends import WEEK_DAYS, running_rows
 
     if table.empty:
         return table
-    running = table["week_running"].astype(bool)
+    running = running_rows(table)
     if first_week is None:
         week = pd.to_datetime(table["week"]).dt.date.astype(str)
     else:

@@ -27,7 +27,15 @@ from bandlog.core.text_safety import chart_text
 from bandlog.progress.chart_style import TARGET_COLOUR, TEMPO_COLOURS, axes_for, legend, no_data, tidy
 from bandlog.progress.index_rows import target_band_s
 from bandlog.progress.reliability import Z95, asymmetry_noise, changes, row_sem
-from bandlog.progress.trends import ASYMMETRY_FORMULA, TEMPO_COUNT_COLUMNS, WEEK_DAYS, by_grouping, weekly, weekly_asymmetry
+from bandlog.progress.trends import (
+    ASYMMETRY_FORMULA,
+    TEMPO_COUNT_COLUMNS,
+    WEEK_DAYS,
+    by_grouping,
+    running_rows,
+    weekly,
+    weekly_asymmetry,
+)
 
 LEG_COLOURS = {"left": "#1f6fb4", "right": "#e07b00", "unknown": "#7f7f7f"}
 """Left is always blue and right always orange, in every chart."""
@@ -81,17 +89,10 @@ def _by_leg(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(leg, table[table["leg"] == leg]) for leg in legs]
 
 
-def _partial(table: pd.DataFrame) -> pd.Series:
-    """True for weekly rows of the week still running (trends.weekly's week_running); never for sessions."""
-    if "week_running" not in table:
-        return pd.Series(False, index=table.index)
-    return table["week_running"].fillna(False).astype(bool)
-
-
 def _mark_partial_weeks(ax: Axes, table: pd.DataFrame, x_col: str, bars: bool) -> list[Artist]:
     """Say on the chart which week is still running and how many of its days are in: a label over it,
     and the legend handle for its hollow style (returned), so a low weekly sum never reads as a drop."""
-    partial = table[_partial(table)]
+    partial = table[running_rows(table)]
     if partial.empty:
         return []
     for week, days in partial.groupby(x_col)["week_days"].min().items():
@@ -112,7 +113,7 @@ def _leg_series(ax: Axes, table: pd.DataFrame, x_col: str, y_col: str, bars: boo
     for i, (leg, rows) in enumerate(legs):
         colour = LEG_COLOURS.get(leg, LEG_COLOURS["unknown"])
         label = chart_text(f"{leg}{label_suffix}")
-        partial = _partial(rows)
+        partial = running_rows(rows)
         whole, running = rows[~partial], rows[partial]
         if bars:
             offset = pd.Timedelta(days=(i - (len(legs) - 1) / 2) * 2.2)
@@ -156,7 +157,7 @@ def _noise_marks(ax: Axes, table: pd.DataFrame, x_col: str, y_col: str, noise: p
         half = Z95 * sem[rows.index]
         ax.fill_between(rows[x_col], value - half, value + half, color=colour, alpha=0.12, lw=0, gid=NOISE_GID)
     steps = changes(table, noise, y_col, x_col)
-    running = set(table.loc[_partial(table), x_col])  # already drawn hollow: the week is not whole yet
+    running = set(table.loc[running_rows(table), x_col])  # already drawn hollow: the week is not whole yet
     calm = steps[~steps["real"].astype(bool) & steps["mdc"].notna() & ~steps[x_col].isin(running)]
     for leg, rows in calm.groupby("leg"):
         ax.plot(rows[x_col], rows["after"], ls="none", marker=marker, ms=5, mfc=WITHIN_NOISE_COLOUR,
@@ -237,7 +238,7 @@ def plot_tempo_mix(sessions: pd.DataFrame, by: str = "week", ax: Axes | None = N
         return no_data(ax, title)
     table, x_col = by_grouping(sessions, by)
     counts = table.groupby(x_col)[list(TEMPO_COUNT_COLUMNS.values())].sum().sort_index()
-    running = set(table.loc[_partial(table), x_col])
+    running = set(table.loc[running_rows(table), x_col])
     width = 5.0 if by == "week" else 0.8
     bottom = np.zeros(len(counts))
     for tempo, column in TEMPO_COUNT_COLUMNS.items():
@@ -305,7 +306,7 @@ def plot_asymmetry(sessions: pd.DataFrame, metric: str = "peak_force_n", ax: Axe
     colours = [LEG_COLOURS["left"] if v >= 0 else LEG_COLOURS["right"] for v in table["asymmetry_pct"]]
     bars = ax.bar(table["week"], table["asymmetry_pct"], width=5.0, color=colours)
     calm = _asymmetry_within_noise(sessions, table, metric, noise)
-    for bar, colour, running, within in zip(bars, colours, _partial(table), calm):
+    for bar, colour, running, within in zip(bars, colours, running_rows(table), calm):
         if running:
             bar.set(facecolor="white", edgecolor=colour, hatch=PARTIAL_HATCH, gid=PARTIAL_GID)
         elif within:

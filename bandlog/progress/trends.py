@@ -64,6 +64,14 @@ def week_running(weeks: pd.Series, today: date | None = None) -> pd.Series:
     return (pd.Timestamp(today) - pd.to_datetime(weeks)).dt.days < WEEK_DAYS
 
 
+def running_rows(table: pd.DataFrame) -> pd.Series:
+    """True for the rows of a weekly table (weekly, weekly_asymmetry) that belong to the week still
+    running; all False for a table without week_running (sessions by date)."""
+    if "week_running" not in table:
+        return pd.Series(False, index=table.index)
+    return table["week_running"].fillna(False).astype(bool)
+
+
 def weekly(sessions: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """One row per (week, leg): volume summed, durations weighted by timed eccentrics, the week's best
     session peak (`peak_force_n`, the highest force of the week, as a session's is the highest of its

@@ -176,7 +176,7 @@ def _table_rows(sessions: pd.DataFrame, by: str) -> tuple[list[dict[str, str]], 
     """The terminal table's cells, per week (or per session) and leg, and a note for the week still running."""
     import pandas as pd
 
-    from bandlog.progress.trends import by_grouping
+    from bandlog.progress.trends import by_grouping, running_rows
 
     table, when = by_grouping(sessions, by)
     decimals = 0 if by == "week" else 1
@@ -194,8 +194,8 @@ def _table_rows(sessions: pd.DataFrame, by: str) -> tuple[list[dict[str, str]], 
         for row in table.to_dict("records")
     ]
     notes = []
-    if by == "week" and "week_running" in table:
-        running = table.loc[table["week_running"].astype(bool), ["week", "week_days"]].drop_duplicates("week")
+    if by == "week":
+        running = table.loc[running_rows(table), ["week", "week_days"]].drop_duplicates("week")
         for week, days in running.itertuples(index=False):
             notes.append(f"the week of {pd.Timestamp(week).date().isoformat()} is still running ({days} of 7 days)")
     return rows, notes
