@@ -16,8 +16,14 @@ import numpy as np
 FORCE_CHANNEL = "force_n"
 ACC_CHANNELS = ("acc_x_ms2", "acc_y_ms2", "acc_z_ms2")
 GYRO_CHANNELS = ("gyro_x_dps", "gyro_y_dps", "gyro_z_dps")
+THIGH_ACC_CHANNELS = ("thigh_acc_x_ms2", "thigh_acc_y_ms2", "thigh_acc_z_ms2")
+THIGH_GYRO_CHANNELS = ("thigh_gyro_x_dps", "thigh_gyro_y_dps", "thigh_gyro_z_dps")
+THIGH_CHANNELS = (*THIGH_ACC_CHANNELS, *THIGH_GYRO_CHANNELS)
+"""A second IMU on the thigh (optional): with the foot planted, the knee angle is the shank's turn
+less the thigh's, and the body's sway, which turns both, cancels (bandlog.detect.thigh)."""
 SAMPLE_CHANNELS = (FORCE_CHANNEL, *ACC_CHANNELS, *GYRO_CHANNELS)
-"""Every measured channel, named with its unit, in log column order."""
+"""Every channel one sensor measures, named with its unit, in log column order (a thigh IMU's
+THIGH_CHANNELS follow them in a log that has one)."""
 
 
 def _as_1d(values: np.ndarray | Sequence[float], n: int, name: str) -> np.ndarray:
@@ -43,6 +49,9 @@ class SampleBlock:
     acc_ms2: np.ndarray | None = None
     gyro_dps: np.ndarray | None = None
     t_host_s: np.ndarray | None = None
+    thigh_acc_ms2: np.ndarray | None = None
+    thigh_gyro_dps: np.ndarray | None = None
+    """The thigh IMU's readings on the same sample times (its own sensor frame), when there is one."""
 
     def __post_init__(self) -> None:
         t_s = np.asarray(self.t_s, dtype=np.float64).reshape(-1)
@@ -56,6 +65,10 @@ class SampleBlock:
             object.__setattr__(self, "gyro_dps", _as_xyz(self.gyro_dps, n, "gyro_dps"))
         if self.t_host_s is not None:
             object.__setattr__(self, "t_host_s", _as_1d(self.t_host_s, n, "t_host_s"))
+        if self.thigh_acc_ms2 is not None:
+            object.__setattr__(self, "thigh_acc_ms2", _as_xyz(self.thigh_acc_ms2, n, "thigh_acc_ms2"))
+        if self.thigh_gyro_dps is not None:
+            object.__setattr__(self, "thigh_gyro_dps", _as_xyz(self.thigh_gyro_dps, n, "thigh_gyro_dps"))
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
@@ -68,8 +81,17 @@ class SampleBlock:
     def has_imu(self) -> bool:
         return self.gyro_dps is not None
 
+    @property
+    def has_thigh(self) -> bool:
+        return self.thigh_gyro_dps is not None
+
+    def thigh_block(self) -> SampleBlock:
+        """The thigh IMU's samples as a block of their own (acc and gyro in its frame), for the
+        front end that filters them like the shank's."""
+        return SampleBlock(t_s=self.t_s, acc_ms2=self.thigh_acc_ms2, gyro_dps=self.thigh_gyro_dps, t_host_s=self.t_host_s)
+
     def channel_names(self) -> tuple[str, ...]:
-        """The SAMPLE_CHANNELS this block carries, in log column order."""
+        """The SAMPLE_CHANNELS and THIGH_CHANNELS this block carries, in log column order."""
         names: list[str] = []
         if self.force_n is not None:
             names.append(FORCE_CHANNEL)
@@ -77,6 +99,10 @@ class SampleBlock:
             names.extend(ACC_CHANNELS)
         if self.gyro_dps is not None:
             names.extend(GYRO_CHANNELS)
+        if self.thigh_acc_ms2 is not None:
+            names.extend(THIGH_ACC_CHANNELS)
+        if self.thigh_gyro_dps is not None:
+            names.extend(THIGH_GYRO_CHANNELS)
         return tuple(names)
 
     def slice(self, start: int, stop: int) -> SampleBlock:
@@ -91,6 +117,8 @@ class SampleBlock:
             acc_ms2=cut(self.acc_ms2),
             gyro_dps=cut(self.gyro_dps),
             t_host_s=cut(self.t_host_s),
+            thigh_acc_ms2=cut(self.thigh_acc_ms2),
+            thigh_gyro_dps=cut(self.thigh_gyro_dps),
         )
 
     def take(self, index: np.ndarray) -> SampleBlock:
@@ -105,6 +133,8 @@ class SampleBlock:
             acc_ms2=pick(self.acc_ms2),
             gyro_dps=pick(self.gyro_dps),
             t_host_s=pick(self.t_host_s),
+            thigh_acc_ms2=pick(self.thigh_acc_ms2),
+            thigh_gyro_dps=pick(self.thigh_gyro_dps),
         )
 
     @staticmethod
@@ -127,6 +157,8 @@ class SampleBlock:
             acc_ms2=join("acc_ms2"),
             gyro_dps=join("gyro_dps"),
             t_host_s=join("t_host_s"),
+            thigh_acc_ms2=join("thigh_acc_ms2"),
+            thigh_gyro_dps=join("thigh_gyro_dps"),
         )
 
 
