@@ -4,12 +4,17 @@ simulate_session(spec) lays out the reps, computes the knee angle, band tension 
 SimulatedSession.sample(t) then interpolates the grid and adds the (hashed, hence repeatable) sensor
 noise, which keeps it cheap for the few-sample calls of an emulated sensor. It implements
 bandlog.core.motion.MotionSource.
+
+A second IMU on the thigh (sample/record with thigh=True) reads on the same instants. Fidgets and
+the handling between sets (SessionSpec.mountings) move the shank sensor only: the thigh sensor stays
+strapped on as it was and feels the leg's movement alone.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 
@@ -18,7 +23,7 @@ from bandlog.core.results import MODES
 from bandlog.core.samples import SampleBlock
 from bandlog.sim.band import band_tension_n, elongation_pct
 from bandlog.sim.distractors import apply_force_distractors, fidget_rotation, place_distractors, trapezoid
-from bandlog.sim.imu import imu_readings, sensor_from_world, shank_imu
+from bandlog.sim.imu import imu_readings, sensor_from_world, shank_imu, thigh_imu
 from bandlog.sim.kinematics import GRID_HZ, Trajectory, build_trajectory
 from bandlog.sim.labels import rep_truths, set_truths
 from bandlog.sim.plan import plan_session
@@ -69,11 +74,8 @@ class SimulatedSession:
         moved = mounting_changes(spec.imu_rotation, spec.mountings)
         self._worn = [spec, *(replace(spec, imu_rotation=m) for m, change in zip(spec.mountings, moved) if change)]
         """The spec with the sensor as strapped on at the start and after each handling."""
-        rng = np.random.default_rng([spec.seed, 3])
-        n_walk = int(math.ceil(self._duration_s * BIAS_WALK_HZ)) + 2
-        steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
-        steps[0] = 0.0
-        self._bias_walk_dps = np.cumsum(steps, axis=0)
+        self._bias_walk_dps = _bias_walk_dps(spec, self._duration_s, 3)
+        self._thigh_bias_walk_dps = _bias_walk_dps(spec, self._duration_s, 12)
         reps = truth_reps if truth_reps is not None else rep_truths(spec, trajectory, theta_rate, force_n)
         self.record_window_s = record_window(spec, reps, self._duration_s)
         """(first, last) device time a recording holds: the whole session unless the spec starts
@@ -108,21 +110,51 @@ class SimulatedSession:
         lower, weight, _ = self._grid(t_s)
         return self._at(self._theta_rate_dps, lower, weight)
 
+    def thigh_turn_deg(self, t_s: np.ndarray) -> np.ndarray:
+        """Noise-free turn of the thigh about +z (deg): its lean forward from upright, the knee ahead of
+        the hip (planted: bandlog.sim.planted's phi_t; seated: 90 + thigh_pitch_deg less the push-in
+        wobble). Knee flexion = shank lean + this, so a sway, which turns the two alike, leaves it."""
+        lower, weight, _ = self._grid(t_s)
+        return self._at(self._thigh_grid[0], lower, weight)
+
+    @cached_property
+    def _thigh_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(thigh turn beta deg, its rate deg/s, (n,2) world acceleration of the thigh sensor's point)
+        on the grid, made on first use. beta = 90 + knee - alpha (knee = shank lean alpha - 90 + beta).
+        Planted: P = K + r_t u, the knee K shank_m up the leaning shank from the ankle, u = (-sin beta,
+        cos beta) from the knee to the hip. Seated: the thigh turns about the hip, P = (r_t - thigh_m) u
+        from it (the shank's model keeps the knee still instead: the wobble moves it 1-2 cm)."""
+        dt = 1.0 / GRID_HZ
+        beta = 90.0 + self._theta_deg - self._alpha_deg
+        b = np.deg2rad(beta)
+        to_hip = np.stack([-np.sin(b), np.cos(b)], axis=1)
+        if self.spec.exercise in PLANTED:
+            lean = np.deg2rad(self._alpha_deg - 90.0)
+            knee = self.spec.shank_m * np.stack([np.sin(lean), np.cos(lean)], axis=1)
+            point = knee + self.spec.thigh_sensor_radius_m * to_hip
+        else:
+            point = (self.spec.thigh_sensor_radius_m - self.spec.thigh_m) * to_hip
+        point_acc = np.gradient(np.gradient(point, dt, axis=0), dt, axis=0)
+        return beta, np.gradient(beta, dt), point_acc
+
     def true_force_n(self, t_s: np.ndarray) -> np.ndarray:
         """Noise-free band tension (N), distractors included."""
         lower, weight, _ = self._grid(t_s)
         return self._at(self._force_n, lower, weight)
 
-    def _measure(self, t_s: np.ndarray, want_force: bool, want_imu: bool) -> SampleBlock:
+    def _measure(self, t_s: np.ndarray, want_force: bool, want_imu: bool, want_thigh: bool = False) -> SampleBlock:
         t = np.asarray(t_s, dtype=np.float64).reshape(-1)
         lower, weight, nearest = self._grid(t)
         force = None
-        acc = gyro = None
+        acc = gyro = thigh_acc = thigh_gyro = None
         if want_force:
             force = load_cell_n(self.spec, t, nearest, self._at(self._force_n, lower, weight))
+        if want_thigh:
+            beta, beta_rate, point_acc = self._thigh_grid
+            thigh_acc, thigh_gyro = thigh_imu(self.spec, nearest, self._at(beta, lower, weight), self._at(beta_rate, lower, weight),
+                                              self._at(point_acc, lower, weight[:, None]), _walk_at(self._thigh_bias_walk_dps, t))
         if want_imu:
-            walk_pos = np.clip(t * BIAS_WALK_HZ, 0.0, self._bias_walk_dps.shape[0] - 1.0)
-            walk = np.stack([np.interp(walk_pos, np.arange(self._bias_walk_dps.shape[0]), self._bias_walk_dps[:, k]) for k in range(3)], axis=1)
+            walk = _walk_at(self._bias_walk_dps, t)
             extra_rate, extra_angle = fidget_rotation(t, self.distractors)
             alpha = self._at(self._alpha_deg, lower, weight)
             inputs = (nearest, alpha, self._at(self._alpha_rate_dps, lower, weight), self._at(self._alpha_acc_dps2, lower, weight),
@@ -131,7 +163,7 @@ class SimulatedSession:
                 acc, gyro = self._shank_imu(self.spec, inputs, slice(None))
             else:
                 acc, gyro = self._remounted(t, inputs)
-        return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro)
+        return SampleBlock(t_s=t, force_n=force, acc_ms2=acc, gyro_dps=gyro, thigh_acc_ms2=thigh_acc, thigh_gyro_dps=thigh_gyro)
 
     def _shank_imu(self, spec: SessionSpec, inputs: tuple[np.ndarray, ...], rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         """shank_imu over the chosen rows of the per-sample inputs _measure gathered."""
@@ -162,22 +194,25 @@ class SimulatedSession:
         lower, weight, _ = self._grid(np.array([t_s]))
         return float(self._at(self._alpha_deg, lower, weight)[0])
 
-    def sample(self, t_s: np.ndarray) -> SampleBlock:
-        """Measured force, acceleration and rotation rate at device times t_s (deterministic)."""
-        return self._measure(t_s, True, True)
+    def sample(self, t_s: np.ndarray, thigh: bool = False) -> SampleBlock:
+        """Measured force, acceleration and rotation rate at device times t_s (deterministic); with
+        thigh, the thigh IMU's readings at the same times too."""
+        return self._measure(t_s, True, True, thigh)
 
-    def record(self, rate_hz: float = 100.0, channels: str = "force+imu", ble_loss: bool = True) -> SampleBlock:
+    def record(self, rate_hz: float = 100.0, channels: str = "force+imu", ble_loss: bool = True, thigh: bool = False) -> SampleBlock:
         """Everything a sensor sampling at rate_hz would deliver over the session.
 
         Samples lost over BLE are missing (ble_loss=True); t_s keeps the nominal device time and
-        t_host_s is the arrival time. Channels not in `channels` are None.
+        t_host_s is the arrival time. Channels not in `channels` are None. thigh: the block also
+        carries the thigh IMU's readings, taken at the shank sensor's instants and lost with its
+        samples (as if the two were one device; two real sensors have clocks and losses of their own).
         """
         if channels not in MODES:
             raise ConfigError(f"channels must be one of {', '.join(MODES)}, not {channels!r}")
         if not 1.0 <= rate_hz <= GRID_HZ:
             raise ConfigError(f"rate_hz must be within 1-{GRID_HZ:.0f} Hz (the model's grid), not {rate_hz}")
         nominal, actual = sample_times(self.spec, self._duration_s, rate_hz)
-        block = self._measure(actual, channels != "imu", channels != "force")
+        block = self._measure(actual, channels != "imu", channels != "force", thigh)
         kept, arrival = ble_delivery(self.spec, nominal, rate_hz)
         if not ble_loss:
             kept = np.ones_like(kept)
@@ -193,7 +228,24 @@ class SimulatedSession:
             acc_ms2=keep(block.acc_ms2),
             gyro_dps=keep(block.gyro_dps),
             t_host_s=arrival[kept],
+            thigh_acc_ms2=keep(block.thigh_acc_ms2),
+            thigh_gyro_dps=keep(block.thigh_gyro_dps),
         )
+
+
+def _bias_walk_dps(spec: SessionSpec, duration_s: float, stream: int) -> np.ndarray:
+    """A gyro's bias random walk at BIAS_WALK_HZ, (n, 3) deg/s, from the seed's random stream `stream`."""
+    rng = np.random.default_rng([spec.seed, stream])
+    n_walk = int(math.ceil(duration_s * BIAS_WALK_HZ)) + 2
+    steps = rng.normal(0.0, spec.gyro_random_walk_dps_rts / math.sqrt(BIAS_WALK_HZ), size=(n_walk, 3))
+    steps[0] = 0.0
+    return np.cumsum(steps, axis=0)
+
+
+def _walk_at(walk_dps: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """A bias random walk at times t_s (linear between its steps), (n, 3)."""
+    pos = np.clip(t_s * BIAS_WALK_HZ, 0.0, walk_dps.shape[0] - 1.0)
+    return np.stack([np.interp(pos, np.arange(walk_dps.shape[0]), walk_dps[:, k]) for k in range(3)], axis=1)
 
 
 def _still_windows(spec: SessionSpec, trajectory: Trajectory) -> list[tuple[float, float]]:

@@ -126,6 +126,17 @@ class SessionSpec:
     """The sensor moved to the other leg (or strapped on again) in the rest before each set after
     the first: the sensor-from-shank rotation of sets 2, 3, ... (bandlog.sim.remount); empty: one
     mounting all session."""
+    # a second IMU on the thigh (SimulatedSession.record(thigh=True)); the same sensor model as the
+    # shank's (noise, random walk, range, bandwidth), with errors and a mounting of its own
+    thigh_m: float = 0.43
+    """Hip to knee; seated, the thigh turns about the hip."""
+    thigh_imu_rotation: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    """Sensor-from-thigh rotation (3x3), uniform on SO(3) as imu_rotation (bandlog.sim.imu.thigh_imu)."""
+    thigh_sensor_radius_m: float = 0.15
+    """The thigh sensor's distance from the knee towards the hip."""
+    thigh_gyro_bias_dps: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    thigh_gyro_scale_err: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    thigh_acc_offset_mg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def anchor_class(self) -> str:
@@ -157,10 +168,16 @@ def _vec3(values: np.ndarray) -> tuple[float, float, float]:
     return (float(values[0]), float(values[1]), float(values[2]))
 
 
+def _gyro_bias_dps(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A gyro bias in a uniform direction, 0.5-3 deg/s (3-10 deg/s for one sensor in ten)."""
+    bias_dir = rng.normal(size=3)
+    bias_mag = rng.uniform(3.0, 10.0) if rng.random() < 0.1 else rng.uniform(0.5, 3.0)
+    return _vec3(bias_mag * bias_dir / np.linalg.norm(bias_dir))
+
+
 def _draw(rng: np.random.Generator) -> dict[str, Any]:
     u = rng.uniform
-    bias_dir = rng.normal(size=3)
-    bias_mag = u(3.0, 10.0) if rng.random() < 0.1 else u(0.5, 3.0)
+    gyro_bias_dps = _gyro_bias_dps(rng)
     return {
         "n_sets": int(rng.integers(1, 4)),
         "reps_per_set": int(rng.integers(5, 13)),
@@ -205,7 +222,7 @@ def _draw(rng: np.random.Generator) -> dict[str, Any]:
         "mullins_frac": u(0.0, 0.08),
         "imu_rotation": _uniform_rotation(rng),
         "sensor_radius_m": u(0.15, 0.40),
-        "gyro_bias_dps": _vec3(bias_mag * bias_dir / np.linalg.norm(bias_dir)),
+        "gyro_bias_dps": gyro_bias_dps,
         "gyro_random_walk_dps_rts": float(10 ** u(-4.0, -2.0)),
         "gyro_noise_dps_rthz": u(0.004, 0.014),
         "gyro_scale_err": _vec3(rng.uniform(-0.03, 0.03, size=3)),
@@ -241,6 +258,20 @@ def _draw_wide(rng: np.random.Generator, anchor_class: str | None = None) -> dic
         "anchor_y_m": u(*heights[anchor_class]),
         "sensor_radius_m": u(0.15, 0.45),
         "fatigue_rom_frac": u(0.15, 0.4) if steep else u(0.0, 0.15),
+    }
+
+
+def _draw_thigh(seed: int) -> dict[str, Any]:
+    """The thigh IMU on its own random stream, so that no other draw of the seed moves: thigh length,
+    the sensor 10-25 cm from the knee at a uniform mounting, its errors from the shank sensor's ranges."""
+    rng = np.random.default_rng([seed, 11])
+    return {
+        "thigh_m": rng.uniform(0.38, 0.48),
+        "thigh_imu_rotation": _uniform_rotation(rng),
+        "thigh_sensor_radius_m": rng.uniform(0.10, 0.25),
+        "thigh_gyro_bias_dps": _gyro_bias_dps(rng),
+        "thigh_gyro_scale_err": _vec3(rng.uniform(-0.03, 0.03, size=3)),
+        "thigh_acc_offset_mg": _vec3(rng.uniform(-60.0, 60.0, size=3)),
     }
 
 
@@ -305,6 +336,7 @@ def random_spec(seed: int, **overrides: Any) -> SessionSpec:
     params = _draw(rng)
     wide = np.random.default_rng([seed, 4])
     params.update(_draw_wide(wide))
+    params.update(_draw_thigh(int(seed)))
     planted = overrides.get("exercise") in PLANTED
     if planted:  # the standing exercises' own ranges, then whatever the caller pinned
         params.update(draw_movement(int(seed), overrides["exercise"]))
@@ -356,6 +388,9 @@ def validate_spec(spec: SessionSpec) -> None:
         (not spec.mountings or len(spec.mountings) == spec.n_sets - 1, "mountings must give one rotation per set after the first"),
         (all(math.isclose(float(np.linalg.det(np.asarray(m))), 1.0, abs_tol=1e-6) for m in spec.mountings),
          "each of mountings must be a rotation"),
+        (math.isclose(float(np.linalg.det(np.asarray(spec.thigh_imu_rotation))), 1.0, abs_tol=1e-6),
+         "thigh_imu_rotation must be a rotation"),
+        (0.0 <= spec.thigh_sensor_radius_m <= spec.thigh_m, "thigh_sensor_radius_m must be within 0-thigh_m"),
         (spec.exercise == REVERSE_CURL or spec.session_kind == "eccentric", "isometric pulls are reverse-curl sessions"),
     ]
     for ok, message in checks:
