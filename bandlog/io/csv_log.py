@@ -23,22 +23,23 @@ from bandlog.core.errors import LogFormatError, LogWriteError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap, Sink, Tare, tared
 from bandlog.core.results import RepMetrics, SetRating, SetSummary
-from bandlog.core.samples import SampleBlock
+from bandlog.core.samples import THIGH_CHANNELS, SampleBlock
 from bandlog.core.status import LinkStatus, link_summary
 from bandlog.core.version import __version__
 from bandlog.io.logdata import LogData, build_samples
 from bandlog.io.rows import UNTERMINATED, read_rows
 from bandlog.io.schema import (
-    FRAME_CHANNELS,
     HOST_TIME_COLUMN,
     LOG_COLUMNS,
     READABLE_SCHEMAS,
     SCHEMA_KEY,
+    THIGH_LOG_COLUMNS,
     TIME_COLUMN,
     format_float,
     gap_line,
     header_lines,
     link_line,
+    log_columns,
     meta_from_header,
     parse_gap_line,
     parse_header_line,
@@ -72,7 +73,17 @@ def open_new(path: Path) -> IO[str]:
 
 
 class CsvLogSink(Sink):
-    """Writes one recording to a bandlog CSV log as it streams (see bandlog.io.schema for the layout)."""
+    """Writes one recording to a bandlog CSV log as it streams (see bandlog.io.schema for the layout).
+
+    Whether the log has thigh IMU columns is decided once per recording: by the channels the stream
+    declares (meta.stream.channels) when it declares any, else by the first block, the column header
+    row waiting for it (a gap, rating or close before any block decides: none). A later block
+    without thigh readings leaves those cells empty, never zeros. A block WITH thigh readings
+    reaching a log without thigh columns is refused, before any of it is written, with a
+    LogWriteError: the header cannot hold them, and writing the rest of the block would drop them
+    without a word (a count would still leave a log lacking what the detector's sway correction
+    needs); the log written so far stays whole and readable.
+    """
 
     def __init__(
         self,
@@ -98,10 +109,13 @@ class CsvLogSink(Sink):
         """The last link status, closing the log as a `# link:` line."""
         self._untared: list[SampleBlock | str] | None = None
         """Rows and gap lines written while a software tare is searched for, to re-tare when it comes."""
+        self._thigh: bool | None = None
+        """Whether the log has thigh columns; None until decided (the column header row not out yet)."""
 
     # --- Sink interface -------------------------------------------------------------------
     def on_start(self, meta: RecordingMeta) -> None:
-        """Open the file and write the metadata header and the column header row."""
+        """Open the file and write the metadata header, and the column header row if the stream
+        declares its channels (else the first block decides it)."""
         if self._file is not None:
             raise LogWriteError(f"{self.path} is already recording; one CsvLogSink writes one recording")
         if not meta.start_utc:
@@ -111,13 +125,21 @@ class CsvLogSink(Sink):
             self._file = self._opener(self.path)
         except OSError as error:
             self._fail(error)
-        lines = [*header_lines(meta, __version__), ",".join(LOG_COLUMNS)]
-        self._pending.extend(lines)
+        self._pending.extend(header_lines(meta, __version__))
+        declared = meta.stream.channels if meta.stream is not None else ()
+        if declared:
+            self._columns(any(name in THIGH_CHANNELS for name in declared))
         self._flush()
 
     def on_samples(self, block: SampleBlock) -> None:
         self._check_writable()
-        self._pending.extend(format_rows(block))
+        has_thigh = block.thigh_acc_ms2 is not None or block.thigh_gyro_dps is not None
+        if has_thigh and self._thigh is False:
+            raise LogWriteError(
+                f"cannot write thigh IMU readings to the log {self.path}: it has no thigh columns (its stream did "
+                "not declare them, or its first block had none); the block was not written"
+            )
+        self._pending.extend(format_rows(block, self._columns(has_thigh)))
         self._pending_samples += len(block)
         if self._untared is not None:
             self._untared.append(block)
@@ -125,6 +147,7 @@ class CsvLogSink(Sink):
 
     def on_gap(self, gap: Gap) -> None:
         self._check_writable()
+        self._columns(False)
         line = gap_line(gap.start_s, gap.end_s, gap.reason)
         self._pending.append(line)
         if self._untared is not None:
@@ -146,13 +169,15 @@ class CsvLogSink(Sink):
         if tare.offset_n is None or self._meta is None:
             return
         self._meta = replace(self._meta, tare_offset_n=tare.offset_n)
-        lines = [*header_lines(self._meta, __version__), ",".join(LOG_COLUMNS)]
+        lines = header_lines(self._meta, __version__)
+        if self._thigh is not None:  # else no row or line is kept (each decides it): the first block still decides
+            lines.append(",".join(log_columns(self._thigh)))
         samples = 0
         for item in kept:
             if isinstance(item, str):
                 lines.append(item)
             else:
-                lines.extend(format_rows(tared(item, tare.offset_n)))
+                lines.extend(format_rows(tared(item, tare.offset_n), bool(self._thigh)))
                 samples += len(item)
         partial = self.path.with_name(self.path.name + ".tare")
         try:
@@ -178,6 +203,7 @@ class CsvLogSink(Sink):
     def on_rating(self, rating: SetRating) -> None:
         """A set rating becomes a `# rating:` line where it was given, written at once."""
         self._check_writable()
+        self._columns(False)
         line = rating_line(rating)
         self._pending.append(line)
         if self._untared is not None:
@@ -198,6 +224,7 @@ class CsvLogSink(Sink):
             return
         try:
             if self._failed is None:
+                self._columns(False)  # a log without samples still ends its header with the column row
                 if self._link is not None:
                     status = self._link
                     self._pending.append(link_line(status.dropped_packets, status.losses, status.corrupted_packets,
@@ -210,6 +237,14 @@ class CsvLogSink(Sink):
                 log.debug("closing %s after a failure: %s", self.path, error)
 
     # --- internals --------------------------------------------------------------------------
+    def _columns(self, thigh: bool) -> bool:
+        """Whether the log has thigh columns; if not yet decided, `thigh` decides it and the column
+        header row goes out (every sample row and comment line follows it)."""
+        if self._thigh is None:
+            self._thigh = thigh
+            self._pending.append(",".join(log_columns(thigh)))
+        return self._thigh
+
     def _check_writable(self) -> None:
         if self._failed is not None:
             raise self._failed
@@ -302,10 +337,10 @@ def _with_start_now(meta: RecordingMeta) -> RecordingMeta:
     return replace(meta, start_utc=datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
-def format_rows(block: SampleBlock) -> list[str]:
-    """One CSV line per sample, columns in LOG_COLUMNS order, full precision, empty where absent."""
+def format_rows(block: SampleBlock, thigh: bool) -> list[str]:
+    """One CSV line per sample, columns in log_columns(thigh) order, full precision, empty where absent."""
     n = len(block)
-    table = np.full((n, len(LOG_COLUMNS)), np.nan)
+    table = np.full((n, len(log_columns(thigh))), np.nan)
     table[:, 0] = block.t_s
     if block.t_host_s is not None:
         table[:, 1] = block.t_host_s
@@ -315,6 +350,10 @@ def format_rows(block: SampleBlock) -> list[str]:
         table[:, 3:6] = block.acc_ms2
     if block.gyro_dps is not None:
         table[:, 6:9] = block.gyro_dps
+    if thigh and block.thigh_acc_ms2 is not None:
+        table[:, 9:12] = block.thigh_acc_ms2
+    if thigh and block.thigh_gyro_dps is not None:
+        table[:, 12:15] = block.thigh_gyro_dps
     return [",".join(format_float(v) for v in row) for row in table.tolist()]
 
 
@@ -346,8 +385,11 @@ def read_bandlog(text: TextFile) -> LogData:
         empty = build_samples(np.empty(0), {}, where, np.empty(0, np.int64), np.empty(0), repairs=repairs)
         return LogData(text.path, "bandlog", meta, empty, [], repairs)
     columns = [c.strip() for c in head[header_index].split(",")]
-    if version == 1 and columns != list(LOG_COLUMNS):
-        raise LogFormatError(f"{where}: line {header_index + 1} should be the column header {','.join(LOG_COLUMNS)}")
+    if version == 1 and columns not in (list(LOG_COLUMNS), list(THIGH_LOG_COLUMNS)):
+        raise LogFormatError(
+            f"{where}: line {header_index + 1} should be the column header {','.join(LOG_COLUMNS)} "
+            f"(followed by {','.join(THIGH_CHANNELS)} in a log with a thigh IMU)"
+        )
     comments: list[str] = []
     values, line_numbers = read_rows(
         text, header_index + 1, columns, where, last_line="drop",
@@ -357,10 +399,8 @@ def read_bandlog(text: TextFile) -> LogData:
     ratings = _ratings(comments, where, repairs)
     by_name = {name: values[:, i] for i, name in enumerate(columns)}
     del values
-    samples = build_samples(
-        by_name.pop(TIME_COLUMN), {k: by_name.pop(k) for k in FRAME_CHANNELS}, where, line_numbers,
-        by_name.pop(HOST_TIME_COLUMN), repairs=repairs,
-    )
+    t_s, t_host_s = by_name.pop(TIME_COLUMN), by_name.pop(HOST_TIME_COLUMN)
+    samples = build_samples(t_s, by_name, where, line_numbers, t_host_s, repairs=repairs)  # by_name: the channels
     return LogData(text.path, "bandlog", meta, samples, gaps, repairs, ratings)
 
 

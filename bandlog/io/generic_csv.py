@@ -2,7 +2,8 @@
 
 Time: `t_s`, `time_s`, `time`, `timestamp`, `t`, `seconds` (seconds) or `t_ms`, `time_ms`,
 `timestamp_ms` (milliseconds). Channels: `force_n`, `force_kg`/`force_kgf`, `force_lb`/`force_lbf`/
-`force_lbs`; `acc_x_ms2` or `acc_x_g` (also `accel_`); `gyro_x_dps` or `gyro_x_rads` (`rad_s`).
+`force_lbs`; `acc_x_ms2` or `acc_x_g` (also `accel_`); `gyro_x_dps` or `gyro_x_rads` (`rad_s`); a
+second IMU on the thigh as the same acc/gyro names prefixed `thigh_` (`thigh_acc_x_ms2`).
 Names are matched case-insensitively after folding `Force (N)` to `force_n`, `m/s^2` to `ms2`,
 `°/s` to `dps` and `rad/s` to `rads`. Optional `t_host_s` and `set` columns are kept; other columns
 are ignored. A channel named without a unit (`force`, `acc_x`) is refused rather than guessed.
@@ -34,7 +35,7 @@ TIME_COLUMNS = {
 _FORCE = {"n": 1.0, "kg": N_PER_KGF, "kgf": N_PER_KGF, "lb": N_PER_LBF, "lbf": N_PER_LBF, "lbs": N_PER_LBF}
 _ACC = {"ms2": 1.0, "g": STANDARD_GRAVITY_MS2}
 _GYRO = {"dps": 1.0, "deg_s": 1.0, "rads": DPS_PER_RADS, "rad_s": DPS_PER_RADS}
-_CHANNEL_RE = re.compile(r"^(force|acc|accel|gyro)(?:_([xyz]))?(?:_(.+))?$")
+_CHANNEL_RE = re.compile(r"^(thigh_)?(force|acc|accel|gyro)(?:_([xyz]))?(?:_(.+))?$")
 
 
 def normalise(name: str) -> str:
@@ -93,11 +94,12 @@ def _plan(names: list[str], where: str) -> dict[int, tuple[str, float]]:
             plan[index] = (name, 1.0)
             continue
         match = _CHANNEL_RE.match(name)
-        if match is None:
+        if match is None or (match.group(1) and match.group(2) == "force"):  # a thigh IMU measures no force
             log.debug("%s: ignoring column %r", where, name)
             continue
-        quantity, axis, unit = match.groups()
-        target = _channel(quantity, axis, unit, name, where)
+        thigh, quantity, axis, unit = match.groups()
+        channel, scale = _channel(quantity, axis, unit, name, where)
+        target = (f"{thigh or ''}{channel}", scale)
         if target[0] in {n for n, _ in plan.values()}:
             raise LogFormatError(f"{where}: two columns give {target[0]}; keep one")
         plan[index] = target

@@ -33,7 +33,15 @@ from bandlog.core.errors import LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap
 from bandlog.core.results import SetRating
-from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SampleBlock
+from bandlog.core.samples import (
+    ACC_CHANNELS,
+    FORCE_CHANNEL,
+    GYRO_CHANNELS,
+    THIGH_ACC_CHANNELS,
+    THIGH_CHANNELS,
+    THIGH_GYRO_CHANNELS,
+    SampleBlock,
+)
 from bandlog.io.schema import FRAME_CHANNELS, HOST_TIME_COLUMN, SET_COLUMN, TIME_COLUMN
 
 log = logging.getLogger(__name__)
@@ -48,7 +56,7 @@ class LogData:
     """'bandlog', 'tindeq', 'vernier' or 'generic'."""
     meta: RecordingMeta
     samples: pd.DataFrame
-    """t_s, force_n, acc_*_ms2, gyro_*_dps (+ t_host_s if the file has it) and `set` (int, numbered from 1 like reps, as everywhere a set is named)."""
+    """t_s, force_n, acc_*_ms2, gyro_*_dps (+ t_host_s if the file has it, + the THIGH_CHANNELS if it has a thigh IMU) and `set` (int, numbered from 1 like reps, as everywhere a set is named)."""
     gaps: list[Gap] = field(default_factory=list)
     repairs: dict[str, int] = field(default_factory=dict)
     """What the reader had to repair, e.g. {'out-of-order rows dropped': 2}; empty for a clean file."""
@@ -71,17 +79,21 @@ class LogData:
         part = self.samples.iloc[start:stop]
 
         def channel(names: tuple[str, ...]) -> np.ndarray | None:
+            if names[0] not in part:  # t_host_s or the thigh IMU, in a file without them
+                return None
             values = part[list(names)].to_numpy(dtype=np.float64)
             return None if np.isnan(values).all() else values
 
         force = channel((FORCE_CHANNEL,))
-        host = channel((HOST_TIME_COLUMN,)) if HOST_TIME_COLUMN in part else None
+        host = channel((HOST_TIME_COLUMN,))
         return SampleBlock(
             t_s=part[TIME_COLUMN].to_numpy(dtype=np.float64),
             force_n=None if force is None else force[:, 0],
             acc_ms2=channel(ACC_CHANNELS),
             gyro_dps=channel(GYRO_CHANNELS),
             t_host_s=None if host is None else host[:, 0],
+            thigh_acc_ms2=channel(THIGH_ACC_CHANNELS),
+            thigh_gyro_dps=channel(THIGH_GYRO_CHANNELS),
         )
 
 
@@ -110,8 +122,10 @@ def build_samples(
 ) -> pd.DataFrame:
     """The LogData.samples frame from parsed columns (bandlog units), with the rules above.
 
-    `channels` maps FRAME_CHANNELS names to arrays; missing names become NaN columns. `set_labels`
-    (any values) start a new set wherever they change. Repairs are added to `repairs`.
+    `channels` maps FRAME_CHANNELS names, and THIGH_CHANNELS names for a file with a thigh IMU, to
+    arrays; missing names become NaN columns (the thigh's only when one of them is given, so a file
+    without a thigh IMU has no thigh columns). `set_labels` (any values) start a new set wherever
+    they change. Repairs are added to `repairs`.
     """
     counts: dict[str, int] = {} if repairs is None else repairs
     t_s = np.asarray(t_s, dtype=np.float64)
@@ -119,7 +133,7 @@ def build_samples(
     columns: dict[str, np.ndarray] = {TIME_COLUMN: t_s}
     if t_host_s is not None:
         columns[HOST_TIME_COLUMN] = _finite_or_nan(t_host_s)
-    for name in FRAME_CHANNELS:
+    for name in _channel_names(channels):
         columns[name] = _finite_or_nan(channels[name]) if name in channels else np.full(n, np.nan)
     labels = np.zeros(n, dtype=np.int64) if set_labels is None else _label_codes(set_labels)
 
@@ -145,6 +159,11 @@ def build_samples(
     frame = pd.DataFrame(columns, copy=False)  # one block per column: gathering them in one costs a full copy
     frame[SET_COLUMN] = set_ids + 1  # set numbers count from 1, like rep numbers
     return frame
+
+
+def _channel_names(channels: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    """The channel columns of the samples frame: FRAME_CHANNELS, and THIGH_CHANNELS if any is given."""
+    return (*FRAME_CHANNELS, *THIGH_CHANNELS) if any(name in channels for name in THIGH_CHANNELS) else FRAME_CHANNELS
 
 
 def _add(counts: dict[str, int], key: str, n: int) -> None:
@@ -317,7 +336,7 @@ def _missing(columns: Mapping[str, np.ndarray], set_ids: np.ndarray) -> int:
     if not len(set_ids):
         return 0
     total = 0
-    for name in FRAME_CHANNELS:
+    for name in _channel_names(columns):
         missing = np.isnan(columns[name])
         if missing.all() or not missing.any():  # never measured, or nothing missing
             continue

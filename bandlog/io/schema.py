@@ -9,6 +9,16 @@ A log is one CSV per recording that `pandas.read_csv(path, comment="#")` reads i
     # gap: start_s=12.5 end_s=14.25 reason=link lost
     ...
 
+A recording with a second IMU on the thigh has its 6 THIGH_CHANNELS columns after those
+(`...,gyro_z_dps,thigh_acc_x_ms2,...,thigh_gyro_z_dps`); one without has exactly the columns it had
+before they existed, so its bytes did not change. The column header row alone tells a reader which
+of the two it has: it is one of the two `log_columns` lists, or the log is refused.
+
+This is still schema 1: the thigh columns are optional and added at the end, and no column or header
+key changed meaning, so every log an older bandlog wrote is read exactly as before. An older bandlog
+refuses a thigh log in one sentence naming the column header it expected; a bump would only have
+worded that "upgrade bandlog", at the cost of a second version for what is one format.
+
 Every writer and reader imports this module, so the format cannot drift between them. Only the
 standard library is imported here: the CLI and the sink stay light.
 """
@@ -23,10 +33,11 @@ from dataclasses import fields
 from bandlog.core.errors import ConfigError, LogFormatError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.results import SetRating
-from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, StreamInfo
+from bandlog.core.samples import ACC_CHANNELS, FORCE_CHANNEL, GYRO_CHANNELS, SAMPLE_CHANNELS, THIGH_CHANNELS, StreamInfo
 
 SCHEMA_VERSION = 1
-"""Bump when a column or header key changes meaning; readers keep reading every older version."""
+"""Bump when a column or header key changes meaning; readers keep reading every older version. (The
+optional thigh columns changed no meaning: see the module docstring.)"""
 
 READABLE_SCHEMAS = (1,)
 
@@ -36,8 +47,17 @@ HOST_TIME_COLUMN = "t_host_s"
 SET_COLUMN = "set"
 LOG_COLUMNS: tuple[str, ...] = (TIME_COLUMN, HOST_TIME_COLUMN, *SAMPLE_CHANNELS)
 """The sample columns of a schema-1 log, in file order."""
+THIGH_LOG_COLUMNS: tuple[str, ...] = (*LOG_COLUMNS, *THIGH_CHANNELS)
+"""The sample columns of a schema-1 log with a thigh IMU: LOG_COLUMNS, then the thigh's."""
+
+
+def log_columns(thigh: bool) -> tuple[str, ...]:
+    """The column header of a log with or without a thigh IMU."""
+    return THIGH_LOG_COLUMNS if thigh else LOG_COLUMNS
+
 
 FRAME_CHANNELS = (FORCE_CHANNEL, *ACC_CHANNELS, *GYRO_CHANNELS)
+"""The channels of every log's samples frame (LogData.samples); one with a thigh IMU also has THIGH_CHANNELS."""
 
 # Unit conversions into bandlog units (N, m/s², °/s, s), used by the foreign-format readers.
 STANDARD_GRAVITY_MS2 = 9.80665
