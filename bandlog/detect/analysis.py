@@ -32,6 +32,7 @@ from bandlog.detect.machine import MachineBase
 from bandlog.detect.metrics import TensionRecord, rep_metrics, set_summary
 from bandlog.detect.params import DetectorParams
 from bandlog.detect.rate_limits import RATE_LIMITS, MeasuredRate, RateLimit, segmentation_note
+from bandlog.detect.thigh import Combined, ThighCompensation
 from bandlog.detect.trace import RepCandidate
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,8 @@ class Analyzer:
         self._channels: tuple[str, ...] | None = None
         self._machine: MachineBase | None = None
         self._knee: KneeEstimator | None = None
+        self._thigh: ThighCompensation | None = None
+        """A thigh IMU's turn, taken from the shank's (bandlog.detect.thigh), when the samples carry one."""
         self._sign_review = SignReview()
         self._unsigned: list[tuple[float, float, float, bool, float, float, bool]] = []
         """Samples seen before the axis sign was known (replayed through the machine once it is)."""
@@ -169,8 +172,14 @@ class Analyzer:
         if self._channels is None:
             self.mode = mode_for(block)
             self._channels = channels
+            if block.has_thigh and block.gyro_dps is not None:
+                self._thigh = ThighCompensation(self.params, self.profile)
         elif channels != self._channels:
             raise ConfigError(f"the sample channels changed mid-recording (from {self._channels} to {channels})")
+        if block.has_thigh:
+            if self._thigh is not None:
+                self._thigh.push_thigh(block.thigh_block())
+            block = replace(block, thigh_acc_ms2=None, thigh_gyro_dps=None)
         if self._clip_limits_n is not None and block.force_n is not None:
             low_n, high_n = self._clip_limits_n
             at_limit = (block.force_n <= low_n) | (block.force_n >= high_n)
@@ -189,7 +198,8 @@ class Analyzer:
         if machine is None:
             return events
         if isinstance(machine, ImuMachine) and self._knee is not None:
-            for frame, track in self._knee.finish():
+            for frame, track, whole_knee in self._combined(self._knee.finish(), end=True):
+                machine.set_whole_knee(whole_knee)
                 self._run_imu(machine, frame, track)
             if self._unsigned and self._knee.sign != 0:
                 self._replay_unsigned(machine, self._knee.sign)
@@ -211,6 +221,7 @@ class Analyzer:
         moved = self._knee.moved_note() if self._knee is not None else None
         notes += [moved] if moved else []
         notes += self._knee.notes if self._knee is not None else []
+        notes += self._thigh.notes() if self._thigh is not None else []
         if self._knee is not None and self._knee.motion_before_axis_deg >= UNMEASURED_TURN_NOTE_DEG:
             k = self._knee
             notes.append(
@@ -308,13 +319,20 @@ class Analyzer:
             self._kinematics = None
         else:
             assert isinstance(machine, ImuMachine) and self._knee is not None
-            tracks = self._knee.process(frame)
-            for f, track in tracks:
+            tracks = self._combined(self._knee.process(frame))
+            for f, track, whole_knee in tracks:
+                machine.set_whole_knee(whole_knee)
                 self._run_imu(machine, f, track)
             absolute = self._knee.absolute_angle  # off with the foot planted: the shank turns too slowly to learn its direction
             unsure = absolute and self._knee.tilt.unsure
-            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure) for f, t in tracks]) if tracks and self.kinematics else None
+            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure) for f, t, _ in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
+
+    def _combined(self, tracks: list[tuple[Frame, KneeTrack]], end: bool = False) -> list[Combined]:
+        """The shank's tracks as the knee's where a thigh sensor's turn is taken out (bandlog.detect.thigh)."""
+        if self._thigh is None:
+            return [Combined(frame, track, False) for frame, track in tracks]
+        return self._thigh.combine(tracks) + (self._thigh.finish() if end else [])
 
     def _run_force(self, machine: ForceMachine, frame: Frame) -> None:
         """Feed the machine each gap-free stretch of the frame (a gap drops the rep in progress)."""

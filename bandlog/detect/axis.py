@@ -88,6 +88,8 @@ class KneeTrack:
     about_deg: np.ndarray
     """Rotation about the knee axis at each sample (deg, likewise): a rep turning the sensor more across
     than about it was no knee movement (the sensor handled, or the leg moved as a whole)."""
+    known: np.ndarray
+    """Whether the knee axis is known at each sample (angle and rate hold still before it is)."""
     fresh_axis: bool = False
     """The knee axis (and its sign) is learned afresh from this track's first sample on: the sensor
     was strapped on again, or what was learned came from motion that was not the knee's."""
@@ -409,7 +411,7 @@ class KneeEstimator:
         knee = np.full(n, math.nan)
         done = self._track_sign_and_tilt(frame, bias, v, axis_before, axis, known, still, angle, rate, sign, knee)
         sign[done:] = self.sign
-        return KneeTrack(still, angle, rate, sign, knee, across_deg, about_deg, fresh)
+        return KneeTrack(still, angle, rate, sign, knee, across_deg, about_deg, known, fresh)
 
     def _track_bias(self, gyro_slow_dps: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bias in force at each sample, still flags): the bias is replaced by the first still

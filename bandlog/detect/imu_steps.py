@@ -12,6 +12,7 @@ import bisect
 import math
 import statistics
 from collections import deque
+from dataclasses import replace
 from itertools import islice
 
 import numpy as np
@@ -72,6 +73,10 @@ class ImuSteps(MachineBase):
         is entered before it has moved refine_deg from the top, so its onset is dated once the rep is
         done; and where it came to rest is read where it first halts, not once settled, because a
         body standing on one foot sways, and the shank with it."""
+        self._share_params = params
+        self.whole_knee = False
+        """The angle is the knee's own (a thigh sensor's turn taken out, bandlog.detect.thigh), not a
+        planted shank's share of it."""
         self.rate_delay_s = rate_delay_s
         self.force_delay_s = force_delay_s
         self.history: deque[tuple[float, float, float, float]] = deque(maxlen=samples_in(HISTORY_S, dt_s))
@@ -317,6 +322,18 @@ class ImuSteps(MachineBase):
             return first
         level = statistics.median(tr.angle[begin:end])
         return falling_crossing(tr.t, tr.angle, level - refine, end, stop)
+
+    def set_whole_knee(self, whole_knee: bool) -> None:
+        """Whether the angle from here on is the knee's whole turn (a thigh sensor's taken out): then
+        1 deg of it is 1 deg of knee, not a planted shank's guessed share."""
+        if whole_knee == self.whole_knee:
+            return
+        self.whole_knee = whole_knee
+        if whole_knee:
+            self._share_params = self.params
+            self.params = replace(self.params, knee_share_min=1.0, knee_share_max=1.0, refine_deg=DetectorParams().refine_deg)
+        else:
+            self.params = self._share_params
 
     def refine_deg(self) -> float:
         """The displacement (deg of the measured angle) onset and offset are dated at: 1 deg of knee.
