@@ -86,6 +86,9 @@ class Kinematics:
     angle_unsure: bool = False
     """The absolute angle rests on a shank direction the data pin down only loosely, as of this block
     (bandlog.detect.tilt.ShankTilt.unsure): figures built on it (knee torque, the band curve) say so."""
+    whole_knee: bool = False
+    """The angle is the knee's whole turn, a thigh sensor's taken from the shank's (bandlog.detect.thigh),
+    as of this block's end (ExerciseProfile.with_thigh names it)."""
 
     @staticmethod
     def concat(parts: Sequence[Kinematics]) -> Kinematics:
@@ -97,7 +100,9 @@ class Kinematics:
             arrays = [getattr(k, name) for k in parts]
             return None if any(a is None for a in arrays) else np.concatenate(arrays)
 
-        return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"), parts[-1].angle_unsure)
+        last = parts[-1]
+        return Kinematics(np.concatenate([k.t_s for k in parts]), join("knee_angle_deg"), join("knee_rate_dps"), last.angle_unsure,
+                          last.whole_knee)
 
 
 class Coach(Protocol):

@@ -217,7 +217,8 @@ class Analyzer:
         """Guesses the detector had to make and samples it repaired or dropped, in words (they go
         into the summary, so the table and the live view say so too)."""
         notes = [self.exercise_note] if self.exercise_note else []
-        notes += [self.profile.timing_note] if self.profile.timing_note and self.reps else []
+        timing_note = self.angle_profile.timing_note
+        notes += [timing_note] if timing_note and self.reps else []
         moved = self._knee.moved_note() if self._knee is not None else None
         notes += [moved] if moved else []
         notes += self._knee.notes if self._knee is not None else []
@@ -282,6 +283,12 @@ class Analyzer:
         return notes
 
     @property
+    def angle_profile(self) -> ExerciseProfile:
+        """The profile as the angle it measures is named: with a thigh sensor's turn taken out, the
+        knee's own (ExerciseProfile.with_thigh), else the exercise's."""
+        return self.profile.with_thigh() if self._thigh is not None and self._thigh.factor else self.profile
+
+    @property
     def measured_rate_hz(self) -> float | None:
         """Samples per second of covered time (gaps excluded) over the recording so far; None before
         two samples in a row. This, never the nominal rate, decides which metrics are left out."""
@@ -325,7 +332,7 @@ class Analyzer:
                 self._run_imu(machine, f, track)
             absolute = self._knee.absolute_angle  # off with the foot planted: the shank turns too slowly to learn its direction
             unsure = absolute and self._knee.tilt.unsure
-            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure) for f, t, _ in tracks]) if tracks and self.kinematics else None
+            self._kinematics = Kinematics.concat([_kinematics(f, t, absolute, unsure, whole) for f, t, whole in tracks]) if tracks and self.kinematics else None
         return self._convert(machine.drain())
 
     def _combined(self, tracks: list[tuple[Frame, KneeTrack]], end: bool = False) -> list[Combined]:
@@ -477,17 +484,18 @@ def _stretches(gap_before: np.ndarray, start: int) -> list[tuple[int, int]]:
     return list(pairwise(edges))
 
 
-def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True, unsure: bool = False) -> Kinematics:
+def _kinematics(frame: Frame, track: KneeTrack, absolute: bool = True, unsure: bool = False, whole_knee: bool = False) -> Kinematics:
     """The measured samples' knee estimates, flexion positive (NaN while the sign is unknown); the
     absolute angle from gravity unless `absolute` is False (ExerciseProfile.angle_meaning), `unsure`
-    when its shank direction is loosely pinned down (Kinematics.angle_unsure)."""
+    when its shank direction is loosely pinned down (Kinematics.angle_unsure), `whole_knee` when a thigh
+    sensor's turn is taken out (Kinematics.whole_knee)."""
     sign_f = track.sign[frame.real].astype(np.float64)
     if frame.acc_ms2 is not None and absolute:
         angle_deg = track.knee_deg[frame.real]
     else:  # no gravity reference: the angle relative to where the recording began
         angle_deg = np.where(sign_f != 0, sign_f * track.angle_u_deg[frame.real], np.nan)
     rate_dps = np.where(sign_f != 0, sign_f * track.rate_u_dps[frame.real], np.nan)
-    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps, unsure and frame.acc_ms2 is not None)
+    return Kinematics(frame.t_s[frame.real], angle_deg, rate_dps, unsure and frame.acc_ms2 is not None, whole_knee)
 
 
 def _rest_shift_notes(down: list[tuple[float, float, float]], up: list[tuple[float, float, float]], rises_from_level: int = 0) -> list[str]:

@@ -67,6 +67,11 @@ class ExerciseProfile:
         """The detector settings for this exercise, on top of `base` (default DetectorParams())."""
         return replace(base or DetectorParams(), **self.gates)
 
+    def with_thigh(self) -> ExerciseProfile:
+        """This exercise measured with a second IMU on the thigh (bandlog.detect.thigh): the angle is
+        the knee's own turn, timed as surely as the reverse curl's."""
+        return replace(self, angle_meaning=THIGH_ANGLE, angle_label=THIGH_LABEL, timing_note=None)
+
     @property
     def loading_first(self) -> bool:
         return self.rest_end == "extended"
@@ -121,6 +126,11 @@ ms; with the true share given as well, 75-116 ms (the true share alone: 191-222 
 sways as one about the ankle (the knee angle does not change), so a thigh sensor would see the same sway,
 and the knee angle would be the difference of the two."""
 PLANTED_LABEL = "shank turn from the start"
+THIGH_ANGLE = (
+    "the knee's turn (deg, flexion positive) from where the recording began: the shank sensor's turn less the "
+    "thigh sensor's, so the body's sway cancels; not knee flexion from straight"
+)
+THIGH_LABEL = "knee turn from the start"
 PLANTED_LEAD_IN = "the sensor first learns which way the shank turns, over the first three reps (gravity cannot tell it)"
 
 DEFAULT_KEY = "reverse-curl"

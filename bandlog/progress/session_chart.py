@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,17 @@ from matplotlib.figure import Figure
 from bandlog.core.meta import RecordingMeta
 from bandlog.detect.explain import reps_phrase
 from bandlog.progress.plots import estimated_timings, session_figure, set_offsets_s, stitch_sets
+
+
+class KneeTrace(NamedTuple):
+    """The detector's knee estimate over a whole session (knee_trace)."""
+
+    t_s: np.ndarray
+    values: np.ndarray
+    kind: str
+    """'angle' or 'rate'."""
+    whole_knee: bool = False
+    """The angle is the knee's own turn (a thigh sensor's taken out), not the exercise's usual angle."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +41,8 @@ class SessionChart:
     samples: pd.DataFrame
     reps: pd.DataFrame
     target_ecc_s: float
-    knee: tuple[np.ndarray, np.ndarray, str] | None
-    """(t_s, values, 'angle' | 'rate'), or None when the log has no IMU."""
+    knee: KneeTrace | None
+    """The detector's knee angle or rate, or None when the log has no IMU."""
     exercise: str | None = None
     """The profile key the log was analysed with (None: the one its header names)."""
 
@@ -48,17 +59,19 @@ class SessionChart:
         from bandlog.detect.exercises import exercise_profile, profile_for_header
 
         profile = exercise_profile(self.exercise) if self.exercise else profile_for_header(self.meta.exercise)[0]
-        return session_figure(self.samples, self.reps, self.target_ecc_s, knee=self.knee, title=self.title,
-                              profile=profile)
+        if self.knee is not None and self.knee.whole_knee:
+            profile = profile.with_thigh()
+        knee = None if self.knee is None else (self.knee.t_s, self.knee.values, self.knee.kind)
+        return session_figure(self.samples, self.reps, self.target_ecc_s, knee=knee, title=self.title, profile=profile)
 
 
-def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
+def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> KneeTrace | None:
     """The detector's knee angle (or rate) over each whole set, stitched like the samples; None without IMU.
     `exercise`: a profile key, or None for the one the log's header names."""
     from bandlog.detect.analysis import Analyzer
 
     offsets = set_offsets_s(log.samples)
-    times, values, kinds = [], [], set()
+    times, values, kinds, whole = [], [], set(), []
     for set_number, block in enumerate(log.sets(), start=1):
         if len(block) == 0 or block.gyro_dps is None:
             return None
@@ -69,6 +82,7 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tu
         analyzer.finish()
         if kinematics is None:
             return None
+        whole.append(kinematics.whole_knee)
         if kinematics.knee_angle_deg is not None:
             values.append(kinematics.knee_angle_deg)
             kinds.add("angle")
@@ -80,7 +94,7 @@ def knee_trace(log: Any, target_ecc_s: float, exercise: str | None = None) -> tu
         times.append(kinematics.t_s + offsets.get(set_number, 0.0))
     if len(kinds) != 1:
         return None
-    return np.concatenate(times), np.concatenate(values), kinds.pop()
+    return KneeTrace(np.concatenate(times), np.concatenate(values), kinds.pop(), all(whole))
 
 
 def load_session_chart(log_or_path: Any, target_ecc_s: float | None = None, exercise: str | None = None) -> SessionChart:

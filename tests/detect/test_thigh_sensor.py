@@ -5,18 +5,23 @@ out of the standing exercises' timing (issue 17)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from bench_loader import load_bench
 
 from bandlog.core.events import RepCompleted
+from bandlog.core.meta import RecordingMeta
 from bandlog.core.results import RepMetrics
 from bandlog.core.samples import SampleBlock
 from bandlog.detect.analysis import Analyzer
 from bandlog.detect.axis import KneeTrack
 from bandlog.detect.exercises import exercise_profile
 from bandlog.detect.thigh import DECIDE_TURN_DEG, GIVE_UP_TURN_DEG, ThighCompensation
+from bandlog.io.csv_log import write_recording
+from bandlog.live.model import LiveModel
+from bandlog.progress.session_chart import load_session_chart
 from bandlog.sim import random_spec, simulate_session
 
 FLIP_HINGE = np.diag([1.0, -1.0, -1.0])
@@ -148,3 +153,29 @@ def test_thigh_readings_missing_for_a_while_are_counted_and_the_reps_still_come(
     assert analyzer._thigh is not None
     assert any(said in note for note in analyzer.notes())
     assert len(reps) >= len(complete) - 1 > 3
+
+
+def test_the_views_name_the_angle_the_knees_turn_when_the_thigh_is_used(tmp_path: Path) -> None:
+    # the standing exercises' angle is the shank's turn; with the thigh's taken out it is the knee's,
+    # timed as surely as the curl's: the live view, the session chart and the notes must say so
+    spec = random_spec(6, exercise="standing-l")
+    block = simulate_session(spec).record(rate_hz=50.0, channels="imu", thigh=True)
+    analyzer = Analyzer(target_ecc_s=spec.target_ecc_s, exercise="standing-l")
+    model = LiveModel(target_ecc_s=spec.target_ecc_s, exercise="standing-l")
+    for i in range(0, len(block), 100):
+        analyzer.feed(block.slice(i, i + 100))
+        if (kinematics := analyzer.last_kinematics()) is not None:
+            model.add_kinematics(kinematics)
+    analyzer.finish()
+    assert model.angle_label("angle") == "knee turn from the start (deg)"
+    assert analyzer.angle_profile.angle_label == "knee turn from the start"
+    assert not any("the shin turns only part" in note for note in analyzer.notes())  # the shin-only timing caveat
+    path = tmp_path / "standing.csv"
+    write_recording(path, RecordingMeta(exercise="standing-l", target_ecc_s=spec.target_ecc_s), block)
+    chart = load_session_chart(path)
+    assert chart.knee is not None and chart.knee.whole_knee
+    assert "knee turn from the start (°)" in [ax.get_ylabel() for ax in chart.figure().axes]
+    shank_only = tmp_path / "shank.csv"
+    write_recording(shank_only, RecordingMeta(exercise="standing-l", target_ecc_s=spec.target_ecc_s),
+                    replace(block, thigh_acc_ms2=None, thigh_gyro_dps=None))
+    assert "shank turn from the start (°)" in [ax.get_ylabel() for ax in load_session_chart(shank_only).figure().axes]
