@@ -183,7 +183,7 @@ def test_the_knee_trace_says_why_it_starts_late(simulated: tuple[Path, Path]) ->
 
     chart = load_session_chart(simulated[0])
     assert chart.knee is not None
-    t_s, angle_deg, _ = chart.knee
+    t_s, angle_deg = chart.knee.t_s, chart.knee.values
     first_s = float(t_s[np.isfinite(angle_deg)][0])
     assert first_s > 1.0  # the detector's angle needs the sensor's rest reading and the first bend
     knee_ax = chart.figure().axes[1]
@@ -201,7 +201,7 @@ def test_the_knee_angle_is_drawn_lighter_while_the_shank_direction_is_learned(si
 
     chart = load_session_chart(simulated[0])
     assert chart.knee is not None
-    t_s, angle_deg, _ = chart.knee
+    t_s, angle_deg = chart.knee.t_s, chart.knee.values
     second_start_s = float(chart.reps.sort_values("start_s")["start_s"].iloc[1])
     knee_ax = chart.figure().axes[1]
     (settled,) = [line for line in knee_ax.lines if line.get_color() == "#5a3d8a"]
