@@ -7,6 +7,8 @@ are in bandlog.progress.chart_style; progress over weeks is bandlog.progress.tre
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -147,11 +149,13 @@ def plot_knee(t_s: np.ndarray, values: np.ndarray, reps: pd.DataFrame, target_ec
         tidy(ax, "Knee angular rate", "knee angular rate (°/s)")
     ax.set_xlabel("time (s)")
     notes = [note for note in (_knee_lead_ins(ax, t_s, values, kind, profile.lead_in_reason), _settling_note(t_s, settling)) if note]
-    if notes:
-        ax.set_xlabel("\n".join(["time (s)", *notes]), fontsize=8)
+    if notes:  # wrapped: one line of a long reason ran off the figure's edge
+        ax.set_xlabel("\n".join(["time (s)", *(line for note in notes for line in textwrap.wrap(note, NOTE_WIDTH_CHARS))]), fontsize=8)
     return ax
 
 
+NOTE_WIDTH_CHARS = 110
+"""Characters a line of the notes under the knee panel may take (8 pt, the figure 10 in wide)."""
 SETTLING_COLOUR = "#c3b6dc"
 """The knee angle while the sensor still learns the shank's direction: drawn lighter."""
 
@@ -244,7 +248,7 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
     """Eccentric duration per rep as bars coloured by target_class: green exactly when the bar ends
     inside the grey target +- 20 % band."""
     ax = axes_for(ax)
-    title = f"Eccentric duration per rep (target {target_ecc_s:g} s)"
+    title = f"Eccentric duration per rep (target {target_ecc_s:.3g} s)"
     if reps.empty:
         return no_data(ax, title)
     x = np.arange(1, len(reps) + 1)
@@ -267,7 +271,7 @@ def plot_rep_durations(reps: pd.DataFrame, target_ecc_s: float, ax: Axes | None 
     if not timed.all():
         handles.append(Patch(facecolor="none", edgecolor=TEMPO_COLOURS[NO_TEMPO], hatch=NO_ECCENTRIC_HATCH,
                              label="no eccentric"))
-    handles.append(Patch(color=TARGET_COLOUR, alpha=0.15, label=f"target band: {target_ecc_s:g} s ±{ADHERENCE_TOLERANCE:.0%}"))
+    handles.append(Patch(color=TARGET_COLOUR, alpha=0.15, label=f"target band: {target_ecc_s:.3g} s ±{ADHERENCE_TOLERANCE:.0%}"))
     legend(ax, handles=handles)
     ylabel = "eccentric duration (s)"
     if estimated_timings(reps):
