@@ -325,10 +325,12 @@ class ImuSteps(MachineBase):
 
     def set_whole_knee(self, whole_knee: bool) -> None:
         """Whether the angle from here on is the knee's whole turn (a thigh sensor's taken out): then
-        1 deg of it is 1 deg of knee, not a planted shank's guessed share."""
+        1 deg of it is 1 deg of knee, not a planted shank's guessed share. The ranges learned so far
+        were in the other angle's degrees, so the range gate learns afresh."""
         if whole_knee == self.whole_knee:
             return
         self.whole_knee = whole_knee
+        self.accepted_roms.clear()  # ranges in the other angle's degrees: the range gate learns afresh
         if whole_knee:
             self._share_params = self.params
             self.params = replace(self.params, knee_share_min=1.0, knee_share_max=1.0, refine_deg=DetectorParams().refine_deg)

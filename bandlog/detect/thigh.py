@@ -37,14 +37,23 @@ from bandlog.detect.exercises import ExerciseProfile
 from bandlog.detect.frontend import Frame, Frontend
 from bandlog.detect.params import DetectorParams
 
-DECIDE_TURN_DEG = 10.0
+DECIDE_TURN_DEG = 20.0
 """Shank turn (deg, over samples where both axes are known and the shank moves) after which the
 factor is decided, when the correlation is clear."""
 GIVE_UP_TURN_DEG = 60.0
 """Shank turn after which a correlation still below MIN_CORRELATION leaves the thigh out."""
-MIN_CORRELATION = 0.7
+MIN_CORRELATION = 0.9
 """|r| of the two rates over the shank's motion for the thigh's turn to count as the knee's other part."""
-HOLD_S = 5.0
+CHECK_TURN_DEG = 60.0
+"""Shank turn over which, once in use, the thigh's relation to it is checked again (_check). Over 20 or
+40 deg a fidget of the shank alone took a genuine window under KEEP_CORRELATION (7 and 1 of 120
+simulated sessions); over 60, none. A sensor come loose is found a rep or two late: those reps are
+measured on the shank against ranges learned on the knee, and mostly rejected as too small (said)."""
+KEEP_CORRELATION = 0.5
+"""|r| over such a window under which the thigh is left out from there. Lower than MIN_CORRELATION:
+a fidget of the shank alone lowers a genuine window's r (to 0.84 in simulated sessions), a sensor come
+loose, or one whose first movements matched the shank's by chance, takes it to about 0."""
+HOLD_S = 30.0
 """Longest stretch of samples held while the factor is undecided: a rest before the first movement
 goes on (on the shank alone) rather than holding the live view back; the movement's onset, dated from
 the second before it (imu_steps.REST_LAG_S, REST_WINDOW_S), stays inside."""
@@ -112,6 +121,10 @@ class ThighCompensation:
         self._pending: list[tuple[Frame, KneeTrack]] = []
         """Shank tracks whose thigh samples have not come out of the thigh's estimator yet."""
         self._sums = [0.0, 0.0, 0.0, 0.0]  # shank x thigh, shank^2, thigh^2, shank turn (deg)
+        self._window = [0.0, 0.0, 0.0, 0.0]
+        """The same sums over the current CHECK_TURN_DEG window once the factor is in use."""
+        self.dropped: tuple[float, float] | None = None
+        """(time, r) where a thigh in use stopped turning with the knee and was left out from there."""
         self._decided_from: tuple[float, float] | None = None
         """(thigh angle, thigh term) where the factor took effect: the knee's angle goes on from there
         without a step (the term is factor * the thigh's turn since, plus the term before)."""
@@ -151,6 +164,7 @@ class ThighCompensation:
 
     def _restart(self) -> None:
         self.factor = None
+        self._window = [0.0, 0.0, 0.0, 0.0]
         self._decided_from = None
         self._decided_s = math.inf
         self._sums = [0.0, 0.0, 0.0, 0.0]
@@ -201,10 +215,47 @@ class ThighCompensation:
         self._last_deg = float(thigh_deg[-1])
         used = int(at[found][-1]) + 1 if found.any() else 0
         self._t, self._deg, self._dps = self._t[used:], self._deg[used:], self._dps[used:]
-        self._held.append(_Held(frame, track, thigh_deg, thigh_dps))
+        held = _Held(frame, track, thigh_deg, thigh_dps)
         if self.factor is None:
             self._gather(track, thigh_dps, t)
+        elif self.factor and (cut := self._check(track, thigh_dps)) is not None:  # the relation broke at `cut`
+            before, after = _split(held, cut)
+            self._held.append(before)
+            out = self._release(float(t[cut - 1]))
+            self.dropped = (float(t[cut - 1]), self.correlation or 0.0)
+            self.factor, self._decided_from = 0, None
+            if after is None:
+                return out
+            self._held.append(after)
+            return out + self._release(float(t[-1]))
+        self._held.append(held)
         return self._release(float(t[-1]))
+
+    def _check(self, track: KneeTrack, thigh_dps: np.ndarray) -> int | None:
+        """Once in use, whether the thigh still turns with the knee: over each CHECK_TURN_DEG of the
+        shank's motion, its rate must correlate with the shank's as it did when decided (a sensor come
+        loose, or one whose first movements matched by chance, does not). The first sample after a
+        window where it did not (the frame's length if that window ends on its last sample), or None."""
+        moving = track.known & (np.abs(track.rate_u_dps) > self.motion_dps)
+        s = np.where(moving, track.rate_u_dps, 0.0)
+        th = np.where(moving, thigh_dps, 0.0)
+        start = 0
+        while start < len(s):
+            part = slice(start, None)
+            st, ss, tt, turn = (total + np.cumsum(x[part]) for total, x in
+                                zip(self._window, (s * th, s * s, th * th, np.abs(s) * self.dt_s)))
+            full = turn >= CHECK_TURN_DEG
+            if not full.any():
+                self._window = [float(st[-1]), float(ss[-1]), float(tt[-1]), float(turn[-1])]
+                return None
+            i = int(np.argmax(full))
+            r = float(st[i] / math.sqrt(ss[i] * tt[i])) if ss[i] > 0.0 and tt[i] > 0.0 else 0.0
+            self._window = [0.0, 0.0, 0.0, 0.0]
+            if abs(r) < KEEP_CORRELATION or (-1 if r > 0 else 1) != self.factor:
+                self.correlation = r
+                return start + i + 1
+            start += i + 1
+        return None
 
     def _gather(self, track: KneeTrack, thigh_dps: np.ndarray, t_s: np.ndarray) -> None:
         """Add the shank's motion samples (its axis known) to the correlation; decide at the first
@@ -276,12 +327,17 @@ class ThighCompensation:
             return ["a thigh sensor was recorded but not used: seated, the thigh rests on the chair, and its small turns say "
                     "nothing of which way it turns against the shank; the knee angle is the shank's"]
         notes: list[str] = []
-        if self.factor == 0:
-            r = f"r = {self.correlation:+.2f}" if self.correlation is not None else "no common motion"
-            notes.append(f"the thigh sensor's turn did not follow the shank's ({r}): the knee angle is the shank's alone, "
+        together = "knee angle from the shank and thigh sensors together (the shank's turn less the thigh's): the body's sway cancels"
+        if self.dropped is not None:
+            at_s, r = self.dropped
+            notes.append(f"{together}, until {at_s:.1f} s: there the thigh sensor's turn no longer followed the shank's (r = {r:+.2f} "
+                         f"over the last {CHECK_TURN_DEG:.0f} deg of shank turn; come loose?), and from there the knee angle is the shank's alone")
+        elif self.factor == 0:
+            seen = f"r = {self.correlation:+.2f}" if self.correlation is not None else "no common motion"
+            notes.append(f"the thigh sensor's turn did not follow the shank's ({seen}): the knee angle is the shank's alone, "
                          "with the body's sway in it")
         elif self.factor is not None:
-            notes.append("knee angle from the shank and thigh sensors together (the shank's turn less the thigh's): the body's sway cancels")
+            notes.append(together)
         if self.samples_shank_only:
             notes.append(f"the first {self.samples_shank_only * self.dt_s:.1f} s, before the thigh's turn could be matched to the "
                          "shank's, were measured on the shank alone")

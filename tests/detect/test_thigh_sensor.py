@@ -80,10 +80,11 @@ def _rates(rate_dps: np.ndarray) -> KneeTrack:
     return KneeTrack(np.zeros(n, bool), np.cumsum(rate_dps) * 0.01, rate_dps, np.ones(n, np.int8), zeros, zeros, zeros, np.ones(n, bool))
 
 
-@pytest.mark.parametrize(("thigh_share", "factor"), [(-0.8, 1), (0.8, -1), (0.0, 0)])
+@pytest.mark.parametrize(("thigh_share", "factor"), [(-0.8, 1), (0.8, -1), (0.0, 0), (0.02, 0)])
 def test_the_thigh_is_related_to_the_shank_by_how_their_rates_go_together(thigh_share: float, factor: int) -> None:
     # with the foot planted the two turn opposite ways about the same axis: anti-correlated rates mean the
-    # axes point the same way (the knee is shank - thigh), correlated ones that they point opposite ways
+    # axes point the same way (the knee is shank - thigh), correlated ones that they point opposite ways;
+    # a thigh that hardly turns with the shank (0.02 of it, under its noise) relates to it by nothing
     t_s = np.arange(0.0, 30.0, 0.01)
     shank_dps = 20.0 * np.sin(2 * np.pi * t_s / 6.0) ** 3
     noise = np.random.default_rng(1).normal(0.0, 0.5, t_s.size)
@@ -109,19 +110,45 @@ def test_seated_a_thigh_sensor_is_recorded_but_the_knee_is_the_shanks() -> None:
     assert any("thigh sensor was recorded but not used" in note for note in analyzer.notes())
 
 
-def test_a_thigh_that_does_not_turn_with_the_knee_is_left_out_and_said() -> None:
-    spec = random_spec(4, exercise="standing-l")
-    session = simulate_session(spec)
-    block = session.record(rate_hz=100.0, channels="imu", thigh=True)
+def _lying_still(block: SampleBlock, rows: np.ndarray) -> SampleBlock:
+    """The thigh sensor's readings over `rows` as if it lay on the floor: gravity and noise only."""
     assert block.thigh_acc_ms2 is not None and block.thigh_gyro_dps is not None
-    rng = np.random.default_rng(0)  # a thigh sensor lying on the floor: gravity and noise
-    still = replace(block, thigh_acc_ms2=np.tile(block.thigh_acc_ms2[0], (len(block), 1)) + rng.normal(0, 0.01, (len(block), 3)),
-                    thigh_gyro_dps=rng.normal(0, 0.05, (len(block), 3)))
+    rng = np.random.default_rng(0)
+    acc, gyro = block.thigh_acc_ms2.copy(), block.thigh_gyro_dps.copy()
+    n = int(rows.sum())
+    acc[rows] = np.array([0.3, 0.2, 9.78]) + rng.normal(0.0, 0.02, (n, 3))
+    gyro[rows] = rng.normal(0.0, 0.05, (n, 3))
+    return replace(block, thigh_acc_ms2=acc, thigh_gyro_dps=gyro)
+
+
+def test_a_thigh_sensor_that_does_not_turn_with_the_knee_is_left_out_and_said() -> None:
+    spec = random_spec(4, exercise="standing-l")
+    block = simulate_session(spec).record(rate_hz=100.0, channels="imu", thigh=True)
     alone, _ = _analyse(replace(block, thigh_acc_ms2=None, thigh_gyro_dps=None), "standing-l", spec.target_ecc_s)
-    paired, analyzer = _analyse(still, "standing-l", spec.target_ecc_s)
-    assert analyzer._thigh is not None and analyzer._thigh.factor == 0
+    paired, analyzer = _analyse(_lying_still(block, np.ones(len(block), bool)), "standing-l", spec.target_ecc_s)
+    assert analyzer._thigh is not None and analyzer._thigh.factor == 0 and analyzer._thigh.dropped is None
     assert len(alone) > 3 and paired == alone
     assert any("did not follow the shank's" in note for note in analyzer.notes())
+
+
+def test_a_thigh_sensor_that_comes_loose_is_left_out_from_there_and_said() -> None:
+    spec = random_spec(5, exercise="runners-stretch")
+    session = simulate_session(spec)
+    block = session.record(rate_hz=100.0, channels="imu", thigh=True)
+    loose_s = float(block.t_s[-1]) / 2
+    reps, analyzer = _analyse(_lying_still(block, block.t_s >= loose_s), "runners-stretch", spec.target_ecc_s)
+    whole, _ = _analyse(block, "runners-stretch", spec.target_ecc_s)
+    thigh = analyzer._thigh
+    assert thigh is not None and thigh.dropped is not None and thigh.factor == 0
+    dropped_s = thigh.dropped[0]
+    assert loose_s < dropped_s < loose_s + 30.0  # within one CHECK_TURN_DEG of shank turn
+    assert any("no longer followed the shank's" in note and "come loose" in note for note in analyzer.notes())
+    before = [r for r in reps if r.end_s < loose_s - 5.0]  # a rep's end is judged on a few seconds after it
+    assert len(before) >= 2 and before == [r for r in whole if r.end_s < loose_s - 5.0]  # on the knee until it came loose
+    after = [r.ecc_start_s for r in reps if r.ecc_start_s > dropped_s]
+    assert after and after == pytest.approx([r.ecc_start_s for r in whole if r.ecc_start_s > dropped_s], abs=0.5)  # all counted
+    between = [r for r in whole if loose_s < r.ecc_start_s < dropped_s]  # on the shank, judged against the knee's ranges
+    assert len([r for r in reps if loose_s < r.ecc_start_s < dropped_s]) + len(analyzer.rejected) >= len(between)
 
 
 def test_the_knee_from_two_sensors_is_the_same_whatever_blocks_it_comes_in() -> None:
@@ -132,7 +159,7 @@ def test_the_knee_from_two_sensors_is_the_same_whatever_blocks_it_comes_in() -> 
     assert len(whole) > 3 and streamed == whole
     assert batch._thigh is not None and live._thigh is not None
     # the rest before the first bend, more than HOLD_S before the factor was decided, is the shank's in both
-    assert live._thigh.samples_shank_only == batch._thigh.samples_shank_only > 0
+    assert live._thigh.samples_shank_only == batch._thigh.samples_shank_only
     assert live._thigh.decided_at_s == batch._thigh.decided_at_s
     assert live.notes() == batch.notes()
 
