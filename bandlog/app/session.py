@@ -38,21 +38,30 @@ class RecordRequest:
     tare: bool = True
     duration_s: float | None = None
     imu_target: str | None = None
-    """A separate motion sensor: then `target` is the force sensor, and both become one recording."""
+    """A separate motion sensor on the shank: then `target` is the force sensor, and both become one recording."""
+    thigh_target: str | None = None
+    """A second motion sensor, on the thigh: its readings join the shank's samples (THIGH_CHANNELS);
+    the shank's sensor is `imu_target`, or `target` without one."""
     raw_path: Path | None = None
     """Also keep every byte exchanged with the sensor in this raw capture (bandlog.io.raw_capture)."""
     sensors_home: Path | None = None
     """The data folder whose sensor checks (`bandlog check`) correct the force sensor's readings;
     None: no correction is looked up (the demo)."""
 
+    @property
+    def merged(self) -> bool:
+        """Several sensors recorded as one (bandlog.sources.pair)."""
+        return self.imu_target is not None or self.thigh_target is not None
+
 
 def check_log_path(path: Path, *, paired: bool = False, what: str = "log") -> None:
     """Refuse, in one sentence and before any sensor is connected, a log path that cannot become a new
     log: a folder, an existing file (a log is never overwritten), or a place that cannot be written;
-    for a paired recording, also a start-up journal left by an earlier one. Otherwise the sensor
-    would be connected and streaming before the log failed to open."""
-    from bandlog.io.pair_journal import ROLES, journal_path
+    for a paired recording (several sensors), also a start-up journal left by an earlier one. Otherwise
+    the sensor would be connected and streaming before the log failed to open."""
+    from bandlog.io.pair_journal import journal_path
     from bandlog.io.paths import check_new_output
+    from bandlog.sources.pair import SHOWN
 
     if os.path.lexists(path) and not path.is_dir():
         raise LogWriteError(f"cannot write the {what} {path}: the file already exists (bandlog never overwrites a {what})")
@@ -66,7 +75,7 @@ def check_log_path(path: Path, *, paired: bool = False, what: str = "log") -> No
         raise LogWriteError(f"cannot write the {what} {path}: permission denied in the folder {folder}")
     if not paired:
         return
-    for role in ROLES:
+    for role in SHOWN:
         journal = journal_path(path, role)
         if os.path.lexists(journal):
             raise LogWriteError(
@@ -103,19 +112,21 @@ def emulated_twins(motion_for_twin: Callable[[], MotionSource]) -> list[Peripher
 
 @contextlib.asynccontextmanager
 async def maybe_emulated(
-    motion: MotionSource | None, speed: float, *, shared_clock: bool = False, faults: Faults | None = None
+    motion: MotionSource | None, speed: float, *, shared_clock: bool = False, thigh: bool = False, faults: Faults | None = None
 ) -> AsyncIterator[EmulatedWorld | None]:
     """The emulated BLE world when a motion source is given, otherwise nothing (real adapters).
 
     shared_clock: several sensors record together, so they must see the movement at the same
-    instants rather than each from its own stream start.
+    instants rather than each from its own stream start. thigh: a simulated session's thigh IMU is
+    emulated too, as a second twin of each IMU-only sensor named <its name>-thigh (emulate.thigh);
+    it shares the clock.
     """
     if motion is None:
         yield None
         return
     from bandlog.emulate.stack import emulated_sensors
 
-    if shared_clock:
+    if shared_clock or thigh:
         import asyncio
 
         from bandlog.emulate.shared_clock import SharedClockMotion
@@ -123,6 +134,11 @@ async def maybe_emulated(
         loop = asyncio.get_running_loop()
         shared = SharedClockMotion(motion, lambda: loop.time() * speed)
         twins = emulated_twins(shared.view)
+        if thigh:
+            from bandlog.emulate.thigh import ThighMotion, thigh_twins
+
+            thigh_motion = ThighMotion(motion)
+            twins += thigh_twins(lambda: shared.view(thigh_motion))
     else:
         twins = emulated_twins(lambda: motion)
     every = {twin.name: faults for twin in twins} if faults is not None else None
@@ -149,14 +165,15 @@ async def record_stream(
 
     With `motion`, every supported sensor is emulated on a virtual BLE link driven by it, and the
     client reaches them through the same bleak code as real devices. With `request.imu_target`,
-    force and motion come from two sensors merged onto one time base (bandlog.sources.pair).
+    force and motion come from two sensors merged onto one time base (bandlog.sources.pair); with
+    `request.thigh_target`, a thigh IMU's readings join the shank's samples the same way.
     """
     from bandlog.app.coaching import tracker_for
     from bandlog.detect.analysis import Analyzer
     from bandlog.io.csv_log import CsvLogSink
     from bandlog.sources.ble import stream
 
-    check_log_path(request.out_path, paired=request.imu_target is not None)
+    check_log_path(request.out_path, paired=request.merged)
     raw = None
     if request.raw_path is not None:
         from bandlog.io.raw_capture import RawCaptureWriter
@@ -165,10 +182,10 @@ async def record_stream(
         raw = RawCaptureWriter(request.raw_path)
     log_sink = CsvLogSink(request.out_path)
     journal = None
-    if request.imu_target is not None:  # nothing reaches the log until the clocks align: keep each device's own
-        from bandlog.io.pair_journal import PairJournal
+    if request.merged:  # nothing reaches the log until the clocks align: keep each device's own
+        from bandlog.app.journal import DeviceJournal
 
-        journal = PairJournal(request.out_path, log_sink)
+        journal = DeviceJournal(request.out_path, log_sink, merged_roles(request))
     calibration_for = None
     if request.sensors_home is not None:
         import functools
@@ -183,15 +200,20 @@ async def record_stream(
         import asyncio
 
         user_input.attach(pipeline, asyncio.get_running_loop())
-    async with maybe_emulated(motion, speed, shared_clock=request.imu_target is not None, faults=faults) as world:
+    async with maybe_emulated(motion, speed, shared_clock=request.merged, thigh=request.thigh_target is not None,
+                              faults=faults) as world:
         backends = None if world is None else world.backends
-        if journal is not None and request.imu_target is not None:  # the journal exists only for a pair
+        if journal is not None:  # the journal exists only for a merged recording
             from bandlog.sources.pair import paired_stream
 
+            separate_imu = request.imu_target is not None  # else `target` is the shank's IMU
             source = paired_stream(
-                request.target, request.imu_target, force_options=request.options, tare=request.tare,
-                meta=request.meta, backends=backends, duration_s=request.duration_s, journal=journal.write,
-                calibration_for=calibration_for,
+                request.target if separate_imu else None, request.imu_target or request.target,
+                thigh_target=request.thigh_target,
+                force_options=request.options if separate_imu else StreamOptions(),
+                imu_options=StreamOptions() if separate_imu else request.options,
+                tare=request.tare, meta=request.meta, backends=backends, duration_s=request.duration_s,
+                journal=journal.write, calibration_for=calibration_for,
             )
         else:
             source = stream(
@@ -211,12 +233,22 @@ async def record_stream(
                 raw.close()
 
 
+def merged_roles(request: RecordRequest) -> tuple[str, ...]:
+    """The devices of a merged recording, by their roles in bandlog.sources.pair."""
+    from bandlog.sources.pair import FORCE, IMU, THIGH
+
+    return tuple(role for role, there in ((FORCE, request.imu_target is not None), (IMU, True),
+                                          (THIGH, request.thigh_target is not None)) if there)
+
+
 def check_raw_path(path: Path, request: RecordRequest) -> None:
     """Refuse, before any sensor is connected, a raw capture that cannot be written: the same rules
-    as the log (never overwritten), not the log itself, and not for a paired recording (one file
-    would have to hold two devices' conversations: not supported yet)."""
+    as the log (never overwritten), not the log itself, and not for a recording from several sensors
+    (one file would have to hold several devices' conversations: not supported yet)."""
     if request.imu_target is not None:
         raise ConfigError("--raw records one sensor; a paired recording (--imu) cannot keep a raw capture yet")
+    if request.thigh_target is not None:
+        raise ConfigError("--raw records one sensor; a recording with a thigh sensor (--thigh) cannot keep a raw capture yet")
     if path.is_dir():
         raise ConfigError(f"--raw {path} is a folder; give the raw capture a file name")
     if os.path.abspath(path) == os.path.abspath(request.out_path):

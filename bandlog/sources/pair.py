@@ -1,14 +1,22 @@
-"""One recording from two sensors: force from one device (e.g. a Tindeq Progressor on the band),
-motion from another (e.g. a WitMotion IMU on the shank), on the IMU's time line.
+"""One recording from two or three sensors, on the shank IMU's time line: force from one device (e.g.
+a Tindeq Progressor on the band), motion from an IMU on the shank (e.g. a WitMotion), and optionally
+a second IMU on the thigh.
 
     async for item in paired_stream("progressor", "witmotion", duration_s=60):
         pipeline.push(item)          # the same items, and the same detector mode, as one GDX-FOR
+    async for item in paired_stream(None, "WT901BLE68", thigh_target="WT901BLE68-thigh"):
+        pipeline.push(item)          # shank samples carrying the thigh's readings (THIGH_CHANNELS)
 
-Each device runs its own `stream()` (so each reconnects on its own), connected one after the other
-because BlueZ fails simultaneous connects (bleak #551, #618), both on one host time base. Their items
-go through a ClockAligner and a PairMerger; the merged stream is: per-device LinkStatus combined into
-one, then - once the clocks are aligned (about two reps in) - the RecordingMeta, merged SampleBlocks
-and Gaps. The final LinkStatus carries the clock offset and drift found.
+Each device runs its own `stream()` (so each reconnects on its own), connected one after the other -
+the force sensor, the thigh's, then the shank's - because BlueZ fails simultaneous connects (bleak
+#551, #618), all on one host time base. The shank's is the time line: its samples are the merged
+recording's, its end ends it, and duration_s counts on it. Each partner has its clock aligned on the
+shank's and its readings merged onto the shank's samples: the force by a ClockAligner and a PairMerger
+(where force is missing, the shank samples are dropped behind a Gap), the thigh's by a ThighAligner
+and a ThighMerger (where the thigh's are missing, its cells are NaN). With both, the shank's samples
+go through the thigh's merger, then the force's. The merged stream is: per-device LinkStatus combined
+into one, then - once the clocks are aligned (about two reps in) - the RecordingMeta, merged
+SampleBlocks and Gaps. The final LinkStatus carries the clock offsets and drifts found.
 """
 
 from __future__ import annotations
@@ -22,26 +30,36 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from bandlog.core.calibration import CALIBRATION_KEYS
+from bandlog.core.errors import ConfigError
 from bandlog.core.meta import RecordingMeta
 from bandlog.core.pipeline import Gap, Tare, tared
-from bandlog.core.samples import FORCE_CHANNEL, SampleBlock, StreamInfo, force_range_extra
+from bandlog.core.samples import FORCE_CHANNEL, THIGH_CHANNELS, SampleBlock, StreamInfo, force_range_extra
 from bandlog.core.status import LOSS_COUNTING, LinkState, LinkStatus
 from bandlog.devices.base import StreamOptions
 from bandlog.sources.ble import stream
 from bandlog.sources.ble_scan import Backends
 from bandlog.sources.clock_sync import ClockAligner
 from bandlog.sources.pair_merge import PairMerger
+from bandlog.sources.thigh_merge import ThighMerger
+from bandlog.sources.thigh_sync import ThighAligner
 
 if TYPE_CHECKING:
     from bandlog.core.calibration import ForceCalibration
     from bandlog.core.pipeline import SourceItem
+    from bandlog.sources.clock_model import LineClock
+    from bandlog.sources.line_merge import LineMerger
 
 logger = logging.getLogger(__name__)
 
-FORCE, IMU = "force", "imu"
+FORCE, IMU, THIGH = "force", "imu", "thigh"
+SHOWN = (FORCE, IMU, THIGH)
+"""The order devices are named in the pair's status."""
 FINAL_WAIT_S = 3.0
-"""Host seconds to wait, once the IMU stream has ended, for the force covering its last samples."""
+"""Host seconds to wait, once the IMU stream has ended, for the partners' samples covering its last ones."""
 FORCE_PREFIX = "force_device."
+THIGH_PREFIX = "thigh_device."
+THIGH_CLOCK_PREFIX = "thigh_"
+"""Before the thigh clock's header fields (thigh_clock_offset_ms, ...); the force clock's have none."""
 
 _Item = tuple[str, "SourceItem | BaseException | None"]
 
@@ -55,11 +73,13 @@ class _Device:
 
 
 async def paired_stream(
-    force_target: str,
+    force_target: str | None,
     imu_target: str,
     *,
+    thigh_target: str | None = None,
     force_options: StreamOptions = StreamOptions(),
     imu_options: StreamOptions = StreamOptions(),
+    thigh_options: StreamOptions = StreamOptions(),
     tare: bool = True,
     reconnect: bool = True,
     meta: RecordingMeta = RecordingMeta(),
@@ -68,28 +88,46 @@ async def paired_stream(
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 60.0,
     aligner: ClockAligner | None = None,
+    thigh_aligner: ThighAligner | None = None,
     journal: Callable[[str, SourceItem], None] | None = None,
     calibration_for: Callable[[str], ForceCalibration | None] | None = None,
 ) -> AsyncIterator[SourceItem]:
-    """Stream a force sensor and a motion sensor as one recording (see module docstring).
+    """Stream a shank IMU with a force sensor, a thigh IMU, or both, as one recording (module docstring).
 
-    Pass `aligner` to watch the clock estimate as it develops (a live view, a test), and `journal`
-    to be given each device's own items, role first, before they are merged (bandlog.io.pair_journal
-    keeps them on disk until the merged log can). `calibration_for`: the force sensor's stored
-    correction by address (`bandlog check`), as for `stream()`.
+    force_target None: no force sensor (then thigh_target is needed), and the tare and `calibration_for`
+    apply to the shank's device, in case it measures force too. Pass `aligner` / `thigh_aligner` to
+    watch a clock estimate as it develops (a live view, a test), and `journal` to be given each device's
+    own items, role first, before they are merged (bandlog.io.pair_journal keeps them on disk until the
+    merged log can). `calibration_for`: the force sensor's stored correction by address (`bandlog
+    check`), as for `stream()`.
     duration_s counts on the IMU's time line. Ends like `stream()`: normally at the duration or when
-    the consuming task is cancelled, after both links are closed; a device that cannot reconnect
+    the consuming task is cancelled, after every link is closed; a device that cannot reconnect
     (or cannot be found) ends the recording with its error once everything merged so far is out.
     """
+    if force_target is None and thigh_target is None:
+        raise ConfigError("a paired recording needs a force sensor or a thigh sensor besides the shank's IMU")
     host_t0_s = time.monotonic()
     queue: asyncio.Queue[_Item] = asyncio.Queue()
     open_stream = functools.partial(stream, reconnect=reconnect, backends=backends, scan_timeout_s=scan_timeout_s,
                                     reconnect_timeout_s=reconnect_timeout_s, host_t0_s=host_t0_s, meta=meta)
-    force_source = open_stream(force_target, options=force_options, tare=tare, calibration_for=calibration_for)
-    imu_source = open_stream(imu_target, options=imu_options, tare=False, duration_s=duration_s)
-    pair = _Pair(meta, aligner)
-    force_task = asyncio.create_task(_pump(FORCE, force_source, queue), name="paired force stream")
-    imu_task: asyncio.Task[None] | None = None
+    sources: dict[str, AsyncGenerator[SourceItem, None]] = {}  # in connecting order: the shank's last
+    if force_target is not None:
+        sources[FORCE] = open_stream(force_target, options=force_options, tare=tare, calibration_for=calibration_for)
+    if thigh_target is not None:
+        sources[THIGH] = open_stream(thigh_target, options=thigh_options, tare=False)
+    if force_target is not None:
+        sources[IMU] = open_stream(imu_target, options=imu_options, tare=False, duration_s=duration_s)
+    else:
+        sources[IMU] = open_stream(imu_target, options=imu_options, tare=tare, duration_s=duration_s, calibration_for=calibration_for)
+    order = list(sources)
+    pair = _Pair(meta, aligner, roles=tuple(order), thigh_aligner=thigh_aligner)
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    def connect_next() -> None:
+        role = order[len(tasks)]
+        tasks[role] = asyncio.create_task(_pump(role, sources[role], queue), name=f"paired {role} stream")
+
+    connect_next()
     failure: BaseException | None = None
     try:
         while True:
@@ -99,29 +137,29 @@ async def paired_stream(
                 break
             if item is None:
                 pair.device(role).ended = True
-                if role == IMU or imu_task is None:
+                if role == IMU or IMU not in tasks:
                     break
                 continue
-            if role == FORCE and isinstance(item, RecordingMeta) and imu_task is None:
-                # the force link is up: only now connect the IMU (serialised connects)
-                imu_task = asyncio.create_task(_pump(IMU, imu_source, queue), name="paired IMU stream")
+            if isinstance(item, RecordingMeta) and role == order[len(tasks) - 1] and len(tasks) < len(order):
+                connect_next()  # the newest link is up: only now connect the next (serialised connects)
             if journal is not None:
                 journal(role, item)
             for out in pair.take(role, item):
                 yield out
-        if failure is None and imu_task is not None:
-            for out in await _finish_force(pair, queue, force_task):
+        if failure is None and IMU in tasks:
+            for out in await _finish_partners(pair, queue, [tasks[role] for role in order if role != IMU]):
                 yield out
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()  # like stream(): a cancel is a clean end of the recording
-        logger.info("paired stream cancelled: stopping both sensors")
+        logger.info("paired stream cancelled: stopping every sensor")
     finally:
-        for task in (imu_task, force_task):
-            if task is not None and not task.done():
+        started = [tasks[role] for role in reversed(order) if role in tasks]
+        for task in started:
+            if not task.done():
                 task.cancel()
-        await asyncio.gather(*(t for t in (imu_task, force_task) if t is not None), return_exceptions=True)
+        await asyncio.gather(*started, return_exceptions=True)
     while not queue.empty():  # what the pumps delivered while stopping
         role, item = queue.get_nowait()
         if item is not None and not isinstance(item, BaseException):
@@ -150,11 +188,11 @@ async def _pump(role: str, source: AsyncGenerator[SourceItem, None], queue: asyn
     queue.put_nowait((role, None))
 
 
-async def _finish_force(pair: _Pair, queue: asyncio.Queue[_Item], force_task: asyncio.Task[None]) -> list[SourceItem]:
-    """The IMU has ended: take force until it covers the last IMU sample (bounded), then stop it."""
+async def _finish_partners(pair: _Pair, queue: asyncio.Queue[_Item], partners: list[asyncio.Task[None]]) -> list[SourceItem]:
+    """The IMU has ended: take the partners' samples until they cover its last ones (bounded), then stop them."""
     out: list[SourceItem] = []
     deadline = time.monotonic() + FINAL_WAIT_S
-    while pair.waiting_for_force() and not force_task.done():
+    while pair.waiting_for_partners() and not all(task.done() for task in partners):
         try:
             role, item = await asyncio.wait_for(queue.get(), max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
@@ -166,39 +204,44 @@ async def _finish_force(pair: _Pair, queue: asyncio.Queue[_Item], force_task: as
 
 
 class _Pair:
-    """The merging state: per-device status and meta, the merger, the one meta and status sent out."""
+    """The merging state: per-device status and meta, the mergers, the one meta and status sent out.
 
-    def __init__(self, meta: RecordingMeta, aligner: ClockAligner | None) -> None:
+    roles: the devices recorded (FORCE, IMU, THIGH; the IMU always). The tare is the force sensor's,
+    or, without one, the shank device's (a GDX-FOR measures force too)."""
+
+    def __init__(self, meta: RecordingMeta, aligner: ClockAligner | None, *, roles: tuple[str, ...] = (FORCE, IMU),
+                 thigh_aligner: ThighAligner | None = None) -> None:
         self.request_meta = meta
-        self.merger = PairMerger(aligner)
-        self.force = _Device(FORCE)
-        self.imu = _Device(IMU)
+        self.devices = {role: _Device(role) for role in SHOWN if role in roles or role == IMU}
+        self.merger = PairMerger(aligner) if FORCE in roles else None
+        """The force's merger (None without a force sensor); the last stage when there is one."""
+        self.thigh = ThighMerger(thigh_aligner) if THIGH in roles else None
+        self.tare_role = FORCE if FORCE in roles else IMU
         self.meta_sent = False
-        self.force_tare_n: float | None = None
-        self.untared_force: list[SampleBlock] | None = None
-        """Force blocks held while the force sensor's software tare searches (None: no search)."""
+        self.tare_n: float | None = None
+        self.untared: list[SampleBlock] | None = None
+        """Blocks of the tared device held while its software tare searches (None: no search)."""
 
     def device(self, role: str) -> _Device:
-        return self.force if role == FORCE else self.imu
+        return self.devices[role]
 
-    def waiting_for_force(self) -> bool:
-        return self.merger.needs_force()
+    def waiting_for_partners(self) -> bool:
+        return any(merger.needs_partner() for merger in self._mergers())
 
     def take(self, role: str, item: SourceItem) -> list[SourceItem]:
-        device = self.device(role)
+        device = self.devices[role]
         out: list[SourceItem] = []
         if isinstance(item, RecordingMeta):
             device.meta = item
         elif isinstance(item, Tare):
-            if role == FORCE:
-                out += self._force_tare(item)
-        elif isinstance(item, SampleBlock) and role == FORCE and self.untared_force is not None:
-            self.untared_force.append(item)
+            if role == self.tare_role:
+                out += self._tare(item)
+        elif isinstance(item, SampleBlock) and role == self.tare_role and self.untared is not None:
+            self.untared.append(item)
         elif isinstance(item, SampleBlock):
-            (self.merger.add_force if role == FORCE else self.merger.add_imu)(item)
-            out += self.merger.release()
+            out += self._add(role, item)
         elif isinstance(item, Gap):
-            out += self.merger.force_gap(item) if role == FORCE else self.merger.imu_gap(item)
+            out += self._gap(role, item)
         elif isinstance(item, LinkStatus):
             device.status = item
             if item.state is LinkState.ENDED:
@@ -206,25 +249,94 @@ class _Pair:
             return [*self._with_meta(out), self.status()]
         return self._with_meta(out)
 
-    def _force_tare(self, tare: Tare) -> list[SourceItem]:
-        """The merged log carries tared force only: hold force during the search, then tare it."""
+    # -- routing through the mergers: the shank's samples through the thigh's, then the force's --
+
+    def _add(self, role: str, block: SampleBlock) -> list[SourceItem]:
+        force, thigh = self.merger, self.thigh
+        if role == FORCE:
+            assert force is not None
+            force.add_force(block)
+            return force.release()
+        if role == THIGH:
+            assert thigh is not None
+            thigh.add_partner(block)
+            return self._after_thigh(thigh.release())
+        if thigh is None:
+            assert force is not None
+            force.add_imu(block)
+            return force.release()
+        if force is not None:
+            force.feed_line(block)  # the force clock follows the shank as it arrives; the block joins it from the thigh's merger
+        thigh.add_line(block)
+        return self._after_thigh(thigh.release())
+
+    def _gap(self, role: str, gap: Gap) -> list[SourceItem]:
+        force, thigh = self.merger, self.thigh
+        if role == FORCE:
+            assert force is not None
+            return force.force_gap(gap)
+        if role == THIGH:
+            assert thigh is not None
+            return self._after_thigh(thigh.partner_gap(gap))
+        if thigh is None:
+            assert force is not None
+            return force.imu_gap(gap)
+        released = thigh.line_gap(gap)
+        if force is None:
+            return released
+        self._hold_for_force(released)
+        return force.imu_gap(gap)
+
+    def _after_thigh(self, items: list[SourceItem]) -> list[SourceItem]:
+        """What the thigh's merger released, through the force's merger when there is one."""
+        if self.merger is None:
+            return items
+        self._hold_for_force(items)
+        return self.merger.release()
+
+    def _hold_for_force(self, items: list[SourceItem]) -> None:
+        assert self.merger is not None
+        for item in items:
+            # a Gap from the thigh's merger marks a shank reconnect, for which the force's merger
+            # makes its own Gap (imu_gap): only the samples go on
+            if isinstance(item, SampleBlock):
+                self.merger.hold_line(item)
+
+    def _mergers(self) -> list[LineMerger]:
+        return [m for m in (self.merger, self.thigh) if m is not None]
+
+    def _tare(self, tare: Tare) -> list[SourceItem]:
+        """The merged log carries tared force only: hold the tared device's blocks during the search,
+        then tare them."""
         if not tare.decided:
-            self.untared_force = []
+            self.untared = []
             return []
-        held, self.untared_force = self.untared_force or [], None
-        self.force_tare_n = tare.offset_n
+        held, self.untared = self.untared or [], None
+        self.tare_n = tare.offset_n
+        if self.merger is None:
+            return [out for block in held for out in self._add(self.tare_role, tared(block, tare.offset_n))]
         for block in held:
             self.merger.add_force(tared(block, tare.offset_n))
         return self.merger.release()
 
     def finish(self) -> list[SourceItem]:
-        # the recording ended before the tare was decided: the held force is merged untared, and what
-        # that merge settles goes out with the rest
-        out = self._force_tare(Tare(None)) if self.untared_force is not None else []
-        out = self._with_meta(out + self.merger.release(final=True))
+        # the recording ended before the tare was decided: the held blocks are merged untared, and
+        # what that merge settles goes out with the rest
+        out = self._tare(Tare(None)) if self.untared is not None else []
+        if self.thigh is not None:
+            released = self.thigh.release(final=True)
+            if self.merger is None:
+                out += released
+            else:
+                self._hold_for_force(released)
+        if self.merger is not None:
+            out += self.merger.release(final=True)
+        out = self._with_meta(out)
         if self.meta_sent or out:
             out.append(self.status(final=True))
         return out
+
+    # -- the merged meta and status ------------------------------------------------------------
 
     def _with_meta(self, items: list[SourceItem]) -> list[SourceItem]:
         """The merged RecordingMeta goes out right before the first merged sample."""
@@ -234,54 +346,55 @@ class _Pair:
         return [self.merged_meta(), *items]
 
     def merged_meta(self) -> RecordingMeta:
-        imu_meta = self.imu.meta or self.request_meta
-        force_meta = self.force.meta
+        imu_meta = self.devices[IMU].meta or self.request_meta
         extra = dict(imu_meta.extra)
         info = imu_meta.stream
-        if info is not None:
-            info = replace(info, channels=(FORCE_CHANNEL, *[c for c in info.channels if c != FORCE_CHANNEL]))
-        if force_meta is not None and force_meta.stream is not None:
-            extra.update(flatten_stream_info(force_meta.stream, FORCE_PREFIX))
-            if info is not None:  # the log's tare flag, force range and force correction are the force channel's
-                force_range = force_meta.stream.force_range_n
-                correction = {k: v for k, v in force_meta.stream.extra.items() if k in CALIBRATION_KEYS}
-                info = replace(info, hardware_tare=force_meta.stream.hardware_tare,
-                               extra={**info.extra, **(force_range_extra(*force_range) if force_range else {}), **correction})
-        extra.update(self._clock_fields())
+        if self.merger is not None:
+            if info is not None:
+                info = replace(info, channels=(FORCE_CHANNEL, *[c for c in info.channels if c != FORCE_CHANNEL]))
+            force_meta = self.devices[FORCE].meta
+            if force_meta is not None and force_meta.stream is not None:
+                extra.update(flatten_stream_info(force_meta.stream, FORCE_PREFIX))
+                if info is not None:  # the log's tare flag, force range and force correction are the force channel's
+                    force_range = force_meta.stream.force_range_n
+                    correction = {k: v for k, v in force_meta.stream.extra.items() if k in CALIBRATION_KEYS}
+                    info = replace(info, hardware_tare=force_meta.stream.hardware_tare,
+                                   extra={**info.extra, **(force_range_extra(*force_range) if force_range else {}), **correction})
+            extra.update(_clock_fields(self.merger.aligner, ""))
+        if self.thigh is not None:
+            if info is not None:  # declared up front: the log gets its thigh columns from the first row
+                info = replace(info, channels=(*[c for c in info.channels if c not in THIGH_CHANNELS], *THIGH_CHANNELS))
+            thigh_meta = self.devices[THIGH].meta
+            if thigh_meta is not None and thigh_meta.stream is not None:
+                extra.update(flatten_stream_info(thigh_meta.stream, THIGH_PREFIX))
+            extra.update(_clock_fields(self.thigh.aligner, THIGH_CLOCK_PREFIX))
         return replace(
             imu_meta,
             stream=info,
-            tare_offset_n=self.force_tare_n,
+            tare_offset_n=self.tare_n,
             extra=extra,
         )
 
-    def _clock_fields(self) -> dict[str, str]:
-        aligner = self.merger.aligner
-        if not aligner.ready:
-            return {}
-        estimate = aligner.estimate()
-        return {
-            "clock_offset_ms": f"{1e3 * estimate.offset_s:.1f}",
-            "clock_drift_ppm": f"{estimate.drift_ppm:.0f}",
-            "clock_sync": estimate.method,
-            "clock_fit": f"{estimate.confidence:.3f}",
-            "clock_at_imu_s": f"{estimate.t_imu_s:.3f}",
-        }
-
     def status(self, final: bool = False) -> LinkStatus:
-        """One LinkStatus for the pair: the worse of the two states, counters summed, the clock offset."""
-        parts = [s for s in (self.force.status, self.imu.status) if s is not None]
-        states = [s.state for s in parts]
-        state = LinkState.ENDED if final else _combined_state(states)
+        """One LinkStatus for the recording: the worst device state, counters summed, the clock offsets."""
+        devices = [d for d in self.devices.values() if d.status is not None]
+        parts = [d.status for d in devices if d.status is not None]
+        state = LinkState.ENDED if final else _combined_state([s.state for s in parts], len(self.devices))
         batteries = [s.battery_percent for s in parts if s.battery_percent is not None]
-        per_device = "; ".join(f"{d.role} {d.status.state.value}" + (f" ({d.status.message})" if d.status.message else "")
-                               for d in (self.force, self.imu) if d.status is not None)
-        imu_rate = self.imu.status.samples_per_s if self.imu.status is not None else None
+        per_device = "; ".join(f"{d.role} {s.state.value}" + (f" ({s.message})" if s.message else "") for d, s in zip(devices, parts))
+        imu_status = self.devices[IMU].status
+        notes = [per_device]
+        if self.merger is not None:
+            notes.append(_clock_message(self.merger.aligner, "force clock", "clocks"))
+        if self.thigh is not None:
+            notes.append(_clock_message(self.thigh.aligner, "thigh clock", "the thigh's clock"))
+            if self.thigh.missing_samples:
+                notes.append(f"{self.thigh.missing_samples} samples without a thigh reading (link lost; empty thigh cells in the log)")
         return LinkStatus(
             state=state,
             device=" + ".join(s.device for s in parts),
-            samples_per_s=imu_rate,
-            samples_total=self.merger.samples_out,
+            samples_per_s=imu_status.samples_per_s if imu_status is not None else None,
+            samples_total=self._mergers()[0].samples_out,
             dropped_packets=sum(s.dropped_packets for s in parts),
             losses=max((s.losses for s in parts), key=LOSS_COUNTING.index, default="counted"),
             corrupted_packets=sum(s.corrupted_packets for s in parts),
@@ -289,25 +402,39 @@ class _Pair:
             trimmed_packets=sum(s.trimmed_packets for s in parts),
             reconnects=sum(s.reconnects for s in parts),
             battery_percent=min(batteries) if batteries else None,
-            message=f"{per_device}; {self._clock_message()}",
+            message="; ".join(notes),
         )
 
-    def _clock_message(self) -> str:
-        aligner = self.merger.aligner
-        if not aligner.ready:
-            return "clocks not aligned yet"
-        e = aligner.estimate()
-        if not e.confident:
-            return f"aligning clocks (do a few reps): host-arrival offset {1e3 * e.offset_s:+.0f} ms"
-        return (f"force clock offset {1e3 * e.offset_s:+.1f} ms, drift {e.drift_ppm:+.0f} ppm"
-                f" (fit {e.confidence:.2f} over {e.measurements} windows)")
+
+def _clock_fields(aligner: LineClock, prefix: str) -> dict[str, str]:
+    """A clock estimate as header fields (prefix: whose clock; '' for the force's)."""
+    if not aligner.ready:
+        return {}
+    estimate = aligner.estimate()
+    return {
+        f"{prefix}clock_offset_ms": f"{1e3 * estimate.offset_s:.1f}",
+        f"{prefix}clock_drift_ppm": f"{estimate.drift_ppm:.0f}",
+        f"{prefix}clock_sync": estimate.method,
+        f"{prefix}clock_fit": f"{estimate.confidence:.3f}",
+        f"{prefix}clock_at_imu_s": f"{estimate.t_imu_s:.3f}",
+    }
 
 
-def _combined_state(states: list[LinkState]) -> LinkState:
+def _clock_message(aligner: LineClock, clock: str, aligning: str) -> str:
+    """How far one partner's clock alignment is, in words ('force clock offset +12.3 ms, ...')."""
+    if not aligner.ready:
+        return f"{aligning} not aligned yet"
+    e = aligner.estimate()
+    if not e.confident:
+        return f"aligning {aligning} (do a few reps): host-arrival offset {1e3 * e.offset_s:+.0f} ms"
+    return f"{clock} offset {1e3 * e.offset_s:+.1f} ms, drift {e.drift_ppm:+.0f} ppm (fit {e.confidence:.2f} over {e.measurements} windows)"
+
+
+def _combined_state(states: list[LinkState], devices: int) -> LinkState:
     for worst in (LinkState.RECONNECTING, LinkState.SCANNING, LinkState.CONNECTING, LinkState.CONNECTED):
         if worst in states:
             return worst
-    if len(states) < 2:
+    if len(states) < devices:
         return LinkState.CONNECTING
     return LinkState.ENDED if all(s is LinkState.ENDED for s in states) else LinkState.STREAMING
 

@@ -1,4 +1,4 @@
-"""Session metadata options shared by record and demo (underscored: not a verb)."""
+"""Session metadata options shared by record and demo, and their checks (underscored: not a verb)."""
 
 from __future__ import annotations
 
@@ -95,3 +95,28 @@ def geometry_from_args(args: argparse.Namespace) -> dict[str, str]:
     if getattr(args, "anchor_cm", None) is None:
         return {}
     return anchor_extra(*parse_anchor_cm(args.anchor_cm))
+
+
+def check_thigh_target(thigh: str, device: str, imu: str | None) -> None:
+    """Refuse, before anything connects, a --thigh that cannot be the thigh's own motion sensor: the
+    shank's sensor again, a profile key while the shank's sensor is of that kind (the thigh's connects
+    first and could take the shank's unit), or a device that measures no rotation. The shank's sensor
+    must measure rotation too."""
+    from bandlog.devices import registry
+    from bandlog.sources.ble_scan import profile_named
+
+    shank_option, shank = ("--imu", imu) if imu is not None else ("--device", device)
+    given = thigh.strip().lower()
+    for option, target in (("--device", device), (shank_option, shank)):
+        if given == target.strip().lower():
+            raise ConfigError(f"--thigh names the same sensor as {option} ({thigh!r}): the thigh needs a sensor of its own; "
+                              "name each by its address or advertised name (`bandlog scan` lists them)")
+    shank_profile = profile_named(shank)
+    if given in registry() and shank_profile is not None and shank_profile.key == given:
+        raise ConfigError(f"--thigh {thigh} would take the first {shank_profile.model} found, which may be the shank's: "
+                          "name the thigh's sensor by its address or advertised name (`bandlog scan` lists them)")
+    for option, target, profile in (("--thigh", thigh, profile_named(thigh)), (shank_option, shank, shank_profile)):
+        if profile is not None and not profile.measures_imu:
+            where = "the thigh" if option == "--thigh" else "the shank (it is recorded with the thigh's)"
+            raise ConfigError(f"{option} {target} is a {profile.model}, which measures no rotation: {where} needs a motion sensor"
+                              + (" (add --imu for the shank's)" if option == "--device" else ""))

@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=8.0, metavar="X", help="how much faster than real time the emulated set runs (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=6, help="reps in the recorded set (default: %(default)s)")
     parser.add_argument("--weeks", type=int, default=4, help="weeks of simulated history (default: %(default)s; 0 for none); rewritten on each run")
+    parser.add_argument(
+        "--thigh", action="store_true",
+        help="also strap an emulated IMU on the thigh (a WitMotion) and record both, as `record --thigh` does: with a "
+             "standing --exercise, the knee angle is then the shank's turn less the thigh's, the body's sway taken out",
+    )
     from bandlog.cli.commands._recording_args import add_plan_arguments, add_recorded_exercise_argument
     from bandlog.detect.exercises import CHOICES
 
@@ -70,6 +75,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.speed > 0 or args.reps < 1 or args.weeks < 0:
         raise ConfigError("--speed must be positive, --reps at least 1 and --weeks not negative")
+    thigh = None
+    if args.thigh:
+        from bandlog.cli.commands._recording_args import check_thigh_target
+        from bandlog.emulate.thigh import THIGH_SUFFIX
+        from bandlog.emulate.twins.witmotion import WitMotionTwin
+
+        if exercise_profile(args.exercise).pose != "planted":
+            raise ConfigError("--thigh shows the standing exercises' knee angle from two sensors (seated, the thigh rests on the chair): "
+                              "add --exercise standing-l or runners-stretch")
+        thigh = f"{WitMotionTwin.default_name}{THIGH_SUFFIX}"
+        check_thigh_target(thigh, args.device, None)
     started = time.monotonic()
     real_home = Path(os.path.abspath(data_home()))
     home = Path(os.path.abspath(Path(args.data_dir).expanduser())) if args.data_dir else demo_home(real_home)
@@ -95,13 +111,14 @@ def run(args: argparse.Namespace) -> int:
     if plan is not None:
         meta = with_plan(meta, plan)
     coach = tracker_for(meta)
-    out = new_recording_path(home, f"demo-{args.device}")
+    out = new_recording_path(home, f"demo-{args.device}" + ("+thigh" if thigh else ""))
     what = "set" if plan is None else f"session ({plan.describe()}; hands-free: no key is pressed)"
-    speed, slower = emulation_speed(args.speed, [args.device])
+    speed, slower = emulation_speed(args.speed, [args.device, thigh])
     if slower:
         print(f"bandlog demo: {slower}")
-    print(f"bandlog demo: emulated {args.device} on a virtual BLE link, {set_motion.duration_s:.0f} s {what} at {speed:g}x speed")
-    request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s)
+    sensors = args.device if thigh is None else f"{args.device} (shank) and {thigh} (thigh)"
+    print(f"bandlog demo: emulated {sensors} on a virtual BLE link, {set_motion.duration_s:.0f} s {what} at {speed:g}x speed")
+    request = RecordRequest(target=args.device, out_path=out, meta=meta, duration_s=set_motion.duration_s, thigh_target=thigh)
     user_input = UserInput()  # set ratings tapped on the phone page (--view web)
     views = live_sinks(args, meta.target_ecc_s, on_rating=user_input.submit)
     result = asyncio.run(record_stream(request, views, motion=set_motion, speed=speed, coach=coach, user_input=user_input))

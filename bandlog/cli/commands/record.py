@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     from bandlog.cli.commands._recording_args import add_meta_arguments, add_plan_arguments
     from bandlog.emulate.faults import FAULT_KEYS
+    from bandlog.emulate.thigh import THIGH_SUFFIX
 
     parser.add_argument(
         "--device", required=True, metavar="NAME|ADDRESS|PROFILE",
@@ -35,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--imu", metavar="NAME|ADDRESS|PROFILE",
         help="a separate motion sensor on the shank (e.g. witmotion); --device is then the force sensor, and both are recorded as one",
+    )
+    parser.add_argument(
+        "--thigh", metavar="NAME|ADDRESS|PROFILE",
+        help="a second motion sensor, on the thigh: recorded with the shank's (--imu, or --device), so that the standing "
+             "exercises measure the knee's own bend, the body's sway taken out. Two sensors of one kind: name each by "
+             f"its address or name (`bandlog scan`); with --emulate the thigh's is named after the shank's, e.g. WT901BLE68{THIGH_SUFFIX}",
     )
     parser.add_argument("--emulate", action="store_true", help="record from emulated sensors on a virtual BLE link (no hardware)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X", help="with --emulate: run the emulated set X times faster than real time")
@@ -64,13 +71,15 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from bandlog.app.session import RecordRequest, check_log_path, check_raw_path, record_stream
-    from bandlog.cli.commands._recording_args import meta_from_args, plan_from_args
+    from bandlog.cli.commands._recording_args import check_thigh_target, meta_from_args, plan_from_args
     from bandlog.cli.commands._rep_table import print_result
     from bandlog.core.calibration import force_correction
     from bandlog.core.status import link_summary
     from bandlog.detect.exercises import exercise_profile
     from bandlog.devices.base import StreamOptions
     from bandlog.io.paths import data_home, new_recording_path
+    from bandlog.sim.planted import EXERCISES as SIMULATED_EXERCISES
+    from bandlog.sim.planted import PLANTED as PLANTED_KEYS
 
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration must be positive, not {args.duration}")
@@ -93,14 +102,19 @@ def run(args: argparse.Namespace) -> int:
         meta = with_plan(meta, plan)
     if args.imu is not None and args.imu.strip().lower() == args.device.strip().lower():
         raise ConfigError("--imu must name a different sensor than --device")
-    label = args.device if args.imu is None else f"{args.device}+{args.imu}"
+    if args.thigh is not None:
+        check_thigh_target(args.thigh, args.device, args.imu)
+        if exercise_profile(args.exercise).pose != "planted":
+            print(f"--thigh: the thigh sensor is recorded, but only the standing exercises use it (--exercise {' or '.join(PLANTED_KEYS)}): "
+                  "seated, the thigh rests on the chair")
+    label = "+".join(target for target in (args.device, args.imu, args.thigh) if target is not None)
     home = data_home(args.data_dir)
     out = args.out or new_recording_path(home, label.replace(":", "").replace(" ", "_"))
     request = RecordRequest(
         target=args.device, out_path=out, meta=meta, options=StreamOptions(sample_rate_hz=args.rate),
-        tare=not args.no_tare, imu_target=args.imu, raw_path=args.raw, sensors_home=home,
+        tare=not args.no_tare, imu_target=args.imu, thigh_target=args.thigh, raw_path=args.raw, sensors_home=home,
     )
-    check_log_path(out, paired=args.imu is not None)  # before the set is simulated, a window opened or a sensor connected
+    check_log_path(out, paired=request.merged)  # before the set is simulated, a window opened or a sensor connected
     if args.raw is not None:
         check_raw_path(args.raw, request)
     both_legs = plan is not None and plan.both_legs
@@ -114,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
 
         sets = {} if plan is None else {"n_sets": plan.total_sets, "reps_per_set": plan.reps, "rest_between_sets_s": plan.rest_s}
         set_legs = [plan.leg(k) or "" for k in range(1, plan.total_sets + 1)] if plan is not None else [""]
-        motion = simulate_session(one_sensor_spec(args.seed, set_legs, **{"n_sets": 1, **sets}, target_ecc_s=meta.target_ecc_s))
+        simulated = exercise_profile(args.exercise).key
+        movement = {"exercise": simulated} if simulated in SIMULATED_EXERCISES else {}  # 'other': the reverse curl's
+        motion = simulate_session(one_sensor_spec(args.seed, set_legs, **{"n_sets": 1, **sets}, target_ecc_s=meta.target_ecc_s,
+                                                  **movement))
         duration = duration or motion.duration_s
     request = dataclasses.replace(request, duration_s=duration)
     from bandlog.app.coaching import tracker_for
@@ -130,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if args.emulate:
         from bandlog.app.session import emulation_speed
 
-        speed, slower = emulation_speed(args.speed, [args.device, args.imu])
+        speed, slower = emulation_speed(args.speed, [args.device, args.imu, args.thigh])
         if slower:
             print(slower)
     result = asyncio.run(record_stream(request, views, motion=motion, speed=speed, faults=faults, coach=coach,
