@@ -116,7 +116,8 @@ PLANTED_ANGLE = (
 
 PLANTED_TIMING = (
     "foot planted: the shin turns only part of the knee's movement and sways with the body, so each eccentric's "
-    "start and end are less sure than in the reverse curl (typically within 0.06 s, but up to ~0.25 s against ~0.15 s)"
+    "start and end are less sure than in the reverse curl (typically within 0.06 s, but up to ~0.25 s against ~0.15 s); "
+    "a second motion sensor on the thigh (record --thigh) takes both out"
 )
 """bench/accuracy.py, 60 simulated sessions of each: onset/offset |error| median 45-52 ms, P95 222-234 ms
 (seeds 0-59; 240-299: 39-51 and 206-247 ms; the reverse curl's IMU mode: 8-10 and 42 ms). The P95 needs the
