@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
@@ -305,6 +306,16 @@ class LineClock(abc.ABC):
             self._misses = 0
             self._accept(found)
 
+    def _window(self, start_s: float, end_s: float, search_s: float, grid_hz: float) -> Window:
+        """The line's samples over [start_s, end_s] (and edge_s beyond), and the partner's over the same
+        stretch widened by search_s either side, at the current estimate."""
+        grid = np.arange(start_s - self.edge_s, end_s + self.edge_s, 1.0 / grid_hz)
+        line_t, line = self._line.between(grid[0] - 0.1, grid[-1] + 0.1)
+        lag_n = int(math.ceil(search_s * grid_hz))
+        wide = grid[0] + (np.arange(len(grid) + 2 * lag_n) - lag_n) / grid_hz
+        partner_t, partner = self._partner.between(float(self.partner_time(wide[0])) - 0.1, float(self.partner_time(wide[-1])) + 0.1)
+        return Window(grid, wide, lag_n, line_t, line, partner_t, partner)
+
     def _missed(self) -> None:
         """A window with movement found no peak (counts towards searching wide again)."""
         self._misses += 1
@@ -321,6 +332,30 @@ class LineClock(abc.ABC):
         else:
             logger.debug("%s clock offset %+.1f ms at %s %.1f s (fit %.2f)", self.partner_label, 1e3 * m.offset_s,
                          self.line_label, m.t_s, m.fit)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The samples one fine measurement compares (LineClock._window)."""
+
+    grid_s: np.ndarray
+    """Line times on a regular grid, edge_s beyond each end of the window."""
+    wide_s: np.ndarray
+    """The grid widened by lag_n steps either side: where the partner's samples are read at each lag."""
+    lag_n: int
+    line_t_s: np.ndarray
+    line_values: np.ndarray
+    partner_t_s: np.ndarray
+    partner_values: np.ndarray
+
+
+def axis_rate_dps(at_s: np.ndarray, t_s: np.ndarray, gyro_dps: np.ndarray) -> np.ndarray:
+    """A gyro's rate about its own main axis (the first principal component, its sign arbitrary), with
+    its median over the window (a bias, at rest most of the time) taken off, at the times at_s."""
+    rates = np.stack([np.interp(at_s, t_s, gyro_dps[:, k]) for k in range(3)], axis=1)
+    rates -= np.median(rates, axis=0)
+    axis = np.linalg.svd(rates - rates.mean(axis=0), full_matrices=False)[2][0]
+    return np.asarray(rates @ axis)
 
 
 def parabola_peak(a: float, b: float, c: float) -> float:

@@ -15,14 +15,13 @@ The estimate maps IMU time to force time: force_time(t_imu) = t_imu + offset (Li
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.samples import SampleBlock
-from bandlog.sources.clock_model import LineClock, Measurement, parabola_peak
+from bandlog.sources.clock_model import LineClock, Measurement, axis_rate_dps, parabola_peak
 from bandlog.sources.lag_fit import GRID_HZ, lag_fit
 
 logger = logging.getLogger(__name__)
@@ -112,24 +111,17 @@ class ClockAligner(LineClock):
 
     def _measure(self, start_s: float, end_s: float, search_s: float, min_fit: float) -> Measurement | None:
         """Fit dF/dt to the knee rate over [start_s, end_s] of IMU time at lags within ±search_s."""
-        grid = np.arange(start_s - EDGE_S, end_s + EDGE_S, 1.0 / GRID_HZ)
-        t_imu, gyro = self._line.between(grid[0] - 0.1, grid[-1] + 0.1)
-        lag_n = int(math.ceil(search_s * GRID_HZ))
-        wide = grid[0] + (np.arange(len(grid) + 2 * lag_n) - lag_n) / GRID_HZ
-        t_force, force = self._partner.between(float(self.force_time(wide[0])) - 0.1, float(self.force_time(wide[-1])) + 0.1)
-        if len(t_imu) < GRID_HZ or len(t_force) < GRID_HZ / 2:
+        w = self._window(start_s, end_s, search_s, GRID_HZ)
+        if len(w.line_t_s) < GRID_HZ or len(w.partner_t_s) < GRID_HZ / 2:
             return None
-        rates = np.stack([np.interp(grid, t_imu, gyro[:, k]) for k in range(3)], axis=1)
-        rates -= np.median(rates, axis=0)
-        axis = np.linalg.svd(rates - rates.mean(axis=0), full_matrices=False)[2][0]
-        inner = slice(int(EDGE_S * GRID_HZ), len(grid) - int(EDGE_S * GRID_HZ))
-        knee = sosfiltfilt(self._sos, rates @ axis)[inner]
+        inner = slice(int(EDGE_S * GRID_HZ), len(w.grid_s) - int(EDGE_S * GRID_HZ))
+        knee = sosfiltfilt(self._sos, axis_rate_dps(w.grid_s, w.line_t_s, w.line_values))[inner]
         travel_deg = float(np.sum(np.abs(knee)) / GRID_HZ)
         if travel_deg < MIN_TRAVEL_DEG:
             logger.debug("no clock measurement over IMU %.1f-%.1f s: only %.0f deg of knee travel", start_s, end_s, travel_deg)
             return None
-        f = sosfiltfilt(self._sos, np.interp(self.force_time(wide), t_force, force))
-        lags_s, fit = lag_fit(knee, f, lag_n, inner.start + lag_n)
+        f = sosfiltfilt(self._sos, np.interp(self.force_time(w.wide_s), w.partner_t_s, w.partner_values))
+        lags_s, fit = lag_fit(knee, f, w.lag_n, inner.start + w.lag_n)
         best = int(np.argmax(fit))
         if best in (0, len(fit) - 1) or fit[best] < min_fit:
             self._missed()

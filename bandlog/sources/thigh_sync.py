@@ -23,7 +23,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from bandlog.core.errors import ConfigError
 from bandlog.core.samples import SampleBlock
-from bandlog.sources.clock_model import LineClock, Measurement, parabola_peak
+from bandlog.sources.clock_model import LineClock, Measurement, axis_rate_dps, parabola_peak
 
 logger = logging.getLogger(__name__)
 
@@ -88,16 +88,12 @@ class ThighAligner(LineClock):
 
     def _measure(self, start_s: float, end_s: float, search_s: float, min_fit: float) -> Measurement | None:
         """Correlate the two axis rates over [start_s, end_s] of shank time at lags within ±search_s."""
-        grid = np.arange(start_s - EDGE_S, end_s + EDGE_S, 1.0 / GRID_HZ)
-        t_shank, shank_gyro = self._line.between(grid[0] - 0.1, grid[-1] + 0.1)
-        lag_n = int(math.ceil(search_s * GRID_HZ))
-        wide = grid[0] + (np.arange(len(grid) + 2 * lag_n) - lag_n) / GRID_HZ
-        t_thigh, thigh_gyro = self._partner.between(float(self.thigh_time(wide[0])) - 0.1, float(self.thigh_time(wide[-1])) + 0.1)
-        if len(t_shank) < GRID_HZ or len(t_thigh) < GRID_HZ:
+        w = self._window(start_s, end_s, search_s, GRID_HZ)
+        if len(w.line_t_s) < GRID_HZ or len(w.partner_t_s) < GRID_HZ:
             return None
-        edge = int(EDGE_S * GRID_HZ)
-        shank = self._axis_rate(grid, t_shank, shank_gyro)[edge:-edge]
-        thigh = self._axis_rate(self.thigh_time(wide), t_thigh, thigh_gyro)[edge:-edge]
+        edge, lag_n = int(EDGE_S * GRID_HZ), w.lag_n
+        shank = sosfiltfilt(self._sos, axis_rate_dps(w.grid_s, w.line_t_s, w.line_values))[edge:-edge]
+        thigh = sosfiltfilt(self._sos, axis_rate_dps(self.thigh_time(w.wide_s), w.partner_t_s, w.partner_values))[edge:-edge]
         shank_deg = float(np.sum(np.abs(shank)) / GRID_HZ)
         thigh_deg = float(np.sum(np.abs(thigh[lag_n:-lag_n])) / GRID_HZ)
         if shank_deg < MIN_SHANK_TRAVEL_DEG or thigh_deg < MIN_THIGH_TRAVEL_DEG:
@@ -116,14 +112,6 @@ class ThighAligner(LineClock):
         lag_s = (best - lag_n + parabola_peak(*(sign * r[best - 1 : best + 2]))) / GRID_HZ
         t_mid = 0.5 * (start_s + end_s)
         return Measurement(t_mid, float(self.thigh_time(t_mid) - t_mid) + lag_s, fit, shank_deg)
-
-    def _axis_rate(self, at_s: np.ndarray, t_s: np.ndarray, gyro_dps: np.ndarray) -> np.ndarray:
-        """The gyro's rate about its own main axis (first principal component, bias removed), low-passed,
-        at the times at_s."""
-        rates = np.stack([np.interp(at_s, t_s, gyro_dps[:, k]) for k in range(3)], axis=1)
-        rates -= np.median(rates, axis=0)
-        axis = np.linalg.svd(rates - rates.mean(axis=0), full_matrices=False)[2][0]
-        return np.asarray(sosfiltfilt(self._sos, rates @ axis))
 
 
 def correlation_at_lags(x: np.ndarray, y: np.ndarray, lag_n: int) -> np.ndarray:
