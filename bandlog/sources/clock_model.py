@@ -156,9 +156,11 @@ class LineClock(abc.ABC):
     def _partner_signal(self, block: SampleBlock) -> np.ndarray:
         """The partner's signal the fine step compares (ConfigError when the block lacks it)."""
 
-    @abc.abstractmethod
     def _line_signal(self, block: SampleBlock) -> np.ndarray:
-        """The line device's signal the fine step compares (ConfigError when the block lacks it)."""
+        """The line device's signal the fine step compares: the shank IMU's gyro, for every partner."""
+        if block.gyro_dps is None:
+            raise ConfigError(f"the {self.line_label} sensor's samples carry no gyro channel")
+        return block.gyro_dps
 
     @abc.abstractmethod
     def _measure(self, start_s: float, end_s: float, search_s: float, min_fit: float) -> Measurement | None:

@@ -104,11 +104,6 @@ class ClockAligner(LineClock):
             raise ConfigError("the force device's samples carry no force channel")
         return block.force_n
 
-    def _line_signal(self, block: SampleBlock) -> np.ndarray:
-        if block.gyro_dps is None:
-            raise ConfigError("the motion device's samples carry no gyro channel")
-        return block.gyro_dps
-
     def _measure(self, start_s: float, end_s: float, search_s: float, min_fit: float) -> Measurement | None:
         """Fit dF/dt to the knee rate over [start_s, end_s] of IMU time at lags within ±search_s."""
         w = self._window(start_s, end_s, search_s, GRID_HZ)

@@ -81,11 +81,6 @@ class ThighAligner(LineClock):
             raise ConfigError("the thigh sensor's samples carry no gyro channel")
         return block.gyro_dps
 
-    def _line_signal(self, block: SampleBlock) -> np.ndarray:
-        if block.gyro_dps is None:
-            raise ConfigError("the shank sensor's samples carry no gyro channel")
-        return block.gyro_dps
-
     def _measure(self, start_s: float, end_s: float, search_s: float, min_fit: float) -> Measurement | None:
         """Correlate the two axis rates over [start_s, end_s] of shank time at lags within ±search_s."""
         w = self._window(start_s, end_s, search_s, GRID_HZ)
