@@ -183,9 +183,9 @@ async def record_stream(
     log_sink = CsvLogSink(request.out_path)
     journal = None
     if request.merged:  # nothing reaches the log until the clocks align: keep each device's own
-        from bandlog.app.journal import DeviceJournal
+        from bandlog.io.pair_journal import PairJournal
 
-        journal = DeviceJournal(request.out_path, log_sink, merged_roles(request))
+        journal = PairJournal(request.out_path, log_sink, roles=merged_roles(request))
     calibration_for = None
     if request.sensors_home is not None:
         import functools

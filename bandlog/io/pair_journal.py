@@ -1,10 +1,11 @@
 """The first seconds of a paired recording, kept on disk until its clocks are aligned.
 
-A paired recording (force from one sensor, motion from another) writes nothing to its log until the
-force clock is aligned on the IMU's, about two reps in and up to a minute (sources/pair_merge.py):
-a kill in that time would lose every sample. So until then each device's own items also go to a log
-of that device alone, next to the main one: `NAME-unaligned-force.csv` and `NAME-unaligned-imu.csv`,
-ordinary bandlog logs flushed as often as the main log. Once the main log holds on disk the merged
+A paired recording (force from one sensor, motion from another, perhaps a second IMU on the thigh)
+writes nothing to its log until the partners' clocks are aligned on the shank IMU's, about two reps in
+and up to a minute (sources/pair_merge.py, thigh_merge.py): a kill in that time would lose every
+sample. So until then each device's own items also go to a log of that device alone, next to the main
+one: `NAME-unaligned-force.csv`, `NAME-unaligned-imu.csv`, `NAME-unaligned-thigh.csv` (the devices
+the recording has), ordinary bandlog logs flushed as often as the main log. Once the main log holds on disk the merged
 samples that cover them, both are deleted; after a kill (or a failed recording) they stay, and every
 verb reads them like any other log.
 """
@@ -44,10 +45,11 @@ class PairJournal(Sink):
     time it holds (or the recording ended cleanly).
     """
 
-    def __init__(self, log_path: Path, main_log: CsvLogSink, flush_interval_s: float = 0.5) -> None:
+    def __init__(self, log_path: Path, main_log: CsvLogSink, flush_interval_s: float = 0.5, roles: Sequence[str] = ROLES) -> None:
+        """`roles`: the devices the recording has (bandlog.sources.pair's role names)."""
         self.log_path = log_path
         self.main_log = main_log
-        self.paths = {role: journal_path(log_path, role) for role in ROLES}
+        self.paths = {role: journal_path(log_path, role) for role in roles}
         self._sinks = {role: CsvLogSink(path, flush_interval_s) for role, path in self.paths.items()}
         self._started: set[str] = set()
         self._aligned = False
