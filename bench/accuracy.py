@@ -28,8 +28,8 @@ same session: the shin sensor alone ("imu"), and with a second IMU on the thigh 
 bandlog.detect.thigh: the knee's turn is the shank's less the thigh's, so the body's sway and the
 unknown share of the knee the shin turns drop out). With the thigh they are held to the reverse
 curl's IMU floors, but with onset/offset medians of 60 ms (the issue's Done-when); the shin alone
-sees neither the sway nor the share, and is held to the literature's P95 of 250 ms (science.md 5.9)
-instead of 150 (bench/standing_limits.py says why).
+sees neither the sway nor the share, and is guarded by the literature's P95 of 250 ms (science.md
+5.9) instead of 150 (bench/standing_limits.py says why); where it is over 150, the report says so.
 
 Both-leg plans done with one sensor are the class "re-mounted" (seeds 0.., a quarter as many,
 `--remount-sessions`): at least two sets, and in the rest before each later set the sensor is taken
@@ -78,8 +78,10 @@ EXERCISE_FLOORS = {"f1_min": 0.98, "onset_med_ms": 60, "onset_p95_ms": 150, "off
 """The standing exercises' floors with a thigh sensor (imu+thigh): issue 17's Done-when (F1 >= 0.98,
 onset/offset median <= 60 ms) with the reverse curl's IMU P95, TUT_ecc and inversion floors."""
 SHIN_ONLY_EXERCISE_FLOORS = {**EXERCISE_FLOORS, "onset_p95_ms": 250, "offset_p95_ms": 250}
-"""The same with the shin sensor alone (imu), but the literature's P95 target (science.md 5.9): the sway
-and the share the shin cannot see leave its P95 at 205-250 ms (bench/standing_limits.py)."""
+"""What guards the shin sensor alone (imu) against regressions: the literature's P95 target (science.md
+5.9), as the sway and the share the shin cannot see leave its P95 at 205-250 ms (bench/standing_limits.py).
+Where it is over EXERCISE_FLOORS' 150 ms, the report says so too (shin_only_shortfalls): the issue's
+floor is met with a thigh sensor, not with the shin alone."""
 NO_STILL_F1_MIN = 0.98
 
 
@@ -391,6 +393,18 @@ def missed_floors(report: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     return missed
 
 
+def shin_only_shortfalls(report: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The standing exercises' shin-only P95s over the reverse curl's floor (EXERCISE_FLOORS) though
+    within SHIN_ONLY_EXERCISE_FLOORS: said in every report, not hidden by the looser guard."""
+    out = []
+    for name in EXERCISE_CLASSES:
+        for metric in ("onset_p95_ms", "offset_p95_ms"):
+            value = report.get("imu", {}).get(name, {}).get(metric, float("nan"))
+            if EXERCISE_FLOORS[metric] < value <= SHIN_ONLY_EXERCISE_FLOORS[metric]:
+                out.append(f"imu [{name}]: {metric} {value:.4g} > {EXERCISE_FLOORS[metric]} (met with a thigh sensor, imu+thigh)")
+    return out
+
+
 COLUMNS = [("sessions", "n", "{:.0f}"), ("f1", "F1", "{:.4f}"), ("precision", "P", "{:.3f}"), ("recall", "R", "{:.3f}"),
            ("onset_med_ms", "on med", "{:.0f}"), ("onset_p95_ms", "on P95", "{:.0f}"),
            ("offset_med_ms", "off med", "{:.0f}"), ("offset_p95_ms", "off P95", "{:.0f}"),
@@ -453,8 +467,10 @@ def main(argv: list[str] | None = None) -> int:
     missed = missed_floors(report)
     for line in missed:
         print(f"FLOOR MISSED  {line}")
+    for line in shin_only_shortfalls(report):
+        print(f"SHIN ALONE    {line}")
     if not missed:
-        print("all floors met")
+        print("all floors met" + (" (the shin alone within the literature's 250 ms P95 only, as said above)" if shin_only_shortfalls(report) else ""))
     return 1 if missed else 0
 
 
