@@ -16,8 +16,10 @@ lateral axis, and a sway turns both alike, so it cancels.
   first DECIDE_TURN_DEG of motion their rates are anti-correlated if the axes point the same way.
   The knee's turn is then shank - factor * thigh, factor = -sign(correlation).
 - Seated, the thigh rests on the chair and hardly turns, and nothing fixes which way its small wobble
-  goes, so a thigh sensor is not used there (only_planted); nor when its turn does not follow the
-  shank's (|r| < MIN_CORRELATION once the shank has turned GIVE_UP_TURN_DEG). The notes say so.
+  goes, so a thigh sensor is not used there (ThighCompensation.used); nor when its turn does not
+  follow the shank's (|r| < MIN_CORRELATION once the shank has turned GIVE_UP_TURN_DEG). Once in
+  use, the relation is checked again over every CHECK_TURN_DEG of the shank's turn, and a thigh that
+  stops following (come loose) is left out from there. The notes say which.
 - Until the factor is known the tracks are held (at most HOLD_S: what is older goes on measured on
   the shank alone, and is counted), so the reps are measured on the knee's turn: the live view starts
   a little late, and a batch run is the same machine.
@@ -97,13 +99,19 @@ def _split(held: _Held, cut: int) -> tuple[_Held, _Held | None]:
     )
 
 
+def _correlation(st: np.ndarray, ss: np.ndarray, tt: np.ndarray) -> np.ndarray:
+    """r from running sums of shank x thigh, shank^2 and thigh^2 (0 where either has not moved)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((ss > 0.0) & (tt > 0.0), st / np.sqrt(ss * tt), 0.0)
+
+
 class ThighCompensation:
     """Turns the shank's knee tracks into the knee's: feed the thigh's frames (`push_thigh`) and the
     shank's tracks (`combine`), in time order; `finish` at the end of the recording."""
 
     def __init__(self, params: DetectorParams, profile: ExerciseProfile) -> None:
         self.used = profile.pose == "planted"
-        """Whether the thigh can be used at all (only_planted, module docstring)."""
+        """Whether the thigh can be used at all: with the foot planted only (module docstring)."""
         self.params = params
         self.profile = profile
         self.frontend = Frontend(params)
@@ -236,20 +244,16 @@ class ThighCompensation:
         shank's motion, its rate must correlate with the shank's as it did when decided (a sensor come
         loose, or one whose first movements matched by chance, does not). The first sample after a
         window where it did not (the frame's length if that window ends on its last sample), or None."""
-        moving = track.known & (np.abs(track.rate_u_dps) > self.motion_dps)
-        s = np.where(moving, track.rate_u_dps, 0.0)
-        th = np.where(moving, thigh_dps, 0.0)
+        products = self._motion_products(track, thigh_dps)
         start = 0
-        while start < len(s):
-            part = slice(start, None)
-            st, ss, tt, turn = (total + np.cumsum(x[part]) for total, x in
-                                zip(self._window, (s * th, s * s, th * th, np.abs(s) * self.dt_s)))
+        while start < len(thigh_dps):
+            st, ss, tt, turn = (total + np.cumsum(x[start:]) for total, x in zip(self._window, products))
             full = turn >= CHECK_TURN_DEG
             if not full.any():
                 self._window = [float(st[-1]), float(ss[-1]), float(tt[-1]), float(turn[-1])]
                 return None
             i = int(np.argmax(full))
-            r = float(st[i] / math.sqrt(ss[i] * tt[i])) if ss[i] > 0.0 and tt[i] > 0.0 else 0.0
+            r = float(_correlation(st[i], ss[i], tt[i]))
             self._window = [0.0, 0.0, 0.0, 0.0]
             if abs(r) < KEEP_CORRELATION or (-1 if r > 0 else 1) != self.factor:
                 self.correlation = r
@@ -257,19 +261,23 @@ class ThighCompensation:
             start += i + 1
         return None
 
-    def _gather(self, track: KneeTrack, thigh_dps: np.ndarray, t_s: np.ndarray) -> None:
-        """Add the shank's motion samples (its axis known) to the correlation; decide at the first
-        sample where it is clear (DECIDE_TURN_DEG) or clearly not (GIVE_UP_TURN_DEG)."""
+    def _motion_products(self, track: KneeTrack, thigh_dps: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per sample, over the shank's motion (its axis known) and 0 elsewhere: shank x thigh rate,
+        shank^2, thigh^2 and the shank's turn (deg), the terms of their correlation and of its span."""
         moving = track.known & (np.abs(track.rate_u_dps) > self.motion_dps)
         s = np.where(moving, track.rate_u_dps, 0.0)
         th = np.where(moving, thigh_dps, 0.0)
-        sums = [total + np.cumsum(part) for total, part in zip(self._sums, (s * th, s * s, th * th, np.abs(s) * self.dt_s))]
+        return s * th, s * s, th * th, np.abs(s) * self.dt_s
+
+    def _gather(self, track: KneeTrack, thigh_dps: np.ndarray, t_s: np.ndarray) -> None:
+        """Add the shank's motion samples (its axis known) to the correlation; decide at the first
+        sample where it is clear (DECIDE_TURN_DEG) or clearly not (GIVE_UP_TURN_DEG)."""
+        sums = [total + np.cumsum(part) for total, part in zip(self._sums, self._motion_products(track, thigh_dps))]
         st, ss, tt, turn = sums
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where((ss > 0.0) & (tt > 0.0), st / np.sqrt(ss * tt), 0.0)
+        r = _correlation(st, ss, tt)
         clear = (np.abs(r) >= MIN_CORRELATION) & (turn >= DECIDE_TURN_DEG)
         done = clear | (turn >= GIVE_UP_TURN_DEG)
-        i = int(np.argmax(done)) if done.any() else len(s) - 1
+        i = int(np.argmax(done)) if done.any() else len(thigh_dps) - 1
         self._sums = [float(column[i]) for column in sums]
         self.correlation = float(r[i])
         if done.any():

@@ -212,8 +212,8 @@ class LiveModel:
         if n == 0 or (kinematics.knee_angle_deg is None and kinematics.knee_rate_dps is None):
             return
         self.knee_tracked = True
-        if kinematics.whole_knee and self.profile.angle_label != self.profile.with_thigh().angle_label:
-            self._use_profile(self.profile.with_thigh())  # a thigh sensor's turn taken out: the knee's own
+        if kinematics.whole_knee and (knee := self.profile.with_thigh()) != self.profile:
+            self._use_profile(knee)  # a thigh sensor's turn taken out: the angle is the knee's own
         values = np.full((n, 2), np.nan)
         if kinematics.knee_angle_deg is not None:
             values[:, 0] = kinematics.knee_angle_deg
